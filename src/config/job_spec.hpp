@@ -1,0 +1,84 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/connector.hpp"
+
+namespace sluice {
+
+/// `tenants:` of a stream: one partition set per tenant.
+struct TenantSpec {
+    std::vector<std::string> schemas;   ///< schemas: [...]
+    std::string values_column;          ///< values: {column, list}
+    std::vector<std::string> values;
+    std::string query;                  ///< query: "SELECT tenant_id ..."
+    std::string as_column;              ///< target column that receives the tenant id
+
+    bool enabled() const { return !schemas.empty() || !values.empty() || !query.empty(); }
+};
+
+/// `transform:` of a stream: target column -> expression over source columns, and a filter.
+struct TransformSpec {
+    std::vector<std::pair<std::string, std::string>> columns;
+    std::string filter;
+};
+
+/// `target.scd2:` settings.
+struct Scd2Spec {
+    std::vector<std::string> tracked;
+    std::string valid_from = "valid_from";
+    std::string valid_to = "valid_to";
+    std::string current = "is_current";
+};
+
+/// One stream: a source, an optional tenant fan-out and transform, a target.
+struct StreamSpec {
+    std::string name;
+    SourceSpec source;
+    TenantSpec tenants;
+    TransformSpec transform;
+    TargetSpec target;
+    Scd2Spec scd2;
+    std::vector<std::string> incremental_cursor;
+    std::vector<std::string> after;     ///< streams that must commit before this one starts
+    int line = 0;                       ///< line of the stream in the job file, for messages
+};
+
+/// `settings.retry`.
+struct RetrySpec {
+    int attempts = 5;
+    std::chrono::milliseconds initial{200};
+    std::chrono::milliseconds max{30000};
+};
+
+/// `settings:` of a job.
+struct Settings {
+    int workers = 0;                    ///< 0 = number of cores
+    int64_t min_rows_for_parallel = 100000;
+    int64_t chunk_rows = 50000;
+    std::string on_error = "stop";      ///< stop | continue
+    RetrySpec retry;
+    int64_t max_rejects = 0;
+    std::string rejects = "rejects/";
+    std::string state = "target";       ///< target | sqlite:///path | postgresql://...
+    size_t batch_rows = 10000;
+    size_t queue_batches = 4;           ///< bounded queue depth between read and write
+};
+
+/// A whole validated job file.
+struct JobSpec {
+    int version = 1;
+    std::string name;
+    std::string path;                   ///< the job file
+    std::string base_dir;               ///< its directory; relative paths resolve here
+    std::map<std::string, std::string> connections;  ///< name -> expanded URL
+    std::vector<StreamSpec> streams;
+    Settings settings;
+};
+
+}  // namespace sluice

@@ -1,0 +1,141 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/batch.hpp"
+#include "core/schema.hpp"
+
+namespace sluice {
+
+/// CSV dialect of a file source (PostgreSQL's CSV conventions by default).
+struct CsvOptions {
+    bool header = true;
+    char delimiter = ',';
+    char quote = '"';
+    char escape = '"';          ///< equal to quote: a doubled quote is a literal quote
+    std::string null_marker;    ///< an unquoted field equal to this is NULL ("" by default)
+};
+
+/// How a stream's source should be cut into partitions (from `source.partition`).
+struct PartitionRequest {
+    std::string strategy = "auto";  ///< auto|none|key_range|hash|ctid|offset|file|tenant
+    std::string column;             ///< partition key; empty = the connector picks (PK)
+    int64_t chunk_rows = 50000;
+    int64_t min_rows_for_parallel = 100000;
+    int workers = 1;
+    int hash_partitions = 0;        ///< hash: number of buckets; 0 = workers
+};
+
+/// Where a stream reads from: one of table, query or files.
+struct SourceSpec {
+    std::string url;                 ///< resolved connection URL (sqlite://, postgresql://, file)
+    std::string table;               ///< schema-qualified or plain table name
+    std::string query;               ///< SELECT text, when reading a query
+    std::string files;               ///< glob of input files (files source)
+    std::string format = "csv";      ///< csv | jsonl (files source)
+    CsvOptions csv;
+    /// Declared column types (files source): name -> type name as in the job file.
+    std::vector<std::pair<std::string, std::string>> columns;
+    bool infer_types = false;
+    PartitionRequest partition;
+    bool consistent = false;         ///< share one exported snapshot across readers
+    std::string base_dir;            ///< directory of the job file, for relative paths
+    std::string application_name;    ///< tag shown to DBAs ("sluice/<job>/<stream>")
+    size_t batch_rows = 10000;
+    /// Tenant scoping: set per tenant by the planner (schema search_path or column value).
+    std::string tenant_schema;
+    std::string tenant_column;
+    std::string tenant_value;
+};
+
+/// Where a stream writes to.
+struct TargetSpec {
+    std::string url;
+    std::string table;
+    std::string create = "if_missing";  ///< if_missing | never | replace
+    std::string mode = "append";        ///< append | replace | upsert | scd2
+    std::vector<std::string> key;
+    std::string base_dir;
+    std::string application_name;
+    std::string path;                   ///< file targets: output directory or file
+};
+
+/// One partition of a stream: what the planner cut and a reader reads. Bounds are text so
+/// they can be shown in `plan` and stored in the ledger; the connector interprets them.
+struct Slice {
+    std::string strategy;                ///< none|key_range|hash|ctid|offset|file
+    std::string column;                  ///< partition key column, when there is one
+    std::optional<std::string> lower;    ///< inclusive lower bound; none = unbounded
+    std::optional<std::string> upper;    ///< exclusive upper bound; none = unbounded
+    bool includes_nulls = false;         ///< key_range: this slice also takes NULL keys
+    std::string file;                    ///< file strategy: the file path
+    int64_t byte_begin = 0;              ///< file strategy: byte range [begin, end)
+    int64_t byte_end = -1;               ///< -1 = to the end of the file
+    int64_t estimated_rows = -1;         ///< -1 = unknown
+    std::string tenant;                  ///< tenant id when the stream fans out over tenants
+
+    /// Human-readable bounds for plan and logs ("[100, 200)", "data/afg.csv", "all rows").
+    std::string Describe() const;
+};
+
+/// Reads one Slice. Owns its connection or file handle; used by one thread at a time.
+class SliceReader {
+public:
+    virtual ~SliceReader() = default;
+    /// Fills `batch` (cleared first) with up to the configured batch size of rows, plus any
+    /// rows it had to reject. Returns false when the slice is exhausted and `batch` is empty.
+    /// Throws Error for failures that end the partition (lost connection, unreadable file).
+    virtual bool Next(Batch& batch) = 0;
+};
+
+/// A readable source of one stream. Describe/EstimateRows/Partition run on the planner
+/// thread; Open is called from worker threads concurrently and must be thread-safe.
+class Source {
+public:
+    virtual ~Source() = default;
+    /// Column names and types the readers produce.
+    virtual Schema Describe() = 0;
+    /// Row estimate from metadata (catalog, file sizes); -1 when unknown.
+    virtual int64_t EstimateRows() = 0;
+    /// Cuts the source into slices that never overlap and together cover it exactly.
+    virtual std::vector<Slice> Partition(const PartitionRequest& request) = 0;
+    /// A reader for one slice.
+    virtual std::unique_ptr<SliceReader> Open(const Slice& slice) = 0;
+    /// Notes for `plan` (fallbacks, caveats); empty when there is nothing to say.
+    virtual std::vector<std::string> PlanNotes() { return {}; }
+};
+
+/// Writes one partition at a time inside one target transaction. Owned by one worker.
+class SinkWriter {
+public:
+    virtual ~SinkWriter() = default;
+    /// Starts the partition's transaction.
+    virtual void Begin(const Slice& slice) = 0;
+    /// Writes rows in the target schema returned by Sink::Prepare.
+    virtual void Write(const Batch& batch) = 0;
+    /// Commits the partition's transaction. Throws when the target refuses.
+    virtual void Commit() = 0;
+    /// Rolls back the partition's transaction; never throws.
+    virtual void Rollback() noexcept = 0;
+};
+
+/// A target of one stream. Prepare and Finalize run once on the coordinating thread;
+/// OpenWriter is called once per worker.
+class Sink {
+public:
+    virtual ~Sink() = default;
+    /// Creates or checks the target table for rows shaped like `source` and returns the
+    /// schema batches must have when written (the existing table's types, if it exists).
+    virtual Schema Prepare(const Schema& source) = 0;
+    /// A writer with its own connection (or a share of the single SQLite writer).
+    virtual std::unique_ptr<SinkWriter> OpenWriter() = 0;
+    /// Publishes the load (replace swaps, indexes, ANALYZE) when `success`; cleans up otherwise.
+    virtual void Finalize(bool success) = 0;
+};
+
+}  // namespace sluice

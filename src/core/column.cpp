@@ -1,0 +1,79 @@
+#include "core/column.hpp"
+
+namespace sluice {
+
+Column::Column(DataType type) : type_(type), width_(FixedWidth(type.id)) {
+    if (width_ == 0) {
+        offsets_.push_back(0);
+    }
+}
+
+void Column::GrowBitmap() {
+    if ((size_ & 7) == 0) {
+        valid_.push_back(0);
+    }
+}
+
+void Column::MarkValid() {
+    GrowBitmap();
+    valid_[size_ >> 3] |= static_cast<uint8_t>(1u << (size_ & 7));
+    ++size_;
+    if (width_ == 0) {
+        // A var-width Append is always followed by the arena write in AppendBytes.
+        offsets_.push_back(static_cast<uint32_t>(arena_.size()));
+    }
+}
+
+void Column::AppendNull() {
+    GrowBitmap();
+    ++size_;
+    if (width_ == 0) {
+        offsets_.push_back(static_cast<uint32_t>(arena_.size()));
+    } else {
+        fixed_.resize(fixed_.size() + width_);
+    }
+}
+
+void Column::AppendBytes(std::string_view value) {
+    arena_.append(value);
+    MarkValid();
+}
+
+void Column::AppendFrom(const Column& other, size_t row) {
+    if (other.IsNull(row)) {
+        AppendNull();
+    } else if (width_ == 0) {
+        AppendBytes(other.GetBytes(row));
+    } else {
+        MarkValid();
+        const uint8_t* src = other.fixed_.data() + row * width_;
+        fixed_.insert(fixed_.end(), src, src + width_);
+    }
+}
+
+void Column::Clear() {
+    size_ = 0;
+    valid_.clear();
+    fixed_.clear();
+    arena_.clear();
+    offsets_.clear();
+    if (width_ == 0) {
+        offsets_.push_back(0);
+    }
+}
+
+void Column::Reserve(size_t rows) {
+    valid_.reserve((rows + 7) / 8);
+    if (width_ == 0) {
+        offsets_.reserve(rows + 1);
+    } else {
+        fixed_.reserve(rows * width_);
+    }
+}
+
+size_t Column::ByteSize() const {
+    return valid_.capacity() + fixed_.capacity() + offsets_.capacity() * sizeof(uint32_t) +
+           arena_.capacity();
+}
+
+}  // namespace sluice

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace sluice {
+
+/// A typed column of a Batch: fixed-width values in one buffer, or variable-length values in
+/// one string arena with offsets; a validity bitmap for NULLs. Not thread-safe; a Column is
+/// owned by one pipeline stage at a time.
+class Column {
+public:
+    explicit Column(DataType type);
+
+    const DataType& type() const { return type_; }
+    size_t size() const { return size_; }
+    bool IsNull(size_t row) const { return (valid_[row >> 3] & (1u << (row & 7))) == 0; }
+
+    void AppendNull();
+    /// Appends a fixed-width value; T must have the width of the column's type.
+    template <class T>
+    void Append(const T& value) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        MarkValid();
+        const size_t at = fixed_.size();
+        fixed_.resize(at + sizeof(T));
+        std::memcpy(fixed_.data() + at, &value, sizeof(T));
+    }
+    /// Appends a variable-length value (text, bytes, decimal, json, array).
+    void AppendBytes(std::string_view value);
+    /// Appends row `row` of `other` (same type) to this column.
+    void AppendFrom(const Column& other, size_t row);
+
+    /// Reads a fixed-width value; T must have the width of the column's type.
+    template <class T>
+    T Get(size_t row) const {
+        T value;
+        std::memcpy(&value, fixed_.data() + row * sizeof(T), sizeof(T));
+        return value;
+    }
+    /// Reads a variable-length value; valid until the column is modified.
+    std::string_view GetBytes(size_t row) const {
+        return std::string_view(arena_).substr(offsets_[row], offsets_[row + 1] - offsets_[row]);
+    }
+    /// Raw bytes of a fixed-width value.
+    std::string_view GetFixedBytes(size_t row) const {
+        return {reinterpret_cast<const char*>(fixed_.data()) + row * width_, width_};
+    }
+
+    void Clear();
+    void Reserve(size_t rows);
+    /// Approximate heap bytes held, for queue accounting.
+    size_t ByteSize() const;
+
+private:
+    void MarkValid();
+    void GrowBitmap();
+
+    DataType type_;
+    size_t width_;
+    size_t size_ = 0;
+    std::vector<uint8_t> valid_;
+    std::vector<uint8_t> fixed_;
+    std::vector<uint32_t> offsets_;
+    std::string arena_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace sluice {
+
+/// One column of a Schema.
+struct Field {
+    std::string name;
+    DataType type;
+    bool nullable = true;
+    /// Type as the source system spells it ("character varying(20)"), for messages and DDL.
+    std::string native_type;
+
+    friend bool operator==(const Field&, const Field&) = default;
+};
+
+/// The ordered columns of a source, a batch or a target table.
+struct Schema {
+    std::vector<Field> fields;
+    /// Column names of the primary key, in key order; empty when there is none.
+    std::vector<std::string> primary_key;
+
+    size_t size() const { return fields.size(); }
+    /// Index of the column with this name (exact match first, then case-insensitive).
+    std::optional<size_t> Find(const std::string& name) const;
+    /// "id int64, name text, ..." for messages.
+    std::string Describe() const;
+
+    friend bool operator==(const Schema&, const Schema&) = default;
+};
+
+}  // namespace sluice
