@@ -1,1 +1,33 @@
-int main() { return 0; }
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/run_job.hpp"
+#include "core/error.hpp"
+
+int main(int argc, char** argv) {
+    using sluice::ExitCode;
+    CLI::App app{"sluice: a parallel ETL engine. Moves tables, queries and files into a target "
+                 "database in parallel partitions, each in its own transaction.",
+                 "sluice"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "sluice 0.1.0");
+    int exit_code = 0;
+    sluice::cli::RegisterRun(app, exit_code);
+    sluice::cli::RegisterPlan(app, exit_code);
+    sluice::cli::RegisterValidate(app, exit_code);
+    sluice::cli::RegisterCopy(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+    } catch (const sluice::Error& e) {
+        return sluice::cli::ReportError(e);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sluice: internal error: %s\n", e.what());
+        return static_cast<int>(ExitCode::kFailed);
+    }
+    return exit_code;
+}

@@ -47,6 +47,10 @@ struct SourceSpec {
     std::string base_dir;            ///< directory of the job file, for relative paths
     std::string application_name;    ///< tag shown to DBAs ("sluice/<job>/<stream>")
     size_t batch_rows = 10000;
+    /// Pass-through: readers fill Batch::raw with the source's binary COPY bytes instead of
+    /// decoding columns. Set by the engine only when source and target are both PostgreSQL and
+    /// the mapping is the identity; sinks that see a raw batch send it as-is.
+    bool raw_copy = false;
     /// Tenant scoping: set per tenant by the planner (schema search_path or column value).
     std::string tenant_schema;
     std::string tenant_column;
@@ -108,6 +112,9 @@ public:
     virtual std::unique_ptr<SliceReader> Open(const Slice& slice) = 0;
     /// Notes for `plan` (fallbacks, caveats); empty when there is nothing to say.
     virtual std::vector<std::string> PlanNotes() { return {}; }
+    /// Runs a query returning one column and gives its values as text (tenant lists).
+    /// Sources without a query language throw Error(kConfig).
+    virtual std::vector<std::string> QueryValues(const std::string& query);
 };
 
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
@@ -136,6 +143,9 @@ public:
     virtual std::unique_ptr<SinkWriter> OpenWriter() = 0;
     /// Publishes the load (replace swaps, indexes, ANALYZE) when `success`; cleans up otherwise.
     virtual void Finalize(bool success) = 0;
+    /// The target table's schema when it exists, without changing anything (for `plan`);
+    /// nullopt when it does not exist or the sink cannot tell.
+    virtual std::optional<Schema> ExistingSchema() { return std::nullopt; }
 };
 
 }  // namespace sluice

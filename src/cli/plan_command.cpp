@@ -1,0 +1,45 @@
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/run_job.hpp"
+#include "config/job_parser.hpp"
+#include "plan/plan.hpp"
+
+namespace sluice::cli {
+
+void RegisterPlan(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand("plan", "Show how a job would run: strategy, row estimate and "
+                                           "partitions with bounds. Writes nothing");
+    struct State {
+        std::string job;
+        bool json = false;
+        RunFlags flags;
+    };
+    auto state = std::make_shared<State>();
+    cmd->add_option("JOB", state->job, "Job file (YAML)")->required();
+    cmd->add_flag("--json", state->json, "Print the plan as JSON");
+    cmd->add_option("-w,--workers", state->flags.workers, "Workers to plan for")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--chunk-rows", state->flags.chunk_rows, "Target rows per partition")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--min-rows-for-parallel", state->flags.min_rows_for_parallel,
+                    "Below this estimate a source is one partition")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--set", state->flags.sets, "Override a job-file value: key.path=value");
+    cmd->callback([state, &exit_code] {
+        JobSpec job = LoadJobFile(state->job, state->flags.sets);
+        ApplyFlags(state->flags, job);
+        Plan plan = BuildPlan(job, ResolveWorkers(job));
+        if (state->json) {
+            std::printf("%s\n", PlanToJson(plan).dump(2).c_str());
+        } else {
+            std::fputs(RenderPlan(plan).c_str(), stdout);
+        }
+        exit_code = 0;
+    });
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,160 @@
+#include "cli/run_job.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "engine/run.hpp"
+#include "plan/plan.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+/// Turns SIGINT/SIGTERM into stop requests: the first asks for a graceful stop, the second
+/// aborts the in-flight partitions too. Signals are blocked in every thread and taken by one
+/// sigwait thread, so no work happens in a signal handler.
+class SignalWatcher {
+public:
+    SignalWatcher() {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        sigaddset(&set_, SIGUSR1);  // private wake-up used by the destructor
+        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+        thread_ = std::thread([this] { Loop(); });
+    }
+    ~SignalWatcher() {
+        done_ = true;
+        pthread_kill(thread_.native_handle(), SIGUSR1);
+        thread_.join();
+        pthread_sigmask(SIG_UNBLOCK, &set_, nullptr);
+    }
+    SignalWatcher(const SignalWatcher&) = delete;
+    SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+    std::stop_token stop() const { return stop_.get_token(); }
+    std::stop_token abort() const { return abort_.get_token(); }
+
+private:
+    void Loop() {
+        int received = 0;
+        while (!done_) {
+            int sig = 0;
+            if (sigwait(&set_, &sig) != 0 || done_ || sig == SIGUSR1) {
+                continue;
+            }
+            if (++received == 1) {
+                std::fputs("\nsluice: stopping: no new partitions start, in-flight ones roll back "
+                           "(press Ctrl-C again to abort at once)\n",
+                           stderr);
+                stop_.request_stop();
+            } else {
+                std::fputs("\nsluice: aborting\n", stderr);
+                abort_.request_stop();
+            }
+        }
+    }
+
+    sigset_t set_{};
+    std::stop_source stop_;
+    std::stop_source abort_;
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
+}  // namespace
+
+int ReportError(const Error& error) {
+    std::fprintf(stderr, "sluice: error: %s\n", error.Describe().c_str());
+    return static_cast<int>(ExitCodeFor(error.kind()));
+}
+
+void ApplyFlags(const RunFlags& flags, JobSpec& job) {
+    if (flags.workers >= 0) {
+        job.settings.workers = flags.workers;
+    }
+    if (flags.ignore_errors) {
+        job.settings.on_error = "continue";
+    }
+    for (StreamSpec& stream : job.streams) {
+        if (flags.chunk_rows > 0) {
+            stream.source.partition.chunk_rows = flags.chunk_rows;
+        }
+        if (flags.min_rows_for_parallel >= 0) {
+            stream.source.partition.min_rows_for_parallel = flags.min_rows_for_parallel;
+        }
+    }
+}
+
+int ResolveWorkers(const JobSpec& job) {
+    if (job.settings.workers > 0) {
+        return job.settings.workers;
+    }
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int RunJob(JobSpec job, const RunFlags& flags) {
+    ApplyFlags(flags, job);
+    const auto mode = ParseProgressMode(flags.progress);
+    if (!mode) {
+        throw Error(ErrorKind::kUsage, fmt::format("--progress {}: expected auto, bar, plain, json "
+                                                   "or none",
+                                                   flags.progress));
+    }
+    const int workers = ResolveWorkers(job);
+    Plan plan = BuildPlan(job, workers);
+    if (flags.dry_run) {
+        std::fputs(RenderPlan(plan).c_str(), stdout);
+        return 0;
+    }
+
+    RunOptions options;
+    options.workers = workers;
+    options.continue_on_error = job.settings.on_error == "continue";
+    options.max_rejects = job.settings.max_rejects;
+    std::filesystem::path rejects(job.settings.rejects);
+    options.rejects_dir = (rejects.is_absolute() ? rejects : std::filesystem::path(job.base_dir) / rejects)
+                              .lexically_normal()
+                              .string();
+    options.retry = job.settings.retry;
+    options.queue_batches = std::max<size_t>(1, job.settings.queue_batches);
+
+    SignalWatcher signals;
+    options.stop = signals.stop();
+    options.abort = signals.abort();
+
+    ProgressTracker tracker;
+    ProgressReporter reporter(tracker, *mode);
+    reporter.Start();
+    RunSummary summary = RunPlan(plan, options, tracker, reporter);
+    reporter.Stop();
+
+    if (reporter.mode() != ProgressMode::kJson) {
+        std::fputs(RenderSummary(summary).c_str(), stdout);
+        std::fflush(stdout);
+    }
+    if (summary.status == RunStatus::kFailed) {
+        std::fprintf(stderr, "sluice: error: run failed: %s\n",
+                     summary.error.empty() ? "see the summary above" : summary.error.c_str());
+        return static_cast<int>(ExitCodeFor(summary.error_kind) == ExitCode::kUsage
+                                    ? ExitCode::kUsage
+                                    : ExitCode::kFailed);
+    }
+    if (summary.status == RunStatus::kPartial) {
+        std::fprintf(stderr, "sluice: run ended partial: some partitions failed (see above); the "
+                             "others committed\n");
+    }
+    if (summary.status == RunStatus::kStopped) {
+        std::fprintf(stderr, "sluice: run stopped; partitions that had not committed were rolled "
+                             "back\n");
+    }
+    return static_cast<int>(ExitCodeFor(summary.status));
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,296 @@
+#include "config/yaml_field.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "config/did_you_mean.hpp"
+#include "core/error.hpp"
+
+namespace sluice::config {
+
+namespace {
+
+std::string Lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::optional<int64_t> ParseInteger(std::string_view text) {
+    int64_t value = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+}  // namespace
+
+std::string JoinPath(const std::string& path, std::string_view name) {
+    return path.empty() ? std::string(name) : path + "." + std::string(name);
+}
+
+Document::Document(std::string display_path, YAML::Node root, EnvLookup env)
+    : display_path_(std::move(display_path)), root_(std::move(root)), env_(std::move(env)) {}
+
+Field Document::Root() const {
+    const int line = root_.Mark().line >= 0 ? root_.Mark().line + 1 : 1;
+    return Field(*this, root_, "", line, OverrideOf(root_));
+}
+
+void Document::MarkOverride(const YAML::Node& node, std::string text) {
+    overrides_.emplace_back(node, std::move(text));
+}
+
+int Document::OverrideOf(const YAML::Node& node) const {
+    for (size_t i = 0; i < overrides_.size(); ++i) {
+        if (overrides_[i].first.is(node)) {
+            return static_cast<int>(i);
+        }
+    }
+    return -1;
+}
+
+Field::Field(const Document& doc, YAML::Node node, std::string path, int line, int override_index)
+    : doc_(&doc), node_(std::move(node)), path_(std::move(path)), line_(line),
+      override_(override_index) {}
+
+std::string Field::Location() const {
+    if (override_ >= 0) {
+        return "--set " + doc_->OverrideText(override_);
+    }
+    return fmt::format("{}:{}", doc_->display_path(), line_);
+}
+
+void Field::Fail(std::string_view message) const {
+    if (path_.empty()) {
+        throw Error(ErrorKind::kConfig, fmt::format("{}: {}", Location(), message));
+    }
+    throw Error(ErrorKind::kConfig, fmt::format("{}: {}: {}", Location(), path_, message));
+}
+
+void Field::FailAt(std::string_view name, std::string_view message) const {
+    throw Error(ErrorKind::kConfig,
+                fmt::format("{}: {}: {}", Location(), JoinPath(path_, name), message));
+}
+
+Field Field::Child(const YAML::Node& key, const YAML::Node& value, const std::string& path) const {
+    // Children of an override came from the same --set; a node an override replaced points
+    // at that override; anything else points at the line of its key (or list item).
+    int origin = override_ >= 0 ? override_ : doc_->OverrideOf(value);
+    int line = line_;
+    if (origin < 0 && key.Mark().line >= 0) {
+        line = key.Mark().line + 1;
+    }
+    return Field(*doc_, value, path, line, origin);
+}
+
+std::string Field::KindName() const {
+    if (IsNull()) {
+        return "an empty value";
+    }
+    if (IsMap()) {
+        return "a map";
+    }
+    if (IsList()) {
+        return "a list";
+    }
+    return Quoted();
+}
+
+std::string Field::Quoted() const {
+    const std::string& raw = node_.Scalar();
+    // The raw text, never the expanded value: variables often carry passwords.
+    return raw.find("${") == std::string::npos ? "'" + raw + "'"
+                                               : "'" + raw + "' (after expanding variables)";
+}
+
+void Field::CheckKeys(const std::vector<std::string>& allowed) const {
+    if (IsNull()) {
+        return;
+    }
+    if (!IsMap()) {
+        Fail(fmt::format("expected a map with keys {}; got {}", JoinNames(allowed), KindName()));
+    }
+    std::vector<std::pair<std::string, int>> seen;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+        if (!it->first.IsScalar()) {
+            Fail(fmt::format("keys must be plain names; allowed: {}", JoinNames(allowed)));
+        }
+        const std::string key = it->first.Scalar();
+        Field child = Child(it->first, it->second, JoinPath(path_, key));
+        for (const auto& [name, line] : seen) {
+            if (name == key) {
+                child.Fail(fmt::format("duplicate key (first at line {}); keep one", line));
+            }
+        }
+        seen.emplace_back(key, child.line());
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+            std::optional<std::string> match = ClosestMatch(key, allowed);
+            child.Fail(match ? fmt::format("unknown key; did you mean '{}'? Allowed: {}", *match,
+                                           JoinNames(allowed))
+                             : fmt::format("unknown key; allowed: {}", JoinNames(allowed)));
+        }
+    }
+}
+
+std::optional<Field> Field::Get(std::string_view key) const {
+    if (!IsMap()) {
+        return std::nullopt;
+    }
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+        if (it->first.IsScalar() && it->first.Scalar() == key) {
+            return Child(it->first, it->second, JoinPath(path_, key));
+        }
+    }
+    return std::nullopt;
+}
+
+Field Field::Require(std::string_view key, std::string_view hint) const {
+    std::optional<Field> field = Get(key);
+    if (!field) {
+        FailAt(key, fmt::format("missing required key; {}", hint));
+    }
+    return *field;
+}
+
+std::vector<std::pair<std::string, Field>> Field::Entries(std::string_view expected) const {
+    std::vector<std::pair<std::string, Field>> out;
+    if (IsNull()) {
+        return out;
+    }
+    if (!IsMap()) {
+        Fail(fmt::format("expected {}; got {}", expected, KindName()));
+    }
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+        if (!it->first.IsScalar()) {
+            Fail(fmt::format("expected {} with plain names as keys", expected));
+        }
+        const std::string key = it->first.Scalar();
+        Field child = Child(it->first, it->second, JoinPath(path_, key));
+        for (const auto& [name, earlier] : out) {
+            if (name == key) {
+                child.Fail(fmt::format("duplicate key (first at line {}); keep one", earlier.line()));
+            }
+        }
+        out.emplace_back(key, std::move(child));
+    }
+    return out;
+}
+
+std::vector<Field> Field::Items(std::string_view expected) const {
+    std::vector<Field> out;
+    if (IsNull()) {
+        return out;
+    }
+    if (!IsList()) {
+        Fail(fmt::format("expected {}; got {}", expected, KindName()));
+    }
+    for (size_t i = 0; i < node_.size(); ++i) {
+        const YAML::Node item = node_[i];
+        out.push_back(Child(item, item, fmt::format("{}[{}]", path_, i)));
+    }
+    return out;
+}
+
+std::string Field::Raw(std::string_view expected) const {
+    if (!IsScalar()) {
+        Fail(fmt::format("expected {}; got {}", expected, KindName()));
+    }
+    return node_.Scalar();
+}
+
+std::string Field::String(std::string_view expected) const {
+    Expansion expanded = ExpandVariables(Raw(expected), doc_->env());
+    if (!expanded.error.empty()) {
+        Fail(expanded.error);
+    }
+    return std::move(expanded.text);
+}
+
+std::string Field::NonEmptyString(std::string_view expected) const {
+    std::string text = String(expected);
+    if (text.empty()) {
+        Fail(fmt::format("expected {}; got an empty string", expected));
+    }
+    return text;
+}
+
+int64_t Field::Int(int64_t min, std::string_view expected, int64_t max) const {
+    const std::string text = String(expected);
+    std::optional<int64_t> value = ParseInteger(text);
+    if (!value || *value < min || *value > max) {
+        Fail(fmt::format("expected {}; got {}", expected, Quoted()));
+    }
+    return *value;
+}
+
+bool Field::Bool() const {
+    const std::string text = Lower(String("true or false"));
+    if (text == "true" || text == "yes" || text == "on") {
+        return true;
+    }
+    if (text == "false" || text == "no" || text == "off") {
+        return false;
+    }
+    Fail(fmt::format("expected true or false; got {}", Quoted()));
+}
+
+std::chrono::milliseconds Field::Duration() const {
+    constexpr std::string_view kExpected =
+        "a duration like 200ms, 30s, 2m, 1h or an integer number of milliseconds";
+    const std::string text = String(kExpected);
+    const size_t unit_at = text.find_first_not_of("0123456789");
+    const std::string_view digits = std::string_view(text).substr(0, unit_at);
+    const std::string unit = unit_at == std::string::npos ? "" : text.substr(unit_at);
+    std::optional<int64_t> amount = ParseInteger(digits);
+    const int64_t scale = unit.empty() || unit == "ms" ? 1
+                          : unit == "s"                ? 1000
+                          : unit == "m"                ? 60'000
+                          : unit == "h"                ? 3'600'000
+                                                       : 0;
+    if (!amount || scale == 0 || *amount > std::numeric_limits<int64_t>::max() / scale) {
+        Fail(fmt::format("expected {}; got {}", kExpected, Quoted()));
+    }
+    return std::chrono::milliseconds(*amount * scale);
+}
+
+std::string Field::Enum(const std::vector<std::string>& allowed) const {
+    const std::string expected = "one of " + JoinNames(allowed);
+    const std::string text = String(expected);
+    if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) {
+        return text;
+    }
+    Fail(fmt::format("unknown value {}{}; allowed: {}", Quoted(), DidYouMean(text, allowed),
+                     JoinNames(allowed)));
+}
+
+std::vector<std::string> Field::StringList(std::string_view expected) const {
+    if (IsScalar()) {
+        return {String(expected)};
+    }
+    std::vector<std::string> out;
+    for (const Field& item : Items(expected)) {
+        out.push_back(item.NonEmptyString("a name"));
+    }
+    return out;
+}
+
+char Field::Char() const {
+    constexpr std::string_view kExpected = "a single character (\"\\t\" for tab)";
+    const std::string text = String(kExpected);
+    if (text == "\\t") {
+        return '\t';
+    }
+    if (text.size() != 1) {
+        Fail(fmt::format("expected {}; got {}", kExpected, Quoted()));
+    }
+    return text[0];
+}
+
+}  // namespace sluice::config

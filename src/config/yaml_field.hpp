@@ -1,0 +1,118 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/env_expand.hpp"
+
+namespace sluice::config {
+
+class Field;
+
+/// A parsed job file: the YAML tree, its display path, and the nodes that `--set`
+/// overrides put there (so messages can name the override instead of a line).
+/// Must outlive every Field taken from it.
+class Document {
+public:
+    Document(std::string display_path, YAML::Node root, EnvLookup env = ProcessEnv);
+
+    /// The top-level node as a Field with an empty path.
+    Field Root() const;
+    const std::string& display_path() const { return display_path_; }
+    const EnvLookup& env() const { return env_; }
+    /// The tree, for applying overrides.
+    YAML::Node& tree() { return root_; }
+
+    /// Records that `node` came from the override `text` ("settings.workers=8").
+    void MarkOverride(const YAML::Node& node, std::string text);
+    /// Index of the override that produced `node`, or -1.
+    int OverrideOf(const YAML::Node& node) const;
+    const std::string& OverrideText(int index) const { return overrides_[index].second; }
+
+private:
+    std::string display_path_;
+    YAML::Node root_;
+    EnvLookup env_;
+    std::vector<std::pair<YAML::Node, std::string>> overrides_;
+};
+
+/// One node of the job file with its field path ("streams[0].source.table") and where it
+/// came from, plus typed accessors. Every accessor throws Error(kConfig) with a message
+/// "FILE:LINE: PATH: what is wrong; what is allowed" (or "--set OVERRIDE: PATH: ...").
+/// Scalars are read with `${VAR}` expanded; messages quote the raw text, never the
+/// expanded value, so secrets from the environment do not leak into logs.
+class Field {
+public:
+    Field(const Document& doc, YAML::Node node, std::string path, int line, int override_index);
+
+    const std::string& path() const { return path_; }
+    int line() const { return line_; }
+    /// "FILE:LINE" or "--set OVERRIDE".
+    std::string Location() const;
+    /// Throws Error(kConfig) "LOCATION: PATH: message".
+    [[noreturn]] void Fail(std::string_view message) const;
+    /// Throws for the field `name` under this one ("LOCATION: PATH.name: message").
+    [[noreturn]] void FailAt(std::string_view name, std::string_view message) const;
+
+    bool IsNull() const { return node_.IsNull() || !node_.IsDefined(); }
+    bool IsMap() const { return node_.IsMap(); }
+    bool IsList() const { return node_.IsSequence(); }
+    bool IsScalar() const { return node_.IsScalar(); }
+
+    /// Checks this is a map (an empty value counts as an empty map) whose keys are all in
+    /// `allowed` and appear once; unknown keys fail with a did-you-mean suggestion.
+    void CheckKeys(const std::vector<std::string>& allowed) const;
+    /// The value of `key` in this map, or nullopt when the key is absent.
+    std::optional<Field> Get(std::string_view key) const;
+    /// The value of `key`; fails "PATH.key: missing required key; <hint>" when absent.
+    Field Require(std::string_view key, std::string_view hint) const;
+    bool Has(std::string_view key) const { return Get(key).has_value(); }
+    /// Map entries in file order (key as written, value). Fails unless a map or empty.
+    std::vector<std::pair<std::string, Field>> Entries(std::string_view expected) const;
+    /// List items. Fails unless a list (or empty).
+    std::vector<Field> Items(std::string_view expected) const;
+
+    /// The scalar as written (no expansion). Fails for maps, lists and empty values.
+    std::string Raw(std::string_view expected = "a string") const;
+    /// The scalar with `${VAR}` expanded.
+    std::string String(std::string_view expected = "a string") const;
+    /// A string that must not be empty after expansion.
+    std::string NonEmptyString(std::string_view expected) const;
+    /// An integer in [min, max]; `expected` describes it for messages ("a positive integer").
+    int64_t Int(int64_t min, std::string_view expected,
+                int64_t max = std::numeric_limits<int64_t>::max()) const;
+    /// true/false (also yes/no, on/off).
+    bool Bool() const;
+    /// "200ms", "30s", "2m", "1h" or a plain integer of milliseconds.
+    std::chrono::milliseconds Duration() const;
+    /// One of `allowed`; fails listing them (with a suggestion).
+    std::string Enum(const std::vector<std::string>& allowed) const;
+    /// A list of strings; a single scalar counts as a list of one.
+    std::vector<std::string> StringList(std::string_view expected) const;
+    /// A single character; "\t" (backslash-t) means tab.
+    char Char() const;
+
+private:
+    Field Child(const YAML::Node& key, const YAML::Node& value, const std::string& path) const;
+    std::string Quoted() const;
+    std::string KindName() const;
+
+    const Document* doc_;
+    YAML::Node node_;
+    std::string path_;
+    int line_;
+    int override_;
+};
+
+/// "PATH.name" or "name" when `path` is empty.
+std::string JoinPath(const std::string& path, std::string_view name);
+
+}  // namespace sluice::config

@@ -1,0 +1,62 @@
+#include "connectors/registry.hpp"
+
+#include <fmt/format.h>
+
+#include "connectors/files/files_source.hpp"
+#include "connectors/postgres/pg_sink.hpp"
+#include "connectors/postgres/pg_source.hpp"
+#include "connectors/sqlite/sqlite_sink.hpp"
+#include "connectors/sqlite/sqlite_source.hpp"
+#include "core/error.hpp"
+
+namespace sluice {
+
+std::string UrlScheme(const std::string& url) {
+    const auto at = url.find("://");
+    if (at == std::string::npos) {
+        return {};
+    }
+    return url.substr(0, at);
+}
+
+namespace {
+
+bool IsPostgres(const std::string& scheme) { return scheme == "postgresql" || scheme == "postgres"; }
+
+[[noreturn]] void Unsupported(const std::string& url, const char* role) {
+    const std::string scheme = UrlScheme(url);
+    throw Error(ErrorKind::kConfig,
+                fmt::format("no {} connector for '{}' (scheme '{}'); this build reads "
+                            "postgresql://, sqlite:// and files, and writes postgresql:// and "
+                            "sqlite://",
+                            role, MaskSecrets(url), scheme));
+}
+
+}  // namespace
+
+std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
+    if (!spec.files.empty()) {
+        return OpenFilesSource(spec);
+    }
+    const std::string scheme = UrlScheme(spec.url);
+    if (scheme == "sqlite") {
+        return OpenSqliteSource(spec);
+    }
+    if (IsPostgres(scheme)) {
+        return OpenPostgresSource(spec);
+    }
+    Unsupported(spec.url, "source");
+}
+
+std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
+    const std::string scheme = UrlScheme(spec.url);
+    if (scheme == "sqlite") {
+        return OpenSqliteSink(spec);
+    }
+    if (IsPostgres(scheme)) {
+        return OpenPostgresSink(spec);
+    }
+    Unsupported(spec.url, "target");
+}
+
+}  // namespace sluice

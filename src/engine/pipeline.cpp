@@ -1,0 +1,111 @@
+#include "engine/pipeline.hpp"
+
+#include <exception>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "engine/bounded_queue.hpp"
+
+namespace sluice {
+
+namespace {
+
+Error Cancelled() {
+    return Error(ErrorKind::kCancelled, "stopped before the partition committed; rolled back");
+}
+
+/// Throws when the partition has set aside more rows than settings.max_rejects allows.
+void CheckRejectLimit(const PipelineContext& ctx, const PartitionCounts& counts,
+                      const RejectedRow& last) {
+    if (counts.rows_rejected <= ctx.max_rejects) {
+        return;
+    }
+    throw Error(ErrorKind::kData,
+                fmt::format("{} rejected row(s), more than settings.max_rejects = {}; last at {}: "
+                            "{}. Rejected rows are in {}; fix them, or raise settings.max_rejects "
+                            "to load the good rows and set the bad ones aside",
+                            counts.rows_rejected, ctx.max_rejects, last.position, last.error,
+                            ctx.rejects.path()),
+                last.sqlstate.empty() ? "22000" : last.sqlstate);
+}
+
+}  // namespace
+
+PartitionCounts RunPartition(const PipelineContext& ctx) {
+    BoundedQueue<Batch> queue(ctx.queue_batches, ctx.queue_bytes);
+    std::exception_ptr reader_error;
+    PartitionCounts counts;
+    std::atomic<int64_t> rows_read{0};
+
+    std::jthread reader([&](const std::stop_token& stop) {
+        try {
+            std::unique_ptr<SliceReader> slice_reader = ctx.source.Open(ctx.slice);
+            while (!stop.stop_requested()) {
+                Batch batch;
+                if (!slice_reader->Next(batch)) {
+                    break;
+                }
+                const auto n = static_cast<int64_t>(batch.rows() + batch.rejected.size());
+                rows_read += n;
+                ctx.counters.rows_read.fetch_add(n, std::memory_order_relaxed);
+                const size_t bytes = batch.ByteSize();
+                if (!queue.Push(std::move(batch), bytes)) {
+                    break;
+                }
+            }
+        } catch (...) {
+            reader_error = std::current_exception();
+        }
+        queue.Close();
+    });
+
+    bool begun = false;
+    try {
+        ctx.writer.Begin(ctx.slice);
+        begun = true;
+        while (std::optional<Batch> batch = queue.Pop()) {
+            if (ctx.cancel.stop_requested()) {
+                throw Cancelled();
+            }
+            Batch conformed = ctx.conformer.Apply(std::move(*batch), ctx.slice.tenant);
+            if (!conformed.rejected.empty()) {
+                ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, conformed.rejected);
+                counts.rows_rejected += static_cast<int64_t>(conformed.rejected.size());
+                ctx.counters.rows_rejected.fetch_add(
+                    static_cast<int64_t>(conformed.rejected.size()), std::memory_order_relaxed);
+                CheckRejectLimit(ctx, counts, conformed.rejected.back());
+            }
+            if (conformed.rows() > 0) {
+                ctx.writer.Write(conformed);
+                counts.rows_written += static_cast<int64_t>(conformed.rows());
+            }
+        }
+        reader.join();
+        if (reader_error) {
+            std::rethrow_exception(reader_error);
+        }
+        if (ctx.cancel.stop_requested()) {
+            throw Cancelled();
+        }
+        ctx.writer.Commit();
+    } catch (...) {
+        queue.Cancel();
+        if (reader.joinable()) {
+            reader.request_stop();
+            reader.join();
+        }
+        if (begun) {
+            ctx.writer.Rollback();
+        }
+        ctx.counters.rows_read.fetch_sub(rows_read.load(), std::memory_order_relaxed);
+        ctx.counters.rows_rejected.fetch_sub(counts.rows_rejected, std::memory_order_relaxed);
+        throw;
+    }
+    counts.rows_read = rows_read.load();
+    ctx.counters.rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);
+    return counts;
+}
+
+}  // namespace sluice

@@ -1,0 +1,57 @@
+#include "engine/reject_writer.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace sluice {
+
+RejectWriter::RejectWriter(std::string dir, std::string stream)
+    : dir_(std::move(dir)), stream_(std::move(stream)), path_(dir_ + "/" + stream_ + ".jsonl") {}
+
+bool RejectWriter::used() const {
+    std::lock_guard lock(mu_);
+    return file_ != nullptr;
+}
+
+void RejectWriter::Write(int partition, const std::string& tenant,
+                         const std::vector<RejectedRow>& rows) {
+    if (rows.empty()) {
+        return;
+    }
+    std::string text;
+    for (const RejectedRow& r : rows) {
+        nlohmann::json j = {{"stream", stream_},     {"partition", partition},
+                            {"position", r.position}, {"row", r.row},
+                            {"error", r.error},       {"sqlstate", r.sqlstate}};
+        if (!tenant.empty()) {
+            j["tenant"] = tenant;
+        }
+        // Invalid UTF-8 in a rejected row must not make the reject file unwritable.
+        text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        text += '\n';
+    }
+    std::lock_guard lock(mu_);
+    if (!file_) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir_, ec);
+        file_.reset(std::fopen(path_.c_str(), "a"));
+        if (!file_) {
+            throw Error(ErrorKind::kIo, fmt::format("cannot write reject file {}: {}; check "
+                                                    "settings.rejects",
+                                                    path_, std::strerror(errno)));
+        }
+    }
+    if (std::fwrite(text.data(), 1, text.size(), file_.get()) != text.size() ||
+        std::fflush(file_.get()) != 0) {
+        throw Error(ErrorKind::kIo,
+                    fmt::format("cannot write reject file {}: {}", path_, std::strerror(errno)));
+    }
+}
+
+}  // namespace sluice

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "config/job_spec.hpp"
+#include "core/error.hpp"
+#include "observe/progress.hpp"
+#include "observe/reporter.hpp"
+#include "plan/plan.hpp"
+
+namespace sluice {
+
+/// How a run executes a plan (from the job's settings and the command line).
+struct RunOptions {
+    int workers = 1;
+    bool continue_on_error = false;     ///< on_error: continue / --ignore-errors
+    int64_t max_rejects = 0;            ///< per partition
+    std::string rejects_dir;            ///< absolute directory for <stream>.jsonl reject files
+    RetrySpec retry;
+    size_t queue_batches = 4;           ///< depth of the read→write queue of each pipeline
+    size_t queue_bytes = 64u << 20;     ///< byte bound of that queue
+    std::stop_token stop;               ///< graceful stop: no new partitions, in-flight roll back
+    std::stop_token abort;              ///< second signal: same, without waiting for anything
+};
+
+enum class RunStatus { kSucceeded, kFailed, kPartial, kStopped };
+
+const char* RunStatusName(RunStatus status);
+ExitCode ExitCodeFor(RunStatus status);
+
+/// Outcome of one stream.
+struct StreamSummary {
+    std::string name;
+    std::string status;                 ///< succeeded | failed | partial | stopped | skipped
+    int64_t rows_read = 0;
+    int64_t rows_written = 0;
+    int64_t rows_rejected = 0;
+    double seconds = 0;
+    size_t partitions = 0;
+    size_t partitions_committed = 0;
+    size_t partitions_failed = 0;
+    std::string error;                  ///< first error, with context
+    std::map<std::string, std::string> failed_tenants;  ///< tenant -> first error
+    std::string rejects_file;           ///< where rejected rows went, when any
+    bool passthrough = false;
+};
+
+/// Outcome of a run.
+struct RunSummary {
+    RunStatus status = RunStatus::kSucceeded;
+    double seconds = 0;
+    std::vector<StreamSummary> streams;
+    std::string error;                  ///< the first error that failed the run
+    ErrorKind error_kind = ErrorKind::kInternal;
+};
+
+/// Executes a plan with W workers: largest partitions first, streams in `after` order, each
+/// partition in one target transaction, retries for transient errors, rejects for bad rows.
+/// Never throws for partition failures (they are in the summary); throws Error only when the
+/// run cannot start.
+RunSummary RunPlan(Plan& plan, const RunOptions& options, ProgressTracker& tracker,
+                   ProgressReporter& reporter);
+
+/// The summary table printed after a run (per stream: rows read/written/rejected, seconds,
+/// rows/s, status; failed tenants and errors below it).
+std::string RenderSummary(const RunSummary& summary);
+
+}  // namespace sluice

@@ -1,0 +1,482 @@
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "connectors/registry.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/retry.hpp"
+#include "engine/run.hpp"
+
+namespace sluice {
+
+namespace {
+
+enum class StreamPhase { kWaiting, kActive, kDone };
+
+/// Per-stream run state. Sink, conformer and rejects are created when the stream activates.
+struct StreamState {
+    StreamPlan* plan = nullptr;
+    StreamCounters* counters = nullptr;
+    StreamPhase phase = StreamPhase::kWaiting;
+    std::unique_ptr<Sink> sink;
+    std::unique_ptr<BatchConformer> conformer;
+    std::unique_ptr<RejectWriter> rejects;
+    std::vector<std::shared_ptr<Source>> sources;  ///< plan's sources, or raw-copy reopenings
+    size_t remaining = 0;
+    StreamSummary summary;
+};
+
+struct Task {
+    size_t stream = 0;
+    const PartitionPlan* partition = nullptr;
+};
+
+class Scheduler {
+public:
+    Scheduler(Plan& plan, const RunOptions& options, ProgressTracker& tracker,
+              ProgressReporter& reporter)
+        : plan_(plan), options_(options), tracker_(tracker), reporter_(reporter) {
+        streams_.resize(plan.streams.size());
+        for (size_t i = 0; i < plan.streams.size(); ++i) {
+            StreamPlan& sp = plan.streams[i];
+            StreamState& st = streams_[i];
+            st.plan = &sp;
+            st.counters = &tracker.AddStream(sp.spec.name, sp.estimated_rows, sp.partitions.size());
+            st.remaining = sp.partitions.size();
+            st.summary.name = sp.spec.name;
+            st.summary.partitions = sp.partitions.size();
+        }
+    }
+
+    RunSummary Run() {
+        reporter_.Event({{"event", "run_started"},
+                         {"job", plan_.job},
+                         {"workers", options_.workers},
+                         {"partitions", plan_.PartitionCount()}});
+        {
+            std::unique_lock lock(mu_);
+            in_flight_ = 1;  // the coordinator's activation counts as work in flight
+        }
+        ActivateReady();
+        {
+            std::unique_lock lock(mu_);
+            --in_flight_;
+        }
+        cv_.notify_all();
+        std::stop_callback on_stop(options_.stop, [this] { RequestStop(); });
+        std::stop_callback on_abort(options_.abort, [this] { RequestStop(); });
+        {
+            std::vector<std::jthread> workers;
+            for (int w = 0; w < std::max(1, options_.workers); ++w) {
+                workers.emplace_back([this, w] { WorkerLoop(w); });
+            }
+        }
+        return Finish();
+    }
+
+private:
+    void RequestStop() {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+            stopped_by_user_ = true;
+        }
+        cancel_.request_stop();
+        cv_.notify_all();
+    }
+
+    /// Activates every waiting stream whose `after` streams all succeeded; marks streams whose
+    /// prerequisites failed as skipped. Called without mu_ held, with in_flight_ > 0.
+    void ActivateReady() {
+        for (;;) {
+            std::vector<size_t> to_activate;
+            {
+                std::lock_guard lock(mu_);
+                for (size_t i = 0; i < streams_.size(); ++i) {
+                    StreamState& st = streams_[i];
+                    if (st.phase != StreamPhase::kWaiting) {
+                        continue;
+                    }
+                    bool ready = true;
+                    std::string blocked_by;
+                    for (const std::string& dep : st.plan->spec.after) {
+                        const StreamState* d = FindStream(dep);
+                        if (d == nullptr) {
+                            continue;
+                        }
+                        if (d->phase != StreamPhase::kDone) {
+                            ready = false;
+                        } else if (d->summary.status != "succeeded") {
+                            blocked_by = dep;
+                        }
+                    }
+                    if (!blocked_by.empty() || (stopping_ && ready)) {
+                        st.phase = StreamPhase::kDone;
+                        st.summary.status = stopping_ && blocked_by.empty() ? "stopped" : "skipped";
+                        if (!blocked_by.empty()) {
+                            st.summary.error = fmt::format("not started: stream {} did not succeed",
+                                                           blocked_by);
+                        }
+                    } else if (ready) {
+                        st.phase = StreamPhase::kActive;
+                        to_activate.push_back(i);
+                    }
+                }
+            }
+            if (to_activate.empty()) {
+                return;
+            }
+            for (size_t i : to_activate) {
+                Activate(i);
+            }
+        }
+    }
+
+    const StreamState* FindStream(const std::string& name) const {
+        for (const StreamState& st : streams_) {
+            if (st.plan->spec.name == name) {
+                return &st;
+            }
+        }
+        return nullptr;
+    }
+
+    /// Prepares the stream's target and queues its partitions (largest first overall).
+    void Activate(size_t index) {
+        StreamState& st = streams_[index];
+        StreamPlan& sp = *st.plan;
+        st.counters->started_ns = tracker_.NowNs();
+        try {
+            st.sink = OpenSink(sp.spec.target);
+            const std::string& tenant_column = sp.spec.tenants.as_column;
+            Schema load_schema = LoadSchema(sp.source_schema, tenant_column);
+            Schema target = st.sink->Prepare(load_schema);
+            st.conformer = std::make_unique<BatchConformer>(sp.source_schema, target, tenant_column);
+            st.rejects = std::make_unique<RejectWriter>(options_.rejects_dir, sp.spec.name);
+            st.sources = sp.sources;
+            if (sp.passthrough_candidate && SameWireTypes(sp.source_schema, target)) {
+                ReopenForPassThrough(st);
+            }
+        } catch (Error& e) {
+            e.context().stream = sp.spec.name;
+            std::lock_guard lock(mu_);
+            FailStreamLocked(st, e);
+            return;
+        }
+        reporter_.Event({{"event", "stream_started"},
+                         {"stream", sp.spec.name},
+                         {"partitions", sp.partitions.size()},
+                         {"passthrough", st.summary.passthrough}});
+        std::lock_guard lock(mu_);
+        if (sp.partitions.empty()) {
+            CompleteStreamLocked(st);
+            return;
+        }
+        for (const PartitionPlan& p : sp.partitions) {
+            ready_.push_back({index, &p});
+        }
+        std::stable_sort(ready_.begin(), ready_.end(), [](const Task& a, const Task& b) {
+            return a.partition->slice.estimated_rows > b.partition->slice.estimated_rows;
+        });
+        cv_.notify_all();
+    }
+
+    static bool SameWireTypes(const Schema& a, const Schema& b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (size_t i = 0; i < a.size(); ++i) {
+            const DataType& x = a.fields[i].type;
+            const DataType& y = b.fields[i].type;
+            if (x.id != y.id || x.element != y.element || x.jsonb != y.jsonb ||
+                a.fields[i].native_type != b.fields[i].native_type) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void ReopenForPassThrough(StreamState& st) {
+        std::vector<std::shared_ptr<Source>> raw;
+        for (size_t t = 0; t < st.plan->sources.size(); ++t) {
+            SourceSpec spec = st.plan->spec.source;
+            if (!st.plan->tenants.empty()) {
+                spec.tenant_schema = st.plan->spec.tenants.schemas.empty() ? "" : st.plan->tenants[t].id;
+                if (spec.tenant_schema.empty()) {
+                    spec.tenant_column = st.plan->spec.tenants.values_column;
+                    spec.tenant_value = st.plan->tenants[t].id;
+                }
+            }
+            spec.raw_copy = true;
+            raw.push_back(OpenSource(spec));
+        }
+        st.sources = std::move(raw);
+        st.summary.passthrough = true;
+    }
+
+    void WorkerLoop(int worker) {
+        std::map<size_t, std::unique_ptr<SinkWriter>> writers;
+        std::mt19937_64 rng(std::random_device{}() + static_cast<uint64_t>(worker));
+        for (;;) {
+            Task task;
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [&] { return stopping_ || !ready_.empty() || in_flight_ == 0; });
+                if (stopping_ || ready_.empty()) {
+                    cv_.notify_all();
+                    break;
+                }
+                task = ready_.front();
+                ready_.erase(ready_.begin());
+                ++in_flight_;
+            }
+            RunTask(task, writers, rng);
+            bool activate = false;
+            {
+                std::lock_guard lock(mu_);
+                StreamState& st = streams_[task.stream];
+                activate = st.phase == StreamPhase::kDone;
+            }
+            if (activate) {
+                ActivateReady();
+            }
+            {
+                std::lock_guard lock(mu_);
+                --in_flight_;
+            }
+            cv_.notify_all();
+        }
+    }
+
+    void RunTask(const Task& task, std::map<size_t, std::unique_ptr<SinkWriter>>& writers,
+                 std::mt19937_64& rng) {
+        StreamState& st = streams_[task.stream];
+        const PartitionPlan& p = *task.partition;
+        const std::string& stream = st.plan->spec.name;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                auto& writer = writers[task.stream];
+                if (!writer) {
+                    writer = st.sink->OpenWriter();
+                }
+                PipelineContext ctx{*st.sources[p.source_index], p.slice, p.id, *writer,
+                                    *st.conformer, *st.rejects, *st.counters, options_.max_rejects,
+                                    options_.queue_batches, options_.queue_bytes,
+                                    cancel_.get_token()};
+                PartitionCounts counts = RunPartition(ctx);
+                reporter_.Event({{"event", "partition_committed"},
+                                 {"stream", stream},
+                                 {"partition", p.id},
+                                 {"tenant", p.slice.tenant},
+                                 {"rows", counts.rows_written},
+                                 {"rejected", counts.rows_rejected},
+                                 {"attempts", attempt}});
+                std::lock_guard lock(mu_);
+                st.summary.partitions_committed++;
+                st.counters->partitions_done++;
+                FinishPartitionLocked(st);
+                return;
+            } catch (Error& e) {
+                e.context().stream = stream;
+                e.context().partition = std::to_string(p.id);
+                e.context().tenant = p.slice.tenant;
+                writers.erase(task.stream);  // a failed connection must not serve the next try
+                if (e.IsTransient() && attempt < options_.retry.attempts && !Stopping()) {
+                    reporter_.Event({{"event", "partition_retry"},
+                                     {"stream", stream},
+                                     {"partition", p.id},
+                                     {"attempt", attempt + 1},
+                                     {"error", e.Describe()}});
+                    std::mutex sleep_mu;
+                    std::unique_lock sleep_lock(sleep_mu);
+                    std::condition_variable_any sleeper;
+                    sleeper.wait_for(sleep_lock, cancel_.get_token(), RetryDelay(options_.retry, attempt, rng),
+                                     [] { return false; });
+                    continue;
+                }
+                FailPartition(st, p, e);
+                return;
+            } catch (const std::exception& e) {
+                Error wrapped(ErrorKind::kInternal, e.what());
+                wrapped.context() = {stream, std::to_string(p.id), p.slice.tenant};
+                writers.erase(task.stream);
+                FailPartition(st, p, wrapped);
+                return;
+            }
+        }
+    }
+
+    bool Stopping() {
+        std::lock_guard lock(mu_);
+        return stopping_;
+    }
+
+    void FailPartition(StreamState& st, const PartitionPlan& p, const Error& e) {
+        const bool cancelled = e.kind() == ErrorKind::kCancelled;
+        if (!cancelled) {
+            reporter_.Event({{"event", "partition_failed"},
+                             {"stream", st.plan->spec.name},
+                             {"partition", p.id},
+                             {"tenant", p.slice.tenant},
+                             {"error", e.Describe()},
+                             {"sqlstate", e.sqlstate()}});
+        }
+        std::lock_guard lock(mu_);
+        st.counters->partitions_failed++;
+        st.summary.partitions_failed++;
+        if (!cancelled) {
+            if (st.summary.error.empty()) {
+                st.summary.error = e.Describe();
+            }
+            if (!p.slice.tenant.empty() && !st.summary.failed_tenants.contains(p.slice.tenant)) {
+                st.summary.failed_tenants[p.slice.tenant] = e.what();
+            }
+            if (first_error_.empty()) {
+                first_error_ = e.Describe();
+                first_error_kind_ = e.kind();
+            }
+            if (!options_.continue_on_error) {
+                stopping_ = true;
+                cancel_.request_stop();  // on_error: stop rolls back the in-flight partitions
+            }
+        }
+        FinishPartitionLocked(st);
+        cv_.notify_all();
+    }
+
+    void FailStreamLocked(StreamState& st, const Error& e) {
+        st.summary.error = e.Describe();
+        st.summary.partitions_failed = st.plan->partitions.size();
+        st.counters->partitions_failed = st.plan->partitions.size();
+        if (first_error_.empty()) {
+            first_error_ = e.Describe();
+            first_error_kind_ = e.kind();
+        }
+        if (!options_.continue_on_error) {
+            stopping_ = true;
+            cancel_.request_stop();
+        }
+        st.remaining = 0;
+        st.phase = StreamPhase::kDone;
+        st.summary.status = "failed";
+        reporter_.Event({{"event", "stream_finished"}, {"stream", st.plan->spec.name}, {"status", "failed"},
+                         {"rows_written", 0}, {"error", st.summary.error}});
+    }
+
+    void FinishPartitionLocked(StreamState& st) {
+        if (--st.remaining == 0) {
+            CompleteStreamLocked(st);
+        }
+    }
+
+    /// All partitions of the stream ended: publish (or clean up) the target.
+    void CompleteStreamLocked(StreamState& st) {
+        const size_t failed = st.summary.partitions_failed;
+        const size_t committed = st.summary.partitions_committed;
+        std::string status = failed == 0 && committed == st.plan->partitions.size() ? "succeeded"
+                             : committed == 0                                   ? "failed"
+                                                                                 : "partial";
+        if (stopped_by_user_ && status != "succeeded") {
+            status = "stopped";
+        }
+        try {
+            st.sink->Finalize(status == "succeeded" || status == "partial");
+        } catch (Error& e) {
+            e.context().stream = st.plan->spec.name;
+            st.summary.error = e.Describe();
+            status = "failed";
+            if (first_error_.empty()) {
+                first_error_ = e.Describe();
+                first_error_kind_ = e.kind();
+            }
+        }
+        st.summary.status = status;
+        st.phase = StreamPhase::kDone;
+        st.counters->finished_ns = tracker_.NowNs();
+        reporter_.Event({{"event", "stream_finished"},
+                         {"stream", st.plan->spec.name},
+                         {"status", status},
+                         {"rows_written", st.counters->rows_written.load()}});
+    }
+
+    RunSummary Finish() {
+        RunSummary summary;
+        summary.seconds = tracker_.ElapsedSeconds();
+        bool any_failed = false;
+        bool all_ok = true;
+        for (StreamState& st : streams_) {
+            if (st.phase == StreamPhase::kWaiting) {
+                st.summary.status = stopped_by_user_ ? "stopped" : "skipped";
+            } else if (st.phase == StreamPhase::kActive) {
+                // Workers left with partitions unstarted: the run was stopped.
+                if (st.sink) {
+                    st.sink->Finalize(false);
+                }
+                st.summary.status = stopped_by_user_ ? "stopped" : "failed";
+            }
+            st.summary.rows_read = st.counters->rows_read.load();
+            st.summary.rows_written = st.counters->rows_written.load();
+            st.summary.rows_rejected = st.counters->rows_rejected.load();
+            const int64_t end = st.counters->finished_ns ? st.counters->finished_ns.load() : tracker_.NowNs();
+            st.summary.seconds = static_cast<double>(end - st.counters->started_ns.load()) / 1e9;
+            if (st.rejects && st.rejects->used()) {
+                st.summary.rejects_file = st.rejects->path();
+            }
+            any_failed |= st.summary.status == "failed" || st.summary.status == "partial" ||
+                          st.summary.status == "skipped";
+            all_ok &= st.summary.status == "succeeded";
+            summary.streams.push_back(st.summary);
+        }
+        if (stopped_by_user_ && !all_ok) {
+            summary.status = RunStatus::kStopped;
+        } else if (all_ok) {
+            summary.status = RunStatus::kSucceeded;
+        } else if (options_.continue_on_error && any_failed && AnyCommitted(summary)) {
+            summary.status = RunStatus::kPartial;
+        } else {
+            summary.status = RunStatus::kFailed;
+        }
+        summary.error = first_error_;
+        summary.error_kind = first_error_kind_;
+        reporter_.Event({{"event", "run_finished"},
+                         {"status", RunStatusName(summary.status)},
+                         {"seconds", summary.seconds},
+                         {"error", summary.error}});
+        return summary;
+    }
+
+    static bool AnyCommitted(const RunSummary& s) {
+        return std::any_of(s.streams.begin(), s.streams.end(),
+                           [](const StreamSummary& st) { return st.partitions_committed > 0; });
+    }
+
+    Plan& plan_;
+    const RunOptions& options_;
+    ProgressTracker& tracker_;
+    ProgressReporter& reporter_;
+    std::stop_source cancel_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<StreamState> streams_;  // phases, summaries and counters guarded by mu_
+    std::vector<Task> ready_;           // guarded by mu_
+    int in_flight_ = 0;                 // guarded by mu_
+    bool stopping_ = false;             // guarded by mu_
+    bool stopped_by_user_ = false;      // guarded by mu_
+    std::string first_error_;           // guarded by mu_
+    ErrorKind first_error_kind_ = ErrorKind::kInternal;  // guarded by mu_
+};
+
+}  // namespace
+
+RunSummary RunPlan(Plan& plan, const RunOptions& options, ProgressTracker& tracker,
+                   ProgressReporter& reporter) {
+    Scheduler scheduler(plan, options, tracker, reporter);
+    return scheduler.Run();
+}
+
+}  // namespace sluice

@@ -1,0 +1,64 @@
+#include <fmt/format.h>
+
+#include "engine/run.hpp"
+#include "observe/reporter.hpp"
+
+namespace sluice {
+
+const char* RunStatusName(RunStatus status) {
+    switch (status) {
+        case RunStatus::kSucceeded: return "succeeded";
+        case RunStatus::kFailed: return "failed";
+        case RunStatus::kPartial: return "partial";
+        case RunStatus::kStopped: return "stopped";
+    }
+    return "failed";
+}
+
+ExitCode ExitCodeFor(RunStatus status) {
+    switch (status) {
+        case RunStatus::kSucceeded: return ExitCode::kSuccess;
+        case RunStatus::kFailed: return ExitCode::kFailed;
+        case RunStatus::kPartial: return ExitCode::kPartial;
+        case RunStatus::kStopped: return ExitCode::kStopped;
+    }
+    return ExitCode::kFailed;
+}
+
+std::string RenderSummary(const RunSummary& summary) {
+    std::string out = fmt::format("{:<20} {:>10} {:>12} {:>12} {:>10} {:>8} {:>11}  {}\n", "stream",
+                                  "status", "rows read", "written", "rejected", "seconds",
+                                  "rows/s", "partitions");
+    int64_t read = 0;
+    int64_t written = 0;
+    int64_t rejected = 0;
+    for (const StreamSummary& s : summary.streams) {
+        const double rate = s.seconds > 0 ? static_cast<double>(s.rows_written) / s.seconds : 0;
+        out += fmt::format("{:<20} {:>10} {:>12} {:>12} {:>10} {:>8.2f} {:>11.0f}  {}/{}{}\n",
+                           s.name, s.status, s.rows_read, s.rows_written, s.rows_rejected,
+                           s.seconds, rate, s.partitions_committed, s.partitions,
+                           s.passthrough ? " pass-through" : "");
+        read += s.rows_read;
+        written += s.rows_written;
+        rejected += s.rows_rejected;
+    }
+    const double rate = summary.seconds > 0 ? static_cast<double>(written) / summary.seconds : 0;
+    out += fmt::format("{:<20} {:>10} {:>12} {:>12} {:>10} {:>8.2f} {:>11.0f}\n", "total",
+                       RunStatusName(summary.status), read, written, rejected, summary.seconds,
+                       rate);
+    for (const StreamSummary& s : summary.streams) {
+        for (const auto& [tenant, error] : s.failed_tenants) {
+            out += fmt::format("tenant {} of stream {} failed: {}\n", tenant, s.name, error);
+        }
+        if (!s.error.empty() && s.failed_tenants.empty()) {
+            out += fmt::format("stream {}: {}\n", s.name, s.error);
+        }
+        if (!s.rejects_file.empty()) {
+            out += fmt::format("stream {}: {} rejected row(s) in {}\n", s.name, s.rows_rejected,
+                               s.rejects_file);
+        }
+    }
+    return out;
+}
+
+}  // namespace sluice

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "observe/progress.hpp"
+
+namespace sluice {
+
+/// How a run shows its progress (`--progress`).
+enum class ProgressMode {
+    kAuto,   ///< bar on a terminal, plain lines otherwise
+    kBar,    ///< one live line on stderr: rows, rows/s, ETA, partitions
+    kPlain,  ///< a line on stderr every few seconds, for logs
+    kJson,   ///< JSON-lines events on stdout
+    kNone,
+};
+
+std::optional<ProgressMode> ParseProgressMode(const std::string& text);
+
+/// Renders progress for one run on its own thread and receives the engine's events.
+/// Thread-safe: workers call Event concurrently.
+class ProgressReporter {
+public:
+    /// kAuto is resolved here (isatty on stderr).
+    ProgressReporter(const ProgressTracker& tracker, ProgressMode mode);
+    ~ProgressReporter();
+    ProgressReporter(const ProgressReporter&) = delete;
+    ProgressReporter& operator=(const ProgressReporter&) = delete;
+
+    ProgressMode mode() const { return mode_; }
+    /// Starts the periodic rendering thread.
+    void Start();
+    /// Stops it and clears the live bar line.
+    void Stop();
+    /// Records an event: JSON mode prints it as one line; plain and bar print the notable ones
+    /// (failures, retries, stream completion) as log lines.
+    void Event(nlohmann::json event);
+
+private:
+    void Loop(const std::stop_token& stop);
+    void RenderTick(bool final_tick);
+    std::string BarLine() const;
+
+    const ProgressTracker& tracker_;
+    ProgressMode mode_;
+    std::mutex mu_;  // serializes output
+    std::condition_variable_any wake_;
+    std::jthread thread_;
+    bool bar_visible_ = false;  // guarded by mu_
+};
+
+/// "1.2M", "35.0k", "812" — short counts for the bar.
+std::string ShortCount(double n);
+/// "1h02m", "3m05s", "12s".
+std::string ShortDuration(double seconds);
+
+}  // namespace sluice

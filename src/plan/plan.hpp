@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "config/job_spec.hpp"
+#include "connectors/connector.hpp"
+
+namespace sluice {
+
+/// One unit of work: a slice of one stream (and tenant), loaded in one target transaction.
+struct PartitionPlan {
+    int id = 0;               ///< 1-based, unique within the stream
+    Slice slice;
+    size_t source_index = 0;  ///< which of StreamPlan::sources reads it (one per tenant)
+};
+
+/// A tenant of a stream and its share of the work.
+struct TenantPlan {
+    std::string id;
+    int64_t estimated_rows = -1;
+    size_t partitions = 0;
+};
+
+/// What the planner decided for one stream.
+struct StreamPlan {
+    StreamSpec spec;
+    /// One opened source per tenant (or a single one); shared by the workers reading it.
+    std::vector<std::shared_ptr<Source>> sources;
+    std::vector<TenantPlan> tenants;
+    Schema source_schema;
+    int64_t estimated_rows = -1;
+    std::string strategy;     ///< the strategy actually used ("key_range", "file", ...)
+    std::vector<PartitionPlan> partitions;
+    std::vector<std::string> notes;
+    /// Source and target are both PostgreSQL with an identity mapping: COPY bytes stream
+    /// through undecoded (confirmed again when the target is prepared).
+    bool passthrough_candidate = false;
+};
+
+/// The whole job's plan.
+struct Plan {
+    std::string job;
+    int workers = 1;
+    std::vector<StreamPlan> streams;
+
+    size_t PartitionCount() const;
+    int64_t EstimatedRows() const;
+};
+
+/// Opens every stream's sources, estimates rows and cuts partitions. Writes nothing.
+/// `workers` is the resolved worker count (it shapes hash partitions and `auto`).
+/// Throws Error (config, connection, schema) naming the stream.
+Plan BuildPlan(const JobSpec& job, int workers);
+
+/// The plan as text for `sluice plan`: stable (no timings, no addresses), passwords masked.
+std::string RenderPlan(const Plan& plan);
+
+/// The plan as JSON for `sluice plan --json`.
+nlohmann::json PlanToJson(const Plan& plan);
+
+}  // namespace sluice

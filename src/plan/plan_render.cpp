@@ -1,0 +1,148 @@
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "plan/plan.hpp"
+
+namespace sluice {
+
+namespace {
+
+std::string Thousands(int64_t n) {
+    if (n < 0) {
+        return "?";
+    }
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            out += ',';
+        }
+        out += digits[i];
+    }
+    return out;
+}
+
+/// Paths under the job's directory are shown relative to it, so plan output does not
+/// depend on where the project is checked out.
+std::string Relative(const std::string& text, const std::string& base_dir) {
+    if (base_dir.empty()) {
+        return text;
+    }
+    std::string prefix = base_dir;
+    if (!prefix.ends_with('/')) {
+        prefix += '/';
+    }
+    std::string out = text;
+    for (size_t at = out.find(prefix); at != std::string::npos; at = out.find(prefix, at)) {
+        out.erase(at, prefix.size());
+    }
+    return out;
+}
+
+std::string SourceLabel(const StreamSpec& spec) {
+    const SourceSpec& s = spec.source;
+    if (!s.files.empty()) {
+        return fmt::format("{} files {}", s.format, s.files);
+    }
+    if (!s.query.empty()) {
+        return fmt::format("{} query", MaskSecrets(s.url));
+    }
+    return fmt::format("{} table {}", MaskSecrets(s.url), s.table);
+}
+
+std::string TargetLabel(const StreamSpec& spec) {
+    const TargetSpec& t = spec.target;
+    return fmt::format("{} table {} (create {}, mode {})", MaskSecrets(t.url), t.table, t.create,
+                       t.mode);
+}
+
+}  // namespace
+
+std::string RenderPlan(const Plan& plan) {
+    std::string out = fmt::format("job {}: {} stream(s), {} partition(s), ~{} rows, {} worker(s)\n",
+                                  plan.job, plan.streams.size(), plan.PartitionCount(),
+                                  Thousands(plan.EstimatedRows()), plan.workers);
+    for (const StreamPlan& stream : plan.streams) {
+        const std::string& base = stream.spec.source.base_dir;
+        out += fmt::format("\nstream {}: strategy {}, ~{} rows, {} partition(s)\n", stream.spec.name,
+                           stream.strategy, Thousands(stream.estimated_rows),
+                           stream.partitions.size());
+        out += fmt::format("  source: {}\n", Relative(SourceLabel(stream.spec), base));
+        out += fmt::format("  target: {}\n", Relative(TargetLabel(stream.spec), base));
+        if (!stream.spec.after.empty()) {
+            out += fmt::format("  after: {}\n", fmt::join(stream.spec.after, ", "));
+        }
+        if (stream.passthrough_candidate) {
+            out += "  pass-through: yes (binary COPY bytes stream through undecoded when the "
+                   "target table is new or has the same column types)\n";
+        }
+        for (const TenantPlan& tenant : stream.tenants) {
+            out += fmt::format("  tenant {}: ~{} rows, {} partition(s)\n", tenant.id,
+                               Thousands(tenant.estimated_rows), tenant.partitions);
+        }
+        out += fmt::format("  {:>5}  {:>12}  {}\n", "#", "est. rows", "bounds");
+        for (const PartitionPlan& p : stream.partitions) {
+            out += fmt::format("  {:>5}  {:>12}  {}\n", p.id, Thousands(p.slice.estimated_rows),
+                               Relative(p.slice.Describe(), base));
+        }
+        for (const std::string& note : stream.notes) {
+            out += fmt::format("  note: {}\n", note);
+        }
+    }
+    return out;
+}
+
+nlohmann::json PlanToJson(const Plan& plan) {
+    nlohmann::json streams = nlohmann::json::array();
+    for (const StreamPlan& stream : plan.streams) {
+        const std::string& base = stream.spec.source.base_dir;
+        nlohmann::json partitions = nlohmann::json::array();
+        for (const PartitionPlan& p : stream.partitions) {
+            const Slice& s = p.slice;
+            nlohmann::json j = {{"id", p.id},
+                                {"strategy", s.strategy},
+                                {"estimated_rows", s.estimated_rows},
+                                {"bounds", Relative(s.Describe(), base)}};
+            if (!s.column.empty()) {
+                j["column"] = s.column;
+            }
+            j["lower"] = s.lower ? nlohmann::json(*s.lower) : nlohmann::json(nullptr);
+            j["upper"] = s.upper ? nlohmann::json(*s.upper) : nlohmann::json(nullptr);
+            j["includes_nulls"] = s.includes_nulls;
+            if (!s.file.empty()) {
+                j["file"] = Relative(s.file, base);
+                j["byte_begin"] = s.byte_begin;
+                j["byte_end"] = s.byte_end;
+            }
+            if (!s.tenant.empty()) {
+                j["tenant"] = s.tenant;
+            }
+            partitions.push_back(std::move(j));
+        }
+        nlohmann::json tenants = nlohmann::json::array();
+        for (const TenantPlan& t : stream.tenants) {
+            tenants.push_back(
+                {{"id", t.id}, {"estimated_rows", t.estimated_rows}, {"partitions", t.partitions}});
+        }
+        streams.push_back({{"name", stream.spec.name},
+                           {"strategy", stream.strategy},
+                           {"estimated_rows", stream.estimated_rows},
+                           {"source", Relative(SourceLabel(stream.spec), base)},
+                           {"target", Relative(TargetLabel(stream.spec), base)},
+                           {"after", stream.spec.after},
+                           {"passthrough", stream.passthrough_candidate},
+                           {"tenants", tenants},
+                           {"notes", stream.notes},
+                           {"partitions", partitions}});
+    }
+    return {{"job", plan.job},
+            {"workers", plan.workers},
+            {"partitions", plan.PartitionCount()},
+            {"estimated_rows", plan.EstimatedRows()},
+            {"streams", streams}};
+}
+
+}  // namespace sluice

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Contract errors: malformed rows, invalid job files and missing variables give the exit code
+# and the message of DESIGN.md, and lose nothing.
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$WORK/job/data"
+printf 'id,name,amount\n1,a,1.5\n2,b,oops\n3,"c, d",2.5\n4,e\n5,f,3\n' > "$WORK/job/data/in.csv"
+cat > "$WORK/job/job.yaml" <<'YAML'
+version: 1
+name: bad_rows
+source:
+  files: {path: data/*.csv, format: csv, columns: {id: bigint, name: text, amount: float64}}
+target: {connection: "sqlite://out.db", table: t}
+YAML
+
+# Default max_rejects: 0 -> the partition fails, nothing is committed, the message says where.
+expect_exit 1 "$SLUICE" run "$WORK/job/job.yaml" --progress none
+expect_contains "$WORK/err" "stream bad_rows"
+expect_contains "$WORK/err" "in.csv:3"
+expect_contains "$WORK/err" "max_rejects"
+rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t" 2>/dev/null || echo 0)
+[ "$rows" = 0 ] && pass "nothing committed" || fail "$rows rows committed after a failed partition"
+
+# With room for rejects: good rows load, bad rows land in the reject file.
+rm -rf "$WORK/job/rejects"
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none --set settings.max_rejects=10
+rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t")
+[ "$rows" = 3 ] && pass "3 good rows loaded" || fail "$rows rows loaded, expected 3"
+rejected=$(wc -l < "$WORK/job/rejects/bad_rows.jsonl")
+[ "$rejected" = 2 ] && pass "2 rows in the reject file" || fail "$rejected rows in the reject file"
+expect_contains "$WORK/job/rejects/bad_rows.jsonl" "oops"
+
+# Invalid job file: exit 2, file:line: field.
+cat > "$WORK/job/typo.yaml" <<'YAML'
+version: 1
+name: typo
+source:
+  files: {path: data/*.csv, format: csv}
+  partition: {strategy: auto, chunk_rowz: 10}
+target: {connection: "sqlite://out.db", table: t}
+YAML
+expect_exit 2 "$SLUICE" run "$WORK/job/typo.yaml"
+expect_contains "$WORK/err" "typo.yaml:5"
+expect_contains "$WORK/err" "chunk_rows"
+
+# Missing ${VAR}: exit 2 naming the variable.
+cat > "$WORK/job/env.yaml" <<'YAML'
+version: 1
+name: env
+source:
+  files: {path: data/*.csv, format: csv}
+target: {connection: "${SLUICE_E2E_UNSET_URL}", table: t}
+YAML
+expect_exit 2 "$SLUICE" run "$WORK/job/env.yaml"
+expect_contains "$WORK/err" "SLUICE_E2E_UNSET_URL"
+expect_contains "$WORK/err" "env.yaml:5"
+
+# Bad usage: exit 2.
+expect_exit 2 "$SLUICE" run
+expect_exit 2 "$SLUICE" frobnicate
+# Missing job file: exit 2 with the path.
+expect_exit 2 "$SLUICE" run "$WORK/nope.yaml"
+expect_contains "$WORK/err" "nope.yaml"
+finish

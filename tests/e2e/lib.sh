@@ -1,0 +1,34 @@
+# Shared helpers for e2e scripts: `source lib.sh` after setting SLUICE and ROOT.
+set -euo pipefail
+SLUICE="$1"
+ROOT="$2"
+WORK="$(mktemp -d /tmp/sluice-e2e.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_exit CODE CMD... : runs CMD, keeps stdout/stderr in $WORK/out and $WORK/err.
+expect_exit() {
+  local want="$1"; shift
+  set +e
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  set -e
+  if [ "$got" != "$want" ]; then
+    fail "'$*' exited $got, expected $want"
+    echo "--- stdout"; cat "$WORK/out"; echo "--- stderr"; cat "$WORK/err"
+    return 1
+  fi
+}
+
+expect_contains() {  # FILE TEXT
+  if grep -qF -- "$2" "$1"; then pass "$(basename "$1") contains '$2'"; else
+    fail "$(basename "$1") lacks '$2'"; echo "--- $1"; cat "$1"; fi
+}
+
+finish() {
+  if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
+  echo "all checks passed"
+}
