@@ -16,15 +16,23 @@ struct RunFlags {
     bool dry_run = false;
     std::string progress = "auto";
     std::vector<std::string> sets;    ///< --set key.path=value
+    bool resume = false;              ///< --resume [RUN]
+    std::string resume_run;           ///< the RUN of --resume, when given
+    bool restart = false;             ///< --restart
 };
 
 /// Adds the run flags to a sub-command.
 void AddRunFlags(CLI::App& app, RunFlags& flags);
+/// Reads --resume/--restart after parsing; throws Error(kUsage) when both are given.
+void ReadResumeFlag(const CLI::App& app, RunFlags& flags);
 
 /// Each sub-command registers itself and returns the callback's exit code through `exit_code`.
 void RegisterRun(CLI::App& app, int& exit_code);
 void RegisterPlan(CLI::App& app, int& exit_code);
 void RegisterValidate(CLI::App& app, int& exit_code);
 void RegisterCopy(CLI::App& app, int& exit_code);
+void RegisterRuns(CLI::App& app, int& exit_code);
+void RegisterStatus(CLI::App& app, int& exit_code);
+void RegisterStop(CLI::App& app, int& exit_code);
 
 }  // namespace sluice::cli

@@ -64,7 +64,8 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     cmd->add_option("--mode", state->mode, "append|replace|upsert")
         ->check(CLI::IsMember({"append", "replace", "upsert"}));
     AddRunFlags(*cmd, state->flags);
-    cmd->callback([state, &exit_code] {
+    cmd->callback([cmd, state, &exit_code] {
+        ReadResumeFlag(*cmd, state->flags);
         if (!state->flags.sets.empty()) {
             throw Error(ErrorKind::kUsage, "--set applies to job files; copy takes its settings "
                                            "from flags");

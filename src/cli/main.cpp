@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterPlan(app, exit_code);
     sluice::cli::RegisterValidate(app, exit_code);
     sluice::cli::RegisterCopy(app, exit_code);
+    sluice::cli::RegisterRuns(app, exit_code);
+    sluice::cli::RegisterStatus(app, exit_code);
+    sluice::cli::RegisterStop(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

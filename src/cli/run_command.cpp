@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 #include "cli/run_job.hpp"
 #include "config/job_parser.hpp"
+#include "core/error.hpp"
 
 namespace sluice::cli {
 
@@ -23,6 +24,19 @@ void AddRunFlags(CLI::App& app, RunFlags& flags) {
                                                  "on a terminal, plain lines otherwise)")
         ->check(CLI::IsMember({"auto", "bar", "plain", "json", "none"}));
     app.add_option("--set", flags.sets, "Override a job-file value: key.path=value (repeatable)");
+    app.add_option("--resume", flags.resume_run,
+                   "Continue the unfinished run of this job (or RUN): committed partitions are "
+                   "skipped; starts a new run when there is none")
+        ->expected(0, 1);
+    app.add_flag("--restart", flags.restart,
+                 "Abandon the unfinished run of this job and start a new one");
+}
+
+void ReadResumeFlag(const CLI::App& app, RunFlags& flags) {
+    flags.resume = app.get_option("--resume")->count() > 0;
+    if (flags.resume && flags.restart) {
+        throw Error(ErrorKind::kUsage, "--resume and --restart exclude each other");
+    }
 }
 
 void RegisterRun(CLI::App& app, int& exit_code) {
@@ -35,7 +49,8 @@ void RegisterRun(CLI::App& app, int& exit_code) {
     auto state = std::make_shared<State>();
     cmd->add_option("JOB", state->job, "Job file (YAML)")->required();
     AddRunFlags(*cmd, state->flags);
-    cmd->callback([state, &exit_code] {
+    cmd->callback([cmd, state, &exit_code] {
+        ReadResumeFlag(*cmd, state->flags);
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         exit_code = RunJob(std::move(job), state->flags);
     });

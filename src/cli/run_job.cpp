@@ -9,8 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "cli/run_ledger.hpp"
 #include "engine/run.hpp"
 #include "plan/plan.hpp"
+#include "state/ledger.hpp"
 
 namespace sluice::cli {
 
@@ -68,6 +70,28 @@ private:
     std::thread thread_;
 };
 
+/// Writes the run's outcome to the ledger with a fresh connection (the run's may have died
+/// with a restarted server). A ledger that stays unreachable only costs the bookkeeping.
+void RecordOutcome(const std::string& state_url, const std::string& run_id, const std::string& job,
+                   const RunSummary& summary) {
+    RunRecord record;
+    record.run_id = run_id;
+    record.job = job;
+    record.status = RunStatusName(summary.status);
+    record.error = summary.error;
+    for (const StreamSummary& s : summary.streams) {
+        record.rows_read += s.rows_read;
+        record.rows_written += s.rows_written;
+        record.rows_rejected += s.rows_rejected;
+    }
+    try {
+        Ledger::Open(state_url, "sluice/" + job + "/ledger")->FinishRun(record);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "sluice: warning: could not record the run's outcome in the ledger: %s\n",
+                     e.Describe().c_str());
+    }
+}
+
 }  // namespace
 
 int ReportError(const Error& error) {
@@ -114,7 +138,23 @@ int RunJob(JobSpec job, const RunFlags& flags) {
         return 0;
     }
 
+    const std::string state_url = ResolveStateUrl(job);
+    RunStart start;
+    {
+        std::unique_ptr<Ledger> ledger = Ledger::Open(state_url, "sluice/" + job.name + "/ledger");
+        start = StartRun(*ledger, job, plan, flags);
+    }
+    if (start.resumed) {
+        std::fprintf(stderr, "sluice: resuming run %s: %zu of %zu partition(s) already committed\n",
+                     start.run_id.c_str(), start.already_committed, plan.PartitionCount());
+    } else if (flags.progress != "json") {
+        std::fprintf(stderr, "sluice: run %s\n", start.run_id.c_str());
+    }
+
     RunOptions options;
+    options.ledger_url = state_url;
+    options.run_id = start.run_id;
+    options.worker = ProcessIdentity();
     options.workers = workers;
     options.continue_on_error = job.settings.on_error == "continue";
     options.max_rejects = job.settings.max_rejects;
@@ -134,6 +174,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     reporter.Start();
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
+    RecordOutcome(state_url, start.run_id, job.name, summary);
 
     if (reporter.mode() != ProgressMode::kJson) {
         std::fputs(RenderSummary(summary).c_str(), stdout);

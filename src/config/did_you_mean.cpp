@@ -21,26 +21,32 @@ std::string Lower(std::string_view text) {
 }  // namespace
 
 size_t EditDistance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    std::iota(row.begin(), row.end(), size_t{0});
+    // Optimal string alignment: like Levenshtein, plus swapping two neighbours counts as one
+    // edit, the commonest typo ("dhw" for "dwh").
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) {
+        d[i][0] = i;
+    }
+    std::iota(d[0].begin(), d[0].end(), size_t{0});
     for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
         for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t above = row[j];
-            const size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-            row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
-            diagonal = above;
+            const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
         }
     }
-    return row[b.size()];
+    return d[a.size()][b.size()];
 }
 
 std::optional<std::string> ClosestMatch(std::string_view word,
                                         const std::vector<std::string>& candidates) {
     const std::string lower_word = Lower(word);
+    // Two edits turn any short word into almost any other, so short words get one.
+    const size_t max_distance = lower_word.size() <= 3 ? 1 : kMaxSuggestDistance;
     std::optional<std::string> best;
-    size_t best_distance = kMaxSuggestDistance + 1;
+    size_t best_distance = max_distance + 1;
     for (const std::string& candidate : candidates) {
         const size_t distance = EditDistance(lower_word, Lower(candidate));
         if (distance < best_distance) {
@@ -65,9 +71,17 @@ std::optional<std::string> ClosestMatch(std::string_view word,
     return std::nullopt;
 }
 
-std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+std::string SuggestAndList(std::string_view word, const std::vector<std::string>& candidates,
+                           std::string_view label) {
     std::optional<std::string> match = ClosestMatch(word, candidates);
-    return match ? "; did you mean '" + *match + "'?" : std::string();
+    if (!match) {
+        return "; " + std::string(label) + ": " + JoinNames(candidates);
+    }
+    std::string capital(label);
+    if (!capital.empty()) {
+        capital[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(capital[0])));
+    }
+    return "; did you mean '" + *match + "'? " + capital + ": " + JoinNames(candidates);
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {

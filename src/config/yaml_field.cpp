@@ -29,6 +29,18 @@ std::optional<int64_t> ParseInteger(std::string_view text) {
     return value;
 }
 
+/// A map key as text. YAML reads a plain `null` key (csv: {null: ""}) as a null node, so
+/// null keys count as "null"; lists and maps as keys are not names at all.
+std::optional<std::string> KeyName(const YAML::Node& key) {
+    if (key.IsScalar()) {
+        return key.Scalar();
+    }
+    if (key.IsNull()) {
+        return std::string("null");
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string JoinPath(const std::string& path, std::string_view name) {
@@ -57,8 +69,20 @@ int Document::OverrideOf(const YAML::Node& node) const {
 }
 
 Field::Field(const Document& doc, YAML::Node node, std::string path, int line, int override_index)
-    : doc_(&doc), node_(std::move(node)), path_(std::move(path)), line_(line),
+    : doc_(&doc),
+      node_(std::move(node)),
+      path_(std::move(path)),
+      line_(line),
       override_(override_index) {}
+
+Field& Field::operator=(const Field& other) {
+    doc_ = other.doc_;
+    node_.reset(other.node_);
+    path_ = other.path_;
+    line_ = other.line_;
+    override_ = other.override_;
+    return *this;
+}
 
 std::string Field::Location() const {
     if (override_ >= 0) {
@@ -119,22 +143,20 @@ void Field::CheckKeys(const std::vector<std::string>& allowed) const {
     }
     std::vector<std::pair<std::string, int>> seen;
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-        if (!it->first.IsScalar()) {
+        const std::optional<std::string> name = KeyName(it->first);
+        if (!name) {
             Fail(fmt::format("keys must be plain names; allowed: {}", JoinNames(allowed)));
         }
-        const std::string key = it->first.Scalar();
+        const std::string& key = *name;
         Field child = Child(it->first, it->second, JoinPath(path_, key));
-        for (const auto& [name, line] : seen) {
-            if (name == key) {
+        for (const auto& [earlier, line] : seen) {
+            if (earlier == key) {
                 child.Fail(fmt::format("duplicate key (first at line {}); keep one", line));
             }
         }
         seen.emplace_back(key, child.line());
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-            std::optional<std::string> match = ClosestMatch(key, allowed);
-            child.Fail(match ? fmt::format("unknown key; did you mean '{}'? Allowed: {}", *match,
-                                           JoinNames(allowed))
-                             : fmt::format("unknown key; allowed: {}", JoinNames(allowed)));
+            child.Fail("unknown key" + SuggestAndList(key, allowed));
         }
     }
 }
@@ -144,7 +166,7 @@ std::optional<Field> Field::Get(std::string_view key) const {
         return std::nullopt;
     }
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-        if (it->first.IsScalar() && it->first.Scalar() == key) {
+        if (KeyName(it->first) == key) {
             return Child(it->first, it->second, JoinPath(path_, key));
         }
     }
@@ -168,14 +190,16 @@ std::vector<std::pair<std::string, Field>> Field::Entries(std::string_view expec
         Fail(fmt::format("expected {}; got {}", expected, KindName()));
     }
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-        if (!it->first.IsScalar()) {
+        const std::optional<std::string> name = KeyName(it->first);
+        if (!name) {
             Fail(fmt::format("expected {} with plain names as keys", expected));
         }
-        const std::string key = it->first.Scalar();
+        const std::string& key = *name;
         Field child = Child(it->first, it->second, JoinPath(path_, key));
-        for (const auto& [name, earlier] : out) {
-            if (name == key) {
-                child.Fail(fmt::format("duplicate key (first at line {}); keep one", earlier.line()));
+        for (const auto& [seen_key, earlier] : out) {
+            if (seen_key == key) {
+                child.Fail(
+                    fmt::format("duplicate key (first at line {}); keep one", earlier.line()));
             }
         }
         out.emplace_back(key, std::move(child));
@@ -266,8 +290,7 @@ std::string Field::Enum(const std::vector<std::string>& allowed) const {
     if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) {
         return text;
     }
-    Fail(fmt::format("unknown value {}{}; allowed: {}", Quoted(), DidYouMean(text, allowed),
-                     JoinNames(allowed)));
+    Fail("unknown value " + Quoted() + SuggestAndList(text, allowed));
 }
 
 std::vector<std::string> Field::StringList(std::string_view expected) const {

@@ -52,6 +52,13 @@ private:
 class Field {
 public:
     Field(const Document& doc, YAML::Node node, std::string path, int line, int override_index);
+    Field(const Field&) = default;
+    Field(Field&&) = default;
+    /// Rebinds to `other`'s node. (YAML::Node's own operator= would overwrite the node this
+    /// Field points at inside the tree.)
+    Field& operator=(const Field& other);
+    Field& operator=(Field&& other) { return *this = static_cast<const Field&>(other); }
+    ~Field() = default;
 
     const std::string& path() const { return path_; }
     int line() const { return line_; }

@@ -129,6 +129,14 @@ public:
     virtual void Commit() = 0;
     /// Rolls back the partition's transaction; never throws.
     virtual void Rollback() noexcept = 0;
+    /// Runs `sql` (one or more `;`-separated statements) inside the open partition
+    /// transaction, after the data and before Commit: the ledger's "committed" mark, which
+    /// then commits or rolls back together with the rows. Returns false when this sink
+    /// cannot share its transaction with the ledger (the mark is then written after Commit).
+    virtual bool ExecuteInTransaction(const std::string& sql) {
+        (void)sql;
+        return false;
+    }
 };
 
 /// A target of one stream. Prepare and Finalize run once on the coordinating thread;

@@ -1,5 +1,6 @@
 #include "core/convert.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -831,3 +832,223 @@ Status AppendFloating(Column& column, std::string_view text) {
 }
 
 }  // namespace
+
+int32_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
+    return static_cast<int32_t>(DaysFromCivil64(year, month, day));
+}
+
+void CivilFromDays(int64_t days, int64_t& year, unsigned& month, unsigned& day) {
+    const int64_t z = days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+    month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+    year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+}
+
+Status AppendParsed(Column& column, std::string_view text) {
+    const DataType& type = column.type();
+    switch (type.id) {
+        case LogicalType::kBool: {
+            bool value = false;
+            if (!ParseBool(text, value)) return NotValid(text, type);
+            column.Append<uint8_t>(value ? 1 : 0);
+            return Status::Ok();
+        }
+        case LogicalType::kInt16: return AppendInteger<int16_t>(column, text);
+        case LogicalType::kInt32: return AppendInteger<int32_t>(column, text);
+        case LogicalType::kInt64: return AppendInteger<int64_t>(column, text);
+        case LogicalType::kFloat32: return AppendFloating<float>(column, text);
+        case LogicalType::kFloat64: return AppendFloating<double>(column, text);
+        case LogicalType::kDecimal: {
+            if (IsCanonicalDecimal(text)) {
+                column.AppendBytes(text);
+                return Status::Ok();
+            }
+            thread_local std::string canonical;
+            const Parse parse = CanonicalDecimal(text, canonical);
+            if (parse == Parse::kInvalid) return NotValid(text, type);
+            if (parse == Parse::kOutOfRange) return OutOfRange(text, type);
+            column.AppendBytes(canonical);
+            return Status::Ok();
+        }
+        case LogicalType::kText:
+        case LogicalType::kJson:
+        case LogicalType::kArray:
+            column.AppendBytes(text);
+            return Status::Ok();
+        case LogicalType::kBytes: {
+            if (text.find('\\') == std::string_view::npos) {
+                column.AppendBytes(text);
+                return Status::Ok();
+            }
+            thread_local std::string decoded;
+            if (!DecodeBytea(text, decoded)) return NotValid(text, type);
+            column.AppendBytes(decoded);
+            return Status::Ok();
+        }
+        case LogicalType::kDate: {
+            DateTimeParts parts;
+            if (!ParseDateTime(text, parts)) return NotValid(text, type);
+            if (parts.infinity != 0) {
+                column.Append<int32_t>(parts.infinity > 0 ? INT32_MAX : INT32_MIN);
+                return Status::Ok();
+            }
+            const int64_t days = DaysFromCivil64(parts.year, parts.month, parts.day);
+            if (days >= INT32_MAX || days <= INT32_MIN) return OutOfRange(text, type);
+            column.Append<int32_t>(static_cast<int32_t>(days));
+            return Status::Ok();
+        }
+        case LogicalType::kTime: {
+            const std::string_view s = Trim(text);
+            size_t pos = 0;
+            int64_t micros = 0;
+            int64_t ignored_zone = 0;
+            if (!ReadTimeOfDay(s, pos, micros)) return NotValid(text, type);
+            while (pos < s.size() && s[pos] == ' ') ++pos;
+            // Like PostgreSQL's time type, a zone is accepted and ignored.
+            if (pos < s.size() && !ReadZone(s, pos, ignored_zone)) return NotValid(text, type);
+            if (pos != s.size()) return NotValid(text, type);
+            column.Append<int64_t>(micros);
+            return Status::Ok();
+        }
+        case LogicalType::kTimestamp:
+        case LogicalType::kTimestampTz: {
+            DateTimeParts parts;
+            if (!ParseDateTime(text, parts)) return NotValid(text, type);
+            // timestamp without zone ignores a written zone, as PostgreSQL does.
+            if (type.id == LogicalType::kTimestamp) parts.zone_seconds = 0;
+            int64_t micros = 0;
+            if (TimestampMicros(parts, micros) != Parse::kOk) return OutOfRange(text, type);
+            column.Append<int64_t>(micros);
+            return Status::Ok();
+        }
+        case LogicalType::kUuid: {
+            Uuid uuid{};
+            if (!ParseUuid(text, uuid)) return NotValid(text, type);
+            column.Append(uuid);
+            return Status::Ok();
+        }
+        case LogicalType::kInterval: {
+            Interval interval;
+            if (!ParseInterval(text, interval)) return NotValid(text, type);
+            column.Append(interval);
+            return Status::Ok();
+        }
+    }
+    return NotValid(text, type);
+}
+
+void FormatValue(const Column& column, size_t row, std::string& out) {
+    switch (column.type().id) {
+        case LogicalType::kBool: out += column.Get<uint8_t>(row) != 0 ? 't' : 'f'; return;
+        case LogicalType::kInt16: fmt::format_to(std::back_inserter(out), "{}", column.Get<int16_t>(row)); return;
+        case LogicalType::kInt32: fmt::format_to(std::back_inserter(out), "{}", column.Get<int32_t>(row)); return;
+        case LogicalType::kInt64: fmt::format_to(std::back_inserter(out), "{}", column.Get<int64_t>(row)); return;
+        case LogicalType::kFloat32: AppendFloat(column.Get<float>(row), 6, out); return;
+        case LogicalType::kFloat64: AppendFloat(column.Get<double>(row), 15, out); return;
+        case LogicalType::kDecimal:
+        case LogicalType::kText:
+        case LogicalType::kJson:
+        case LogicalType::kArray: out += column.GetBytes(row); return;
+        case LogicalType::kBytes: {
+            static constexpr char kHex[] = "0123456789abcdef";
+            const std::string_view bytes = column.GetBytes(row);
+            out.reserve(out.size() + 2 + bytes.size() * 2);
+            out += "\\x";
+            for (char c : bytes) {
+                out += kHex[static_cast<uint8_t>(c) >> 4];
+                out += kHex[static_cast<uint8_t>(c) & 15];
+            }
+            return;
+        }
+        case LogicalType::kDate: {
+            const int32_t days = column.Get<int32_t>(row);
+            if (days == INT32_MAX || days == INT32_MIN) {
+                out += days == INT32_MAX ? "infinity" : "-infinity";
+                return;
+            }
+            bool bc = false;
+            AppendDate(days, out, bc);
+            if (bc) out += " BC";
+            return;
+        }
+        case LogicalType::kTime: AppendTimeOfDay(column.Get<int64_t>(row), out); return;
+        case LogicalType::kTimestamp: AppendTimestamp(column.Get<int64_t>(row), false, out); return;
+        case LogicalType::kTimestampTz: AppendTimestamp(column.Get<int64_t>(row), true, out); return;
+        case LogicalType::kUuid: {
+            const Uuid uuid = column.Get<Uuid>(row);
+            for (size_t i = 0; i < uuid.size(); ++i) {
+                if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+                fmt::format_to(std::back_inserter(out), "{:02x}", uuid[i]);
+            }
+            return;
+        }
+        case LogicalType::kInterval: AppendInterval(column.Get<Interval>(row), out); return;
+    }
+}
+
+std::string FormatValue(const Column& column, size_t row) {
+    std::string out;
+    FormatValue(column, row, out);
+    return out;
+}
+
+namespace {
+
+// Inference is stricter than AppendParsed: a value must look like the type, not merely be
+// accepted by it. Leading zeros ("007", zip codes) and padding keep a column text, because
+// converting them would lose what the file says.
+bool LooksInteger(std::string_view s) {
+    const size_t digits = s.starts_with('-') ? 1 : 0;
+    if (s.size() == digits || (s[digits] == '0' && s.size() > digits + 1)) return false;
+    int64_t value = 0;
+    return ParseInt64(s, value) == Parse::kOk && Trim(s).size() == s.size();
+}
+
+bool LooksFloat(std::string_view s) {
+    const size_t start = s.starts_with('-') ? 1 : 0;
+    if (s.size() == start || !(IsDigit(s[start]) || s[start] == '.')) return false;
+    if (s[start] == '0' && s.size() > start + 1 && IsDigit(s[start + 1])) return false;
+    double value = 0;
+    return ParseFloat(s, value) == Parse::kOk && Trim(s).size() == s.size();
+}
+
+bool LooksBool(std::string_view s) {
+    static constexpr std::string_view kWords[] = {"true", "false", "t", "f", "yes", "no"};
+    return std::any_of(std::begin(kWords), std::end(kWords),
+                       [s](std::string_view w) { return EqualsNoCase(s, w); });
+}
+
+}  // namespace
+
+void TypeInferrer::Observe(std::string_view text) {
+    seen_ = true;
+    if (can_bool_ && !LooksBool(text)) can_bool_ = false;
+    if (can_int_ && !LooksInteger(text)) can_int_ = false;
+    if (can_float_ && !LooksFloat(text)) can_float_ = false;
+    if (can_date_ || can_timestamp_ || can_timestamptz_) {
+        DateTimeParts parts;
+        const bool ok = !text.empty() && IsDigit(text.front()) && Trim(text).size() == text.size() &&
+                        ParseDateTime(text, parts);
+        can_date_ = can_date_ && ok && !parts.has_time;
+        can_timestamp_ = can_timestamp_ && ok && !parts.has_zone;
+        can_timestamptz_ = can_timestamptz_ && ok && parts.has_zone;
+    }
+}
+
+DataType TypeInferrer::Result() const {
+    if (!seen_) return MakeType(LogicalType::kText);
+    if (can_int_) return MakeType(LogicalType::kInt64);
+    if (can_float_) return MakeType(LogicalType::kFloat64);
+    if (can_bool_) return MakeType(LogicalType::kBool);
+    if (can_date_) return MakeType(LogicalType::kDate);
+    if (can_timestamp_) return MakeType(LogicalType::kTimestamp);
+    if (can_timestamptz_) return MakeType(LogicalType::kTimestampTz);
+    return MakeType(LogicalType::kText);
+}
+
+}  // namespace sluice

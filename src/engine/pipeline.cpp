@@ -72,6 +72,8 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
             Batch conformed = ctx.conformer.Apply(std::move(*batch), ctx.slice.tenant);
             if (!conformed.rejected.empty()) {
                 ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, conformed.rejected);
+                counts.rejects.insert(counts.rejects.end(), conformed.rejected.begin(),
+                                      conformed.rejected.end());
                 counts.rows_rejected += static_cast<int64_t>(conformed.rejected.size());
                 ctx.counters.rows_rejected.fetch_add(
                     static_cast<int64_t>(conformed.rejected.size()), std::memory_order_relaxed);
@@ -88,6 +90,10 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
         }
         if (ctx.cancel.stop_requested()) {
             throw Cancelled();
+        }
+        if (ctx.commit_sql) {
+            counts.marked_in_transaction =
+                ctx.writer.ExecuteInTransaction(ctx.commit_sql(counts.rows_written, counts.rejects));
         }
         ctx.writer.Commit();
     } catch (...) {

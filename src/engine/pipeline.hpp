@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stop_token>
+#include <vector>
 #include <string>
 
 #include "connectors/connector.hpp"
@@ -24,6 +26,9 @@ struct PipelineContext {
     size_t queue_batches;
     size_t queue_bytes;
     std::stop_token cancel;  ///< stop requested: roll back and throw Error(kCancelled)
+    /// The ledger's "committed" mark for this partition given its rows and rejects, run
+    /// inside the partition's transaction; empty when the run keeps no ledger.
+    std::function<std::string(int64_t rows, const std::vector<RejectedRow>& rejects)> commit_sql;
 };
 
 /// Row counts of a committed partition.
@@ -31,6 +36,8 @@ struct PartitionCounts {
     int64_t rows_read = 0;
     int64_t rows_written = 0;
     int64_t rows_rejected = 0;
+    std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger
+    bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
 };
 
 /// Loads one partition: a reader thread fills a bounded queue, this thread conforms batches,

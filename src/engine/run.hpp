@@ -25,6 +25,11 @@ struct RunOptions {
     size_t queue_bytes = 64u << 20;     ///< byte bound of that queue
     std::stop_token stop;               ///< graceful stop: no new partitions, in-flight roll back
     std::stop_token abort;              ///< second signal: same, without waiting for anything
+    /// The run ledger, when the run keeps one: every worker opens its own connection to it.
+    std::string ledger_url;
+    std::string run_id;
+    std::string worker;                 ///< host:pid, recorded with each claimed partition
+    double lease_seconds = 60;          ///< lease of a running partition, renewed at a third
 };
 
 enum class RunStatus { kSucceeded, kFailed, kPartial, kStopped };

@@ -11,6 +11,7 @@
 #include "engine/pipeline.hpp"
 #include "engine/retry.hpp"
 #include "engine/run.hpp"
+#include "state/ledger.hpp"
 
 namespace sluice {
 
@@ -47,9 +48,16 @@ public:
             StreamState& st = streams_[i];
             st.plan = &sp;
             st.counters = &tracker.AddStream(sp.spec.name, sp.estimated_rows, sp.partitions.size());
-            st.remaining = sp.partitions.size();
             st.summary.name = sp.spec.name;
             st.summary.partitions = sp.partitions.size();
+            for (const PartitionPlan& p : sp.partitions) {
+                if (p.committed) {
+                    st.summary.partitions_committed++;
+                    st.counters->partitions_done++;
+                } else {
+                    st.remaining++;
+                }
+            }
         }
     }
 
@@ -72,9 +80,15 @@ public:
         std::stop_callback on_abort(options_.abort, [this] { RequestStop(); });
         {
             std::vector<std::jthread> workers;
-            for (int w = 0; w < std::max(1, options_.workers); ++w) {
-                workers.emplace_back([this, w] { WorkerLoop(w); });
+            if (!options_.ledger_url.empty()) {
+                workers.emplace_back([this](const std::stop_token& stop) { WatchStopFlag(stop); });
+                workers.emplace_back([this](const std::stop_token& stop) { RenewLeases(stop); });
             }
+            std::vector<std::jthread> pool;
+            for (int w = 0; w < std::max(1, options_.workers); ++w) {
+                pool.emplace_back([this, w] { WorkerLoop(w); });
+            }
+            pool.clear();  // joins the workers; then the ledger threads are stopped and joined
         }
         return Finish();
     }
@@ -88,6 +102,59 @@ private:
         }
         cancel_.request_stop();
         cv_.notify_all();
+    }
+
+    /// Polls the ledger's stop flag (`sluice stop RUN` from any shell or host) once a second.
+    void WatchStopFlag(const std::stop_token& stop) {
+        std::unique_ptr<Ledger> ledger;
+        std::mutex sleep_mu;
+        std::condition_variable_any sleeper;
+        std::unique_lock lock(sleep_mu);
+        while (!sleeper.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) {
+            try {
+                if (!ledger) {
+                    ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/stop-watch");
+                }
+                if (ledger->StopRequested(options_.run_id)) {
+                    reporter_.Event({{"event", "stop_requested"}, {"run_id", options_.run_id}});
+                    RequestStop();
+                    return;
+                }
+            } catch (const Error&) {
+                ledger.reset();  // the target may be restarting; try again next second
+            }
+        }
+    }
+
+    /// Keeps this process's partition leases alive so that nobody reclaims them.
+    void RenewLeases(const std::stop_token& stop) {
+        std::unique_ptr<Ledger> ledger;
+        std::mutex sleep_mu;
+        std::condition_variable_any sleeper;
+        std::unique_lock lock(sleep_mu);
+        const auto period = std::chrono::milliseconds(static_cast<int64_t>(options_.lease_seconds * 1000 / 3));
+        while (!sleeper.wait_for(lock, stop, period, [] { return false; })) {
+            try {
+                if (!ledger) {
+                    ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/heartbeat");
+                }
+                ledger->RenewLeases(options_.run_id, options_.worker, UtcTimestamp(options_.lease_seconds));
+            } catch (const Error&) {
+                ledger.reset();
+            }
+        }
+    }
+
+    /// The worker's ledger connection, opened on first use and after a failure.
+    Ledger* WorkerLedger(std::unique_ptr<Ledger>& ledger, int worker) {
+        if (options_.ledger_url.empty()) {
+            return nullptr;
+        }
+        if (!ledger) {
+            ledger = Ledger::Open(options_.ledger_url,
+                                  fmt::format("sluice/{}/ledger-w{}", plan_.job, worker));
+        }
+        return ledger.get();
     }
 
     /// Activates every waiting stream whose `after` streams all succeeded; marks streams whose
@@ -177,8 +244,14 @@ private:
             CompleteStreamLocked(st);
             return;
         }
+        if (st.remaining == 0) {
+            CompleteStreamLocked(st);
+            return;
+        }
         for (const PartitionPlan& p : sp.partitions) {
-            ready_.push_back({index, &p});
+            if (!p.committed) {
+                ready_.push_back({index, &p});
+            }
         }
         std::stable_sort(ready_.begin(), ready_.end(), [](const Task& a, const Task& b) {
             return a.partition->slice.estimated_rows > b.partition->slice.estimated_rows;
@@ -221,6 +294,7 @@ private:
 
     void WorkerLoop(int worker) {
         std::map<size_t, std::unique_ptr<SinkWriter>> writers;
+        std::unique_ptr<Ledger> ledger;
         std::mt19937_64 rng(std::random_device{}() + static_cast<uint64_t>(worker));
         for (;;) {
             Task task;
@@ -235,7 +309,7 @@ private:
                 ready_.erase(ready_.begin());
                 ++in_flight_;
             }
-            RunTask(task, writers, rng);
+            RunTask(task, writers, ledger, worker, rng);
             bool activate = false;
             {
                 std::lock_guard lock(mu_);
@@ -254,7 +328,7 @@ private:
     }
 
     void RunTask(const Task& task, std::map<size_t, std::unique_ptr<SinkWriter>>& writers,
-                 std::mt19937_64& rng) {
+                 std::unique_ptr<Ledger>& ledger, int worker, std::mt19937_64& rng) {
         StreamState& st = streams_[task.stream];
         const PartitionPlan& p = *task.partition;
         const std::string& stream = st.plan->spec.name;
@@ -264,11 +338,27 @@ private:
                 if (!writer) {
                     writer = st.sink->OpenWriter();
                 }
+                Ledger* led = WorkerLedger(ledger, worker);
                 PipelineContext ctx{*st.sources[p.source_index], p.slice, p.id, *writer,
                                     *st.conformer, *st.rejects, *st.counters, options_.max_rejects,
                                     options_.queue_batches, options_.queue_bytes,
-                                    cancel_.get_token()};
+                                    cancel_.get_token(), {}};
+                if (led != nullptr) {
+                    led->MarkRunning(options_.run_id, stream, p.id, options_.worker,
+                                     UtcTimestamp(options_.lease_seconds));
+                    if (st.plan->spec.target.url == options_.ledger_url) {
+                        ctx.commit_sql = [led, this, &stream, &p](int64_t rows,
+                                                                  const std::vector<RejectedRow>& rejects) {
+                            return led->CommitSql(options_.run_id, stream, p.id, rows, rejects);
+                        };
+                    }
+                }
                 PartitionCounts counts = RunPartition(ctx);
+                if (led != nullptr && !counts.marked_in_transaction) {
+                    // The target cannot share a transaction with the ledger: mark afterwards
+                    // (a crash between the two re-loads this partition on resume).
+                    led->MarkCommitted(options_.run_id, stream, p.id, counts.rows_written);
+                }
                 reporter_.Event({{"event", "partition_committed"},
                                  {"stream", stream},
                                  {"partition", p.id},
@@ -286,6 +376,9 @@ private:
                 e.context().partition = std::to_string(p.id);
                 e.context().tenant = p.slice.tenant;
                 writers.erase(task.stream);  // a failed connection must not serve the next try
+                if (e.IsTransient()) {
+                    ledger.reset();  // the ledger may share the failed server
+                }
                 if (e.IsTransient() && attempt < options_.retry.attempts && !Stopping()) {
                     reporter_.Event({{"event", "partition_retry"},
                                      {"stream", stream},
@@ -299,15 +392,34 @@ private:
                                      [] { return false; });
                     continue;
                 }
+                RecordFailure(ledger, worker, stream, p, e);
                 FailPartition(st, p, e);
                 return;
             } catch (const std::exception& e) {
                 Error wrapped(ErrorKind::kInternal, e.what());
                 wrapped.context() = {stream, std::to_string(p.id), p.slice.tenant};
                 writers.erase(task.stream);
+                RecordFailure(ledger, worker, stream, p, wrapped);
                 FailPartition(st, p, wrapped);
                 return;
             }
+        }
+    }
+
+    /// Writes the failure to the ledger; a ledger that is unreachable too only loses the
+    /// message (the partition stays claimable through its lease).
+    void RecordFailure(std::unique_ptr<Ledger>& ledger, int worker, const std::string& stream,
+                       const PartitionPlan& p, const Error& e) {
+        try {
+            if (Ledger* led = WorkerLedger(ledger, worker)) {
+                if (e.kind() == ErrorKind::kCancelled) {
+                    led->Release(options_.run_id, stream, p.id);
+                } else {
+                    led->MarkFailed(options_.run_id, stream, p.id, e.Describe());
+                }
+            }
+        } catch (const Error&) {
+            ledger.reset();
         }
     }
 

@@ -17,6 +17,7 @@ struct PartitionPlan {
     int id = 0;               ///< 1-based, unique within the stream
     Slice slice;
     size_t source_index = 0;  ///< which of StreamPlan::sources reads it (one per tenant)
+    bool committed = false;   ///< resumed run: already committed, skip it
 };
 
 /// A tenant of a stream and its share of the work.

@@ -1,0 +1,173 @@
+// `sluice runs`, `sluice status RUN`, `sluice stop RUN`: read and flag the run ledger.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/run_ledger.hpp"
+#include "config/job_parser.hpp"
+#include "core/error.hpp"
+#include "state/ledger.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+/// Where to find the ledger: --state URL, else --job FILE's state, else $SLUICE_STATE.
+struct LedgerLocation {
+    std::string state;
+    std::string job;
+
+    std::string Url() const {
+        if (!state.empty()) {
+            return state;
+        }
+        if (!job.empty()) {
+            return ResolveStateUrl(LoadJobFile(job));
+        }
+        if (const char* env = std::getenv("SLUICE_STATE"); env != nullptr && *env != '\0') {
+            return env;
+        }
+        throw Error(ErrorKind::kUsage, "say where the ledger is: --state URL (the target database "
+                                       "or settings.state), --job FILE, or SLUICE_STATE");
+    }
+};
+
+void AddLocation(CLI::App& cmd, LedgerLocation& where) {
+    cmd.add_option("--state", where.state, "Ledger URL: postgresql://... or sqlite:///path");
+    cmd.add_option("--job", where.job, "Job file whose ledger to read");
+}
+
+nlohmann::json RunJson(const RunRecord& r) {
+    return {{"run_id", r.run_id},           {"job", r.job},
+            {"status", r.status},           {"started_at", r.started_at},
+            {"finished_at", r.finished_at}, {"rows_read", r.rows_read},
+            {"rows_written", r.rows_written}, {"rows_rejected", r.rows_rejected},
+            {"error", r.error},             {"stop_requested", r.stop_requested},
+            {"superseded_by", r.superseded_by}};
+}
+
+RunRecord RequireRun(Ledger& ledger, const std::string& run_id) {
+    std::optional<RunRecord> run = ledger.GetRun(run_id);
+    if (!run) {
+        throw Error(ErrorKind::kUsage, fmt::format("no run {} in this ledger; see `sluice runs`", run_id));
+    }
+    return *run;
+}
+
+}  // namespace
+
+void RegisterRuns(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand("runs", "List recent runs with status and row counts");
+    struct State {
+        LedgerLocation where;
+        bool json = false;
+        int limit = 20;
+    };
+    auto state = std::make_shared<State>();
+    AddLocation(*cmd, state->where);
+    cmd->add_flag("--json", state->json, "Print JSON");
+    cmd->add_option("-n,--limit", state->limit, "How many runs (default 20)")->check(CLI::PositiveNumber);
+    cmd->callback([state, &exit_code] {
+        auto ledger = Ledger::Open(state->where.Url(), "sluice/runs");
+        std::vector<RunRecord> runs = ledger->RecentRuns(state->limit);
+        if (state->json) {
+            nlohmann::json out = nlohmann::json::array();
+            for (const RunRecord& r : runs) {
+                out.push_back(RunJson(r));
+            }
+            std::printf("%s\n", out.dump(2).c_str());
+        } else {
+            std::printf("%-26s %-20s %-10s %-27s %12s %10s\n", "run", "job", "status", "started",
+                        "written", "rejected");
+            for (const RunRecord& r : runs) {
+                std::printf("%-26s %-20s %-10s %-27s %12lld %10lld%s\n", r.run_id.c_str(),
+                            r.job.c_str(), r.status.c_str(), r.started_at.c_str(),
+                            static_cast<long long>(r.rows_written),
+                            static_cast<long long>(r.rows_rejected),
+                            r.superseded_by.empty() ? "" : "  (restarted)");
+            }
+        }
+        exit_code = 0;
+    });
+}
+
+void RegisterStatus(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand("status", "Show one run: status and every partition");
+    struct State {
+        LedgerLocation where;
+        std::string run;
+        bool json = false;
+    };
+    auto state = std::make_shared<State>();
+    cmd->add_option("RUN", state->run, "Run id (see `sluice runs`)")->required();
+    AddLocation(*cmd, state->where);
+    cmd->add_flag("--json", state->json, "Print JSON");
+    cmd->callback([state, &exit_code] {
+        auto ledger = Ledger::Open(state->where.Url(), "sluice/status");
+        RunRecord run = RequireRun(*ledger, state->run);
+        std::vector<PartitionRecord> parts = ledger->Partitions(run.run_id);
+        if (state->json) {
+            nlohmann::json out = RunJson(run);
+            out["partitions"] = nlohmann::json::array();
+            for (const PartitionRecord& p : parts) {
+                out["partitions"].push_back({{"stream", p.stream}, {"partition_id", p.partition_id},
+                                             {"tenant", p.tenant}, {"lower_bound", p.lower_bound},
+                                             {"upper_bound", p.upper_bound}, {"status", p.status},
+                                             {"attempts", p.attempts}, {"rows", p.rows},
+                                             {"worker", p.worker}, {"error", p.error}});
+            }
+            std::printf("%s\n", out.dump(2).c_str());
+            exit_code = 0;
+            return;
+        }
+        std::printf("run %s of job %s: %s (started %s%s%s)\n", run.run_id.c_str(), run.job.c_str(),
+                    run.status.c_str(), run.started_at.c_str(),
+                    run.finished_at.empty() ? "" : ", finished ", run.finished_at.c_str());
+        std::printf("rows read %lld, written %lld, rejected %lld\n", static_cast<long long>(run.rows_read),
+                    static_cast<long long>(run.rows_written), static_cast<long long>(run.rows_rejected));
+        if (!run.error.empty()) {
+            std::printf("error: %s\n", run.error.c_str());
+        }
+        std::printf("%-20s %5s %-10s %-10s %8s %12s  %s\n", "stream", "#", "tenant", "status",
+                    "attempts", "rows", "error");
+        for (const PartitionRecord& p : parts) {
+            std::printf("%-20s %5d %-10s %-10s %8d %12lld  %s\n", p.stream.c_str(), p.partition_id,
+                        p.tenant.c_str(), p.status.c_str(), p.attempts,
+                        static_cast<long long>(p.rows), p.error.c_str());
+        }
+        exit_code = 0;
+    });
+}
+
+void RegisterStop(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand("stop", "Ask a running run to stop: no new partitions start, "
+                                           "in-flight ones roll back; the run stays resumable");
+    struct State {
+        LedgerLocation where;
+        std::string run;
+    };
+    auto state = std::make_shared<State>();
+    cmd->add_option("RUN", state->run, "Run id (see `sluice runs`)")->required();
+    AddLocation(*cmd, state->where);
+    cmd->callback([state, &exit_code] {
+        auto ledger = Ledger::Open(state->where.Url(), "sluice/stop");
+        RunRecord run = RequireRun(*ledger, state->run);
+        if (run.status != "running") {
+            std::printf("run %s is %s, not running; nothing to stop\n", run.run_id.c_str(),
+                        run.status.c_str());
+            exit_code = 0;
+            return;
+        }
+        ledger->RequestStop(run.run_id);
+        std::printf("asked run %s to stop; every process working on it stops within a couple of "
+                    "seconds\n",
+                    run.run_id.c_str());
+        exit_code = 0;
+    });
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,171 @@
+#include "cli/run_ledger.hpp"
+
+#include <random>
+
+#include <fmt/format.h>
+
+#include "connectors/registry.hpp"
+#include "core/error.hpp"
+#include "plan/slice_json.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+std::string NewRunId() {
+    const std::string now = UtcTimestamp();  // "2026-11-24 11:50:00.123456+00"
+    std::random_device rd;
+    return fmt::format("r{}{}{}-{}{}{}-{:04x}", now.substr(0, 4), now.substr(5, 2), now.substr(8, 2),
+                       now.substr(11, 2), now.substr(14, 2), now.substr(17, 2), rd() & 0xffff);
+}
+
+std::vector<PartitionRecord> Records(const Plan& plan) {
+    std::vector<PartitionRecord> out;
+    for (const StreamPlan& stream : plan.streams) {
+        for (const PartitionPlan& p : stream.partitions) {
+            PartitionRecord r;
+            r.stream = stream.spec.name;
+            r.partition_id = p.id;
+            r.tenant = p.slice.tenant;
+            r.lower_bound = p.slice.strategy == "file" ? p.slice.file : p.slice.lower.value_or("");
+            r.upper_bound = p.slice.upper.value_or("");
+            r.slice = SliceToJson(p.slice);
+            out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+/// Rebuilds each stream's partitions from the ledger so a resumed run reads exactly what it
+/// planned. Replace-mode streams load everything again: their target is rebuilt as a whole.
+size_t AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan) {
+    size_t committed = 0;
+    for (StreamPlan& stream : plan.streams) {
+        std::vector<PartitionPlan> partitions;
+        const bool rebuild = stream.spec.target.mode == "replace";
+        for (const PartitionRecord& r : records) {
+            if (r.stream != stream.spec.name) {
+                continue;
+            }
+            PartitionPlan p;
+            p.id = r.partition_id;
+            p.slice = SliceFromJson(r.slice);
+            for (size_t t = 0; t < stream.tenants.size(); ++t) {
+                if (stream.tenants[t].id == p.slice.tenant) {
+                    p.source_index = t;
+                }
+            }
+            p.committed = !rebuild && r.status == "committed";
+            committed += p.committed ? 1 : 0;
+            partitions.push_back(std::move(p));
+        }
+        if (partitions.empty() && !stream.partitions.empty()) {
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("the unfinished run has no partitions for stream {}; the job "
+                                    "file changed since. Use --restart to start over",
+                                    stream.spec.name));
+        }
+        stream.partitions = std::move(partitions);
+    }
+    return committed;
+}
+
+/// True while another live process still works on the run.
+bool HeldByLiveProcess(const RunRecord& run, const std::vector<PartitionRecord>& partitions) {
+    if (run.status != "running" || run.owner.empty() || OwnerIsDeadLocally(run.owner)) {
+        return false;
+    }
+    const std::string now = UtcTimestamp();
+    for (const PartitionRecord& p : partitions) {
+        if (p.status == "running" && p.lease_until > now) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string ResolveStateUrl(const JobSpec& job) {
+    if (job.settings.state != "target") {
+        return job.settings.state;
+    }
+    if (job.streams.empty()) {
+        throw Error(ErrorKind::kConfig, "settings.state: the job has no stream to take a target from");
+    }
+    const std::string& url = job.streams.front().target.url;
+    const std::string scheme = UrlScheme(url);
+    if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres") {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("settings.state: target: the target {} cannot hold the sluice "
+                                "ledger; set settings.state to sqlite:///path/state.db or a "
+                                "postgresql:// URL",
+                                MaskSecrets(url)));
+    }
+    return url;
+}
+
+RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags& flags) {
+    std::optional<RunRecord> unfinished =
+        flags.resume_run.empty() ? ledger.FindUnfinished(job.name) : ledger.GetRun(flags.resume_run);
+    if (!flags.resume_run.empty() && !unfinished) {
+        throw Error(ErrorKind::kUsage, fmt::format("--resume {}: no such run in the ledger; see "
+                                                   "`sluice runs`",
+                                                   flags.resume_run));
+    }
+    const std::string me = ProcessIdentity();
+    RunStart start;
+    if (unfinished && flags.resume) {
+        if (unfinished->status == "succeeded") {
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("run {} already succeeded; nothing to resume", unfinished->run_id));
+        }
+        std::vector<PartitionRecord> records = ledger.Partitions(unfinished->run_id);
+        if (HeldByLiveProcess(*unfinished, records)) {
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("run {} is still running (owner {}); stop it with `sluice stop "
+                                    "{}` or wait for it",
+                                    unfinished->run_id, unfinished->owner, unfinished->run_id));
+        }
+        start.run_id = unfinished->run_id;
+        start.resumed = true;
+        start.already_committed = AdoptLedgerPartitions(records, plan);
+        ledger.ResumeRun(start.run_id, me);
+        return start;
+    }
+    if (unfinished && !flags.restart) {
+        size_t committed = 0;
+        std::vector<PartitionRecord> records = ledger.Partitions(unfinished->run_id);
+        for (const PartitionRecord& p : records) {
+            committed += p.status == "committed" ? 1 : 0;
+        }
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("job {} has an unfinished run {} (status {}, started {}, {} of {} "
+                                "partitions committed). Run again with --resume to continue it, or "
+                                "--restart to abandon it and start over",
+                                job.name, unfinished->run_id, unfinished->status,
+                                unfinished->started_at, committed, records.size()));
+    }
+    start.run_id = NewRunId();
+    RunRecord run;
+    run.run_id = start.run_id;
+    run.job = job.name;
+    run.started_at = UtcTimestamp();
+    run.owner = me;
+    ledger.CreateRun(run, Records(plan));
+    if (unfinished) {
+        ledger.Supersede(unfinished->run_id, start.run_id);
+        bool replaces = false;
+        for (const StreamSpec& s : job.streams) {
+            replaces |= s.target.mode == "replace";
+        }
+        std::fprintf(stderr,
+                     "sluice: abandoning run %s; %s\n", unfinished->run_id.c_str(),
+                     replaces ? "replace-mode targets are rebuilt from scratch"
+                              : "rows its committed partitions wrote stay in the target (mode "
+                                "append): expect them twice unless the target has a key");
+    }
+    return start;
+}
+
+}  // namespace sluice::cli

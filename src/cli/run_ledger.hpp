@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include "cli/commands.hpp"
+#include "config/job_spec.hpp"
+#include "plan/plan.hpp"
+#include "state/ledger.hpp"
+
+namespace sluice::cli {
+
+/// The ledger URL of a job: `settings.state`, where "target" means the first stream's target
+/// database. Throws Error(kConfig) when neither names a database.
+std::string ResolveStateUrl(const JobSpec& job);
+
+/// The run this invocation works on.
+struct RunStart {
+    std::string run_id;
+    bool resumed = false;
+    size_t already_committed = 0;  ///< partitions a resumed run skips
+};
+
+/// Decides between a new run, `--resume` and `--restart`, and refuses when an unfinished run
+/// exists and neither was given (Error(kUsage) saying what to do). For a resumed run, the
+/// plan's partitions are replaced by the ledger's, committed ones marked to skip.
+RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags& flags);
+
+}  // namespace sluice::cli

@@ -1,0 +1,34 @@
+#pragma once
+
+// Parsers for the blocks of a job file, shared by job_parser.cpp and the block files.
+// Each takes the block's Field and throws Error(kConfig) "FILE:LINE: PATH: ..." on errors.
+
+#include <string>
+#include <vector>
+
+#include "config/job_spec.hpp"
+#include "config/yaml_field.hpp"
+
+namespace sluice::config {
+
+/// Keys a stream accepts (under streams: or, except `name`, at the top level).
+const std::vector<std::string>& StreamKeys();
+
+/// A `connection:` value — a name from `connections:` or a URL — as a normalized URL.
+/// `job` supplies the connection names and the directory relative sqlite paths resolve to.
+std::string ResolveConnection(const Field& field, const JobSpec& job);
+
+/// `source:` of a stream: database table or query, or files; partition defaults come from
+/// `job.settings`.
+SourceSpec ParseSource(const Field& source, const JobSpec& job);
+
+/// `target:` of a stream into `stream.target` and `stream.scd2`.
+void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream);
+
+/// `tenants:` of a stream: exactly one of schemas, values or query.
+TenantSpec ParseTenants(const Field& tenants);
+
+/// `transform:` of a stream.
+TransformSpec ParseTransform(const Field& transform);
+
+}  // namespace sluice::config

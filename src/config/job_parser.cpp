@@ -1,0 +1,348 @@
+#include "config/job_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "config/connection_url.hpp"
+#include "config/did_you_mean.hpp"
+#include "config/job_blocks.hpp"
+#include "config/overrides.hpp"
+#include "core/error.hpp"
+
+namespace sluice {
+
+namespace {
+
+using Field = config::Field;  // sluice::Field (core/schema.hpp) is a column
+
+const std::vector<std::string> kJobKeys = {"version",   "name",        "connections", "streams",
+                                           "settings",  "source",      "target",      "tenants",
+                                           "transform", "incremental", "after"};
+const std::vector<std::string> kSettingsKeys = {
+    "workers",    "min_rows_for_parallel", "chunk_rows", "on_error",
+    "retry",      "max_rejects",           "rejects",    "state",
+    "batch_rows", "queue_batches"};
+const std::vector<std::string> kRetryKeys = {"attempts", "initial", "max"};
+const std::vector<std::string> kOnError = {"stop", "continue"};
+constexpr int kMaxInt = std::numeric_limits<int>::max();
+
+YAML::Node LoadTree(const std::string& text, const std::string& display_path) {
+    try {
+        return YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("{}:{}: YAML syntax error at column {}: {}; check indentation, "
+                                "colons and quotes",
+                                display_path, e.mark.line + 1, e.mark.column + 1, e.msg));
+    } catch (const YAML::Exception& e) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("{}: cannot read YAML: {}", display_path, e.msg));
+    }
+}
+
+/// Names of jobs and streams end up in file names, ledger rows and application_name.
+std::string CheckName(const Field& field) {
+    std::string name = field.NonEmptyString("a name");
+    const bool ok = std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+    if (!ok) {
+        field.Fail(fmt::format("'{}' is not a valid name; use letters, digits, '_', '-' and '.'",
+                               field.Raw()));
+    }
+    return name;
+}
+
+std::string DefaultJobName(const std::string& display_path) {
+    std::string stem = std::filesystem::path(display_path).stem().string();
+    return stem.empty() ? "job" : stem;
+}
+
+void ParseConnections(const Field& connections, JobSpec& job) {
+    for (const auto& [name, url] : connections.Entries("a map of name: URL")) {
+        const std::string text = url.NonEmptyString("a URL");
+        config::UrlCheck check = config::CheckConnectionUrl(text, job.base_dir);
+        if (!check.problem.empty()) {
+            url.Fail(fmt::format("bad URL '{}': {}", url.Raw(), check.problem));
+        }
+        job.connections[name] = check.url;
+    }
+}
+
+/// settings.state: "target", a URL, or a connection name; SQLite or PostgreSQL only.
+std::string ParseState(const Field& state, const JobSpec& job) {
+    if (state.String() == "target") {
+        return "target";
+    }
+    const std::string url = config::ResolveConnection(state, job);
+    if (!url.starts_with("sqlite://") && !url.starts_with("postgresql://") &&
+        !url.starts_with("postgres://")) {
+        state.Fail(
+            fmt::format("the state ledger lives in the target (state: target), in SQLite "
+                        "(sqlite:///path) or in PostgreSQL (postgresql://...); got '{}'",
+                        state.Raw()));
+    }
+    return url;
+}
+
+void ParseRetry(const Field& retry, RetrySpec& out) {
+    retry.CheckKeys(kRetryKeys);
+    if (auto attempts = retry.Get("attempts")) {
+        out.attempts =
+            static_cast<int>(attempts->Int(1, "a positive integer (1 = no retry)", kMaxInt));
+    }
+    if (auto initial = retry.Get("initial")) {
+        out.initial = initial->Duration();
+    }
+    if (auto max = retry.Get("max")) {
+        out.max = max->Duration();
+    }
+    if (out.initial > out.max) {
+        retry.Fail(fmt::format("initial ({}ms) is longer than max ({}ms)", out.initial.count(),
+                               out.max.count()));
+    }
+}
+
+void ParseSettings(const Field& settings, JobSpec& job) {
+    settings.CheckKeys(kSettingsKeys);
+    Settings& out = job.settings;
+    if (auto workers = settings.Get("workers")) {
+        out.workers = static_cast<int>(
+            workers->Int(0, "a non-negative integer (0 = number of cores)", kMaxInt));
+    }
+    if (auto min_rows = settings.Get("min_rows_for_parallel")) {
+        out.min_rows_for_parallel = min_rows->Int(0, "a non-negative integer");
+    }
+    if (auto chunk_rows = settings.Get("chunk_rows")) {
+        out.chunk_rows = chunk_rows->Int(1, "a positive integer (rows per partition)");
+    }
+    if (auto on_error = settings.Get("on_error")) {
+        out.on_error = on_error->Enum(kOnError);
+    }
+    if (auto retry = settings.Get("retry")) {
+        ParseRetry(*retry, out.retry);
+    }
+    if (auto max_rejects = settings.Get("max_rejects")) {
+        out.max_rejects = max_rejects->Int(0, "a non-negative integer (bad rows per partition)");
+    }
+    if (auto rejects = settings.Get("rejects")) {
+        out.rejects = rejects->NonEmptyString("a directory for reject files");
+    }
+    out.rejects = config::AbsolutePath(out.rejects, job.base_dir);
+    if (auto state = settings.Get("state")) {
+        out.state = ParseState(*state, job);
+    }
+    if (auto batch_rows = settings.Get("batch_rows")) {
+        out.batch_rows = static_cast<size_t>(batch_rows->Int(1, "a positive integer", kMaxInt));
+    }
+    if (auto queue_batches = settings.Get("queue_batches")) {
+        out.queue_batches = static_cast<size_t>(queue_batches->Int(1, "a positive integer", 1024));
+    }
+}
+
+/// One stream's blocks (from a streams: item or the top level). Returns its `after` field.
+std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamSpec& stream) {
+    stream.line = block.line();
+    stream.source = config::ParseSource(
+        block.Require("source", "say where to read from (source: {connection, table})"), job);
+    config::ParseTarget(
+        block.Require("target", "say where to write to (target: {connection, table})"), job,
+        stream);
+    if (auto tenants = block.Get("tenants")) {
+        stream.tenants = config::ParseTenants(*tenants);
+    }
+    if (auto transform = block.Get("transform")) {
+        stream.transform = config::ParseTransform(*transform);
+    }
+    if (auto incremental = block.Get("incremental")) {
+        incremental->CheckKeys({"cursor"});
+        Field cursor = incremental->Require("cursor",
+                                            "name the cursor column(s), e.g. "
+                                            "cursor: [updated_at, id]");
+        stream.incremental_cursor = cursor.StringList("a list of column names");
+        if (stream.incremental_cursor.empty()) {
+            cursor.Fail("expected at least one column");
+        }
+    }
+    std::optional<Field> after = block.Get("after");
+    if (after) {
+        stream.after = after->StringList("a list of stream names");
+    }
+    const std::string tag = fmt::format("sluice/{}/{}", job.name, stream.name);
+    stream.source.application_name = tag;
+    stream.target.application_name = tag;
+    return after;
+}
+
+/// Checks that `after:` names existing streams and that no streams wait on each other.
+void CheckAfter(const JobSpec& job, const std::vector<std::optional<Field>>& after_fields) {
+    std::vector<std::string> names;
+    for (const StreamSpec& stream : job.streams) {
+        names.push_back(stream.name);
+    }
+    auto index_of = [&](const std::string& name) {
+        return static_cast<size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+    };
+    for (size_t i = 0; i < job.streams.size(); ++i) {
+        for (const std::string& name : job.streams[i].after) {
+            if (index_of(name) == names.size()) {
+                after_fields[i]->Fail(fmt::format("unknown stream '{}'{}", name,
+                                                  config::SuggestAndList(name, names, "streams")));
+            }
+        }
+    }
+    // Depth-first walk; a stream met again while still on the path closes a cycle.
+    enum class Mark { kNew, kOnPath, kDone };
+    std::vector<Mark> marks(names.size(), Mark::kNew);
+    std::vector<size_t> path;
+    auto visit = [&](auto&& self, size_t i) -> void {
+        marks[i] = Mark::kOnPath;
+        path.push_back(i);
+        for (const std::string& name : job.streams[i].after) {
+            const size_t next = index_of(name);
+            if (marks[next] == Mark::kOnPath) {
+                std::string cycle;
+                for (auto it = std::find(path.begin(), path.end(), next); it != path.end(); ++it) {
+                    cycle += names[*it] + " -> ";
+                }
+                after_fields[i]->Fail(
+                    fmt::format("after: forms a cycle: {}{} (each waits for the "
+                                "next); remove one of these entries",
+                                cycle, name));
+            }
+            if (marks[next] == Mark::kNew) {
+                self(self, next);
+            }
+        }
+        path.pop_back();
+        marks[i] = Mark::kDone;
+    };
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (marks[i] == Mark::kNew) {
+            visit(visit, i);
+        }
+    }
+}
+
+void ParseStreams(const Field& root, JobSpec& job) {
+    std::vector<std::optional<Field>> after_fields;
+    std::optional<Field> streams = root.Get("streams");
+    std::optional<Field> top_level_key;
+    for (const std::string& key : config::StreamKeys()) {
+        if (!top_level_key && key != "name") {
+            top_level_key = root.Get(key);
+        }
+    }
+    if (streams && top_level_key) {
+        top_level_key->Fail("put stream keys under streams: or at the top level, not both");
+    }
+    if (!streams && !top_level_key) {
+        root.FailAt("streams",
+                    "missing required key; list the streams (streams: [{name, source, "
+                    "target}]) or put one stream's source: and target: at the top level");
+    }
+    if (top_level_key) {
+        StreamSpec& stream = job.streams.emplace_back();
+        stream.name = job.name;
+        after_fields.push_back(ParseStream(root, job, stream));
+    } else {
+        std::vector<Field> items = streams->Items("a list of streams");
+        if (items.empty()) {
+            streams->Fail("expected at least one stream");
+        }
+        for (const Field& item : items) {
+            item.CheckKeys(config::StreamKeys());
+            StreamSpec stream;
+            Field name = item.Require("name", "give the stream a name, e.g. name: events");
+            stream.name = CheckName(name);
+            for (const StreamSpec& earlier : job.streams) {
+                if (earlier.name == stream.name) {
+                    name.Fail(
+                        fmt::format("duplicate stream name '{}' (first at line {}); stream "
+                                    "names must be unique",
+                                    stream.name, earlier.line));
+                }
+            }
+            after_fields.push_back(ParseStream(item, job, stream));
+            job.streams.push_back(std::move(stream));
+        }
+    }
+    CheckAfter(job, after_fields);
+}
+
+}  // namespace
+
+namespace config {
+
+const std::vector<std::string>& StreamKeys() {
+    static const std::vector<std::string> kKeys = {"name",      "source",      "target", "tenants",
+                                                   "transform", "incremental", "after"};
+    return kKeys;
+}
+
+}  // namespace config
+
+JobSpec ParseJob(const std::string& yaml_text, const std::string& display_path,
+                 const std::string& base_dir, const std::vector<std::string>& overrides) {
+    YAML::Node tree = LoadTree(yaml_text, display_path);
+    std::string job_name = DefaultJobName(display_path);
+    const YAML::Node& read_only = tree;  // const lookups never insert keys
+    if (read_only.IsMap() && read_only["name"] && read_only["name"].IsScalar()) {
+        job_name = read_only["name"].Scalar();
+    }
+    config::Document doc(display_path, tree);
+    for (const std::string& text : overrides) {
+        config::ApplyOverride(doc, text, job_name);
+    }
+    const config::Field root = doc.Root();
+    root.CheckKeys(kJobKeys);
+
+    JobSpec job;
+    job.path = display_path;
+    job.base_dir =
+        std::filesystem::absolute(base_dir.empty() ? "." : base_dir).lexically_normal().string();
+    if (job.base_dir.size() > 1 && job.base_dir.ends_with('/')) {
+        job.base_dir.pop_back();
+    }
+    job.version =
+        static_cast<int>(root.Require("version", "write version: 1 at the top of the job file")
+                             .Int(1, "1 (the only job file version so far)", 1));
+    job.name = DefaultJobName(display_path);
+    if (auto name = root.Get("name")) {
+        job.name = CheckName(*name);
+    }
+    if (auto connections = root.Get("connections")) {
+        ParseConnections(*connections, job);
+    }
+    if (auto settings = root.Get("settings")) {
+        ParseSettings(*settings, job);
+    } else {
+        job.settings.rejects = config::AbsolutePath(job.settings.rejects, job.base_dir);
+    }
+    ParseStreams(root, job);
+    return job;
+}
+
+JobSpec LoadJobFile(const std::string& path, const std::vector<std::string>& overrides) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(ErrorKind::kConfig, fmt::format("{}: cannot read the job file: {}; check the "
+                                                    "path",
+                                                    path, std::strerror(errno)));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    const std::filesystem::path absolute = std::filesystem::absolute(path).lexically_normal();
+    JobSpec job = ParseJob(text.str(), path, absolute.parent_path().string(), overrides);
+    job.path = absolute.string();
+    return job;
+}
+
+}  // namespace sluice

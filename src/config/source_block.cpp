@@ -1,0 +1,242 @@
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "config/connection_url.hpp"
+#include "config/did_you_mean.hpp"
+#include "config/job_blocks.hpp"
+#include "core/types.hpp"
+
+namespace sluice::config {
+
+namespace {
+
+const std::vector<std::string> kSourceKeys = {"connection",  "table",     "query",     "files",
+                                              "path",        "format",    "csv",       "columns",
+                                              "infer_types", "partition", "consistent"};
+const std::vector<std::string> kFilesKeys = {"path", "format", "csv", "columns", "infer_types"};
+const std::vector<std::string> kFileOptionKeys = {"format", "csv", "columns", "infer_types"};
+const std::vector<std::string> kCsvKeys = {"header", "delimiter", "quote", "escape", "null"};
+const std::vector<std::string> kPartitionKeys = {"strategy", "column", "chunk_rows",
+                                                 "min_rows_for_parallel", "hash_partitions"};
+const std::vector<std::string> kStrategies = {"auto", "none",   "key_range", "hash",
+                                              "ctid", "offset", "file",      "tenant"};
+const std::vector<std::string> kFormats = {"csv", "jsonl"};
+
+/// The path part of a normalized file:// URL.
+std::string FileUrlPath(const std::string& url) {
+    const std::string rest = url.substr(std::string_view("file://").size());
+    return rest.substr(0, rest.find('?'));
+}
+
+/// A file option given either inside `files:` or beside it in `source:`, not both.
+std::optional<Field> FileOption(const Field& source, const std::optional<Field>& files,
+                                std::string_view key) {
+    std::optional<Field> inner = files && files->IsMap() ? files->Get(key) : std::nullopt;
+    std::optional<Field> outer = source.Get(key);
+    if (inner && outer) {
+        outer->Fail(fmt::format("given twice (also in {}); keep one", inner->path()));
+    }
+    return inner ? inner : outer;
+}
+
+CsvOptions ParseCsv(const Field& csv) {
+    csv.CheckKeys(kCsvKeys);
+    CsvOptions out;
+    if (auto header = csv.Get("header")) {
+        out.header = header->Bool();
+    }
+    if (auto delimiter = csv.Get("delimiter")) {
+        out.delimiter = delimiter->Char();
+    }
+    if (auto quote = csv.Get("quote")) {
+        out.quote = quote->Char();
+        out.escape = out.quote;  // PostgreSQL's default: ESCAPE is the QUOTE character
+    }
+    if (auto escape = csv.Get("escape")) {
+        out.escape = escape->Char();
+    }
+    if (auto null_marker = csv.Get("null")) {
+        // YAML reads a bare NULL, null or ~ as "no value", so the marker itself is lost.
+        if (null_marker->IsNull()) {
+            null_marker->Fail("write the NULL marker in quotes, e.g. null: \"\" or null: \"NULL\"");
+        }
+        out.null_marker = null_marker->String();
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseColumns(const Field& columns) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [name, type] : columns.Entries("a map of column name: type")) {
+        const std::string type_name = type.NonEmptyString("a type name");
+        if (!ParseTypeName(type_name)) {
+            type.Fail(
+                fmt::format("unknown type '{}'; accepted: {}", type.Raw(), AcceptedTypeNames()));
+        }
+        out.emplace_back(name, type_name);
+    }
+    return out;
+}
+
+std::string FormatFromGlob(const std::string& glob) {
+    for (std::string_view ext : {".jsonl", ".ndjson", ".json"}) {
+        if (glob.ends_with(ext)) {
+            return "jsonl";
+        }
+    }
+    return "csv";
+}
+
+/// files: GLOB | files: {path, format, ...} | path: GLOB, with the options beside or inside.
+void ParseFileSource(const Field& source, const JobSpec& job, SourceSpec& spec) {
+    std::optional<Field> files = source.Get("files");
+    Field glob = files ? *files : *source.Get("path");
+    if (files && !files->IsScalar()) {
+        files->CheckKeys(kFilesKeys);
+        glob = files->Require("path", "write the files to read, e.g. path: data/*.csv");
+    }
+    std::string dir = job.base_dir;
+    if (auto connection = source.Get("connection")) {
+        spec.url = ResolveConnection(*connection, job);
+        if (!spec.url.starts_with("file://")) {
+            connection->Fail(
+                "a files source reads local files; leave connection out or use a "
+                "file:// URL (relative globs resolve against its directory)");
+        }
+        dir = FileUrlPath(spec.url);
+    }
+    spec.files = AbsolutePath(glob.NonEmptyString("a file path or glob, e.g. data/*.csv"), dir);
+    spec.format = FormatFromGlob(spec.files);
+    if (auto format = FileOption(source, files, "format")) {
+        spec.format = format->Enum(kFormats);
+    }
+    if (auto csv = FileOption(source, files, "csv")) {
+        if (spec.format != "csv") {
+            csv->Fail(fmt::format("csv options apply only to format: csv (this source is {})",
+                                  spec.format));
+        }
+        spec.csv = ParseCsv(*csv);
+    }
+    if (auto columns = FileOption(source, files, "columns")) {
+        spec.columns = ParseColumns(*columns);
+    }
+    if (auto infer = FileOption(source, files, "infer_types")) {
+        spec.infer_types = infer->Bool();
+    }
+}
+
+void ParseDatabaseSource(const Field& source, const JobSpec& job, SourceSpec& spec) {
+    for (const std::string& key : kFileOptionKeys) {
+        if (auto option = source.Get(key)) {
+            option->Fail("only file sources (files:) take this key; this source reads a " +
+                         std::string(source.Has("table") ? "table" : "query"));
+        }
+    }
+    Field connection = source.Require(
+        "connection", "name a connection from connections: or write a URL (postgresql://...)");
+    spec.url = ResolveConnection(connection, job);
+    if (spec.url.starts_with("file://")) {
+        connection.Fail(
+            "a file:// connection serves files: sources; a table or query needs a "
+            "database URL");
+    }
+    if (auto table = source.Get("table")) {
+        spec.table = table->NonEmptyString("a table name (schema.table or table)");
+    } else {
+        spec.query = source.Get("query")->NonEmptyString("a SELECT statement");
+    }
+}
+
+void ParsePartition(const Field& partition, PartitionRequest& request) {
+    partition.CheckKeys(kPartitionKeys);
+    if (auto strategy = partition.Get("strategy")) {
+        request.strategy = strategy->Enum(kStrategies);
+    }
+    if (auto column = partition.Get("column")) {
+        request.column = column->NonEmptyString("a column name");
+    }
+    if (auto chunk_rows = partition.Get("chunk_rows")) {
+        request.chunk_rows = chunk_rows->Int(1, "a positive integer (rows per partition)");
+    }
+    if (auto min_rows = partition.Get("min_rows_for_parallel")) {
+        request.min_rows_for_parallel = min_rows->Int(0, "a non-negative integer");
+    }
+    if (auto buckets = partition.Get("hash_partitions")) {
+        request.hash_partitions = static_cast<int>(
+            buckets->Int(0, "a non-negative integer (0 = one per worker)", 1'000'000));
+    }
+}
+
+}  // namespace
+
+std::string ResolveConnection(const Field& field, const JobSpec& job) {
+    const std::string text = field.NonEmptyString("a connection name or URL");
+    // Anything that cannot be a connection name (it has ':', '/', '@', '=', ...) is meant as
+    // a URL, so "localhost/db" gets "no scheme" rather than "unknown connection".
+    const bool name_like = std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+    if (!name_like) {
+        UrlCheck check = CheckConnectionUrl(text, job.base_dir);
+        if (!check.problem.empty()) {
+            field.Fail(fmt::format("bad URL '{}': {}", field.Raw(), check.problem));
+        }
+        return check.url;
+    }
+    if (auto it = job.connections.find(text); it != job.connections.end()) {
+        return it->second;
+    }
+    if (job.connections.empty()) {
+        field.Fail(
+            fmt::format("unknown connection '{}': the job defines no connections:; write a "
+                        "URL (postgresql://..., sqlite://FILE, ...) or define it under "
+                        "connections:",
+                        field.Raw()));
+    }
+    std::vector<std::string> names;
+    for (const auto& [name, url] : job.connections) {
+        names.push_back(name);
+    }
+    field.Fail(fmt::format("unknown connection '{}'{}", field.Raw(),
+                           SuggestAndList(text, names, "connections")));
+}
+
+SourceSpec ParseSource(const Field& source, const JobSpec& job) {
+    source.CheckKeys(kSourceKeys);
+    std::vector<Field> kinds;
+    for (std::string_view key : {"table", "query", "files", "path"}) {
+        if (auto kind = source.Get(key)) {
+            kinds.push_back(*kind);
+        }
+    }
+    if (kinds.empty()) {
+        source.Fail(
+            "needs one of table, query or files (e.g. table: public.events, "
+            "query: \"SELECT ...\", files: data/*.csv)");
+    }
+    if (kinds.size() > 1) {
+        kinds[1].Fail(
+            fmt::format("give only one of table, query, files (already {})", kinds[0].path()));
+    }
+    SourceSpec spec;
+    spec.partition.chunk_rows = job.settings.chunk_rows;
+    spec.partition.min_rows_for_parallel = job.settings.min_rows_for_parallel;
+    if (source.Has("files") || source.Has("path")) {
+        ParseFileSource(source, job, spec);
+    } else {
+        ParseDatabaseSource(source, job, spec);
+    }
+    if (auto partition = source.Get("partition")) {
+        ParsePartition(*partition, spec.partition);
+    }
+    if (auto consistent = source.Get("consistent")) {
+        spec.consistent = consistent->Bool();
+    }
+    spec.base_dir = job.base_dir;
+    spec.batch_rows = job.settings.batch_rows;
+    return spec;
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,178 @@
+#include <fmt/format.h>
+
+#include "config/connection_url.hpp"
+#include "config/job_blocks.hpp"
+
+namespace sluice::config {
+
+namespace {
+
+const std::vector<std::string> kTargetKeys = {"connection", "table", "path", "create",
+                                              "mode",       "key",   "scd2"};
+const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
+const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
+const std::vector<std::string> kScd2Keys = {"tracked", "valid_from", "valid_to", "current"};
+const std::vector<std::string> kTenantKeys = {"schemas", "values", "query", "column", "as_column"};
+const std::vector<std::string> kTenantValuesKeys = {"column", "list"};
+const std::vector<std::string> kTransformKeys = {"columns", "filter"};
+constexpr std::string_view kFileScheme = "file://";
+
+Scd2Spec ParseScd2(const Field& scd2) {
+    scd2.CheckKeys(kScd2Keys);
+    Scd2Spec out;
+    if (auto tracked = scd2.Get("tracked")) {
+        out.tracked = tracked->StringList("a list of column names");
+    }
+    if (auto valid_from = scd2.Get("valid_from")) {
+        out.valid_from = valid_from->NonEmptyString("a column name");
+    }
+    if (auto valid_to = scd2.Get("valid_to")) {
+        out.valid_to = valid_to->NonEmptyString("a column name");
+    }
+    if (auto current = scd2.Get("current")) {
+        out.current = current->NonEmptyString("a column name");
+    }
+    return out;
+}
+
+/// A file target: `path:` and/or a file:// connection. Relative paths resolve against the
+/// connection's directory, else the job's.
+void ParseFileTarget(const Field& target, const std::optional<Field>& path, TargetSpec& spec,
+                     const std::string& base_dir) {
+    std::string dir = base_dir;
+    if (!spec.url.empty()) {
+        if (!spec.url.starts_with(kFileScheme)) {
+            path->Fail("path: is for file targets; a database target writes to table:");
+        }
+        dir = spec.url.substr(kFileScheme.size());
+        dir = dir.substr(0, dir.find('?'));
+    }
+    spec.path = path ? AbsolutePath(path->NonEmptyString("an output directory or file"), dir) : dir;
+    if (spec.url.empty()) {
+        spec.url = std::string(kFileScheme) + spec.path;
+    }
+    if (auto table = target.Get("table")) {
+        spec.table = table->NonEmptyString("a name");
+    }
+}
+
+}  // namespace
+
+void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
+    target.CheckKeys(kTargetKeys);
+    TargetSpec& spec = stream.target;
+    std::optional<Field> connection = target.Get("connection");
+    std::optional<Field> path = target.Get("path");
+    if (connection) {
+        spec.url = ResolveConnection(*connection, job);
+    }
+    if (path || spec.url.starts_with(kFileScheme)) {
+        ParseFileTarget(target, path, spec, job.base_dir);
+    } else if (!connection) {
+        target.FailAt("connection",
+                      "missing required key; name a connection from connections: "
+                      "or write a URL (postgresql://...), or give path: for files");
+    } else {
+        spec.table = target.Require("table", "name the table to load, e.g. table: mart.events")
+                         .NonEmptyString("a table name (schema.table or table)");
+    }
+    if (auto create = target.Get("create")) {
+        spec.create = create->Enum(kCreateValues);
+    }
+    std::optional<Field> mode = target.Get("mode");
+    if (mode) {
+        spec.mode = mode->Enum(kModes);
+    }
+    std::optional<Field> key = target.Get("key");
+    if (key) {
+        spec.key = key->StringList("a list of column names");
+    }
+    if ((spec.mode == "upsert" || spec.mode == "scd2") && spec.key.empty()) {
+        const std::string why = fmt::format(
+            "mode {} needs the business key columns, e.g. "
+            "key: [id]",
+            spec.mode);
+        if (key) {
+            key->Fail(why);
+        }
+        target.FailAt("key", "missing required key; " + why);
+    }
+    // DESIGN.md's example pairs `mode: append` with an scd2: block, so the block is checked
+    // with any mode and only used by mode: scd2.
+    if (auto scd2 = target.Get("scd2")) {
+        stream.scd2 = ParseScd2(*scd2);
+    }
+    spec.base_dir = job.base_dir;
+}
+
+TenantSpec ParseTenants(const Field& tenants) {
+    tenants.CheckKeys(kTenantKeys);
+    std::vector<Field> kinds;
+    for (std::string_view name : {"schemas", "values", "query"}) {
+        if (auto kind = tenants.Get(name)) {
+            kinds.push_back(*kind);
+        }
+    }
+    if (kinds.empty()) {
+        tenants.Fail(
+            "needs one of schemas: [...], values: {column, list} or query: \"SELECT ...\"");
+    }
+    if (kinds.size() > 1) {
+        kinds[1].Fail(
+            fmt::format("give only one of schemas, values, query (already {})", kinds[0].path()));
+    }
+    TenantSpec out;
+    const std::string kind = kinds[0].path().substr(kinds[0].path().rfind('.') + 1);
+    if (kind == "schemas") {
+        out.schemas = kinds[0].StringList("a list of schema names");
+        if (out.schemas.empty()) {
+            kinds[0].Fail("expected at least one schema");
+        }
+    } else if (kind == "values") {
+        kinds[0].CheckKeys(kTenantValuesKeys);
+        out.values_column = kinds[0]
+                                .Require("column", "name the column that holds the tenant id")
+                                .NonEmptyString("a column name");
+        Field list = kinds[0].Require("list", "list the tenant ids, e.g. list: [afg, bgd]");
+        out.values = list.StringList("a list of tenant ids");
+        if (out.values.empty()) {
+            list.Fail("expected at least one tenant id");
+        }
+    } else {
+        out.query = kinds[0].NonEmptyString("a query returning one column of tenant ids");
+    }
+    if (auto column = tenants.Get("column")) {
+        if (kind != "query") {
+            column->Fail("column: goes with query: (values: has its own column)");
+        }
+        out.values_column = column->NonEmptyString("a column name");
+    }
+    if (auto as_column = tenants.Get("as_column")) {
+        out.as_column = as_column->NonEmptyString("a column name");
+    }
+    return out;
+}
+
+TransformSpec ParseTransform(const Field& transform) {
+    transform.CheckKeys(kTransformKeys);
+    TransformSpec out;
+    if (auto columns = transform.Get("columns")) {
+        if (columns->IsList()) {
+            for (const Field& item : columns->Items("a list of column names")) {
+                const std::string name = item.NonEmptyString("a column name");
+                out.columns.emplace_back(name, name);
+            }
+        } else {
+            for (const auto& [name, expression] :
+                 columns->Entries("a map of target column: expression")) {
+                out.columns.emplace_back(name, expression.NonEmptyString("an expression"));
+            }
+        }
+    }
+    if (auto filter = transform.Get("filter")) {
+        out.filter = filter->NonEmptyString("a boolean expression");
+    }
+    return out;
+}
+
+}  // namespace sluice::config

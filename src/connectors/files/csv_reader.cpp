@@ -1,0 +1,299 @@
+#include "connectors/files/csv_reader.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace sluice::files {
+
+namespace {
+
+std::string Printable(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+        return fmt::format("'{}'", c);
+    }
+    return fmt::format("byte 0x{:02x}", byte);
+}
+
+}  // namespace
+
+size_t FindInvalidUtf8(std::string_view text) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const size_t n = text.size();
+    size_t i = 0;
+    while (i < n) {
+        // Most data is ASCII: skip 8 bytes at a time while no byte has its high bit set.
+        while (i + 8 <= n) {
+            uint64_t word = 0;
+            std::memcpy(&word, s + i, 8);
+            if ((word & 0x8080808080808080ULL) != 0) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
+        const unsigned char c = s[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t extra = 0;
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            if (c == 0xe0) lo = 0xa0;       // no overlong forms
+            if (c == 0xed) hi = 0x9f;       // no UTF-16 surrogates
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            if (c == 0xf0) lo = 0x90;
+            if (c == 0xf4) hi = 0x8f;       // nothing above U+10FFFF
+        } else {
+            return i;
+        }
+        if (i + extra >= n) {
+            return i;
+        }
+        if (s[i + 1] < lo || s[i + 1] > hi) {
+            return i;
+        }
+        for (size_t k = 2; k <= extra; ++k) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return i;
+            }
+        }
+        i += extra + 1;
+    }
+    return std::string_view::npos;
+}
+
+CsvReader::CsvReader(std::string path, CsvOptions options, int64_t begin, int64_t end,
+                     uint64_t first_line, size_t chunk_bytes)
+    : options_(std::move(options)),
+      window_(std::move(path), begin, chunk_bytes),
+      end_(end),
+      next_line_(first_line),
+      bom_checked_(begin != 0) {}
+
+CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
+    spans_.clear();
+    malformed_.clear();
+    newlines_ = 0;
+    quote_at_ = std::string::npos;
+    if (n == 0) {
+        return eof ? Scan::kEnd : Scan::kNeedMore;
+    }
+    const char delimiter = options_.delimiter;
+    const char quote = options_.quote;
+    const char escape = options_.escape;
+    // Ends the record at `i`, which holds a line feed or is the end of the file; a CR before
+    // the line feed belongs to the terminator.
+    auto finish = [&](size_t i) {
+        consumed_ = i < n ? i + 1 : n;
+        newlines_ += i < n ? 1 : 0;
+        record_length_ = (i > 0 && p[i - 1] == '\r' && (i < n || eof)) ? i - 1 : i;
+        return Scan::kComplete;
+    };
+    // Unquoted bytes up to the next delimiter or line feed; quotes inside are literal.
+    auto scan_unquoted = [&](size_t i) {
+        while (i < n && p[i] != delimiter && p[i] != '\n') ++i;
+        return i;
+    };
+    size_t i = 0;
+    while (true) {
+        if (i < n && p[i] == quote) {
+            const size_t open = i++;
+            quote_at_ = open;
+            const size_t content = i;
+            bool escaped = false;
+            bool closed = false;
+            while (i < n) {
+                const char c = p[i];
+                if (c == quote) {
+                    if (escape == quote && i + 1 >= n && !eof) return Scan::kNeedMore;
+                    if (escape == quote && i + 1 < n && p[i + 1] == quote) {
+                        escaped = true;
+                        i += 2;
+                        continue;
+                    }
+                    closed = true;
+                    break;
+                }
+                if (c == escape) {
+                    if (i + 1 >= n) {
+                        if (!eof) return Scan::kNeedMore;
+                        i = n;
+                        break;
+                    }
+                    escaped = true;
+                    newlines_ += p[i + 1] == '\n' ? 1 : 0;
+                    i += 2;
+                    continue;
+                }
+                newlines_ += c == '\n' ? 1 : 0;
+                ++i;
+            }
+            if (!closed) {
+                if (!eof) return Scan::kNeedMore;
+                spans_.push_back({content, n - content, true, escaped});
+                malformed_at_ = open;
+                malformed_ = "unterminated quoted field: this quote is never closed (the rest of "
+                             "the file was read as one field)";
+                return finish(n);
+            }
+            spans_.push_back({content, i - content, true, escaped});
+            quote_at_ = std::string::npos;
+            ++i;  // the closing quote
+            const size_t after = i;
+            if (i < n && p[i] == '\r') ++i;  // CR LF after the quote ends the record
+            if (i >= n && !eof) return Scan::kNeedMore;
+            if (i >= n || p[i] == '\n') {
+                return finish(i);
+            }
+            if (i == after && p[i] == delimiter) {
+                ++i;
+                continue;
+            }
+            if (malformed_.empty()) {
+                malformed_at_ = after;
+                malformed_ = fmt::format("unexpected {} after the closing quote (quote the whole "
+                                         "field and double any quote inside it)",
+                                         Printable(p[after]));
+            }
+            i = scan_unquoted(i);
+        } else {
+            const size_t start = i;
+            i = scan_unquoted(i);
+            if (i >= n && !eof) return Scan::kNeedMore;
+            size_t stop = i;
+            if ((i >= n || p[i] == '\n') && stop > start && p[stop - 1] == '\r') --stop;
+            spans_.push_back({start, stop - start, false, false});
+        }
+        // i is at a delimiter, a line feed or the end of the file.
+        if (i >= n) {
+            if (!eof) return Scan::kNeedMore;
+            return finish(n);
+        }
+        if (p[i] == delimiter) {
+            ++i;
+            continue;
+        }
+        return finish(i);
+    }
+}
+
+std::string CsvReader::Where(size_t offset) const {
+    uint64_t line = line_;
+    size_t line_start = 0;
+    for (size_t k = 0; k < offset && k < raw_.size(); ++k) {
+        if (raw_[k] == '\n') {
+            ++line;
+            line_start = k + 1;
+        }
+    }
+    return fmt::format("line {}, column {}", line, offset - line_start + 1);
+}
+
+void CsvReader::Reject(size_t offset, std::string_view what) {
+    error_ = fmt::format("{}: {}", Where(offset), what);
+}
+
+void CsvReader::BuildFields(const char* p) {
+    fields_.clear();
+    scratch_.clear();
+    scratch_.reserve(record_length_);  // unescaped text is never longer: views stay valid
+    for (const Span& span : spans_) {
+        std::string_view value(p + span.offset, span.length);
+        if (span.escaped) {
+            const size_t at = scratch_.size();
+            for (size_t k = 0; k < value.size(); ++k) {
+                const char c = value[k];
+                // A doubled quote, or the escape before a quote or escape, stands for one char.
+                if (c == options_.escape && k + 1 < value.size() &&
+                    (value[k + 1] == options_.quote || value[k + 1] == options_.escape)) {
+                    scratch_ += value[++k];
+                } else {
+                    scratch_ += c;
+                }
+            }
+            value = std::string_view(scratch_).substr(at);
+        }
+        fields_.push_back({value, span.quoted});
+    }
+}
+
+void CsvReader::TooLong() {
+    std::string hint;
+    if (quote_at_ != std::string::npos) {
+        raw_ = std::string_view(window_.data(), quote_at_ + 1);
+        line_ = next_line_;
+        hint = fmt::format("; the quote at {} is probably never closed", Where(quote_at_));
+    }
+    throw Error(ErrorKind::kData,
+                fmt::format("{}:{}: a record runs past {} bytes without ending{}", window_.path(),
+                            next_line_, max_record_bytes_, hint));
+}
+
+CsvRead CsvReader::Next() {
+    while (true) {
+        if (!bom_checked_) {
+            while (window_.size() < 3 && window_.Fill()) {
+            }
+            if (window_.size() >= 3 && std::memcmp(window_.data(), "\xEF\xBB\xBF", 3) == 0) {
+                window_.Consume(3);
+            }
+            bom_checked_ = true;
+        }
+        if (end_ >= 0 && window_.offset() >= end_) {
+            return CsvRead::kEnd;
+        }
+        const Scan scan = ParseRecord(window_.data(), window_.size(), window_.eof());
+        if (scan == Scan::kNeedMore) {
+            if (window_.size() > max_record_bytes_) {
+                TooLong();
+            }
+            window_.Fill();
+            continue;
+        }
+        if (scan == Scan::kEnd) {
+            return CsvRead::kEnd;
+        }
+        const char* p = window_.data();
+        record_offset_ = window_.offset();
+        line_ = next_line_;
+        next_line_ += newlines_;
+        raw_ = std::string_view(p, record_length_);
+        window_.Consume(consumed_);
+        if (boundaries_only_) {
+            return CsvRead::kRecord;
+        }
+        if (record_length_ == 0 && spans_.size() == 1) {
+            continue;  // a blank line
+        }
+        if (!malformed_.empty()) {
+            Reject(malformed_at_, malformed_);
+            return CsvRead::kRejected;
+        }
+        if (const size_t bad = FindInvalidUtf8(raw_); bad != std::string_view::npos) {
+            Reject(bad, fmt::format("invalid UTF-8 (byte 0x{:02x}); convert the file to UTF-8",
+                                    static_cast<unsigned char>(raw_[bad])));
+            return CsvRead::kRejected;
+        }
+        if (expected_fields_ != 0 && spans_.size() != expected_fields_) {
+            error_ = fmt::format("line {}: expected {} fields, found {}", line_, expected_fields_,
+                                 spans_.size());
+            return CsvRead::kRejected;
+        }
+        BuildFields(p);
+        return CsvRead::kRecord;
+    }
+}
+
+}  // namespace sluice::files

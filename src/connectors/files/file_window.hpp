@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace sluice::files {
+
+/// Owns a POSIX file descriptor; closes it on destruction. Move-only.
+class FileDescriptor {
+public:
+    FileDescriptor() = default;
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor();
+    FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    FileDescriptor& operator=(FileDescriptor&& other) noexcept;
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+
+    int get() const { return fd_; }
+
+private:
+    int fd_ = -1;
+};
+
+/// Read size of one read(2). 1 MiB keeps syscalls rare while the window stays cache-friendly
+/// and small next to the batches it feeds; a record longer than the window grows it.
+inline constexpr size_t kDefaultChunkBytes = size_t{1} << 20;
+
+/// Default limit on one record's size: far above real rows, far below a machine's memory.
+inline constexpr size_t kMaxRecordBytes = size_t{256} << 20;
+
+/// A sliding window over a file read sequentially from a byte offset, for record parsers:
+/// [data(), data() + size()) are the bytes not yet consumed. Fill() keeps them (moving them
+/// to the front) and appends more, so a record that spans two reads is contiguous. Pointers
+/// into the window are valid until the next Fill(). Not thread-safe.
+class FileWindow {
+public:
+    /// Opens `path` positioned at `begin`. Throws Error(kIo) when it cannot be opened.
+    FileWindow(std::string path, int64_t begin, size_t chunk_bytes = kDefaultChunkBytes);
+
+    const char* data() const { return buffer_.get() + start_; }
+    size_t size() const { return end_ - start_; }
+    /// File offset of data()[0].
+    int64_t offset() const { return offset_; }
+    /// True once a read returned end of file: the window holds the file's last bytes.
+    bool eof() const { return eof_; }
+    const std::string& path() const { return path_; }
+
+    /// Marks `n` bytes at the front of the window as used.
+    void Consume(size_t n) {
+        start_ += n;
+        offset_ += static_cast<int64_t>(n);
+    }
+    /// Reads more bytes after the unconsumed ones, growing the buffer when they fill it.
+    /// Returns false (and sets eof()) when the file has no more bytes. Throws Error(kIo).
+    bool Fill();
+
+private:
+    std::string path_;
+    FileDescriptor fd_;
+    std::unique_ptr<char[]> buffer_;
+    size_t capacity_;
+    size_t chunk_bytes_;
+    size_t start_ = 0;
+    size_t end_ = 0;
+    int64_t offset_;
+    bool eof_ = false;
+};
+
+}  // namespace sluice::files

@@ -1,0 +1,221 @@
+#include "connectors/postgres/pg_sink.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "connectors/postgres/pg_catalog.hpp"
+#include "connectors/postgres/pg_connection.hpp"
+#include "connectors/postgres/pg_sink_writer.hpp"
+#include "connectors/postgres/pg_table_swap.hpp"
+#include "connectors/postgres/pg_types.hpp"
+
+namespace sluice {
+
+namespace {
+
+using pg::PgColumn;
+using pg::PgConnection;
+using pg::QualifiedName;
+using pg::QuoteIdent;
+using pg::Relation;
+
+constexpr const char* kFreshSuffix = "__sluice_new";
+
+const PgColumn* FindColumn(const std::vector<PgColumn>& columns, const std::string& name) {
+    for (const PgColumn& c : columns) {
+        if (c.name == name) {
+            return &c;
+        }
+    }
+    for (const PgColumn& c : columns) {
+        if (c.name.size() == name.size() &&
+            std::equal(c.name.begin(), c.name.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            })) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+class PgSink final : public Sink {
+public:
+    explicit PgSink(TargetSpec spec) : spec_(std::move(spec)), name_(QualifiedName::Parse(spec_.table)) {}
+
+    Schema Prepare(const Schema& source) override {
+        if (spec_.mode != "append" && spec_.mode != "replace") {
+            throw Error(ErrorKind::kConfig,
+                        fmt::format("mode {} is not supported by the PostgreSQL target of {}; use "
+                                    "append or replace",
+                                    spec_.mode, name_.Display()));
+        }
+        PgConnection& conn = Conn();
+        const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
+        if (existing && existing->kind != 'r' && existing->kind != 'p') {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("target {} is not a table (relkind '{}'); name a table",
+                                    existing->Display(), existing->kind));
+        }
+        if (!existing && spec_.create == "never") {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("target table {} does not exist in {} — create it, or set "
+                                    "create: if_missing to let sluice create it from the source",
+                                    name_.Display(), conn.display()));
+        }
+        const bool swap = spec_.mode == "replace" || spec_.create == "replace";
+        const bool like_old = existing && spec_.create != "replace";
+        std::vector<std::string> key = source.primary_key.empty() ? spec_.key : source.primary_key;
+        std::optional<Relation> load = existing;
+        if (swap) {
+            const std::string schema = existing ? existing->schema : SchemaForNew(conn);
+            const QualifiedName fresh{schema, pg::TruncateName(name_.name + kFreshSuffix)};
+            conn.Exec("DROP TABLE IF EXISTS " + fresh.Sql(), "dropping a leftover " + fresh.Display());
+            if (like_old) {
+                // Not INCLUDING INDEXES: they are built after the data, which is much faster.
+                conn.Exec(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING "
+                                      "CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY "
+                                      "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)",
+                                      fresh.Sql(), existing->Sql()),
+                          "creating " + fresh.Display());
+            } else {
+                CreateTable(conn, fresh, source, {});
+            }
+            load = pg::LookupRelation(conn, fresh);
+            swap_.emplace(pg::TableSwap::Plan(conn, name_, existing, *load, like_old, key));
+        } else if (!existing) {
+            CreateTable(conn, name_, source, key);
+            load = pg::LookupRelation(conn, name_);
+        }
+        if (!load) {
+            throw Error(ErrorKind::kInternal, "created table " + name_.Display() + " is not visible");
+        }
+        auto target = std::make_shared<pg::LoadTarget>();
+        target->url = spec_.url;
+        target->application_name = spec_.application_name;
+        target->table_display = existing ? existing->Display() : name_.Display();
+        target->load_sql = load->Sql();
+        const std::vector<PgColumn> columns = pg::ReadRelationColumns(conn, load->oid);
+        Schema out;
+        out.primary_key = existing ? pg::ReadPrimaryKey(conn, existing->oid) : key;
+        std::vector<std::string> missing;
+        for (const Field& field : source.fields) {
+            const PgColumn* column = FindColumn(columns, field.name);
+            if (!column) {
+                missing.push_back(field.name);
+                continue;
+            }
+            target->columns.push_back(*column);
+            out.fields.push_back(pg::ToField(*column));
+        }
+        if (!missing.empty()) {
+            std::string list;
+            for (const std::string& m : missing) {
+                list += (list.empty() ? "" : ", ") + m;
+            }
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("target table {} has no column{} {} — add {} (ALTER TABLE {} ADD "
+                                    "COLUMN ...), or map the source columns with transform.columns",
+                                    target->table_display, missing.size() == 1 ? "" : "s", list,
+                                    missing.size() == 1 ? "it" : "them", target->table_display));
+        }
+        target_ = std::move(target);
+        return out;
+    }
+
+    std::unique_ptr<SinkWriter> OpenWriter() override {
+        if (!target_) {
+            throw Error(ErrorKind::kInternal, "Sink::OpenWriter called before Prepare");
+        }
+        return pg::MakePgSinkWriter(target_);
+    }
+
+    void Finalize(bool success) override {
+        if (!swap_) {
+            return;
+        }
+        PgConnection& conn = Conn();
+        if (!success) {
+            swap_->Discard(conn);
+            swap_.reset();
+            return;
+        }
+        try {
+            swap_->Publish(conn, spec_.url, spec_.application_name.empty() ? "sluice" : spec_.application_name);
+        } catch (...) {
+            swap_->Discard(conn);
+            swap_.reset();
+            throw;
+        }
+        swap_.reset();
+    }
+
+    std::optional<Schema> ExistingSchema() override {
+        PgConnection& conn = Conn();
+        const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
+        if (!existing) {
+            return std::nullopt;
+        }
+        Schema out;
+        for (const PgColumn& column : pg::ReadRelationColumns(conn, existing->oid)) {
+            out.fields.push_back(pg::ToField(column));
+        }
+        out.primary_key = pg::ReadPrimaryKey(conn, existing->oid);
+        return out;
+    }
+
+private:
+    PgConnection& Conn() {
+        if (!conn_ || PQstatus(conn_->get()) != CONNECTION_OK) {
+            conn_.emplace(PgConnection::Connect(
+                spec_.url, pg::TruncateName((spec_.application_name.empty() ? "sluice" : spec_.application_name) + "/prepare")));
+        }
+        return *conn_;
+    }
+
+    std::string SchemaForNew(PgConnection& conn) {
+        if (!name_.schema.empty()) {
+            return name_.schema;
+        }
+        auto schema = conn.QueryValue("SELECT current_schema()");
+        if (!schema) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("cannot create {}: no schema in search_path exists — "
+                                    "schema-qualify the target table",
+                                    name_.Display()));
+        }
+        return *schema;
+    }
+
+    void CreateTable(PgConnection& conn, const QualifiedName& name, const Schema& source,
+                     const std::vector<std::string>& key) {
+        std::string columns;
+        for (const Field& field : source.fields) {
+            columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdent(field.name),
+                                   pg::SqlTypeFor(field));
+        }
+        if (!key.empty()) {
+            std::string list;
+            for (const std::string& k : key) {
+                list += (list.empty() ? "" : ", ") + QuoteIdent(k);
+            }
+            columns += fmt::format(", PRIMARY KEY ({})", list);
+        }
+        conn.Exec(fmt::format("CREATE TABLE {} ({})", name.Sql(), columns),
+                  "creating table " + name.Display());
+    }
+
+    TargetSpec spec_;
+    QualifiedName name_;
+    std::optional<PgConnection> conn_;
+    std::shared_ptr<const pg::LoadTarget> target_;
+    std::optional<pg::TableSwap> swap_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> OpenPostgresSink(const TargetSpec& spec) {
+    return std::make_unique<PgSink>(spec);
+}
+
+}  // namespace sluice

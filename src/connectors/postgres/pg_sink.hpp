@@ -1,0 +1,14 @@
+#pragma once
+
+#include <memory>
+
+#include "connectors/connector.hpp"
+
+namespace sluice {
+
+/// Opens a PostgreSQL target for `spec`: binary COPY per partition, modes append and replace
+/// (load into `<table>__sluice_new`, build indexes after the data, swap in one transaction).
+/// Connects lazily, in Prepare or ExistingSchema.
+std::unique_ptr<Sink> OpenPostgresSink(const TargetSpec& spec);
+
+}  // namespace sluice

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connectors/connector.hpp"
+#include "connectors/postgres/pg_types.hpp"
+
+namespace sluice::pg {
+
+/// What every writer of one sink shares, fixed by Sink::Prepare.
+struct LoadTarget {
+    std::string url;
+    std::string application_name;
+    std::string table_display;      ///< the target as the user named it, for messages
+    std::string load_sql;           ///< quoted name of the table the COPY writes into
+    std::vector<PgColumn> columns;  ///< COPY column list, in the order batches carry them
+};
+
+/// A writer with its own connection: one transaction and one COPY per partition. Raw
+/// batches (pass-through) carry tuple bytes only; the writer adds the binary header when the
+/// COPY starts and the trailer at Commit.
+std::unique_ptr<SinkWriter> MakePgSinkWriter(std::shared_ptr<const LoadTarget> target);
+
+}  // namespace sluice::pg

@@ -1,0 +1,253 @@
+#include "connectors/postgres/pg_table_swap.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+namespace sluice::pg {
+
+namespace {
+
+// More builders than cores only makes them compete for the server's CPU and I/O; each also
+// takes maintenance_work_mem on the server.
+constexpr size_t kMaxIndexBuilders = 4;
+
+// "CREATE UNIQUE INDEX old_name ON public.t USING btree (id)" -> same index under `name` on
+// `table`: pg_get_indexdef always writes " ON " before the table and " USING " after it.
+std::string RewriteIndexDef(const std::string& def, const std::string& name, const std::string& table) {
+    const size_t index_kw = def.find("INDEX ");
+    const size_t on = def.find(" ON ", index_kw);
+    const size_t using_kw = def.find(" USING ", on);
+    if (index_kw == std::string::npos || on == std::string::npos || using_kw == std::string::npos) {
+        throw Error(ErrorKind::kInternal, "cannot read index definition: " + def);
+    }
+    return def.substr(0, index_kw + 6) + name + " ON " + table + def.substr(using_kw);
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+    std::string out;
+    for (const std::string& item : items) {
+        out += (out.empty() ? "" : std::string(sep)) + item;
+    }
+    return out;
+}
+
+void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
+                 const std::string& url, const std::string& application_name,
+                 const std::string& what) {
+    const size_t builders = std::min(statements.size(), kMaxIndexBuilders);
+    if (builders <= 1) {
+        for (const std::string& sql : statements) {
+            conn.Exec(sql, what);
+        }
+        return;
+    }
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mu;
+    std::optional<Error> first_error;  // guarded by mu
+    {
+        std::vector<std::jthread> threads;
+        for (size_t t = 0; t < builders; ++t) {
+            threads.emplace_back([&, t] {
+                try {
+                    PgConnection own = PgConnection::Connect(
+                        url, TruncateName(fmt::format("{}/index{}", application_name, t)));
+                    for (size_t k = next++; k < statements.size() && !failed; k = next++) {
+                        own.Exec(statements[k], what);
+                    }
+                } catch (const Error& e) {
+                    failed = true;
+                    std::lock_guard lock(mu);
+                    if (!first_error) {
+                        first_error = e;
+                    }
+                } catch (const std::exception& e) {
+                    failed = true;
+                    std::lock_guard lock(mu);
+                    if (!first_error) {
+                        first_error = Error(ErrorKind::kInternal, e.what());
+                    }
+                }
+            });
+        }
+    }
+    if (first_error) {
+        throw *first_error;
+    }
+}
+
+}  // namespace
+
+TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
+                          const std::optional<Relation>& old, const Relation& fresh,
+                          bool copy_old_definitions, const std::vector<std::string>& primary_key) {
+    TableSwap s;
+    s.target_display_ = old ? old->Display() : target.Display();
+    s.fresh_sql_ = fresh.Sql();
+    const std::string final_name = old ? old->name : target.name;
+    const std::string final_sql = QualifiedName{fresh.schema, final_name}.Sql();
+    int counter = 0;
+    auto temp_name = [&] { return fmt::format("sluice_{}_{}", fresh.oid, counter++); };
+    std::vector<std::string> after_rename;
+    std::vector<std::string> before_drop;
+
+    if (old) {
+        if (old->kind == 'p') {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("cannot replace {}: it is a partitioned table; load it with "
+                                    "mode: append (after truncating it) instead", old->Display()));
+        }
+        std::vector<std::string> dependents = conn.QueryColumn(
+            "SELECT DISTINCT 'view ' || v.oid::regclass::text FROM pg_depend d "
+            "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+            "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass "
+            "AND d.refobjid = $1::oid AND v.oid <> $1::oid "
+            "UNION ALL SELECT 'foreign key ' || conname || ' of ' || conrelid::regclass::text "
+            "FROM pg_constraint WHERE confrelid = $1::oid AND conrelid <> $1::oid AND contype = 'f'",
+            {old->oid}, "checking what depends on " + old->Display());
+        if (!dependents.empty()) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("cannot replace {}: {} depend{} on it, so it cannot be dropped "
+                                    "and swapped — drop {} before the run and recreate {} after, "
+                                    "or load with mode: append",
+                                    old->Display(), Join(dependents, ", "),
+                                    dependents.size() == 1 ? "s" : "",
+                                    dependents.size() == 1 ? "it" : "them",
+                                    dependents.size() == 1 ? "it" : "them"));
+        }
+        if (copy_old_definitions) {
+            // serial columns: their defaults now point at sequences the old table owns.
+            PgResultPtr seqs = conn.ExecParams(
+                "SELECT s.oid::regclass::text, a.attname FROM pg_depend d "
+                "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+                "WHERE d.classid = 'pg_class'::regclass AND d.refobjid = $1::oid AND d.deptype = 'a'",
+                {old->oid}, "reading sequences of " + old->Display());
+            for (int i = 0; i < PQntuples(seqs.get()); ++i) {
+                before_drop.push_back(fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}",
+                                                  PQgetvalue(seqs.get(), i, 0), s.fresh_sql_,
+                                                  QuoteIdent(PQgetvalue(seqs.get(), i, 1))));
+            }
+            PgResultPtr keys = conn.ExecParams(
+                "SELECT conname, contype, pg_get_indexdef(conindid), condeferrable, condeferred "
+                "FROM pg_constraint WHERE conrelid = $1::oid AND contype IN ('p', 'u') ORDER BY oid",
+                {old->oid}, "reading constraints of " + old->Display());
+            for (int i = 0; i < PQntuples(keys.get()); ++i) {
+                const std::string index = QuoteIdent(temp_name());
+                s.parallel_.push_back(RewriteIndexDef(PQgetvalue(keys.get(), i, 2), index, s.fresh_sql_));
+                std::string add = fmt::format(
+                    "ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}", final_sql,
+                    QuoteIdent(PQgetvalue(keys.get(), i, 0)),
+                    PQgetvalue(keys.get(), i, 1)[0] == 'p' ? "PRIMARY KEY" : "UNIQUE", index);
+                if (PQgetvalue(keys.get(), i, 3)[0] == 't') {
+                    add += PQgetvalue(keys.get(), i, 4)[0] == 't' ? " DEFERRABLE INITIALLY DEFERRED"
+                                                                 : " DEFERRABLE";
+                }
+                after_rename.push_back(std::move(add));
+            }
+            PgResultPtr indexes = conn.ExecParams(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::oid "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
+                "AND k.conrelid = $1::oid) ORDER BY i.indexrelid",
+                {old->oid}, "reading indexes of " + old->Display());
+            for (int i = 0; i < PQntuples(indexes.get()); ++i) {
+                const std::string index = temp_name();
+                s.parallel_.push_back(
+                    RewriteIndexDef(PQgetvalue(indexes.get(), i, 1), QuoteIdent(index), s.fresh_sql_));
+                after_rename.push_back(fmt::format("ALTER INDEX {} RENAME TO {}",
+                                                   QualifiedName{fresh.schema, index}.Sql(),
+                                                   QuoteIdent(PQgetvalue(indexes.get(), i, 0))));
+            }
+            PgResultPtr others = conn.ExecParams(
+                "SELECT conname, contype, pg_get_constraintdef(oid), confrelid = conrelid "
+                "FROM pg_constraint WHERE conrelid = $1::oid AND contype IN ('x', 'f') ORDER BY oid",
+                {old->oid}, "reading constraints of " + old->Display());
+            for (int i = 0; i < PQntuples(others.get()); ++i) {
+                const std::string name = PQgetvalue(others.get(), i, 0);
+                const std::string def = PQgetvalue(others.get(), i, 2);
+                if (PQgetvalue(others.get(), i, 1)[0] == 'x') {
+                    // Its index name must be unique in the schema: build under a temporary name.
+                    const std::string tmp = QuoteIdent(temp_name());
+                    s.serial_.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", s.fresh_sql_, tmp, def));
+                    after_rename.push_back(fmt::format("ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                                                       final_sql, tmp, QuoteIdent(name)));
+                } else if (PQgetvalue(others.get(), i, 3)[0] == 't') {
+                    // Self-reference: the definition names the table, valid only after the rename.
+                    after_rename.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", final_sql,
+                                                       QuoteIdent(name), def));
+                } else {
+                    s.serial_.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", s.fresh_sql_,
+                                                    QuoteIdent(name), def));
+                }
+            }
+        }
+        PgResultPtr grants = conn.ExecParams(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) "
+            "END, a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a "
+            "WHERE c.oid = $1::oid AND a.grantee <> c.relowner",
+            {old->oid}, "reading grants of " + old->Display());
+        for (int i = 0; i < PQntuples(grants.get()); ++i) {
+            after_rename.push_back(fmt::format("GRANT {} ON {} TO {}{}", PQgetvalue(grants.get(), i, 1),
+                                               final_sql, PQgetvalue(grants.get(), i, 0),
+                                               PQgetvalue(grants.get(), i, 2)[0] == 't'
+                                                   ? " WITH GRANT OPTION"
+                                                   : ""));
+        }
+    }
+    if (!copy_old_definitions && !primary_key.empty()) {
+        std::vector<std::string> columns;
+        for (const std::string& c : primary_key) {
+            columns.push_back(QuoteIdent(c));
+        }
+        const std::string index = QuoteIdent(temp_name());
+        s.parallel_.push_back(fmt::format("CREATE UNIQUE INDEX {} ON {} ({})", index, s.fresh_sql_,
+                                          Join(columns, ", ")));
+        after_rename.push_back(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
+                                           final_sql, QuoteIdent(TruncateName(final_name + "_pkey")),
+                                           index));
+    }
+    if (old) {
+        s.swap_.push_back(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", old->Sql()));
+        s.swap_.insert(s.swap_.end(), before_drop.begin(), before_drop.end());
+        s.swap_.push_back(fmt::format("DROP TABLE {}", old->Sql()));
+    }
+    s.swap_.push_back(fmt::format("ALTER TABLE {} RENAME TO {}", s.fresh_sql_, QuoteIdent(final_name)));
+    s.swap_.insert(s.swap_.end(), after_rename.begin(), after_rename.end());
+    return s;
+}
+
+void TableSwap::Publish(PgConnection& conn, const std::string& url,
+                        const std::string& application_name) {
+    RunParallel(conn, parallel_, url, application_name, "building indexes for " + target_display_);
+    for (const std::string& sql : serial_) {
+        conn.Exec(sql, "adding constraints for " + target_display_);
+    }
+    conn.Exec("ANALYZE " + fresh_sql_, "analyzing the new " + target_display_);
+    conn.Exec("BEGIN", "swapping in the new " + target_display_);
+    try {
+        for (const std::string& sql : swap_) {
+            conn.Exec(sql, "swapping in the new " + target_display_);
+        }
+        conn.Exec("COMMIT", "swapping in the new " + target_display_);
+    } catch (...) {
+        try {
+            conn.Exec("ROLLBACK");
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+        }
+        throw;
+    }
+}
+
+void TableSwap::Discard(PgConnection& conn) noexcept {
+    try {
+        conn.Exec("DROP TABLE IF EXISTS " + fresh_sql_, "dropping the partial load");
+    } catch (...) {  // NOLINT(bugprone-empty-catch): cleanup after a failure must not mask it
+    }
+}
+
+}  // namespace sluice::pg

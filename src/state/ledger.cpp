@@ -1,0 +1,317 @@
+#include "state/ledger.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace sluice {
+
+namespace {
+
+// Bump when the tables change; Migrate() brings older ledgers forward step by step.
+constexpr int kSchemaVersion = 1;
+
+std::string Script(bool pg) {
+    const std::string p = pg ? "sluice." : "sluice_";
+    const std::string ts = pg ? "timestamptz" : "TEXT";
+    const std::string big = pg ? "bigint" : "INTEGER";
+    return fmt::format(R"(
+CREATE TABLE IF NOT EXISTS {p}runs (
+  run_id text PRIMARY KEY, job text NOT NULL, status text NOT NULL,
+  started_at {ts}, finished_at {ts},
+  rows_read {big} NOT NULL DEFAULT 0, rows_written {big} NOT NULL DEFAULT 0,
+  rows_rejected {big} NOT NULL DEFAULT 0, error text,
+  stop_requested integer NOT NULL DEFAULT 0, superseded_by text, owner text);
+CREATE TABLE IF NOT EXISTS {p}partitions (
+  run_id text NOT NULL, stream text NOT NULL, partition_id integer NOT NULL, tenant text,
+  lower_bound text, upper_bound text, status text NOT NULL, attempts integer NOT NULL DEFAULT 0,
+  rows {big} NOT NULL DEFAULT 0, worker text, lease_until {ts}, started_at {ts}, finished_at {ts},
+  error text, slice text, PRIMARY KEY (run_id, stream, partition_id));
+CREATE TABLE IF NOT EXISTS {p}checkpoints (
+  job text NOT NULL, stream text NOT NULL, cursor text, run_id text, updated_at {ts},
+  PRIMARY KEY (job, stream));
+CREATE TABLE IF NOT EXISTS {p}rejects (
+  run_id text NOT NULL, stream text NOT NULL, partition_id integer, "row" text, error text,
+  sqlstate text);
+CREATE INDEX IF NOT EXISTS {i}runs_job ON {p}runs (job, started_at);
+)",
+                       fmt::arg("p", p), fmt::arg("ts", ts), fmt::arg("big", big),
+                       fmt::arg("i", pg ? "" : "sluice_"));
+}
+
+constexpr const char* kRunColumns =
+    "run_id, job, status, started_at, finished_at, rows_read, rows_written, rows_rejected, error, "
+    "stop_requested, superseded_by, owner";
+
+std::string Text(const SqlValue& v) { return v.value_or(""); }
+int64_t Int(const SqlValue& v) { return v ? std::stoll(*v) : 0; }
+
+}  // namespace
+
+std::string UtcTimestamp(double plus_seconds) {
+    const auto now = std::chrono::system_clock::now() +
+                     std::chrono::microseconds(static_cast<int64_t>(plus_seconds * 1e6));
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    const std::time_t secs = micros / 1000000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       micros % 1000000);
+}
+
+std::string ProcessIdentity() {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    return fmt::format("{}:{}", host, getpid());
+}
+
+bool OwnerIsDeadLocally(const std::string& owner) {
+    const auto colon = owner.rfind(':');
+    if (colon == std::string::npos) {
+        return false;
+    }
+    const std::string host = owner.substr(0, colon);
+    const std::string me = ProcessIdentity();
+    if (host != me.substr(0, me.rfind(':'))) {
+        return false;  // another machine: only its lease can tell
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(owner.substr(colon + 1)));
+    return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+std::unique_ptr<Ledger> Ledger::Open(const std::string& url, const std::string& application_name) {
+    auto ledger = std::make_unique<Ledger>(OpenSqlStore(url, application_name));
+    ledger->Migrate();
+    return ledger;
+}
+
+Ledger::Ledger(std::unique_ptr<SqlStore> store) : store_(std::move(store)) {}
+
+std::string Ledger::Table(const char* name) const {
+    return (store_->postgres() ? "sluice." : "sluice_") + std::string(name);
+}
+
+void Ledger::Migrate() {
+    if (store_->postgres()) {
+        // Concurrent first runs must not race on CREATE SCHEMA / CREATE TABLE.
+        store_->ExecScript("BEGIN; SELECT pg_advisory_xact_lock(73656375); "
+                           "CREATE SCHEMA IF NOT EXISTS sluice; "
+                           "CREATE TABLE IF NOT EXISTS sluice.schema_version (version integer NOT NULL); " +
+                           Script(true) + " COMMIT;");
+    } else {
+        store_->ExecScript("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS sluice_schema_version "
+                           "(version integer NOT NULL); " +
+                           Script(false) + " COMMIT;");
+    }
+    const std::string version_table = Table("schema_version");
+    auto rows = store_->Query("SELECT max(version) FROM " + version_table);
+    const int64_t version = rows.empty() ? 0 : Int(rows[0][0]);
+    if (version > kSchemaVersion) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("the sluice ledger has schema version {} but this sluice knows "
+                                "up to {}; upgrade sluice",
+                                version, kSchemaVersion));
+    }
+    if (version < kSchemaVersion) {
+        store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
+                     {std::to_string(kSchemaVersion)});
+    }
+}
+
+RunRecord Ledger::ToRun(const SqlRow& r) {
+    RunRecord run;
+    run.run_id = Text(r[0]);
+    run.job = Text(r[1]);
+    run.status = Text(r[2]);
+    run.started_at = Text(r[3]);
+    run.finished_at = Text(r[4]);
+    run.rows_read = Int(r[5]);
+    run.rows_written = Int(r[6]);
+    run.rows_rejected = Int(r[7]);
+    run.error = Text(r[8]);
+    run.stop_requested = Int(r[9]) != 0;
+    run.superseded_by = Text(r[10]);
+    run.owner = Text(r[11]);
+    return run;
+}
+
+std::optional<RunRecord> Ledger::FindUnfinished(const std::string& job) {
+    auto rows = store_->Query(fmt::format("SELECT {} FROM {} WHERE job = ? AND status <> 'succeeded' "
+                                          "AND superseded_by IS NULL ORDER BY started_at DESC LIMIT 1",
+                                          kRunColumns, Table("runs")),
+                              {job});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return ToRun(rows[0]);
+}
+
+std::optional<RunRecord> Ledger::GetRun(const std::string& run_id) {
+    auto rows = store_->Query(
+        fmt::format("SELECT {} FROM {} WHERE run_id = ?", kRunColumns, Table("runs")), {run_id});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return ToRun(rows[0]);
+}
+
+std::vector<RunRecord> Ledger::RecentRuns(int limit) {
+    std::vector<RunRecord> out;
+    for (const SqlRow& row : store_->Query(fmt::format("SELECT {} FROM {} ORDER BY started_at DESC LIMIT {}",
+                                                       kRunColumns, Table("runs"), limit))) {
+        out.push_back(ToRun(row));
+    }
+    return out;
+}
+
+std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id) {
+    std::vector<PartitionRecord> out;
+    auto rows = store_->Query(
+        fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
+                    "rows, worker, lease_until, error, slice FROM {} WHERE run_id = ? "
+                    "ORDER BY stream, partition_id",
+                    Table("partitions")),
+        {run_id});
+    for (const SqlRow& r : rows) {
+        PartitionRecord p;
+        p.stream = Text(r[0]);
+        p.partition_id = static_cast<int>(Int(r[1]));
+        p.tenant = Text(r[2]);
+        p.lower_bound = Text(r[3]);
+        p.upper_bound = Text(r[4]);
+        p.status = Text(r[5]);
+        p.attempts = static_cast<int>(Int(r[6]));
+        p.rows = Int(r[7]);
+        p.worker = Text(r[8]);
+        p.lease_until = Text(r[9]);
+        p.error = Text(r[10]);
+        p.slice = Text(r[11]);
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions) {
+    store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
+    try {
+        store_->Exec(fmt::format("INSERT INTO {} (run_id, job, status, started_at, owner) "
+                                 "VALUES (?, ?, 'running', ?, ?)",
+                                 Table("runs")),
+                     {run.run_id, run.job, run.started_at, run.owner});
+        const std::string insert = fmt::format(
+            "INSERT INTO {} (run_id, stream, partition_id, tenant, lower_bound, upper_bound, status, "
+            "slice) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            Table("partitions"));
+        for (const PartitionRecord& p : partitions) {
+            store_->Exec(insert, {run.run_id, p.stream, std::to_string(p.partition_id),
+                                  p.tenant.empty() ? SqlValue() : SqlValue(p.tenant),
+                                  p.lower_bound.empty() ? SqlValue() : SqlValue(p.lower_bound),
+                                  p.upper_bound.empty() ? SqlValue() : SqlValue(p.upper_bound),
+                                  p.slice});
+        }
+        store_->Exec("COMMIT");
+    } catch (...) {
+        store_->Exec("ROLLBACK");
+        throw;
+    }
+}
+
+void Ledger::ResumeRun(const std::string& run_id, const std::string& owner) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'running', stop_requested = 0, owner = ?, "
+                             "finished_at = NULL, error = NULL WHERE run_id = ?",
+                             Table("runs")),
+                 {owner, run_id});
+}
+
+void Ledger::Supersede(const std::string& old_run, const std::string& new_run) {
+    store_->Exec(fmt::format("UPDATE {} SET superseded_by = ?, status = CASE WHEN status = "
+                             "'running' THEN 'stopped' ELSE status END WHERE run_id = ?",
+                             Table("runs")),
+                 {new_run, old_run});
+}
+
+void Ledger::FinishRun(const RunRecord& run) {
+    store_->Exec(fmt::format("UPDATE {} SET status = ?, finished_at = ?, rows_read = ?, "
+                             "rows_written = ?, rows_rejected = ?, error = ? WHERE run_id = ?",
+                             Table("runs")),
+                 {run.status, UtcTimestamp(), std::to_string(run.rows_read),
+                  std::to_string(run.rows_written), std::to_string(run.rows_rejected),
+                  run.error.empty() ? SqlValue() : SqlValue(run.error), run.run_id});
+}
+
+void Ledger::MarkRunning(const std::string& run_id, const std::string& stream, int partition,
+                         const std::string& worker, const std::string& lease_until) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
+                             "lease_until = ?, started_at = ?, error = NULL "
+                             "WHERE run_id = ? AND stream = ? AND partition_id = ?",
+                             Table("partitions")),
+                 {worker, lease_until, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+}
+
+void Ledger::RenewLeases(const std::string& run_id, const std::string& worker,
+                         const std::string& lease_until) {
+    store_->Exec(fmt::format("UPDATE {} SET lease_until = ? WHERE run_id = ? AND worker = ? AND "
+                             "status = 'running'",
+                             Table("partitions")),
+                 {lease_until, run_id, worker});
+}
+
+void Ledger::MarkFailed(const std::string& run_id, const std::string& stream, int partition,
+                        const std::string& error) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'failed', error = ?, finished_at = ?, "
+                             "lease_until = NULL WHERE run_id = ? AND stream = ? AND partition_id = ? "
+                             "AND status <> 'committed'",
+                             Table("partitions")),
+                 {error, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+}
+
+void Ledger::Release(const std::string& run_id, const std::string& stream, int partition) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'pending', worker = NULL, lease_until = NULL "
+                             "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status = 'running'",
+                             Table("partitions")),
+                 {run_id, stream, std::to_string(partition)});
+}
+
+void Ledger::MarkCommitted(const std::string& run_id, const std::string& stream, int partition,
+                           int64_t rows) {
+    store_->ExecScript(CommitSql(run_id, stream, partition, rows, {}));
+}
+
+std::string Ledger::CommitSql(const std::string& run_id, const std::string& stream, int partition,
+                              int64_t rows, const std::vector<RejectedRow>& rejects) const {
+    std::string sql = fmt::format(
+        "UPDATE {} SET status = 'committed', rows = {}, finished_at = {}, lease_until = NULL, "
+        "error = NULL WHERE run_id = {} AND stream = {} AND partition_id = {};",
+        Table("partitions"), rows, SqlLiteral(UtcTimestamp()), SqlLiteral(run_id),
+        SqlLiteral(stream), partition);
+    for (const RejectedRow& r : rejects) {
+        sql += fmt::format(
+            "INSERT INTO {} (run_id, stream, partition_id, \"row\", error, sqlstate) VALUES "
+            "({}, {}, {}, {}, {}, {});",
+            Table("rejects"), SqlLiteral(run_id), SqlLiteral(stream), partition,
+            SqlLiteral(r.position + ": " + r.row), SqlLiteral(r.error), SqlLiteral(r.sqlstate));
+    }
+    return sql;
+}
+
+void Ledger::RequestStop(const std::string& run_id) {
+    store_->Exec(fmt::format("UPDATE {} SET stop_requested = 1 WHERE run_id = ?", Table("runs")),
+                 {run_id});
+}
+
+bool Ledger::StopRequested(const std::string& run_id) {
+    auto rows = store_->Query(
+        fmt::format("SELECT stop_requested FROM {} WHERE run_id = ?", Table("runs")), {run_id});
+    return !rows.empty() && Int(rows[0][0]) != 0;
+}
+
+}  // namespace sluice

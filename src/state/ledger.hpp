@@ -1,0 +1,113 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/batch.hpp"
+#include "state/sql_store.hpp"
+
+namespace sluice {
+
+/// A row of `runs`.
+struct RunRecord {
+    std::string run_id;
+    std::string job;
+    std::string status;        ///< running | succeeded | failed | partial | stopped
+    std::string started_at;
+    std::string finished_at;
+    int64_t rows_read = 0;
+    int64_t rows_written = 0;
+    int64_t rows_rejected = 0;
+    std::string error;
+    bool stop_requested = false;
+    std::string superseded_by; ///< set by --restart: the run that replaced this one
+    std::string owner;         ///< host:pid of the process that last ran it
+};
+
+/// A row of `partitions`.
+struct PartitionRecord {
+    std::string stream;
+    int partition_id = 0;
+    std::string tenant;
+    std::string lower_bound;
+    std::string upper_bound;
+    std::string status = "pending";  ///< pending | running | committed | failed
+    int attempts = 0;
+    int64_t rows = 0;
+    std::string worker;
+    std::string lease_until;
+    std::string error;
+    std::string slice;               ///< the Slice as JSON, to rebuild the plan on resume
+};
+
+/// The run ledger: the state tables of DESIGN.md (`sluice.*` on PostgreSQL, `sluice_*` on
+/// SQLite), created and migrated on open. One Ledger per thread (it owns one connection).
+class Ledger {
+public:
+    /// Opens the ledger at a state URL and migrates its schema to the current version.
+    static std::unique_ptr<Ledger> Open(const std::string& url, const std::string& application_name);
+
+    explicit Ledger(std::unique_ptr<SqlStore> store);
+
+    /// The newest run of `job` that is neither succeeded nor superseded.
+    std::optional<RunRecord> FindUnfinished(const std::string& job);
+    std::optional<RunRecord> GetRun(const std::string& run_id);
+    std::vector<RunRecord> RecentRuns(int limit);
+    std::vector<PartitionRecord> Partitions(const std::string& run_id);
+
+    /// Inserts a new run (status running) with its partitions, in one transaction.
+    void CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions);
+    /// Takes over an unfinished run: status running, new owner, stop flag cleared.
+    void ResumeRun(const std::string& run_id, const std::string& owner);
+    /// Marks `old_run` as replaced by `new_run` (--restart).
+    void Supersede(const std::string& old_run, const std::string& new_run);
+    void FinishRun(const RunRecord& run);
+
+    /// Claims a partition for `worker` until `lease_until`, counting an attempt.
+    void MarkRunning(const std::string& run_id, const std::string& stream, int partition,
+                     const std::string& worker, const std::string& lease_until);
+    /// Extends the leases of every partition `worker` is running.
+    void RenewLeases(const std::string& run_id, const std::string& worker,
+                     const std::string& lease_until);
+    /// Gives a partition back (stopped before it committed): pending again, no lease.
+    void Release(const std::string& run_id, const std::string& stream, int partition);
+    void MarkFailed(const std::string& run_id, const std::string& stream, int partition,
+                    const std::string& error);
+    /// Marks a partition committed after the fact (targets that cannot share a transaction).
+    void MarkCommitted(const std::string& run_id, const std::string& stream, int partition,
+                       int64_t rows);
+    /// SQL that marks a partition committed and records its rejects; the sink runs it inside
+    /// the partition's own transaction, which is what makes resume exactly-once.
+    std::string CommitSql(const std::string& run_id, const std::string& stream, int partition,
+                          int64_t rows, const std::vector<RejectedRow>& rejects) const;
+
+    void RequestStop(const std::string& run_id);
+    bool StopRequested(const std::string& run_id);
+
+    /// Runs SQL such as CommitSql output on this ledger's own connection.
+    void ExecScript(const std::string& sql) { store_->ExecScript(sql); }
+
+    /// Table name for this dialect ("sluice.runs" or "sluice_runs").
+    std::string Table(const char* name) const;
+
+private:
+    void Migrate();
+    static RunRecord ToRun(const SqlRow& row);
+
+    std::unique_ptr<SqlStore> store_;
+};
+
+/// Current UTC time as "YYYY-MM-DD HH:MM:SS.ffffff+00", optionally `plus_seconds` ahead:
+/// sorts as text in SQLite and parses as timestamptz in PostgreSQL.
+std::string UtcTimestamp(double plus_seconds = 0);
+
+/// "host:pid" of this process, for `worker` and `owner`.
+std::string ProcessIdentity();
+
+/// True when `owner` names a process on this host that no longer exists.
+bool OwnerIsDeadLocally(const std::string& owner);
+
+}  // namespace sluice

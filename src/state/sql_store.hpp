@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+/// A value of a ledger query: text, or nullopt for NULL.
+using SqlValue = std::optional<std::string>;
+using SqlRow = std::vector<SqlValue>;
+
+/// The little SQL the ledger needs, over PostgreSQL or SQLite. Statements use `?`
+/// placeholders; the PostgreSQL store rewrites them to $1, $2, ... Not thread-safe: one
+/// store per thread.
+class SqlStore {
+public:
+    virtual ~SqlStore() = default;
+    /// Runs a statement; throws Error on failure.
+    virtual void Exec(const std::string& sql, const std::vector<SqlValue>& params = {}) = 0;
+    /// Runs a query and returns every row as text.
+    virtual std::vector<SqlRow> Query(const std::string& sql,
+                                      const std::vector<SqlValue>& params = {}) = 0;
+    /// Runs several `;`-separated statements without parameters (schema set-up).
+    virtual void ExecScript(const std::string& sql) = 0;
+    /// True for PostgreSQL (schema `sluice`), false for SQLite (prefix `sluice_`).
+    virtual bool postgres() const = 0;
+};
+
+/// Opens a store for a state URL: postgresql://... or sqlite://PATH. Throws Error(kConfig)
+/// for other schemes and Error(kConnection) when the database cannot be opened.
+std::unique_ptr<SqlStore> OpenSqlStore(const std::string& url, const std::string& application_name);
+
+/// A literal safe to splice into SQL for either dialect ('it''s'); NULL for nullopt.
+std::string SqlLiteral(const SqlValue& value);
+
+}  // namespace sluice

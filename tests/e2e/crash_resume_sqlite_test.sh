@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# kill -9 at a random moment of a multi-partition CSV -> SQLite load, then --resume: the target
+# holds every source row exactly once, every time. Also: a plain re-run refuses while the run
+# is unfinished, and names --resume / --restart.
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$WORK/job/data"
+for f in 1 2 3 4; do
+  awk -v f="$f" 'BEGIN { print "id,name,amount"; for (i = 1; i <= 40000; i++) printf "%d,name %d,%d.%02d\n", f * 1000000 + i, i, i % 977, i % 100 }' \
+    > "$WORK/job/data/part_$f.csv"
+done
+expected_count=160000
+expected_sum=$(awk -F, 'FNR > 1 { s += $1 } END { printf "%d", s }' "$WORK"/job/data/*.csv)
+cat > "$WORK/job/job.yaml" <<'YAML'
+version: 1
+name: crash
+source:
+  files: {path: data/*.csv, format: csv, columns: {id: bigint, name: text, amount: numeric(10,2)}}
+  partition: {strategy: file, chunk_rows: 4000}
+target: {connection: "sqlite://out.db", table: t}
+settings: {workers: 2}
+YAML
+
+check_exact() {  # LABEL
+  local got
+  got=$(sqlite3 "$WORK/job/out.db" "select count(*) || ' ' || count(distinct id) || ' ' || sum(id) from t")
+  if [ "$got" = "$expected_count $expected_count $expected_sum" ]; then pass "$1: exact ($got)"; else
+    fail "$1: target has '$got', expected '$expected_count $expected_count $expected_sum'"; fi
+}
+
+# Reference duration of one full load, to spread the kill moments over it.
+start=$(date +%s%N)
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none
+full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check_exact "uninterrupted run"
+echo "one full load takes ${full_ms} ms"
+
+trials=${SLUICE_CRASH_TRIALS:-5}
+for trial in $(seq 1 "$trials"); do
+  rm -f "$WORK"/job/out.db*
+  delay_ms=$(( (RANDOM % 90 + 5) * full_ms / 100 ))
+  "$SLUICE" run "$WORK/job/job.yaml" --progress none >/dev/null 2>&1 &
+  pid=$!
+  sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ "$trial" = 1 ]; then
+    # A plain run must refuse while the killed run is unfinished (if it got to start one).
+    set +e; "$SLUICE" run "$WORK/job/job.yaml" --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
+    if [ "$code" = 2 ]; then expect_contains "$WORK/err" "--resume"; expect_contains "$WORK/err" "--restart";
+      else echo "note: trial 1 killed before or after the run (exit $code)"; fi
+  fi
+  for attempt in 1 2 3; do
+    set +e; "$SLUICE" run "$WORK/job/job.yaml" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
+    [ "$code" = 0 ] && break
+    cat "$WORK/err"
+  done
+  [ "$code" = 0 ] || fail "trial $trial: resume exited $code"
+  check_exact "trial $trial (killed after ${delay_ms} ms)"
+done
+finish

@@ -1,0 +1,244 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/files/csv_reader.hpp"
+#include "core/error.hpp"
+
+namespace sluice::files {
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+struct ReadResult {
+    std::vector<Row> rows;
+    std::vector<uint64_t> lines;
+    std::vector<std::string> rejects;  ///< "line: error | raw"
+};
+
+class CsvReaderTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = ::testing::TempDir() + "sluice_csv_XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+    std::string Write(const std::string& content) {
+        const std::string path = dir_ + "/f" + std::to_string(files_++) + ".csv";
+        std::ofstream(path, std::ios::binary) << content;
+        return path;
+    }
+
+    ReadResult Read(const std::string& content, CsvOptions options = {}, size_t expected = 0,
+                    size_t chunk = kDefaultChunkBytes) {
+        CsvReader reader(Write(content), options, 0, -1, 1, chunk);
+        reader.set_expected_fields(expected);
+        ReadResult out;
+        while (true) {
+            const CsvRead r = reader.Next();
+            if (r == CsvRead::kEnd) break;
+            if (r == CsvRead::kRejected) {
+                out.rejects.push_back(std::to_string(reader.line()) + ": " + reader.error() + " | " +
+                                      std::string(reader.raw()));
+                continue;
+            }
+            Row row;
+            for (const CsvField& f : reader.fields()) {
+                row.push_back(reader.IsNull(f) ? std::nullopt : std::optional<std::string>(f.value));
+            }
+            out.rows.push_back(row);
+            out.lines.push_back(reader.line());
+        }
+        return out;
+    }
+
+    std::string dir_;
+    int files_ = 0;
+};
+
+TEST_F(CsvReaderTest, QuotedDelimitersEscapedQuotesAndNewlines) {
+    const ReadResult r = Read("a,b,c\n\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\"\nlast,2,3");
+    ASSERT_EQ(r.rows.size(), 3u);
+    EXPECT_EQ(r.rows[1], (Row{"x,y", "say \"hi\"", "two\nlines"}));
+    EXPECT_EQ(r.rows[2], (Row{"last", "2", "3"}));
+    EXPECT_EQ(r.lines, (std::vector<uint64_t>{1, 2, 4}));
+    EXPECT_TRUE(r.rejects.empty());
+}
+
+TEST_F(CsvReaderTest, NullMarkerVersusQuotedEmptyString) {
+    ReadResult r = Read("1,,\"\"\n");
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"1", std::nullopt, ""}));
+    CsvOptions options;
+    options.null_marker = "NULL";
+    r = Read("NULL,\"NULL\",,x\n", options);
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{std::nullopt, "NULL", "", "x"}));
+}
+
+TEST_F(CsvReaderTest, CrLfBomAndBlankLines) {
+    const ReadResult r = Read("\xEF\xBB\xBFid,name\r\n1,\"a\"\r\n\r\n2,b\r\n");
+    ASSERT_EQ(r.rows.size(), 3u);
+    EXPECT_EQ(r.rows[0], (Row{"id", "name"}));
+    EXPECT_EQ(r.rows[1], (Row{"1", "a"}));
+    EXPECT_EQ(r.rows[2], (Row{"2", "b"}));
+    EXPECT_EQ(r.lines, (std::vector<uint64_t>{1, 2, 4}));
+    EXPECT_TRUE(r.rejects.empty());
+}
+
+TEST_F(CsvReaderTest, EmptyFileAndHeaderOnly) {
+    EXPECT_TRUE(Read("").rows.empty());
+    EXPECT_TRUE(Read("\xEF\xBB\xBF").rows.empty());
+    const ReadResult r = Read("a,b\n");
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"a", "b"}));
+}
+
+TEST_F(CsvReaderTest, RaggedRowsAreRejectedAndReadingGoesOn) {
+    const ReadResult r = Read("1,2,3\n4,5\n6,7,8,9\n10,11,12\n", {}, 3);
+    ASSERT_EQ(r.rows.size(), 2u);
+    EXPECT_EQ(r.rows[1], (Row{"10", "11", "12"}));
+    ASSERT_EQ(r.rejects.size(), 2u);
+    EXPECT_EQ(r.rejects[0], "2: line 2: expected 3 fields, found 2 | 4,5");
+    EXPECT_EQ(r.rejects[1], "3: line 3: expected 3 fields, found 4 | 6,7,8,9");
+}
+
+TEST_F(CsvReaderTest, InvalidUtf8IsRejectedWithItsPosition) {
+    const ReadResult r = Read("ok,\xc3\xa9t\xc3\xa9\nbad,caf\xe9\nfine,\xf0\x9f\x98\x80\n", {}, 2);
+    ASSERT_EQ(r.rows.size(), 2u);
+    EXPECT_EQ(r.rows[0][1], "\xc3\xa9t\xc3\xa9");
+    ASSERT_EQ(r.rejects.size(), 1u);
+    EXPECT_NE(r.rejects[0].find("line 2, column 8: invalid UTF-8 (byte 0xe9)"), std::string::npos)
+        << r.rejects[0];
+    EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u) << "surrogates are not UTF-8";
+    EXPECT_EQ(FindInvalidUtf8("abcdefghij\xc0\xaf"), 10u) << "overlong";
+    EXPECT_EQ(FindInvalidUtf8("abc\xe2\x82"), 3u) << "truncated";
+    EXPECT_EQ(FindInvalidUtf8("\xf4\x90\x80\x80"), 0u) << "above U+10FFFF";
+    EXPECT_EQ(FindInvalidUtf8("plain ascii that is long enough"), std::string_view::npos);
+}
+
+TEST_F(CsvReaderTest, UnterminatedQuoteIsRejectedWithLineAndColumn) {
+    const ReadResult r = Read("a,b\n1,2\n3,\"never closed\n4,5\n", {}, 2);
+    ASSERT_EQ(r.rows.size(), 2u);
+    ASSERT_EQ(r.rejects.size(), 1u);
+    EXPECT_EQ(r.rejects[0].substr(0, r.rejects[0].find(" (")),
+              "3: line 3, column 3: unterminated quoted field: this quote is never closed");
+}
+
+TEST_F(CsvReaderTest, TextAfterClosingQuoteIsRejectedAndTheNextRowIsRead) {
+    const ReadResult r = Read("1,\"ab\"c,3\n\"multi\nline\"x,5,6\n7,8,9\n", {}, 3);
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"7", "8", "9"}));
+    ASSERT_EQ(r.rejects.size(), 2u);
+    EXPECT_NE(r.rejects[0].find("1: line 1, column 7: unexpected 'c' after the closing quote"),
+              std::string::npos)
+        << r.rejects[0];
+    EXPECT_NE(r.rejects[1].find("2: line 3, column 6: unexpected 'x'"), std::string::npos)
+        << r.rejects[1];
+}
+
+TEST_F(CsvReaderTest, QuoteInsideUnquotedFieldIsLiteral) {
+    const ReadResult r = Read("5\" pipe,x\n");
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"5\" pipe", "x"}));
+}
+
+TEST_F(CsvReaderTest, CustomDelimitersAndEscape) {
+    CsvOptions semicolon;
+    semicolon.delimiter = ';';
+    ReadResult r = Read("a;\"b;c\";d,e\n", semicolon);
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"a", "b;c", "d,e"}));
+
+    CsvOptions tab;
+    tab.delimiter = '\t';
+    r = Read("a\tb c\t\"x\ty\"\n", tab);
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"a", "b c", "x\ty"}));
+
+    CsvOptions backslash;
+    backslash.escape = '\\';
+    r = Read("\"say \\\"hi\\\"\",\"c:\\\\dir\",\"a\\b\"\n", backslash);
+    ASSERT_EQ(r.rows.size(), 1u);
+    EXPECT_EQ(r.rows[0], (Row{"say \"hi\"", "c:\\dir", "a\\b"}));
+}
+
+TEST_F(CsvReaderTest, RecordsSpanningBufferBoundaries) {
+    // A record straddles the 1 MiB read boundary, and one is longer than the buffer itself.
+    std::string content;
+    std::vector<std::string> expected;
+    while (content.size() < kDefaultChunkBytes - 7) {
+        const std::string value = "v" + std::to_string(expected.size());
+        content += value + ",\"q,\"\"" + value + "\"\"\"\n";
+        expected.push_back(value);
+    }
+    const std::string huge(3 * kDefaultChunkBytes, 'h');
+    content += "big,\"" + huge + "\n" + huge + "\"\nend,x\n";
+    for (const size_t chunk : {kDefaultChunkBytes, size_t{64}, size_t{7}}) {
+        const ReadResult r = Read(content, {}, 2, chunk);
+        ASSERT_EQ(r.rows.size(), expected.size() + 2) << "chunk " << chunk;
+        for (size_t i = 0; i < expected.size(); ++i) {
+            ASSERT_EQ(r.rows[i], (Row{expected[i], "q,\"" + expected[i] + "\""})) << i;
+        }
+        EXPECT_EQ(r.rows[expected.size()][1], huge + "\n" + huge);
+        EXPECT_EQ(r.rows.back(), (Row{"end", "x"}));
+        EXPECT_EQ(r.lines.back(), expected.size() + 3);
+    }
+}
+
+TEST_F(CsvReaderTest, ByteRangesStartAtTheirOwnLineNumbers) {
+    const std::string path = Write("h1,h2\n1,a\n2,\"b\nc\"\n3,d\n");
+    CsvReader reader(path, {}, 18, -1, 5);
+    ASSERT_EQ(reader.Next(), CsvRead::kRecord);
+    EXPECT_EQ(reader.fields()[0].value, "3");
+    EXPECT_EQ(reader.line(), 5u);
+    EXPECT_EQ(reader.Next(), CsvRead::kEnd);
+    CsvReader middle(path, {}, 6, 11, 2);
+    ASSERT_EQ(middle.Next(), CsvRead::kRecord);
+    EXPECT_EQ(middle.fields()[0].value, "1");
+    EXPECT_EQ(middle.line(), 2u);
+    ASSERT_EQ(middle.Next(), CsvRead::kRecord);
+    EXPECT_EQ(middle.fields()[1].value, "b\nc") << "the record starting before `end` is read whole";
+    EXPECT_EQ(middle.line(), 3u);
+    EXPECT_EQ(middle.next_offset(), 18);
+    EXPECT_EQ(middle.Next(), CsvRead::kEnd);
+}
+
+TEST_F(CsvReaderTest, UnclosedQuoteInABigFileStopsAtTheRecordLimit) {
+    std::string content = "a,b\n1,\"open\n";
+    for (int i = 0; i < 2000; ++i) content += "more,rows\n";
+    CsvReader reader(Write(content), {}, 0, -1, 1, 256);
+    reader.set_max_record_bytes(4096);
+    ASSERT_EQ(reader.Next(), CsvRead::kRecord);
+    try {
+        reader.Next();
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::kData);
+        EXPECT_NE(std::string(e.what()).find(":2: a record runs past 4096 bytes without ending; the "
+                                             "quote at line 2, column 3 is probably never closed"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST_F(CsvReaderTest, MissingFileIsAnIoError) {
+    try {
+        CsvReader reader(dir_ + "/missing.csv", {});
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::kIo);
+        EXPECT_NE(std::string(e.what()).find("missing.csv"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace sluice::files

@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include "plan/slice_json.hpp"
+#include "state/ledger.hpp"
+#include "support/temp_dir.hpp"
+
+namespace sluice {
+namespace {
+
+std::vector<PartitionRecord> TwoPartitions() {
+    std::vector<PartitionRecord> parts(2);
+    for (int i = 0; i < 2; ++i) {
+        parts[i].stream = "events";
+        parts[i].partition_id = i + 1;
+        Slice slice;
+        slice.strategy = "key_range";
+        slice.column = "id";
+        slice.lower = i == 0 ? std::nullopt : std::optional<std::string>("100");
+        slice.upper = i == 0 ? std::optional<std::string>("100") : std::nullopt;
+        slice.includes_nulls = i == 0;
+        parts[i].slice = SliceToJson(slice);
+    }
+    return parts;
+}
+
+RunRecord MakeRun(const std::string& id, double seconds_from_now) {
+    RunRecord run;
+    run.run_id = id;
+    run.job = "job";
+    run.started_at = UtcTimestamp(seconds_from_now);
+    run.owner = ProcessIdentity();
+    return run;
+}
+
+TEST(Ledger, RunLifecycleOnSqlite) {
+    testing::TempDir dir;
+    const std::string url = "sqlite://" + dir / "state.db";
+    auto ledger = Ledger::Open(url, "test");
+    // Opening again migrates nothing twice.
+    auto again = Ledger::Open(url, "test");
+
+    EXPECT_FALSE(ledger->FindUnfinished("job"));
+    RunRecord run = MakeRun("r1", 0);
+    ledger->CreateRun(run, TwoPartitions());
+    auto unfinished = ledger->FindUnfinished("job");
+    ASSERT_TRUE(unfinished);
+    EXPECT_EQ(unfinished->run_id, "r1");
+    EXPECT_EQ(unfinished->status, "running");
+
+    ledger->MarkRunning("r1", "events", 1, "host:1", UtcTimestamp(60));
+    auto parts = ledger->Partitions("r1");
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[0].status, "running");
+    EXPECT_EQ(parts[0].attempts, 1);
+    EXPECT_EQ(parts[1].status, "pending");
+    Slice back = SliceFromJson(parts[0].slice);
+    EXPECT_EQ(back.upper, std::optional<std::string>("100"));
+    EXPECT_TRUE(back.includes_nulls);
+
+    // The commit mark is plain SQL the sink runs inside its own transaction.
+    RejectedRow bad{"in.csv:3", "2,b,o'ops", "'o'ops' is not a valid float64", "22P02"};
+    again->ExecScript(ledger->CommitSql("r1", "events", 1, 41, {bad}));
+    ledger->MarkFailed("r1", "events", 2, "boom");
+    parts = ledger->Partitions("r1");
+    EXPECT_EQ(parts[0].status, "committed");
+    EXPECT_EQ(parts[0].rows, 41);
+    EXPECT_EQ(parts[1].status, "failed");
+    EXPECT_EQ(parts[1].error, "boom");
+
+    EXPECT_FALSE(ledger->StopRequested("r1"));
+    ledger->RequestStop("r1");
+    EXPECT_TRUE(ledger->StopRequested("r1"));
+    ledger->ResumeRun("r1", "host:2");
+    EXPECT_FALSE(ledger->StopRequested("r1"));
+
+    run.status = "succeeded";
+    run.rows_written = 41;
+    ledger->FinishRun(run);
+    EXPECT_FALSE(ledger->FindUnfinished("job"));
+    auto runs = ledger->RecentRuns(10);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].rows_written, 41);
+}
+
+TEST(Ledger, RestartSupersedesTheUnfinishedRun) {
+    testing::TempDir dir;
+    auto ledger = Ledger::Open("sqlite://" + dir / "state.db", "test");
+    ledger->CreateRun(MakeRun("old", 0), TwoPartitions());
+    ledger->CreateRun(MakeRun("new", 1), TwoPartitions());
+    ledger->Supersede("old", "new");
+    auto unfinished = ledger->FindUnfinished("job");
+    ASSERT_TRUE(unfinished);
+    EXPECT_EQ(unfinished->run_id, "new");
+    EXPECT_EQ(ledger->GetRun("old")->superseded_by, "new");
+}
+
+TEST(Ledger, OwnerLiveness) {
+    EXPECT_FALSE(OwnerIsDeadLocally(ProcessIdentity()));
+    EXPECT_TRUE(OwnerIsDeadLocally(ProcessIdentity().substr(0, ProcessIdentity().rfind(':')) + ":999999999"));
+    EXPECT_FALSE(OwnerIsDeadLocally("some-other-host:1"));
+}
+
+}  // namespace
+}  // namespace sluice
