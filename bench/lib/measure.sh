@@ -9,7 +9,7 @@ client() {
     local record
     record=$(mktemp "$TIME_DIR/proc.XXXXXX")
     /usr/bin/time -f '%e %U %S %M' -o "$record" \
-        timeout --kill-after=10 "$RUN_TIMEOUT" "$@"
+        timeout --foreground --kill-after=10 "$RUN_TIMEOUT" "$@"
 }
 
 # Sums the records of $TIME_DIR: "CPU_SECONDS MAX_RSS_KIB". A failed command's record starts with
@@ -35,7 +35,10 @@ failure_reason() {
         return
     fi
     local line
-    line=$(grep -aiE 'heap exhausted|error|fatal|failed|not found|no such|killed|denied' "$log" |
+    # Most telling first: pgloader's heap death, then server-style ERROR/FATAL lines, then any.
+    line=$(grep -ai 'heap exhausted' "$log" | tail -n 1)
+    [[ -n $line ]] || line=$(grep -aE 'ERROR|FATAL' "$log" | tail -n 1)
+    [[ -n $line ]] || line=$(grep -aiE 'error|failed|not found|no such|killed|denied' "$log" |
         grep -av '^Command exited' | tail -n 1)
     [[ -n $line ]] || line=$(grep -av '^\s*$' "$log" | tail -n 1)
     line=$(printf '%s' "$line" | tr -d '\r' | tr '|`' '/ ' | sed -E 's/[[:space:]]+/ /g; s/^ //')

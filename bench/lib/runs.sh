@@ -103,7 +103,7 @@ LOAD DATABASE
      FROM $(pgloader_url src)
      INTO $(pgloader_url dst)
 WITH data only
-INCLUDING ONLY TABLE NAMES MATCHING 'events';
+INCLUDING ONLY TABLE NAMES MATCHING 'events' IN SCHEMA 'public';
 EOF
     pgloader_load
 }

@@ -13,6 +13,17 @@ std::vector<std::string> Source::QueryValues(const std::string& query) {
                             query));
 }
 
+std::optional<Error> SinkWriter::TryWrite(const Batch& batch) {
+    (void)batch;
+    throw Error(ErrorKind::kInternal, "this target cannot isolate rows inside a transaction");
+}
+
+void Sink::DeleteRows(const std::string& column, const std::string& value, const std::string& sql) {
+    (void)sql;
+    throw Error(ErrorKind::kInternal,
+                fmt::format("this target cannot undo the rows of tenant {} (column {})", value, column));
+}
+
 std::string Slice::Describe() const {
     std::string out;
     if (strategy == "file") {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/batch.hpp"
+#include "core/error.hpp"
 #include "core/schema.hpp"
 
 namespace sluice {
@@ -50,6 +51,10 @@ struct SourceSpec {
     /// Pass-through: readers fill Batch::raw with the source's binary COPY bytes instead of
     /// decoding columns. Set by the engine only when source and target are both PostgreSQL and
     /// the mapping is the identity; sinks that see a raw batch send it as-is.
+    /// Convention: Batch::raw holds whole binary COPY tuples only, cut at tuple boundaries
+    /// (no PGCOPY header, no -1 trailer); the sink writes the header when its COPY starts and
+    /// the trailer when the partition commits. Columns the source cannot decode travel in
+    /// their own binary form, so pass-through needs equal native types on both sides.
     bool raw_copy = false;
     /// Tenant scoping: set per tenant by the planner (schema search_path or column value).
     std::string tenant_schema;
@@ -137,6 +142,13 @@ public:
         (void)sql;
         return false;
     }
+    /// True when TryWrite is available (the sink can isolate a batch inside the transaction).
+    virtual bool SupportsIsolatedWrites() const { return false; }
+    /// Writes `batch` inside a savepoint: a row the target refuses (SQLSTATE classes 22/23)
+    /// rolls back only this batch and comes back as the Error, leaving the partition's
+    /// transaction usable; other failures throw. The engine bisects failing batches with it
+    /// to set exactly the bad rows aside.
+    virtual std::optional<Error> TryWrite(const Batch& batch);
 };
 
 /// A target of one stream. Prepare and Finalize run once on the coordinating thread;
@@ -151,6 +163,11 @@ public:
     virtual std::unique_ptr<SinkWriter> OpenWriter() = 0;
     /// Publishes the load (replace swaps, indexes, ANALYZE) when `success`; cleans up otherwise.
     virtual void Finalize(bool success) = 0;
+    /// Deletes the loaded rows whose `column` equals `value` and runs `sql` (the ledger's
+    /// bookkeeping) in one transaction: this undoes a failed tenant's committed partitions.
+    /// Sinks that cannot throw Error(kInternal).
+    virtual void DeleteRows(const std::string& column, const std::string& value,
+                            const std::string& sql);
     /// The target table's schema when it exists, without changing anything (for `plan`);
     /// nullopt when it does not exist or the sink cannot tell.
     virtual std::optional<Schema> ExistingSchema() { return std::nullopt; }

@@ -62,6 +62,24 @@ void Column::Clear() {
     }
 }
 
+void Column::Truncate(size_t rows) {
+    if (rows >= size_) {
+        return;
+    }
+    size_ = rows;
+    valid_.resize((rows + 7) / 8);
+    if ((rows & 7) != 0) {
+        // Later appends OR their bit in: stale bits past the end must read as NULL.
+        valid_.back() &= static_cast<uint8_t>((1u << (rows & 7)) - 1);
+    }
+    if (width_ == 0) {
+        offsets_.resize(rows + 1);
+        arena_.resize(offsets_.back());
+    } else {
+        fixed_.resize(rows * width_);
+    }
+}
+
 void Column::Reserve(size_t rows) {
     valid_.reserve((rows + 7) / 8);
     if (width_ == 0) {

@@ -53,6 +53,8 @@ public:
     }
 
     void Clear();
+    /// Drops the rows from `rows` on (undoes a partly appended row).
+    void Truncate(size_t rows);
     void Reserve(size_t rows);
     /// Approximate heap bytes held, for queue accounting.
     size_t ByteSize() const;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/convert.hpp"
 #include "core/error.hpp"
 #include "engine/bounded_queue.hpp"
 
@@ -29,6 +30,61 @@ void CheckRejectLimit(const PipelineContext& ctx, const PartitionCounts& counts,
                             counts.rows_rejected, ctx.max_rejects, last.position, last.error,
                             ctx.rejects.path()),
                 last.sqlstate.empty() ? "22000" : last.sqlstate);
+}
+
+/// Rows [begin, end) of `batch` as a batch of their own.
+Batch SliceRows(const Batch& batch, size_t begin, size_t end) {
+    Batch out;
+    out.schema = batch.schema;
+    for (const Column& column : batch.columns) {
+        Column part(column.type());
+        part.Reserve(end - begin);
+        for (size_t row = begin; row < end; ++row) {
+            part.AppendFrom(column, row);
+        }
+        out.columns.push_back(std::move(part));
+    }
+    for (size_t row = begin; row < end && row < batch.source_rows.size(); ++row) {
+        out.source_rows.push_back(batch.source_rows[row]);
+    }
+    return out;
+}
+
+std::string RowText(const Batch& batch, size_t row) {
+    std::string out;
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+        if (c > 0) {
+            out += ',';
+        }
+        if (!batch.columns[c].IsNull(row)) {
+            out += FormatValue(batch.columns[c], row);
+        }
+    }
+    return out;
+}
+
+/// Writes `batch` through savepoints, halving any part the target refuses until the refused
+/// rows stand alone; those become rejects. Binary COPY reports no row number, so bisection
+/// is how the bad rows are found: about 2·log2(batch) extra writes per bad row.
+void WriteBisecting(const PipelineContext& ctx, const Batch& batch, PartitionCounts& counts) {
+    std::optional<Error> refused = ctx.writer.TryWrite(batch);
+    if (!refused) {
+        counts.rows_written += static_cast<int64_t>(batch.rows());
+        return;
+    }
+    if (batch.rows() == 1) {
+        RejectedRow row{batch.source_rows.empty() ? "row ?" : fmt::format("row {}", batch.source_rows[0]),
+                        RowText(batch, 0), refused->what(), refused->sqlstate()};
+        ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, {row});
+        counts.rejects.push_back(row);
+        counts.rows_rejected++;
+        ctx.counters.rows_rejected.fetch_add(1, std::memory_order_relaxed);
+        CheckRejectLimit(ctx, counts, row);
+        return;
+    }
+    const size_t half = batch.rows() / 2;
+    WriteBisecting(ctx, SliceRows(batch, 0, half), counts);
+    WriteBisecting(ctx, SliceRows(batch, half, batch.rows()), counts);
 }
 
 }  // namespace
@@ -79,7 +135,12 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                     static_cast<int64_t>(conformed.rejected.size()), std::memory_order_relaxed);
                 CheckRejectLimit(ctx, counts, conformed.rejected.back());
             }
-            if (conformed.rows() > 0) {
+            if (conformed.rows() == 0) {
+                continue;
+            }
+            if (ctx.bisect) {
+                WriteBisecting(ctx, conformed, counts);
+            } else {
                 ctx.writer.Write(conformed);
                 counts.rows_written += static_cast<int64_t>(conformed.rows());
             }

@@ -29,6 +29,10 @@ struct PipelineContext {
     /// The ledger's "committed" mark for this partition given its rows and rejects, run
     /// inside the partition's transaction; empty when the run keeps no ledger.
     std::function<std::string(int64_t rows, const std::vector<RejectedRow>& rejects)> commit_sql;
+    /// Isolate every batch (SinkWriter::TryWrite) and bisect failing ones down to the rows
+    /// the target refuses, which go to the rejects. Used to re-run a partition that failed
+    /// on data: slower, so only then.
+    bool bisect = false;
 };
 
 /// Row counts of a committed partition.

@@ -104,13 +104,18 @@ private:
         cv_.notify_all();
     }
 
-    /// Polls the ledger's stop flag (`sluice stop RUN` from any shell or host) once a second.
-    void WatchStopFlag(const std::stop_token& stop) {
-        std::unique_ptr<Ledger> ledger;
+    /// Sleeps for `period` or until `stop` fires; false once stop was requested.
+    static bool SleepUnlessStopped(const std::stop_token& stop, std::chrono::milliseconds period) {
         std::mutex sleep_mu;
         std::condition_variable_any sleeper;
         std::unique_lock lock(sleep_mu);
-        while (!sleeper.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) {
+        return !sleeper.wait_for(lock, stop, period, [&stop] { return stop.stop_requested(); });
+    }
+
+    /// Polls the ledger's stop flag (`sluice stop RUN` from any shell or host) once a second.
+    void WatchStopFlag(const std::stop_token& stop) {
+        std::unique_ptr<Ledger> ledger;
+        while (SleepUnlessStopped(stop, std::chrono::seconds(1))) {
             try {
                 if (!ledger) {
                     ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/stop-watch");
@@ -129,11 +134,8 @@ private:
     /// Keeps this process's partition leases alive so that nobody reclaims them.
     void RenewLeases(const std::stop_token& stop) {
         std::unique_ptr<Ledger> ledger;
-        std::mutex sleep_mu;
-        std::condition_variable_any sleeper;
-        std::unique_lock lock(sleep_mu);
         const auto period = std::chrono::milliseconds(static_cast<int64_t>(options_.lease_seconds * 1000 / 3));
-        while (!sleeper.wait_for(lock, stop, period, [] { return false; })) {
+        while (SleepUnlessStopped(stop, period)) {
             try {
                 if (!ledger) {
                     ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/heartbeat");
@@ -309,7 +311,16 @@ private:
                 ready_.erase(ready_.begin());
                 ++in_flight_;
             }
-            RunTask(task, writers, ledger, worker, rng);
+            if (TenantAlreadyFailed(task)) {
+                Error skipped(ErrorKind::kData,
+                              fmt::format("not loaded: tenant {} already failed and is rolled back",
+                                          task.partition->slice.tenant));
+                RecordFailure(ledger, worker, streams_[task.stream].plan->spec.name, *task.partition,
+                              skipped);
+                FailPartition(streams_[task.stream], *task.partition, skipped);
+            } else {
+                RunTask(task, writers, ledger, worker, rng);
+            }
             bool activate = false;
             {
                 std::lock_guard lock(mu_);
@@ -332,6 +343,7 @@ private:
         StreamState& st = streams_[task.stream];
         const PartitionPlan& p = *task.partition;
         const std::string& stream = st.plan->spec.name;
+        bool bisect = false;
         for (int attempt = 1;; ++attempt) {
             try {
                 auto& writer = writers[task.stream];
@@ -339,10 +351,13 @@ private:
                     writer = st.sink->OpenWriter();
                 }
                 Ledger* led = WorkerLedger(ledger, worker);
-                PipelineContext ctx{*st.sources[p.source_index], p.slice, p.id, *writer,
+                // Bisecting needs decoded rows: pass-through streams read through the
+                // decoding sources for that retry.
+                Source& source = bisect ? *st.plan->sources[p.source_index] : *st.sources[p.source_index];
+                PipelineContext ctx{source, p.slice, p.id, *writer,
                                     *st.conformer, *st.rejects, *st.counters, options_.max_rejects,
                                     options_.queue_batches, options_.queue_bytes,
-                                    cancel_.get_token(), {}};
+                                    cancel_.get_token(), {}, bisect};
                 if (led != nullptr) {
                     led->MarkRunning(options_.run_id, stream, p.id, options_.worker,
                                      UtcTimestamp(options_.lease_seconds));
@@ -375,9 +390,19 @@ private:
                 e.context().stream = stream;
                 e.context().partition = std::to_string(p.id);
                 e.context().tenant = p.slice.tenant;
+                const bool can_bisect = writers[task.stream] != nullptr &&
+                                        writers[task.stream]->SupportsIsolatedWrites();
                 writers.erase(task.stream);  // a failed connection must not serve the next try
                 if (e.IsTransient()) {
                     ledger.reset();  // the ledger may share the failed server
+                }
+                if (!bisect && IsDataSqlstate(e.sqlstate()) && e.kind() == ErrorKind::kData &&
+                    options_.max_rejects > 0 && can_bisect) {
+                    // The target refused a row: load the partition again, isolating batches,
+                    // to set exactly the refused rows aside. Not counted as an attempt.
+                    bisect = true;
+                    --attempt;
+                    continue;
                 }
                 if (e.IsTransient() && attempt < options_.retry.attempts && !Stopping()) {
                     reporter_.Event({{"event", "partition_retry"},
@@ -385,11 +410,9 @@ private:
                                      {"partition", p.id},
                                      {"attempt", attempt + 1},
                                      {"error", e.Describe()}});
-                    std::mutex sleep_mu;
-                    std::unique_lock sleep_lock(sleep_mu);
-                    std::condition_variable_any sleeper;
-                    sleeper.wait_for(sleep_lock, cancel_.get_token(), RetryDelay(options_.retry, attempt, rng),
-                                     [] { return false; });
+                    SleepUnlessStopped(cancel_.get_token(),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           RetryDelay(options_.retry, attempt, rng)));
                     continue;
                 }
                 RecordFailure(ledger, worker, stream, p, e);
@@ -420,6 +443,38 @@ private:
             }
         } catch (const Error&) {
             ledger.reset();
+        }
+    }
+
+    /// With a tenant column, a tenant whose partition failed is rolled back as a whole at
+    /// the end of the stream, so its remaining partitions need not load.
+    bool TenantAlreadyFailed(const Task& task) {
+        std::lock_guard lock(mu_);
+        const StreamState& st = streams_[task.stream];
+        const std::string& tenant = task.partition->slice.tenant;
+        return !tenant.empty() && !st.plan->spec.tenants.as_column.empty() &&
+               st.summary.failed_tenants.contains(tenant);
+    }
+
+    /// Deletes the rows of every failed tenant (identified by the tenant column) and turns
+    /// its committed partitions back to failed, so each tenant is all-or-nothing.
+    void RollBackFailedTenants(StreamState& st) {
+        const std::string& column = st.plan->spec.tenants.as_column;
+        if (column.empty() || st.summary.failed_tenants.empty()) {
+            return;
+        }
+        std::unique_ptr<Ledger> ledger;
+        if (!options_.ledger_url.empty() && st.plan->spec.target.url == options_.ledger_url) {
+            ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/tenant-rollback");
+        }
+        for (const auto& [tenant, error] : st.summary.failed_tenants) {
+            const std::string sql =
+                ledger ? ledger->RollbackTenantSql(options_.run_id, st.plan->spec.name, tenant) : "";
+            st.sink->DeleteRows(column, tenant, sql);
+            reporter_.Event({{"event", "tenant_rolled_back"},
+                             {"stream", st.plan->spec.name},
+                             {"tenant", tenant},
+                             {"error", error}});
         }
     }
 
@@ -497,6 +552,7 @@ private:
             status = "stopped";
         }
         try {
+            RollBackFailedTenants(st);
             st.sink->Finalize(status == "succeeded" || status == "partial");
         } catch (Error& e) {
             e.context().stream = st.plan->spec.name;

@@ -303,6 +303,15 @@ std::string Ledger::CommitSql(const std::string& run_id, const std::string& stre
     return sql;
 }
 
+std::string Ledger::RollbackTenantSql(const std::string& run_id, const std::string& stream,
+                                      const std::string& tenant) const {
+    return fmt::format("UPDATE {} SET status = 'failed', rows = 0, error = {} WHERE run_id = {} "
+                       "AND stream = {} AND tenant = {} AND status = 'committed';",
+                       Table("partitions"),
+                       SqlLiteral("rolled back: another partition of tenant " + tenant + " failed"),
+                       SqlLiteral(run_id), SqlLiteral(stream), SqlLiteral(tenant));
+}
+
 void Ledger::RequestStop(const std::string& run_id) {
     store_->Exec(fmt::format("UPDATE {} SET stop_requested = 1 WHERE run_id = ?", Table("runs")),
                  {run_id});

@@ -84,6 +84,11 @@ public:
     std::string CommitSql(const std::string& run_id, const std::string& stream, int partition,
                           int64_t rows, const std::vector<RejectedRow>& rejects) const;
 
+    /// SQL that turns a failed tenant's committed partitions back to failed, run together
+    /// with the deletion of its rows so that --resume loads the whole tenant again.
+    std::string RollbackTenantSql(const std::string& run_id, const std::string& stream,
+                                  const std::string& tenant) const;
+
     void RequestStop(const std::string& run_id);
     bool StopRequested(const std::string& run_id);
 

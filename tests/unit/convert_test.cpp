@@ -1,14 +1,14 @@
-#include <gtest/gtest.h>
+#include "core/convert.hpp"
 
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 
-#include "core/convert.hpp"
+#include <gtest/gtest.h>
 
 namespace sluice {
 namespace {
@@ -96,7 +96,8 @@ TEST(Convert, FloatRoundTripIsExactForRandomBits) {
         uint64_t bits = rng();
         double value = 0;
         std::memcpy(&value, &bits, sizeof value);
-        if (std::isnan(value)) continue;
+        if (std::isnan(value))
+            continue;
         column.Clear();
         column.Append(value);
         const std::string text = FormatValue(column, 0);
@@ -128,6 +129,8 @@ TEST(Convert, DecimalKeepsExactDigits) {
     EXPECT_EQ(Convert("decimal", "."), "ERROR: '.' is not a valid decimal");
     EXPECT_EQ(Convert("decimal", "1e"), "ERROR: '1e' is not a valid decimal");
     EXPECT_EQ(Convert("decimal", "-"), "ERROR: '-' is not a valid decimal");
+    EXPECT_EQ(Convert("decimal", "1e+-5"), "ERROR: '1e+-5' is not a valid decimal");
+    EXPECT_EQ(Convert("decimal", "1e-400000"), "ERROR: '1e-400000' is out of range for decimal");
     EXPECT_EQ(Convert("numeric(10,2)", "x"), "ERROR: 'x' is not a valid decimal(10,2)");
 }
 
@@ -276,7 +279,8 @@ TEST(Convert, IntervalsInPostgresStyle) {
     EXPECT_EQ(Convert("interval", "PT-1M"), "-00:01:00");
     EXPECT_EQ(Convert("interval", "2 fortnights"), "ERROR: '2 fortnights' is not a valid interval");
     EXPECT_EQ(Convert("interval", ""), "ERROR: '' is not a valid interval");
-    EXPECT_EQ(Convert("interval", "1 day ago ago"), "ERROR: '1 day ago ago' is not a valid interval");
+    EXPECT_EQ(Convert("interval", "1 day ago ago"),
+              "ERROR: '1 day ago ago' is not a valid interval");
     EXPECT_EQ(Convert("interval", "3000000000 days"),
               "ERROR: '3000000000 days' is not a valid interval");
     Column column(MakeType(LogicalType::kInterval));
@@ -296,7 +300,8 @@ TEST(Convert, LongValuesAreTruncatedInMessages) {
 
 DataType Infer(std::initializer_list<std::string_view> values) {
     TypeInferrer inferrer;
-    for (std::string_view v : values) inferrer.Observe(v);
+    for (std::string_view v : values)
+        inferrer.Observe(v);
     return inferrer.Result();
 }
 
@@ -310,9 +315,12 @@ TEST(TypeInference, PicksTheNarrowestTypeThatHoldsEveryValue) {
     EXPECT_EQ(Infer({"true", "1"}).id, LogicalType::kText);
     EXPECT_EQ(Infer({"2024-01-01", "1999-12-31"}).id, LogicalType::kDate);
     EXPECT_EQ(Infer({"2024-01-01", "2024-01-01 10:00:00"}).id, LogicalType::kTimestamp);
-    EXPECT_EQ(Infer({"2024-01-01T10:00:00Z", "2024-01-01 10:00:00+02"}).id, LogicalType::kTimestampTz);
+    EXPECT_EQ(Infer({"2024-01-01T10:00:00Z", "2024-01-01 10:00:00+02"}).id,
+              LogicalType::kTimestampTz);
     EXPECT_EQ(Infer({"2024-01-01 10:00:00", "2024-01-01 10:00:00+02"}).id, LogicalType::kText);
     EXPECT_EQ(Infer({"2024-02-30"}).id, LogicalType::kText);
+    EXPECT_EQ(Infer({"1-2-3"}).id, LogicalType::kText);
+    EXPECT_EQ(Infer({"12-05-2024"}).id, LogicalType::kText);
     EXPECT_EQ(Infer({"00123", "1"}).id, LogicalType::kText) << "leading zeros are identifiers";
     EXPECT_EQ(Infer({"0", "0.5", "-0.25"}).id, LogicalType::kFloat64);
     EXPECT_EQ(Infer({" 1"}).id, LogicalType::kText);

@@ -1,6 +1,4 @@
-#include <gtest/gtest.h>
-
-#include <unistd.h>
+#include "connectors/files/csv_reader.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -8,7 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "connectors/files/csv_reader.hpp"
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include "core/error.hpp"
 
 namespace sluice::files {
@@ -44,15 +44,17 @@ protected:
         ReadResult out;
         while (true) {
             const CsvRead r = reader.Next();
-            if (r == CsvRead::kEnd) break;
+            if (r == CsvRead::kEnd)
+                break;
             if (r == CsvRead::kRejected) {
-                out.rejects.push_back(std::to_string(reader.line()) + ": " + reader.error() + " | " +
-                                      std::string(reader.raw()));
+                out.rejects.push_back(std::to_string(reader.line()) + ": " + reader.error() +
+                                      " | " + std::string(reader.raw()));
                 continue;
             }
             Row row;
             for (const CsvField& f : reader.fields()) {
-                row.push_back(reader.IsNull(f) ? std::nullopt : std::optional<std::string>(f.value));
+                row.push_back(reader.IsNull(f) ? std::nullopt
+                                               : std::optional<std::string>(f.value));
             }
             out.rows.push_back(row);
             out.lines.push_back(reader.line());
@@ -214,7 +216,8 @@ TEST_F(CsvReaderTest, ByteRangesStartAtTheirOwnLineNumbers) {
 
 TEST_F(CsvReaderTest, UnclosedQuoteInABigFileStopsAtTheRecordLimit) {
     std::string content = "a,b\n1,\"open\n";
-    for (int i = 0; i < 2000; ++i) content += "more,rows\n";
+    for (int i = 0; i < 2000; ++i)
+        content += "more,rows\n";
     CsvReader reader(Write(content), {}, 0, -1, 1, 256);
     reader.set_max_record_bytes(4096);
     ASSERT_EQ(reader.Next(), CsvRead::kRecord);
@@ -223,9 +226,10 @@ TEST_F(CsvReaderTest, UnclosedQuoteInABigFileStopsAtTheRecordLimit) {
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::kData);
-        EXPECT_NE(std::string(e.what()).find(":2: a record runs past 4096 bytes without ending; the "
-                                             "quote at line 2, column 3 is probably never closed"),
-                  std::string::npos)
+        EXPECT_NE(
+            std::string(e.what()).find(":2: a record runs past 4096 bytes without ending; the "
+                                       "quote at line 2, column 3 is probably never closed"),
+            std::string::npos)
             << e.what();
     }
 }

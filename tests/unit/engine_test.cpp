@@ -11,6 +11,17 @@
 namespace sluice {
 namespace {
 
+Schema MakeSchema(std::initializer_list<std::pair<const char*, LogicalType>> columns) {
+    Schema schema;
+    for (const auto& [name, type] : columns) {
+        Field field;
+        field.name = name;
+        field.type = MakeType(type);
+        schema.fields.push_back(field);
+    }
+    return schema;
+}
+
 TEST(BoundedQueue, DeliversInOrderAndBlocksWhenFull) {
     BoundedQueue<int> queue(2, 1000);
     std::atomic<int> pushed{0};
@@ -62,10 +73,10 @@ TEST(Retry, ExponentialBackoffWithFullJitterCapped) {
 }
 
 TEST(Conformer, CastsTextToTargetTypesAndRejectsBadRows) {
-    Schema source{{{"id", MakeType(LogicalType::kText)}, {"amount", MakeType(LogicalType::kText)}}};
-    Schema target{{{"id", MakeType(LogicalType::kInt64)},
-                   {"amount", MakeType(LogicalType::kFloat64)},
-                   {"country", MakeType(LogicalType::kText)}}};
+    Schema source = MakeSchema({{"id", LogicalType::kText}, {"amount", LogicalType::kText}});
+    Schema target = MakeSchema({{"id", LogicalType::kInt64},
+                                {"amount", LogicalType::kFloat64},
+                                {"country", LogicalType::kText}});
     BatchConformer conformer(source, target, "country");
     EXPECT_FALSE(conformer.identity());
     Batch in(source);
@@ -93,7 +104,7 @@ TEST(Conformer, CastsTextToTargetTypesAndRejectsBadRows) {
 }
 
 TEST(Conformer, IdentityPassesBatchesUnchanged) {
-    Schema s{{{"id", MakeType(LogicalType::kInt64)}}};
+    Schema s = MakeSchema({{"id", LogicalType::kInt64}});
     BatchConformer conformer(s, s, "");
     EXPECT_TRUE(conformer.identity());
 }

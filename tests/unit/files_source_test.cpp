@@ -1,6 +1,4 @@
-#include <gtest/gtest.h>
-
-#include <unistd.h>
+#include "connectors/files/files_source.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,7 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "connectors/files/files_source.hpp"
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include "core/convert.hpp"
 #include "core/error.hpp"
 
@@ -108,7 +108,8 @@ TEST_F(FilesSourceTest, ReadsTextColumnsWithNullsAndLineNumbers) {
 }
 
 TEST_F(FilesSourceTest, DeclaredTypesConvertAndBadValuesAreRejectedPerRow) {
-    Write("sales.csv", "id,amount,day\n1,2.5,2024-01-02\n2,abc,2024-01-03\n3,4,2024-13-01\n4,,\n5\n");
+    Write("sales.csv",
+          "id,amount,day\n1,2.5,2024-01-02\n2,abc,2024-01-03\n3,4,2024-13-01\n4,,\n5\n");
     spec_.columns = {{"id", "bigint"}, {"AMOUNT", "float64"}, {"day", "date"}};
     auto source = OpenFilesSource(spec_);
     EXPECT_EQ(source->Describe().Describe(), "id int64, amount float64, day date");
@@ -126,7 +127,9 @@ TEST_F(FilesSourceTest, DeclaredTypesConvertAndBadValuesAreRejectedPerRow) {
 }
 
 TEST_F(FilesSourceTest, InfersTypesFromASample) {
-    Write("a.csv", "n,x,flag,when,zip,t\n1,1.5,true,2024-01-01,01234,a\n-7,2,false,2024-01-02 10:00:00,99999,\n");
+    Write("a.csv",
+          "n,x,flag,when,zip,t\n1,1.5,true,2024-01-01,01234,a\n-7,2,false,2024-01-02 "
+          "10:00:00,99999,\n");
     spec_.infer_types = true;
     spec_.columns = {{"t", "text"}};
     auto source = OpenFilesSource(spec_);
@@ -160,7 +163,8 @@ TEST_F(FilesSourceTest, ConfigAndSchemaErrorsNameTheProblem) {
 
     Write("b.csv", "id,title\n2,y\n");
     EXPECT_EQ(ErrorOf([&] { OpenFilesSource(spec_)->Describe(); }, message), ErrorKind::kSchema);
-    EXPECT_NE(message.find("b.csv has columns (id, title) but a.csv has (id, name)"), std::string::npos)
+    EXPECT_NE(message.find("b.csv has columns (id, title) but a.csv has (id, name)"),
+              std::string::npos)
         << message;
 
     spec_.format = "parquet";
@@ -194,7 +198,8 @@ TEST_F(FilesSourceTest, NoHeaderNamesColumnsByPosition) {
 
 TEST_F(FilesSourceTest, BatchesHoldAtMostBatchRows) {
     std::string content = "id\n";
-    for (int i = 0; i < 1005; ++i) content += std::to_string(i) + "\n";
+    for (int i = 0; i < 1005; ++i)
+        content += std::to_string(i) + "\n";
     Write("a.csv", content);
     spec_.batch_rows = 100;
     auto source = OpenFilesSource(spec_);
@@ -251,12 +256,14 @@ std::string RandomField(std::mt19937& rng, std::string& value, bool& is_null) {
     }
     if (kind == 1) {
         std::erase_if(value, [](char c) { return c == ',' || c == '"' || c == '\n' || c == '\r'; });
-        if (!value.empty()) return value;
+        if (!value.empty())
+            return value;
     }
     std::string quoted = "\"";
     for (char c : value) {
         quoted += c;
-        if (c == '"') quoted += '"';
+        if (c == '"')
+            quoted += '"';
     }
     return quoted + "\"";
 }
@@ -264,7 +271,8 @@ std::string RandomField(std::mt19937& rng, std::string& value, bool& is_null) {
 uint64_t RowChecksum(const std::vector<std::string>& values) {
     uint64_t h = 1469598103934665603ULL;
     for (const std::string& v : values) {
-        for (char c : v) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+        for (char c : v)
+            h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
         h = (h ^ 0xff) * 1099511628211ULL;
     }
     return h;
@@ -275,7 +283,8 @@ TEST_F(FilesSourceTest, PropertyByteRangesCoverEveryRecordExactlyOnce) {
         std::mt19937 rng(seed);
         const size_t columns = 1 + rng() % 4;
         std::string content = "h1";
-        for (size_t c = 1; c < columns; ++c) content += ",h" + std::to_string(c + 1);
+        for (size_t c = 1; c < columns; ++c)
+            content += ",h" + std::to_string(c + 1);
         content += seed % 2 ? "\r\n" : "\n";
         const size_t records = 200 + rng() % 3000;
         uint64_t expected_sum = 0;
@@ -303,8 +312,7 @@ TEST_F(FilesSourceTest, PropertyByteRangesCoverEveryRecordExactlyOnce) {
         ASSERT_EQ(whole.rows.size(), records) << "seed " << seed;
         ASSERT_TRUE(whole.rejected.empty()) << whole.rejected[0].error;
         for (const int64_t chunk_rows : {1, 7, 100, 1000}) {
-            const std::vector<Slice> slices =
-                source->Partition(Request("file", chunk_rows));
+            const std::vector<Slice> slices = source->Partition(Request("file", chunk_rows));
             ASSERT_FALSE(slices.empty());
             EXPECT_EQ(slices.front().byte_begin, 0);
             EXPECT_EQ(slices.back().byte_end, -1);
@@ -318,7 +326,8 @@ TEST_F(FilesSourceTest, PropertyByteRangesCoverEveryRecordExactlyOnce) {
             ReadAll parts = ReadSlices(*source, slices);
             ASSERT_EQ(parts.rows.size(), records) << "seed " << seed << " chunk " << chunk_rows;
             uint64_t sum = 0;
-            for (const ReadRow& row : parts.rows) sum += RowChecksum(row.values);
+            for (const ReadRow& row : parts.rows)
+                sum += RowChecksum(row.values);
             EXPECT_EQ(sum, expected_sum) << "seed " << seed << " chunk " << chunk_rows;
             std::sort(parts.rows.begin(), parts.rows.end());
             EXPECT_EQ(parts.rows, whole.rows) << "line numbers and values match a whole-file read";
@@ -329,8 +338,10 @@ TEST_F(FilesSourceTest, PropertyByteRangesCoverEveryRecordExactlyOnce) {
 TEST_F(FilesSourceTest, PropertyCutsAgreeWithReadsOnMalformedInput) {
     std::mt19937 rng(99);
     std::string content = "a,b\n";
-    static const char* kPieces[] = {"x", ",", "\"", "\"\"", "\n", "\r\n", "y z", "\"q\nq\"", "\xff"};
-    for (int i = 0; i < 6000; ++i) content += kPieces[rng() % std::size(kPieces)];
+    static const char* kPieces[] = {"x",    ",",   "\"",       "\"\"", "\n",
+                                    "\r\n", "y z", "\"q\nq\"", "\xff"};
+    for (int i = 0; i < 6000; ++i)
+        content += kPieces[rng() % std::size(kPieces)];
     content += "\n";  // no quote left open at the very end: keep one record per line mostly
     Write("m.csv", content);
     spec_.files = "m.csv";
@@ -352,7 +363,8 @@ TEST_F(FilesSourceTest, PropertyCutsAgreeWithReadsOnMalformedInput) {
 TEST_F(FilesSourceTest, PropertyJsonLinesRangesCoverEveryLine) {
     std::string content;
     for (int i = 0; i < 2000; ++i) {
-        content += "{\"id\": " + std::to_string(i) + ", \"s\": \"v\\n" + std::to_string(i * 7) + "\"}\n";
+        content +=
+            "{\"id\": " + std::to_string(i) + ", \"s\": \"v\\n" + std::to_string(i * 7) + "\"}\n";
     }
     Write("j.jsonl", content);
     spec_.files = "j.jsonl";

@@ -49,12 +49,20 @@ size_t FindInvalidUtf8(std::string_view text) {
             extra = 1;
         } else if (c >= 0xe0 && c <= 0xef) {
             extra = 2;
-            if (c == 0xe0) lo = 0xa0;       // no overlong forms
-            if (c == 0xed) hi = 0x9f;       // no UTF-16 surrogates
+            if (c == 0xe0) {
+                lo = 0xa0;  // no overlong forms
+            }
+            if (c == 0xed) {
+                hi = 0x9f;  // no UTF-16 surrogates
+            }
         } else if (c >= 0xf0 && c <= 0xf4) {
             extra = 3;
-            if (c == 0xf0) lo = 0x90;
-            if (c == 0xf4) hi = 0x8f;       // nothing above U+10FFFF
+            if (c == 0xf0) {
+                lo = 0x90;
+            }
+            if (c == 0xf4) {
+                hi = 0x8f;  // nothing above U+10FFFF
+            }
         } else {
             return i;
         }
@@ -82,6 +90,92 @@ CsvReader::CsvReader(std::string path, CsvOptions options, int64_t begin, int64_
       next_line_(first_line),
       bom_checked_(begin != 0) {}
 
+size_t CsvReader::SkipUnquoted(const char* p, size_t n, size_t i) const {
+    const char delimiter = options_.delimiter;
+    while (i < n && p[i] != delimiter && p[i] != '\n') {
+        ++i;
+    }
+    return i;
+}
+
+bool CsvReader::UnquotedField(const char* p, size_t n, bool eof, size_t& i) {
+    const size_t start = i;
+    i = SkipUnquoted(p, n, i);
+    if (i >= n && !eof) {
+        return false;
+    }
+    size_t stop = i;
+    if ((i >= n || p[i] == '\n') && stop > start && p[stop - 1] == '\r') {
+        --stop;
+    }
+    spans_.push_back({start, stop - start, false, false});
+    return true;
+}
+
+bool CsvReader::QuotedField(const char* p, size_t n, bool eof, size_t& i) {
+    const char quote = options_.quote;
+    const char escape = options_.escape;
+    quote_at_ = i++;
+    const size_t content = i;
+    bool escaped = false;
+    while (i < n) {
+        const char c = p[i];
+        if (c == quote) {
+            if (escape != quote || i + 1 >= n || p[i + 1] != quote) {
+                break;  // the closing quote, or one whose pair may be in the next read
+            }
+            escaped = true;  // a doubled quote
+            i += 2;
+        } else if (c == escape) {
+            if (i + 1 >= n) {
+                i = n;  // the escaped byte is in the next read, or the file ends here
+                break;
+            }
+            escaped = true;
+            newlines_ += p[i + 1] == '\n' ? 1 : 0;
+            i += 2;
+        } else {
+            newlines_ += c == '\n' ? 1 : 0;
+            ++i;
+        }
+    }
+    // At a quote that may be the first of a doubled pair split by the end of the read.
+    const bool closing = i < n && p[i] == quote && (i + 1 < n || eof || escape != quote);
+    if (!closing) {
+        if (!eof) {
+            return false;
+        }
+        spans_.push_back({content, n - content, true, escaped});
+        malformed_at_ = quote_at_;
+        malformed_ =
+            "unterminated quoted field: this quote is never closed (the rest of the file was "
+            "read as one field)";
+        i = n;
+        return true;
+    }
+    spans_.push_back({content, i - content, true, escaped});
+    quote_at_ = std::string::npos;
+    const size_t after = ++i;  // past the closing quote
+    if (i < n && p[i] == '\r') {
+        ++i;  // CR LF after the quote ends the record
+    }
+    if (i >= n) {
+        return eof;
+    }
+    if (p[i] == '\n' || (i == after && p[i] == options_.delimiter)) {
+        return true;
+    }
+    if (malformed_.empty()) {
+        malformed_at_ = after;
+        malformed_ = fmt::format(
+            "unexpected {} after the closing quote (quote the whole field and double any quote "
+            "inside it)",
+            Printable(p[after]));
+    }
+    i = SkipUnquoted(p, n, i);
+    return i < n || eof;
+}
+
 CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
     spans_.clear();
     malformed_.clear();
@@ -90,102 +184,23 @@ CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
     if (n == 0) {
         return eof ? Scan::kEnd : Scan::kNeedMore;
     }
-    const char delimiter = options_.delimiter;
-    const char quote = options_.quote;
-    const char escape = options_.escape;
-    // Ends the record at `i`, which holds a line feed or is the end of the file; a CR before
-    // the line feed belongs to the terminator.
-    auto finish = [&](size_t i) {
-        consumed_ = i < n ? i + 1 : n;
-        newlines_ += i < n ? 1 : 0;
-        record_length_ = (i > 0 && p[i - 1] == '\r' && (i < n || eof)) ? i - 1 : i;
-        return Scan::kComplete;
-    };
-    // Unquoted bytes up to the next delimiter or line feed; quotes inside are literal.
-    auto scan_unquoted = [&](size_t i) {
-        while (i < n && p[i] != delimiter && p[i] != '\n') ++i;
-        return i;
-    };
     size_t i = 0;
     while (true) {
-        if (i < n && p[i] == quote) {
-            const size_t open = i++;
-            quote_at_ = open;
-            const size_t content = i;
-            bool escaped = false;
-            bool closed = false;
-            while (i < n) {
-                const char c = p[i];
-                if (c == quote) {
-                    if (escape == quote && i + 1 >= n && !eof) return Scan::kNeedMore;
-                    if (escape == quote && i + 1 < n && p[i + 1] == quote) {
-                        escaped = true;
-                        i += 2;
-                        continue;
-                    }
-                    closed = true;
-                    break;
-                }
-                if (c == escape) {
-                    if (i + 1 >= n) {
-                        if (!eof) return Scan::kNeedMore;
-                        i = n;
-                        break;
-                    }
-                    escaped = true;
-                    newlines_ += p[i + 1] == '\n' ? 1 : 0;
-                    i += 2;
-                    continue;
-                }
-                newlines_ += c == '\n' ? 1 : 0;
-                ++i;
-            }
-            if (!closed) {
-                if (!eof) return Scan::kNeedMore;
-                spans_.push_back({content, n - content, true, escaped});
-                malformed_at_ = open;
-                malformed_ = "unterminated quoted field: this quote is never closed (the rest of "
-                             "the file was read as one field)";
-                return finish(n);
-            }
-            spans_.push_back({content, i - content, true, escaped});
-            quote_at_ = std::string::npos;
-            ++i;  // the closing quote
-            const size_t after = i;
-            if (i < n && p[i] == '\r') ++i;  // CR LF after the quote ends the record
-            if (i >= n && !eof) return Scan::kNeedMore;
-            if (i >= n || p[i] == '\n') {
-                return finish(i);
-            }
-            if (i == after && p[i] == delimiter) {
-                ++i;
-                continue;
-            }
-            if (malformed_.empty()) {
-                malformed_at_ = after;
-                malformed_ = fmt::format("unexpected {} after the closing quote (quote the whole "
-                                         "field and double any quote inside it)",
-                                         Printable(p[after]));
-            }
-            i = scan_unquoted(i);
-        } else {
-            const size_t start = i;
-            i = scan_unquoted(i);
-            if (i >= n && !eof) return Scan::kNeedMore;
-            size_t stop = i;
-            if ((i >= n || p[i] == '\n') && stop > start && p[stop - 1] == '\r') --stop;
-            spans_.push_back({start, stop - start, false, false});
+        const bool complete = (i < n && p[i] == options_.quote) ? QuotedField(p, n, eof, i)
+                                                                : UnquotedField(p, n, eof, i);
+        if (!complete) {
+            return Scan::kNeedMore;
         }
-        // i is at a delimiter, a line feed or the end of the file.
-        if (i >= n) {
-            if (!eof) return Scan::kNeedMore;
-            return finish(n);
-        }
-        if (p[i] == delimiter) {
+        // i is at a delimiter, at a line feed, or at the end of the file.
+        if (i < n && p[i] == options_.delimiter) {
             ++i;
             continue;
         }
-        return finish(i);
+        // A CR before the line feed (or before the end of the file) belongs to the terminator.
+        consumed_ = i < n ? i + 1 : n;
+        newlines_ += i < n ? 1 : 0;
+        record_length_ = (i > 0 && p[i - 1] == '\r') ? i - 1 : i;
+        return Scan::kComplete;
     }
 }
 
@@ -236,9 +251,8 @@ void CsvReader::TooLong() {
         line_ = next_line_;
         hint = fmt::format("; the quote at {} is probably never closed", Where(quote_at_));
     }
-    throw Error(ErrorKind::kData,
-                fmt::format("{}:{}: a record runs past {} bytes without ending{}", window_.path(),
-                            next_line_, max_record_bytes_, hint));
+    throw Error(ErrorKind::kData, fmt::format("{}:{}: a record runs past {} bytes without ending{}",
+                                              window_.path(), next_line_, max_record_bytes_, hint));
 }
 
 CsvRead CsvReader::Next() {

@@ -77,7 +77,13 @@ private:
     };
     enum class Scan { kComplete, kNeedMore, kEnd };
 
+    // Parsers of one record in the bytes [p, p + n); `eof` says whether more may follow. The
+    // field parsers leave `i` at the delimiter, line feed or end after their field and return
+    // false when the field may continue past `n`.
     Scan ParseRecord(const char* p, size_t n, bool eof);
+    bool QuotedField(const char* p, size_t n, bool eof, size_t& i);
+    bool UnquotedField(const char* p, size_t n, bool eof, size_t& i);
+    size_t SkipUnquoted(const char* p, size_t n, size_t i) const;
     void BuildFields(const char* p);
     void Reject(size_t offset, std::string_view what);
     [[noreturn]] void TooLong();
@@ -98,7 +104,7 @@ private:
     size_t consumed_ = 0;       // with terminator
     uint64_t newlines_ = 0;     // line feeds inside the record and its terminator
     size_t malformed_at_ = 0;
-    size_t quote_at_ = 0;       // where the last quoted field opened
+    size_t quote_at_ = 0;  // where the last quoted field opened
     std::string malformed_;
 
     // The last record handed out.

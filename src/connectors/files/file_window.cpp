@@ -1,17 +1,26 @@
 #include "connectors/files/file_window.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "core/error.hpp"
 
 namespace sluice::files {
+
+namespace {
+
+// strerror() shares a static buffer between threads; error_code's message does not.
+std::string ErrnoText() {
+    return std::error_code(errno, std::generic_category()).message();
+}
+
+}  // namespace
 
 FileDescriptor::~FileDescriptor() {
     if (fd_ >= 0) {
@@ -37,14 +46,15 @@ FileWindow::FileWindow(std::string path, int64_t begin, size_t chunk_bytes)
       chunk_bytes_(chunk_bytes),
       offset_(begin) {
     if (fd_.get() < 0) {
-        throw Error(ErrorKind::kIo, fmt::format("cannot open {}: {}", path_, std::strerror(errno)));
+        throw Error(ErrorKind::kIo, fmt::format("cannot open {}: {}", path_, ErrnoText()));
     }
     if (begin > 0 && ::lseek(fd_.get(), begin, SEEK_SET) < 0) {
         throw Error(ErrorKind::kIo,
-                    fmt::format("cannot seek to byte {} of {}: {}", begin, path_, std::strerror(errno)));
+                    fmt::format("cannot seek to byte {} of {}: {}", begin, path_, ErrnoText()));
     }
     ::posix_fadvise(fd_.get(), begin, 0, POSIX_FADV_SEQUENTIAL);
-    buffer_ = std::make_unique_for_overwrite<char[]>(capacity_);
+    buffer_ =
+        std::make_unique_for_overwrite<char[]>(capacity_);  // NOLINT(modernize-avoid-c-arrays)
 }
 
 bool FileWindow::Fill() {
@@ -59,7 +69,8 @@ bool FileWindow::Fill() {
     // Keep at least one chunk free so each read(2) stays large.
     if (capacity_ - end_ < chunk_bytes_ / 2) {
         const size_t grown = std::max(capacity_ * 2, end_ + chunk_bytes_);
-        auto bigger = std::make_unique_for_overwrite<char[]>(grown);
+        auto bigger =
+            std::make_unique_for_overwrite<char[]>(grown);  // NOLINT(modernize-avoid-c-arrays)
         std::memcpy(bigger.get(), buffer_.get(), end_);
         buffer_ = std::move(bigger);
         capacity_ = grown;
@@ -75,7 +86,7 @@ bool FileWindow::Fill() {
             return false;
         }
         if (errno != EINTR) {
-            throw Error(ErrorKind::kIo, fmt::format("cannot read {}: {}", path_, std::strerror(errno)));
+            throw Error(ErrorKind::kIo, fmt::format("cannot read {}: {}", path_, ErrnoText()));
         }
     }
 }

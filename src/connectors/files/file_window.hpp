@@ -60,7 +60,8 @@ public:
 private:
     std::string path_;
     FileDescriptor fd_;
-    std::unique_ptr<char[]> buffer_;
+    // Uninitialized storage that read(2) fills: a vector would zero every byte first.
+    std::unique_ptr<char[]> buffer_;  // NOLINT(modernize-avoid-c-arrays)
     size_t capacity_;
     size_t chunk_bytes_;
     size_t start_ = 0;

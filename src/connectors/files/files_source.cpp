@@ -1,8 +1,5 @@
 #include "connectors/files/files_source.hpp"
 
-#include <glob.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
@@ -11,7 +8,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <glob.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "connectors/files/csv_reader.hpp"
 #include "connectors/files/line_reader.hpp"
@@ -44,6 +43,8 @@ struct GlobResult {
     ~GlobResult() { ::globfree(&value); }
     GlobResult(const GlobResult&) = delete;
     GlobResult& operator=(const GlobResult&) = delete;
+    GlobResult(GlobResult&&) = delete;
+    GlobResult& operator=(GlobResult&&) = delete;
 };
 
 std::vector<InputFile> ResolveGlob(const SourceSpec& spec) {
@@ -54,10 +55,15 @@ std::vector<InputFile> ResolveGlob(const SourceSpec& spec) {
         pattern = dir + "/" + pattern;
     }
     GlobResult result;
-    const int rc = ::glob(pattern.c_str(), GLOB_MARK | GLOB_BRACE | GLOB_TILDE, nullptr, &result.value);
+    // glob(3) is unsafe only against concurrent locale/environment changes; it runs on the
+    // planner thread while nothing changes either.
+    const int flags = GLOB_MARK | GLOB_BRACE | GLOB_TILDE;
+    const int rc =
+        ::glob(pattern.c_str(), flags, nullptr, &result.value);  // NOLINT(concurrency-mt-unsafe)
     if (rc != 0 && rc != GLOB_NOMATCH) {
-        throw Error(ErrorKind::kIo, fmt::format("cannot list the files matching '{}' (glob error {})",
-                                                spec.files, rc));
+        throw Error(
+            ErrorKind::kIo,
+            fmt::format("cannot list the files matching '{}' (glob error {})", spec.files, rc));
     }
     std::vector<InputFile> out;
     for (size_t i = 0; rc == 0 && i < result.value.gl_pathc; ++i) {
@@ -142,10 +148,14 @@ private:
     std::vector<std::string> JsonColumns(Sample& sample);
     void SampleCsv(const Schema& schema, const std::vector<bool>& infer, Sample& sample);
     int64_t EstimateFileRows(const InputFile& file) const {
-        return avg_row_bytes_ > 0 ? static_cast<int64_t>(static_cast<double>(file.size) / avg_row_bytes_) : 0;
+        return avg_row_bytes_ > 0
+                   ? static_cast<int64_t>(static_cast<double>(file.size) / avg_row_bytes_)
+                   : 0;
     }
     void CutFile(const InputFile& file, int64_t target_bytes, std::vector<Slice>& slices);
-    std::string Display(const std::string& path) const { return files::DisplayName(path, spec_.base_dir); }
+    std::string Display(const std::string& path) const {
+        return files::DisplayName(path, spec_.base_dir);
+    }
 
     SourceSpec spec_;
     FileFormat format_ = FileFormat::kCsv;
@@ -204,7 +214,8 @@ std::vector<std::string> FilesSource::JsonColumns(Sample& sample) {
     for (const InputFile& file : files_) {
         files::LineReader reader(file.path);
         for (size_t n = 0; n < kSampleRows && reader.Next();) {
-            const nlohmann::ordered_json doc = nlohmann::ordered_json::parse(reader.text(), nullptr, false);
+            const nlohmann::ordered_json doc =
+                nlohmann::ordered_json::parse(reader.text(), nullptr, false);
             if (!doc.is_object()) {
                 continue;  // bad lines are rejected, with their reason, when read
             }
@@ -218,9 +229,9 @@ std::vector<std::string> FilesSource::JsonColumns(Sample& sample) {
                     sample.inferrers.emplace_back();
                 }
                 if (!value.is_null()) {
-                    sample.inferrers[it->second].Observe(
-                        value.is_string() ? value.get_ref<const std::string&>()
-                                          : (scratch = value.dump()));
+                    sample.inferrers[it->second].Observe(value.is_string()
+                                                             ? value.get_ref<const std::string&>()
+                                                             : (scratch = value.dump()));
                 }
             }
         }
@@ -241,7 +252,8 @@ std::vector<std::string> FilesSource::JsonColumns(Sample& sample) {
 }
 
 void FilesSource::SampleCsv(const Schema& schema, const std::vector<bool>& infer, Sample& sample) {
-    const size_t sample_files = spec_.infer_types ? files_.size() : std::min(files_.size(), kSizeSampleFiles);
+    const size_t sample_files =
+        spec_.infer_types ? files_.size() : std::min(files_.size(), kSizeSampleFiles);
     for (size_t f = 0; f < sample_files; ++f) {
         files::CsvReader reader(files_[f].path, spec_.csv);
         reader.set_expected_fields(schema.size());
@@ -281,8 +293,8 @@ void FilesSource::DescribeOnce() {
     for (const std::string& name : names) {
         if (schema.Find(name) && schema.fields[*schema.Find(name)].name == name) {
             throw Error(ErrorKind::kSchema,
-                        fmt::format("column '{}' appears twice in {}; rename one in the file",
-                                    name, Display(files_.front().path)));
+                        fmt::format("column '{}' appears twice in {}; rename one in the file", name,
+                                    Display(files_.front().path)));
         }
         Field field;
         field.name = name;
@@ -315,7 +327,8 @@ void FilesSource::DescribeOnce() {
             schema.fields[c].type = sample.inferrers[c].Result();
         }
     }
-    avg_row_bytes_ = sample.rows > 0 ? static_cast<double>(sample.bytes) / static_cast<double>(sample.rows) : 0;
+    avg_row_bytes_ =
+        sample.rows > 0 ? static_cast<double>(sample.bytes) / static_cast<double>(sample.rows) : 0;
     layout_ = std::move(layout);
 }
 
@@ -331,7 +344,8 @@ std::vector<Slice> FilesSource::Partition(const PartitionRequest& request) {
     const int64_t chunk_rows = std::max<int64_t>(1, request.chunk_rows);
     const bool may_cut = strategy == "file" ||
                          (strategy == "auto" && EstimateRows() >= request.min_rows_for_parallel);
-    const auto target_bytes = static_cast<int64_t>(static_cast<double>(chunk_rows) * avg_row_bytes_);
+    const auto target_bytes =
+        static_cast<int64_t>(static_cast<double>(chunk_rows) * avg_row_bytes_);
     std::vector<Slice> slices;
     notes_.clear();
     for (const InputFile& file : files_) {

@@ -44,7 +44,8 @@ bool LineReader::Next() {
         if (lf == nullptr && n == 0) {
             return false;
         }
-        const size_t length = lf != nullptr ? static_cast<size_t>(static_cast<const char*>(lf) - p) : n;
+        const size_t length =
+            lf != nullptr ? static_cast<size_t>(static_cast<const char*>(lf) - p) : n;
         size_t text_length = length;
         if (text_length > 0 && p[text_length - 1] == '\r') {
             --text_length;

@@ -15,8 +15,8 @@ namespace sluice::files {
 class LineReader {
 public:
     /// Opens `path`; `first_line` is the physical line number at `begin`. Throws Error(kIo).
-    LineReader(std::string path, int64_t begin = 0, int64_t end = -1, uint64_t first_line = 1,
-               size_t chunk_bytes = kDefaultChunkBytes);
+    explicit LineReader(std::string path, int64_t begin = 0, int64_t end = -1,
+                        uint64_t first_line = 1, size_t chunk_bytes = kDefaultChunkBytes);
 
     /// Reads the next line; false at the end of the range. Throws Error(kIo).
     bool Next();

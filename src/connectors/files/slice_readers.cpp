@@ -31,7 +31,8 @@ uint64_t LineAt(const std::string& path, int64_t offset) {
     FileWindow window(path, 0);
     uint64_t line = 1;
     while (window.offset() < offset && (window.size() > 0 || window.Fill())) {
-        const size_t n = std::min<size_t>(window.size(), static_cast<size_t>(offset - window.offset()));
+        const size_t n =
+            std::min<size_t>(window.size(), static_cast<size_t>(offset - window.offset()));
         line += static_cast<uint64_t>(std::count(window.data(), window.data() + n, '\n'));
         window.Consume(n);
     }
@@ -102,8 +103,8 @@ public:
         ++rows_;
     }
     void Reject(uint64_t line, std::string_view raw, std::string error) {
-        batch_->rejected.push_back(
-            RejectedRow{fmt::format("{}:{}", display_, line), std::string(raw), std::move(error), {}});
+        batch_->rejected.push_back(RejectedRow{
+            fmt::format("{}:{}", display_, line), std::string(raw), std::move(error), {}});
     }
     /// Drops the rows rejected after some of their cells were appended.
     void Finish() {

@@ -15,9 +15,9 @@ enum class FileFormat { kCsv, kJsonLines };
 struct FilesLayout {
     FileFormat format = FileFormat::kCsv;
     CsvOptions csv;
-    Schema schema;          ///< columns in file order (CSV) or first-seen key order (JSON lines)
+    Schema schema;  ///< columns in file order (CSV) or first-seen key order (JSON lines)
     size_t batch_rows = 10000;
-    std::string base_dir;   ///< reject positions name files relative to it
+    std::string base_dir;  ///< reject positions name files relative to it
 };
 
 /// How a file is named in reject positions: relative to `base_dir` when inside it.

@@ -67,11 +67,13 @@ constexpr std::array kConnectFailures = {
 };
 
 std::string ConnectReason(std::string_view message) {
-    // "connection to server at "h", port p failed: FATAL:  reason" -> "reason"
-    std::string line = OneLine(message);
-    if (auto at = line.rfind("failed: "); at != std::string::npos) {
-        line = line.substr(at + 8);
+    // "connection to server at "h", port p failed: FATAL:  reason\n\tlibpq's hint\n" ->
+    // "reason" (sluice adds its own hint; with several hosts the last attempt is reported).
+    if (auto at = message.rfind("failed: "); at != std::string_view::npos) {
+        message.remove_prefix(at + 8);
     }
+    message = message.substr(0, message.find('\n'));
+    std::string line = OneLine(message);
     if (line.starts_with("FATAL: ")) {
         line = line.substr(7);
     }
@@ -172,6 +174,9 @@ PgConnection PgConnection::Connect(const std::string& url, const std::string& ap
         }
         throw Error(ErrorKind::kConnection, std::move(text), std::move(sqlstate));
     }
+    // libpq prints NOTICEs to stderr by default, which would garble the progress display;
+    // they are informational ("table does not exist, skipping"), so they are dropped.
+    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
     PgConnection out(std::move(conn), std::move(display));
     // Text that crosses the wire (bounds, fallback columns) must read the same everywhere.
     std::string setup =
@@ -351,81 +356,5 @@ PgBufferPtr PgConnection::GetCopyData(size_t& length) {
     }
     throw MakeError(result.get(), copy_what_);
 }
-
-std::string QuoteIdent(std::string_view name) {
-    std::string out = "\"";
-    for (char c : name) {
-        out += c;
-        if (c == '"') {
-            out += '"';
-        }
-    }
-    out += '"';
-    return out;
-}
-
-std::string QuoteLiteral(std::string_view text) {
-    // standard_conforming_strings is on (the default since 9.1): only quotes need doubling.
-    std::string out = "'";
-    for (char c : text) {
-        out += c;
-        if (c == '\'') {
-            out += '\'';
-        }
-    }
-    out += '\'';
-    return out;
-}
-
-QualifiedName QualifiedName::Parse(std::string_view text) {
-    std::vector<std::string> parts(1);
-    size_t i = 0;
-    while (i < text.size()) {
-        const char c = text[i];
-        if (c == '"') {
-            size_t j = i + 1;
-            for (;; ++j) {
-                if (j >= text.size()) {
-                    throw Error(ErrorKind::kConfig,
-                                fmt::format("table name {} has an unterminated quote", text));
-                }
-                if (text[j] == '"') {
-                    if (j + 1 < text.size() && text[j + 1] == '"') {
-                        parts.back() += '"';
-                        ++j;
-                        continue;
-                    }
-                    break;
-                }
-                parts.back() += text[j];
-            }
-            i = j + 1;
-        } else if (c == '.') {
-            parts.emplace_back();
-            ++i;
-        } else {
-            // Unquoted identifiers fold to lower case, as PostgreSQL does.
-            parts.back() += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-            ++i;
-        }
-    }
-    if (parts.size() > 2 || std::any_of(parts.begin(), parts.end(),
-                                        [](const std::string& p) { return p.empty(); })) {
-        throw Error(ErrorKind::kConfig,
-                    fmt::format("'{}' is not a table name; write table or schema.table", text));
-    }
-    QualifiedName out;
-    out.name = parts.back();
-    if (parts.size() == 2) {
-        out.schema = parts.front();
-    }
-    return out;
-}
-
-std::string QualifiedName::Sql() const {
-    return schema.empty() ? QuoteIdent(name) : QuoteIdent(schema) + "." + QuoteIdent(name);
-}
-
-std::string QualifiedName::Display() const { return schema.empty() ? name : schema + "." + name; }
 
 }  // namespace sluice::pg

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/postgres/pg_names.hpp"
 #include "core/error.hpp"
 
 namespace sluice::pg {
@@ -116,25 +117,6 @@ private:
     std::string display_;
     std::string copy_what_;  // the action of the open COPY, for its error messages
     bool in_copy_ = false;
-};
-
-/// `"name"` with embedded quotes doubled: safe for any identifier.
-std::string QuoteIdent(std::string_view name);
-/// `'text'` with embedded quotes doubled (E'' with doubled backslashes when it has any).
-std::string QuoteLiteral(std::string_view text);
-
-/// A possibly schema-qualified table name as a user wrote it, resolved like PostgreSQL does:
-/// unquoted parts fold to lower case, "quoted" parts are kept exactly.
-struct QualifiedName {
-    std::string schema;  ///< empty: resolved through search_path
-    std::string name;
-
-    /// Parses `public.events`, `"My Schema"."T"`, `events`. Throws Error(kConfig) when malformed.
-    static QualifiedName Parse(std::string_view text);
-    /// Quoted SQL form: "schema"."name" or "name".
-    std::string Sql() const;
-    /// Readable form for messages: schema.name.
-    std::string Display() const;
 };
 
 }  // namespace sluice::pg

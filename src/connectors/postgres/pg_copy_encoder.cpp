@@ -12,19 +12,31 @@ namespace sluice::pg {
 CopyEncoder::CopyEncoder(std::vector<PgColumn> columns) : columns_(std::move(columns)) {
     scratch_.reserve(columns_.size());
     for (const PgColumn& c : columns_) {
-        text_format_ = text_format_ || !c.type.binary;
+        has_fallbacks_ = has_fallbacks_ || !c.type.binary;
         scratch_.emplace_back(c.type.wire == Wire::kArray ? MakeType(c.type.type.element)
                                                           : MakeType(LogicalType::kText));
     }
 }
 
-void CopyEncoder::CheckShape(const Batch& batch) const {
+bool CopyEncoder::NeedsText(const Batch& batch) const {
+    if (has_fallbacks_) {
+        return true;
+    }
+    for (size_t i = 0; i < columns_.size() && i < batch.columns.size(); ++i) {
+        if (!WireAccepts(columns_[i].type.wire, batch.columns[i].type().id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void CopyEncoder::CheckShape(const Batch& batch, bool text) const {
     if (batch.columns.size() != columns_.size()) {
         throw Error(ErrorKind::kInternal,
                     fmt::format("batch has {} columns, the COPY expects {}", batch.columns.size(),
                                 columns_.size()));
     }
-    if (text_format_) {
+    if (text) {
         return;  // every type has a text form
     }
     for (size_t i = 0; i < columns_.size(); ++i) {
@@ -38,9 +50,9 @@ void CopyEncoder::CheckShape(const Batch& batch) const {
     }
 }
 
-void CopyEncoder::Encode(const Batch& batch, WireBuffer& out) {
-    CheckShape(batch);
-    if (text_format_) {
+void CopyEncoder::Encode(const Batch& batch, bool text, WireBuffer& out) {
+    CheckShape(batch, text);
+    if (text) {
         EncodeText(batch, out);
     } else {
         EncodeBinary(batch, out);

@@ -136,8 +136,15 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
         return true;
     }
     // Collect the significant digits; `int_len` is where the decimal point sits among them.
-    std::string digits;
-    digits.reserve(text.size());
+    // Digits go to a stack buffer: numerics are usually short, and this runs once per value.
+    char stack[128];
+    std::string heap;
+    char* digits = stack;
+    if (text.size() > sizeof(stack)) {
+        heap.resize(text.size());
+        digits = heap.data();
+    }
+    size_t ndigits_text = 0;
     size_t i = 0;
     int int_len = 0;
     int frac_len = 0;
@@ -147,7 +154,7 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
         const char c = text[i];
         if (c >= '0' && c <= '9') {
             any_digit = true;
-            if (digits.empty() && c == '0') {
+            if (ndigits_text == 0 && c == '0') {
                 // Leading zeros carry no value; before the point they do not move it either.
                 if (seen_point) {
                     --int_len;
@@ -155,7 +162,7 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
                 }
                 continue;
             }
-            digits += c;
+            digits[ndigits_text++] = c;
             if (seen_point) {
                 ++frac_len;
             } else {
@@ -198,10 +205,10 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
     if (dscale > kMaxDscale) {
         return false;
     }
-    while (!digits.empty() && digits.back() == '0') {
-        digits.pop_back();
+    while (ndigits_text > 0 && digits[ndigits_text - 1] == '0') {
+        --ndigits_text;
     }
-    if (digits.empty()) {
+    if (ndigits_text == 0) {
         AppendHeader(out, 0, 0, kPositive, static_cast<uint16_t>(dscale));
         return true;
     }
@@ -211,7 +218,7 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
         return false;
     }
     const size_t lead_pad = static_cast<size_t>((weight + 1) * 4 - int_len);
-    const size_t total = lead_pad + digits.size();
+    const size_t total = lead_pad + ndigits_text;
     const size_t ndigits = (total + 3) / 4;
     if (ndigits > 0xFFFF) {
         return false;
@@ -223,7 +230,7 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
         int value = 0;
         for (size_t k = 0; k < 4; ++k) {
             const size_t at = g * 4 + k;  // position in the zero-padded digit string
-            const int d = (at >= lead_pad && at - lead_pad < digits.size())
+            const int d = (at >= lead_pad && at - lead_pad < ndigits_text)
                               ? digits[at - lead_pad] - '0'
                               : 0;
             value = value * 10 + d;

@@ -14,8 +14,14 @@ namespace sluice::pg {
 namespace {
 
 // Rows of key sample behind the quantile cut points: enough that each cut lands within a
-// fraction of a percent of its ideal rank, small enough to sort in milliseconds.
+// fraction of a percent of its ideal rank, small enough to sort in milliseconds. Many slices
+// need more: about kSampleRowsPerSlice keys per slice, up to kMaxSampleRows.
 constexpr int64_t kSampleRows = 30000;
+constexpr int64_t kSampleRowsPerSlice = 20;
+constexpr int64_t kMaxSampleRows = 1000000;
+// SYSTEM sampling takes whole blocks, and tables loaded in key order keep neighbouring keys in
+// one block: each slice needs several sampled blocks or its cut points clump at block edges.
+constexpr int64_t kSampleBlocksPerSlice = 16;
 // Statistics older than this share of modified rows are not trusted for cut points.
 constexpr double kStaleStatsShare = 0.2;
 
@@ -90,8 +96,8 @@ std::vector<std::string> HistogramCuts(PgConnection& conn, const SourceShape& sh
                     key.type.native),
         {shape.relation->schema, shape.relation->name, key.name},
         "reading statistics of " + shape.display);
-    if (bounds.size() < 2) {
-        return {};
+    if (bounds.size() < 2 || static_cast<int64_t>(bounds.size()) - 1 < slices) {
+        return {};  // no histogram, or too coarse for this many slices: sample instead
     }
     std::vector<std::string> cuts;
     const auto m = static_cast<int64_t>(bounds.size());
@@ -118,9 +124,16 @@ std::vector<std::string> SampledCuts(PgConnection& conn, const SourceShape& shap
             {fractions}, "sampling partition keys of " + shape.display);
     };
     const bool can_sample = shape.relation && shape.relation->kind != 'v' && shape.relation->kind != 'f';
-    if (can_sample && estimated_rows > 4 * kSampleRows) {
+    const int64_t sample_rows = std::clamp(kSampleRowsPerSlice * slices, kSampleRows, kMaxSampleRows);
+    if (can_sample && estimated_rows > 4 * sample_rows) {
         // SYSTEM sampling reads whole random blocks: cheap, and still unbiased for quantiles.
-        const double percent = std::min(100.0, 100.0 * kSampleRows / static_cast<double>(estimated_rows));
+        const double pages = std::stod(
+            conn.QueryValue("SELECT greatest(1, pg_relation_size($1::oid) / current_setting('block_size')::int8)",
+                            {shape.relation->oid}, "reading the size of " + shape.display)
+                .value_or("1"));
+        const double percent = std::min(
+            100.0, 100.0 * std::max(static_cast<double>(sample_rows) / static_cast<double>(estimated_rows),
+                                    static_cast<double>(kSampleBlocksPerSlice * slices) / pages));
         auto cuts = cuts_from(fmt::format("SELECT {} AS k FROM {} TABLESAMPLE SYSTEM ({}){}", k,
                                           shape.from_sql, percent, where));
         if (!cuts.empty()) {

@@ -68,6 +68,9 @@ public:
         std::vector<std::string> key = source.primary_key.empty() ? spec_.key : source.primary_key;
         std::optional<Relation> load = existing;
         if (swap) {
+            if (existing) {
+                pg::TableSwap::CheckReplaceable(conn, *existing);
+            }
             const std::string schema = existing ? existing->schema : SchemaForNew(conn);
             const QualifiedName fresh{schema, pg::TruncateName(name_.name + kFreshSuffix)};
             conn.Exec("DROP TABLE IF EXISTS " + fresh.Sql(), "dropping a leftover " + fresh.Display());
@@ -82,7 +85,12 @@ public:
                 CreateTable(conn, fresh, source, {});
             }
             load = pg::LookupRelation(conn, fresh);
-            swap_.emplace(pg::TableSwap::Plan(conn, name_, existing, *load, like_old, key));
+            try {
+                swap_.emplace(pg::TableSwap::Plan(conn, name_, existing, *load, like_old, key));
+            } catch (...) {
+                conn.Exec("DROP TABLE IF EXISTS " + fresh.Sql(), "dropping " + fresh.Display());
+                throw;
+            }
         } else if (!existing) {
             CreateTable(conn, name_, source, key);
             load = pg::LookupRelation(conn, name_);
@@ -109,6 +117,10 @@ public:
             out.fields.push_back(pg::ToField(*column));
         }
         if (!missing.empty()) {
+            if (swap_) {
+                swap_->Discard(conn);  // nothing will be loaded into the new table
+                swap_.reset();
+            }
             std::string list;
             for (const std::string& m : missing) {
                 list += (list.empty() ? "" : ", ") + m;
@@ -150,6 +162,26 @@ public:
         swap_.reset();
     }
 
+    void DeleteRows(const std::string& column, const std::string& value, const std::string& sql) override {
+        PgConnection& conn = Conn();
+        const std::string table = target_ ? target_->load_sql : name_.Sql();
+        const std::string what = fmt::format("undoing tenant {} in {}", value, name_.Display());
+        conn.Exec("BEGIN", what);
+        try {
+            conn.Exec(fmt::format("DELETE FROM {} WHERE {} = {}", table, QuoteIdent(column),
+                                  pg::QuoteLiteral(value)),
+                      what);
+            conn.Exec(sql, what);
+            conn.Exec("COMMIT", what);
+        } catch (...) {
+            try {
+                conn.Exec("ROLLBACK");
+            } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+            }
+            throw;
+        }
+    }
+
     std::optional<Schema> ExistingSchema() override {
         PgConnection& conn = Conn();
         const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
@@ -175,6 +207,7 @@ private:
 
     std::string SchemaForNew(PgConnection& conn) {
         if (!name_.schema.empty()) {
+            EnsureSchema(conn);
             return name_.schema;
         }
         auto schema = conn.QueryValue("SELECT current_schema()");
@@ -187,8 +220,19 @@ private:
         return *schema;
     }
 
+    // create: if_missing covers the schema too (mart.events into a fresh database).
+    void EnsureSchema(PgConnection& conn) {
+        if (name_.schema.empty() ||
+            conn.QueryValue("SELECT to_regnamespace($1) IS NOT NULL", {QuoteIdent(name_.schema)}) == "t") {
+            return;
+        }
+        conn.Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(name_.schema),
+                  "creating schema " + name_.schema);
+    }
+
     void CreateTable(PgConnection& conn, const QualifiedName& name, const Schema& source,
                      const std::vector<std::string>& key) {
+        EnsureSchema(conn);
         std::string columns;
         for (const Field& field : source.fields) {
             columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdent(field.name),

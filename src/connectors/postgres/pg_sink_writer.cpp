@@ -54,7 +54,7 @@ public:
             return;
         }
         if (!copy_open_) {
-            StartCopy(raw);
+            StartCopy(raw, !raw && encoder_.NeedsText(batch));
         } else if (raw != raw_mode_) {
             throw Error(ErrorKind::kInternal, "a partition mixed raw and decoded batches");
         }
@@ -63,7 +63,7 @@ public:
             conn_->PutCopyData(batch.raw);
             return;
         }
-        encoder_.Encode(batch, buffer_);
+        encoder_.Encode(batch, text_mode_, buffer_);
         if (buffer_.size() >= kFlushBytes) {
             Flush();
         }
@@ -73,16 +73,47 @@ public:
         if (!in_transaction_) {
             throw Error(ErrorKind::kInternal, "SinkWriter::Commit called outside Begin");
         }
-        if (copy_open_) {
-            if (raw_mode_ || !encoder_.text_format()) {
-                AppendCopyTrailer(buffer_);
-            }
-            Flush();
-            copy_open_ = false;
-            conn_->EndCopyIn();
-        }
+        EndCopy();
         conn_->Exec("COMMIT", "committing " + target_->table_display);
         in_transaction_ = false;
+    }
+
+    bool ExecuteInTransaction(const std::string& sql) override {
+        if (!in_transaction_) {
+            throw Error(ErrorKind::kInternal, "SinkWriter::ExecuteInTransaction called outside Begin");
+        }
+        EndCopy();
+        conn_->Exec(sql, "recording the partition in the sluice ledger");
+        return true;
+    }
+
+    bool SupportsIsolatedWrites() const override { return true; }
+
+    std::optional<Error> TryWrite(const Batch& batch) override {
+        if (!in_transaction_) {
+            throw Error(ErrorKind::kInternal, "SinkWriter::TryWrite called outside Begin");
+        }
+        // One COPY per batch inside a savepoint: a refused row undoes only this batch.
+        EndCopy();
+        conn_->Exec("SAVEPOINT sluice_batch", "isolating a batch");
+        try {
+            Write(batch);
+            EndCopy();
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kData) {
+                throw;
+            }
+            if (conn_->in_copy()) {
+                conn_->EndCopyIn("sluice: batch refused");
+            }
+            copy_open_ = false;
+            buffer_.Clear();
+            conn_->Exec("ROLLBACK TO SAVEPOINT sluice_batch; RELEASE SAVEPOINT sluice_batch",
+                        "undoing a refused batch");
+            return e;
+        }
+        conn_->Exec("RELEASE SAVEPOINT sluice_batch", "keeping a batch");
+        return std::nullopt;
     }
 
     void Rollback() noexcept override {
@@ -103,20 +134,34 @@ public:
     }
 
 private:
-    void StartCopy(bool raw) {
+    void StartCopy(bool raw, bool text) {
         std::string columns;
         for (const PgColumn& c : target_->columns) {
             columns += (columns.empty() ? "" : ", ") + QuoteIdent(c.name);
         }
         raw_mode_ = raw;
-        const char* format = raw ? "(FORMAT binary)" : encoder_.FormatOption();
+        text_mode_ = text;
+        const char* format = text ? "(FORMAT text)" : "(FORMAT binary)";
         conn_->BeginCopyIn(fmt::format("COPY {} ({}) FROM STDIN {}", target_->load_sql, columns, format),
                            "loading " + target_->table_display);
         copy_open_ = true;
         buffer_.Clear();
-        if (raw || !encoder_.text_format()) {
+        if (!text) {
             AppendCopyHeader(buffer_);
         }
+    }
+
+    // Sends the trailer and ends the open COPY, if any; the transaction stays open.
+    void EndCopy() {
+        if (!copy_open_) {
+            return;
+        }
+        if (!text_mode_) {
+            AppendCopyTrailer(buffer_);
+        }
+        Flush();
+        copy_open_ = false;
+        conn_->EndCopyIn();
     }
 
     void Flush() {
@@ -133,6 +178,7 @@ private:
     bool in_transaction_ = false;
     bool copy_open_ = false;
     bool raw_mode_ = false;
+    bool text_mode_ = false;
 };
 
 }  // namespace

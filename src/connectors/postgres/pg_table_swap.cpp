@@ -82,6 +82,32 @@ void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
 
 }  // namespace
 
+void TableSwap::CheckReplaceable(PgConnection& conn, const Relation& old) {
+    if (old.kind == 'p') {
+        throw Error(ErrorKind::kSchema,
+                    fmt::format("cannot replace {}: it is a partitioned table; load it with "
+                                "mode: append (after truncating it) instead", old.Display()));
+    }
+    std::vector<std::string> dependents = conn.QueryColumn(
+        "SELECT DISTINCT 'view ' || v.oid::regclass::text FROM pg_depend d "
+        "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+        "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass "
+        "AND d.refobjid = $1::oid AND v.oid <> $1::oid "
+        "UNION ALL SELECT 'foreign key ' || conname || ' of ' || conrelid::regclass::text "
+        "FROM pg_constraint WHERE confrelid = $1::oid AND conrelid <> $1::oid AND contype = 'f'",
+        {old.oid}, "checking what depends on " + old.Display());
+    if (!dependents.empty()) {
+        throw Error(ErrorKind::kSchema,
+                    fmt::format("cannot replace {}: {} depend{} on it, so it cannot be dropped "
+                                "and swapped — drop {} before the run and recreate {} after, "
+                                "or load with mode: append",
+                                old.Display(), Join(dependents, ", "),
+                                dependents.size() == 1 ? "s" : "",
+                                dependents.size() == 1 ? "it" : "them",
+                                dependents.size() == 1 ? "it" : "them"));
+    }
+}
+
 TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
                           const std::optional<Relation>& old, const Relation& fresh,
                           bool copy_old_definitions, const std::vector<std::string>& primary_key) {
@@ -96,29 +122,6 @@ TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
     std::vector<std::string> before_drop;
 
     if (old) {
-        if (old->kind == 'p') {
-            throw Error(ErrorKind::kSchema,
-                        fmt::format("cannot replace {}: it is a partitioned table; load it with "
-                                    "mode: append (after truncating it) instead", old->Display()));
-        }
-        std::vector<std::string> dependents = conn.QueryColumn(
-            "SELECT DISTINCT 'view ' || v.oid::regclass::text FROM pg_depend d "
-            "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
-            "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass "
-            "AND d.refobjid = $1::oid AND v.oid <> $1::oid "
-            "UNION ALL SELECT 'foreign key ' || conname || ' of ' || conrelid::regclass::text "
-            "FROM pg_constraint WHERE confrelid = $1::oid AND conrelid <> $1::oid AND contype = 'f'",
-            {old->oid}, "checking what depends on " + old->Display());
-        if (!dependents.empty()) {
-            throw Error(ErrorKind::kSchema,
-                        fmt::format("cannot replace {}: {} depend{} on it, so it cannot be dropped "
-                                    "and swapped — drop {} before the run and recreate {} after, "
-                                    "or load with mode: append",
-                                    old->Display(), Join(dependents, ", "),
-                                    dependents.size() == 1 ? "s" : "",
-                                    dependents.size() == 1 ? "it" : "them",
-                                    dependents.size() == 1 ? "it" : "them"));
-        }
         if (copy_old_definitions) {
             // serial columns: their defaults now point at sequences the old table owns.
             PgResultPtr seqs = conn.ExecParams(

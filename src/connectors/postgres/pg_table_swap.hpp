@@ -14,12 +14,16 @@ namespace sluice::pg {
 /// old table and renames the new one.
 class TableSwap {
 public:
+    /// Throws Error(kSchema) when `old` cannot be swapped out: something else depends on it
+    /// (a view, a foreign key from another table), so DROP would fail at the very end,
+    /// after the whole load; or it is partitioned. Call before creating the new table.
+    static void CheckReplaceable(PgConnection& conn, const Relation& old);
+
     /// Plans the swap of `fresh` (already created, loaded later) into `target`'s place.
-    /// With `old` (the existing target) and `copy_old_definitions`, its indexes, key, unique,
-    /// exclusion and foreign-key constraints, grants and serial sequences carry over; else
-    /// the primary key `primary_key` is built. Throws Error(kSchema) when something else
-    /// depends on the old table (a view, a foreign key from another table): DROP would
-    /// fail at the very end, after the whole load.
+    /// With `old` (the existing target, checked by CheckReplaceable) and
+    /// `copy_old_definitions`, its indexes, key, unique, exclusion and foreign-key
+    /// constraints, grants and serial sequences carry over; else the primary key
+    /// `primary_key` is built.
     static TableSwap Plan(PgConnection& conn, const QualifiedName& target,
                           const std::optional<Relation>& old, const Relation& fresh,
                           bool copy_old_definitions, const std::vector<std::string>& primary_key);

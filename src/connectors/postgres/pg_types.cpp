@@ -321,6 +321,9 @@ Field ToField(const PgColumn& column) {
 }
 
 std::string SqlTypeFor(const Field& field) {
+    if (field.native_type == "\"char\"" && field.type.id == LogicalType::kText) {
+        return field.native_type;  // PostgreSQL's one-byte type, distinct from char(1)
+    }
     if (!field.native_type.empty() && IsPgSpelling(field.native_type)) {
         if (auto parsed = ParseTypeName(field.native_type); parsed && *parsed == field.type) {
             return field.native_type;

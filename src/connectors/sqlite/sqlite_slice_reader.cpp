@@ -1,0 +1,156 @@
+#include "connectors/sqlite/sqlite_slice_reader.hpp"
+
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/convert.hpp"
+
+namespace sluice::sqlite {
+
+namespace {
+
+bool IsTemporal(LogicalType type) {
+    return type == LogicalType::kDate || type == LogicalType::kTime || type == LogicalType::kTimestamp ||
+           type == LogicalType::kTimestampTz;
+}
+
+}  // namespace
+
+SqliteSliceReader::SqliteSliceReader(SqliteDbPtr db, SqliteStmtPtr stmt, Schema schema, size_t batch_rows,
+                                     std::string label, std::optional<size_t> key_column)
+    : db_(std::move(db)),
+      stmt_(std::move(stmt)),
+      schema_(std::move(schema)),
+      batch_rows_(batch_rows == 0 ? 1 : batch_rows),
+      label_(std::move(label)),
+      key_column_(key_column) {}
+
+bool SqliteSliceReader::Next(Batch& batch) {
+    batch = Batch(schema_);
+    for (Column& column : batch.columns) {
+        column.Reserve(batch_rows_);
+    }
+    while (!done_ && batch.rows() + batch.rejected.size() < batch_rows_) {
+        const int rc = sqlite3_step(stmt_.get());
+        if (rc == SQLITE_DONE) {
+            done_ = true;
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            throw MakeError(db_.get(), rc, "reading SQLite source " + label_);
+        }
+        ++position_;
+        ReadRow(batch);
+    }
+    return !batch.empty();
+}
+
+void SqliteSliceReader::ReadRow(Batch& batch) {
+    const size_t before = batch.rows();
+    for (size_t c = 0; c < schema_.size(); ++c) {
+        const Status status = ReadValue(batch.columns[c], static_cast<int>(c));
+        if (status.ok()) {
+            continue;
+        }
+        for (size_t undo = 0; undo < c; ++undo) {
+            batch.columns[undo].Truncate(before);
+        }
+        batch.rejected.push_back(RejectedRow{
+            Position(), RowText(),
+            fmt::format("column {} ({}): {}", schema_.fields[c].name, TypeName(schema_.fields[c].type),
+                        status.message()),
+            "22P02"});
+        return;
+    }
+    batch.source_rows.push_back(position_);
+}
+
+Status SqliteSliceReader::ReadValue(Column& column, int c) {
+    sqlite3_stmt* s = stmt_.get();
+    const int storage = sqlite3_column_type(s, c);
+    const LogicalType type = column.type().id;
+    switch (storage) {
+        case SQLITE_NULL: column.AppendNull(); return Status::Ok();
+        case SQLITE_INTEGER:
+            if (type == LogicalType::kInt64) {
+                column.Append<int64_t>(sqlite3_column_int64(s, c));
+                return Status::Ok();
+            }
+            if (type == LogicalType::kBool) {
+                column.Append<uint8_t>(sqlite3_column_int64(s, c) != 0 ? 1 : 0);
+                return Status::Ok();
+            }
+            if (type == LogicalType::kFloat64) {
+                column.Append<double>(sqlite3_column_double(s, c));
+                return Status::Ok();
+            }
+            if (IsTemporal(type)) {
+                return Status::Invalid(fmt::format(
+                    "{} is a number; sluice reads {} columns stored as ISO-8601 text. For Unix "
+                    "seconds read the column through source.query with datetime(col, 'unixepoch')",
+                    sqlite3_column_int64(s, c), TypeName(column.type())));
+            }
+            break;
+        case SQLITE_FLOAT:
+            if (type == LogicalType::kFloat64) {
+                column.Append<double>(sqlite3_column_double(s, c));
+                return Status::Ok();
+            }
+            if (IsTemporal(type)) {
+                return Status::Invalid(fmt::format(
+                    "{} is a number; sluice reads {} columns stored as ISO-8601 text. For Julian "
+                    "days read the column through source.query with datetime(col)",
+                    sqlite3_column_double(s, c), TypeName(column.type())));
+            }
+            break;
+        case SQLITE_BLOB:
+            if (type == LogicalType::kUuid && sqlite3_column_bytes(s, c) == 16) {
+                // Many applications store UUIDs as their 16 raw bytes.
+                std::array<uint8_t, 16> uuid{};
+                std::memcpy(uuid.data(), sqlite3_column_blob(s, c), uuid.size());
+                column.Append(uuid);
+                return Status::Ok();
+            }
+            if (type == LogicalType::kBytes || type == LogicalType::kText) {
+                const auto* data = static_cast<const char*>(sqlite3_column_blob(s, c));
+                column.AppendBytes(std::string_view(data, static_cast<size_t>(sqlite3_column_bytes(s, c))));
+                return Status::Ok();
+            }
+            break;
+        default: break;
+    }
+    // Text storage, or a storage class that differs from the declared type: convert from the
+    // value's text form, which SQLite renders for every storage class.
+    const std::string_view text = ColumnText(s, c);
+    if (type == LogicalType::kText || type == LogicalType::kBytes || type == LogicalType::kJson) {
+        column.AppendBytes(text);
+        return Status::Ok();
+    }
+    return AppendParsed(column, text);
+}
+
+std::string SqliteSliceReader::Position() {
+    if (key_column_) {
+        const int k = static_cast<int>(*key_column_);
+        const std::string_view value =
+            sqlite3_column_type(stmt_.get(), k) == SQLITE_NULL ? "NULL" : ColumnText(stmt_.get(), k);
+        return fmt::format("{} {}={}", label_, schema_.fields[*key_column_].name, value);
+    }
+    return fmt::format("{} row {} of its partition", label_, position_);
+}
+
+std::string SqliteSliceReader::RowText() {
+    std::string out;
+    for (int c = 0; c < static_cast<int>(schema_.size()); ++c) {
+        if (c > 0) {
+            out += ',';
+        }
+        out += ColumnText(stmt_.get(), c);
+    }
+    return out;
+}
+
+}  // namespace sluice::sqlite

@@ -1,0 +1,302 @@
+#include "connectors/sqlite/sqlite_source.hpp"
+
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "connectors/sqlite/sqlite_db.hpp"
+#include "connectors/sqlite/sqlite_key_ranges.hpp"
+#include "connectors/sqlite/sqlite_slice_reader.hpp"
+#include "connectors/sqlite/sqlite_types.hpp"
+
+namespace sluice {
+
+namespace {
+
+using sqlite::QuoteIdent;
+
+/// Logical type of a value from its storage class, for columns that declare no type.
+DataType TypeFromStorage(int storage) {
+    switch (storage) {
+        case SQLITE_INTEGER: return MakeType(LogicalType::kInt64);
+        case SQLITE_FLOAT: return MakeType(LogicalType::kFloat64);
+        case SQLITE_BLOB: return MakeType(LogicalType::kBytes);
+        default: return MakeType(LogicalType::kText);
+    }
+}
+
+class SqliteSource final : public Source {
+public:
+    explicit SqliteSource(SourceSpec spec)
+        : spec_(std::move(spec)), path_(sqlite::PathFromUrl(spec_.url, spec_.base_dir)) {
+        if (!spec_.tenant_schema.empty()) {
+            throw Error(ErrorKind::kConfig, "SQLite sources have no schemas; fan out over tenants "
+                                            "with tenants.values or tenants.query instead");
+        }
+        db_ = sqlite::OpenDatabase(path_, true);
+        if (spec_.query.empty()) {
+            table_ = sqlite::ResolveTableName(db_.get(), spec_.table);
+            from_ = table_->Sql();
+            label_ = table_->Display();
+        } else {
+            CheckQuery(spec_.query, "source.query");
+            from_ = "(" + spec_.query + ")";
+            label_ = "query";
+        }
+    }
+
+    Schema Describe() override {
+        std::lock_guard lock(schema_mu_);
+        if (!schema_) {
+            schema_ = table_ ? DescribeTable() : DescribeQuery();
+        }
+        return *schema_;
+    }
+
+    int64_t EstimateRows() override {
+        if (estimate_ < 0) {
+            auto stmt = sqlite::Prepare(db_.get(), "SELECT count(*) FROM " + from_ + TenantFilter(" WHERE "),
+                                        "counting the rows of " + label_);
+            BindTenant(stmt.get(), 1);
+            const int rc = sqlite3_step(stmt.get());
+            if (rc != SQLITE_ROW) {
+                throw sqlite::MakeError(db_.get(), rc, "counting the rows of " + label_);
+            }
+            estimate_ = sqlite3_column_int64(stmt.get(), 0);
+        }
+        return estimate_;
+    }
+
+    std::vector<Slice> Partition(const PartitionRequest& request) override {
+        const Schema schema = Describe();
+        const std::string& strategy = request.strategy;
+        if (strategy != "auto" && strategy != "none" && strategy != "key_range") {
+            throw Error(ErrorKind::kConfig, fmt::format("partition strategy {} does not apply to SQLite "
+                                                        "source {}; use auto, key_range or none",
+                                                        strategy, label_));
+        }
+        std::string column = request.column;
+        if (column.empty() && schema.primary_key.size() == 1) {
+            column = schema.primary_key.front();
+        }
+        const std::optional<size_t> at = column.empty() ? std::nullopt : schema.Find(column);
+        if (!column.empty() && !at && (strategy == "key_range" || !request.column.empty())) {
+            throw Error(ErrorKind::kConfig, fmt::format("partition.column {} is not a column of {} (columns: {})",
+                                                        column, label_, schema.Describe()));
+        }
+        const std::optional<sqlite::KeyKind> kind = at ? sqlite::KeyKindFor(schema.fields[*at].type) : std::nullopt;
+        if (strategy == "key_range") {
+            if (column.empty()) {
+                throw Error(ErrorKind::kConfig, fmt::format("partition.strategy key_range needs partition.column: "
+                                                            "{} has no single-column primary key",
+                                                            label_));
+            }
+            if (!kind) {
+                throw Error(ErrorKind::kConfig,
+                            fmt::format("partition.column {} of {} is {}; key_range on SQLite needs an "
+                                        "integer (or text, date, timestamp) column; name another column "
+                                        "or use strategy none",
+                                        column, label_, TypeName(schema.fields[*at].type)));
+            }
+        }
+        // auto cuts only on integer keys, or on the column the user named.
+        const bool auto_key = kind && (*kind == sqlite::KeyKind::kInteger || !request.column.empty());
+        const bool cut = strategy == "key_range" ||
+                         (strategy == "auto" && auto_key && EstimateRows() >= request.min_rows_for_parallel);
+        if (!cut) {
+            Slice all;
+            all.strategy = "none";
+            all.estimated_rows = EstimateRows();
+            return {all};
+        }
+        NoteMissingIndex(column);
+        const bool unique = table_ && schema.primary_key.size() == 1 && schema.Find(schema.primary_key.front()) == at;
+        sqlite::KeyRangeQuery query{db_.get(), from_, label_, column, *kind, schema.fields[*at].nullable,
+                                    spec_.tenant_column, spec_.tenant_value, unique};
+        return sqlite::CutKeyRanges(query, request.chunk_rows);
+    }
+
+    std::unique_ptr<SliceReader> Open(const Slice& slice) override {
+        const Schema schema = Describe();
+        if (slice.strategy != "none" && slice.strategy != "key_range") {
+            throw Error(ErrorKind::kInternal,
+                        fmt::format("SQLite source {} cannot read a {} partition", label_, slice.strategy));
+        }
+        std::optional<sqlite::KeyBounds> bounds;
+        std::optional<size_t> key_column;
+        if (!slice.column.empty()) {
+            key_column = schema.Find(slice.column);
+            if (!key_column) {
+                throw Error(ErrorKind::kSchema, fmt::format("partition column {} is no longer a column of {}",
+                                                            slice.column, label_));
+            }
+            const Field& key = schema.fields[*key_column];
+            bounds = sqlite::KeyBounds{slice.column, sqlite::KeyKindFor(key.type).value_or(sqlite::KeyKind::kText),
+                                       key.nullable, slice.lower, slice.upper, slice.includes_nulls};
+        } else if (schema.primary_key.size() == 1) {
+            key_column = schema.Find(schema.primary_key.front());
+        }
+        std::string sql;
+        if (table_) {
+            std::string columns;
+            for (const Field& f : schema.fields) {
+                columns += (columns.empty() ? "" : ", ") + QuoteIdent(f.name);
+            }
+            sql = fmt::format("SELECT {} FROM {}", columns, from_);
+        } else {
+            sql = "SELECT * FROM " + from_;  // positions match Describe, even with duplicate names
+        }
+        std::vector<std::string> where;
+        if (bounds) {
+            where = sqlite::KeyRangeConditions(*bounds);
+        }
+        if (!spec_.tenant_column.empty()) {
+            where.push_back(QuoteIdent(spec_.tenant_column) + " = ?");
+        }
+        for (size_t i = 0; i < where.size(); ++i) {
+            sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+        }
+        sqlite::SqliteDbPtr db = sqlite::OpenDatabase(path_, true);
+        sqlite::SqliteStmtPtr stmt = sqlite::Prepare(db.get(), sql, "reading SQLite source " + label_);
+        int next = 1;
+        if (bounds) {
+            next = sqlite::BindKeyBounds(stmt.get(), *bounds);
+        }
+        BindTenant(stmt.get(), next);
+        return std::make_unique<sqlite::SqliteSliceReader>(std::move(db), std::move(stmt), schema,
+                                                           spec_.batch_rows, label_, key_column);
+    }
+
+    std::vector<std::string> PlanNotes() override { return notes_; }
+
+    std::vector<std::string> QueryValues(const std::string& query) override {
+        CheckQuery(query, "tenants.query");
+        auto stmt = sqlite::Prepare(db_.get(), query, "running tenants.query");
+        std::vector<std::string> values;
+        int rc = SQLITE_ROW;
+        while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+            if (sqlite3_column_type(stmt.get(), 0) != SQLITE_NULL) {
+                values.emplace_back(sqlite::ColumnText(stmt.get(), 0));
+            }
+        }
+        if (rc != SQLITE_DONE) {
+            throw sqlite::MakeError(db_.get(), rc, "running tenants.query");
+        }
+        return values;
+    }
+
+private:
+    /// Throws Error(kConfig) unless `sql` is one statement that only reads.
+    void CheckQuery(const std::string& sql, std::string_view field) {
+        sqlite3_stmt* raw = nullptr;
+        const char* tail = nullptr;
+        const int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+        sqlite::SqliteStmtPtr stmt(raw);
+        if (rc != SQLITE_OK) {
+            Error e = sqlite::MakeError(db_.get(), rc, fmt::format("{} on {}", field, path_));
+            throw Error(ErrorKind::kConfig, e.what(), e.sqlstate());
+        }
+        const std::string_view rest(tail);
+        const bool one_statement = rest.find_first_not_of(" \t\r\n;") == std::string_view::npos;
+        if (!stmt || !one_statement || sqlite3_stmt_readonly(stmt.get()) == 0 || sqlite3_column_count(stmt.get()) == 0) {
+            throw Error(ErrorKind::kConfig, fmt::format("{} must be one SELECT statement that only reads", field));
+        }
+    }
+
+    Schema DescribeTable() {
+        std::optional<Schema> schema = sqlite::ReadTableSchema(db_.get(), *table_);
+        if (!schema) {
+            throw sqlite::MissingTable(db_.get(), *table_, path_, "check source.table");
+        }
+        bool untyped = false;
+        std::string columns;
+        for (const Field& f : schema->fields) {
+            untyped = untyped || f.native_type.empty();
+            columns += (columns.empty() ? "" : ", ") + QuoteIdent(f.name);
+        }
+        if (untyped) {
+            // Columns without a declared type (allowed by SQLite, common in views) take the
+            // type of their first row's value.
+            auto first = sqlite::Prepare(db_.get(), fmt::format("SELECT {} FROM {} LIMIT 1", columns, from_),
+                                         "sampling " + label_);
+            const bool has_row = sqlite3_step(first.get()) == SQLITE_ROW;
+            for (size_t c = 0; c < schema->fields.size(); ++c) {
+                if (schema->fields[c].native_type.empty() && has_row) {
+                    schema->fields[c].type = TypeFromStorage(sqlite3_column_type(first.get(), static_cast<int>(c)));
+                }
+            }
+        }
+        return *schema;
+    }
+
+    Schema DescribeQuery() {
+        auto stmt = sqlite::Prepare(db_.get(), spec_.query, "preparing source.query");
+        const int columns = sqlite3_column_count(stmt.get());
+        bool has_row = false;
+        bool stepped = false;
+        Schema schema;
+        for (int c = 0; c < columns; ++c) {
+            Field field;
+            field.name = sqlite3_column_name(stmt.get(), c);
+            const char* decl = sqlite3_column_decltype(stmt.get(), c);
+            field.native_type = decl != nullptr ? decl : "";
+            if (decl != nullptr) {
+                field.type = sqlite::TypeFromDecl(decl);
+            } else {
+                // An expression: its first row's storage class is the best evidence there is.
+                if (!stepped) {
+                    has_row = sqlite3_step(stmt.get()) == SQLITE_ROW;
+                    stepped = true;
+                }
+                field.type = TypeFromStorage(has_row ? sqlite3_column_type(stmt.get(), c) : SQLITE_NULL);
+            }
+            schema.fields.push_back(std::move(field));
+        }
+        return schema;
+    }
+
+    /// key_range on an unindexed column makes every slice scan the whole table.
+    void NoteMissingIndex(const std::string& column) {
+        if (!table_ || sqlite::IsIndexedColumn(db_.get(), *table_, column)) {
+            return;
+        }
+        notes_.push_back(fmt::format("{}.{} has no index: each partition scans the whole table; "
+                                     "CREATE INDEX on it, or use strategy none",
+                                     label_, column));
+    }
+
+    std::string TenantFilter(const char* prefix) const {
+        return spec_.tenant_column.empty() ? "" : prefix + QuoteIdent(spec_.tenant_column) + " = ?";
+    }
+
+    void BindTenant(sqlite3_stmt* stmt, int at) const {
+        if (!spec_.tenant_column.empty()) {
+            sqlite3_bind_text(stmt, at, spec_.tenant_value.data(), static_cast<int>(spec_.tenant_value.size()),
+                              SQLITE_TRANSIENT);
+        }
+    }
+
+    SourceSpec spec_;
+    std::string path_;
+    sqlite::SqliteDbPtr db_;  // the planner's connection: Describe, EstimateRows, Partition
+    std::optional<sqlite::TableName> table_;
+    std::string from_;   // the relation in SQL: a quoted table or "(query)"
+    std::string label_;  // for messages: the table name or "query"
+    std::mutex schema_mu_;
+    std::optional<Schema> schema_;  // guarded by schema_mu_ (Open runs on worker threads)
+    int64_t estimate_ = -1;
+    std::vector<std::string> notes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Source> OpenSqliteSource(const SourceSpec& spec) {
+    if (spec.table.empty() && spec.query.empty()) {
+        throw Error(ErrorKind::kConfig, "a SQLite source needs source.table or source.query");
+    }
+    return std::make_unique<SqliteSource>(spec);
+}
+
+}  // namespace sluice

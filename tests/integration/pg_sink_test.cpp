@@ -1,0 +1,321 @@
+// PostgreSQL target: table creation and checks in Prepare, one COPY transaction per
+// partition, refused rows as data errors, and replace mode's build-then-swap.
+#include <gmock/gmock.h>
+
+#include "integration/pg_test_env.hpp"
+
+namespace sluice::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+Schema MakeSchema(std::vector<std::pair<std::string, LogicalType>> columns,
+                  std::vector<std::string> key = {}) {
+    Schema s;
+    for (auto& [name, type] : columns) {
+        Field f;
+        f.name = name;
+        f.type = MakeType(type);
+        s.fields.push_back(std::move(f));
+    }
+    s.primary_key = std::move(key);
+    return s;
+}
+
+// A batch of (id, name) rows in `schema` (id int32 or int64, name text).
+Batch Rows(const Schema& schema, int64_t from, int64_t to, const std::string& prefix = "n") {
+    Batch b(schema);
+    for (int64_t i = from; i < to; ++i) {
+        if (schema.fields[0].type.id == LogicalType::kInt64) {
+            b.columns[0].Append<int64_t>(i);
+        } else {
+            b.columns[0].Append<int32_t>(static_cast<int32_t>(i));
+        }
+        b.columns[1].AppendBytes(prefix + std::to_string(i));
+    }
+    return b;
+}
+
+Slice AllRows() {
+    Slice s;
+    s.strategy = "none";
+    return s;
+}
+
+template <class F>
+Error CatchError(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e;
+    }
+    ADD_FAILURE() << "expected sluice::Error";
+    return Error(ErrorKind::kInternal, "no error");
+}
+
+class PgSinkTest : public PgTest {
+protected:
+    // Loads rows [from, to) in one partition through a fresh writer.
+    void Load(Sink& sink, const Schema& schema, int64_t from, int64_t to, const std::string& prefix = "n") {
+        auto writer = sink.OpenWriter();
+        writer->Begin(AllRows());
+        writer->Write(Rows(schema, from, to, prefix));
+        writer->Commit();
+    }
+    const Schema source_ = MakeSchema({{"id", LogicalType::kInt32}, {"name", LogicalType::kText}}, {"id"});
+};
+
+TEST_F(PgSinkTest, AppendCreatesTheTableWithTheSourceKey) {
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "Public.Loaded"));
+    auto in_new_schema = OpenPostgresSink(PgTargetSpec(Url(), "mart.\"Events\""));
+    in_new_schema->Prepare(source_);
+    EXPECT_EQ(Value("SELECT to_regclass('mart.\"Events\"') IS NOT NULL"), "t");
+    const Schema target = sink->Prepare(source_);
+    EXPECT_EQ(target.fields[0].native_type, "integer");
+    EXPECT_EQ(target.primary_key, std::vector<std::string>{"id"});
+    Load(*sink, target, 0, 2500);
+    Load(*sink, target, 2500, 3000);
+    sink->Finalize(true);
+    EXPECT_EQ(Value("SELECT count(*) || ' ' || max(name) FROM public.loaded"), "3000 n999");
+    EXPECT_EQ(Value("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'loaded'::regclass"),
+              "PRIMARY KEY (id)");
+    ASSERT_TRUE(sink->ExistingSchema());
+    EXPECT_EQ(sink->ExistingSchema()->Describe(), "id int32, name text");
+}
+
+TEST_F(PgSinkTest, ExistingTableGivesItsTypesInSourceOrder) {
+    Exec("CREATE TABLE t (extra int DEFAULT 5, name varchar(20), id bigint PRIMARY KEY)");
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "t", "append", "never"));
+    const Schema target = sink->Prepare(source_);
+    ASSERT_EQ(target.size(), 2U);
+    EXPECT_EQ(target.fields[0].name, "id");
+    EXPECT_EQ(target.fields[0].type.id, LogicalType::kInt64);
+    EXPECT_EQ(target.fields[1].native_type, "character varying(20)");
+    EXPECT_EQ(target.primary_key, std::vector<std::string>{"id"});
+    Load(*sink, target, 1, 4);
+    EXPECT_EQ(Fingerprint("t", "id"), Value("SELECT count(*) || ':' || md5(string_agg(r::text, E'\\n' ORDER BY id)) "
+                                            "FROM (VALUES (5, 'n1', 1::int8), (5, 'n2', 2), (5, 'n3', 3)) r(e, n, id)"));
+}
+
+TEST_F(PgSinkTest, MissingTableOrColumnIsASchemaErrorNamingIt) {
+    Error table = CatchError([&] {
+        OpenPostgresSink(PgTargetSpec(Url(), "mart.events", "append", "never"))->Prepare(source_);
+    });
+    EXPECT_EQ(table.kind(), ErrorKind::kSchema);
+    EXPECT_THAT(table.what(), HasSubstr("target table mart.events does not exist"));
+    EXPECT_THAT(table.what(), HasSubstr("create: if_missing"));
+
+    Exec("CREATE TABLE narrow (id int)");
+    Error column = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "narrow"))->Prepare(source_); });
+    EXPECT_EQ(column.kind(), ErrorKind::kSchema);
+    EXPECT_THAT(column.what(), HasSubstr("target table public.narrow has no column name"));
+
+    Error replace = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "narrow", "replace"))->Prepare(source_); });
+    EXPECT_EQ(replace.kind(), ErrorKind::kSchema);
+    EXPECT_EQ(Value("SELECT to_regclass('narrow__sluice_new') IS NULL"), "t");
+
+    Error mode = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "narrow", "scd2"))->Prepare(source_); });
+    EXPECT_EQ(mode.kind(), ErrorKind::kConfig);
+}
+
+TEST_F(PgSinkTest, RefusedValueIsADataErrorAndNothingCommits) {
+    Exec("CREATE TABLE typed (id int, n int)");
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "typed", "append", "never"));
+    const Schema wrong = MakeSchema({{"id", LogicalType::kInt32}, {"n", LogicalType::kText}});
+    sink->Prepare(wrong);
+    auto writer = sink->OpenWriter();
+    writer->Begin(AllRows());
+    Batch batch(wrong);  // text where the target wants int: sent as text, refused by the server
+    batch.columns[0].Append<int32_t>(1);
+    batch.columns[1].AppendBytes("42");
+    batch.columns[0].Append<int32_t>(2);
+    batch.columns[1].AppendBytes("abc");
+    Error e = CatchError([&] {
+        writer->Write(batch);
+        writer->Commit();
+    });
+    writer->Rollback();
+    EXPECT_EQ(e.kind(), ErrorKind::kData);
+    EXPECT_EQ(e.sqlstate(), "22P02");
+    EXPECT_THAT(e.what(), HasSubstr("loading public.typed"));
+    EXPECT_THAT(e.what(), HasSubstr("invalid input syntax for type integer: \"abc\""));
+    EXPECT_THAT(e.what(), HasSubstr("line 2, column n"));
+    EXPECT_EQ(Value("SELECT count(*) FROM typed"), "0");
+
+    // The writer stays usable for the next partition.
+    writer->Begin(AllRows());
+    Batch good(wrong);
+    good.columns[0].Append<int32_t>(3);
+    good.columns[1].AppendBytes("7");
+    writer->Write(good);
+    writer->Commit();
+    EXPECT_EQ(Value("SELECT string_agg(id || '=' || n, ',') FROM typed"), "3=7");
+}
+
+TEST_F(PgSinkTest, DuplicateKeyIs23505WithTheKey) {
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "k"));
+    const Schema target = sink->Prepare(source_);
+    Load(*sink, target, 0, 10);
+    Error e = CatchError([&] { Load(*sink, target, 5, 6); });
+    EXPECT_EQ(e.kind(), ErrorKind::kData);
+    EXPECT_EQ(e.sqlstate(), "23505");
+    EXPECT_THAT(e.what(), HasSubstr("Key (id)=(5) already exists"));
+    EXPECT_EQ(Value("SELECT count(*) FROM k"), "10");
+}
+
+TEST_F(PgSinkTest, RollbackDiscardsTheOpenCopy) {
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "r"));
+    const Schema target = sink->Prepare(source_);
+    auto writer = sink->OpenWriter();
+    writer->Begin(AllRows());
+    writer->Write(Rows(target, 0, 100));
+    writer->Rollback();
+    writer->Rollback();  // twice is harmless
+    EXPECT_EQ(Value("SELECT count(*) FROM r"), "0");
+    writer->Begin(AllRows());
+    writer->Write(Rows(target, 0, 3));
+    writer->Commit();
+    EXPECT_EQ(Value("SELECT count(*) FROM r"), "3");
+}
+
+TEST_F(PgSinkTest, PermissionDeniedIs42501NamingTheTable) {
+    const std::string role = "loader_" + RandomSuffix();
+    Exec("CREATE TABLE locked (id int, name text)");
+    Exec(fmt::format("CREATE ROLE {} LOGIN PASSWORD 'pw'", role));
+    Error e = CatchError([&] {
+        auto sink = OpenPostgresSink(PgTargetSpec(Url(role, "pw"), "locked", "append", "never"));
+        Load(*sink, sink->Prepare(source_), 0, 1);
+    });
+    EXPECT_EQ(e.sqlstate(), "42501");
+    EXPECT_THAT(e.what(), HasSubstr("permission denied for table locked"));
+    EXPECT_THAT(e.what(), HasSubstr("grant"));
+    Exec(fmt::format("DROP ROLE {}", role));
+}
+
+TEST_F(PgSinkTest, IsolatedWritesUndoOnlyTheRefusedBatch) {
+    Exec("CREATE TABLE mark (run int)");
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "iso"));
+    const Schema target = sink->Prepare(source_);
+    auto writer = sink->OpenWriter();
+    ASSERT_TRUE(writer->SupportsIsolatedWrites());
+    writer->Begin(AllRows());
+    writer->Write(Rows(target, 100, 110));  // an open COPY is ended before the savepoint
+    EXPECT_FALSE(writer->TryWrite(Rows(target, 0, 10)));
+    std::optional<Error> refused = writer->TryWrite(Rows(target, 5, 6));
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->sqlstate(), "23505");
+    EXPECT_FALSE(writer->TryWrite(Rows(target, 10, 20)));
+    EXPECT_TRUE(writer->ExecuteInTransaction("INSERT INTO mark VALUES (1)"));
+    writer->Commit();
+    EXPECT_EQ(Value("SELECT count(*) FROM iso"), "30");
+    EXPECT_EQ(Value("SELECT count(*) FROM mark"), "1");
+
+    // The ledger mark shares the partition's fate.
+    writer->Begin(AllRows());
+    writer->Write(Rows(target, 200, 210));
+    EXPECT_TRUE(writer->ExecuteInTransaction("INSERT INTO mark VALUES (2)"));
+    writer->Rollback();
+    EXPECT_EQ(Value("SELECT count(*) FROM iso"), "30");
+    EXPECT_EQ(Value("SELECT count(*) FROM mark"), "1");
+}
+
+TEST_F(PgSinkTest, DeleteRowsUndoesOneTenantWithTheLedgerUpdate) {
+    Exec("CREATE TABLE sales (id int, country text); CREATE TABLE ledger (note text)");
+    Exec("INSERT INTO sales SELECT g, (ARRAY['afg', 'bgd'])[g % 2 + 1] FROM generate_series(1, 10) g");
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "sales", "append", "never"));
+    sink->Prepare(MakeSchema({{"id", LogicalType::kInt32}, {"country", LogicalType::kText}}));
+    sink->DeleteRows("country", "afg", "INSERT INTO ledger VALUES ('afg undone')");
+    EXPECT_EQ(Value("SELECT string_agg(DISTINCT country, ',') FROM sales"), "bgd");
+    EXPECT_EQ(Value("SELECT note FROM ledger"), "afg undone");
+    EXPECT_THROW(sink->DeleteRows("country", "bgd", "INSERT INTO nowhere VALUES (1)"), Error);
+    EXPECT_EQ(Value("SELECT count(*) FROM sales"), "5");  // rolled back with the failed bookkeeping
+}
+
+constexpr const char* kOldTable = R"sql(
+CREATE TABLE parent (code text PRIMARY KEY);
+INSERT INTO parent VALUES ('a'), ('b');
+CREATE TABLE events (
+  id int PRIMARY KEY, name text NOT NULL CHECK (name <> ''), seq serial,
+  code text REFERENCES parent (code), up int REFERENCES events (id), UNIQUE (name));
+CREATE INDEX events_code_idx ON events (code);
+CREATE INDEX events_lower_idx ON events (lower(name)) WHERE id > 0;
+INSERT INTO events (id, name, code) VALUES (-1, 'old1', 'a'), (-2, 'old2', 'b');
+)sql";
+
+TEST_F(PgSinkTest, ReplaceBuildsIndexesThenSwapsAtomically) {
+    const std::string role = "reader_" + RandomSuffix();
+    Exec(kOldTable);
+    Exec(fmt::format("CREATE ROLE {}; GRANT SELECT ON events TO {}", role, role));
+    const std::string old_oid = Value("SELECT 'events'::regclass::oid");
+    const std::string indexes_before =
+        Value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'events'");
+
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"));
+    const Schema target = sink->Prepare(source_);
+    Load(*sink, target, 0, 1500);
+    Load(*sink, target, 1500, 3000);
+    EXPECT_EQ(Value("SELECT count(*) FROM events"), "2");  // readers still see the old rows
+    sink->Finalize(true);
+
+    EXPECT_EQ(Value("SELECT count(*) || ' ' || min(id) FROM events"), "3000 0");
+    EXPECT_NE(Value("SELECT 'events'::regclass::oid"), old_oid);
+    EXPECT_EQ(Value("SELECT to_regclass('events__sluice_new') IS NULL"), "t");
+    EXPECT_EQ(Value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
+                    "tablename = 'events'"),
+              indexes_before);
+    EXPECT_EQ(Value("SELECT string_agg(conname || ':' || contype::text, ',' ORDER BY conname) FROM "
+                    "pg_constraint WHERE conrelid = 'events'::regclass"),
+              "events_code_fkey:f,events_name_check:c,events_name_key:u,events_pkey:p,events_up_fkey:f");
+    EXPECT_EQ(Value("SELECT indexdef FROM pg_indexes WHERE indexname = 'events_lower_idx'"),
+              "CREATE INDEX events_lower_idx ON public.events USING btree (lower(name)) WHERE (id > 0)");
+    EXPECT_EQ(Value(fmt::format("SELECT has_table_privilege('{}', 'events', 'SELECT')", role)), "t");
+    Exec("INSERT INTO events (id, name) VALUES (5000, 'fresh')");  // serial default still works
+    EXPECT_EQ(Value("SELECT seq > 0 FROM events WHERE id = 5000"), "t");
+    EXPECT_THROW(Exec("INSERT INTO events (id, name) VALUES (1, 'dup')"), Error);
+    Exec(fmt::format("DROP OWNED BY {}; DROP ROLE {}", role, role));
+}
+
+TEST_F(PgSinkTest, ReplaceRefusesUpFrontWhenAViewDependsOnTheTable) {
+    Exec(kOldTable);
+    Exec("CREATE VIEW recent AS SELECT * FROM events WHERE id > 0");
+    Error e = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"))->Prepare(source_); });
+    EXPECT_EQ(e.kind(), ErrorKind::kSchema);
+    EXPECT_THAT(e.what(), HasSubstr("cannot replace public.events: view recent depends on it"));
+    EXPECT_THAT(e.what(), HasSubstr("mode: append"));
+    EXPECT_EQ(Value("SELECT to_regclass('events__sluice_new') IS NULL"), "t");
+    EXPECT_EQ(Value("SELECT count(*) FROM events"), "2");
+}
+
+TEST_F(PgSinkTest, FailedReplaceLeavesTheOldTable) {
+    Exec(kOldTable);
+    {
+        auto sink = OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"));
+        Load(*sink, sink->Prepare(source_), 0, 10);
+        sink->Finalize(false);
+    }
+    EXPECT_EQ(Value("SELECT count(*) FROM events"), "2");
+    EXPECT_EQ(Value("SELECT to_regclass('events__sluice_new') IS NULL"), "t");
+
+    // Duplicate keys surface when the primary key is built, before anything is swapped.
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"));
+    const Schema target = sink->Prepare(source_);
+    Load(*sink, target, 0, 10, "a");
+    Load(*sink, target, 5, 6, "b");
+    Error e = CatchError([&] { sink->Finalize(true); });
+    EXPECT_EQ(e.kind(), ErrorKind::kData);
+    EXPECT_EQ(e.sqlstate(), "23505");
+    EXPECT_EQ(Value("SELECT count(*) FROM events"), "2");
+    EXPECT_EQ(Value("SELECT to_regclass('events__sluice_new') IS NULL"), "t");
+}
+
+TEST_F(PgSinkTest, ReplaceOfAMissingTableCreatesItWithTheKey) {
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "brand_new", "replace"));
+    Load(*sink, sink->Prepare(source_), 0, 100);
+    EXPECT_EQ(Value("SELECT to_regclass('brand_new') IS NULL"), "t");
+    sink->Finalize(true);
+    EXPECT_EQ(Value("SELECT count(*) FROM brand_new"), "100");
+    EXPECT_EQ(Value("SELECT conname FROM pg_constraint WHERE conrelid = 'brand_new'::regclass"), "brand_new_pkey");
+}
+
+}  // namespace
+}  // namespace sluice::testing
