@@ -72,8 +72,13 @@ std::vector<std::pair<std::string, std::string>> ParseColumns(const Field& colum
     for (const auto& [name, type] : columns.Entries("a map of column name: type")) {
         const std::string type_name = type.NonEmptyString("a type name");
         if (!ParseTypeName(type_name)) {
-            type.Fail(
-                fmt::format("unknown type '{}'; accepted: {}", type.Raw(), AcceptedTypeNames()));
+            // In a flow map {a: numeric(12,2)} YAML splits at the comma, leaving "numeric(12".
+            const bool split_at_comma = type_name.find('(') != std::string::npos &&
+                                        type_name.find(')') == std::string::npos;
+            type.Fail(fmt::format("unknown type '{}'; accepted: {}{}", type.Raw(), AcceptedTypeNames(),
+                                  split_at_comma ? ". Inside {...} a comma ends the value: quote the type, "
+                                                   "as in \"numeric(12,2)\", or use block style"
+                                                 : ""));
         }
         out.emplace_back(name, type_name);
     }

@@ -18,18 +18,21 @@ Error Cancelled() {
 }
 
 /// Throws when the partition has set aside more rows than settings.max_rejects allows.
-void CheckRejectLimit(const PipelineContext& ctx, const PartitionCounts& counts,
-                      const RejectedRow& last) {
-    if (counts.rows_rejected <= ctx.max_rejects) {
+/// The message names the first rejected row: that is the one a user fixes first.
+void CheckRejectLimit(const PipelineContext& ctx, const PartitionCounts& counts) {
+    if (counts.rows_rejected <= ctx.max_rejects || counts.rejects.empty()) {
         return;
     }
+    // The partition rolls back, but the user needs the rows to fix them.
+    ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, counts.rejects);
+    const RejectedRow& first = counts.rejects.front();
     throw Error(ErrorKind::kData,
-                fmt::format("{} rejected row(s), more than settings.max_rejects = {}; last at {}: "
+                fmt::format("{} rejected row(s), more than settings.max_rejects = {}; first at {}: "
                             "{}. Rejected rows are in {}; fix them, or raise settings.max_rejects "
                             "to load the good rows and set the bad ones aside",
-                            counts.rows_rejected, ctx.max_rejects, last.position, last.error,
+                            counts.rows_rejected, ctx.max_rejects, first.position, first.error,
                             ctx.rejects.path()),
-                last.sqlstate.empty() ? "22000" : last.sqlstate);
+                first.sqlstate.empty() ? "22000" : first.sqlstate);
 }
 
 /// Rows [begin, end) of `batch` as a batch of their own.
@@ -75,11 +78,10 @@ void WriteBisecting(const PipelineContext& ctx, const Batch& batch, PartitionCou
     if (batch.rows() == 1) {
         RejectedRow row{batch.source_rows.empty() ? "row ?" : fmt::format("row {}", batch.source_rows[0]),
                         RowText(batch, 0), refused->what(), refused->sqlstate()};
-        ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, {row});
         counts.rejects.push_back(row);
         counts.rows_rejected++;
         ctx.counters.rows_rejected.fetch_add(1, std::memory_order_relaxed);
-        CheckRejectLimit(ctx, counts, row);
+        CheckRejectLimit(ctx, counts);
         return;
     }
     const size_t half = batch.rows() / 2;
@@ -127,13 +129,12 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
             }
             Batch conformed = ctx.conformer.Apply(std::move(*batch), ctx.slice.tenant);
             if (!conformed.rejected.empty()) {
-                ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, conformed.rejected);
                 counts.rejects.insert(counts.rejects.end(), conformed.rejected.begin(),
                                       conformed.rejected.end());
                 counts.rows_rejected += static_cast<int64_t>(conformed.rejected.size());
                 ctx.counters.rows_rejected.fetch_add(
                     static_cast<int64_t>(conformed.rejected.size()), std::memory_order_relaxed);
-                CheckRejectLimit(ctx, counts, conformed.rejected.back());
+                CheckRejectLimit(ctx, counts);
             }
             if (conformed.rows() == 0) {
                 continue;
@@ -169,6 +170,11 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
         ctx.counters.rows_read.fetch_sub(rows_read.load(), std::memory_order_relaxed);
         ctx.counters.rows_rejected.fetch_sub(counts.rows_rejected, std::memory_order_relaxed);
         throw;
+    }
+    // Written after the commit so that retried or rolled-back attempts leave no rows behind;
+    // the ledger's rejects table commits with the data and is the exact record.
+    if (!counts.rejects.empty()) {
+        ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, counts.rejects);
     }
     counts.rows_read = rows_read.load();
     ctx.counters.rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);

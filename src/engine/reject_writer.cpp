@@ -12,7 +12,7 @@
 namespace sluice {
 
 RejectWriter::RejectWriter(std::string dir, std::string stream)
-    : dir_(std::move(dir)), stream_(std::move(stream)), path_(dir_ + "/" + stream_ + ".jsonl") {}
+    : dir_(std::move(dir)), stream_(std::move(stream)), path_((std::filesystem::path(dir_) / (stream_ + ".jsonl")).lexically_normal().string()) {}
 
 bool RejectWriter::used() const {
     std::lock_guard lock(mu_);

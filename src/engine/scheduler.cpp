@@ -104,6 +104,13 @@ private:
         cv_.notify_all();
     }
 
+    void ObeyLedgerStop() {
+        if (!Stopping()) {
+            reporter_.Event({{"event", "stop_requested"}, {"run_id", options_.run_id}});
+        }
+        RequestStop();
+    }
+
     /// Sleeps for `period` or until `stop` fires; false once stop was requested.
     static bool SleepUnlessStopped(const std::stop_token& stop, std::chrono::milliseconds period) {
         std::mutex sleep_mu;
@@ -121,8 +128,7 @@ private:
                     ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/stop-watch");
                 }
                 if (ledger->StopRequested(options_.run_id)) {
-                    reporter_.Event({{"event", "stop_requested"}, {"run_id", options_.run_id}});
-                    RequestStop();
+                    ObeyLedgerStop();
                     return;
                 }
             } catch (const Error&) {
@@ -359,6 +365,12 @@ private:
                                     options_.queue_batches, options_.queue_bytes,
                                     cancel_.get_token(), {}, bisect};
                 if (led != nullptr) {
+                    // Besides the once-a-second watch, `sluice stop` is obeyed at every
+                    // partition start, so short partitions never outrun it.
+                    if (led->StopRequested(options_.run_id)) {
+                        ObeyLedgerStop();
+                        throw Error(ErrorKind::kCancelled, "stop requested through the ledger");
+                    }
                     led->MarkRunning(options_.run_id, stream, p.id, options_.worker,
                                      UtcTimestamp(options_.lease_seconds));
                     if (st.plan->spec.target.url == options_.ledger_url) {

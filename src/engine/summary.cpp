@@ -51,7 +51,9 @@ std::string RenderSummary(const RunSummary& summary) {
             out += fmt::format("tenant {} of stream {} failed: {}\n", tenant, s.name, error);
         }
         if (!s.error.empty() && s.failed_tenants.empty()) {
-            out += fmt::format("stream {}: {}\n", s.name, s.error);
+            // Errors described with their context already name the stream.
+            const bool named = s.error.starts_with("stream " + s.name);
+            out += named ? s.error + "\n" : fmt::format("stream {}: {}\n", s.name, s.error);
         }
         if (!s.rejects_file.empty()) {
             out += fmt::format("stream {}: {} rejected row(s) in {}\n", s.name, s.rows_rejected,

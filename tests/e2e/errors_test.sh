@@ -22,7 +22,7 @@ rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t" 2>/dev/null || echo 0
 
 # With room for rejects: good rows load, bad rows land in the reject file.
 rm -rf "$WORK/job/rejects"
-expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none --set settings.max_rejects=10
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none --resume --set settings.max_rejects=10
 rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t")
 [ "$rows" = 3 ] && pass "3 good rows loaded" || fail "$rows rows loaded, expected 3"
 rejected=$(wc -l < "$WORK/job/rejects/bad_rows.jsonl")

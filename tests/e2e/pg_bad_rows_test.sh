@@ -19,7 +19,7 @@ cat > "$WORK/job/csv.yaml" <<YAML
 version: 1
 name: csv_rejects
 source:
-  files: {path: data/in.csv, format: csv, columns: {id: bigint, amount: numeric(12,2), day: date}}
+  files: {path: data/in.csv, format: csv, columns: {id: bigint, amount: "numeric(12,2)", day: date}}
 target: {connection: "$PG_BASE/dst", table: public.csv_in}
 settings: {max_rejects: 100, rejects: rejects/}
 YAML

@@ -46,13 +46,13 @@ TEST_F(PgConnectionTest, KeyValueConnectionStringsWork) {
 }
 
 TEST_F(PgConnectionTest, WrongPasswordIs28P01WithMaskedUrl) {
-    const std::string url = Url("sluice", "not-the-password");
+    const std::string url = Url("loader", "not-the-password");
     Error e = CatchError([&] { pg::PgConnection::Connect(url); });
     EXPECT_EQ(e.kind(), ErrorKind::kConnection);
     EXPECT_EQ(e.sqlstate(), "28P01");
     EXPECT_FALSE(e.IsTransient());
     EXPECT_THAT(e.what(), HasSubstr("password authentication failed"));
-    EXPECT_THAT(e.what(), HasSubstr("sluice:***@127.0.0.1"));
+    EXPECT_THAT(e.what(), HasSubstr("loader:***@127.0.0.1"));
     EXPECT_THAT(e.what(), Not(HasSubstr("not-the-password")));
 }
 
