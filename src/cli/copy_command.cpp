@@ -13,8 +13,19 @@ namespace sluice::cli {
 namespace {
 
 /// A one-stream job equivalent to the copy command line.
-JobSpec CopyJob(const std::string& from, const std::string& to, const std::string& table,
-                const std::string& target_table, const std::string& mode) {
+struct CopyArgs {
+    std::string from;
+    std::string to;
+    std::string table;
+    std::string target_table;
+    std::string mode = "append";
+    std::string strategy = "auto";
+    std::string key;
+};
+
+JobSpec CopyJob(const CopyArgs& args) {
+    const std::string& from = args.from;
+    const std::string& table = args.table;
     JobSpec job;
     job.name = "copy_" + table;
     job.base_dir = std::filesystem::current_path().string();
@@ -32,10 +43,12 @@ JobSpec CopyJob(const std::string& from, const std::string& to, const std::strin
         stream.source.table = table;
     }
     stream.source.application_name = "sluice/" + job.name;
-    stream.target.url = to;
-    stream.target.table = target_table.empty() ? table : target_table;
-    stream.target.mode = mode;
-    stream.target.create = mode == "replace" ? "if_missing" : "if_missing";
+    stream.source.partition.strategy = args.strategy;
+    stream.source.partition.column = args.key;
+    stream.target.url = args.to;
+    stream.target.table = args.target_table.empty() ? table : args.target_table;
+    stream.target.mode = args.mode;
+    stream.target.create = "if_missing";
     stream.target.base_dir = job.base_dir;
     stream.target.application_name = "sluice/" + job.name;
     job.streams.push_back(std::move(stream));
@@ -48,30 +61,30 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("copy", "Copy one table (or CSV files) from FROM_URL into "
                                            "TO_URL, creating the target table if missing");
     struct State {
-        std::string from;
-        std::string to;
-        std::string table;
-        std::string target_table;
-        std::string mode = "append";
+        CopyArgs args;
         RunFlags flags;
     };
     auto state = std::make_shared<State>();
-    cmd->add_option("FROM_URL", state->from, "Source: postgresql://..., sqlite://..., or a CSV path/glob")
+    CopyArgs& args = state->args;
+    cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., sqlite://..., or a CSV path/glob")
         ->required();
-    cmd->add_option("TO_URL", state->to, "Target: postgresql://... or sqlite://...")->required();
-    cmd->add_option("--table", state->table, "Source table (schema-qualified if needed)")->required();
-    cmd->add_option("--target-table", state->target_table, "Target table (default: --table)");
-    cmd->add_option("--mode", state->mode, "append|replace|upsert")
+    cmd->add_option("TO_URL", args.to, "Target: postgresql://... or sqlite://...")->required();
+    cmd->add_option("--table", args.table, "Source table (schema-qualified if needed)")->required();
+    cmd->add_option("--target-table", args.target_table, "Target table (default: --table)");
+    cmd->add_option("--mode", args.mode, "append|replace|upsert")
         ->check(CLI::IsMember({"append", "replace", "upsert"}));
+    cmd->add_option("--partition", args.strategy,
+                    "Partition strategy: auto|key_range|ctid|hash|offset|none|file (default auto)")
+        ->check(CLI::IsMember({"auto", "key_range", "ctid", "hash", "offset", "none", "file"}));
+    cmd->add_option("--partition-column", args.key, "Column to cut key ranges or hash on");
     AddRunFlags(*cmd, state->flags);
     cmd->callback([cmd, state, &exit_code] {
         ReadResumeFlag(*cmd, state->flags);
         if (!state->flags.sets.empty()) {
             throw Error(ErrorKind::kUsage, "--set applies to job files; copy takes its settings "
-                                           "from flags");
+                                           "from flags (see sluice copy --help)");
         }
-        JobSpec job = CopyJob(state->from, state->to, state->table, state->target_table,
-                              state->mode);
+        JobSpec job = CopyJob(state->args);
         exit_code = RunJob(std::move(job), state->flags);
     });
 }

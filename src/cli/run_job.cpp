@@ -116,6 +116,21 @@ void ApplyFlags(const RunFlags& flags, JobSpec& job) {
     }
 }
 
+namespace {
+
+/// Names of the streams that load into `url`, comma-separated.
+std::string StreamsTargeting(const JobSpec& job, const std::string& url) {
+    std::string names;
+    for (const StreamSpec& stream : job.streams) {
+        if (stream.target.url == url) {
+            names += (names.empty() ? "" : ", ") + stream.name;
+        }
+    }
+    return names;
+}
+
+}  // namespace
+
 int ResolveWorkers(const JobSpec& job) {
     if (job.settings.workers > 0) {
         return job.settings.workers;
@@ -140,9 +155,15 @@ int RunJob(JobSpec job, const RunFlags& flags) {
 
     const std::string state_url = ResolveStateUrl(job);
     RunStart start;
-    {
+    try {
         std::unique_ptr<Ledger> ledger = Ledger::Open(state_url, "sluice/" + job.name + "/ledger");
         start = StartRun(*ledger, job, plan, flags);
+    } catch (Error& e) {
+        // The ledger usually lives in the target: say whose target could not be reached.
+        if (e.context().stream.empty()) {
+            e.context().stream = StreamsTargeting(job, state_url);
+        }
+        throw;
     }
     if (start.resumed) {
         std::fprintf(stderr, "sluice: resuming run %s: %zu of %zu partition(s) already committed\n",

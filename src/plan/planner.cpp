@@ -97,7 +97,12 @@ void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
     }
     out.passthrough_candidate = IsPostgres(spec.source.url) && IsPostgres(spec.target.url) &&
                                 spec.transform.columns.empty() && spec.transform.filter.empty() &&
-                                spec.tenants.as_column.empty();
+                                spec.tenants.as_column.empty() && !spec.source.consistent;
+    if (spec.source.consistent && IsPostgres(spec.source.url) && IsPostgres(spec.target.url)) {
+        // Pass-through readers are separate sessions that cannot join the planner's snapshot.
+        out.notes.push_back("pass-through off: consistent: true reads every partition in the exported "
+                            "snapshot, through the decoding path");
+    }
 }
 
 }  // namespace
