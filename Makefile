@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 WERROR := $(if $(CI),-DSLUICE_WERROR=ON,)
 
-.PHONY: deps build build-asan demo test test-unit test-asan bench clean
+.PHONY: deps build build-asan demo test test-unit test-asan bench soak clean
 
 deps:
 	@scripts/install-deps
@@ -36,6 +36,11 @@ test-unit: build
 
 bench: build
 	bench/run
+
+# The kill -9 / resume trials, many more than `make test` runs (SOAK_TRIALS each).
+SOAK_TRIALS ?= 50
+soak: build
+	cd $(BUILD) && SLUICE_CRASH_TRIALS=$(SOAK_TRIALS) ctest --output-on-failure -R 'crash_resume'
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
