@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -59,7 +61,22 @@ private:
             } else {
                 std::fputs("\nsluice: aborting\n", stderr);
                 abort_.request_stop();
+                ExitUnlessDoneWithin(std::chrono::seconds(2));
             }
+        }
+    }
+
+    /// A read or write blocked on the server does not see the abort until it returns. Exiting
+    /// is safe: every open transaction rolls back when its connection drops, and a resume
+    /// takes over the partitions of a process that is gone.
+    void ExitUnlessDoneWithin(std::chrono::milliseconds grace) const {
+        const auto deadline = std::chrono::steady_clock::now() + grace;
+        while (!done_ && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (!done_) {
+            std::fputs("sluice: aborted; the server rolls back the open transactions\n", stderr);
+            std::_Exit(static_cast<int>(ExitCodeFor(ErrorKind::kCancelled)));
         }
     }
 
