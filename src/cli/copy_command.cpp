@@ -44,6 +44,7 @@ JobSpec CopyJob(const CopyArgs& args) {
     }
     stream.source.application_name = "sluice/" + job.name;
     stream.source.partition.strategy = args.strategy;
+    stream.source.partition.chunk_rows = 0;  // auto, unless --chunk-rows
     stream.source.partition.column = args.key;
     stream.target.url = args.to;
     stream.target.table = args.target_table.empty() ? table : args.target_table;

@@ -25,6 +25,10 @@ SourceSpec ParseSource(const Field& source, const JobSpec& job);
 /// `target:` of a stream into `stream.target` and `stream.scd2`.
 void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream);
 
+/// A `chunk_rows:` value: a positive integer, or `auto` (returned as 0: the planner sizes the
+/// partitions from the row estimate and the worker count).
+int64_t ParseChunkRows(const Field& field);
+
 /// `tenants:` of a stream: exactly one of schemas, values or query.
 TenantSpec ParseTenants(const Field& tenants);
 

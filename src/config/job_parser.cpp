@@ -121,7 +121,7 @@ void ParseSettings(const Field& settings, JobSpec& job) {
         out.min_rows_for_parallel = min_rows->Int(0, "a non-negative integer");
     }
     if (auto chunk_rows = settings.Get("chunk_rows")) {
-        out.chunk_rows = chunk_rows->Int(1, "a positive integer (rows per partition)");
+        out.chunk_rows = ParseChunkRows(*chunk_rows);
     }
     if (auto on_error = settings.Get("on_error")) {
         out.on_error = on_error->Enum(kOnError);

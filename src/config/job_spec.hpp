@@ -60,7 +60,7 @@ struct RetrySpec {
 struct Settings {
     int workers = 0;                    ///< 0 = number of cores
     int64_t min_rows_for_parallel = 100000;
-    int64_t chunk_rows = 50000;
+    int64_t chunk_rows = 0;  ///< 0 = auto: the planner sizes partitions (see AutoChunkRows)
     std::string on_error = "stop";      ///< stop | continue
     RetrySpec retry;
     int64_t max_rejects = 0;

@@ -163,7 +163,7 @@ void ParsePartition(const Field& partition, PartitionRequest& request) {
         request.column = column->NonEmptyString("a column name");
     }
     if (auto chunk_rows = partition.Get("chunk_rows")) {
-        request.chunk_rows = chunk_rows->Int(1, "a positive integer (rows per partition)");
+        request.chunk_rows = ParseChunkRows(*chunk_rows);
     }
     if (auto min_rows = partition.Get("min_rows_for_parallel")) {
         request.min_rows_for_parallel = min_rows->Int(0, "a non-negative integer");
@@ -206,6 +206,13 @@ std::string ResolveConnection(const Field& field, const JobSpec& job) {
     }
     field.Fail(fmt::format("unknown connection '{}'{}", field.Raw(),
                            SuggestAndList(text, names, "connections")));
+}
+
+int64_t ParseChunkRows(const Field& field) {
+    if (field.IsScalar() && field.Raw() == "auto") {
+        return 0;
+    }
+    return field.Int(1, "a positive integer (rows per partition) or auto");
 }
 
 SourceSpec ParseSource(const Field& source, const JobSpec& job) {

@@ -10,7 +10,7 @@ if diff -u "$ROOT/tests/e2e/golden/plan_quickstart.txt" "$WORK/out"; then pass "
   fail "plan output changed (update tests/e2e/golden/plan_quickstart.txt if intended)"; fi
 [ ! -e "$WORK/qs/mart.db" ] && pass "plan wrote nothing" || fail "plan created the target database"
 expect_exit 0 "$SLUICE" plan "$WORK/qs/job.yaml" -w 2 --json
-expect_contains "$WORK/out" '"partitions": 18'
+expect_contains "$WORK/out" '"partitions": 16'
 expect_contains "$WORK/out" '"strategy": "file"'
 expect_exit 0 "$SLUICE" run "$WORK/qs/job.yaml" --dry-run -w 2
 expect_contains "$WORK/out" "stream orders"

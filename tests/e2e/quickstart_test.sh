@@ -29,4 +29,13 @@ expect_exit 0 "$SLUICE" run "$WORK/qs/job.yaml" --progress json -w 2
 expect_contains "$WORK/out" '"event":"run_started"'
 expect_contains "$WORK/out" '"event":"partition_committed"'
 expect_contains "$WORK/out" '"event":"run_finished"'
+
+# On a terminal the default is a live bar with rows/s, ETA and partitions done/total.
+if command -v script >/dev/null; then
+  script -qec "'$SLUICE' run '$WORK/qs/job.yaml' -w 2" /dev/null >"$WORK/tty.out" 2>&1 </dev/null \
+    && pass "run on a terminal exits 0" || fail "run on a terminal failed"
+  expect_contains "$WORK/tty.out" "ETA"
+  expect_contains "$WORK/tty.out" "rows/s"
+  grep -q $'\r' "$WORK/tty.out" && pass "the bar redraws in place" || fail "no carriage return: not a live bar"
+fi
 finish
