@@ -306,6 +306,42 @@ TEST(SqliteSource, ValuesThatDoNotFitTheirColumnBecomeRejectedRows) {
     EXPECT_TRUE(IsDataSqlstate(read.rejected[2].sqlstate));
 }
 
+TEST(SqliteSource, RealsInDecimalColumnsReadAsSqliteShowsThem) {
+    // NUMERIC affinity stores 0.1 and 142345.21 as REALs; the decimal must be the literal a
+    // user sees in the sqlite3 shell (15 significant digits), not the double's binary expansion.
+    TestDb db;
+    db.Exec("CREATE TABLE m (id INTEGER PRIMARY KEY, amount NUMERIC)");
+    db.Exec("INSERT INTO m VALUES (1, 0.1), (2, 142345.21), (3, -12802.03), (4, 0.3), (5, 9e999), "
+            "(6, 123456789012.345678), (7, 1e-7), (8, 12)");
+    db.Exec("WITH RECURSIVE n(i) AS (SELECT 9 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+            "INSERT INTO m SELECT i, (random() % 100000000000) / power(10, abs(random()) % 12) FROM n");
+    auto source = OpenSqliteSource(TableSource(db, "m"));
+    ReadResult read = ReadSlices(*source, source->Partition(PartitionRequest{}));
+    ASSERT_TRUE(read.rejected.empty());
+    const auto row_of = [&](const std::string& id) {
+        return *std::find_if(read.rows.begin(), read.rows.end(),
+                             [&](const std::string& r) { return r.starts_with(id + "|"); });
+    };
+    EXPECT_EQ(row_of("1"), "1|0.1");
+    EXPECT_EQ(row_of("2"), "2|142345.21");
+    EXPECT_EQ(row_of("5"), "5|Infinity");
+    EXPECT_EQ(row_of("6"), "6|123456789012.346");
+    // Every value equals the decimal parsed from SQLite's own text form of it.
+    std::vector<std::string> expected;
+    for (const std::string& row : db.Strings("SELECT id, CAST(amount AS TEXT) FROM m")) {
+        const size_t bar = row.find('|');
+        Column decimal(DataType{.id = LogicalType::kDecimal});
+        const std::string text = row.substr(bar + 1) == "Inf" ? "Infinity" : row.substr(bar + 1);
+        ASSERT_TRUE(AppendParsed(decimal, text).ok()) << text;
+        expected.push_back(row.substr(0, bar + 1) + FormatValue(decimal, 0));
+    }
+    std::sort(expected.begin(), expected.end());
+    ASSERT_EQ(read.rows.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(read.rows[i], expected[i]);
+    }
+}
+
 TEST(SqliteSource, BatchesHoldBatchRows) {
     TestDb db;
     db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
@@ -624,7 +660,10 @@ TEST(SqliteSink, EveryTypeRoundTripsThroughTheSource) {
         expected.push_back(std::move(row));
     }
     std::sort(expected.begin(), expected.end());
-    EXPECT_EQ(read.rows, expected);
+    ASSERT_EQ(read.rows.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(read.rows[i], expected[i]);
+    }
     EXPECT_EQ(db.Strings("SELECT typeof(d), typeof(dn), typeof(b), typeof(f64) FROM everything WHERE id = 1"),
               std::vector<std::string>{"text|text|integer|real"})
         << "decimals keep their exact text; bools are 0/1";

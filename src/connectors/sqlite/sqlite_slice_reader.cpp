@@ -1,6 +1,8 @@
 #include "connectors/sqlite/sqlite_slice_reader.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <utility>
 
@@ -15,6 +17,21 @@ namespace {
 bool IsTemporal(LogicalType type) {
     return type == LogicalType::kDate || type == LogicalType::kTime || type == LogicalType::kTimestamp ||
            type == LogicalType::kTimestampTz;
+}
+
+/// Turns "%.15g" digits in [begin, end) into SQLite's "%!.15g": a mantissa always has a decimal
+/// point and a digit after it ("12" → "12.0", "1e-07" → "1.0e-07"), which sets the scale of
+/// the decimal parsed from it. The buffer must have room for two more characters.
+std::string_view SqliteRealText(char* begin, char* end) {
+    const std::string_view digits(begin, end);
+    if (digits.find('.') != std::string_view::npos || digits.find_first_of("in") != std::string_view::npos) {
+        return digits;  // has a point already, or is inf/nan
+    }
+    char* const exponent = std::find(begin, end, 'e');
+    std::memmove(exponent + 2, exponent, static_cast<size_t>(end - exponent));
+    exponent[0] = '.';
+    exponent[1] = '0';
+    return {begin, end + 2};
 }
 
 }  // namespace
@@ -98,6 +115,17 @@ Status SqliteSliceReader::ReadValue(Column& column, int c) {
             if (type == LogicalType::kFloat64) {
                 column.Append<double>(sqlite3_column_double(s, c));
                 return Status::Ok();
+            }
+            if (type == LogicalType::kDecimal) {
+                // SQLite's own text form of a REAL is 15 significant digits ("%!.15g"), which
+                // gives back the decimal literal that was stored; rendering it here is the same
+                // digits at a fraction of the cost of sqlite3_column_text.
+                std::array<char, 32> digits{};
+                const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(),
+                                                     sqlite3_column_double(s, c), std::chars_format::general, 15);
+                if (ec == std::errc()) {
+                    return AppendParsed(column, SqliteRealText(digits.data(), end));
+                }
             }
             if (IsTemporal(type)) {
                 return Status::Invalid(fmt::format(
