@@ -4,7 +4,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 "$here/generate.sh"
-"$root/build/sluice" run "$here/job.yaml"
+# --resume: a demo stopped with Ctrl-C continues where it stopped; otherwise a new run starts.
+"$root/build/sluice" run --resume "$here/job.yaml"
 echo
 echo "Loaded into $here/mart.db. For example:"
 query="SELECT country, count(*) AS orders, round(sum(amount), 2) AS revenue

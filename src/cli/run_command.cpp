@@ -1,4 +1,6 @@
+#include <filesystem>
 #include <memory>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/run_job.hpp"
@@ -39,6 +41,19 @@ void ReadResumeFlag(const CLI::App& app, RunFlags& flags) {
     }
 }
 
+namespace {
+
+/// Run ids are r<date>-<time>-<hex>; a YAML name or an existing file is the job instead.
+bool LooksLikeJobFile(const std::string& arg) {
+    if (arg.empty()) {
+        return false;
+    }
+    std::error_code ec;
+    return arg.ends_with(".yaml") || arg.ends_with(".yml") || std::filesystem::is_regular_file(arg, ec);
+}
+
+}  // namespace
+
 void RegisterRun(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("run", "Run a job file: plan, then load every partition in "
                                           "parallel, each in its own transaction");
@@ -47,10 +62,18 @@ void RegisterRun(CLI::App& app, int& exit_code) {
         RunFlags flags;
     };
     auto state = std::make_shared<State>();
-    cmd->add_option("JOB", state->job, "Job file (YAML)")->required();
+    // Not ->required(): `sluice run --resume job.yaml` hands the job file to --resume's optional
+    // RUN argument, and the callback gives it back.
+    cmd->add_option("JOB", state->job, "Job file (YAML)");
     AddRunFlags(*cmd, state->flags);
     cmd->callback([cmd, state, &exit_code] {
         ReadResumeFlag(*cmd, state->flags);
+        if (state->job.empty() && LooksLikeJobFile(state->flags.resume_run)) {
+            state->job = std::exchange(state->flags.resume_run, "");
+        }
+        if (state->job.empty()) {
+            throw Error(ErrorKind::kUsage, "JOB is required: sluice run JOB.yaml [--resume [RUN]]");
+        }
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         exit_code = RunJob(std::move(job), state->flags);
     });

@@ -38,8 +38,7 @@ std::vector<PartitionRecord> Records(const Plan& plan) {
 
 /// Rebuilds each stream's partitions from the ledger so a resumed run reads exactly what it
 /// planned. Replace-mode streams load everything again: their target is rebuilt as a whole.
-size_t AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan) {
-    size_t committed = 0;
+void AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan, RunStart& start) {
     for (StreamPlan& stream : plan.streams) {
         std::vector<PartitionPlan> partitions;
         const bool rebuild = stream.spec.target.mode == "replace";
@@ -56,7 +55,8 @@ size_t AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& 
                 }
             }
             p.committed = !rebuild && r.status == "committed";
-            committed += p.committed ? 1 : 0;
+            start.already_committed += p.committed ? 1 : 0;
+            start.reloaded += rebuild && r.status == "committed" ? 1 : 0;
             partitions.push_back(std::move(p));
         }
         if (partitions.empty() && !stream.partitions.empty()) {
@@ -67,7 +67,6 @@ size_t AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& 
         }
         stream.partitions = std::move(partitions);
     }
-    return committed;
 }
 
 /// True while another live process still works on the run.
@@ -129,7 +128,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
         }
         start.run_id = unfinished->run_id;
         start.resumed = true;
-        start.already_committed = AdoptLedgerPartitions(records, plan);
+        AdoptLedgerPartitions(records, plan, start);
         ledger.ResumeRun(start.run_id, me);
         return start;
     }

@@ -29,6 +29,10 @@ rejected=$(wc -l < "$WORK/job/rejects/bad_rows.jsonl")
 [ "$rejected" = 2 ] && pass "2 rows in the reject file" || fail "$rejected rows in the reject file"
 expect_contains "$WORK/job/rejects/bad_rows.jsonl" "oops"
 
+# No job file: exit 2 with the usage.
+expect_exit 2 "$SLUICE" run --resume --progress none
+expect_contains "$WORK/err" "JOB is required"
+
 # Invalid job file: exit 2, file:line: field.
 cat > "$WORK/job/typo.yaml" <<'YAML'
 version: 1
