@@ -160,6 +160,7 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
     }
     if (auto transform = block.Get("transform")) {
         stream.transform = config::ParseTransform(*transform);
+        stream.transform.location = transform->Location();
     }
     if (auto incremental = block.Get("incremental")) {
         incremental->CheckKeys({"cursor"});
@@ -167,6 +168,7 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
                                             "name the cursor column(s), e.g. "
                                             "cursor: [updated_at, id]");
         stream.incremental_cursor = cursor.StringList("a list of column names");
+        stream.incremental_location = incremental->Location();
         if (stream.incremental_cursor.empty()) {
             cursor.Fail("expected at least one column");
         }

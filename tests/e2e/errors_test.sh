@@ -33,6 +33,11 @@ expect_contains "$WORK/job/rejects/bad_rows.jsonl" "oops"
 expect_exit 2 "$SLUICE" run --resume --progress none
 expect_contains "$WORK/err" "JOB is required"
 
+# Blocks this build does not apply are refused, not ignored.
+printf 'transform: {filter: "amount > 0"}\n' | cat "$WORK/job/job.yaml" - > "$WORK/job/transform.yaml"
+expect_exit 2 "$SLUICE" run "$WORK/job/transform.yaml" --progress none
+expect_contains "$WORK/err" "transform.yaml:6: transform: is not implemented"
+
 # Invalid job file: exit 2, file:line: field.
 cat > "$WORK/job/typo.yaml" <<'YAML'
 version: 1
