@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include "integration/pg_test_env.hpp"
+#include "support/catch_error.hpp"
 
 namespace sluice::testing {
 namespace {
@@ -11,17 +12,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 class PgConnectionTest : public PgTest {};
-
-template <class F>
-Error CatchError(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected sluice::Error";
-    return Error(ErrorKind::kInternal, "no error");
-}
 
 TEST_F(PgConnectionTest, SessionIsTaggedAndUsesUtcIsoUtf8) {
     pg::PgConnection c = pg::PgConnection::Connect(Url(), "sluice/job/7", 1500);

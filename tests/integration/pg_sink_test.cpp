@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 
 #include "integration/pg_test_env.hpp"
+#include "support/catch_error.hpp"
 
 namespace sluice::testing {
 namespace {
@@ -40,17 +41,6 @@ Slice AllRows() {
     Slice s;
     s.strategy = "none";
     return s;
-}
-
-template <class F>
-Error CatchError(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected sluice::Error";
-    return Error(ErrorKind::kInternal, "no error");
 }
 
 class PgSinkTest : public PgTest {

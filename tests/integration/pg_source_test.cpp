@@ -3,22 +3,12 @@
 #include <gmock/gmock.h>
 
 #include "integration/pg_test_env.hpp"
+#include "support/catch_error.hpp"
 
 namespace sluice::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-template <class F>
-Error CatchError(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected sluice::Error";
-    return Error(ErrorKind::kInternal, "no error");
-}
 
 Slice AllRows() {
     Slice s;

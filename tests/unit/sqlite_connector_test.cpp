@@ -14,10 +14,13 @@
 #include "connectors/sqlite/sqlite_sink.hpp"
 #include "connectors/sqlite/sqlite_source.hpp"
 #include "core/convert.hpp"
+#include "support/catch_error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {
 namespace {
+
+using testing::CatchError;
 
 using Value = std::optional<std::string>;  // nullopt = NULL
 using Rows = std::vector<std::vector<Value>>;
@@ -186,17 +189,6 @@ Rows IdNameRows(int64_t from, int64_t to) {
         rows.push_back({std::to_string(id), "name" + std::to_string(id)});
     }
     return rows;
-}
-
-template <class F>
-Error CatchError(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected an Error";
-    return Error(ErrorKind::kInternal, "no error");
 }
 
 // ---------------------------------------------------------------------------------------------
