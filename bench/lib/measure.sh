@@ -52,7 +52,7 @@ failure_reason() {
 measure() {
     local name=$1 table=$2 rows=$3
     shift 3
-    local run_dir="$RUN_ROOT/$name"
+    local run_dir="$RUN_ROOT/$name${RUN_DIR_SUFFIX:-}"
     rm -rf "$run_dir"
     TIME_DIR="$run_dir/time"
     mkdir -p "$TIME_DIR"

@@ -3,7 +3,8 @@
 
 Inputs (tab-separated, written by bench/run):
   runs.tsv     name, label, baseline (the sluice run the row is compared with, or "-")
-  results.tsv  name, status, reason, rows, wall s, client CPU s, server CPU s, client RSS KiB
+  results.tsv  name, status, reason, rows, wall s, client CPU s, server CPU s, client RSS KiB;
+               a name appears once per repetition (--repeat), and its median run stands for it
 Only the standard library: it runs with any python3.
 """
 
@@ -45,6 +46,19 @@ class Run:
     @property
     def rate(self):
         return self.rows / self.wall if self.ok and self.wall > 0 else None
+
+
+def median_runs(runs):
+    """One run per name, in first-seen order: the median by wall time of its successful runs
+    (the lower middle for an even count), or its first run when none succeeded."""
+    by_name = {}
+    for run in runs:
+        by_name.setdefault(run.name, []).append(run)
+    out = []
+    for group in by_name.values():
+        ok = sorted((r for r in group if r.ok), key=lambda r: r.wall)
+        out.append(ok[(len(ok) - 1) // 2] if ok else group[0])
+    return out
 
 
 def fmt(value, spec):
@@ -126,7 +140,7 @@ def main():
     labels, baselines = {}, {}
     for name, label, baseline in read_tsv(args.runs):
         labels[name], baselines[name] = label, baseline
-    runs = [Run(row) for row in read_tsv(args.results)]
+    runs = median_runs([Run(row) for row in read_tsv(args.results)])
     out = list(args.header) + [""] + results_table(runs, labels, baselines)
     out += ["", *targets_table(runs), ""]
     sys.stdout.write("\n".join(out) + "\n")
