@@ -1,7 +1,9 @@
 #include "engine/pipeline.hpp"
 
 #include <exception>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -89,10 +91,42 @@ void WriteBisecting(const PipelineContext& ctx, const Batch& batch, PartitionCou
     WriteBisecting(ctx, SliceRows(batch, half, batch.rows()), counts);
 }
 
+/// Batches the writer is done with, handed back to the reader, whose sources refill them in
+/// place: column vectors and the pass-through byte string keep their capacity instead of being
+/// freed and grown again for every batch. Besides the allocations saved, this keeps the
+/// allocator from fragmenting, which otherwise made peak memory grow with partition length.
+class SpareBatches {
+public:
+    explicit SpareBatches(size_t capacity) : capacity_(capacity) {}
+
+    Batch Take() {
+        std::lock_guard lock(mutex_);
+        if (spares_.empty()) {
+            return Batch{};
+        }
+        Batch batch = std::move(spares_.back());
+        spares_.pop_back();
+        return batch;
+    }
+
+    void Give(Batch&& batch) {
+        std::lock_guard lock(mutex_);
+        if (spares_.size() < capacity_) {
+            spares_.push_back(std::move(batch));
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<Batch> spares_;
+    size_t capacity_;
+};
+
 }  // namespace
 
 PartitionCounts RunPartition(const PipelineContext& ctx) {
     BoundedQueue<Batch> queue(ctx.queue_batches, ctx.queue_bytes);
+    SpareBatches spares(2);
     std::exception_ptr reader_error;
     PartitionCounts counts;
     std::atomic<int64_t> rows_read{0};
@@ -101,7 +135,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
         try {
             std::unique_ptr<SliceReader> slice_reader = ctx.source.Open(ctx.slice);
             while (!stop.stop_requested()) {
-                Batch batch;
+                Batch batch = spares.Take();
                 if (!slice_reader->Next(batch)) {
                     break;
                 }
@@ -145,6 +179,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                 ctx.writer.Write(conformed);
                 counts.rows_written += static_cast<int64_t>(conformed.rows());
             }
+            spares.Give(std::move(conformed));
         }
         reader.join();
         if (reader_error) {
