@@ -7,7 +7,7 @@ source "$(dirname "$0")/pg_lib.sh"
 psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst"
 mkdir -p "$WORK/job/data"
 
-# 1. CSV: 7 bad rows (bad numbers, bad dates, ragged) among 20,000.
+# 1. CSV: 11 bad rows (6 bad numbers, 4 bad dates, 1 ragged) among 20,000.
 awk 'BEGIN { print "id,amount,day";
   for (i = 1; i <= 20000; i++) {
     if (i % 3001 == 0) printf "%d,not-a-number,2025-01-01\n", i;
@@ -29,7 +29,8 @@ got=$(wc -l < "$WORK/job/rejects/csv_rejects.jsonl")
 [ "$(psql_db dst -c "SELECT count(*) FROM csv_in")" = $((20000 - bad_csv)) ] && pass "CSV: every good row loaded" || fail "CSV: wrong good-row count"
 [ "$(psql_db dst -c "SELECT count(*) FROM sluice.rejects WHERE stream = 'csv_rejects'")" = "$bad_csv" ] && pass "CSV: $bad_csv rows in sluice.rejects" || fail "CSV: rejects table count"
 
-# 2. PostgreSQL source rows that violate the target's constraints (found by bisection).
+# 2. PostgreSQL source rows that violate the target's constraints (found by bisection): 20
+# break a CHECK, 1 a primary key already in the target.
 psql_db src -c "CREATE TABLE items (id bigint PRIMARY KEY, qty int, code text)
   ; INSERT INTO items SELECT g, CASE WHEN g % 2500 = 0 THEN -5 ELSE g % 100 END, 'c' || g FROM generate_series(1, 50000) g"
 psql_db dst -c "CREATE TABLE items (id bigint PRIMARY KEY, qty int CHECK (qty >= 0), code text)
