@@ -185,11 +185,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     if (start.resumed) {
         std::fprintf(stderr, "sluice: resuming run %s: %zu of %zu partition(s) already committed\n",
                      start.run_id.c_str(), start.already_committed, plan.PartitionCount());
-        if (start.reloaded > 0) {
-            std::fprintf(stderr, "sluice: %zu committed partition(s) of replace-mode streams load again: a "
-                                 "replaced table is rebuilt as a whole\n",
-                         start.reloaded);
-        }
+
     } else if (flags.progress != "json") {
         std::fprintf(stderr, "sluice: run %s\n", start.run_id.c_str());
     }
@@ -197,6 +193,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     RunOptions options;
     options.ledger_url = state_url;
     options.run_id = start.run_id;
+    options.resuming = start.resumed;
     options.worker = ProcessIdentity();
     options.workers = workers;
     options.continue_on_error = job.settings.on_error == "continue";

@@ -37,11 +37,10 @@ std::vector<PartitionRecord> Records(const Plan& plan) {
 }
 
 /// Rebuilds each stream's partitions from the ledger so a resumed run reads exactly what it
-/// planned. Replace-mode streams load everything again: their target is rebuilt as a whole.
+/// planned; committed ones are skipped (a replace keeps them in its staging table).
 void AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan, RunStart& start) {
     for (StreamPlan& stream : plan.streams) {
         std::vector<PartitionPlan> partitions;
-        const bool rebuild = stream.spec.target.mode == "replace";
         for (const PartitionRecord& r : records) {
             if (r.stream != stream.spec.name) {
                 continue;
@@ -54,9 +53,8 @@ void AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& pl
                     p.source_index = t;
                 }
             }
-            p.committed = !rebuild && r.status == "committed";
+            p.committed = r.status == "committed";
             start.already_committed += p.committed ? 1 : 0;
-            start.reloaded += rebuild && r.status == "committed" ? 1 : 0;
             partitions.push_back(std::move(p));
         }
         if (partitions.empty() && !stream.partitions.empty()) {

@@ -18,7 +18,6 @@ struct RunStart {
     std::string run_id;
     bool resumed = false;
     size_t already_committed = 0;  ///< partitions a resumed run skips
-    size_t reloaded = 0;           ///< committed partitions of replace-mode streams, loaded again
 };
 
 /// Decides between a new run, `--resume` and `--restart`, and refuses when an unfinished run

@@ -159,9 +159,16 @@ public:
     /// Creates or checks the target table for rows shaped like `source` and returns the
     /// schema batches must have when written (the existing table's types, if it exists).
     virtual Schema Prepare(const Schema& source) = 0;
+    /// Called before Prepare when the run resumes an earlier one: Prepare must then keep the
+    /// rows the earlier run's committed partitions wrote (no emptying, no fresh staging
+    /// table). Returns false when those rows are gone (a replace whose staging table was
+    /// dropped or already swapped in): every partition of the stream must load again.
+    virtual bool Resume() { return true; }
     /// A writer with its own connection (or a share of the single SQLite writer).
     virtual std::unique_ptr<SinkWriter> OpenWriter() = 0;
-    /// Publishes the load (replace swaps, indexes, ANALYZE) when `success`; cleans up otherwise.
+    /// Publishes the load (replace swaps, indexes, ANALYZE) when `success`. Otherwise leaves
+    /// what committed in place for a --resume (a replace keeps its staging table; the next
+    /// run that does not resume starts it afresh).
     virtual void Finalize(bool success) = 0;
     /// Deletes the loaded rows whose `column` equals `value` and runs `sql` (the ledger's
     /// bookkeeping) in one transaction: this undoes a failed tenant's committed partitions.

@@ -30,6 +30,9 @@ struct RunOptions {
     std::string run_id;
     std::string worker;                 ///< host:pid, recorded with each claimed partition
     double lease_seconds = 60;          ///< lease of a running partition, renewed at a third
+    /// The run continues an earlier one (--resume): sinks keep what its committed partitions
+    /// wrote (Sink::Resume), and partitions marked committed in the plan are skipped.
+    bool resuming = false;
 };
 
 enum class RunStatus { kSucceeded, kFailed, kPartial, kStopped };

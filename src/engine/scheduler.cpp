@@ -221,6 +221,29 @@ private:
         return nullptr;
     }
 
+    /// The target no longer holds the rows of the stream's committed partitions (see
+    /// Sink::Resume): load those partitions again too.
+    void ReloadCommittedPartitions(StreamState& st) {
+        std::lock_guard lock(mu_);
+        size_t reloaded = 0;
+        for (PartitionPlan& p : st.plan->partitions) {
+            if (p.committed) {
+                p.committed = false;
+                ++reloaded;
+            }
+        }
+        st.summary.partitions_committed -= reloaded;
+        st.counters->partitions_done -= reloaded;
+        st.remaining += reloaded;
+        if (reloaded > 0) {
+            reporter_.Event({{"event", "stream_reloading"},
+                             {"stream", st.plan->spec.name},
+                             {"partitions", reloaded},
+                             {"reason", "the target no longer holds the rows of the committed "
+                                        "partitions (a replace whose staging table is gone)"}});
+        }
+    }
+
     /// Prepares the stream's target and queues its partitions (largest first overall).
     void Activate(size_t index) {
         StreamState& st = streams_[index];
@@ -228,6 +251,11 @@ private:
         st.counters->started_ns = tracker_.NowNs();
         try {
             st.sink = OpenSink(sp.spec.target);
+            // Only with committed partitions: before the first commit, the earlier run may not
+            // even have prepared (emptied, staged) the target, so the stream starts afresh.
+            if (options_.resuming && st.summary.partitions_committed > 0 && !st.sink->Resume()) {
+                ReloadCommittedPartitions(st);
+            }
             const std::string& tenant_column = sp.spec.tenants.as_column;
             Schema load_schema = LoadSchema(sp.source_schema, tenant_column);
             Schema target = st.sink->Prepare(load_schema);

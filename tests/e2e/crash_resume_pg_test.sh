@@ -27,11 +27,21 @@ expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none
 full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$(table_digest dst events id)" = "$expected" ] && pass "uninterrupted copy is exact (${full_ms} ms)" || fail "uninterrupted copy differs"
 
+# Even trials replace the full table the previous trial left (mode replace): the kill may land
+# while loading the staging table, building its indexes or swapping it in.
+sed 's/table: public.events}$/table: public.events, mode: replace}/' "$WORK/job/job.yaml" > "$WORK/job/replace.yaml"
+grep -q 'mode: replace' "$WORK/job/replace.yaml" || fail "replace job not written"
 trials=${SLUICE_CRASH_TRIALS:-10}
 for trial in $(seq 1 "$trials"); do
-  psql_db dst -c "DROP TABLE IF EXISTS events" -c "DROP SCHEMA IF EXISTS sluice CASCADE"
+  job="$WORK/job/job.yaml"
+  if [ $((trial % 2)) = 0 ]; then
+    job="$WORK/job/replace.yaml"
+    psql_db dst -c "DROP SCHEMA IF EXISTS sluice CASCADE"
+  else
+    psql_db dst -c "DROP TABLE IF EXISTS events" -c "DROP SCHEMA IF EXISTS sluice CASCADE"
+  fi
   delay_ms=$(( (RANDOM % 90 + 5) * full_ms / 100 ))
-  "$SLUICE" run "$WORK/job/job.yaml" --progress none >/dev/null 2>&1 &
+  "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
   pid=$!
   sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
   kill -9 "$pid" 2>/dev/null || true
@@ -45,13 +55,13 @@ for trial in $(seq 1 "$trials"); do
   fi
   code=1
   for attempt in 1 2 3; do
-    set +e; "$SLUICE" run "$WORK/job/job.yaml" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
+    set +e; "$SLUICE" run "$job" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
     [ "$code" = 0 ] && break
     cat "$WORK/err"
   done
   [ "$code" = 0 ] || fail "trial $trial: resume exited $code"
   got=$(table_digest dst events id)
-  [ "$got" = "$expected" ] && pass "trial $trial: killed after ${delay_ms} ms with $committed partition(s) committed; resume is exact" \
+  [ "$got" = "$expected" ] && pass "trial $trial ($(basename "$job" .yaml)): killed after ${delay_ms} ms with $committed partition(s) committed; resume is exact" \
     || fail "trial $trial: target '$got' != source '$expected'"
 done
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kill -9 at a random moment of a multi-partition CSV -> SQLite load, then --resume: the target
 # holds every source row exactly once, every time. Also: a plain re-run refuses while the run
-# is unfinished, and names --resume / --restart.
+# is unfinished, and names --resume / --restart. Even trials use mode replace over the previous
+# trial's full table: the resume must neither empty the committed rows nor keep the old ones.
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$WORK/job/data"
 for f in 1 2 3 4; do
@@ -35,10 +36,17 @@ check_exact "uninterrupted run"
 echo "one full load takes ${full_ms} ms"
 
 trials=${SLUICE_CRASH_TRIALS:-5}
+sed 's/table: t}$/table: t, mode: replace}/' "$WORK/job/job.yaml" > "$WORK/job/replace.yaml"
+grep -q 'mode: replace' "$WORK/job/replace.yaml" || fail "replace job not written"
 for trial in $(seq 1 "$trials"); do
-  rm -f "$WORK"/job/out.db*
+  job="$WORK/job/job.yaml"
+  if [ $((trial % 2)) = 0 ]; then
+    job="$WORK/job/replace.yaml"  # over the full table the previous trial left
+  else
+    rm -f "$WORK"/job/out.db*
+  fi
   delay_ms=$(( (RANDOM % 90 + 5) * full_ms / 100 ))
-  "$SLUICE" run "$WORK/job/job.yaml" --progress none >/dev/null 2>&1 &
+  "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
   pid=$!
   sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
   kill -9 "$pid" 2>/dev/null || true
@@ -57,7 +65,7 @@ for trial in $(seq 1 "$trials"); do
     continue
   fi
   for attempt in 1 2 3; do
-    set +e; "$SLUICE" run "$WORK/job/job.yaml" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
+    set +e; "$SLUICE" run "$job" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
     [ "$code" = 0 ] && break
     cat "$WORK/err"
   done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stopping a PostgreSQL load: SIGINT → exit 4, run `stopped`, only whole partitions visible,
 # --resume completes exactly; `sluice stop RUN` from another shell does the same; a second SIGINT
-# aborts at once and still leaves no half partition.
+# aborts at once and still leaves no half partition. In mode replace, readers keep seeing the old
+# table after the stop, and --resume skips the partitions already in the staging table.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst"
@@ -79,4 +80,29 @@ set +e; wait "$pid"; code=$?; set -e
 [ "$code" = 4 ] && pass "double SIGINT: exit 4" || { fail "double SIGINT: exit $code"; cat "$WORK/run.err"; }
 check_whole_partitions "after double SIGINT"
 resume_exactly "double SIGINT"
+
+# 4. Mode replace: stop, the old table is untouched, resume continues from the staging table.
+reset_target
+psql_db dst -c "CREATE TABLE events (id int8 PRIMARY KEY, note text, kind int)" -c "INSERT INTO events VALUES (-1, 'old', 0)"
+sed 's/table: events}$/table: events, mode: replace}/' "$WORK/job/job.yaml" > "$WORK/job/replace.yaml"
+grep -q 'mode: replace' "$WORK/job/replace.yaml" || fail "replace job not written"
+"$SLUICE" run "$WORK/job/replace.yaml" --progress none >"$WORK/run.out" 2>"$WORK/run.err" &
+pid=$!
+wait_for_commit
+kill -INT "$pid"
+set +e; wait "$pid"; code=$?; set -e
+[ "$code" = 4 ] && pass "replace SIGINT: exit 4" || { fail "replace SIGINT: exit $code"; cat "$WORK/run.err"; }
+[ "$(psql_db dst -c "SELECT count(*) || ' ' || min(note) FROM events")" = "1 old" ] \
+  && pass "replace: readers still see the old table" || fail "replace: the old table changed before the swap"
+staged=$(psql_db dst -c "SELECT count(*) FROM events__sluice_new")
+committed=$(psql_db dst -c "SELECT coalesce(sum(rows), 0) FROM sluice.partitions WHERE status = 'committed'")
+[ "$staged" = "$committed" ] && pass "replace: staging holds the $committed rows of the committed partitions" \
+  || fail "replace: staging has $staged rows, committed partitions $committed"
+expect_exit 0 "$SLUICE" run "$WORK/job/replace.yaml" --resume --progress none
+done_before=$(sed -nE 's/.*: ([0-9]+) of [0-9]+ partition\(s\) already committed.*/\1/p' "$WORK/err")
+[ "${done_before:-0}" -gt 0 ] && pass "replace: resume skipped $done_before committed partitions" \
+  || fail "replace: resume skipped none ($(head -1 "$WORK/err"))"
+[ "$(table_digest dst events id)" = "$expected" ] && pass "replace: resume is exact" || fail "replace: resume differs from the source"
+[ "$(psql_db dst -c "SELECT to_regclass('events__sluice_new') IS NULL")" = t ] && pass "replace: staging table gone" \
+  || fail "replace: staging table left behind"
 finish

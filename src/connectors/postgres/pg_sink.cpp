@@ -71,18 +71,12 @@ public:
             if (existing) {
                 pg::TableSwap::CheckReplaceable(conn, *existing);
             }
-            const std::string schema = existing ? existing->schema : SchemaForNew(conn);
-            const QualifiedName fresh{schema, pg::TruncateName(name_.name + kFreshSuffix)};
-            conn.Exec("DROP TABLE IF EXISTS " + fresh.Sql(), "dropping a leftover " + fresh.Display());
-            if (like_old) {
-                // Not INCLUDING INDEXES: they are built after the data, which is much faster.
-                conn.Exec(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING "
-                                      "CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY "
-                                      "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)",
-                                      fresh.Sql(), existing->Sql()),
-                          "creating " + fresh.Display());
+            const QualifiedName fresh = FreshName(conn, existing, true);
+            if (resuming_ && pg::LookupRelation(conn, fresh)) {
+                // Resume() found the earlier run's staging table: its committed partitions are in it.
             } else {
-                CreateTable(conn, fresh, source, {});
+                conn.Exec("DROP TABLE IF EXISTS " + fresh.Sql(), "dropping a leftover " + fresh.Display());
+                CreateFresh(conn, fresh, existing, like_old, source);
             }
             load = pg::LookupRelation(conn, fresh);
             try {
@@ -142,14 +136,31 @@ public:
         return pg::MakePgSinkWriter(target_);
     }
 
+    bool Resume() override {
+        resuming_ = true;
+        if (spec_.mode != "replace" && spec_.create != "replace") {
+            return true;  // appended rows are in the target itself
+        }
+        // The staging table holds the committed partitions. Gone (dropped, or swapped in by a
+        // run killed before it could record success), or already given indexes by a publish
+        // that did not finish: load everything again into a new one.
+        PgConnection& conn = Conn();
+        const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
+        const std::optional<Relation> fresh = pg::LookupRelation(conn, FreshName(conn, existing, false));
+        const bool usable =
+            fresh && conn.QueryValue("SELECT count(*) FROM pg_index WHERE indrelid = $1",
+                                     {fresh->oid}) == "0";
+        resuming_ = usable;
+        return usable;
+    }
+
     void Finalize(bool success) override {
         if (!swap_) {
             return;
         }
         PgConnection& conn = Conn();
         if (!success) {
-            swap_->Discard(conn);
-            swap_.reset();
+            swap_.reset();  // the staging table stays for --resume; the next fresh run drops it
             return;
         }
         try {
@@ -205,6 +216,30 @@ private:
         return *conn_;
     }
 
+    /// The staging table of a replace: beside the target, or in the schema a new target would
+    /// get (that schema is created when `create_schema`).
+    QualifiedName FreshName(PgConnection& conn, const std::optional<Relation>& existing, bool create_schema) {
+        std::string schema = existing ? existing->schema : name_.schema;
+        if (!existing && (schema.empty() || create_schema)) {
+            schema = SchemaForNew(conn);
+        }
+        return QualifiedName{schema, pg::TruncateName(name_.name + kFreshSuffix)};
+    }
+
+    void CreateFresh(PgConnection& conn, const QualifiedName& fresh, const std::optional<Relation>& existing,
+                     bool like_old, const Schema& source) {
+        if (like_old) {
+            // Not INCLUDING INDEXES: they are built after the data, which is much faster.
+            conn.Exec(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING "
+                                  "CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY "
+                                  "INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION)",
+                                  fresh.Sql(), existing->Sql()),
+                      "creating " + fresh.Display());
+        } else {
+            CreateTable(conn, fresh, source, {});
+        }
+    }
+
     std::string SchemaForNew(PgConnection& conn) {
         if (!name_.schema.empty()) {
             EnsureSchema(conn);
@@ -254,6 +289,7 @@ private:
     std::optional<PgConnection> conn_;
     std::shared_ptr<const pg::LoadTarget> target_;
     std::optional<pg::TableSwap> swap_;
+    bool resuming_ = false;
 };
 
 }  // namespace

@@ -48,7 +48,7 @@ public:
         std::lock_guard lock(shared_->mu);
         sqlite3* db = shared_->db.get();
         table_ = sqlite::ResolveTableName(db, spec_.table);
-        if (spec_.create == "replace") {
+        if (spec_.create == "replace" && !resuming_) {
             sqlite::ExecSql(db, "DROP TABLE IF EXISTS " + table_.Sql(), "dropping " + table_.Display());
         }
         std::optional<Schema> existing = sqlite::ReadTableSchema(db, table_);
@@ -68,11 +68,17 @@ public:
         }
         Schema target = MatchColumns(source, *existing);
         plan_ = MakeInsertPlan(db, target);
-        if (spec_.mode == "replace" && !created) {
-            // Only after every check passed: a refused job must not empty the table.
+        if (spec_.mode == "replace" && !created && !resuming_) {
+            // Only after every check passed: a refused job must not empty the table. A resumed
+            // run keeps what the committed partitions of the earlier one wrote.
             sqlite::ExecSql(db, "DELETE FROM " + table_.Sql(), "emptying " + table_.Display());
         }
         return target;
+    }
+
+    bool Resume() override {
+        resuming_ = true;  // the table is replaced in place: its committed rows are still there
+        return true;
     }
 
     std::unique_ptr<SinkWriter> OpenWriter() override {
@@ -239,6 +245,7 @@ private:
     sqlite::TableName table_;
     std::shared_ptr<sqlite::SharedWriter> shared_;
     std::shared_ptr<const sqlite::InsertPlan> plan_;
+    bool resuming_ = false;
 };
 
 }  // namespace
