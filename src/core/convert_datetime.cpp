@@ -242,15 +242,19 @@ void AppendTimeOfDay(int64_t micros, std::string& out) {
     const int64_t seconds = micros / kMicrosPerSecond;
     fmt::format_to(std::back_inserter(out), "{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60,
                    seconds % 60);
-    int64_t fraction = micros % kMicrosPerSecond;
-    if (fraction != 0) {
-        int width = 6;
-        while (fraction % 10 == 0) {
-            fraction /= 10;
-            --width;
-        }
-        fmt::format_to(std::back_inserter(out), ".{:0{}}", fraction, width);
+    AppendSecondFraction(static_cast<uint64_t>(micros % kMicrosPerSecond), out);
+}
+
+void AppendSecondFraction(uint64_t fraction_micros, std::string& out) {
+    if (fraction_micros == 0) {
+        return;
     }
+    int width = 6;
+    while (fraction_micros % 10 == 0) {
+        fraction_micros /= 10;
+        --width;
+    }
+    fmt::format_to(std::back_inserter(out), ".{:0{}}", fraction_micros, width);
 }
 
 void AppendTimestamp(int64_t micros, bool with_zone, std::string& out) {

@@ -99,6 +99,8 @@ Parse TimestampMicros(const DateTimeParts& p, int64_t& out);
 void AppendDate(int64_t days, std::string& out, bool& bc);
 /// HH:MM:SS[.ffffff] of microseconds since midnight.
 void AppendTimeOfDay(int64_t micros, std::string& out);
+/// ".f" for a nonzero fraction of a second in microseconds, without trailing zeros ("" for 0).
+void AppendSecondFraction(uint64_t fraction_micros, std::string& out);
 /// PostgreSQL's timestamp text output, "+00" appended when `with_zone`.
 void AppendTimestamp(int64_t micros, bool with_zone, std::string& out);
 

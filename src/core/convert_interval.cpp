@@ -358,15 +358,7 @@ void AppendInterval(const Interval& v, std::string& out) {
         fmt::format_to(std::back_inserter(out), "{}{}{:02}:{:02}:{:02}", is_zero ? "" : " ",
                        minus ? "-" : (is_before ? "+" : ""), seconds / 3600, seconds / 60 % 60,
                        seconds % 60);
-        uint64_t fraction = magnitude % kMicrosPerSecond;
-        if (fraction != 0) {
-            int width = 6;
-            while (fraction % 10 == 0) {
-                fraction /= 10;
-                --width;
-            }
-            fmt::format_to(std::back_inserter(out), ".{:0{}}", fraction, width);
-        }
+        AppendSecondFraction(magnitude % kMicrosPerSecond, out);
     }
 }
 
