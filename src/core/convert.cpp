@@ -414,4 +414,17 @@ std::string FormatValue(const Column& column, size_t row) {
     return out;
 }
 
+std::string RowText(const Batch& batch, size_t row) {
+    std::string out;
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+        if (c > 0) {
+            out += ',';
+        }
+        if (!batch.columns[c].IsNull(row)) {
+            FormatValue(batch.columns[c], row, out);
+        }
+    }
+    return out;
+}
+
 }  // namespace sluice

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/batch.hpp"
 #include "core/column.hpp"
 #include "core/status.hpp"
 #include "core/types.hpp"
@@ -21,6 +22,10 @@ void FormatValue(const Column& column, size_t row, std::string& out);
 
 /// Convenience: the text form of one value.
 std::string FormatValue(const Column& column, size_t row);
+
+/// One row of a batch as comma-separated text forms, NULL as nothing: how a rejected row is
+/// shown in reject files and the ledger.
+std::string RowText(const Batch& batch, size_t row);
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int32_t DaysFromCivil(int64_t year, unsigned month, unsigned day);

@@ -55,19 +55,6 @@ Batch SliceRows(const Batch& batch, size_t begin, size_t end) {
     return out;
 }
 
-std::string RowText(const Batch& batch, size_t row) {
-    std::string out;
-    for (size_t c = 0; c < batch.columns.size(); ++c) {
-        if (c > 0) {
-            out += ',';
-        }
-        if (!batch.columns[c].IsNull(row)) {
-            out += FormatValue(batch.columns[c], row);
-        }
-    }
-    return out;
-}
-
 /// Writes `batch` through savepoints, halving any part the target refuses until the refused
 /// rows stand alone; those become rejects. Binary COPY reports no row number, so bisection
 /// is how the bad rows are found: about 2·log2(batch) extra writes per bad row.

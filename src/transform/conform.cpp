@@ -61,19 +61,6 @@ Column CastColumn(const Column& in, const Field& field, std::vector<std::string>
     return out;
 }
 
-std::string RowText(const Batch& batch, size_t row) {
-    std::string out;
-    for (size_t c = 0; c < batch.columns.size(); ++c) {
-        if (c > 0) {
-            out += ',';
-        }
-        if (!batch.columns[c].IsNull(row)) {
-            FormatValue(batch.columns[c], row, out);
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 Schema LoadSchema(const Schema& source, const std::string& tenant_column) {

@@ -41,11 +41,7 @@ for trial in $(seq 1 "$trials"); do
     psql_db dst -c "DROP TABLE IF EXISTS events" -c "DROP SCHEMA IF EXISTS sluice CASCADE"
   fi
   delay_ms=$(( (RANDOM % 90 + 5) * full_ms / 100 ))
-  "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
-  pid=$!
-  sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  kill_run_after "$delay_ms" "$job"
   committed=$(psql_db dst -c "SELECT count(*) FROM sluice.partitions WHERE status = 'committed'" 2>/dev/null || echo "-")
   last_status=$(psql_db dst -c "SELECT status FROM sluice.runs ORDER BY started_at DESC LIMIT 1" 2>/dev/null || true)
   if [ "$last_status" = succeeded ]; then  # killed after the end: nothing to resume

@@ -46,11 +46,7 @@ for trial in $(seq 1 "$trials"); do
     rm -f "$WORK"/job/out.db*
   fi
   delay_ms=$(( (RANDOM % 90 + 5) * full_ms / 100 ))
-  "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
-  pid=$!
-  sleep "$(awk -v ms="$delay_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  kill_run_after "$delay_ms" "$job"
   if [ "$trial" = 1 ]; then
     # A plain run must refuse while the killed run is unfinished (if it got to start one).
     set +e; "$SLUICE" run "$WORK/job/job.yaml" --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e

@@ -28,6 +28,17 @@ expect_contains() {  # FILE TEXT
     fail "$(basename "$1") lacks '$2'"; echo "--- $1"; cat "$1"; fi
 }
 
+# kill_run_after MS JOB: starts `sluice run JOB` in the background and SIGKILLs it MS
+# milliseconds later (it may have finished by then).
+kill_run_after() {
+  local ms="$1" job="$2" pid
+  "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
+  pid=$!
+  sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 finish() {
   if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
   echo "all checks passed"

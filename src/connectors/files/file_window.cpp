@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -55,6 +56,15 @@ FileWindow::FileWindow(std::string path, int64_t begin, size_t chunk_bytes)
     ::posix_fadvise(fd_.get(), begin, 0, POSIX_FADV_SEQUENTIAL);
     buffer_ =
         std::make_unique_for_overwrite<char[]>(capacity_);  // NOLINT(modernize-avoid-c-arrays)
+}
+
+void FileWindow::SkipUtf8Bom() {
+    constexpr std::string_view kBom = "\xEF\xBB\xBF";
+    while (size() < kBom.size() && Fill()) {
+    }
+    if (std::string_view(data(), std::min(size(), kBom.size())) == kBom) {
+        Consume(kBom.size());
+    }
 }
 
 bool FileWindow::Fill() {

@@ -56,6 +56,9 @@ public:
     /// Reads more bytes after the unconsumed ones, growing the buffer when they fill it.
     /// Returns false (and sets eof()) when the file has no more bytes. Throws Error(kIo).
     bool Fill();
+    /// Consumes a UTF-8 byte order mark at the front of the window, if there is one. Call it
+    /// once, at the start of the file.
+    void SkipUtf8Bom();
 
 private:
     std::string path_;

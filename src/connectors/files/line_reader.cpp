@@ -17,11 +17,7 @@ LineReader::LineReader(std::string path, int64_t begin, int64_t end, uint64_t fi
 
 bool LineReader::Next() {
     if (!bom_checked_) {
-        while (window_.size() < 3 && window_.Fill()) {
-        }
-        if (window_.size() >= 3 && std::memcmp(window_.data(), "\xEF\xBB\xBF", 3) == 0) {
-            window_.Consume(3);
-        }
+        window_.SkipUtf8Bom();
         bom_checked_ = true;
     }
     if (end_ >= 0 && window_.offset() >= end_) {
