@@ -185,7 +185,6 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     if (start.resumed) {
         std::fprintf(stderr, "sluice: resuming run %s: %zu of %zu partition(s) already committed\n",
                      start.run_id.c_str(), start.already_committed, plan.PartitionCount());
-
     } else if (flags.progress != "json") {
         std::fprintf(stderr, "sluice: run %s\n", start.run_id.c_str());
     }

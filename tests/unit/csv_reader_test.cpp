@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice::files {
 namespace {
@@ -24,15 +25,8 @@ struct ReadResult {
 
 class CsvReaderTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string pattern = ::testing::TempDir() + "sluice_csv_XXXXXX";
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
     std::string Write(const std::string& content) {
-        const std::string path = dir_ + "/f" + std::to_string(files_++) + ".csv";
+        const std::string path = dir_ / ("f" + std::to_string(files_++) + ".csv");
         std::ofstream(path, std::ios::binary) << content;
         return path;
     }
@@ -62,7 +56,7 @@ protected:
         return out;
     }
 
-    std::string dir_;
+    sluice::testing::TempDir dir_;
     int files_ = 0;
 };
 
@@ -236,7 +230,7 @@ TEST_F(CsvReaderTest, UnclosedQuoteInABigFileStopsAtTheRecordLimit) {
 
 TEST_F(CsvReaderTest, MissingFileIsAnIoError) {
     try {
-        CsvReader reader(dir_ + "/missing.csv", {});
+        CsvReader reader(dir_ / "missing.csv", {});
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::kIo);

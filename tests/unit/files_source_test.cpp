@@ -14,6 +14,8 @@
 
 #include "core/convert.hpp"
 #include "core/error.hpp"
+#include "support/catch_error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sluice {
 namespace {
@@ -65,29 +67,20 @@ PartitionRequest Request(std::string strategy, int64_t chunk_rows = 50000,
 class FilesSourceTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern = ::testing::TempDir() + "sluice_files_XXXXXX";
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        spec_.base_dir = dir_;
+        spec_.base_dir = dir_.path();
         spec_.files = "*.csv";
     }
-    void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
     void Write(const std::string& name, const std::string& content) {
-        std::ofstream(dir_ + "/" + name, std::ios::binary) << content;
+        std::ofstream(dir_ / name, std::ios::binary) << content;
     }
-    ErrorKind ErrorOf(const std::function<void()>& f, std::string& message) {
-        try {
-            f();
-        } catch (const Error& e) {
-            message = e.what();
-            return e.kind();
-        }
-        ADD_FAILURE() << "expected an Error";
-        return ErrorKind::kInternal;
+    static ErrorKind ErrorOf(const std::function<void()>& f, std::string& message) {
+        const Error e = sluice::testing::CatchError(f);
+        message = e.what();
+        return e.kind();
     }
 
-    std::string dir_;
+    sluice::testing::TempDir dir_;
     SourceSpec spec_;
 };
 
@@ -98,7 +91,7 @@ TEST_F(FilesSourceTest, ReadsTextColumnsWithNullsAndLineNumbers) {
     EXPECT_EQ(schema.Describe(), "id text, name text, note text");
     const std::vector<Slice> slices = source->Partition({});
     ASSERT_EQ(slices.size(), 1u);
-    EXPECT_EQ(slices[0].file, dir_ + "/a.csv");
+    EXPECT_EQ(slices[0].file, dir_ / "a.csv");
     const ReadAll all = ReadSlices(*source, slices);
     ASSERT_EQ(all.rows.size(), 3u);
     EXPECT_EQ(all.rows[0], (ReadRow{2, {"1", "alice", ""}}));
@@ -142,7 +135,7 @@ TEST_F(FilesSourceTest, ConfigAndSchemaErrorsNameTheProblem) {
     spec_.files = "data/*.csv";
     EXPECT_EQ(ErrorOf([&] { OpenFilesSource(spec_)->Describe(); }, message), ErrorKind::kConfig);
     EXPECT_EQ(message.substr(0, message.find(';')),
-              "no files match 'data/*.csv' (resolved against " + dir_ + ")");
+              "no files match 'data/*.csv' (resolved against " + dir_.path() + ")");
 
     spec_.files = "*.csv";
     Write("a.csv", "id,name\n1,x\n");
