@@ -414,17 +414,26 @@ std::string FormatValue(const Column& column, size_t row) {
     return out;
 }
 
-std::string RowText(const Batch& batch, size_t row) {
+std::string RowText(std::span<const Column* const> columns, size_t row) {
     std::string out;
-    for (size_t c = 0; c < batch.columns.size(); ++c) {
+    for (size_t c = 0; c < columns.size(); ++c) {
         if (c > 0) {
             out += ',';
         }
-        if (!batch.columns[c].IsNull(row)) {
-            FormatValue(batch.columns[c], row, out);
+        if (!columns[c]->IsNull(row)) {
+            FormatValue(*columns[c], row, out);
         }
     }
     return out;
+}
+
+std::string RowText(const Batch& batch, size_t row) {
+    std::vector<const Column*> columns;
+    columns.reserve(batch.columns.size());
+    for (const Column& column : batch.columns) {
+        columns.push_back(&column);
+    }
+    return RowText(columns, row);
 }
 
 }  // namespace sluice

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 
 #include "core/batch.hpp"
@@ -26,6 +27,8 @@ std::string FormatValue(const Column& column, size_t row);
 /// One row of a batch as comma-separated text forms, NULL as nothing: how a rejected row is
 /// shown in reject files and the ledger.
 std::string RowText(const Batch& batch, size_t row);
+/// The same for a row spread over columns of different batches.
+std::string RowText(std::span<const Column* const> columns, size_t row);
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int32_t DaysFromCivil(int64_t year, unsigned month, unsigned day);

@@ -26,7 +26,7 @@ void CheckRejectLimit(const PipelineContext& ctx, const PartitionCounts& counts)
         return;
     }
     // The partition rolls back, but the user needs the rows to fix them.
-    ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, counts.rejects);
+    ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, counts.rejects, /*rolled_back=*/true);
     const RejectedRow& first = counts.rejects.front();
     throw Error(ErrorKind::kData,
                 fmt::format("{} rejected row(s), more than settings.max_rejects = {}; first at {}: "

@@ -11,26 +11,37 @@
 
 namespace sluice {
 
-RejectWriter::RejectWriter(std::string dir, std::string stream)
-    : dir_(std::move(dir)), stream_(std::move(stream)), path_((std::filesystem::path(dir_) / (stream_ + ".jsonl")).lexically_normal().string()) {}
+RejectWriter::RejectWriter(std::string dir, std::string stream, std::string run_id)
+    : dir_(std::move(dir)),
+      stream_(std::move(stream)),
+      path_((std::filesystem::path(dir_) / (stream_ + ".jsonl")).lexically_normal().string()),
+      run_id_(std::move(run_id)) {}
 
 bool RejectWriter::used() const {
     std::lock_guard lock(mu_);
     return file_ != nullptr;
 }
 
+int64_t RejectWriter::rows() const {
+    std::lock_guard lock(mu_);
+    return rows_;
+}
+
 void RejectWriter::Write(int partition, const std::string& tenant,
-                         const std::vector<RejectedRow>& rows) {
+                         const std::vector<RejectedRow>& rows, bool rolled_back) {
     if (rows.empty()) {
         return;
     }
     std::string text;
     for (const RejectedRow& r : rows) {
-        nlohmann::json j = {{"stream", stream_},     {"partition", partition},
+        nlohmann::json j = {{"run", run_id_},        {"stream", stream_},     {"partition", partition},
                             {"position", r.position}, {"row", r.row},
                             {"error", r.error},       {"sqlstate", r.sqlstate}};
         if (!tenant.empty()) {
             j["tenant"] = tenant;
+        }
+        if (rolled_back) {
+            j["rolled_back"] = true;
         }
         // Invalid UTF-8 in a rejected row must not make the reject file unwritable.
         text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -52,6 +63,7 @@ void RejectWriter::Write(int partition, const std::string& tenant,
         throw Error(ErrorKind::kIo,
                     fmt::format("cannot write reject file {}: {}", path_, std::strerror(errno)));
     }
+    rows_ += static_cast<int64_t>(rows.size());
 }
 
 }  // namespace sluice

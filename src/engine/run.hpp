@@ -54,6 +54,9 @@ struct StreamSummary {
     std::string error;                  ///< first error, with context
     std::map<std::string, std::string> failed_tenants;  ///< tenant -> first error
     std::string rejects_file;           ///< where rejected rows went, when any
+    /// Rows this run wrote to rejects_file: rows_rejected plus those of failed partitions,
+    /// which the user needs to see although their partitions rolled back.
+    int64_t rows_in_rejects_file = 0;
     bool passthrough = false;
 };
 

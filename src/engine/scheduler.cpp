@@ -260,7 +260,7 @@ private:
             Schema load_schema = LoadSchema(sp.source_schema, tenant_column);
             Schema target = st.sink->Prepare(load_schema);
             st.conformer = std::make_unique<BatchConformer>(sp.source_schema, target, tenant_column);
-            st.rejects = std::make_unique<RejectWriter>(options_.rejects_dir, sp.spec.name);
+            st.rejects = std::make_unique<RejectWriter>(options_.rejects_dir, sp.spec.name, options_.run_id);
             st.sources = sp.sources;
             if (sp.passthrough_candidate && SameWireTypes(sp.source_schema, target)) {
                 ReopenForPassThrough(st);
@@ -634,6 +634,7 @@ private:
             st.summary.seconds = static_cast<double>(end - st.counters->started_ns.load()) / 1e9;
             if (st.rejects && st.rejects->used()) {
                 st.summary.rejects_file = st.rejects->path();
+                st.summary.rows_in_rejects_file = st.rejects->rows();
             }
             any_failed |= st.summary.status == "failed" || st.summary.status == "partial" ||
                           st.summary.status == "skipped";

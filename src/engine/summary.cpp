@@ -56,8 +56,15 @@ std::string RenderSummary(const RunSummary& summary) {
             out += named ? s.error + "\n" : fmt::format("stream {}: {}\n", s.name, s.error);
         }
         if (!s.rejects_file.empty()) {
-            out += fmt::format("stream {}: {} rejected row(s) in {}\n", s.name, s.rows_rejected,
-                               s.rejects_file);
+            const int64_t of_failed = s.rows_in_rejects_file - s.rows_rejected;
+            out += of_failed > 0
+                       ? fmt::format("stream {}: {} rejected row(s) written to {}: {} set aside by "
+                                     "committed partitions, {} from partitions that failed and "
+                                     "rolled back\n",
+                                     s.name, s.rows_in_rejects_file, s.rejects_file,
+                                     s.rows_rejected, of_failed)
+                       : fmt::format("stream {}: {} rejected row(s) in {}\n", s.name,
+                                     s.rows_rejected, s.rejects_file);
         }
     }
     return out;

@@ -163,8 +163,8 @@ void ProgressReporter::Event(nlohmann::json event) {
     const std::string kind = event.value("event", "");
     std::string line;
     if (kind == "partition_failed") {
-        line = fmt::format("partition failed: stream {} partition {}: {}", event.value("stream", ""),
-                           event.value("partition", 0), event.value("error", ""));
+        // The error is described with its context: it names the stream and partition.
+        line = "partition failed: " + event.value("error", std::string());
     } else if (kind == "partition_retry") {
         line = fmt::format("retrying stream {} partition {} (attempt {}) after: {}",
                            event.value("stream", ""), event.value("partition", 0),

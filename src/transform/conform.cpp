@@ -21,6 +21,18 @@ int64_t ReadInteger(const Column& c, size_t row) {
     }
 }
 
+/// A decimal's text without a fraction of only zeros ("16667.000" → "16667"), so that whole
+/// numbers cast to integer columns; other fractions stay and are refused, as they would lose
+/// digits.
+std::string_view WithoutZeroFraction(std::string_view decimal) {
+    const size_t dot = decimal.find('.');
+    if (dot == std::string_view::npos ||
+        decimal.find_first_not_of('0', dot + 1) != std::string_view::npos) {
+        return decimal;
+    }
+    return decimal.substr(0, dot);
+}
+
 /// Casts one column; rows it cannot convert get a NULL placeholder and an entry in `bad`.
 Column CastColumn(const Column& in, const Field& field, std::vector<std::string>& bad) {
     Column out(field.type);
@@ -47,6 +59,9 @@ Column CastColumn(const Column& in, const Field& field, std::vector<std::string>
             FormatValue(in, row, text);
             value = text;
         }
+        if (from == LogicalType::kDecimal && IsInteger(to)) {
+            value = WithoutZeroFraction(value);
+        }
         Status status = AppendParsed(out, value);
         if (!status.ok()) {
             out.AppendNull();
@@ -54,7 +69,12 @@ Column CastColumn(const Column& in, const Field& field, std::vector<std::string>
                 bad.resize(row + 1);
             }
             if (bad[row].empty()) {
-                bad[row] = fmt::format("column {}: {}", field.name, status.message());
+                const bool fraction = from == LogicalType::kDecimal && IsInteger(to) &&
+                                      value.find('.') != std::string_view::npos;
+                bad[row] = fraction ? fmt::format("column {}: {} has a fraction, and the target "
+                                                  "column is {}; round it in a source query",
+                                                  field.name, value, TypeName(field.type))
+                                    : fmt::format("column {}: {}", field.name, status.message());
             }
         }
     }
@@ -94,6 +114,7 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
     out.rejected = std::move(in.rejected);
     const size_t rows = in.rows();
     std::vector<std::string> bad;
+    std::vector<bool> cast(target_.size(), false);
     for (size_t i = 0; i < source_.size(); ++i) {
         const Field& field = target_.fields[i];
         const DataType& have = in.columns[i].type();
@@ -101,24 +122,28 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
             out.columns.push_back(std::move(in.columns[i]));
         } else {
             out.columns.push_back(CastColumn(in.columns[i], field, bad));
+            cast[i] = true;
         }
     }
+    Column tenant(MakeType(LogicalType::kText));
     if (!tenant_column_.empty()) {
-        Column tenant(MakeType(LogicalType::kText));
         tenant.Reserve(rows);
         for (size_t row = 0; row < rows; ++row) {
             tenant.AppendBytes(tenant_value);
         }
-        Batch wrapped;
-        wrapped.columns.push_back(std::move(tenant));
         // Cast to the target's declared type (e.g. an int tenant column).
-        out.columns.push_back(target_.fields.back().type.id == LogicalType::kText
-                                  ? std::move(wrapped.columns.front())
-                                  : CastColumn(wrapped.columns.front(), target_.fields.back(), bad));
+        cast.back() = target_.fields.back().type.id != LogicalType::kText;
+        out.columns.push_back(cast.back() ? CastColumn(tenant, target_.fields.back(), bad) : std::move(tenant));
     }
     out.source_rows = std::move(in.source_rows);
     if (bad.empty()) {
         return out;
+    }
+    // A rejected row shows the values as the source had them: a cast column's value is gone
+    // from `out` (NULL in its place), and that is the one the user has to fix.
+    std::vector<const Column*> shown;
+    for (size_t c = 0; c < out.columns.size(); ++c) {
+        shown.push_back(!cast[c] ? &out.columns[c] : c < source_.size() ? &in.columns[c] : &tenant);
     }
     // Rebuild without the refused rows, keeping them (with their text) as rejects.
     Batch kept;
@@ -133,7 +158,7 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
             const std::string position = row < out.source_rows.size()
                                              ? fmt::format("row {}", out.source_rows[row])
                                              : fmt::format("batch row {}", row + 1);
-            kept.rejected.push_back({position, RowText(out, row), bad[row], "22000"});
+            kept.rejected.push_back({position, RowText(shown, row), bad[row], "22000"});
             continue;
         }
         for (size_t c = 0; c < out.columns.size(); ++c) {

@@ -17,17 +17,23 @@ expect_exit 1 "$SLUICE" run "$WORK/job/job.yaml" --progress none
 expect_contains "$WORK/err" "stream bad_rows"
 expect_contains "$WORK/err" "in.csv:3"
 expect_contains "$WORK/err" "max_rejects"
+# The refused rows are in the reject file although their partition rolled back.
+expect_contains "$WORK/out" "2 rejected row(s) written to $WORK/job/rejects/bad_rows.jsonl: 0 set aside by committed partitions, 2 from partitions that failed"
+expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"rolled_back":true'
 rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t" 2>/dev/null || echo 0)
 [ "$rows" = 0 ] && pass "nothing committed" || fail "$rows rows committed after a failed partition"
 
-# With room for rejects: good rows load, bad rows land in the reject file.
-rm -rf "$WORK/job/rejects"
+# With room for rejects: good rows load, bad rows land in the reject file (after the two
+# the failed run left, marked rolled_back).
 expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none --resume --set settings.max_rejects=10
 rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t")
 [ "$rows" = 3 ] && pass "3 good rows loaded" || fail "$rows rows loaded, expected 3"
-rejected=$(wc -l < "$WORK/job/rejects/bad_rows.jsonl")
-[ "$rejected" = 2 ] && pass "2 rows in the reject file" || fail "$rejected rows in the reject file"
+rejected=$(grep -vc '"rolled_back":true' "$WORK/job/rejects/bad_rows.jsonl")
+[ "$rejected" = 2 ] && pass "2 rows set aside in the reject file" || fail "$rejected rows set aside in the reject file"
+[ "$(wc -l < "$WORK/job/rejects/bad_rows.jsonl")" = 4 ] && pass "and the 2 of the failed run" || fail "reject file has $(wc -l < "$WORK/job/rejects/bad_rows.jsonl") lines, expected 4"
 expect_contains "$WORK/job/rejects/bad_rows.jsonl" "oops"
+expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"row":"2,b,oops"'
+expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"run":"r'
 
 # No job file: exit 2 with the usage.
 expect_exit 2 "$SLUICE" run --resume --progress none

@@ -103,6 +103,41 @@ TEST(Conformer, CastsTextToTargetTypesAndRejectsBadRows) {
     EXPECT_EQ(out.source_rows, (std::vector<uint64_t>{2, 4}));
 }
 
+TEST(Conformer, RejectedRowsShowTheSourceValues) {
+    Schema source = MakeSchema({{"id", LogicalType::kInt64}, {"amount", LogicalType::kText}});
+    Schema target = MakeSchema({{"id", LogicalType::kInt64}, {"amount", LogicalType::kInt32}});
+    BatchConformer conformer(source, target, "");
+    Batch in(source);
+    in.columns[0].Append<int64_t>(7);
+    in.columns[1].AppendBytes("12x");
+    Batch out = conformer.Apply(std::move(in), "");
+    EXPECT_EQ(out.rows(), 0u);
+    ASSERT_EQ(out.rejected.size(), 1u);
+    EXPECT_EQ(out.rejected[0].row, "7,12x");  // not "7," with the unconvertible value gone
+    EXPECT_EQ(out.rejected[0].position, "batch row 1");
+}
+
+TEST(Conformer, WholeDecimalsCastToIntegersAndFractionsAreRefused) {
+    Schema source = MakeSchema({{"v", LogicalType::kDecimal}});
+    Schema target = MakeSchema({{"v", LogicalType::kInt32}});
+    BatchConformer conformer(source, target, "");
+    Batch in(source);
+    for (const char* v : {"16667.000000", "-3", "0.0", "16666.67", "1.50"}) {
+        in.columns[0].AppendBytes(v);
+    }
+    Batch out = conformer.Apply(std::move(in), "");
+    ASSERT_EQ(out.rows(), 3u);
+    EXPECT_EQ(out.columns[0].Get<int32_t>(0), 16667);
+    EXPECT_EQ(out.columns[0].Get<int32_t>(1), -3);
+    EXPECT_EQ(out.columns[0].Get<int32_t>(2), 0);
+    ASSERT_EQ(out.rejected.size(), 2u);
+    EXPECT_EQ(out.rejected[0].row, "16666.67");
+    EXPECT_EQ(out.rejected[0].error,
+              "column v: 16666.67 has a fraction, and the target column is int32; round it in a "
+              "source query");
+    EXPECT_EQ(out.rejected[1].row, "1.50");
+}
+
 TEST(Conformer, IdentityPassesBatchesUnchanged) {
     Schema s = MakeSchema({{"id", LogicalType::kInt64}});
     BatchConformer conformer(s, s, "");
