@@ -2,6 +2,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -275,24 +276,22 @@ private:
                          {"stream", sp.spec.name},
                          {"partitions", sp.partitions.size()},
                          {"passthrough", st.summary.passthrough}});
-        std::lock_guard lock(mu_);
-        if (sp.partitions.empty()) {
-            CompleteStreamLocked(st);
-            return;
-        }
-        if (st.remaining == 0) {
-            CompleteStreamLocked(st);
-            return;
-        }
-        for (const PartitionPlan& p : sp.partitions) {
-            if (!p.committed) {
-                ready_.push_back({index, &p});
+        {
+            std::lock_guard lock(mu_);
+            if (!sp.partitions.empty() && st.remaining > 0) {
+                for (const PartitionPlan& p : sp.partitions) {
+                    if (!p.committed) {
+                        ready_.push_back({index, &p});
+                    }
+                }
+                std::stable_sort(ready_.begin(), ready_.end(), [](const Task& a, const Task& b) {
+                    return a.partition->slice.estimated_rows > b.partition->slice.estimated_rows;
+                });
+                cv_.notify_all();
+                return;
             }
         }
-        std::stable_sort(ready_.begin(), ready_.end(), [](const Task& a, const Task& b) {
-            return a.partition->slice.estimated_rows > b.partition->slice.estimated_rows;
-        });
-        cv_.notify_all();
+        CompleteStream(st);  // nothing (left) to load
     }
 
     static bool SameWireTypes(const Schema& a, const Schema& b) {
@@ -421,10 +420,16 @@ private:
                                  {"rows", counts.rows_written},
                                  {"rejected", counts.rows_rejected},
                                  {"attempts", attempt}});
-                std::lock_guard lock(mu_);
-                st.summary.partitions_committed++;
-                st.counters->partitions_done++;
-                FinishPartitionLocked(st);
+                bool last = false;
+                {
+                    std::lock_guard lock(mu_);
+                    st.summary.partitions_committed++;
+                    st.counters->partitions_done++;
+                    last = FinishPartitionLocked(st);
+                }
+                if (last) {
+                    CompleteStream(st);
+                }
                 return;
             } catch (Error& e) {
                 e.context().stream = stream;
@@ -533,7 +538,7 @@ private:
                              {"error", e.Describe()},
                              {"sqlstate", e.sqlstate()}});
         }
-        std::lock_guard lock(mu_);
+        std::unique_lock lock(mu_);
         st.counters->partitions_failed++;
         st.summary.partitions_failed++;
         if (!cancelled) {
@@ -552,7 +557,11 @@ private:
                 cancel_.request_stop();  // on_error: stop rolls back the in-flight partitions
             }
         }
-        FinishPartitionLocked(st);
+        const bool last = FinishPartitionLocked(st);
+        lock.unlock();
+        if (last) {
+            CompleteStream(st);
+        }
         cv_.notify_all();
     }
 
@@ -575,32 +584,41 @@ private:
                          {"rows_written", 0}, {"error", st.summary.error}});
     }
 
-    void FinishPartitionLocked(StreamState& st) {
-        if (--st.remaining == 0) {
-            CompleteStreamLocked(st);
-        }
-    }
+    /// Counts one ended partition; true when it was the stream's last: the caller then calls
+    /// CompleteStream, after releasing mu_.
+    [[nodiscard]] bool FinishPartitionLocked(StreamState& st) { return --st.remaining == 0; }
 
-    /// All partitions of the stream ended: publish (or clean up) the target.
-    void CompleteStreamLocked(StreamState& st) {
-        const size_t failed = st.summary.partitions_failed;
-        const size_t committed = st.summary.partitions_committed;
-        std::string status = failed == 0 && committed == st.plan->partitions.size() ? "succeeded"
-                             : committed == 0                                   ? "failed"
-                                                                                 : "partial";
-        if (stopped_by_user_ && status != "succeeded") {
-            status = "stopped";
+    /// All partitions of the stream ended: publish (or clean up) the target. Runs without mu_
+    /// held: a replace's index builds and swap, or a tenant rollback, take a while, and the
+    /// workers of other streams must not wait for them. Nothing else touches this stream then.
+    void CompleteStream(StreamState& st) {
+        std::string status;
+        {
+            std::lock_guard lock(mu_);
+            const size_t failed = st.summary.partitions_failed;
+            const size_t committed = st.summary.partitions_committed;
+            status = failed == 0 && committed == st.plan->partitions.size() ? "succeeded"
+                     : committed == 0                                       ? "failed"
+                                                                            : "partial";
+            if (stopped_by_user_ && status != "succeeded") {
+                status = "stopped";
+            }
         }
+        std::optional<Error> failure;
         try {
             RollBackFailedTenants(st);
             st.sink->Finalize(status == "succeeded" || status == "partial");
         } catch (Error& e) {
             e.context().stream = st.plan->spec.name;
-            st.summary.error = e.Describe();
+            failure = e;
+        }
+        std::lock_guard lock(mu_);
+        if (failure) {
+            st.summary.error = failure->Describe();
             status = "failed";
             if (first_error_.empty()) {
-                first_error_ = e.Describe();
-                first_error_kind_ = e.kind();
+                first_error_ = failure->Describe();
+                first_error_kind_ = failure->kind();
             }
         }
         st.summary.status = status;
