@@ -3,6 +3,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
@@ -67,6 +68,77 @@ void AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& pl
     }
 }
 
+/// What a stream reads and writes: a resumed run must still mean the same tables. The source's
+/// URL is left out: pointing a resume at a replica, or at a fixed host name, is legitimate.
+nlohmann::json StreamIdentity(const StreamSpec& s) {
+    nlohmann::json source = nlohmann::json::object();
+    for (const auto& [key, value] : {std::pair{"table", &s.source.table},
+                                     std::pair{"query", &s.source.query},
+                                     std::pair{"files", &s.source.files}}) {
+        if (!value->empty()) {
+            source[key] = *value;
+        }
+    }
+    if (s.tenants.enabled()) {
+        source["tenants"] = {{"schemas", s.tenants.schemas},
+                             {"column", s.tenants.values_column},
+                             {"values", s.tenants.values},
+                             {"query", s.tenants.query},
+                             {"as_column", s.tenants.as_column}};
+    }
+    return {{"source", source},
+            {"target",
+             {{"url", MaskSecrets(s.target.url)},
+              {"table", s.target.table},
+              {"mode", s.target.mode}}}};
+}
+
+std::string JobFingerprint(const JobSpec& job) {
+    nlohmann::json streams = nlohmann::json::object();
+    for (const StreamSpec& s : job.streams) {
+        streams[s.name] = StreamIdentity(s);
+    }
+    return streams.dump();
+}
+
+/// Refuses to resume `run` with a job whose streams now read or write something else: the
+/// committed partitions went to the old target, so continuing would leave the new one short.
+void CheckSameJob(const RunRecord& run, const JobSpec& job) {
+    if (run.fingerprint.empty()) {
+        return;  // started by a sluice that did not record it
+    }
+    const nlohmann::json before = nlohmann::json::parse(run.fingerprint, nullptr, false);
+    const nlohmann::json now = nlohmann::json::parse(JobFingerprint(job));
+    if (before.is_discarded() || before == now) {
+        return;
+    }
+    std::string change;
+    for (const auto& [stream, identity] : now.items()) {
+        if (!before.contains(stream)) {
+            change = fmt::format("stream {} is new", stream);
+            break;
+        }
+        for (const char* side : {"source", "target"}) {
+            const nlohmann::json& was = before[stream].value(side, nlohmann::json::object());
+            for (const auto& [key, value] : identity[side].items()) {
+                const nlohmann::json old = was.value(key, nlohmann::json());
+                if (old != value && change.empty()) {
+                    change = fmt::format("stream {}: {}.{} was {}, now {}", stream, side, key,
+                                         old.dump(), value.dump());
+                }
+            }
+        }
+    }
+    if (change.empty()) {
+        change = "it has streams the job no longer has";
+    }
+    throw Error(ErrorKind::kUsage,
+                fmt::format("cannot resume run {}: the job changed since it started ({}). Resume "
+                            "with the job file and --set flags it started with, or --restart to "
+                            "start over",
+                            run.run_id, change));
+}
+
 /// True while another live process still works on the run.
 bool HeldByLiveProcess(const RunRecord& run, const std::vector<PartitionRecord>& partitions) {
     if (run.status != "running" || run.owner.empty() || OwnerIsDeadLocally(run.owner)) {
@@ -124,6 +196,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
                                     "{}` or wait for it",
                                     unfinished->run_id, unfinished->owner, unfinished->run_id));
         }
+        CheckSameJob(*unfinished, job);
         start.run_id = unfinished->run_id;
         start.resumed = true;
         AdoptLedgerPartitions(records, plan, start);
@@ -149,6 +222,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
     run.job = job.name;
     run.started_at = UtcTimestamp();
     run.owner = me;
+    run.fingerprint = JobFingerprint(job);
     ledger.CreateRun(run, Records(plan));
     if (unfinished) {
         ledger.Supersede(unfinished->run_id, start.run_id);

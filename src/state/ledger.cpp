@@ -16,7 +16,8 @@ namespace sluice {
 namespace {
 
 // Bump when the tables change; Migrate() brings older ledgers forward step by step.
-constexpr int kSchemaVersion = 1;
+// 2: runs.fingerprint.
+constexpr int kSchemaVersion = 2;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS {p}runs (
   started_at {ts}, finished_at {ts},
   rows_read {big} NOT NULL DEFAULT 0, rows_written {big} NOT NULL DEFAULT 0,
   rows_rejected {big} NOT NULL DEFAULT 0, error text,
-  stop_requested integer NOT NULL DEFAULT 0, superseded_by text, owner text);
+  stop_requested integer NOT NULL DEFAULT 0, superseded_by text, owner text, fingerprint text);
 CREATE TABLE IF NOT EXISTS {p}partitions (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer NOT NULL, tenant text,
   lower_bound text, upper_bound text, status text NOT NULL, attempts integer NOT NULL DEFAULT 0,
@@ -48,7 +49,7 @@ CREATE INDEX IF NOT EXISTS {i}runs_job ON {p}runs (job, started_at);
 
 constexpr const char* kRunColumns =
     "run_id, job, status, started_at, finished_at, rows_read, rows_written, rows_rejected, error, "
-    "stop_requested, superseded_by, owner";
+    "stop_requested, superseded_by, owner, fingerprint";
 
 std::string Text(const SqlValue& v) { return v.value_or(""); }
 int64_t Int(const SqlValue& v) { return v ? std::stoll(*v) : 0; }
@@ -121,6 +122,16 @@ void Ledger::Migrate() {
                                 "up to {}; upgrade sluice",
                                 version, kSchemaVersion));
     }
+    if (version == 1) {
+        // Ledgers of schema 1 predate runs.fingerprint (CREATE TABLE IF NOT EXISTS kept theirs).
+        if (store_->postgres()) {
+            store_->Exec("ALTER TABLE sluice.runs ADD COLUMN IF NOT EXISTS fingerprint text");
+        } else if (store_->Query("SELECT 1 FROM pragma_table_info('sluice_runs') WHERE name = "
+                                 "'fingerprint'")
+                       .empty()) {
+            store_->Exec("ALTER TABLE sluice_runs ADD COLUMN fingerprint text");
+        }
+    }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
                      {std::to_string(kSchemaVersion)});
@@ -141,6 +152,7 @@ RunRecord Ledger::ToRun(const SqlRow& r) {
     run.stop_requested = Int(r[9]) != 0;
     run.superseded_by = Text(r[10]);
     run.owner = Text(r[11]);
+    run.fingerprint = Text(r[12]);
     return run;
 }
 
@@ -203,10 +215,10 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id) {
 void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions) {
     store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
-        store_->Exec(fmt::format("INSERT INTO {} (run_id, job, status, started_at, owner) "
-                                 "VALUES (?, ?, 'running', ?, ?)",
+        store_->Exec(fmt::format("INSERT INTO {} (run_id, job, status, started_at, owner, "
+                                 "fingerprint) VALUES (?, ?, 'running', ?, ?, ?)",
                                  Table("runs")),
-                     {run.run_id, run.job, run.started_at, run.owner});
+                     {run.run_id, run.job, run.started_at, run.owner, run.fingerprint});
         const std::string insert = fmt::format(
             "INSERT INTO {} (run_id, stream, partition_id, tenant, lower_bound, upper_bound, status, "
             "slice) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",

@@ -25,6 +25,9 @@ struct RunRecord {
     bool stop_requested = false;
     std::string superseded_by; ///< set by --restart: the run that replaced this one
     std::string owner;         ///< host:pid of the process that last ran it
+    /// What the run reads and writes, per stream (JSON, secrets masked): a resume must not
+    /// continue it with a job that now means other tables.
+    std::string fingerprint;
 };
 
 /// A row of `partitions`.

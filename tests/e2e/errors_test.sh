@@ -23,6 +23,10 @@ expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"rolled_back":true'
 rows=$(sqlite3 "$WORK/job/out.db" "select count(*) from t" 2>/dev/null || echo 0)
 [ "$rows" = 0 ] && pass "nothing committed" || fail "$rows rows committed after a failed partition"
 
+# A resume must not continue the run into another table: its committed rows went elsewhere.
+expect_exit 2 "$SLUICE" run "$WORK/job/job.yaml" --progress none --resume --set target.table=t2
+expect_contains "$WORK/err" 'the job changed since it started (stream bad_rows: target.table was "t", now "t2")'
+
 # With room for rejects: good rows load, bad rows land in the reject file (after the two
 # the failed run left, marked rolled_back).
 expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --progress none --resume --set settings.max_rejects=10

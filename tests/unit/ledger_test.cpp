@@ -1,3 +1,5 @@
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include "plan/slice_json.hpp"
@@ -30,6 +32,33 @@ RunRecord MakeRun(const std::string& id, double seconds_from_now) {
     run.started_at = UtcTimestamp(seconds_from_now);
     run.owner = ProcessIdentity();
     return run;
+}
+
+TEST(Ledger, MigratesASchemaOneLedgerAndKeepsItsRuns) {
+    testing::TempDir dir;
+    const std::string path = dir / "state.db";
+    // A ledger as sluice with schema version 1 left it: runs without the fingerprint column.
+    const std::string v1 =
+        "CREATE TABLE sluice_schema_version (version integer NOT NULL);"
+        "INSERT INTO sluice_schema_version VALUES (1);"
+        "CREATE TABLE sluice_runs (run_id text PRIMARY KEY, job text NOT NULL, status text NOT "
+        "NULL, started_at TEXT, finished_at TEXT, rows_read INTEGER NOT NULL DEFAULT 0, "
+        "rows_written INTEGER NOT NULL DEFAULT 0, rows_rejected INTEGER NOT NULL DEFAULT 0, "
+        "error text, stop_requested integer NOT NULL DEFAULT 0, superseded_by text, owner text);"
+        "INSERT INTO sluice_runs (run_id, job, status, started_at) VALUES ('old', 'job', "
+        "'failed', '2026-01-01 00:00:00.000000+00');";
+    ASSERT_EQ(std::system(("sqlite3 '" + path + "' \"" + v1 + "\"").c_str()), 0);
+
+    auto ledger = Ledger::Open("sqlite://" + path, "test");
+    auto old = ledger->GetRun("old");
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->status, "failed");
+    EXPECT_EQ(old->fingerprint, "");
+    RunRecord run = MakeRun("new", 0);
+    run.fingerprint = R"({"events":{}})";
+    ledger->CreateRun(run, TwoPartitions());
+    EXPECT_EQ(ledger->GetRun("new")->fingerprint, run.fingerprint);
+    Ledger::Open("sqlite://" + path, "test");  // a second open finds schema 2 and does nothing
 }
 
 TEST(Ledger, RunLifecycleOnSqlite) {
