@@ -203,18 +203,25 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
         ledger.ResumeRun(start.run_id, me);
         return start;
     }
-    if (unfinished && !flags.restart) {
-        size_t committed = 0;
-        std::vector<PartitionRecord> records = ledger.Partitions(unfinished->run_id);
-        for (const PartitionRecord& p : records) {
+    size_t committed = 0;
+    size_t planned = 0;
+    if (unfinished) {
+        for (const PartitionRecord& p : ledger.Partitions(unfinished->run_id)) {
             committed += p.status == "committed" ? 1 : 0;
+            ++planned;
         }
+    }
+    // A run that failed before committing anything left nothing to resume or to undo: the
+    // new run simply takes its place. (A killed run still says "running", and a stopped one
+    // was meant to be resumed: those keep the refusal.)
+    const bool nothing_to_resume = unfinished && unfinished->status == "failed" && committed == 0;
+    if (unfinished && !flags.restart && !nothing_to_resume) {
         throw Error(ErrorKind::kUsage,
                     fmt::format("job {} has an unfinished run {} (status {}, started {}, {} of {} "
                                 "partitions committed). Run again with --resume to continue it, or "
                                 "--restart to abandon it and start over",
                                 job.name, unfinished->run_id, unfinished->status,
-                                unfinished->started_at, committed, records.size()));
+                                unfinished->started_at, committed, planned));
     }
     start.run_id = NewRunId();
     RunRecord run;
@@ -230,11 +237,12 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
         for (const StreamSpec& s : job.streams) {
             replaces |= s.target.mode == "replace";
         }
-        std::fprintf(stderr,
-                     "sluice: abandoning run %s; %s\n", unfinished->run_id.c_str(),
-                     replaces ? "replace-mode targets are rebuilt from scratch"
-                              : "rows its committed partitions wrote stay in the target (mode "
-                                "append): expect them twice unless the target has a key");
+        std::fprintf(stderr, "sluice: abandoning run %s (%s); %s\n", unfinished->run_id.c_str(),
+                     unfinished->status.c_str(),
+                     committed == 0 ? "it committed nothing"
+                     : replaces     ? "replace-mode targets are rebuilt from scratch"
+                                    : "rows its committed partitions wrote stay in the target (mode "
+                                      "append): expect them twice unless the target has a key");
     }
     return start;
 }

@@ -152,9 +152,9 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
     stream.line = block.line();
     stream.source = config::ParseSource(
         block.Require("source", "say where to read from (source: {connection, table})"), job);
-    config::ParseTarget(
-        block.Require("target", "say where to write to (target: {connection, table})"), job,
-        stream);
+    const Field target = block.Require("target", "say where to write to (target: {connection, table})");
+    config::ParseTarget(target, job, stream);
+    stream.target_location = target.Location();
     if (auto tenants = block.Get("tenants")) {
         stream.tenants = config::ParseTenants(*tenants);
     }

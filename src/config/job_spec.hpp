@@ -47,6 +47,7 @@ struct StreamSpec {
     Scd2Spec scd2;
     std::vector<std::string> incremental_cursor;
     std::string incremental_location;   ///< "file:line" of the block
+    std::string target_location;        ///< "file:line" of the target block, for plan's checks
     std::vector<std::string> after;     ///< streams that must commit before this one starts
     int line = 0;                       ///< line of the stream in the job file, for messages
 };

@@ -48,6 +48,17 @@ std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
     Unsupported(spec.url, "source");
 }
 
+void CheckTarget(const TargetSpec& spec) {
+    const std::string scheme = UrlScheme(spec.url);
+    if (scheme == "sqlite") {
+        CheckSqliteTarget(spec);
+    } else if (IsPostgres(scheme)) {
+        CheckPostgresTarget(spec);
+    } else {
+        Unsupported(spec.url, "target");
+    }
+}
+
 std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
     const std::string scheme = UrlScheme(spec.url);
     if (scheme == "sqlite") {

@@ -141,6 +141,19 @@ void RefuseUnimplementedBlocks(const StreamSpec& spec) {
     }
 }
 
+/// A target this build cannot write fails here, in `plan` and `validate`, instead of after a
+/// run was recorded in the ledger (which the next run would then have to --restart).
+void CheckTargetOf(const StreamSpec& spec) {
+    try {
+        CheckTarget(spec.target);
+    } catch (const Error& e) {
+        if (spec.target_location.empty()) {
+            throw;
+        }
+        throw Error(e.kind(), fmt::format("{}: {}", spec.target_location, e.what()));
+    }
+}
+
 }  // namespace
 
 size_t Plan::PartitionCount() const {
@@ -167,6 +180,7 @@ Plan BuildPlan(const JobSpec& job, int workers) {
     for (size_t i = 0; i < job.streams.size(); ++i) {
         try {
             RefuseUnimplementedBlocks(job.streams[i]);
+            CheckTargetOf(job.streams[i]);
             PlanStream(job.streams[i], workers, plan.streams[i]);
         } catch (Error& e) {
             if (e.context().stream.empty()) {

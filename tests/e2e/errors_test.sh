@@ -48,6 +48,24 @@ printf 'transform: {filter: "amount > 0"}\n' | cat "$WORK/job/job.yaml" - > "$WO
 expect_exit 2 "$SLUICE" run "$WORK/job/transform.yaml" --progress none
 expect_contains "$WORK/err" "transform.yaml:6: transform: is not implemented"
 
+# Modes and targets this build cannot write are refused by plan and validate, before a run
+# is recorded.
+sed 's/table: t}/table: t, mode: scd2, key: [id]}/' "$WORK/job/job.yaml" > "$WORK/job/scd2.yaml"
+expect_exit 2 "$SLUICE" validate "$WORK/job/scd2.yaml"
+expect_contains "$WORK/err" "scd2.yaml:5: target.mode scd2 is not available for SQLite targets"
+sed 's|sqlite://out.db|mysql://u:secret@db/mart|' "$WORK/job/job.yaml" > "$WORK/job/mysql.yaml"
+expect_exit 2 "$SLUICE" plan "$WORK/job/mysql.yaml"
+expect_contains "$WORK/err" "no target connector for 'mysql://u:***@db/mart'"
+
+# A run that failed before committing anything does not block the next one.
+sed 's/name: bad_rows/name: no_commit/; s/table: t}/table: narrow}/' "$WORK/job/job.yaml" > "$WORK/job/narrow.yaml"
+sqlite3 "$WORK/job/out.db" "CREATE TABLE narrow (id integer)"
+expect_exit 1 "$SLUICE" run "$WORK/job/narrow.yaml" --progress none --set settings.max_rejects=10
+expect_contains "$WORK/err" "name"
+sqlite3 "$WORK/job/out.db" "DROP TABLE narrow"
+expect_exit 0 "$SLUICE" run "$WORK/job/narrow.yaml" --progress none --set settings.max_rejects=10
+expect_contains "$WORK/err" "(failed); it committed nothing"
+
 # Invalid job file: exit 2, file:line: field.
 cat > "$WORK/job/typo.yaml" <<'YAML'
 version: 1

@@ -44,12 +44,6 @@ public:
     explicit PgSink(TargetSpec spec) : spec_(std::move(spec)), name_(QualifiedName::Parse(spec_.table)) {}
 
     Schema Prepare(const Schema& source) override {
-        if (spec_.mode != "append" && spec_.mode != "replace") {
-            throw Error(ErrorKind::kConfig,
-                        fmt::format("mode {} is not supported by the PostgreSQL target of {}; use "
-                                    "append or replace",
-                                    spec_.mode, name_.Display()));
-        }
         PgConnection& conn = Conn();
         const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
         if (existing && existing->kind != 'r' && existing->kind != 'p') {
@@ -294,7 +288,21 @@ private:
 
 }  // namespace
 
+void CheckPostgresTarget(const TargetSpec& spec) {
+    if (spec.mode != "append" && spec.mode != "replace") {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("target.mode {} is not available for PostgreSQL targets in this "
+                                "build; use append or replace (upsert works for SQLite targets)",
+                                spec.mode));
+    }
+    if (spec.create != "if_missing" && spec.create != "never" && spec.create != "replace") {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("target.create {} is not one of if_missing, never, replace", spec.create));
+    }
+}
+
 std::unique_ptr<Sink> OpenPostgresSink(const TargetSpec& spec) {
+    CheckPostgresTarget(spec);
     return std::make_unique<PgSink>(spec);
 }
 

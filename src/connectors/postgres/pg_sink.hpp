@@ -11,4 +11,7 @@ namespace sluice {
 /// Connects lazily, in Prepare or ExistingSchema.
 std::unique_ptr<Sink> OpenPostgresSink(const TargetSpec& spec);
 
+/// The checks of OpenPostgresSink that need no connection (mode, create), for `plan`.
+void CheckPostgresTarget(const TargetSpec& spec);
+
 }  // namespace sluice

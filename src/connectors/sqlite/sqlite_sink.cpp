@@ -250,7 +250,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Sink> OpenSqliteSink(const TargetSpec& spec) {
+void CheckSqliteTarget(const TargetSpec& spec) {
     if (spec.mode == "scd2") {
         throw Error(ErrorKind::kConfig, "target.mode scd2 is not available for SQLite targets in this "
                                         "version; use append, replace or upsert");
@@ -265,6 +265,10 @@ std::unique_ptr<Sink> OpenSqliteSink(const TargetSpec& spec) {
     if (spec.table.empty()) {
         throw Error(ErrorKind::kConfig, "a SQLite target needs target.table");
     }
+}
+
+std::unique_ptr<Sink> OpenSqliteSink(const TargetSpec& spec) {
+    CheckSqliteTarget(spec);
     return std::make_unique<SqliteSink>(spec);
 }
 

@@ -24,4 +24,7 @@ namespace sluice {
 /// Throws Error(kConfig) for scd2 and unknown modes.
 std::unique_ptr<Sink> OpenSqliteSink(const TargetSpec& spec);
 
+/// The checks of OpenSqliteSink that need no database (mode, create, table), for `plan`.
+void CheckSqliteTarget(const TargetSpec& spec);
+
 }  // namespace sluice
