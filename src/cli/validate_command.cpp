@@ -33,7 +33,7 @@ void CheckTarget(const StreamPlan& stream) {
         if (!existing->Find(field.name)) {
             throw Error(ErrorKind::kSchema,
                         fmt::format("target table {} has no column {} (it has: {}); add the "
-                                    "column or map it with transform.columns",
+                                    "column, or select only the columns it has with source.query",
                                     stream.spec.target.table, field.name, existing->Describe()));
         }
     }

@@ -115,7 +115,7 @@ public:
             }
             throw Error(ErrorKind::kSchema,
                         fmt::format("target table {} has no column{} {} — add {} (ALTER TABLE {} ADD "
-                                    "COLUMN ...), or map the source columns with transform.columns",
+                                    "COLUMN ...), or select only the columns it has with source.query",
                                     target->table_display, missing.size() == 1 ? "" : "s", list,
                                     missing.size() == 1 ? "it" : "them", target->table_display));
         }

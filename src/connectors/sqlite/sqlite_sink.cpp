@@ -186,8 +186,8 @@ private:
             }
             throw Error(ErrorKind::kSchema,
                         fmt::format("target table {} in {} has no column{} {} (its columns: {}); add {} with "
-                                    "ALTER TABLE ... ADD COLUMN, map the source columns with "
-                                    "transform.columns, or set target.create: replace",
+                                    "ALTER TABLE ... ADD COLUMN, select only the columns it has "
+                                    "with source.query, or set target.create: replace",
                                     table_.Display(), path_, missing.size() == 1 ? "" : "s", names,
                                     table.Describe(), missing.size() == 1 ? "it" : "them"),
                         "42703");
