@@ -155,6 +155,27 @@ TEST(SqliteSink, EveryTypeRoundTripsThroughTheSource) {
         << "decimals keep their exact text; bools are 0/1";
 }
 
+TEST(SqliteSink, NarrowDecimalsAreNumbersThatSqlComparesAsNumbers) {
+    TestDb db;
+    Schema schema;
+    schema.fields.push_back({"id", MakeType(LogicalType::kInt64), true, ""});
+    schema.fields.push_back({"amount", *ParseTypeName("decimal(12,2)"), true, ""});
+    auto sink = OpenSqliteSink(Target(db, "orders"));
+    sink->Prepare(schema);
+    auto writer = sink->OpenWriter();
+    writer->Begin(Slice{});
+    writer->Write(MakeBatch(schema, {{"1", "12.50"}, {"2", "100.25"}, {"3", "99.99"}, {"4", "-3.00"},
+                                     {"5", "9999999999.99"}}));
+    writer->Commit();
+    EXPECT_EQ(db.Strings("SELECT type FROM pragma_table_info('orders') WHERE name = 'amount'"),
+              std::vector<std::string>{"NUMERIC(12,2)"});
+    // As TEXT, '99.99' > 100 and max() would be '99.99'.
+    EXPECT_EQ(db.Strings("SELECT count(*) FROM orders WHERE amount > 100"), std::vector<std::string>{"2"});
+    EXPECT_EQ(db.Strings("SELECT max(amount) FROM orders"), std::vector<std::string>{"9999999999.99"});
+    EXPECT_EQ(db.Strings("SELECT group_concat(id) FROM (SELECT id FROM orders ORDER BY amount)"),
+              std::vector<std::string>{"4,1,3,2,5"});
+}
+
 TEST(SqliteSink, ParallelWritersTakeTurnsWithoutBusyErrors) {
     TestDb db;
     auto sink = OpenSqliteSink(Target(db, "people"));

@@ -205,6 +205,10 @@ private:
         plan->head = fmt::format("INSERT INTO {} ({}) VALUES ", table_.Sql(), JoinQuoted(names));
         plan->columns = target.size();
         plan->rows_per_statement = sqlite::RowsPerInsert(db, target.size());
+        for (const Field& f : target.fields) {
+            plan->decimal_as_number.push_back(f.type.id == LogicalType::kDecimal &&
+                                              sqlite::HasNumericAffinity(f.native_type));
+        }
         if (spec_.mode == "upsert") {
             plan->tail = UpsertClause(target);
         }

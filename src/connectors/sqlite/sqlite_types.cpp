@@ -9,6 +9,8 @@ namespace sluice::sqlite {
 
 namespace {
 
+constexpr int kMaxNumericDigits = 15;
+
 std::string Upper(std::string_view text) {
     std::string out;
     out.reserve(text.size());
@@ -84,6 +86,12 @@ DataType TypeFromDecl(std::string_view decl) {
     return MakeType(LogicalType::kText);
 }
 
+bool HasNumericAffinity(std::string_view decl) {
+    const std::string upper = Upper(decl);
+    auto has = [&](const char* part) { return upper.find(part) != std::string::npos; };
+    return !upper.empty() && !has("INT") && !has("CHAR") && !has("CLOB") && !has("TEXT") && !has("BLOB");
+}
+
 std::string DeclFromType(const DataType& type) {
     switch (type.id) {
         case LogicalType::kInt16:
@@ -95,6 +103,12 @@ std::string DeclFromType(const DataType& type) {
         case LogicalType::kBytes: return "BLOB";
         case LogicalType::kText: return "TEXT";
         case LogicalType::kDecimal:
+            // Up to 15 digits, NUMERIC affinity stores the value as an SQLite number (a double
+            // holds 15 significant digits exactly), so comparisons, ORDER BY and max() work
+            // on numbers. Wider or unconstrained decimals keep their exact text instead.
+            if (type.precision > 0 && type.precision <= kMaxNumericDigits) {
+                return fmt::format("NUMERIC({},{})", type.precision, type.scale);
+            }
             return type.precision > 0 ? fmt::format("DECIMAL TEXT({},{})", type.precision, type.scale)
                                       : "DECIMAL TEXT";
         case LogicalType::kDate: return "DATE";

@@ -16,10 +16,17 @@ DataType TypeFromDecl(std::string_view decl);
 
 /// The declared type sluice gives a new column of `type`, chosen so that (a) TypeFromDecl
 /// maps it back and (b) SQLite's affinity keeps the stored value exactly: integers INTEGER
-/// (so a single integer key is the rowid), floats REAL, bytes BLOB, bool BOOLEAN (0/1), and
-/// decimals `DECIMAL TEXT(p,s)` — TEXT affinity, because NUMERIC affinity would turn "12.50"
-/// into the double 12.5 and round 20-digit values. Other types are stored as their
-/// PostgreSQL text form under their own name (DATE, TIMESTAMP, UUID, JSON, ...).
+/// (so a single integer key is the rowid), floats REAL, bytes BLOB, bool BOOLEAN (0/1).
+/// Decimals of at most 15 digits are `NUMERIC(p,s)`: SQLite stores them as numbers, which a
+/// double holds exactly to 15 significant digits ("12.50" becomes 12.5, read back as 12.50
+/// for a decimal(p,2) target), so SQL compares and sorts them as numbers. Wider or
+/// unconstrained decimals are `DECIMAL TEXT(p,s)`: TEXT affinity keeps every digit, at the
+/// price of comparing as text. Other types are stored as their PostgreSQL text form under
+/// their own name (DATE, TIMESTAMP, UUID, JSON, ...).
 std::string DeclFromType(const DataType& type);
+
+/// True when SQLite gives a column declared `decl` NUMERIC or REAL affinity (datatype3.html
+/// 3.1): it turns number-shaped text into numbers.
+bool HasNumericAffinity(std::string_view decl);
 
 }  // namespace sluice::sqlite

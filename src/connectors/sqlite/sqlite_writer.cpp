@@ -1,6 +1,7 @@
 #include "connectors/sqlite/sqlite_writer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -139,8 +140,8 @@ private:
         sqlite3_stmt* s = multi_.get();
         int at = 1;
         for (size_t row = first; row < first + count; ++row) {
-            for (const Column& column : batch.columns) {
-                Bind(s, at++, column, row);
+            for (size_t c = 0; c < batch.columns.size(); ++c) {
+                Bind(s, at++, c, batch.columns[c], row);
             }
         }
         const int rc = sqlite3_step(s);
@@ -166,7 +167,7 @@ private:
         }
         sqlite3_stmt* s = single_.get();
         for (size_t c = 0; c < batch.columns.size(); ++c) {
-            Bind(s, static_cast<int>(c) + 1, batch.columns[c], row);
+            Bind(s, static_cast<int>(c) + 1, c, batch.columns[c], row);
         }
         const int rc = sqlite3_step(s);
         if (rc != SQLITE_DONE) {
@@ -180,7 +181,7 @@ private:
     }
 
     /// Text and bytes bind SQLITE_STATIC: the batch outlives the step, and every step rebinds.
-    void Bind(sqlite3_stmt* s, int at, const Column& column, size_t row) {
+    void Bind(sqlite3_stmt* s, int at, size_t column_index, const Column& column, size_t row) {
         if (column.IsNull(row)) {
             sqlite3_bind_null(s, at);
             return;
@@ -197,10 +198,16 @@ private:
                 sqlite3_bind_blob64(s, at, v.data(), v.size(), SQLITE_STATIC);
                 return;
             }
+            case LogicalType::kDecimal:
+                if (column_index < plan_->decimal_as_number.size() &&
+                    plan_->decimal_as_number[column_index]) {
+                    BindDecimalAsNumber(s, at, column.GetBytes(row));
+                    return;
+                }
+                [[fallthrough]];  // TEXT affinity: decimals keep their canonical text
             case LogicalType::kText:
             case LogicalType::kJson:
-            case LogicalType::kArray:
-            case LogicalType::kDecimal: {  // decimals are kept as their canonical text
+            case LogicalType::kArray: {
                 const std::string_view v = column.GetBytes(row);
                 sqlite3_bind_text64(s, at, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
                 return;
@@ -214,6 +221,30 @@ private:
                 return;
             }
         }
+    }
+
+    /// What NUMERIC affinity makes of the text: an INTEGER when the value is whole and fits,
+    /// else a REAL; NaN and infinities stay text, as SQLite leaves them.
+    static void BindDecimalAsNumber(sqlite3_stmt* s, int at, std::string_view text) {
+        const size_t dot = text.find('.');
+        const std::string_view whole = text.substr(0, dot);
+        const bool integral = dot == std::string_view::npos ||
+                              text.find_first_not_of('0', dot + 1) == std::string_view::npos;
+        int64_t i = 0;
+        if (integral) {
+            const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), i);
+            if (ec == std::errc() && end == whole.data() + whole.size()) {
+                sqlite3_bind_int64(s, at, i);
+                return;
+            }
+        }
+        double d = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+        if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(d)) {
+            sqlite3_bind_double(s, at, d);
+            return;
+        }
+        sqlite3_bind_text64(s, at, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
     }
 
     static void BindDouble(sqlite3_stmt* s, int at, double value) {

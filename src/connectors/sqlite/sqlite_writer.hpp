@@ -38,6 +38,10 @@ struct InsertPlan {
     size_t columns = 0;
     /// Rows bound per multi-row INSERT (1 = single-row statements only).
     size_t rows_per_statement = 1;
+    /// Per column: a decimal column whose declared type has NUMERIC (or REAL) affinity. Its
+    /// values bind as the number SQLite would convert the text to, so SQLite does not parse
+    /// every value's text again.
+    std::vector<bool> decimal_as_number;
 
     /// The statement text for `rows` rows of `columns` placeholders.
     std::string Sql(size_t rows) const;
