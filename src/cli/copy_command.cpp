@@ -67,6 +67,11 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     };
     auto state = std::make_shared<State>();
     CopyArgs& args = state->args;
+    cmd->footer("CSV sources: when the target table exists, values convert to its column types; when "
+                "sluice creates it, column types are inferred from the data (int64, float64, bool, "
+                "date, timestamp, timestamptz, else text). Decimals such as money are inferred as "
+                "float64: for exact numeric columns, create the table first or declare "
+                "source.files.columns in a job file.");
     cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., sqlite://..., or a CSV path/glob")
         ->required();
     cmd->add_option("TO_URL", args.to, "Target: postgresql://... or sqlite://...")->required();

@@ -37,6 +37,7 @@ rejected=$(grep -vc '"rolled_back":true' "$WORK/job/rejects/bad_rows.jsonl")
 [ "$(wc -l < "$WORK/job/rejects/bad_rows.jsonl")" = 4 ] && pass "and the 2 of the failed run" || fail "reject file has $(wc -l < "$WORK/job/rejects/bad_rows.jsonl") lines, expected 4"
 expect_contains "$WORK/job/rejects/bad_rows.jsonl" "oops"
 expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"row":"2,b,oops"'
+expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"sqlstate":"22000"'
 expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"run":"r'
 
 # No job file: exit 2 with the usage.

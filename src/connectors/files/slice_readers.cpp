@@ -104,7 +104,7 @@ public:
     }
     void Reject(uint64_t line, std::string_view raw, std::string error) {
         batch_->rejected.push_back(RejectedRow{
-            fmt::format("{}:{}", display_, line), std::string(raw), std::move(error), {}});
+            fmt::format("{}:{}", display_, line), std::string(raw), std::move(error), "22000"});
     }
     /// Drops the rows rejected after some of their cells were appended.
     void Finish() {
