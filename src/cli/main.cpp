@@ -1,10 +1,24 @@
 #include <cstdio>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/run_job.hpp"
 #include "core/error.hpp"
+
+namespace {
+
+bool IsCommand(CLI::App& app, const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands({})) {
+        if (sub->get_name() == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using sluice::ExitCode;
@@ -21,6 +35,16 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterRuns(app, exit_code);
     sluice::cli::RegisterStatus(app, exit_code);
     sluice::cli::RegisterStop(app, exit_code);
+    // CLI11 answers an unknown command with "A subcommand is required": name it instead.
+    if (argc > 1 && argv[1][0] != '-' && !IsCommand(app, argv[1])) {
+        std::string known;
+        for (const CLI::App* sub : app.get_subcommands({})) {
+            known += (known.empty() ? "" : ", ") + sub->get_name();
+        }
+        std::fprintf(stderr, "sluice: unknown command '%s'; the commands are %s (sluice --help)\n",
+                     argv[1], known.c_str());
+        return static_cast<int>(ExitCode::kUsage);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -173,7 +173,11 @@ std::optional<RunRecord> Ledger::GetRun(const std::string& run_id) {
     if (rows.empty()) {
         return std::nullopt;
     }
-    return ToRun(rows[0]);
+    RunRecord run = ToRun(rows[0]);
+    if (run.status == "running") {
+        run.rows_written = CommittedRows(run_id);  // see RecentRuns
+    }
+    return run;
 }
 
 std::vector<RunRecord> Ledger::RecentRuns(int limit) {
@@ -181,8 +185,21 @@ std::vector<RunRecord> Ledger::RecentRuns(int limit) {
     for (const SqlRow& row : store_->Query(fmt::format("SELECT {} FROM {} ORDER BY started_at DESC LIMIT {}",
                                                        kRunColumns, Table("runs"), limit))) {
         out.push_back(ToRun(row));
+        if (out.back().status == "running") {
+            // The counts are written when a run ends; until then (or when it was killed) the
+            // committed partitions say how far it got.
+            out.back().rows_written = CommittedRows(out.back().run_id);
+        }
     }
     return out;
+}
+
+int64_t Ledger::CommittedRows(const std::string& run_id) {
+    auto rows = store_->Query(fmt::format("SELECT COALESCE(sum(rows), 0) FROM {} WHERE run_id = ? "
+                                          "AND status = 'committed'",
+                                          Table("partitions")),
+                              {run_id});
+    return rows.empty() ? 0 : Int(rows[0][0]);
 }
 
 std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id) {

@@ -59,6 +59,8 @@ public:
     std::optional<RunRecord> FindUnfinished(const std::string& job);
     std::optional<RunRecord> GetRun(const std::string& run_id);
     std::vector<RunRecord> RecentRuns(int limit);
+    /// Rows of the run's committed partitions so far.
+    int64_t CommittedRows(const std::string& run_id);
     std::vector<PartitionRecord> Partitions(const std::string& run_id);
 
     /// Inserts a new run (status running) with its partitions, in one transaction.

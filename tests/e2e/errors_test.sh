@@ -95,6 +95,7 @@ expect_contains "$WORK/err" "env.yaml:5"
 # Bad usage: exit 2.
 expect_exit 2 "$SLUICE" run
 expect_exit 2 "$SLUICE" frobnicate
+expect_contains "$WORK/err" "unknown command 'frobnicate'"
 # Missing job file: exit 2 with the path.
 expect_exit 2 "$SLUICE" run "$WORK/nope.yaml"
 expect_contains "$WORK/err" "nope.yaml"

@@ -95,6 +95,9 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     EXPECT_EQ(parts[0].rows, 41);
     EXPECT_EQ(parts[1].status, "failed");
     EXPECT_EQ(parts[1].error, "boom");
+    // Before the run ends (or when it was killed), listings count its committed partitions.
+    EXPECT_EQ(ledger->RecentRuns(10)[0].rows_written, 41);
+    EXPECT_EQ(ledger->GetRun("r1")->rows_written, 41);
 
     EXPECT_FALSE(ledger->StopRequested("r1"));
     ledger->RequestStop("r1");
