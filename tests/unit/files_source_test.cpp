@@ -187,6 +187,21 @@ TEST_F(FilesSourceTest, NoHeaderNamesColumnsByPosition) {
     auto source = OpenFilesSource(spec_);
     EXPECT_EQ(source->Describe().Describe(), "c1 text, c2 text");
     EXPECT_EQ(ReadSlices(*source, source->Partition({})).rows.size(), 2u);
+
+    spec_.columns = {{"c1", "int64"}};  // some fields, by their c-names
+    EXPECT_EQ(OpenFilesSource(spec_)->Describe().Describe(), "c1 int64, c2 text");
+
+    spec_.columns = {{"id", "int64"}, {"name", "text"}};  // every field, in file order
+    source = OpenFilesSource(spec_);
+    EXPECT_EQ(source->Describe().Describe(), "id int64, name text");
+    EXPECT_EQ(ReadSlices(*source, source->Partition({})).rows[1], (ReadRow{2, {"2", "y"}}));
+
+    spec_.columns = {{"id", "int64"}};
+    std::string message;
+    EXPECT_EQ(ErrorOf([&] { OpenFilesSource(spec_)->Describe(); }, message), ErrorKind::kConfig);
+    EXPECT_NE(message.find("no header and 2 fields per record, but columns: names 1"),
+              std::string::npos)
+        << message;
 }
 
 TEST_F(FilesSourceTest, BatchesHoldAtMostBatchRows) {

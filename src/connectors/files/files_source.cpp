@@ -145,6 +145,7 @@ private:
     }
     void DescribeOnce();
     std::vector<std::string> CsvColumns(Sample& sample);
+    void NameFieldsByPosition(std::vector<std::string>& names) const;
     std::vector<std::string> JsonColumns(Sample& sample);
     void SampleCsv(const Schema& schema, const std::vector<bool>& infer, Sample& sample);
     int64_t EstimateFileRows(const InputFile& file) const {
@@ -166,6 +167,27 @@ private:
     double avg_row_bytes_ = 0;
     std::vector<std::string> notes_;  // planner thread only
 };
+
+/// Without a header the fields are c1, c2, ...; `columns:` may instead name every field, in
+/// file order. (Declaring only some, by their c-names, keeps the c-names.)
+void FilesSource::NameFieldsByPosition(std::vector<std::string>& names) const {
+    const bool by_c_names = std::all_of(spec_.columns.begin(), spec_.columns.end(), [&](const auto& c) {
+        return std::find(names.begin(), names.end(), c.first) != names.end();
+    });
+    if (spec_.columns.empty() || by_c_names) {
+        return;
+    }
+    if (spec_.columns.size() != names.size()) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("the files matching '{}' have no header and {} fields per record, "
+                                "but columns: names {}; name every field in file order (or use "
+                                "c1..c{} to declare some of them)",
+                                spec_.files, names.size(), spec_.columns.size(), names.size()));
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+        names[i] = spec_.columns[i].first;
+    }
+}
 
 std::vector<std::string> FilesSource::CsvColumns(Sample& sample) {
     std::vector<std::string> names;
@@ -202,6 +224,9 @@ std::vector<std::string> FilesSource::CsvColumns(Sample& sample) {
         throw Error(ErrorKind::kSchema,
                     fmt::format("every file matching '{}' is empty, so its columns are unknown",
                                 spec_.files));
+    }
+    if (!spec_.csv.header) {
+        NameFieldsByPosition(names);
     }
     sample.inferrers.resize(names.size());
     return names;
