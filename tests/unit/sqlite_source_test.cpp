@@ -71,6 +71,20 @@ TEST(SqliteSource, DescribeQueryUsesDeclTypesThenFirstRowStorage) {
     EXPECT_EQ(read.rows, std::vector<std::string>{"1|2020-01-01|3.5|1|1.5|x1|\\x00|NULL"});
 }
 
+TEST(SqliteSource, UntypedColumnsTakeTheTypeThatHoldsEverySampledValue) {
+    TestDb db;
+    db.Exec("CREATE TABLE mixed (id INTEGER PRIMARY KEY, n, x, v, b)");
+    db.Exec("INSERT INTO mixed VALUES (1, 1, 1, 1, x'00'), (2, NULL, 2.5, 'two', x'ff'), "
+            "(3, 3, 3, x'00ff', NULL)");
+    auto source = OpenSqliteSource(TableSource(db, "mixed"));
+    EXPECT_EQ(source->Describe().Describe(), "id int64, n int64, x float64, v text, b bytes");
+    ReadResult read = ReadSlices(*source, source->Partition(PartitionRequest{}));
+    EXPECT_TRUE(read.rejected.empty());
+    EXPECT_EQ(read.rows.size(), 3u);
+    auto query = OpenSqliteSource(QuerySource(db, "SELECT v || '' AS s, x * 2 AS y FROM mixed"));
+    EXPECT_EQ(query->Describe().Describe(), "s text, y float64");
+}
+
 TEST(SqliteSource, MissingFileTableAndBadQueryAreClearErrors) {
     TestDb db;
     db.Exec("CREATE TABLE orders (id INTEGER); CREATE TABLE customers (id INTEGER)");

@@ -17,13 +17,43 @@ namespace {
 
 using sqlite::QuoteIdent;
 
-/// Logical type of a value from its storage class, for columns that declare no type.
-DataType TypeFromStorage(int storage) {
-    switch (storage) {
-        case SQLITE_INTEGER: return MakeType(LogicalType::kInt64);
-        case SQLITE_FLOAT: return MakeType(LogicalType::kFloat64);
-        case SQLITE_BLOB: return MakeType(LogicalType::kBytes);
-        default: return MakeType(LogicalType::kText);
+/// Rows sampled to type a column that declares no type.
+constexpr int kStorageSampleRows = 1000;
+
+/// The storage classes seen in one untyped column, and the type that holds them all:
+/// integers int64, integers and reals float64, only blobs bytes, anything else text (which
+/// every value can be read as).
+class StorageTypes {
+public:
+    void Observe(int storage) {
+        if (storage != SQLITE_NULL) {
+            seen_ |= 1U << storage;
+        }
+    }
+    DataType Result() const {
+        constexpr unsigned kInt = 1U << SQLITE_INTEGER;
+        constexpr unsigned kReal = 1U << SQLITE_FLOAT;
+        if (seen_ == kInt) return MakeType(LogicalType::kInt64);
+        if (seen_ == kReal || seen_ == (kInt | kReal)) return MakeType(LogicalType::kFloat64);
+        if (seen_ == 1U << SQLITE_BLOB) return MakeType(LogicalType::kBytes);
+        return MakeType(LogicalType::kText);
+    }
+
+private:
+    unsigned seen_ = 0;
+};
+
+/// Steps `stmt` through up to kStorageSampleRows rows and types each column in `untyped`
+/// from the storage classes its values have.
+void TypeFromSample(sqlite3_stmt* stmt, Schema& schema, const std::vector<size_t>& untyped) {
+    std::vector<StorageTypes> seen(untyped.size());
+    for (int n = 0; n < kStorageSampleRows && sqlite3_step(stmt) == SQLITE_ROW; ++n) {
+        for (size_t i = 0; i < untyped.size(); ++i) {
+            seen[i].Observe(sqlite3_column_type(stmt, static_cast<int>(untyped[i])));
+        }
+    }
+    for (size_t i = 0; i < untyped.size(); ++i) {
+        schema.fields[untyped[i]].type = seen[i].Result();
     }
 }
 
@@ -210,23 +240,21 @@ private:
         if (!schema) {
             throw sqlite::MissingTable(db_.get(), *table_, path_, "check source.table");
         }
-        bool untyped = false;
+        std::vector<size_t> untyped;
         std::string columns;
-        for (const Field& f : schema->fields) {
-            untyped = untyped || f.native_type.empty();
-            columns += (columns.empty() ? "" : ", ") + QuoteIdent(f.name);
-        }
-        if (untyped) {
-            // Columns without a declared type (allowed by SQLite, common in views) take the
-            // type of their first row's value.
-            auto first = sqlite::Prepare(db_.get(), fmt::format("SELECT {} FROM {} LIMIT 1", columns, from_),
-                                         "sampling " + label_);
-            const bool has_row = sqlite3_step(first.get()) == SQLITE_ROW;
-            for (size_t c = 0; c < schema->fields.size(); ++c) {
-                if (schema->fields[c].native_type.empty() && has_row) {
-                    schema->fields[c].type = TypeFromStorage(sqlite3_column_type(first.get(), static_cast<int>(c)));
-                }
+        for (size_t c = 0; c < schema->fields.size(); ++c) {
+            if (schema->fields[c].native_type.empty()) {
+                untyped.push_back(c);
             }
+            columns += (columns.empty() ? "" : ", ") + QuoteIdent(schema->fields[c].name);
+        }
+        if (!untyped.empty()) {
+            // Columns without a declared type (allowed by SQLite, common in views) take the
+            // type that holds the values of a sample.
+            auto sample = sqlite::Prepare(db_.get(), fmt::format("SELECT {} FROM {} LIMIT {}", columns,
+                                                                 from_, kStorageSampleRows),
+                                          "sampling " + label_);
+            TypeFromSample(sample.get(), *schema, untyped);
         }
         return *schema;
     }
@@ -234,9 +262,8 @@ private:
     Schema DescribeQuery() {
         auto stmt = sqlite::Prepare(db_.get(), spec_.query, "preparing source.query");
         const int columns = sqlite3_column_count(stmt.get());
-        bool has_row = false;
-        bool stepped = false;
         Schema schema;
+        std::vector<size_t> untyped;
         for (int c = 0; c < columns; ++c) {
             Field field;
             field.name = sqlite3_column_name(stmt.get(), c);
@@ -245,14 +272,12 @@ private:
             if (decl != nullptr) {
                 field.type = sqlite::TypeFromDecl(decl);
             } else {
-                // An expression: its first row's storage class is the best evidence there is.
-                if (!stepped) {
-                    has_row = sqlite3_step(stmt.get()) == SQLITE_ROW;
-                    stepped = true;
-                }
-                field.type = TypeFromStorage(has_row ? sqlite3_column_type(stmt.get(), c) : SQLITE_NULL);
+                untyped.push_back(schema.fields.size());  // an expression: typed by its values
             }
             schema.fields.push_back(std::move(field));
+        }
+        if (!untyped.empty()) {
+            TypeFromSample(stmt.get(), schema, untyped);
         }
         return schema;
     }
