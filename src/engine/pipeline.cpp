@@ -37,6 +37,25 @@ void CheckRejectLimit(const PipelineContext& ctx, const PartitionCounts& counts)
                 first.sqlstate.empty() ? "22000" : first.sqlstate);
 }
 
+/// Where a row came from, for the reject file: its line for files, else its primary key
+/// ("id=42"), when the batch's schema has one.
+std::string RowPosition(const Batch& batch, size_t row) {
+    if (row < batch.source_rows.size()) {
+        return fmt::format("row {}", batch.source_rows[row]);
+    }
+    std::string key;
+    for (const std::string& column : batch.schema.primary_key) {
+        const std::optional<size_t> at = batch.schema.Find(column);
+        if (!at || *at >= batch.columns.size()) {
+            return "row ?";
+        }
+        const Column& values = batch.columns[*at];
+        key += fmt::format("{}{}={}", key.empty() ? "" : ", ", column,
+                           values.IsNull(row) ? "NULL" : FormatValue(values, row));
+    }
+    return key.empty() ? "row ?" : key;
+}
+
 /// Rows [begin, end) of `batch` as a batch of their own.
 Batch SliceRows(const Batch& batch, size_t begin, size_t end) {
     Batch out;
@@ -65,8 +84,7 @@ void WriteBisecting(const PipelineContext& ctx, const Batch& batch, PartitionCou
         return;
     }
     if (batch.rows() == 1) {
-        RejectedRow row{batch.source_rows.empty() ? "row ?" : fmt::format("row {}", batch.source_rows[0]),
-                        RowText(batch, 0), refused->what(), refused->sqlstate()};
+        RejectedRow row{RowPosition(batch, 0), RowText(batch, 0), refused->what(), refused->sqlstate()};
         counts.rejects.push_back(row);
         counts.rows_rejected++;
         ctx.counters.rows_rejected.fetch_add(1, std::memory_order_relaxed);

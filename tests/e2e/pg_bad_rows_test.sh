@@ -48,6 +48,7 @@ got=$(wc -l < "$WORK/job/rejects/pg_rejects.jsonl")
 [ "$got" = "$bad_pg" ] && pass "PG: exactly $got refused rows in the reject file" || fail "PG: $got rows in the reject file, expected $bad_pg"
 expect_contains "$WORK/job/rejects/pg_rejects.jsonl" "23514"
 expect_contains "$WORK/job/rejects/pg_rejects.jsonl" "23505"
+expect_contains "$WORK/job/rejects/pg_rejects.jsonl" '"position":"id=12345"'
 [ "$(psql_db dst -c "SELECT count(*) FROM items")" = $((50000 - bad_pg + 1)) ] && pass "PG: every good row loaded" || fail "PG: wrong good-row count"
 [ "$(psql_db dst -c "SELECT count(*) FROM sluice.rejects WHERE stream = 'pg_rejects'")" = "$bad_pg" ] && pass "PG: $bad_pg rows in sluice.rejects" || fail "PG: rejects table count"
 finish
