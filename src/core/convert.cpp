@@ -22,6 +22,7 @@ using convert_detail::AppendTimestamp;
 using convert_detail::CanonicalDecimal;
 using convert_detail::DateTimeParts;
 using convert_detail::DaysFromCivil64;
+using convert_detail::FitDecimalTypmod;
 using convert_detail::IsCanonicalDecimal;
 using convert_detail::IsSpace;
 using convert_detail::Lower;
@@ -227,19 +228,29 @@ Status AppendParsed(Column& column, std::string_view text) {
         case LogicalType::kFloat64:
             return AppendFloating<double>(column, text);
         case LogicalType::kDecimal: {
-            if (IsCanonicalDecimal(text)) {
-                column.AppendBytes(text);
-                return Status::Ok();
-            }
             thread_local std::string canonical;
-            const Parse parse = CanonicalDecimal(text, canonical);
-            if (parse == Parse::kInvalid) {
-                return NotValid(text, type);
+            std::string_view value = text;
+            if (!IsCanonicalDecimal(text)) {
+                const Parse parse = CanonicalDecimal(text, canonical);
+                if (parse == Parse::kInvalid) {
+                    return NotValid(text, type);
+                }
+                if (parse == Parse::kOutOfRange) {
+                    return OutOfRange(text, type);
+                }
+                value = canonical;
             }
-            if (parse == Parse::kOutOfRange) {
-                return OutOfRange(text, type);
+            if (type.precision > 0) {
+                thread_local std::string rounded;
+                if (!FitDecimalTypmod(value, type.precision, type.scale, rounded)) {
+                    return Status::Invalid(fmt::format(
+                        "{} does not fit {}: at most {} digit(s) before the point (numeric field "
+                        "overflow)",
+                        Quoted(text), TypeName(type), type.precision - type.scale));
+                }
+                value = rounded.empty() ? value : std::string_view(rounded);
             }
-            column.AppendBytes(canonical);
+            column.AppendBytes(value);
             return Status::Ok();
         }
         case LogicalType::kText:

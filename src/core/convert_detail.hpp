@@ -62,6 +62,11 @@ Parse ParseFloat(std::string_view s, F& out);
 Parse CanonicalDecimal(std::string_view s, std::string& out);
 /// True when `s` is already how PostgreSQL prints a numeric.
 bool IsCanonicalDecimal(std::string_view s);
+/// Applies numeric(precision, scale) to a canonical decimal as PostgreSQL does: more fraction
+/// digits than `scale` round half away from zero (the result goes to `rounded`, which stays
+/// empty when `canonical` needs no change); false when the integer part then has more than
+/// precision - scale digits, or the value is an infinity. NaN fits.
+bool FitDecimalTypmod(std::string_view canonical, int precision, int scale, std::string& rounded);
 /// PostgreSQL's float text output. Instantiated for float and double.
 template <class F>
 void AppendFloat(F value, int fixed_limit, std::string& out);

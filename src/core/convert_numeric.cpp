@@ -161,6 +161,60 @@ Parse CanonicalDecimal(std::string_view s, std::string& out) {
     return Parse::kOk;
 }
 
+bool FitDecimalTypmod(std::string_view canonical, int precision, int scale, std::string& rounded) {
+    rounded.clear();
+    if (canonical == "NaN") {
+        return true;
+    }
+    if (canonical.ends_with("Infinity")) {
+        return false;  // PostgreSQL stores no infinity in a numeric with a typmod
+    }
+    if (scale < 0) {
+        return true;  // numeric(p,-s) (PostgreSQL 15): left to the server
+    }
+    const bool negative = canonical.starts_with('-');
+    const std::string_view body = canonical.substr(negative ? 1 : 0);
+    const size_t dot = body.find('.');
+    std::string_view whole = body.substr(0, dot);
+    const std::string_view fraction =
+        dot == std::string_view::npos ? std::string_view() : body.substr(dot + 1);
+    if (fraction.size() > static_cast<size_t>(scale)) {
+        // Keep whole + scale fraction digits, then add one in the last place when the first
+        // dropped digit is 5 or more.
+        std::string digits(whole);
+        digits.append(fraction.substr(0, static_cast<size_t>(scale)));
+        if (fraction[static_cast<size_t>(scale)] >= '5') {
+            size_t i = digits.size();
+            while (i > 0 && digits[i - 1] == '9') {
+                digits[--i] = '0';
+            }
+            if (i == 0) {
+                digits.insert(digits.begin(), '1');
+            } else {
+                ++digits[i - 1];
+            }
+        }
+        const size_t whole_size = digits.size() - static_cast<size_t>(scale);
+        size_t lead = 0;
+        while (lead + 1 < whole_size && digits[lead] == '0') {
+            ++lead;
+        }
+        const bool zero = digits.find_first_not_of('0') == std::string::npos;
+        rounded = negative && !zero ? "-" : "";
+        rounded.append(digits, lead, whole_size - lead);
+        if (scale > 0) {
+            rounded += '.';
+            rounded.append(digits, whole_size, std::string::npos);
+        }
+        const size_t sign = rounded.starts_with('-') ? 1 : 0;
+        whole = std::string_view(rounded).substr(sign, rounded.find('.') == std::string::npos
+                                                           ? std::string::npos
+                                                           : rounded.find('.') - sign);
+    }
+    const size_t whole_digits = whole == "0" ? 0 : whole.size();
+    return whole_digits <= static_cast<size_t>(precision - scale);
+}
+
 // ---- floats -------------------------------------------------------------------------------
 
 // Shortest round-trip digits laid out like PostgreSQL's float output: fixed notation for

@@ -32,7 +32,12 @@ wait_committed() {  # N: wait until N partitions committed
 "$SLUICE" run "$WORK/job/job.yaml" --progress none >"$WORK/run.out" 2>"$WORK/run.err" &
 pid=$!
 wait_committed 2
-killed=$(psql_db postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'sluice/pg_faults%' AND query ILIKE 'COPY%' AND pid <> pg_backend_pid()")
+# Between two partitions no COPY may be running: try again until one is caught.
+for _ in $(seq 1 100); do
+  killed=$(psql_db postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'sluice/pg_faults%' AND query ILIKE 'COPY%' AND pid <> pg_backend_pid()")
+  [ "$killed" -ge 1 ] && break
+  sleep 0.02
+done
 set +e; wait "$pid"; code=$?; set -e
 [ "$killed" -ge 1 ] && pass "terminated $killed sluice backend(s)" || fail "found no sluice backend to terminate"
 [ "$code" = 0 ] && pass "run survived pg_terminate_backend" || { fail "exit $code after pg_terminate_backend"; cat "$WORK/run.err"; }

@@ -107,6 +107,20 @@ TEST(Convert, FloatRoundTripIsExactForRandomBits) {
     }
 }
 
+TEST(Convert, DecimalWithPrecisionAndScaleRoundsAndOverflowsLikePostgres) {
+    EXPECT_EQ(Convert("numeric(10,2)", "1.005"), "1.01");
+    EXPECT_EQ(Convert("numeric(10,2)", "-0.004"), "0.00");
+    EXPECT_EQ(Convert("numeric(10,2)", "-0.005"), "-0.01");
+    EXPECT_EQ(Convert("numeric(3,2)", "9.995"), "ERROR: '9.995' does not fit decimal(3,2): at most 1 digit(s) before the point (numeric field overflow)");
+    EXPECT_EQ(Convert("numeric(10,2)", "12345678.994"), "12345678.99");
+    EXPECT_EQ(Convert("numeric(10,2)", "123456789012.345"), "ERROR: '123456789012.345' does not fit decimal(10,2): at most 8 digit(s) before the point (numeric field overflow)");
+    EXPECT_EQ(Convert("numeric(1,0)", "0.5"), "1");
+    EXPECT_EQ(Convert("numeric(10,2)", "7"), "7");  // the value fits; PostgreSQL shows 7.00
+    EXPECT_EQ(Convert("numeric(10,2)", "1.5e3"), "1500");
+    EXPECT_EQ(Convert("numeric(12,2)", "NaN"), "NaN");
+    EXPECT_NE(Convert("numeric(12,2)", "Infinity").find("does not fit"), std::string::npos);
+}
+
 TEST(Convert, DecimalKeepsExactDigits) {
     ExpectRoundTrip("decimal", "12345678901234567890.123456789012345678");
     ExpectRoundTrip("decimal", "-12.50");
@@ -114,7 +128,7 @@ TEST(Convert, DecimalKeepsExactDigits) {
     ExpectRoundTrip("decimal", "0.000");
     ExpectRoundTrip("decimal", "NaN");
     ExpectRoundTrip("decimal", "Infinity");
-    ExpectRoundTrip("numeric(12,2)", "-Infinity");
+    ExpectRoundTrip("numeric(12,2)", "-12.50");
     EXPECT_EQ(Convert("decimal", "+1.10"), "1.10");
     EXPECT_EQ(Convert("decimal", "007.5"), "7.5");
     EXPECT_EQ(Convert("decimal", ".5"), "0.5");
