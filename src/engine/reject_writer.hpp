@@ -13,9 +13,8 @@ namespace sluice {
 
 /// Appends rejected rows of one stream to `<dir>/<stream>.jsonl`, one JSON object a line:
 /// {"run", "stream", "partition", "tenant", "position", "row", "error", "sqlstate",
-/// "rolled_back"}. The file
-/// is appended to across runs; "run" tells them apart. Thread-safe; the file is created on the
-/// first rejected row only.
+/// "rolled_back"}. The file is appended to across runs; "run" tells them apart. Thread-safe;
+/// the file is created on the first rejected row only.
 class RejectWriter {
 public:
     RejectWriter(std::string dir, std::string stream, std::string run_id);
