@@ -50,7 +50,7 @@ protected:
         Exec(fmt::format("CREATE TABLE src AS SELECT * FROM ({}) AS r(id, v, d, ts)", shape.rows_sql));
         Exec("CREATE TABLE dst (LIKE src)");
         if (analyze) {
-            Exec("ANALYZE src");
+            Analyze("src");
         }
     }
 
@@ -111,7 +111,7 @@ TEST_F(PgPartitionTest, KeyRangeBalancesSkewedKeys) {
          "'v' || g FROM generate_series(1, 20000) g");
     for (bool analyze : {false, true}) {
         if (analyze) {
-            Exec("ANALYZE src");
+            Analyze("src");
         }
         auto source = OpenPostgresSource(PgSourceSpec(Url(), "src"));
         PartitionRequest request;

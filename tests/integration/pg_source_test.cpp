@@ -64,7 +64,7 @@ TEST_F(PgSourceTest, EstimatesComeFromTheCatalog) {
     Exec("CREATE TABLE e (id int, pad text)");
     Exec("INSERT INTO e SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g");
     EXPECT_EQ(OpenPostgresSource(PgSourceSpec(Url(), "e"))->EstimateRows(), 20000);  // counted
-    Exec("ANALYZE e");
+    Analyze("e");
     Exec("INSERT INTO e SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g");
     // reltuples per page at the last ANALYZE times today's pages: the planner's extrapolation.
     const int64_t estimate = OpenPostgresSource(PgSourceSpec(Url(), "e"))->EstimateRows();

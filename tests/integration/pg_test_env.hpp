@@ -157,6 +157,13 @@ protected:
 
     /// Runs SQL in this test's database.
     void Exec(const std::string& sql) { conn_->Exec(sql); }
+    /// ANALYZE after this session's row counts reached the statistics: they are flushed at
+    /// most once a second, and counts arriving after the ANALYZE would mark its statistics
+    /// stale at once (then the planner samples instead of reading the histogram).
+    void Analyze(const std::string& table) {
+        conn_->Exec("SELECT pg_stat_force_next_flush()");
+        conn_->Exec("ANALYZE " + table);
+    }
 
     /// First value of a query's first row ("" for NULL or no row).
     std::string Value(const std::string& sql) { return conn_->QueryValue(sql).value_or(""); }
