@@ -18,10 +18,10 @@ std::optional<Error> SinkWriter::TryWrite(const Batch& batch) {
     throw Error(ErrorKind::kInternal, "this target cannot isolate rows inside a transaction");
 }
 
-void Sink::DeleteRows(const std::string& column, const std::string& value, const std::string& sql) {
-    (void)sql;
-    throw Error(ErrorKind::kInternal,
-                fmt::format("this target cannot undo the rows of tenant {} (column {})", value, column));
+void Sink::Undo(const std::vector<std::string>& tokens, const std::string& ledger_sql) {
+    (void)tokens;
+    (void)ledger_sql;
+    throw Error(ErrorKind::kInternal, "this target cannot undo the rows of committed partitions");
 }
 
 std::string Slice::Describe() const {

@@ -135,13 +135,25 @@ public:
     /// Rolls back the partition's transaction; never throws.
     virtual void Rollback() noexcept = 0;
     /// Runs `sql` (one or more `;`-separated statements) inside the open partition
-    /// transaction, after the data and before Commit: the ledger's "committed" mark, which
-    /// then commits or rolls back together with the rows. Returns false when this sink
-    /// cannot share its transaction with the ledger (the mark is then written after Commit).
+    /// transaction, after the data and before Commit (the partition's rejects for the
+    /// ledger). Returns false when this sink cannot share its transaction with the ledger.
     virtual bool ExecuteInTransaction(const std::string& sql) {
         (void)sql;
         return false;
     }
+    /// Runs one statement inside the open partition transaction and returns how many rows
+    /// it changed: the ledger's fenced "committed" mark, which then commits or rolls back
+    /// together with the rows. nullopt when this sink cannot share its transaction with the
+    /// ledger (the mark is then written after Commit: at least once).
+    virtual std::optional<int64_t> ExecuteCounting(const std::string& statement) {
+        (void)statement;
+        return std::nullopt;
+    }
+    /// Called after the partition's data, before Commit: a token that identifies exactly the
+    /// rows this transaction wrote (PostgreSQL: its transaction id, the rows' xmin; SQLite:
+    /// the rowid range it appended), stored with the partition's mark so that Sink::Undo can
+    /// delete them later and nothing else. Empty when the sink cannot tell.
+    virtual std::string UndoToken() { return ""; }
     /// True when TryWrite is available (the sink can isolate a batch inside the transaction).
     virtual bool SupportsIsolatedWrites() const { return false; }
     /// Writes `batch` inside a savepoint: a row the target refuses (SQLSTATE classes 22/23)
@@ -170,11 +182,21 @@ public:
     /// what committed in place for a --resume (a replace keeps its staging table; the next
     /// run that does not resume starts it afresh).
     virtual void Finalize(bool success) = 0;
-    /// Deletes the loaded rows whose `column` equals `value` and runs `sql` (the ledger's
-    /// bookkeeping) in one transaction: this undoes a failed tenant's committed partitions.
-    /// Sinks that cannot throw Error(kInternal).
-    virtual void DeleteRows(const std::string& column, const std::string& value,
-                            const std::string& sql);
+    /// Deletes exactly the rows that committed partitions wrote, given their UndoTokens, and
+    /// runs `ledger_sql` (the ledger's bookkeeping, when the ledger shares this database) in
+    /// the same transaction: this undoes a failed tenant's committed partitions without
+    /// touching rows earlier runs loaded. Throws Error(kInternal) when the sink cannot (a
+    /// token is empty: the target could not identify the rows).
+    virtual void Undo(const std::vector<std::string>& tokens, const std::string& ledger_sql);
+    /// A replace whose tenant failed (on_error: continue): copies that tenant's rows from the
+    /// table being replaced into the new one before it is published, so the failed tenant
+    /// keeps its previous rows instead of vanishing. Returns the rows carried over; sinks
+    /// that do not stage a replace return 0.
+    virtual int64_t CarryOverTenant(const std::string& column, const std::string& value) {
+        (void)column;
+        (void)value;
+        return 0;
+    }
     /// The target table's schema when it exists, without changing anything (for `plan`);
     /// nullopt when it does not exist or the sink cannot tell.
     virtual std::optional<Schema> ExistingSchema() { return std::nullopt; }

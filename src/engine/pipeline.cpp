@@ -127,6 +127,35 @@ private:
     size_t capacity_;
 };
 
+/// Runs the fenced commit mark inside the partition's transaction.
+void MarkInTransaction(const PipelineContext& ctx, PartitionCounts& counts) {
+    const CommitMark mark = ctx.commit_mark(counts.rows_written, counts.rejects, counts.undo);
+    const std::optional<int64_t> changed = ctx.writer.ExecuteCounting(mark.fenced_update);
+    if (!changed) {
+        return;  // the sink cannot share its transaction: the caller marks after COMMIT
+    }
+    if (*changed != 1) {
+        throw ClaimFenced(ErrorKind::kCancelled,
+                          "this process's claim on the partition was taken over (its lease expired, or "
+                          "the run was restarted); rolled back, the new owner loads it");
+    }
+    ctx.writer.ExecuteInTransaction(mark.rejects);
+    counts.marked_in_transaction = true;
+}
+
+/// COMMIT; when it fails after the mark was sent, the server may have committed and only the
+/// reply been lost: the ledger decides, so a committed partition is never loaded twice.
+void CommitOrConfirm(const PipelineContext& ctx, const PartitionCounts& counts) {
+    try {
+        ctx.writer.Commit();
+    } catch (const Error&) {
+        if (!counts.marked_in_transaction || !ctx.commit_landed || !ctx.commit_landed()) {
+            throw;
+        }
+        ctx.writer.Rollback();  // resets the writer; its connection is gone
+    }
+}
+
 }  // namespace
 
 PartitionCounts RunPartition(const PipelineContext& ctx) {
@@ -193,11 +222,11 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
         if (ctx.cancel.stop_requested()) {
             throw Cancelled();
         }
-        if (ctx.commit_sql) {
-            counts.marked_in_transaction =
-                ctx.writer.ExecuteInTransaction(ctx.commit_sql(counts.rows_written, counts.rejects));
+        counts.undo = ctx.writer.UndoToken();
+        if (ctx.commit_mark) {
+            MarkInTransaction(ctx, counts);
         }
-        ctx.writer.Commit();
+        CommitOrConfirm(ctx, counts);
     } catch (...) {
         queue.Cancel();
         if (reader.joinable()) {
@@ -214,7 +243,15 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
     // Written after the commit so that retried or rolled-back attempts leave no rows behind;
     // the ledger's rejects table commits with the data and is the exact record.
     if (!counts.rejects.empty()) {
-        ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, counts.rejects);
+        try {
+            ctx.rejects.Write(ctx.partition_id, ctx.slice.tenant, counts.rejects);
+        } catch (const Error& e) {
+            // The partition committed (with its rejects in the ledger): a full disk under the
+            // reject file must not turn it into a failure that would roll its tenant back.
+            counts.warning = fmt::format("could not write the reject file ({}); the rejected rows are "
+                                         "in the ledger: sluice rejects RUN",
+                                         e.what());
+        }
     }
     counts.rows_read = rows_read.load();
     ctx.counters.rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);

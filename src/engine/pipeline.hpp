@@ -8,6 +8,7 @@
 
 #include "connectors/connector.hpp"
 #include "engine/reject_writer.hpp"
+#include "state/ledger.hpp"
 #include "observe/progress.hpp"
 #include "transform/conform.hpp"
 
@@ -26,9 +27,15 @@ struct PipelineContext {
     size_t queue_batches;
     size_t queue_bytes;
     std::stop_token cancel;  ///< stop requested: roll back and throw Error(kCancelled)
-    /// The ledger's "committed" mark for this partition given its rows and rejects, run
-    /// inside the partition's transaction; empty when the run keeps no ledger.
-    std::function<std::string(int64_t rows, const std::vector<RejectedRow>& rejects)> commit_sql;
+    /// The ledger's fenced "committed" mark for this partition given its rows, rejects and
+    /// undo token, run inside the partition's transaction; empty when the run keeps no
+    /// ledger in the target's database.
+    std::function<CommitMark(int64_t rows, const std::vector<RejectedRow>& rejects, const std::string& undo)>
+        commit_mark;
+    /// Asked when COMMIT failed after the mark was sent (a lost reply looks like a lost
+    /// connection): true when the ledger says this claim did commit, so the partition must
+    /// not load again.
+    std::function<bool()> commit_landed;
     /// Isolate every batch (SinkWriter::TryWrite) and bisect failing ones down to the rows
     /// the target refuses, which go to the rejects. Used to re-run a partition that failed
     /// on data: slower, so only then.
@@ -42,6 +49,16 @@ struct PartitionCounts {
     int64_t rows_rejected = 0;
     std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger
     bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
+    std::string undo;                      ///< SinkWriter::UndoToken of the transaction
+    std::string warning;                   ///< a problem after COMMIT that did not undo it
+};
+
+/// Thrown when the partition's commit mark changed no row: the claim was fenced off (its
+/// lease expired and another process took the partition, or a --restart superseded the run).
+/// The data was rolled back; the partition belongs to someone else now.
+class ClaimFenced : public Error {
+public:
+    using Error::Error;
 };
 
 /// Loads one partition: a reader thread fills a bounded queue, this thread conforms batches,

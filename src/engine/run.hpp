@@ -53,6 +53,8 @@ struct StreamSummary {
     size_t partitions_failed = 0;
     std::string error;                  ///< first error, with context
     std::map<std::string, std::string> failed_tenants;  ///< tenant -> first error
+    /// Replace with failed tenants: tenant -> its previous rows kept from the old table.
+    std::map<std::string, int64_t> carried_over_tenants;
     std::string rejects_file;           ///< where rejected rows went, when any
     /// Rows this run wrote to rejects_file: rows_rejected plus those of failed partitions,
     /// which the user needs to see although their partitions rolled back.

@@ -14,6 +14,8 @@
 #include "engine/run.hpp"
 #include "state/ledger.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace sluice {
 
 namespace {
@@ -31,6 +33,7 @@ struct StreamState {
     std::vector<std::shared_ptr<Source>> sources;  ///< plan's sources, or raw-copy reopenings
     size_t remaining = 0;
     StreamSummary summary;
+    std::vector<std::string> failed_partition_tenants;  ///< tenant of each failed partition
 };
 
 struct Task {
@@ -271,6 +274,12 @@ private:
             std::lock_guard lock(mu_);
             FailStreamLocked(st, e);
             return;
+        } catch (const std::exception& e) {
+            Error wrapped(ErrorKind::kInternal, e.what());
+            wrapped.context().stream = sp.spec.name;
+            std::lock_guard lock(mu_);
+            FailStreamLocked(st, wrapped);
+            return;
         }
         reporter_.Event({{"event", "stream_started"},
                          {"stream", sp.spec.name},
@@ -390,7 +399,8 @@ private:
                 PipelineContext ctx{source, p.slice, p.id, *writer,
                                     *st.conformer, *st.rejects, *st.counters, options_.max_rejects,
                                     options_.queue_batches, options_.queue_bytes,
-                                    cancel_.get_token(), {}, bisect};
+                                    cancel_.get_token(), {}, {}, bisect};
+                std::optional<PartitionClaim> claim;
                 if (led != nullptr) {
                     // Besides the once-a-second watch, `sluice stop` is obeyed at every
                     // partition start, so short partitions never outrun it.
@@ -398,38 +408,39 @@ private:
                         ObeyLedgerStop();
                         throw Error(ErrorKind::kCancelled, "stop requested through the ledger");
                     }
-                    led->MarkRunning(options_.run_id, stream, p.id, options_.worker,
-                                     UtcTimestamp(options_.lease_seconds));
+                    const std::optional<int> claimed = led->ClaimPartition(
+                        options_.run_id, stream, p.id, options_.worker, UtcTimestamp(options_.lease_seconds));
+                    if (!claimed) {
+                        // Committed already: an earlier attempt's COMMIT landed although its
+                        // reply was lost. Loading it again would duplicate its rows.
+                        const std::optional<PartitionRecord> done = led->GetPartition(options_.run_id, stream, p.id);
+                        PartitionCounts counts;
+                        counts.rows_written = done ? done->rows : 0;
+                        st.counters->rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);
+                        PartitionCommitted(st, p, counts, attempt);
+                        return;
+                    }
+                    claim = PartitionClaim{options_.run_id, stream, p.id, options_.worker, *claimed};
                     if (st.plan->spec.target.url == options_.ledger_url) {
-                        ctx.commit_sql = [led, this, &stream, &p](int64_t rows,
-                                                                  const std::vector<RejectedRow>& rejects) {
-                            return led->CommitSql(options_.run_id, stream, p.id, rows, rejects);
+                        ctx.commit_mark = [led, &claim](int64_t rows, const std::vector<RejectedRow>& rejects,
+                                                        const std::string& undo) {
+                            return led->CommitMarkFor(*claim, rows, rejects, undo);
                         };
+                        ctx.commit_landed = [this, &claim] { return ClaimCommitted(*claim); };
                     }
                 }
                 PartitionCounts counts = RunPartition(ctx);
                 if (led != nullptr && !counts.marked_in_transaction) {
                     // The target cannot share a transaction with the ledger: mark afterwards
                     // (a crash between the two re-loads this partition on resume).
-                    led->MarkCommitted(options_.run_id, stream, p.id, counts.rows_written);
+                    led->MarkCommitted(*claim, counts.rows_written, counts.undo);
                 }
-                reporter_.Event({{"event", "partition_committed"},
-                                 {"stream", stream},
-                                 {"partition", p.id},
-                                 {"tenant", p.slice.tenant},
-                                 {"rows", counts.rows_written},
-                                 {"rejected", counts.rows_rejected},
-                                 {"attempts", attempt}});
-                bool last = false;
-                {
-                    std::lock_guard lock(mu_);
-                    st.summary.partitions_committed++;
-                    st.counters->partitions_done++;
-                    last = FinishPartitionLocked(st);
-                }
-                if (last) {
-                    CompleteStream(st);
-                }
+                PartitionCommitted(st, p, counts, attempt);
+                return;
+            } catch (ClaimFenced& e) {
+                writers.erase(task.stream);
+                e.context() = {stream, std::to_string(p.id), p.slice.tenant};
+                FailPartition(st, p, e);  // cancelled: the ledger row is the new owner's
                 return;
             } catch (Error& e) {
                 e.context().stream = stream;
@@ -474,6 +485,52 @@ private:
         }
     }
 
+    void PartitionCommitted(StreamState& st, const PartitionPlan& p, const PartitionCounts& counts, int attempt) {
+        reporter_.Event({{"event", "partition_committed"},
+                         {"stream", st.plan->spec.name},
+                         {"partition", p.id},
+                         {"tenant", p.slice.tenant},
+                         {"rows", counts.rows_written},
+                         {"rejected", counts.rows_rejected},
+                         {"attempts", attempt}});
+        if (!counts.warning.empty()) {
+            reporter_.Event({{"event", "warning"},
+                             {"stream", st.plan->spec.name},
+                             {"partition", p.id},
+                             {"message", counts.warning}});
+        }
+        bool last = false;
+        {
+            std::lock_guard lock(mu_);
+            st.summary.partitions_committed++;
+            st.counters->partitions_done++;
+            last = FinishPartitionLocked(st);
+        }
+        if (last) {
+            CompleteStream(st);
+        }
+    }
+
+    /// After a failed COMMIT: whether the claim's mark (and so its data) committed anyway.
+    /// Asks on a fresh connection, a few times: the server may be restarting.
+    bool ClaimCommitted(const PartitionClaim& claim) {
+        for (int attempt = 1; attempt <= 5; ++attempt) {
+            try {
+                std::unique_ptr<Ledger> ledger =
+                    Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/commit-check");
+                const std::optional<PartitionRecord> p =
+                    ledger->GetPartition(claim.run_id, claim.stream, claim.partition);
+                return p && p->status == "committed" && p->attempts == claim.attempt && p->worker == claim.worker;
+            } catch (const Error&) {
+                if (options_.stop.stop_requested()) {
+                    return false;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(500 * attempt));
+            }
+        }
+        return false;  // unknown: the retry's claim finds out (ClaimPartition)
+    }
+
     /// Writes the failure to the ledger; a ledger that is unreachable too only loses the
     /// message (the partition stays claimable through its lease).
     void RecordFailure(std::unique_ptr<Ledger>& ledger, int worker, const std::string& stream,
@@ -491,36 +548,78 @@ private:
         }
     }
 
-    /// With a tenant column, a tenant whose partition failed is rolled back as a whole at
-    /// the end of the stream, so its remaining partitions need not load.
+    /// A tenant whose partition failed is rolled back as a whole at the end of the stream,
+    /// so its remaining partitions need not load.
     bool TenantAlreadyFailed(const Task& task) {
         std::lock_guard lock(mu_);
         const StreamState& st = streams_[task.stream];
         const std::string& tenant = task.partition->slice.tenant;
-        return !tenant.empty() && !st.plan->spec.tenants.as_column.empty() &&
-               st.summary.failed_tenants.contains(tenant);
+        return !tenant.empty() && st.summary.failed_tenants.contains(tenant);
     }
 
-    /// Deletes the rows of every failed tenant (identified by the tenant column) and turns
-    /// its committed partitions back to failed, so each tenant is all-or-nothing.
-    void RollBackFailedTenants(StreamState& st) {
+    static bool ReplacesTarget(const StreamState& st) {
+        return st.plan->spec.target.mode == "replace" || st.plan->spec.target.create == "replace";
+    }
+
+    /// Deletes exactly the rows this run's committed partitions of every failed tenant wrote
+    /// (by their undo tokens: rows earlier runs loaded stay) and turns those partitions back
+    /// to failed, so each tenant is all-or-nothing and a --resume loads it whole. A replace
+    /// then carries the tenant's previous rows over from the old table, so publishing does not
+    /// blank it. Returns false when a failed tenant's previous rows cannot be carried over
+    /// (no tenant column): the replace must not publish then.
+    bool RollBackFailedTenants(StreamState& st) {
+        if (st.summary.failed_tenants.empty()) {
+            return true;
+        }
+        if (options_.ledger_url.empty()) {
+            throw Error(ErrorKind::kInternal, "cannot roll back failed tenants: the run keeps no ledger");
+        }
+        std::unique_ptr<Ledger> ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/tenant-rollback");
+        const bool shared = st.plan->spec.target.url == options_.ledger_url;
         const std::string& column = st.plan->spec.tenants.as_column;
-        if (column.empty() || st.summary.failed_tenants.empty()) {
-            return;
-        }
-        std::unique_ptr<Ledger> ledger;
-        if (!options_.ledger_url.empty() && st.plan->spec.target.url == options_.ledger_url) {
-            ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/tenant-rollback");
-        }
+        bool carried_all = true;
         for (const auto& [tenant, error] : st.summary.failed_tenants) {
-            const std::string sql =
-                ledger ? ledger->RollbackTenantSql(options_.run_id, st.plan->spec.name, tenant) : "";
-            st.sink->DeleteRows(column, tenant, sql);
-            reporter_.Event({{"event", "tenant_rolled_back"},
-                             {"stream", st.plan->spec.name},
-                             {"tenant", tenant},
-                             {"error", error}});
+            const std::string sql = ledger->RollbackTenantSql(options_.run_id, st.plan->spec.name, tenant);
+            st.sink->Undo(ledger->UndoTokens(options_.run_id, st.plan->spec.name, tenant), shared ? sql : "");
+            if (!shared) {
+                ledger->ExecScript(sql);
+            }
+            nlohmann::json event = {{"event", "tenant_rolled_back"},
+                                    {"stream", st.plan->spec.name},
+                                    {"tenant", tenant},
+                                    {"error", error}};
+            if (ReplacesTarget(st)) {
+                if (column.empty()) {
+                    carried_all = false;
+                } else {
+                    const int64_t kept = st.sink->CarryOverTenant(column, tenant);
+                    event["previous_rows_kept"] = kept;
+                    std::lock_guard lock(mu_);
+                    st.summary.carried_over_tenants[tenant] = kept;
+                }
+            }
+            reporter_.Event(event);
         }
+        return carried_all;
+    }
+
+    /// Whether a stream that ended `status` may publish: a replace only when every partition
+    /// committed, or when the only failures are whole tenants that were rolled back and whose
+    /// previous rows were carried over. Never half a table.
+    bool MayPublish(const StreamState& st, const std::string& status, bool tenants_carried) {
+        if (status == "succeeded") {
+            return true;
+        }
+        if (status != "partial" || !tenants_carried || st.summary.failed_tenants.empty()) {
+            return false;
+        }
+        std::lock_guard lock(mu_);
+        for (const std::string& failed : st.failed_partition_tenants) {
+            if (failed.empty() || !st.summary.failed_tenants.contains(failed)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     bool Stopping() {
@@ -541,6 +640,7 @@ private:
         std::unique_lock lock(mu_);
         st.counters->partitions_failed++;
         st.summary.partitions_failed++;
+        st.failed_partition_tenants.push_back(p.slice.tenant);
         if (!cancelled) {
             if (st.summary.error.empty()) {
                 st.summary.error = e.Describe();
@@ -606,15 +706,29 @@ private:
         }
         std::optional<Error> failure;
         try {
-            RollBackFailedTenants(st);
-            st.sink->Finalize(status == "succeeded" || status == "partial");
+            const bool tenants_carried = RollBackFailedTenants(st);
+            const bool publish = MayPublish(st, status, tenants_carried);
+            st.sink->Finalize(publish);
+            if (!publish && ReplacesTarget(st) && status != "stopped") {
+                failure = Error(ErrorKind::kData,
+                                "not published: partitions failed, so the old table stays untouched; fix "
+                                "the cause and run with --resume to load the rest and publish");
+                failure->context().stream = st.plan->spec.name;
+            }
         } catch (Error& e) {
             e.context().stream = st.plan->spec.name;
             failure = e;
+        } catch (const std::exception& e) {
+            failure = Error(ErrorKind::kInternal, e.what());
+            failure->context().stream = st.plan->spec.name;
         }
         std::lock_guard lock(mu_);
         if (failure) {
-            st.summary.error = failure->Describe();
+            if (st.summary.error.empty() || status != "partial") {
+                st.summary.error = failure->Describe();
+            } else {
+                st.summary.error += "; " + failure->Describe();
+            }
             status = "failed";
             if (first_error_.empty()) {
                 first_error_ = failure->Describe();
@@ -640,8 +754,11 @@ private:
                 st.summary.status = stopped_by_user_ ? "stopped" : "skipped";
             } else if (st.phase == StreamPhase::kActive) {
                 // Workers left with partitions unstarted: the run was stopped.
-                if (st.sink) {
-                    st.sink->Finalize(false);
+                try {
+                    if (st.sink) {
+                        st.sink->Finalize(false);
+                    }
+                } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the run already failed or stopped
                 }
                 st.summary.status = stopped_by_user_ ? "stopped" : "failed";
             }

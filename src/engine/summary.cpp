@@ -49,6 +49,11 @@ std::string RenderSummary(const RunSummary& summary) {
     for (const StreamSummary& s : summary.streams) {
         for (const auto& [tenant, error] : s.failed_tenants) {
             out += fmt::format("tenant {} of stream {} failed: {}\n", tenant, s.name, error);
+            if (const auto kept = s.carried_over_tenants.find(tenant); kept != s.carried_over_tenants.end()) {
+                out += fmt::format("tenant {} of stream {}: its {} previous row(s) were kept in the replaced "
+                                   "table\n",
+                                   tenant, s.name, kept->second);
+            }
         }
         if (!s.error.empty() && s.failed_tenants.empty()) {
             // Errors described with their context already name the stream.

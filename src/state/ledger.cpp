@@ -16,8 +16,8 @@ namespace sluice {
 namespace {
 
 // Bump when the tables change; Migrate() brings older ledgers forward step by step.
-// 2: runs.fingerprint.
-constexpr int kSchemaVersion = 2;
+// 2: runs.fingerprint. 3: partitions.undo (what identifies a committed partition's rows).
+constexpr int kSchemaVersion = 3;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS {p}partitions (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer NOT NULL, tenant text,
   lower_bound text, upper_bound text, status text NOT NULL, attempts integer NOT NULL DEFAULT 0,
   rows {big} NOT NULL DEFAULT 0, worker text, lease_until {ts}, started_at {ts}, finished_at {ts},
-  error text, slice text, PRIMARY KEY (run_id, stream, partition_id));
+  error text, slice text, undo text, PRIMARY KEY (run_id, stream, partition_id));
 CREATE TABLE IF NOT EXISTS {p}checkpoints (
   job text NOT NULL, stream text NOT NULL, cursor text, run_id text, updated_at {ts},
   PRIMARY KEY (job, stream));
@@ -124,17 +124,24 @@ void Ledger::Migrate() {
     }
     if (version == 1) {
         // Ledgers of schema 1 predate runs.fingerprint (CREATE TABLE IF NOT EXISTS kept theirs).
-        if (store_->postgres()) {
-            store_->Exec("ALTER TABLE sluice.runs ADD COLUMN IF NOT EXISTS fingerprint text");
-        } else if (store_->Query("SELECT 1 FROM pragma_table_info('sluice_runs') WHERE name = "
-                                 "'fingerprint'")
-                       .empty()) {
-            store_->Exec("ALTER TABLE sluice_runs ADD COLUMN fingerprint text");
-        }
+        AddColumnIfMissing("runs", "fingerprint");
+    }
+    if (version >= 1 && version < 3) {
+        AddColumnIfMissing("partitions", "undo");
     }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
                      {std::to_string(kSchemaVersion)});
+    }
+}
+
+void Ledger::AddColumnIfMissing(const char* table, const char* column) {
+    if (store_->postgres()) {
+        store_->Exec(fmt::format("ALTER TABLE sluice.{} ADD COLUMN IF NOT EXISTS {} text", table, column));
+    } else if (store_->Query(fmt::format("SELECT 1 FROM pragma_table_info('sluice_{}') WHERE name = '{}'",
+                                         table, column))
+                   .empty()) {
+        store_->Exec(fmt::format("ALTER TABLE sluice_{} ADD COLUMN {} text", table, column));
     }
 }
 
@@ -202,14 +209,22 @@ int64_t Ledger::CommittedRows(const std::string& run_id) {
     return rows.empty() ? 0 : Int(rows[0][0]);
 }
 
-std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id) {
+std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const std::string& stream,
+                                               int partition) {
     std::vector<PartitionRecord> out;
+    std::vector<SqlValue> params{run_id};
+    std::string where = "run_id = ?";
+    if (!stream.empty()) {
+        where += " AND stream = ? AND partition_id = ?";
+        params.emplace_back(stream);
+        params.emplace_back(std::to_string(partition));
+    }
     auto rows = store_->Query(
         fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
-                    "rows, worker, lease_until, error, slice FROM {} WHERE run_id = ? "
+                    "rows, worker, lease_until, error, slice, undo FROM {} WHERE {} "
                     "ORDER BY stream, partition_id",
-                    Table("partitions")),
-        {run_id});
+                    Table("partitions"), where),
+        params);
     for (const SqlRow& r : rows) {
         PartitionRecord p;
         p.stream = Text(r[0]);
@@ -224,6 +239,7 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id) {
         p.lease_until = Text(r[9]);
         p.error = Text(r[10]);
         p.slice = Text(r[11]);
+        p.undo = Text(r[12]);
         out.push_back(std::move(p));
     }
     return out;
@@ -277,13 +293,40 @@ void Ledger::FinishRun(const RunRecord& run) {
                   run.error.empty() ? SqlValue() : SqlValue(run.error), run.run_id});
 }
 
-void Ledger::MarkRunning(const std::string& run_id, const std::string& stream, int partition,
-                         const std::string& worker, const std::string& lease_until) {
-    store_->Exec(fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
-                             "lease_until = ?, started_at = ?, error = NULL "
-                             "WHERE run_id = ? AND stream = ? AND partition_id = ?",
-                             Table("partitions")),
-                 {worker, lease_until, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::string& stream,
+                                          int partition, const std::string& worker,
+                                          const std::string& lease_until) {
+    auto rows = store_->Query(
+        fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
+                    "lease_until = ?, started_at = ?, error = NULL "
+                    "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status <> 'committed' "
+                    "RETURNING attempts",
+                    Table("partitions")),
+        {worker, lease_until, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return static_cast<int>(Int(rows[0][0]));
+}
+
+std::optional<PartitionRecord> Ledger::GetPartition(const std::string& run_id, const std::string& stream,
+                                                    int partition) {
+    for (PartitionRecord& p : Partitions(run_id, stream, partition)) {
+        return std::move(p);
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> Ledger::UndoTokens(const std::string& run_id, const std::string& stream,
+                                            const std::string& tenant) {
+    std::vector<std::string> out;
+    for (const SqlRow& r : store_->Query(fmt::format("SELECT undo FROM {} WHERE run_id = ? AND stream = ? "
+                                                     "AND tenant = ? AND status = 'committed'",
+                                                     Table("partitions")),
+                                         {run_id, stream, tenant})) {
+        out.push_back(Text(r[0]));
+    }
+    return out;
 }
 
 void Ledger::RenewLeases(const std::string& run_id, const std::string& worker,
@@ -310,26 +353,31 @@ void Ledger::Release(const std::string& run_id, const std::string& stream, int p
                  {run_id, stream, std::to_string(partition)});
 }
 
-void Ledger::MarkCommitted(const std::string& run_id, const std::string& stream, int partition,
-                           int64_t rows) {
-    store_->ExecScript(CommitSql(run_id, stream, partition, rows, {}));
+void Ledger::MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::string& undo) {
+    const CommitMark mark = CommitMarkFor(claim, rows, {}, undo);
+    store_->Exec(mark.fenced_update);
 }
 
-std::string Ledger::CommitSql(const std::string& run_id, const std::string& stream, int partition,
-                              int64_t rows, const std::vector<RejectedRow>& rejects) const {
-    std::string sql = fmt::format(
+CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, int64_t rows,
+                                 const std::vector<RejectedRow>& rejects, const std::string& undo) const {
+    CommitMark mark;
+    // Fenced: only the claim that is still running, by this worker at this attempt, may mark
+    // the partition. A claim that was taken over (expired lease, --restart) updates no row,
+    // and the caller rolls the data back with it.
+    mark.fenced_update = fmt::format(
         "UPDATE {} SET status = 'committed', rows = {}, finished_at = {}, lease_until = NULL, "
-        "error = NULL WHERE run_id = {} AND stream = {} AND partition_id = {};",
-        Table("partitions"), rows, SqlLiteral(UtcTimestamp()), SqlLiteral(run_id),
-        SqlLiteral(stream), partition);
+        "error = NULL, undo = {} WHERE run_id = {} AND stream = {} AND partition_id = {} "
+        "AND status = 'running' AND worker = {} AND attempts = {}",
+        Table("partitions"), rows, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
+        SqlLiteral(claim.stream), claim.partition, SqlLiteral(claim.worker), claim.attempt);
     for (const RejectedRow& r : rejects) {
-        sql += fmt::format(
+        mark.rejects += fmt::format(
             "INSERT INTO {} (run_id, stream, partition_id, \"row\", error, sqlstate) VALUES "
             "({}, {}, {}, {}, {}, {});",
-            Table("rejects"), SqlLiteral(run_id), SqlLiteral(stream), partition,
+            Table("rejects"), SqlLiteral(claim.run_id), SqlLiteral(claim.stream), claim.partition,
             SqlLiteral(r.position + ": " + r.row), SqlLiteral(r.error), SqlLiteral(r.sqlstate));
     }
-    return sql;
+    return mark;
 }
 
 std::string Ledger::RollbackTenantSql(const std::string& run_id, const std::string& stream,

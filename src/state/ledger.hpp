@@ -44,6 +44,26 @@ struct PartitionRecord {
     std::string lease_until;
     std::string error;
     std::string slice;               ///< the Slice as JSON, to rebuild the plan on resume
+    /// What identifies the rows the committed partition wrote in its target (the sink's
+    /// SinkWriter::UndoToken), so a failed tenant's rollback deletes exactly those.
+    std::string undo;
+};
+
+/// One claim of a partition: the attempt number is the fencing token of its commit mark.
+struct PartitionClaim {
+    std::string run_id;
+    std::string stream;
+    int partition = 0;
+    std::string worker;
+    int attempt = 0;
+};
+
+/// The statements that mark a partition committed inside its data's transaction.
+struct CommitMark {
+    /// One UPDATE that must change exactly one row; zero rows means the claim was fenced
+    /// off (another attempt or process owns the partition now): roll the data back.
+    std::string fenced_update;
+    std::string rejects;  ///< INSERTs of the partition's rejects (may be empty)
 };
 
 /// The run ledger: the state tables of DESIGN.md (`sluice.*` on PostgreSQL, `sluice_*` on
@@ -61,7 +81,14 @@ public:
     std::vector<RunRecord> RecentRuns(int limit);
     /// Rows of the run's committed partitions so far.
     int64_t CommittedRows(const std::string& run_id);
-    std::vector<PartitionRecord> Partitions(const std::string& run_id);
+    /// The run's partitions; with `stream`, only that stream's `partition`.
+    std::vector<PartitionRecord> Partitions(const std::string& run_id, const std::string& stream = "",
+                                            int partition = 0);
+    std::optional<PartitionRecord> GetPartition(const std::string& run_id, const std::string& stream,
+                                                int partition);
+    /// Undo tokens of the tenant's committed partitions in this run.
+    std::vector<std::string> UndoTokens(const std::string& run_id, const std::string& stream,
+                                        const std::string& tenant);
 
     /// Inserts a new run (status running) with its partitions, in one transaction.
     void CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions);
@@ -71,9 +98,11 @@ public:
     void Supersede(const std::string& old_run, const std::string& new_run);
     void FinishRun(const RunRecord& run);
 
-    /// Claims a partition for `worker` until `lease_until`, counting an attempt.
-    void MarkRunning(const std::string& run_id, const std::string& stream, int partition,
-                     const std::string& worker, const std::string& lease_until);
+    /// Claims a partition for `worker` until `lease_until`, counting an attempt; returns the
+    /// attempt number (the claim's fencing token), or nullopt when the partition is already
+    /// committed (an earlier attempt whose COMMIT reply was lost did commit it).
+    std::optional<int> ClaimPartition(const std::string& run_id, const std::string& stream, int partition,
+                                      const std::string& worker, const std::string& lease_until);
     /// Extends the leases of every partition `worker` is running.
     void RenewLeases(const std::string& run_id, const std::string& worker,
                      const std::string& lease_until);
@@ -81,13 +110,13 @@ public:
     void Release(const std::string& run_id, const std::string& stream, int partition);
     void MarkFailed(const std::string& run_id, const std::string& stream, int partition,
                     const std::string& error);
-    /// Marks a partition committed after the fact (targets that cannot share a transaction).
-    void MarkCommitted(const std::string& run_id, const std::string& stream, int partition,
-                       int64_t rows);
-    /// SQL that marks a partition committed and records its rejects; the sink runs it inside
-    /// the partition's own transaction, which is what makes resume exactly-once.
-    std::string CommitSql(const std::string& run_id, const std::string& stream, int partition,
-                          int64_t rows, const std::vector<RejectedRow>& rejects) const;
+    /// Marks a partition committed after the fact (targets that cannot share a transaction:
+    /// at least once), fenced like CommitMarkFor.
+    void MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::string& undo);
+    /// The statements that mark the claimed partition committed and record its rejects; the
+    /// sink runs them inside the partition's own transaction, which makes resume exactly-once.
+    CommitMark CommitMarkFor(const PartitionClaim& claim, int64_t rows,
+                             const std::vector<RejectedRow>& rejects, const std::string& undo) const;
 
     /// SQL that turns a failed tenant's committed partitions back to failed, run together
     /// with the deletion of its rows so that --resume loads the whole tenant again.
@@ -105,6 +134,7 @@ public:
 
 private:
     void Migrate();
+    void AddColumnIfMissing(const char* table, const char* column);
     static RunRecord ToRun(const SqlRow& row);
 
     std::unique_ptr<SqlStore> store_;

@@ -76,7 +76,7 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     EXPECT_EQ(unfinished->run_id, "r1");
     EXPECT_EQ(unfinished->status, "running");
 
-    ledger->MarkRunning("r1", "events", 1, "host:1", UtcTimestamp(60));
+    EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)), std::optional<int>(1));
     auto parts = ledger->Partitions("r1");
     ASSERT_EQ(parts.size(), 2u);
     EXPECT_EQ(parts[0].status, "running");
@@ -86,13 +86,23 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     EXPECT_EQ(back.upper, std::optional<std::string>("100"));
     EXPECT_TRUE(back.includes_nulls);
 
-    // The commit mark is plain SQL the sink runs inside its own transaction.
+    // The commit mark is plain SQL the sink runs inside its own transaction; it is fenced by
+    // the claim: a stale attempt, or another worker, changes nothing.
     RejectedRow bad{"in.csv:3", "2,b,o'ops", "'o'ops' is not a valid float64", "22P02"};
-    again->ExecScript(ledger->CommitSql("r1", "events", 1, 41, {bad}));
+    const PartitionClaim stale{"r1", "events", 1, "host:1", 0};
+    const PartitionClaim other{"r1", "events", 1, "host:9", 1};
+    again->ExecScript(ledger->CommitMarkFor(stale, 41, {}, "").fenced_update);
+    again->ExecScript(ledger->CommitMarkFor(other, 41, {}, "").fenced_update);
+    EXPECT_EQ(ledger->Partitions("r1")[0].status, "running");
+    const CommitMark mark = ledger->CommitMarkFor({"r1", "events", 1, "host:1", 1}, 41, {bad}, "pg-xid:7");
+    again->ExecScript(mark.fenced_update + ";" + mark.rejects);
+    // Committed: no second claim (a retry after a lost COMMIT reply finds it done).
+    EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)), std::nullopt);
     ledger->MarkFailed("r1", "events", 2, "boom");
     parts = ledger->Partitions("r1");
     EXPECT_EQ(parts[0].status, "committed");
     EXPECT_EQ(parts[0].rows, 41);
+    EXPECT_EQ(parts[0].undo, "pg-xid:7");
     EXPECT_EQ(parts[1].status, "failed");
     EXPECT_EQ(parts[1].error, "boom");
     // Before the run ends (or when it was killed), listings count its committed partitions.

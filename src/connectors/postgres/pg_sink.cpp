@@ -18,7 +18,21 @@ using pg::PgColumn;
 using pg::PgConnection;
 using pg::QualifiedName;
 using pg::QuoteIdent;
+using pg::PgResultPtr;
 using pg::Relation;
+
+/// The xmin of the rows a partition's transaction wrote, from its UndoToken ("pg-xid:N",
+/// N = txid_current(), whose low 32 bits are the xid).
+uint64_t XminOf(const std::string& token) {
+    constexpr std::string_view kPrefix = "pg-xid:";
+    if (token.rfind(kPrefix, 0) != 0 || token.size() == kPrefix.size()) {
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("cannot undo a committed partition: its ledger mark has no transaction id "
+                                "(\"{}\"; recorded by an older sluice?); delete its rows by hand",
+                                token));
+    }
+    return std::stoull(token.substr(kPrefix.size())) & 0xffffffffULL;
+}
 
 constexpr const char* kFreshSuffix = "__sluice_new";
 
@@ -61,6 +75,7 @@ public:
         const bool like_old = existing && spec_.create != "replace";
         std::vector<std::string> key = source.primary_key.empty() ? spec_.key : source.primary_key;
         std::optional<Relation> load = existing;
+        old_ = existing;
         if (swap) {
             if (existing) {
                 pg::TableSwap::CheckReplaceable(conn, *existing);
@@ -157,26 +172,29 @@ public:
             swap_.reset();  // the staging table stays for --resume; the next fresh run drops it
             return;
         }
-        try {
-            swap_->Publish(conn, spec_.url, spec_.application_name.empty() ? "sluice" : spec_.application_name);
-        } catch (...) {
-            swap_->Discard(conn);
-            swap_.reset();
-            throw;
-        }
+        // A failed publish keeps the staging table (the old table is untouched): a --resume
+        // publishes again rather than losing what every partition committed.
+        std::optional<pg::TableSwap> swap = std::move(swap_);
         swap_.reset();
+        swap->Publish(conn, spec_.url, spec_.application_name.empty() ? "sluice" : spec_.application_name);
     }
 
-    void DeleteRows(const std::string& column, const std::string& value, const std::string& sql) override {
+    void Undo(const std::vector<std::string>& tokens, const std::string& ledger_sql) override {
+        std::string xids;
+        for (const std::string& token : tokens) {
+            xids += (xids.empty() ? "" : ", ") + std::to_string(XminOf(token));
+        }
         PgConnection& conn = Conn();
         const std::string table = target_ ? target_->load_sql : name_.Sql();
-        const std::string what = fmt::format("undoing tenant {} in {}", value, name_.Display());
+        const std::string what = "undoing committed partitions in " + name_.Display();
         conn.Exec("BEGIN", what);
         try {
-            conn.Exec(fmt::format("DELETE FROM {} WHERE {} = {}", table, QuoteIdent(column),
-                                  pg::QuoteLiteral(value)),
-                      what);
-            conn.Exec(sql, what);
+            if (!xids.empty()) {
+                conn.Exec(fmt::format("DELETE FROM {} WHERE xmin::text::bigint IN ({})", table, xids), what);
+            }
+            if (!ledger_sql.empty()) {
+                conn.Exec(ledger_sql, what);
+            }
             conn.Exec("COMMIT", what);
         } catch (...) {
             try {
@@ -185,6 +203,27 @@ public:
             }
             throw;
         }
+    }
+
+    int64_t CarryOverTenant(const std::string& column, const std::string& value) override {
+        if (!swap_ || !old_ || !target_) {
+            return 0;
+        }
+        PgConnection& conn = Conn();
+        std::string columns;
+        for (const PgColumn& old_column : pg::ReadRelationColumns(conn, old_->oid)) {
+            for (const PgColumn& c : target_->columns) {
+                if (c.name == old_column.name) {
+                    columns += (columns.empty() ? "" : ", ") + QuoteIdent(c.name);
+                }
+            }
+        }
+        PgResultPtr result = conn.ExecParams(
+            fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {}::text = $1", target_->load_sql,
+                        columns, columns, old_->Sql(), QuoteIdent(column)),
+            {value}, fmt::format("keeping the previous rows of tenant {} in {}", value, name_.Display()));
+        const char* copied = PQcmdTuples(result.get());
+        return copied[0] == '\0' ? 0 : std::stoll(copied);
     }
 
     std::optional<Schema> ExistingSchema() override {
@@ -283,6 +322,7 @@ private:
     std::optional<PgConnection> conn_;
     std::shared_ptr<const pg::LoadTarget> target_;
     std::optional<pg::TableSwap> swap_;
+    std::optional<Relation> old_;  ///< the table a replace swaps out, when it existed
     bool resuming_ = false;
 };
 

@@ -46,9 +46,7 @@ public:
     }
 
     void Write(const Batch& batch) override {
-        if (!in_transaction_) {
-            throw Error(ErrorKind::kInternal, "SinkWriter::Write called outside Begin/Commit");
-        }
+        RequireTransaction("Write");
         const bool raw = !batch.raw.empty();
         if (batch.rows() == 0 && !raw) {
             return;
@@ -70,32 +68,49 @@ public:
     }
 
     void Commit() override {
-        if (!in_transaction_) {
-            throw Error(ErrorKind::kInternal, "SinkWriter::Commit called outside Begin");
-        }
+        RequireTransaction("Commit");
         EndCopy();
         conn_->Exec("COMMIT", "committing " + target_->table_display);
         in_transaction_ = false;
     }
 
     bool ExecuteInTransaction(const std::string& sql) override {
-        if (!in_transaction_) {
-            throw Error(ErrorKind::kInternal, "SinkWriter::ExecuteInTransaction called outside Begin");
-        }
+        RequireTransaction("ExecuteInTransaction");
         EndCopy();
-        conn_->Exec(sql, "recording the partition in the sluice ledger");
+        if (!sql.empty()) {
+            conn_->Exec(sql, "recording the partition in the sluice ledger");
+        }
         return true;
+    }
+
+    std::optional<int64_t> ExecuteCounting(const std::string& statement) override {
+        RequireTransaction("ExecuteCounting");
+        EndCopy();
+        PgResultPtr result = conn_->Exec(statement, "recording the partition in the sluice ledger");
+        const char* changed = PQcmdTuples(result.get());
+        return changed[0] == '\0' ? 0 : std::stoll(changed);
+    }
+
+    std::string UndoToken() override {
+        RequireTransaction("UndoToken");
+        EndCopy();
+        // Every row this transaction wrote carries its id as xmin (TryWrite keeps savepoints'
+        // subtransaction ids off the kept rows). txid_current() is the 64-bit form; its low 32
+        // bits are the xmin.
+        return "pg-xid:" + conn_->QueryValue("SELECT txid_current()").value_or("");
     }
 
     bool SupportsIsolatedWrites() const override { return true; }
 
     std::optional<Error> TryWrite(const Batch& batch) override {
-        if (!in_transaction_) {
-            throw Error(ErrorKind::kInternal, "SinkWriter::TryWrite called outside Begin");
-        }
-        // One COPY per batch inside a savepoint: a refused row undoes only this batch.
+        RequireTransaction("TryWrite");
+        // One COPY per batch inside a savepoint tells whether the target takes it; a refused
+        // row undoes only this batch. A batch that passes is undone too and written again
+        // outside the savepoint: rows written in a savepoint would carry the subtransaction's
+        // id as xmin, and UndoToken must name every kept row by the one transaction id.
         EndCopy();
         conn_->Exec("SAVEPOINT sluice_batch", "isolating a batch");
+        std::optional<Error> refused;
         try {
             Write(batch);
             EndCopy();
@@ -108,12 +123,15 @@ public:
             }
             copy_open_ = false;
             buffer_.Clear();
-            conn_->Exec("ROLLBACK TO SAVEPOINT sluice_batch; RELEASE SAVEPOINT sluice_batch",
-                        "undoing a refused batch");
-            return e;
+            refused = e;
         }
-        conn_->Exec("RELEASE SAVEPOINT sluice_batch", "keeping a batch");
-        return std::nullopt;
+        conn_->Exec("ROLLBACK TO SAVEPOINT sluice_batch; RELEASE SAVEPOINT sluice_batch",
+                    refused ? "undoing a refused batch" : "probing a batch");
+        if (!refused) {
+            Write(batch);
+            EndCopy();
+        }
+        return refused;
     }
 
     void Rollback() noexcept override {
@@ -134,6 +152,12 @@ public:
     }
 
 private:
+    void RequireTransaction(const char* call) const {
+        if (!in_transaction_) {
+            throw Error(ErrorKind::kInternal, fmt::format("SinkWriter::{} called outside Begin/Commit", call));
+        }
+    }
+
     void StartCopy(bool raw, bool text) {
         std::string columns;
         for (const PgColumn& c : target_->columns) {

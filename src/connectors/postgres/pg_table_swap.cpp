@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +15,12 @@ namespace {
 // More builders than cores only makes them compete for the server's CPU and I/O; each also
 // takes maintenance_work_mem on the server.
 constexpr size_t kMaxIndexBuilders = 4;
+
+// The swap's wait for its ACCESS EXCLUSIVE lock: long enough for ordinary queries on the old
+// table to finish, short enough that readers queued behind the swap are not stalled for long.
+// After kSwapAttempts refusals the publish fails and the staging table stays for --resume.
+constexpr int kSwapLockTimeoutSeconds = 10;
+constexpr int kSwapAttempts = 6;
 
 // "CREATE UNIQUE INDEX old_name ON public.t USING btree (id)" -> same index under `name` on
 // `table`: pg_get_indexdef always writes " ON " before the table and " USING " after it.
@@ -231,8 +238,27 @@ void TableSwap::Publish(PgConnection& conn, const std::string& url,
         conn.Exec(sql, "adding constraints for " + target_display_);
     }
     conn.Exec("ANALYZE " + fresh_sql_, "analyzing the new " + target_display_);
+    // The swap needs an ACCESS EXCLUSIVE lock on the old table; a long query on it would
+    // otherwise make the swap wait, and every new reader queue behind the swap. Wait a
+    // bounded time, then let readers through and try again.
+    for (int attempt = 1;; ++attempt) {
+        try {
+            SwapOnce(conn);
+            return;
+        } catch (const Error& e) {
+            if (e.sqlstate() != "55P03" || attempt >= kSwapAttempts) {
+                throw;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(attempt));
+    }
+}
+
+void TableSwap::SwapOnce(PgConnection& conn) {
     conn.Exec("BEGIN", "swapping in the new " + target_display_);
     try {
+        conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}s'", kSwapLockTimeoutSeconds),
+                  "swapping in the new " + target_display_);
         for (const std::string& sql : swap_) {
             conn.Exec(sql, "swapping in the new " + target_display_);
         }

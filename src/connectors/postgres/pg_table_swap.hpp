@@ -38,6 +38,8 @@ public:
     void Discard(PgConnection& conn) noexcept;
 
 private:
+    void SwapOnce(PgConnection& conn);
+
     std::string target_display_;
     std::string fresh_sql_;                ///< quoted name of the loaded table before the swap
     std::vector<std::string> parallel_;    ///< CREATE INDEX statements on the loaded table

@@ -38,6 +38,20 @@ std::string JoinQuoted(const std::vector<std::string>& names) {
     return out;
 }
 
+/// The rowids a partition's transaction appended, from its UndoToken ("sqlite-rowid:A-B").
+std::pair<int64_t, int64_t> RowidRangeOf(const std::string& token) {
+    constexpr std::string_view kPrefix = "sqlite-rowid:";
+    const size_t dash = token.find('-', kPrefix.size());
+    if (token.rfind(kPrefix, 0) != 0 || dash == std::string::npos) {
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("cannot undo a committed partition: its ledger mark has no rowid range "
+                                "(\"{}\": a WITHOUT ROWID table, or recorded by an older sluice); "
+                                "delete its rows by hand",
+                                token));
+    }
+    return {std::stoll(token.substr(kPrefix.size(), dash - kPrefix.size())), std::stoll(token.substr(dash + 1))};
+}
+
 class SqliteSink final : public Sink {
 public:
     explicit SqliteSink(TargetSpec spec)
@@ -99,23 +113,25 @@ public:
                      nullptr, nullptr, nullptr);
     }
 
-    void DeleteRows(const std::string& column, const std::string& value, const std::string& sql) override {
+    void Undo(const std::vector<std::string>& tokens, const std::string& ledger_sql) override {
         if (!shared_) {
-            throw Error(ErrorKind::kInternal, "Sink::DeleteRows called before Prepare");
+            throw Error(ErrorKind::kInternal, "Sink::Undo called before Prepare");
+        }
+        std::string ranges;
+        for (const std::string& token : tokens) {
+            const auto [first, last] = RowidRangeOf(token);
+            ranges += fmt::format("{}rowid BETWEEN {} AND {}", ranges.empty() ? "" : " OR ", first, last);
         }
         std::lock_guard lock(shared_->mu);
         sqlite3* db = shared_->db.get();
-        const std::string what = fmt::format("deleting the rows of {} = {} from {}", column, value, table_.Display());
+        const std::string what = "undoing committed partitions in " + table_.Display();
         sqlite::ExecSql(db, "BEGIN IMMEDIATE", what);
         try {
-            auto stmt = sqlite::Prepare(db, fmt::format("DELETE FROM {} WHERE {} = ?", table_.Sql(), QuoteIdent(column)),
-                                        what);
-            sqlite3_bind_text(stmt.get(), 1, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-            if (const int rc = sqlite3_step(stmt.get()); rc != SQLITE_DONE) {
-                throw sqlite::MakeError(db, rc, what);
+            if (!ranges.empty()) {
+                sqlite::ExecSql(db, fmt::format("DELETE FROM {} WHERE {}", table_.Sql(), ranges), what);
             }
-            if (!sql.empty()) {
-                sqlite::ExecSql(db, sql, "recording the tenant rollback in the sluice ledger");
+            if (!ledger_sql.empty()) {
+                sqlite::ExecSql(db, ledger_sql, "recording the tenant rollback in the sluice ledger");
             }
             sqlite::ExecSql(db, "COMMIT", what);
         } catch (...) {
@@ -198,6 +214,7 @@ private:
     std::shared_ptr<const sqlite::InsertPlan> MakeInsertPlan(sqlite3* db, const Schema& target) const {
         auto plan = std::make_shared<sqlite::InsertPlan>();
         plan->table = table_.Display();
+        plan->table_sql = table_.Sql();
         std::vector<std::string> names;
         for (const Field& f : target.fields) {
             names.push_back(f.name);

@@ -70,8 +70,28 @@ public:
 
     bool ExecuteInTransaction(const std::string& sql) override {
         EnsureTransaction();
-        ExecSql(db(), sql, "recording the partition in the sluice ledger");
+        if (!sql.empty()) {
+            ExecSql(db(), sql, "recording the partition in the sluice ledger");
+        }
         return true;
+    }
+
+    std::optional<int64_t> ExecuteCounting(const std::string& statement) override {
+        EnsureTransaction();
+        ExecSql(db(), statement, "recording the partition in the sluice ledger");
+        return sqlite3_changes64(db());
+    }
+
+    std::string UndoToken() override {
+        EnsureTransaction();
+        // The file's write lock is ours from BEGIN IMMEDIATE to COMMIT, and SQLite appends a
+        // new row at max(rowid) + 1: the rows this transaction wrote are exactly the rowids
+        // above the maximum seen at BEGIN. (A WITHOUT ROWID table has no such range: empty.)
+        const std::optional<int64_t> last = MaxRowid();
+        if (!first_rowid_ || !last) {
+            return "";
+        }
+        return fmt::format("sqlite-rowid:{}-{}", *first_rowid_, *last);
     }
 
     void Commit() override {
@@ -102,6 +122,22 @@ public:
 private:
     sqlite3* db() const { return shared_->db.get(); }
 
+    /// The table's largest rowid (0 when empty); nullopt for a table without rowids.
+    std::optional<int64_t> MaxRowid() {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db(), ("SELECT coalesce(max(rowid), 0) FROM " + plan_->table_sql).c_str(), -1,
+                               &raw, nullptr) != SQLITE_OK) {
+            sqlite3_finalize(raw);
+            return std::nullopt;
+        }
+        std::optional<int64_t> out;
+        if (sqlite3_step(raw) == SQLITE_ROW) {
+            out = sqlite3_column_int64(raw, 0);
+        }
+        sqlite3_finalize(raw);
+        return out;
+    }
+
     void EnsureTransaction() {
         if (lock_.owns_lock()) {
             return;
@@ -109,6 +145,8 @@ private:
         lock_ = std::unique_lock(shared_->mu);
         try {
             ExecSql(db(), "BEGIN IMMEDIATE", "starting a transaction on " + plan_->table);
+            const std::optional<int64_t> before = MaxRowid();
+            first_rowid_ = before ? std::optional<int64_t>(*before + 1) : std::nullopt;
         } catch (...) {
             lock_.unlock();
             throw;
@@ -259,6 +297,7 @@ private:
     std::shared_ptr<const InsertPlan> plan_;
     SqliteStmtPtr single_;  // guarded by shared_->mu; prepared once, reused by every partition
     SqliteStmtPtr multi_;   // guarded by shared_->mu
+    std::optional<int64_t> first_rowid_;  ///< first rowid this transaction can append
     std::unique_lock<std::mutex> lock_;  // owns shared_->mu while a partition's transaction is open
     std::string text_;
 };

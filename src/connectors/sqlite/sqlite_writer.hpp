@@ -33,6 +33,7 @@ std::shared_ptr<SharedWriter> AcquireSharedWriter(const std::string& path);
 /// The INSERT a sink's writers run, built once by Sink::Prepare.
 struct InsertPlan {
     std::string table;           ///< for messages
+    std::string table_sql;       ///< quoted name, for statements
     std::string head;            ///< "INSERT INTO t (a, b) VALUES "
     std::string tail;            ///< "" or " ON CONFLICT (k) DO UPDATE SET ..."
     size_t columns = 0;
