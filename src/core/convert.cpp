@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/convert_detail.hpp"
+#include "core/utf8.hpp"
 
 namespace sluice {
 
@@ -43,11 +44,17 @@ constexpr size_t kMaxQuotedChars = 60;
 
 using Uuid = std::array<uint8_t, 16>;
 
+// Messages end up in the ledger as text, so the quoted value is cut at a character boundary
+// and its invalid UTF-8 bytes are escaped (PostgreSQL refuses invalid UTF-8 with 22021).
 std::string Quoted(std::string_view text) {
     if (text.size() <= kMaxQuotedChars) {
-        return fmt::format("'{}'", text);
+        return fmt::format("'{}'", EscapeInvalidUtf8(text));
     }
-    return fmt::format("'{}...' ({} bytes)", text.substr(0, kMaxQuotedChars), text.size());
+    size_t cut = kMaxQuotedChars;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) {
+        --cut;  // do not split a multi-byte character
+    }
+    return fmt::format("'{}...' ({} bytes)", EscapeInvalidUtf8(text.substr(0, cut)), text.size());
 }
 
 Status NotValid(std::string_view text, const DataType& type) {
@@ -434,6 +441,11 @@ std::string RowText(std::span<const Column* const> columns, size_t row) {
         if (!columns[c]->IsNull(row)) {
             FormatValue(*columns[c], row, out);
         }
+    }
+    // Text values from a source that does not check encodings (SQLite, files read as text)
+    // may hold any bytes; the reject row is stored as text, so it must be valid UTF-8.
+    if (FindInvalidUtf8(out) != std::string::npos) {
+        return EscapeInvalidUtf8(out);
     }
     return out;
 }

@@ -25,7 +25,8 @@ void FormatValue(const Column& column, size_t row, std::string& out);
 std::string FormatValue(const Column& column, size_t row);
 
 /// One row of a batch as comma-separated text forms, NULL as nothing: how a rejected row is
-/// shown in reject files and the ledger.
+/// shown in reject files and the ledger. Always valid UTF-8: bytes of a value that are not
+/// valid UTF-8 are written as `\xNN` (see EscapeInvalidUtf8).
 std::string RowText(const Batch& batch, size_t row);
 /// The same for a row spread over columns of different batches.
 std::string RowText(std::span<const Column* const> columns, size_t row);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -15,54 +16,16 @@
 #include "core/convert.hpp"
 #include "core/error.hpp"
 #include "support/catch_error.hpp"
+#include "support/read_slices.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sluice {
 namespace {
 
-/// One row as text ("<NULL>" for NULL), with the line it came from.
-struct ReadRow {
-    uint64_t line;
-    std::vector<std::string> values;
-    friend bool operator<(const ReadRow& a, const ReadRow& b) { return a.line < b.line; }
-    friend bool operator==(const ReadRow&, const ReadRow&) = default;
-};
-
-struct ReadAll {
-    std::vector<ReadRow> rows;
-    std::vector<RejectedRow> rejected;
-    size_t batches = 0;
-};
-
-ReadAll ReadSlices(Source& source, const std::vector<Slice>& slices) {
-    ReadAll out;
-    for (const Slice& slice : slices) {
-        auto reader = source.Open(slice);
-        Batch batch;
-        while (reader->Next(batch)) {
-            ++out.batches;
-            EXPECT_EQ(batch.source_rows.size(), batch.rows());
-            for (size_t r = 0; r < batch.rows(); ++r) {
-                ReadRow row{batch.source_rows[r], {}};
-                for (const Column& column : batch.columns) {
-                    row.values.push_back(column.IsNull(r) ? "<NULL>" : FormatValue(column, r));
-                }
-                out.rows.push_back(std::move(row));
-            }
-            out.rejected.insert(out.rejected.end(), batch.rejected.begin(), batch.rejected.end());
-        }
-    }
-    return out;
-}
-
-PartitionRequest Request(std::string strategy, int64_t chunk_rows = 50000,
-                         int64_t min_rows_for_parallel = 100000) {
-    PartitionRequest request;
-    request.strategy = std::move(strategy);
-    request.chunk_rows = chunk_rows;
-    request.min_rows_for_parallel = min_rows_for_parallel;
-    return request;
-}
+using sluice::testing::files::ReadAll;
+using sluice::testing::files::ReadRow;
+using sluice::testing::files::ReadSlices;
+using sluice::testing::files::Request;
 
 class FilesSourceTest : public ::testing::Test {
 protected:
@@ -154,11 +117,17 @@ TEST_F(FilesSourceTest, ConfigAndSchemaErrorsNameTheProblem) {
               ErrorKind::kConfig);
     EXPECT_NE(message.find("auto|file|none"), std::string::npos) << message;
 
-    Write("b.csv", "id,title\n2,y\n");
+    Write("b.csv", "id,id\n2,y\n");
     EXPECT_EQ(ErrorOf([&] { OpenFilesSource(spec_)->Describe(); }, message), ErrorKind::kSchema);
-    EXPECT_NE(message.find("b.csv has columns (id, title) but a.csv has (id, name)"),
-              std::string::npos)
+    EXPECT_NE(message.find("column 'id' appears twice in b.csv"), std::string::npos) << message;
+    std::filesystem::remove(dir_ / "b.csv");
+
+    spec_.csv.header = false;
+    Write("b.csv", "2,y,z\n");
+    EXPECT_EQ(ErrorOf([&] { OpenFilesSource(spec_)->Describe(); }, message), ErrorKind::kSchema);
+    EXPECT_NE(message.find("b.csv has 3 fields per record but a.csv has 2"), std::string::npos)
         << message;
+    spec_.csv.header = true;
 
     spec_.format = "parquet";
     EXPECT_EQ(ErrorOf([&] { OpenFilesSource(spec_); }, message), ErrorKind::kConfig);

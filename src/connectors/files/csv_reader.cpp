@@ -20,68 +20,6 @@ std::string Printable(char c) {
 
 }  // namespace
 
-size_t FindInvalidUtf8(std::string_view text) {
-    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-    const size_t n = text.size();
-    size_t i = 0;
-    while (i < n) {
-        // Most data is ASCII: skip 8 bytes at a time while no byte has its high bit set.
-        while (i + 8 <= n) {
-            uint64_t word = 0;
-            std::memcpy(&word, s + i, 8);
-            if ((word & 0x8080808080808080ULL) != 0) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= n) {
-            break;
-        }
-        const unsigned char c = s[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        size_t extra = 0;
-        unsigned char lo = 0x80;
-        unsigned char hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            if (c == 0xe0) {
-                lo = 0xa0;  // no overlong forms
-            }
-            if (c == 0xed) {
-                hi = 0x9f;  // no UTF-16 surrogates
-            }
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            if (c == 0xf0) {
-                lo = 0x90;
-            }
-            if (c == 0xf4) {
-                hi = 0x8f;  // nothing above U+10FFFF
-            }
-        } else {
-            return i;
-        }
-        if (i + extra >= n) {
-            return i;
-        }
-        if (s[i + 1] < lo || s[i + 1] > hi) {
-            return i;
-        }
-        for (size_t k = 2; k <= extra; ++k) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return i;
-            }
-        }
-        i += extra + 1;
-    }
-    return std::string_view::npos;
-}
-
 CsvReader::CsvReader(std::string path, CsvOptions options, int64_t begin, int64_t end,
                      uint64_t first_line, size_t chunk_bytes)
     : options_(std::move(options)),

@@ -8,6 +8,7 @@
 
 #include "connectors/connector.hpp"
 #include "connectors/files/file_window.hpp"
+#include "core/utf8.hpp"
 
 namespace sluice::files {
 
@@ -116,7 +117,7 @@ private:
     int64_t record_offset_ = 0;
 };
 
-/// Offset of the first byte of `text` that is not valid UTF-8, or npos.
-size_t FindInvalidUtf8(std::string_view text);
+/// FindInvalidUtf8 lives in core/ (reject text escapes with it too); kept visible here.
+using sluice::FindInvalidUtf8;
 
 }  // namespace sluice::files

@@ -9,10 +9,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <glob.h>
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
 #include "connectors/files/csv_reader.hpp"
+#include "connectors/files/file_columns.hpp"
 #include "connectors/files/line_reader.hpp"
 #include "connectors/files/slice_readers.hpp"
 #include "core/convert.hpp"
@@ -28,8 +28,6 @@ using files::FilesLayout;
 // Rows read from the start of each file to infer types and the average row size: enough to
 // see most value shapes, small enough that planning stays well under a second per file.
 constexpr size_t kSampleRows = 1000;
-// Without type inference only this many files are sampled for the average row size.
-constexpr size_t kSizeSampleFiles = 8;
 
 struct InputFile {
     std::string path;  ///< absolute
@@ -88,13 +86,6 @@ std::string Join(const std::vector<std::string>& names) {
     return fmt::format("{}", fmt::join(names, ", "));
 }
 
-/// Per-column sampling state shared by the CSV and JSON lines describers.
-struct Sample {
-    std::vector<TypeInferrer> inferrers;
-    int64_t bytes = 0;
-    int64_t rows = 0;
-};
-
 class FilesSource final : public Source {
 public:
     explicit FilesSource(SourceSpec spec) : spec_(std::move(spec)) {
@@ -136,7 +127,11 @@ public:
         return files::OpenJsonLinesSliceReader(layout_, slice);
     }
 
-    std::vector<std::string> PlanNotes() override { return notes_; }
+    std::vector<std::string> PlanNotes() override {
+        std::vector<std::string> notes = column_notes_;
+        notes.insert(notes.end(), notes_.begin(), notes_.end());
+        return notes;
+    }
 
 private:
     void EnsureDescribed() {
@@ -144,10 +139,6 @@ private:
         std::call_once(described_, [this] { DescribeOnce(); });
     }
     void DescribeOnce();
-    std::vector<std::string> CsvColumns(Sample& sample);
-    void NameFieldsByPosition(std::vector<std::string>& names) const;
-    std::vector<std::string> JsonColumns(Sample& sample);
-    void SampleCsv(const Schema& schema, const std::vector<bool>& infer, Sample& sample);
     int64_t EstimateFileRows(const InputFile& file) const {
         return avg_row_bytes_ > 0
                    ? static_cast<int64_t>(static_cast<double>(file.size) / avg_row_bytes_)
@@ -165,150 +156,21 @@ private:
     std::shared_ptr<const FilesLayout> layout_;
     std::vector<InputFile> files_;
     double avg_row_bytes_ = 0;
-    std::vector<std::string> notes_;  // planner thread only
+    std::vector<std::string> column_notes_;  // per-file column differences, from Describe
+    std::vector<std::string> notes_;         // from Partition; planner thread only
 };
-
-/// Without a header the fields are c1, c2, ...; `columns:` may instead name every field, in
-/// file order. (Declaring only some, by their c-names, keeps the c-names.)
-void FilesSource::NameFieldsByPosition(std::vector<std::string>& names) const {
-    const bool by_c_names = std::all_of(spec_.columns.begin(), spec_.columns.end(), [&](const auto& c) {
-        return std::find(names.begin(), names.end(), c.first) != names.end();
-    });
-    if (spec_.columns.empty() || by_c_names) {
-        return;
-    }
-    if (spec_.columns.size() != names.size()) {
-        throw Error(ErrorKind::kConfig,
-                    fmt::format("the files matching '{}' have no header and {} fields per record, "
-                                "but columns: names {}; name every field in file order (or use "
-                                "c1..c{} to declare some of them)",
-                                spec_.files, names.size(), spec_.columns.size(), names.size()));
-    }
-    for (size_t i = 0; i < names.size(); ++i) {
-        names[i] = spec_.columns[i].first;
-    }
-}
-
-std::vector<std::string> FilesSource::CsvColumns(Sample& sample) {
-    std::vector<std::string> names;
-    std::string names_from;
-    for (const InputFile& file : files_) {
-        files::CsvReader reader(file.path, spec_.csv);
-        const files::CsvRead read = reader.Next();
-        if (read == files::CsvRead::kEnd) {
-            continue;  // an empty file has no header to compare
-        }
-        if (read == files::CsvRead::kRejected) {
-            throw Error(ErrorKind::kSchema,
-                        fmt::format("{}: cannot read its {}: {}", Display(file.path),
-                                    spec_.csv.header ? "header" : "first record", reader.error()));
-        }
-        std::vector<std::string> columns;
-        for (size_t i = 0; i < reader.fields().size(); ++i) {
-            const std::string_view name = reader.fields()[i].value;
-            columns.push_back(spec_.csv.header && !name.empty() ? std::string(name)
-                                                                : fmt::format("c{}", i + 1));
-        }
-        if (names_from.empty()) {
-            names = std::move(columns);
-            names_from = Display(file.path);
-        } else if (columns != names) {
-            throw Error(ErrorKind::kSchema,
-                        fmt::format("{} has columns ({}) but {} has ({}); all files matching '{}' "
-                                    "must have the same {}",
-                                    Display(file.path), Join(columns), names_from, Join(names),
-                                    spec_.files, spec_.csv.header ? "header" : "number of fields"));
-        }
-    }
-    if (names_from.empty()) {
-        throw Error(ErrorKind::kSchema,
-                    fmt::format("every file matching '{}' is empty, so its columns are unknown",
-                                spec_.files));
-    }
-    if (!spec_.csv.header) {
-        NameFieldsByPosition(names);
-    }
-    sample.inferrers.resize(names.size());
-    return names;
-}
-
-std::vector<std::string> FilesSource::JsonColumns(Sample& sample) {
-    std::vector<std::string> names;
-    std::unordered_map<std::string, size_t> index;
-    std::string scratch;
-    for (const InputFile& file : files_) {
-        files::LineReader reader(file.path);
-        for (size_t n = 0; n < kSampleRows && reader.Next();) {
-            const nlohmann::ordered_json doc =
-                nlohmann::ordered_json::parse(reader.text(), nullptr, false);
-            if (!doc.is_object()) {
-                continue;  // bad lines are rejected, with their reason, when read
-            }
-            ++n;
-            sample.bytes += static_cast<int64_t>(reader.text().size() + 1);
-            ++sample.rows;
-            for (const auto& [key, value] : doc.items()) {
-                auto [it, added] = index.emplace(key, names.size());
-                if (added) {
-                    names.push_back(key);
-                    sample.inferrers.emplace_back();
-                }
-                if (!value.is_null()) {
-                    sample.inferrers[it->second].Observe(value.is_string()
-                                                             ? value.get_ref<const std::string&>()
-                                                             : (scratch = value.dump()));
-                }
-            }
-        }
-    }
-    for (const auto& [name, type] : spec_.columns) {
-        if (index.emplace(name, names.size()).second) {
-            names.push_back(name);  // a declared key that the sample did not happen to show
-            sample.inferrers.emplace_back();
-        }
-    }
-    if (names.empty()) {
-        throw Error(ErrorKind::kSchema,
-                    fmt::format("found no JSON object in the first {} lines of the files matching "
-                                "'{}', so the columns are unknown",
-                                kSampleRows, spec_.files));
-    }
-    return names;
-}
-
-void FilesSource::SampleCsv(const Schema& schema, const std::vector<bool>& infer, Sample& sample) {
-    const size_t sample_files =
-        spec_.infer_types ? files_.size() : std::min(files_.size(), kSizeSampleFiles);
-    for (size_t f = 0; f < sample_files; ++f) {
-        files::CsvReader reader(files_[f].path, spec_.csv);
-        reader.set_expected_fields(schema.size());
-        bool header = spec_.csv.header;
-        for (size_t n = 0; n < kSampleRows;) {
-            const files::CsvRead read = reader.Next();
-            if (read == files::CsvRead::kEnd) {
-                break;
-            }
-            if (std::exchange(header, false) || read != files::CsvRead::kRecord) {
-                continue;
-            }
-            ++n;
-            ++sample.rows;
-            sample.bytes += reader.next_offset() - reader.record_offset();
-            for (size_t c = 0; c < infer.size(); ++c) {
-                const files::CsvField& field = reader.fields()[c];
-                if (infer[c] && !reader.IsNull(field)) {
-                    sample.inferrers[c].Observe(field.value);
-                }
-            }
-        }
-    }
-}
 
 void FilesSource::DescribeOnce() {
     files_ = ResolveGlob(spec_);
-    Sample sample;
-    const std::vector<std::string> names =
-        format_ == FileFormat::kCsv ? CsvColumns(sample) : JsonColumns(sample);
+    std::vector<std::string> paths;
+    paths.reserve(files_.size());
+    for (const InputFile& file : files_) {
+        paths.push_back(file.path);
+    }
+    files::FileColumns columns = format_ == FileFormat::kCsv
+                                     ? files::CsvFileColumns(spec_, paths)
+                                     : files::JsonFileColumns(spec_, paths, kSampleRows);
+    const std::vector<std::string>& names = columns.names;
     auto layout = std::make_shared<FilesLayout>();
     layout->format = format_;
     layout->csv = spec_.csv;
@@ -345,15 +207,18 @@ void FilesSource::DescribeOnce() {
         infer[*at] = false;
     }
     if (format_ == FileFormat::kCsv) {
-        SampleCsv(schema, infer, sample);
+        files::SampleCsv(spec_, paths, infer, spec_.infer_types, kSampleRows, columns);
     }
     for (size_t c = 0; c < schema.size(); ++c) {
         if (infer[c]) {
-            schema.fields[c].type = sample.inferrers[c].Result();
+            schema.fields[c].type = columns.inferrers[c].Result();
         }
     }
-    avg_row_bytes_ =
-        sample.rows > 0 ? static_cast<double>(sample.bytes) / static_cast<double>(sample.rows) : 0;
+    avg_row_bytes_ = columns.sample_rows > 0 ? static_cast<double>(columns.sample_bytes) /
+                                                   static_cast<double>(columns.sample_rows)
+                                             : 0;
+    layout->csv_columns = std::move(columns.csv_columns);
+    column_notes_ = std::move(columns.notes);
     layout_ = std::move(layout);
 }
 

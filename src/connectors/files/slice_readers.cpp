@@ -6,12 +6,14 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include "connectors/files/batch_filler.hpp"
 #include "connectors/files/csv_reader.hpp"
 #include "connectors/files/file_window.hpp"
+#include "connectors/files/json_line.hpp"
 #include "connectors/files/line_reader.hpp"
 #include "core/convert.hpp"
+#include "core/error.hpp"
 
 namespace sluice::files {
 
@@ -53,99 +55,22 @@ uint64_t FirstLine(const Slice& slice) {
     return slice.byte_begin <= 0 ? 1 : LineAt(slice.file, slice.byte_begin);
 }
 
-/// Fills one Batch a row at a time. A row whose value does not convert is rejected; its
-/// cells already appended are dropped when the batch is finished (columns cannot pop).
-class BatchFiller {
-public:
-    BatchFiller(const FilesLayout& layout, std::string display)
-        : layout_(layout), display_(std::move(display)) {
-        for (const Field& field : layout.schema.fields) {
-            text_.push_back(field.type.id == LogicalType::kText);
-        }
+/// The schema column of each field of `slice.file`'s records (see FilesLayout::csv_columns).
+std::vector<int> CsvColumnsOf(const FilesLayout& layout, const std::string& file) {
+    if (const auto found = layout.csv_columns.find(file); found != layout.csv_columns.end()) {
+        return found->second;
     }
-
-    void Start(Batch& batch) {
-        if (batch.columns.size() != layout_.schema.size() || batch.schema != layout_.schema) {
-            batch = Batch(layout_.schema);
-        } else {
-            batch.Clear();
-        }
-        batch_ = &batch;
-        rows_ = 0;
-        bad_.clear();
+    if (layout.csv.header) {
+        // Describe() maps every file it lists; a file it did not see has no known header.
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("{} was not described with the other files; plan again", file));
     }
-    bool Full() const { return rows_ + batch_->rejected.size() >= layout_.batch_rows; }
-
-    void Null(size_t column) { batch_->columns[column].AppendNull(); }
-    /// Appends a non-NULL value; false when it does not convert (the row is then rejected
-    /// and the caller must stop filling it).
-    bool Value(size_t column, std::string_view text, uint64_t line, std::string_view raw) {
-        Column& target = batch_->columns[column];
-        if (text_[column]) {
-            target.AppendBytes(text);
-            return true;
-        }
-        Status status = AppendParsed(target, text);
-        if (status.ok()) {
-            return true;
-        }
-        for (size_t c = column; c < batch_->columns.size(); ++c) {
-            batch_->columns[c].AppendNull();
-        }
-        bad_.push_back(rows_);
-        EndRow(line);
-        Reject(line, raw,
-               fmt::format("column {}: {}", layout_.schema.fields[column].name, status.message()));
-        return false;
+    std::vector<int> identity(layout.schema.size());
+    for (size_t i = 0; i < identity.size(); ++i) {
+        identity[i] = static_cast<int>(i);
     }
-    void EndRow(uint64_t line) {
-        batch_->source_rows.push_back(line);
-        ++rows_;
-    }
-    void Reject(uint64_t line, std::string_view raw, std::string error) {
-        batch_->rejected.push_back(RejectedRow{
-            fmt::format("{}:{}", display_, line), std::string(raw), std::move(error), "22000"});
-    }
-    /// Drops the rows rejected after some of their cells were appended.
-    void Finish() {
-        if (bad_.empty()) {
-            return;
-        }
-        Batch& batch = *batch_;
-        for (Column& column : batch.columns) {
-            Column kept(column.type());
-            kept.Reserve(rows_ - bad_.size());
-            size_t next_bad = 0;
-            for (size_t row = 0; row < rows_; ++row) {
-                if (next_bad < bad_.size() && bad_[next_bad] == row) {
-                    ++next_bad;
-                } else {
-                    kept.AppendFrom(column, row);
-                }
-            }
-            column = std::move(kept);
-        }
-        std::vector<uint64_t> lines;
-        lines.reserve(rows_ - bad_.size());
-        size_t next_bad = 0;
-        for (size_t row = 0; row < rows_; ++row) {
-            if (next_bad < bad_.size() && bad_[next_bad] == row) {
-                ++next_bad;
-            } else {
-                lines.push_back(batch.source_rows[row]);
-            }
-        }
-        batch.source_rows = std::move(lines);
-    }
-
-private:
-    const FilesLayout& layout_;
-    std::string display_;
-    std::vector<bool> text_;
-    Batch* batch_ = nullptr;
-    size_t rows_ = 0;
-    std::vector<size_t> bad_;
-};
+    return identity;
+}
 
 class CsvSliceReader final : public SliceReader {
 public:
@@ -153,8 +78,10 @@ public:
         : layout_(std::move(layout)),
           reader_(slice.file, layout_->csv, slice.byte_begin, slice.byte_end, FirstLine(slice)),
           filler_(*layout_, DisplayName(slice.file, layout_->base_dir)),
+          column_of_(CsvColumnsOf(*layout_, slice.file)),
+          cells_(layout_->schema.size()),
           skip_header_(layout_->csv.header && slice.byte_begin <= 0) {
-        reader_.set_expected_fields(layout_->schema.size());
+        reader_.set_expected_fields(column_of_.size());
     }
 
     bool Next(Batch& batch) override {
@@ -166,7 +93,7 @@ public:
                 break;
             }
             if (skip_header_) {
-                skip_header_ = false;  // checked against the schema by Describe()
+                skip_header_ = false;  // mapped to the schema by Describe()
                 continue;
             }
             if (read == CsvRead::kRejected) {
@@ -182,10 +109,18 @@ public:
 private:
     void AddRecord() {
         const std::vector<CsvField>& fields = reader_.fields();
-        for (size_t c = 0; c < fields.size(); ++c) {
-            if (reader_.IsNull(fields[c])) {
+        std::fill(cells_.begin(), cells_.end(), nullptr);
+        for (size_t f = 0; f < fields.size(); ++f) {
+            if (column_of_[f] >= 0) {
+                cells_[static_cast<size_t>(column_of_[f])] = &fields[f];
+            }
+        }
+        // Columns are filled in schema order whatever this file's order; a column the file
+        // lacks is NULL.
+        for (size_t c = 0; c < cells_.size(); ++c) {
+            if (cells_[c] == nullptr || reader_.IsNull(*cells_[c])) {
                 filler_.Null(c);
-            } else if (!filler_.Value(c, fields[c].value, reader_.line(), reader_.raw())) {
+            } else if (!filler_.Value(c, cells_[c]->value, reader_.line(), reader_.raw())) {
                 return;
             }
         }
@@ -195,20 +130,16 @@ private:
     std::shared_ptr<const FilesLayout> layout_;
     CsvReader reader_;
     BatchFiller filler_;
+    std::vector<int> column_of_;
+    std::vector<const CsvField*> cells_;
     bool skip_header_;
     bool done_ = false;
 };
 
-/// A JSON value as the text AppendParsed takes: strings unquoted, everything else as JSON.
-std::string_view JsonText(const nlohmann::json& value, std::string& scratch) {
-    if (value.is_string()) {
-        return value.get_ref<const std::string&>();
-    }
-    if (value.is_boolean()) {
-        return value.get<bool>() ? "true" : "false";
-    }
-    scratch = value.dump();
-    return scratch;
+/// Whether a column of `type` takes a JSON array or object (as its JSON text).
+bool TakesComposite(const DataType& type) {
+    return type.id == LogicalType::kText || type.id == LogicalType::kJson ||
+           type.id == LogicalType::kArray;
 }
 
 class JsonLinesSliceReader final : public SliceReader {
@@ -243,38 +174,33 @@ private:
     void AddLine() {
         const std::string_view text = reader_.text();
         const uint64_t line = reader_.line();
-        nlohmann::json doc;
-        try {
-            doc = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error& e) {
-            std::string reason = e.what();
-            if (const auto at = reason.find("] "); at != std::string::npos) {
-                reason.erase(0, at + 2);  // drop nlohmann's "[json.exception...]" tag
-            }
-            filler_.Reject(line, text, "not valid JSON: " + reason);
-            return;
-        }
-        if (!doc.is_object()) {
-            filler_.Reject(line, text,
-                           fmt::format("expected a JSON object, found {}", doc.type_name()));
+        if (const Status status = parser_.Parse(text); !status.ok()) {
+            filler_.Reject(line, text, status.message());
             return;
         }
         std::fill(values_.begin(), values_.end(), nullptr);
-        for (const auto& [key, value] : doc.items()) {
-            const auto found = columns_.find(key);
-            if (found == columns_.end()) {
-                filler_.Reject(line, text,
-                               fmt::format("unknown key '{}': columns come from the keys seen in "
-                                           "the first lines of each file; declare it in columns:",
-                                           key));
-                return;
+        for (const JsonField& field : parser_.fields()) {
+            // Keys that are not columns are ignored (by-name mapping, like a CSV column the
+            // stream does not load); the plan says which keys the sample found.
+            if (const auto found = columns_.find(field.key); found != columns_.end()) {
+                values_[found->second] = &field;
             }
-            values_[found->second] = &value;
         }
         for (size_t c = 0; c < values_.size(); ++c) {
-            if (values_[c] == nullptr || values_[c]->is_null()) {
+            const JsonField* value = values_[c];
+            if (value == nullptr || value->kind == JsonKind::kNull) {
                 filler_.Null(c);
-            } else if (!filler_.Value(c, JsonText(*values_[c], scratch_), line, text)) {
+                continue;
+            }
+            if ((value->kind == JsonKind::kArray || value->kind == JsonKind::kObject) &&
+                !TakesComposite(layout_->schema.fields[c].type)) {
+                filler_.RejectCurrent(c, line, text,
+                                      fmt::format("expected {}, found a JSON {}",
+                                                  TypeName(layout_->schema.fields[c].type),
+                                                  JsonKindName(value->kind)));
+                return;
+            }
+            if (!filler_.Value(c, value->text, line, text)) {
                 return;
             }
         }
@@ -284,9 +210,9 @@ private:
     std::shared_ptr<const FilesLayout> layout_;
     LineReader reader_;
     BatchFiller filler_;
-    std::unordered_map<std::string, size_t> columns_;
-    std::vector<const nlohmann::json*> values_;
-    std::string scratch_;
+    JsonLineParser parser_;
+    std::unordered_map<std::string_view, size_t> columns_;  // views into layout_->schema
+    std::vector<const JsonField*> values_;
     bool done_ = false;
 };
 

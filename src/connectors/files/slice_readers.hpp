@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "connectors/connector.hpp"
 
@@ -15,9 +17,16 @@ enum class FileFormat { kCsv, kJsonLines };
 struct FilesLayout {
     FileFormat format = FileFormat::kCsv;
     CsvOptions csv;
-    Schema schema;  ///< columns in file order (CSV) or first-seen key order (JSON lines)
+    /// The stream's columns: the union of every file's header (CSV) or of the keys seen in
+    /// each file's first lines plus the declared ones (JSON lines), in first-seen order.
+    Schema schema;
     size_t batch_rows = 10000;
     std::string base_dir;  ///< reject positions name files relative to it
+    /// CSV with a header, per file (absolute path): the schema column of each of its header's
+    /// fields, in file order (-1: not loaded). Columns are matched by name, so files may order
+    /// them differently or lack some (NULL for their rows). A file not listed (headerless CSV)
+    /// maps field i to column i.
+    std::map<std::string, std::vector<int>> csv_columns;
 };
 
 /// How a file is named in reject positions: relative to `base_dir` when inside it.
@@ -31,7 +40,11 @@ uint64_t LineAt(const std::string& path, int64_t offset);
 /// "file:line", the raw text and the reason. Throws Error(kIo) when the file cannot be read.
 std::unique_ptr<SliceReader> OpenCsvSliceReader(std::shared_ptr<const FilesLayout> layout,
                                                 const Slice& slice);
-/// The same for JSON lines: one object per line, keys matched to columns by name.
+/// The same for JSON lines: one object per line, keys matched to columns by name; a key that
+/// is not a column is ignored, a column a line lacks is NULL. Numbers keep their original
+/// text, so the column's type decides (numeric keeps every digit; int64 and float64 reject
+/// what they cannot hold). Malformed lines, non-objects, invalid UTF-8 and values a column
+/// cannot take are per-row rejects.
 std::unique_ptr<SliceReader> OpenJsonLinesSliceReader(std::shared_ptr<const FilesLayout> layout,
                                                       const Slice& slice);
 

@@ -1,0 +1,352 @@
+#include "connectors/files/json_line.hpp"
+
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "core/utf8.hpp"
+
+namespace sluice::files {
+
+namespace ondemand = simdjson::ondemand;
+using simdjson::error_code;
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string_view TrimRight(std::string_view s) {
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+/// JSON text of an array or object without the whitespace between tokens (strings kept
+/// byte for byte), so `[1, 2]` reads back as `[1,2]` whatever the file's spacing.
+void AppendCompact(std::string_view raw, std::string& out) {
+    bool in_string = false;
+    for (size_t i = 0; i < raw.size(); ++i) {
+        const char c = raw[i];
+        if (in_string) {
+            out += c;
+            if (c == '\\' && i + 1 < raw.size()) {
+                out += raw[++i];
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+            out += c;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            out += c;
+        }
+    }
+}
+
+// On Demand parses lazily: a value nobody asks for is skipped, not checked. Walking every
+// value makes "malformed line" mean the same whether or not its bad part maps to a column.
+error_code Walk(ondemand::value& value) {
+    ondemand::json_type type{};
+    if (const error_code error = value.type().get(type)) {
+        return error;
+    }
+    switch (type) {
+        case ondemand::json_type::array: {
+            ondemand::array items;
+            if (const error_code error = value.get_array().get(items)) {
+                return error;
+            }
+            for (auto element : items) {
+                ondemand::value child;
+                if (error_code error = std::move(element).get(child); error || (error = Walk(child))) {
+                    return error;
+                }
+            }
+            return simdjson::SUCCESS;
+        }
+        case ondemand::json_type::object: {
+            ondemand::object members;
+            if (const error_code error = value.get_object().get(members)) {
+                return error;
+            }
+            for (auto field_result : members) {
+                ondemand::field field;
+                std::string_view key;
+                if (error_code error = std::move(field_result).get(field);
+                    error || (error = field.unescaped_key().get(key)) ||
+                    (error = Walk(field.value()))) {
+                    return error;
+                }
+            }
+            return simdjson::SUCCESS;
+        }
+        case ondemand::json_type::string: {
+            std::string_view text;
+            return value.get_string().get(text);
+        }
+        case ondemand::json_type::number:
+            // Only the grammar: range is the target column's business (numeric holds 1e309).
+            return IsJsonNumber(TrimRight(value.raw_json_token())) ? simdjson::SUCCESS
+                                                                  : simdjson::NUMBER_ERROR;
+        case ondemand::json_type::boolean: {
+            bool flag = false;
+            return value.get_bool().get(flag);
+        }
+        case ondemand::json_type::null: {
+            bool is_null = false;
+            if (const error_code error = value.is_null().get(is_null)) {
+                return error;
+            }
+            return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+        }
+    }
+    return simdjson::INCORRECT_TYPE;
+}
+
+std::string_view KindName(ondemand::json_type type) {
+    switch (type) {
+        case ondemand::json_type::array:
+            return "array";
+        case ondemand::json_type::object:
+            return "object";
+        case ondemand::json_type::number:
+            return "number";
+        case ondemand::json_type::string:
+            return "string";
+        case ondemand::json_type::boolean:
+            return "boolean";
+        case ondemand::json_type::null:
+            return "null";
+    }
+    return "value";
+}
+
+/// Whether a document that is not an object is one valid scalar (arrays are not checked:
+/// the line is rejected either way, the reason is what matters).
+error_code CheckRootScalar(ondemand::document& doc, ondemand::json_type type,
+                           std::string_view line) {
+    switch (type) {
+        case ondemand::json_type::null: {
+            bool is_null = false;
+            if (const error_code error = doc.is_null().get(is_null)) {
+                return error;
+            }
+            return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+        }
+        case ondemand::json_type::boolean: {
+            bool flag = false;
+            return doc.get_bool().get(flag);
+        }
+        case ondemand::json_type::string: {
+            std::string_view text;
+            return doc.get_string().get(text);
+        }
+        case ondemand::json_type::number: {
+            std::string_view token;
+            if (const error_code error = doc.raw_json_token().get(token)) {
+                return error;
+            }
+            token = TrimRight(token);
+            const size_t start = line.find_first_not_of(" \t");
+            return IsJsonNumber(token) && TrimRight(line.substr(start)).size() == token.size()
+                       ? simdjson::SUCCESS
+                       : simdjson::NUMBER_ERROR;
+        }
+        case ondemand::json_type::array:
+        case ondemand::json_type::object:
+            break;
+    }
+    return simdjson::SUCCESS;
+}
+
+Status NotJson(error_code error, std::string_view key = {}) {
+    if (key.empty()) {
+        return Status::Invalid(fmt::format("not valid JSON: {}", simdjson::error_message(error)));
+    }
+    return Status::Invalid(fmt::format("not valid JSON: key '{}': {}", EscapeInvalidUtf8(key),
+                                       simdjson::error_message(error)));
+}
+
+}  // namespace
+
+struct JsonLineParser::Impl {
+    ondemand::parser parser;
+    std::string buffer;  // the line plus SIMDJSON_PADDING bytes simdjson may read past its end
+    std::deque<std::string> composites;  // compact arrays/objects; deque keeps views stable
+};
+
+JsonLineParser::JsonLineParser() : impl_(std::make_unique<Impl>()) {}
+JsonLineParser::~JsonLineParser() = default;
+JsonLineParser::JsonLineParser(JsonLineParser&&) noexcept = default;
+JsonLineParser& JsonLineParser::operator=(JsonLineParser&&) noexcept = default;
+
+Status JsonLineParser::Parse(std::string_view line) {
+    fields_.clear();
+    impl_->composites.clear();
+    if (const size_t bad = FindInvalidUtf8(line); bad != std::string_view::npos) {
+        // simdjson would say only "invalid UTF-8"; the offset lets a user find the byte.
+        return Status::Invalid(fmt::format(
+            "invalid UTF-8 at byte {} (0x{:02x}); convert the file to UTF-8", bad + 1,
+            static_cast<unsigned char>(line[bad])));
+    }
+    std::string& buffer = impl_->buffer;
+    if (buffer.size() < line.size() + simdjson::SIMDJSON_PADDING) {
+        buffer.resize(line.size() + simdjson::SIMDJSON_PADDING);
+    }
+    std::memcpy(buffer.data(), line.data(), line.size());
+    ondemand::document doc;
+    if (const error_code error =
+            impl_->parser.iterate(buffer.data(), line.size(), buffer.size()).get(doc)) {
+        return NotJson(error);
+    }
+    ondemand::json_type type{};
+    if (const error_code error = doc.type().get(type)) {
+        return NotJson(error);
+    }
+    if (type != ondemand::json_type::object) {
+        // The first character gives the type ('n' for "not json" too): say "found null" only
+        // for a line that really is one JSON value.
+        if (const error_code error = CheckRootScalar(doc, type, line)) {
+            return NotJson(error);
+        }
+        return Status::Invalid(fmt::format("expected a JSON object, found {}", KindName(type)));
+    }
+    ondemand::object root;
+    if (const error_code error = doc.get_object().get(root)) {
+        return NotJson(error);
+    }
+    for (auto field_result : root) {
+        ondemand::field field;
+        JsonField out;
+        if (error_code error = std::move(field_result).get(field);
+            error || (error = field.unescaped_key().get(out.key))) {
+            return NotJson(error);
+        }
+        ondemand::value& value = field.value();
+        if (const error_code error = value.type().get(type)) {
+            return NotJson(error, out.key);
+        }
+        error_code error = simdjson::SUCCESS;
+        switch (type) {
+            case ondemand::json_type::null:
+                out.kind = JsonKind::kNull;
+                error = Walk(value);
+                break;
+            case ondemand::json_type::boolean: {
+                bool flag = false;
+                out.kind = JsonKind::kBool;
+                error = value.get_bool().get(flag);
+                out.text = flag ? "true" : "false";
+                break;
+            }
+            case ondemand::json_type::number:
+                out.kind = JsonKind::kNumber;
+                out.text = TrimRight(value.raw_json_token());
+                if (!IsJsonNumber(out.text)) {
+                    return Status::Invalid(fmt::format(
+                        "not valid JSON: key '{}': '{}' is not a JSON number",
+                        EscapeInvalidUtf8(out.key), EscapeInvalidUtf8(out.text)));
+                }
+                break;
+            case ondemand::json_type::string:
+                out.kind = JsonKind::kString;
+                error = value.get_string().get(out.text);
+                break;
+            case ondemand::json_type::array:
+            case ondemand::json_type::object: {
+                out.kind = type == ondemand::json_type::array ? JsonKind::kArray : JsonKind::kObject;
+                const char* begin = value.raw_json_token().data();
+                error = Walk(value);
+                // Walk leaves the iterator on the ',' or '}' after the value: its text ends there.
+                const char* end = nullptr;
+                if (!error && !(error = value.current_location().get(end))) {
+                    std::string& compact = impl_->composites.emplace_back();
+                    AppendCompact(std::string_view(begin, static_cast<size_t>(end - begin)), compact);
+                    out.text = compact;
+                }
+                break;
+            }
+        }
+        if (error) {
+            return NotJson(error, out.key);
+        }
+        fields_.push_back(out);
+    }
+    // The loop ends quietly after an error in the object's own syntax; ask the document.
+    const char* rest = nullptr;
+    const error_code error = doc.current_location().get(rest);
+    if (error == simdjson::SUCCESS) {
+        return Status::Invalid(fmt::format("not valid JSON: unexpected text after the object at byte {}",
+                                           rest - buffer.data() + 1));
+    }
+    if (error != simdjson::OUT_OF_BOUNDS) {
+        return NotJson(error);
+    }
+    return Status::Ok();
+}
+
+bool IsJsonNumber(std::string_view text) {
+    size_t i = 0;
+    const size_t n = text.size();
+    if (i < n && text[i] == '-') {
+        ++i;
+    }
+    if (i >= n) {
+        return false;
+    }
+    if (text[i] == '0') {
+        ++i;  // no leading zeros: "01" is not JSON
+    } else if (IsDigit(text[i])) {
+        while (i < n && IsDigit(text[i])) {
+            ++i;
+        }
+    } else {
+        return false;
+    }
+    if (i < n && text[i] == '.') {
+        ++i;
+        if (i >= n || !IsDigit(text[i])) {
+            return false;
+        }
+        while (i < n && IsDigit(text[i])) {
+            ++i;
+        }
+    }
+    if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        if (i < n && (text[i] == '+' || text[i] == '-')) {
+            ++i;
+        }
+        if (i >= n || !IsDigit(text[i])) {
+            return false;
+        }
+        while (i < n && IsDigit(text[i])) {
+            ++i;
+        }
+    }
+    return i == n;
+}
+
+std::string_view JsonKindName(JsonKind kind) {
+    switch (kind) {
+        case JsonKind::kNull:
+            return "null";
+        case JsonKind::kBool:
+            return "boolean";
+        case JsonKind::kNumber:
+            return "number";
+        case JsonKind::kString:
+            return "string";
+        case JsonKind::kArray:
+            return "array";
+        case JsonKind::kObject:
+            return "object";
+    }
+    return "value";
+}
+
+}  // namespace sluice::files

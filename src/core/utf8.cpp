@@ -1,0 +1,99 @@
+#include "core/utf8.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+namespace sluice {
+
+size_t FindInvalidUtf8(std::string_view text) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const size_t n = text.size();
+    size_t i = 0;
+    while (i < n) {
+        // Most data is ASCII: skip 8 bytes at a time while no byte has its high bit set.
+        while (i + 8 <= n) {
+            uint64_t word = 0;
+            std::memcpy(&word, s + i, 8);
+            if ((word & 0x8080808080808080ULL) != 0) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
+        const unsigned char c = s[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t extra = 0;
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            if (c == 0xe0) {
+                lo = 0xa0;  // no overlong forms
+            }
+            if (c == 0xed) {
+                hi = 0x9f;  // no UTF-16 surrogates
+            }
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            if (c == 0xf0) {
+                lo = 0x90;
+            }
+            if (c == 0xf4) {
+                hi = 0x8f;  // nothing above U+10FFFF
+            }
+        } else {
+            return i;
+        }
+        if (i + extra >= n) {
+            return i;
+        }
+        if (s[i + 1] < lo || s[i + 1] > hi) {
+            return i;
+        }
+        for (size_t k = 2; k <= extra; ++k) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return i;
+            }
+        }
+        i += extra + 1;
+    }
+    return std::string_view::npos;
+}
+
+void AppendEscapedUtf8(std::string_view text, std::string& out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    while (!text.empty()) {
+        const size_t bad = FindInvalidUtf8(text);
+        if (bad == std::string_view::npos) {
+            out.append(text);
+            return;
+        }
+        out.append(text.substr(0, bad));
+        const auto byte = static_cast<unsigned char>(text[bad]);
+        out += "\\x";
+        out += kHex[byte >> 4];
+        out += kHex[byte & 15];
+        // Only the first byte is escaped: the next ones may start a valid sequence again.
+        text.remove_prefix(bad + 1);
+    }
+}
+
+std::string EscapeInvalidUtf8(std::string_view text) {
+    std::string out;
+    if (FindInvalidUtf8(text) == std::string_view::npos) {
+        out.assign(text);
+        return out;
+    }
+    out.reserve(text.size() + 8);
+    AppendEscapedUtf8(text, out);
+    return out;
+}
+
+}  // namespace sluice

@@ -1,0 +1,68 @@
+#include "core/utf8.hpp"
+
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/batch.hpp"
+#include "core/convert.hpp"
+
+namespace sluice {
+namespace {
+
+TEST(Utf8, EscapesInvalidBytesAndKeepsValidText) {
+    EXPECT_EQ(EscapeInvalidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    EXPECT_EQ(EscapeInvalidUtf8("caf\xe9"), "caf\\xe9");
+    EXPECT_EQ(EscapeInvalidUtf8("\xff\xfe"), "\\xff\\xfe");
+    EXPECT_EQ(EscapeInvalidUtf8("abc\xe2\x82"), "abc\\xe2\\x82") << "truncated at the end";
+    EXPECT_EQ(EscapeInvalidUtf8("\xe2\x82" "A"), "\\xe2\\x82A") << "truncated in the middle";
+    EXPECT_EQ(EscapeInvalidUtf8("\xed\xa0\x80"), "\\xed\\xa0\\x80") << "a UTF-16 surrogate";
+    EXPECT_EQ(EscapeInvalidUtf8("\xc0\xaf"), "\\xc0\\xaf") << "overlong";
+    EXPECT_EQ(EscapeInvalidUtf8(std::string("a\0b", 3)), std::string("a\0b", 3))
+        << "NUL is valid UTF-8; the ledger's text encoding is a separate matter";
+}
+
+TEST(Utf8, PropertyEscapedTextIsAlwaysValid) {
+    std::mt19937 rng(7);
+    for (int trial = 0; trial < 2000; ++trial) {
+        std::string bytes(rng() % 40, '\0');
+        for (char& c : bytes) {
+            c = static_cast<char>(rng() % 4 == 0 ? 0x80 + rng() % 0x80 : rng() % 0x100);
+        }
+        const std::string escaped = EscapeInvalidUtf8(bytes);
+        ASSERT_EQ(FindInvalidUtf8(escaped), std::string::npos) << trial;
+        if (FindInvalidUtf8(bytes) == std::string::npos) {
+            EXPECT_EQ(escaped, bytes);
+        }
+    }
+}
+
+TEST(Utf8, RejectRowTextIsValidUtf8) {
+    Schema schema;
+    schema.fields.push_back({.name = "id", .type = *ParseTypeName("int64")});
+    schema.fields.push_back({.name = "name", .type = *ParseTypeName("text")});
+    schema.fields.push_back({.name = "city", .type = *ParseTypeName("text")});
+    Batch batch(schema);
+    batch.columns[0].Append<int64_t>(7);
+    batch.columns[1].AppendBytes("caf\xe9");  // Latin-1 bytes, as a SQLite text value may hold
+    batch.columns[2].AppendBytes("Z\xc3\xbcrich");
+    EXPECT_EQ(RowText(batch, 0), "7,caf\\xe9,Z\xc3\xbcrich");
+    EXPECT_EQ(FindInvalidUtf8(RowText(batch, 0)), std::string::npos);
+}
+
+TEST(Utf8, ConversionMessagesAreValidUtf8) {
+    Column column(*ParseTypeName("int64"));
+    const Status status = AppendParsed(column, "12\xe9");
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.message(), "'12\\xe9' is not a valid int64");
+    // A long value is cut for the message; never inside a multi-byte character.
+    std::string long_value(59, 'x');
+    long_value += "\xc3\xa9";
+    long_value += std::string(100, 'y');
+    const Status cut = AppendParsed(column, long_value);
+    EXPECT_EQ(FindInvalidUtf8(cut.message()), std::string::npos) << cut.message();
+}
+
+}  // namespace
+}  // namespace sluice
