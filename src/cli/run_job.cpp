@@ -14,6 +14,7 @@
 #include "cli/run_ledger.hpp"
 #include "engine/run.hpp"
 #include "plan/plan.hpp"
+#include "state/job_lock.hpp"
 #include "state/ledger.hpp"
 
 namespace sluice::cli {
@@ -109,6 +110,44 @@ void RecordOutcome(const std::string& state_url, const std::string& run_id, cons
     }
 }
 
+/// How long --restart waits for a live run it asked to stop: an in-flight partition rolls
+/// back at its next batch, which takes seconds, but a slow server may stretch that.
+constexpr auto kRestartWait = std::chrono::seconds(120);
+
+/// Takes the job's lock: only one process may start, resume or restart a run of the job at a
+/// time. --restart asks the run that holds it to stop and waits for it to end; otherwise a
+/// held lock is a refusal that names the live run and its process.
+std::unique_ptr<JobLock> TakeJobLock(Ledger& ledger, const std::string& state_url, const JobSpec& job,
+                                     const RunFlags& flags) {
+    if (std::unique_ptr<JobLock> lock = JobLock::TryAcquire(state_url, job.name)) {
+        return lock;
+    }
+    const std::optional<RunRecord> live = ledger.FindUnfinished(job.name);
+    const std::string who = live ? fmt::format("run {} (process {}, started {})", live->run_id,
+                                               live->owner.empty() ? "unknown" : live->owner, live->started_at)
+                                 : std::string("another sluice process");
+    if (flags.restart && live) {
+        std::fprintf(stderr, "sluice: %s is still running; asking it to stop before restarting\n", who.c_str());
+        ledger.RequestStop(live->run_id);
+        const auto deadline = std::chrono::steady_clock::now() + kRestartWait;
+        while (std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            if (std::unique_ptr<JobLock> lock = JobLock::TryAcquire(state_url, job.name)) {
+                return lock;
+            }
+        }
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("job {}: {} did not stop within {} s; nothing was started. Stop it "
+                                "(`sluice stop {}`, or end the process) and run --restart again",
+                                job.name, who, kRestartWait.count(), live->run_id));
+    }
+    throw Error(ErrorKind::kUsage,
+                fmt::format("job {} is being run right now by {}; two runs of one job would load its rows "
+                            "twice. Wait for it, stop it with `sluice stop {}`, or use --restart to stop "
+                            "it and start over",
+                            job.name, who, live ? live->run_id : "RUN"));
+}
+
 }  // namespace
 
 int ReportError(const Error& error) {
@@ -172,8 +211,10 @@ int RunJob(JobSpec job, const RunFlags& flags) {
 
     const std::string state_url = ResolveStateUrl(job);
     RunStart start;
+    std::unique_ptr<JobLock> job_lock;  // held until the outcome is recorded
     try {
         std::unique_ptr<Ledger> ledger = Ledger::Open(state_url, "sluice/" + job.name + "/ledger");
+        job_lock = TakeJobLock(*ledger, state_url, job, flags);
         start = StartRun(*ledger, job, plan, flags);
     } catch (Error& e) {
         // The ledger usually lives in the target: say whose target could not be reached.
