@@ -186,7 +186,14 @@ size_t MaskAuthority(std::string_view text, size_t from, std::string& out) {
     if (authority_end == std::string_view::npos) {
         authority_end = token.size();
     }
-    size_t colon = SuspiciousColon(token.substr(0, authority_end), from);
+    // Quotes and punctuation after a quoted URL ("bad URL 'postgresql://db:5432': ...") are
+    // not part of a port.
+    std::string_view authority = token.substr(0, authority_end);
+    while (!authority.empty() && std::string_view("'\"`)]}>,;:.!").find(authority.back()) !=
+                                     std::string_view::npos) {
+        authority.remove_suffix(1);
+    }
+    size_t colon = SuspiciousColon(authority, from);
     if (colon == std::string_view::npos) {
         out.append(token.substr(0, authority_end));
         return from + authority_end;

@@ -104,5 +104,28 @@ set -e
 rm -f "$PROXY_CTL"
 out=$(echo "SELECT 9;" | via_proxy plain 2>&1) && [ "$out" = 9 ] \
   && pass "removing the control file disarms" || fail "session after removing the control file: $out"
+# 8. sluice's own traffic (binary COPY, parameterized ledger queries) passes through unarmed, and
+# an armed proxy sees and cuts its COMMITs. What sluice then does is for the engine's tests.
+psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst"
+psql_db src -c "CREATE TABLE events (id bigint PRIMARY KEY, note text)" \
+  -c "INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 20000) g"
+via_url="postgresql://$PGUSER:$PGPASSWORD@127.0.0.1:$PROXY_PORT/dst"
+if expect_exit 0 timeout 120 "$SLUICE" copy "$PG_BASE/src" "$via_url" --table events --progress none; then
+  [ "$(table_digest dst events id)" = "$(table_digest src events id)" ] \
+    && pass "sluice copy through the unarmed proxy is exact" || fail "copy through the proxy differs"
+fi
+psql_db dst -c "DROP TABLE events" -c "DROP SCHEMA IF EXISTS sluice CASCADE"
+# sluice names connections sluice/<job>/<partition> and sluice/<job>/ledger: [!l]* picks the
+# data partitions' connections only.
+arm "fault=cut-after-commit" "app=sluice/copy_events/[!l]*" "once=1"
+set +e
+timeout 120 "$SLUICE" copy "$PG_BASE/src" "$via_url" --table events --progress none >"$WORK/copy.out" 2>&1
+code=$?
+set -e
+[ "$code" != 124 ] && pass "sluice copy ended (exit $code) after a cut COMMIT" || fail "sluice copy hung after a cut COMMIT"
+echo "note: after the cut, sluice copy exited $code: $(tail -n 1 "$WORK/copy.out")"
+grep -q "FAULT cut-after-commit.*app='sluice/copy_events/[^l].* reply=COMMIT$" "$PROXY_LOG" \
+  && pass "the proxy cut a sluice COMMIT" || { fail "no sluice COMMIT was cut"; cat "$PROXY_LOG"; }
+rm -f "$PROXY_CTL"
 kill -0 "$proxy_pid" 2>/dev/null && pass "proxy still running" || { fail "proxy died"; cat "$WORK/proxy.err"; }
 finish

@@ -26,6 +26,11 @@ TEST(MaskSecrets, LeavesUrlsWithoutPasswords) {
                             "sqlite://mart.db", "odbc://warehouse", "mysql://root@127.0.0.1/db"}) {
         EXPECT_EQ(MaskSecrets(url), url);
     }
+    EXPECT_EQ(MaskSecrets("bad URL 'sqlite://': sqlite URL has no path"),
+              "bad URL 'sqlite://': sqlite URL has no path");
+    EXPECT_EQ(MaskSecrets("bad URL \"postgresql://db:5432\": refused, ask dba@example.org"),
+              "bad URL \"postgresql://db:5432\": refused, ask dba@example.org");
+    EXPECT_EQ(MaskSecrets("bad URL 'postgresql://[::1]': x"), "bad URL 'postgresql://[::1]': x");
     EXPECT_EQ(MaskSecrets("password authentication failed for user \"loader\""),
               "password authentication failed for user \"loader\"");
 }
