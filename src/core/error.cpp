@@ -1,7 +1,5 @@
 #include "core/error.hpp"
 
-#include <regex>
-
 namespace sluice {
 
 Error::Error(ErrorKind kind, std::string message, std::string sqlstate)
@@ -74,16 +72,6 @@ bool IsTransientSqlstate(const std::string& sqlstate) {
 
 bool IsDataSqlstate(const std::string& sqlstate) {
     return sqlstate.size() == 5 && (sqlstate.starts_with("22") || sqlstate.starts_with("23"));
-}
-
-std::string MaskSecrets(std::string text) {
-    // scheme://user:password@host  ->  scheme://user:***@host
-    static const std::regex kUrlPassword(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]*@)");
-    // password=secret in libpq key/value strings and URL query parameters
-    static const std::regex kKeyPassword(R"((password\s*=\s*)('[^']*'|[^\s&]+))",
-                                         std::regex::icase);
-    text = std::regex_replace(text, kUrlPassword, "$1***@");
-    return std::regex_replace(text, kKeyPassword, "$1***");
 }
 
 }  // namespace sluice

@@ -70,7 +70,12 @@ bool IsTransientSqlstate(const std::string& sqlstate);
 /// True when an SQLSTATE is a data error: classes 22 (data exception) and 23 (integrity).
 bool IsDataSqlstate(const std::string& sqlstate);
 
-/// Replaces passwords in URLs and key=value connection strings with "***".
+/// Replaces passwords with "***" anywhere in `text` (an error message, a URL, a conninfo):
+/// the password of every `scheme://user:password@host` URL (postgresql, postgres, mysql,
+/// mariadb, ...; any characters, percent-encoded or not, up to the last '@' of the URL) and
+/// the value of every `password=` / `passwd=` / `pwd=` key (libpq conninfo with quoted or
+/// escaped values, URL query parameters, ODBC attributes). Masks more rather than less when the
+/// text is ambiguous. Pure function, safe from any thread. Implemented in secret_mask.cpp.
 std::string MaskSecrets(std::string text);
 
 }  // namespace sluice
