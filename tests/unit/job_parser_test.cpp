@@ -628,7 +628,7 @@ target: {connection: dst, table: sales}
 )yaml";
     EXPECT_PREFIX(ConfigError(job), "jobs/mart.yaml:5: source.table: afg.sales is schema-qualified");
     std::string plain = job;
-    plain.replace(plain.find("afg.sales"), 9, "\"odd.name\"");  // a dot inside quotes is a name
+    plain.replace(plain.find("afg.sales"), 9, "'\"odd.name\"'");  // a dot inside quotes is a name
     EXPECT_NO_THROW(Parse(plain));
 }
 
