@@ -63,19 +63,10 @@ public:
                     st.remaining++;
                 }
             }
-            // Tenants that could not be planned count as failed work of the stream, so that
-            // it ends partial (or failed), and are named in the summary.
-            for (const FailedTenant& tenant : sp.failed_tenants) {
-                st.summary.partitions_failed++;
-                st.summary.failed_tenants.emplace(tenant.id, tenant.error);
-                if (first_error_.empty()) {
-                    first_error_ = fmt::format("stream {}: {}", sp.spec.name, tenant.error);
-                    first_error_kind_ = ErrorKind::kSchema;
-                }
-                reporter.Event({{"event", "tenant_failed"},
-                                {"stream", sp.spec.name},
-                                {"tenant", tenant.id},
-                                {"error", tenant.error}});
+            if (std::string error = RecordUnplannedTenants(sp, st.summary, reporter);
+                !error.empty() && first_error_.empty()) {
+                first_error_ = std::move(error);
+                first_error_kind_ = ErrorKind::kSchema;
             }
         }
     }

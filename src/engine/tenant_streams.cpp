@@ -30,6 +30,23 @@ std::unique_ptr<BatchConformer> MakeStreamConformer(const StreamPlan& stream, co
     return conformer;
 }
 
+std::string RecordUnplannedTenants(const StreamPlan& stream, StreamSummary& summary,
+                                   ProgressReporter& reporter) {
+    std::string first;
+    for (const FailedTenant& tenant : stream.failed_tenants) {
+        summary.partitions_failed++;
+        summary.failed_tenants.emplace(tenant.id, tenant.error);
+        if (first.empty()) {
+            first = fmt::format("stream {}: {}", stream.spec.name, tenant.error);
+        }
+        reporter.Event({{"event", "tenant_failed"},
+                        {"stream", stream.spec.name},
+                        {"tenant", tenant.id},
+                        {"error", tenant.error}});
+    }
+    return first;
+}
+
 UpstreamVerdict JudgeUpstream(const StreamPlan& downstream, const StreamPlan& upstream,
                               const StreamSummary& upstream_summary, bool whole_stream_failed) {
     UpstreamVerdict verdict;

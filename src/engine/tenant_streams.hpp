@@ -22,6 +22,12 @@ std::unique_ptr<BatchConformer> MakeStreamConformer(const StreamPlan& stream, co
 /// The tenant id of the stream's source `index` ("" without tenants).
 std::string TenantOfSource(const StreamPlan& stream, size_t index);
 
+/// Counts the stream's tenants that could not be planned as failed work of the stream (so it
+/// ends partial, or failed), names them in `summary` and reports a `tenant_failed` event for
+/// each. Returns the first one's error with the stream named, or "" when there is none.
+std::string RecordUnplannedTenants(const StreamPlan& stream, StreamSummary& summary,
+                                   ProgressReporter& reporter);
+
 /// What an `after:` dependency that is done means for the stream waiting on it.
 struct UpstreamVerdict {
     bool skip_stream = false;  ///< the whole stream does not start
