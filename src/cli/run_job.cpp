@@ -208,6 +208,9 @@ int RunJob(JobSpec job, const RunFlags& flags) {
         std::fputs(RenderPlan(plan).c_str(), stdout);
         return 0;
     }
+    if (job.settings.on_error != "continue") {
+        RefuseFailedTenants(plan);  // before the ledger records a run: nothing loads
+    }
 
     const std::string state_url = ResolveStateUrl(job);
     RunStart start;

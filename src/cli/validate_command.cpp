@@ -68,6 +68,19 @@ void RegisterValidate(CLI::App& app, int& exit_code) {
                 throw;
             }
         }
+        size_t failed = 0;
+        for (const StreamPlan& stream : plan.streams) {
+            for (const FailedTenant& tenant : stream.failed_tenants) {
+                std::printf("  stream %s: %s\n", stream.spec.name.c_str(), tenant.error.c_str());
+                ++failed;
+            }
+        }
+        if (failed > 0) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("{} tenant(s) cannot be loaded (see above); a run loads the "
+                                    "others only with --ignore-errors",
+                                    failed));
+        }
         std::printf("ok\n");
         exit_code = 0;
     });

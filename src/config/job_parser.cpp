@@ -147,6 +147,28 @@ void ParseSettings(const Field& settings, JobSpec& job) {
     }
 }
 
+/// With `tenants.schemas`, each tenant reads `table` in its own schema (search_path); a
+/// schema-qualified name would read that one table for every tenant, loading it N times.
+void RefuseQualifiedTenantTable(const Field& block, const std::string& table) {
+    bool quoted = false;
+    bool qualified = false;
+    for (char c : table) {
+        if (c == '"') {
+            quoted = !quoted;
+        } else if (c == '.' && !quoted) {
+            qualified = true;
+        }
+    }
+    if (!qualified) {
+        return;
+    }
+    const Field source = *block.Get("source");
+    source.Get("table")->Fail(fmt::format(
+        "{} is schema-qualified, but with tenants.schemas each tenant reads the table in its own "
+        "schema; write the table name alone (e.g. table: {})",
+        table, table.substr(table.rfind('.') + 1)));
+}
+
 /// One stream's blocks (from a streams: item or the top level). Returns its `after` field.
 std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamSpec& stream) {
     stream.line = block.line();
@@ -157,6 +179,9 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
     stream.target_location = target.Location();
     if (auto tenants = block.Get("tenants")) {
         stream.tenants = config::ParseTenants(*tenants);
+        if (!stream.tenants.schemas.empty()) {
+            RefuseQualifiedTenantTable(block, stream.source.table);
+        }
     }
     if (auto transform = block.Get("transform")) {
         stream.transform = config::ParseTransform(*transform);

@@ -12,6 +12,7 @@
 #include "engine/pipeline.hpp"
 #include "engine/retry.hpp"
 #include "engine/run.hpp"
+#include "engine/tenant_streams.hpp"
 #include "state/ledger.hpp"
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,9 @@ struct StreamState {
     size_t remaining = 0;
     StreamSummary summary;
     std::vector<std::string> failed_partition_tenants;  ///< tenant of each failed partition
+    /// Tenants whose partitions must not start: they failed in an `after:` stream.
+    std::map<std::string, std::string> blocked_tenants;
+    bool prepare_failed = false;  ///< the target could not be prepared: no tenant can load
 };
 
 struct Task {
@@ -61,6 +65,11 @@ public:
                 } else {
                     st.remaining++;
                 }
+            }
+            if (std::string error = RecordUnplannedTenants(sp, st.summary, reporter);
+                !error.empty() && first_error_.empty()) {
+                first_error_ = std::move(error);
+                first_error_kind_ = ErrorKind::kSchema;
             }
         }
     }
@@ -183,6 +192,7 @@ private:
                     }
                     bool ready = true;
                     std::string blocked_by;
+                    std::map<std::string, std::string> blocked_tenants;
                     for (const std::string& dep : st.plan->spec.after) {
                         const StreamState* d = FindStream(dep);
                         if (d == nullptr) {
@@ -190,9 +200,15 @@ private:
                         }
                         if (d->phase != StreamPhase::kDone) {
                             ready = false;
-                        } else if (d->summary.status != "succeeded") {
+                            continue;
+                        }
+                        const bool whole = d->prepare_failed ||
+                                           (d->summary.status == "failed" && d->summary.partitions_committed > 0);
+                        UpstreamVerdict verdict = JudgeUpstream(*st.plan, *d->plan, d->summary, whole);
+                        if (verdict.skip_stream) {
                             blocked_by = dep;
                         }
+                        blocked_tenants.merge(verdict.blocked_tenants);
                     }
                     if (!blocked_by.empty() || (stopping_ && ready)) {
                         st.phase = StreamPhase::kDone;
@@ -203,6 +219,7 @@ private:
                         }
                     } else if (ready) {
                         st.phase = StreamPhase::kActive;
+                        st.blocked_tenants = std::move(blocked_tenants);
                         to_activate.push_back(i);
                     }
                 }
@@ -260,18 +277,17 @@ private:
             if (options_.resuming && st.summary.partitions_committed > 0 && !st.sink->Resume()) {
                 ReloadCommittedPartitions(st);
             }
-            const std::string& tenant_column = sp.spec.tenants.as_column;
-            Schema load_schema = LoadSchema(sp.source_schema, tenant_column);
-            Schema target = st.sink->Prepare(load_schema);
-            st.conformer = std::make_unique<BatchConformer>(sp.source_schema, target, tenant_column);
+            Schema target = st.sink->Prepare(StreamLoadSchema(sp));
+            st.conformer = MakeStreamConformer(sp, target);
             st.rejects = std::make_unique<RejectWriter>(options_.rejects_dir, sp.spec.name, options_.run_id);
             st.sources = sp.sources;
-            if (sp.passthrough_candidate && SameWireTypes(sp.source_schema, target)) {
-                ReopenForPassThrough(st);
+            if (sp.passthrough_candidate) {
+                ReopenForPassThrough(st, target);
             }
         } catch (Error& e) {
             e.context().stream = sp.spec.name;
             std::lock_guard lock(mu_);
+            st.prepare_failed = true;
             FailStreamLocked(st, e);
             return;
         } catch (const std::exception& e) {
@@ -285,11 +301,19 @@ private:
                          {"stream", sp.spec.name},
                          {"partitions", sp.partitions.size()},
                          {"passthrough", st.summary.passthrough}});
+        std::vector<std::pair<const PartitionPlan*, std::string>> blocked;
+        bool nothing_to_load = true;
         {
             std::lock_guard lock(mu_);
             if (!sp.partitions.empty() && st.remaining > 0) {
+                nothing_to_load = false;
                 for (const PartitionPlan& p : sp.partitions) {
-                    if (!p.committed) {
+                    if (p.committed) {
+                        continue;
+                    }
+                    if (std::string why = WhyPartitionBlocked(sp, p, st.blocked_tenants); !why.empty()) {
+                        blocked.emplace_back(&p, std::move(why));
+                    } else {
                         ready_.push_back({index, &p});
                     }
                 }
@@ -297,10 +321,21 @@ private:
                     return a.partition->slice.estimated_rows > b.partition->slice.estimated_rows;
                 });
                 cv_.notify_all();
-                return;
             }
         }
-        CompleteStream(st);  // nothing (left) to load
+        if (nothing_to_load) {
+            CompleteStream(st);  // nothing (left) to load
+            return;
+        }
+        // Fails them as partitions, so the ledger and the summary name them; the last one to
+        // end, blocked or loaded, completes the stream.
+        std::unique_ptr<Ledger> ledger;
+        for (const auto& [p, why] : blocked) {
+            Error e(ErrorKind::kData, why);
+            e.context() = {sp.spec.name, std::to_string(p->id), p->slice.tenant};
+            RecordFailure(ledger, 0, sp.spec.name, *p, e);
+            FailPartition(st, *p, e);
+        }
     }
 
     static bool SameWireTypes(const Schema& a, const Schema& b) {
@@ -318,22 +353,30 @@ private:
         return true;
     }
 
-    void ReopenForPassThrough(StreamState& st) {
-        std::vector<std::shared_ptr<Source>> raw;
-        for (size_t t = 0; t < st.plan->sources.size(); ++t) {
-            SourceSpec spec = st.plan->spec.source;
-            if (!st.plan->tenants.empty()) {
-                spec.tenant_schema = st.plan->spec.tenants.schemas.empty() ? "" : st.plan->tenants[t].id;
-                if (spec.tenant_schema.empty()) {
-                    spec.tenant_column = st.plan->spec.tenants.values_column;
-                    spec.tenant_value = st.plan->tenants[t].id;
+    /// Reads through raw COPY the sources whose mapping to `target` is the identity (same
+    /// columns, order and wire types); the others keep decoding and mapping by name.
+    void ReopenForPassThrough(StreamState& st, const Schema& target) {
+        const StreamPlan& sp = *st.plan;
+        for (size_t t = 0; t < sp.sources.size() && t < sp.source_schemas.size(); ++t) {
+            const std::string tenant = TenantOfSource(sp, t);
+            if (!st.conformer->Identity(tenant) || !SameWireTypes(sp.source_schemas[t], target)) {
+                continue;
+            }
+            SourceSpec spec = sp.spec.source;
+            if (!tenant.empty()) {
+                // tenants.values, and tenants.query with a column, filter; the others are schemas.
+                if (sp.spec.tenants.values_column.empty()) {
+                    spec.tenant_schema = tenant;
+                } else {
+                    spec.tenant_column = sp.spec.tenants.values_column;
+                    spec.tenant_value = tenant;
                 }
+                spec.application_name += "/" + tenant;
             }
             spec.raw_copy = true;
-            raw.push_back(OpenSource(spec));
+            st.sources[t] = OpenSource(spec);
+            st.summary.passthrough = true;
         }
-        st.sources = std::move(raw);
-        st.summary.passthrough = true;
     }
 
     void WorkerLoop(int worker) {

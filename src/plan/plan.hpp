@@ -25,6 +25,19 @@ struct TenantPlan {
     std::string id;
     int64_t estimated_rows = -1;
     size_t partitions = 0;
+    /// Columns of the target (or, when sluice creates it, of the other tenants) this tenant
+    /// lacks: they load as NULL.
+    std::vector<std::string> missing_columns;
+    /// Columns of this tenant the target lacks: not loaded.
+    std::vector<std::string> extra_columns;
+};
+
+/// A tenant that could not be planned (its table, schema or a NOT NULL column is missing, a
+/// column's type cannot convert, ...). It has no partitions; the run fails it and, under
+/// `on_error: continue`, loads the other tenants.
+struct FailedTenant {
+    std::string id;
+    std::string error;  ///< names the tenant (and the column)
 };
 
 /// What the planner decided for one stream.
@@ -32,8 +45,15 @@ struct StreamPlan {
     StreamSpec spec;
     /// One opened source per tenant (or a single one); shared by the workers reading it.
     std::vector<std::shared_ptr<Source>> sources;
+    /// The tenants that were planned, parallel to `sources` (a PartitionPlan's source_index
+    /// indexes both).
     std::vector<TenantPlan> tenants;
+    /// The columns the stream loads: the source's, or for tenants the union of the tenants'
+    /// columns in first-seen order, less those the existing target lacks.
     Schema source_schema;
+    /// Each source's own columns, parallel to `sources`: tenants map to the target by name.
+    std::vector<Schema> source_schemas;
+    std::vector<FailedTenant> failed_tenants;
     int64_t estimated_rows = -1;
     std::string strategy;     ///< the strategy actually used ("key_range", "file", ...)
     std::vector<PartitionPlan> partitions;
@@ -54,9 +74,16 @@ struct Plan {
 };
 
 /// Opens every stream's sources, estimates rows and cuts partitions. Writes nothing.
-/// `workers` is the resolved worker count (it shapes hash partitions and `auto`).
+/// `workers` is the resolved worker count (it shapes hash partitions and `auto`; tenants are
+/// planned on up to that many threads). A tenant that cannot be planned is recorded in
+/// StreamPlan::failed_tenants instead of failing the plan.
 /// Throws Error (config, connection, schema) naming the stream.
 Plan BuildPlan(const JobSpec& job, int workers);
+
+/// Throws Error(kSchema) naming the stream and tenant of the plan's first failed tenant, with
+/// the count of others; does nothing when every tenant was planned. For `on_error: stop`,
+/// which must fail before anything loads.
+void RefuseFailedTenants(const Plan& plan);
 
 /// The plan as text for `sluice plan`: stable (no timings, no addresses), passwords masked.
 std::string RenderPlan(const Plan& plan);

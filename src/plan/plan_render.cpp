@@ -59,6 +59,19 @@ std::string TargetLabel(const StreamSpec& spec) {
                        t.mode);
 }
 
+/// "; lacks a, b (loaded as NULL); extra c (not loaded)", or "" when the tenant's columns are
+/// exactly the target's.
+std::string ColumnDifferences(const TenantPlan& tenant) {
+    std::string out;
+    if (!tenant.missing_columns.empty()) {
+        out += fmt::format("; lacks {} (loaded as NULL)", fmt::join(tenant.missing_columns, ", "));
+    }
+    if (!tenant.extra_columns.empty()) {
+        out += fmt::format("; extra {} (not loaded)", fmt::join(tenant.extra_columns, ", "));
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string RenderPlan(const Plan& plan) {
@@ -80,8 +93,12 @@ std::string RenderPlan(const Plan& plan) {
                    "target table is new or has the same column types)\n";
         }
         for (const TenantPlan& tenant : stream.tenants) {
-            out += fmt::format("  tenant {}: ~{} rows, {} partition(s)\n", tenant.id,
-                               Thousands(tenant.estimated_rows), tenant.partitions);
+            out += fmt::format("  tenant {}: ~{} rows, {} partition(s){}\n", tenant.id,
+                               Thousands(tenant.estimated_rows), tenant.partitions,
+                               ColumnDifferences(tenant));
+        }
+        for (const FailedTenant& tenant : stream.failed_tenants) {
+            out += fmt::format("  tenant {}: FAILED, will not load: {}\n", tenant.id, tenant.error);
         }
         out += fmt::format("  {:>5}  {:>12}  {}\n", "#", "est. rows", "bounds");
         for (const PartitionPlan& p : stream.partitions) {
@@ -124,8 +141,17 @@ nlohmann::json PlanToJson(const Plan& plan) {
         }
         nlohmann::json tenants = nlohmann::json::array();
         for (const TenantPlan& t : stream.tenants) {
-            tenants.push_back(
-                {{"id", t.id}, {"estimated_rows", t.estimated_rows}, {"partitions", t.partitions}});
+            nlohmann::json j = {{"id", t.id}, {"estimated_rows", t.estimated_rows}, {"partitions", t.partitions}};
+            if (!t.missing_columns.empty()) {
+                j["missing_columns"] = t.missing_columns;
+            }
+            if (!t.extra_columns.empty()) {
+                j["extra_columns"] = t.extra_columns;
+            }
+            tenants.push_back(std::move(j));
+        }
+        for (const FailedTenant& t : stream.failed_tenants) {
+            tenants.push_back({{"id", t.id}, {"failed", true}, {"error", t.error}, {"partitions", 0}});
         }
         streams.push_back({{"name", stream.spec.name},
                            {"strategy", stream.strategy},

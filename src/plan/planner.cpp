@@ -1,74 +1,52 @@
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "plan/plan.hpp"
+#include "plan/tenant_planner.hpp"
+#include "transform/conform.hpp"
 
 namespace sluice {
 
 namespace {
-
-struct TenantSource {
-    std::string id;
-    SourceSpec spec;
-};
-
-/// One source spec per tenant, or the stream's own spec when it has no tenants.
-std::vector<TenantSource> ExpandTenants(const StreamSpec& stream) {
-    const TenantSpec& tenants = stream.tenants;
-    if (!tenants.enabled()) {
-        return {{"", stream.source}};
-    }
-    std::vector<std::string> ids;
-    bool by_schema = !tenants.schemas.empty();
-    if (by_schema) {
-        ids = tenants.schemas;
-    } else if (!tenants.values.empty()) {
-        ids = tenants.values;
-    } else {
-        auto probe = OpenSource(stream.source);
-        ids = probe->QueryValues(tenants.query);
-        by_schema = tenants.values_column.empty();
-        if (ids.empty()) {
-            throw Error(ErrorKind::kConfig,
-                        fmt::format("tenants.query returned no tenants: \"{}\"", tenants.query));
-        }
-    }
-    std::vector<TenantSource> out;
-    for (const std::string& id : ids) {
-        TenantSource t{id, stream.source};
-        if (by_schema) {
-            t.spec.tenant_schema = id;
-        } else {
-            t.spec.tenant_column = tenants.values_column;
-            t.spec.tenant_value = id;
-        }
-        t.spec.application_name = stream.source.application_name + "/" + id;
-        out.push_back(std::move(t));
-    }
-    return out;
-}
 
 bool IsPostgres(const std::string& url) {
     const std::string scheme = UrlScheme(url);
     return scheme == "postgresql" || scheme == "postgres";
 }
 
-/// `chunk_rows: auto`: about four partitions per worker, so that a slow partition does not
-/// hold up the end, but no smaller than 50,000 rows: every partition costs a connection, a
-/// transaction and a commit, which measurably slows PostgreSQL (bench/RESULTS.md, 2026-11-24:
-/// 5M rows with 2 workers ran at 395k rows/s in 100 partitions, 557k in 8). At most 1,000,000
-/// rows, so a crash or a retry redoes at most that much per worker.
-int64_t AutoChunkRows(int64_t estimated_rows, int workers) {
-    constexpr int64_t kMin = 50'000;
-    constexpr int64_t kMax = 1'000'000;
-    if (estimated_rows <= 0) {
-        return kMin;
+/// The existing target's columns, without the tenant column, for comparing tenants with it;
+/// nullopt when sluice creates the table from the tenants' columns, or cannot look.
+std::optional<Schema> TargetColumns(const StreamSpec& spec, std::vector<std::string>& notes) {
+    if (spec.target.create == "replace") {
+        return std::nullopt;
     }
-    const int64_t wanted = std::max(1, workers) * int64_t{4};
-    return std::clamp((estimated_rows + wanted - 1) / wanted, kMin, kMax);
+    std::optional<Schema> existing;
+    try {
+        existing = OpenSink(spec.target)->ExistingSchema();
+    } catch (const Error& e) {
+        notes.push_back(fmt::format("tenants' columns compared with each other only: could not read "
+                                    "the target table ({})",
+                                    e.what()));
+        return std::nullopt;
+    }
+    if (existing && !spec.tenants.as_column.empty()) {
+        std::erase_if(existing->fields, [&](const Field& f) {
+            return SameColumnName(f.name, spec.tenants.as_column);
+        });
+    }
+    return existing;
+}
+
+void AddNotes(std::vector<std::string>& notes, std::vector<std::string> more) {
+    for (std::string& note : more) {
+        if (std::find(notes.begin(), notes.end(), note) == notes.end()) {
+            notes.push_back(std::move(note));
+        }
+    }
 }
 
 void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
@@ -76,23 +54,21 @@ void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
     out.strategy.clear();
     PartitionRequest request = spec.source.partition;
     request.workers = workers;
-    for (TenantSource& tenant : ExpandTenants(spec)) {
-        std::shared_ptr<Source> source = OpenSource(tenant.spec);
-        Schema schema = source->Describe();
-        if (out.sources.empty()) {
-            out.source_schema = schema;
-        } else if (schema.fields.size() != out.source_schema.fields.size()) {
-            throw Error(ErrorKind::kSchema,
-                        fmt::format("tenant {} has columns ({}) but the first tenant has ({}); "
-                                    "every tenant must have the same columns",
-                                    tenant.id, schema.Describe(), out.source_schema.Describe()));
+    std::vector<PlannedSource> sources = ExpandTenants(spec);
+    PlanSources(sources, request, workers);
+    if (spec.tenants.enabled()) {
+        out.source_schema = ReconcileTenantColumns(TargetColumns(spec, out.notes), spec.tenants.as_column,
+                                                   spec.target.table, sources, out.notes);
+    } else {
+        out.source_schema = sources[0].schema;
+    }
+    for (PlannedSource& s : sources) {
+        if (!s.error.empty()) {
+            out.failed_tenants.push_back({s.tenant, s.error});
+            continue;
         }
-        TenantPlan tenant_plan{tenant.id, source->EstimateRows(), 0};
-        if (spec.source.partition.chunk_rows <= 0) {
-            request.chunk_rows = AutoChunkRows(tenant_plan.estimated_rows, workers);
-        }
-        for (Slice& slice : source->Partition(request)) {
-            slice.tenant = tenant.id;
+        TenantPlan tenant_plan{s.tenant, s.estimated_rows, 0, s.missing_columns, s.extra_columns};
+        for (Slice& slice : s.slices) {
             if (out.strategy.empty() || out.strategy == "none") {
                 out.strategy = slice.strategy;
             }
@@ -100,18 +76,18 @@ void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
                 {static_cast<int>(out.partitions.size()) + 1, std::move(slice), out.sources.size()});
             ++tenant_plan.partitions;
         }
-        for (std::string& note : source->PlanNotes()) {
-            if (std::find(out.notes.begin(), out.notes.end(), note) == out.notes.end()) {
-                out.notes.push_back(std::move(note));
-            }
-        }
+        AddNotes(out.notes, std::move(s.notes));
         if (tenant_plan.estimated_rows >= 0) {
             out.estimated_rows = std::max<int64_t>(out.estimated_rows, 0) + tenant_plan.estimated_rows;
         }
-        out.sources.push_back(std::move(source));
-        if (!tenant.id.empty()) {
+        out.sources.push_back(std::move(s.source));
+        out.source_schemas.push_back(std::move(s.schema));
+        if (!s.tenant.empty()) {
             out.tenants.push_back(std::move(tenant_plan));
         }
+    }
+    if (out.strategy.empty()) {
+        out.strategy = "none";  // every tenant failed
     }
     out.passthrough_candidate = IsPostgres(spec.source.url) && IsPostgres(spec.target.url) &&
                                 spec.transform.columns.empty() && spec.transform.filter.empty() &&
@@ -190,6 +166,23 @@ Plan BuildPlan(const JobSpec& job, int workers) {
         }
     }
     return plan;
+}
+
+void RefuseFailedTenants(const Plan& plan) {
+    for (const StreamPlan& stream : plan.streams) {
+        if (stream.failed_tenants.empty()) {
+            continue;
+        }
+        const size_t others = stream.failed_tenants.size() - 1;
+        Error e(ErrorKind::kSchema,
+                fmt::format("{}{}; nothing was loaded (on_error: stop). Fix the tenant, or run with "
+                            "--ignore-errors (on_error: continue) to load the other tenants",
+                            stream.failed_tenants[0].error,
+                            others == 0 ? "" : fmt::format(" (and {} other tenant{} failed: see sluice plan)",
+                                                           others, others == 1 ? "" : "s")));
+        e.context().stream = stream.spec.name;
+        throw e;
+    }
 }
 
 }  // namespace sluice

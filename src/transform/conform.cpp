@@ -1,5 +1,9 @@
 #include "transform/conform.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "core/convert.hpp"
@@ -81,32 +85,144 @@ Column CastColumn(const Column& in, const Field& field, std::vector<std::string>
     return out;
 }
 
+/// Kinds of values that convert into each other through their text form.
+enum class ValueKind { kTextLike, kNumber, kTemporal, kInterval, kUuid, kBytes, kArray };
+
+ValueKind KindOf(LogicalType t) {
+    switch (t) {
+        case LogicalType::kText:
+        case LogicalType::kJson: return ValueKind::kTextLike;
+        case LogicalType::kBool:
+        case LogicalType::kInt16:
+        case LogicalType::kInt32:
+        case LogicalType::kInt64:
+        case LogicalType::kFloat32:
+        case LogicalType::kFloat64:
+        case LogicalType::kDecimal: return ValueKind::kNumber;
+        case LogicalType::kDate:
+        case LogicalType::kTime:
+        case LogicalType::kTimestamp:
+        case LogicalType::kTimestampTz: return ValueKind::kTemporal;
+        case LogicalType::kInterval: return ValueKind::kInterval;
+        case LogicalType::kUuid: return ValueKind::kUuid;
+        case LogicalType::kBytes: return ValueKind::kBytes;
+        case LogicalType::kArray: return ValueKind::kArray;
+    }
+    return ValueKind::kTextLike;
+}
+
 }  // namespace
+
+bool SameColumnName(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::optional<size_t> FindColumnByName(const Schema& schema, const std::string& name,
+                                       const std::vector<bool>* taken) {
+    auto free = [&](size_t i) { return taken == nullptr || i >= taken->size() || !(*taken)[i]; };
+    for (size_t i = 0; i < schema.size(); ++i) {
+        if (schema.fields[i].name == name && free(i)) {
+            return i;
+        }
+    }
+    for (size_t i = 0; i < schema.size(); ++i) {
+        if (SameColumnName(schema.fields[i].name, name) && free(i)) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+bool CanConvert(const DataType& from, const DataType& to) {
+    const ValueKind a = KindOf(from.id);
+    const ValueKind b = KindOf(to.id);
+    return a == b || a == ValueKind::kTextLike || b == ValueKind::kTextLike;
+}
 
 Schema LoadSchema(const Schema& source, const std::string& tenant_column) {
     Schema schema = source;
-    if (!tenant_column.empty() && !schema.Find(tenant_column)) {
-        schema.fields.push_back({tenant_column, MakeType(LogicalType::kText), true, "text"});
+    if (tenant_column.empty()) {
+        return schema;
+    }
+    if (!FindColumnByName(schema, tenant_column)) {
+        schema.fields.push_back({tenant_column, MakeType(LogicalType::kText), false, "text"});
+    }
+    std::vector<std::string>& key = schema.primary_key;
+    const bool has_tenant = std::any_of(key.begin(), key.end(), [&](const std::string& k) {
+        return SameColumnName(k, tenant_column);
+    });
+    if (!key.empty() && !has_tenant) {
+        key.insert(key.begin(), tenant_column);
     }
     return schema;
 }
 
+BatchConformer::BatchConformer(Schema target, std::string tenant_column)
+    : target_(std::move(target)), tenant_column_(std::move(tenant_column)) {}
+
 BatchConformer::BatchConformer(Schema source, Schema target, std::string tenant_column)
-    : source_(std::move(source)), target_(std::move(target)), tenant_column_(std::move(tenant_column)) {
-    const size_t expected = source_.size() + (tenant_column_.empty() ? 0 : 1);
-    if (target_.size() != expected) {
-        throw Error(ErrorKind::kInternal,
-                    fmt::format("target schema has {} columns, expected {}", target_.size(), expected));
+    : BatchConformer(std::move(target), std::move(tenant_column)) {
+    AddSource("", source);
+}
+
+void BatchConformer::AddSource(const std::string& tenant, const Schema& source) {
+    Mapping m;
+    m.from.assign(target_.size(), kNull);
+    std::vector<bool> taken(source.size(), false);
+    // Exact names first, so that a case-insensitive match never steals an exact one.
+    bool tenant_mapped = false;
+    for (size_t c = 0; c < target_.size(); ++c) {
+        const std::string& name = target_.fields[c].name;
+        if (!tenant_column_.empty() && !tenant_mapped && SameColumnName(name, tenant_column_)) {
+            m.from[c] = kTenant;  // the tenant id wins over a source column of that name
+            tenant_mapped = true;
+            continue;
+        }
+        for (size_t i = 0; i < source.size(); ++i) {
+            if (!taken[i] && source.fields[i].name == name) {
+                m.from[c] = static_cast<int>(i);
+                taken[i] = true;
+                break;
+            }
+        }
     }
-    identity_ = tenant_column_.empty();
-    for (size_t i = 0; i < source_.size() && identity_; ++i) {
-        identity_ = source_.fields[i].type.id == target_.fields[i].type.id &&
-                    source_.fields[i].type.element == target_.fields[i].type.element;
+    for (size_t c = 0; c < target_.size(); ++c) {
+        if (m.from[c] == kNull) {
+            if (auto at = FindColumnByName(source, target_.fields[c].name, &taken)) {
+                m.from[c] = static_cast<int>(*at);
+                taken[*at] = true;
+            }
+        }
     }
+    m.identity = source.size() == target_.size();
+    for (size_t c = 0; c < target_.size() && m.identity; ++c) {
+        const DataType& have = source.fields[c].type;
+        const DataType& want = target_.fields[c].type;
+        m.identity = m.from[c] == static_cast<int>(c) && have.id == want.id && have.element == want.element;
+    }
+    mappings_[tenant] = std::move(m);
+}
+
+bool BatchConformer::Identity(const std::string& tenant) const {
+    return MappingFor(tenant).identity;
+}
+
+const BatchConformer::Mapping& BatchConformer::MappingFor(const std::string& tenant) const {
+    auto it = mappings_.find(tenant);
+    if (it == mappings_.end()) {
+        it = mappings_.find("");
+    }
+    if (it == mappings_.end()) {
+        throw Error(ErrorKind::kInternal, fmt::format("no column mapping for tenant {}", tenant));
+    }
+    return it->second;
 }
 
 Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
-    if (identity_ || !in.raw.empty()) {
+    const Mapping& m = MappingFor(tenant_value);
+    if (m.identity || !in.raw.empty()) {
         return in;
     }
     Batch out;
@@ -115,25 +231,36 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
     const size_t rows = in.rows();
     std::vector<std::string> bad;
     std::vector<bool> cast(target_.size(), false);
-    for (size_t i = 0; i < source_.size(); ++i) {
-        const Field& field = target_.fields[i];
-        const DataType& have = in.columns[i].type();
-        if (have.id == field.type.id && have.element == field.type.element) {
-            out.columns.push_back(std::move(in.columns[i]));
-        } else {
-            out.columns.push_back(CastColumn(in.columns[i], field, bad));
-            cast[i] = true;
-        }
-    }
     Column tenant(MakeType(LogicalType::kText));
-    if (!tenant_column_.empty()) {
-        tenant.Reserve(rows);
-        for (size_t row = 0; row < rows; ++row) {
-            tenant.AppendBytes(tenant_value);
+    std::vector<std::optional<Column>> originals(target_.size());  // a cast column's values as read, for rejects
+    for (size_t c = 0; c < target_.size(); ++c) {
+        const Field& field = target_.fields[c];
+        Column* have = nullptr;
+        if (m.from[c] >= 0) {
+            have = &in.columns[static_cast<size_t>(m.from[c])];
+        } else if (m.from[c] == kTenant) {
+            tenant.Reserve(rows);
+            for (size_t row = 0; row < rows; ++row) {
+                tenant.AppendBytes(tenant_value);
+            }
+            have = &tenant;
+        } else {
+            Column nulls(field.type);
+            nulls.Reserve(rows);
+            for (size_t row = 0; row < rows; ++row) {
+                nulls.AppendNull();
+            }
+            out.columns.push_back(std::move(nulls));
+            continue;
         }
-        // Cast to the target's declared type (e.g. an int tenant column).
-        cast.back() = target_.fields.back().type.id != LogicalType::kText;
-        out.columns.push_back(cast.back() ? CastColumn(tenant, target_.fields.back(), bad) : std::move(tenant));
+        if (have->type().id == field.type.id && have->type().element == field.type.element) {
+            out.columns.push_back(std::move(*have));
+        } else {
+            // e.g. an int tenant column, a text column into a typed one.
+            out.columns.push_back(CastColumn(*have, field, bad));
+            originals[c].emplace(std::move(*have));
+            cast[c] = true;
+        }
     }
     out.source_rows = std::move(in.source_rows);
     if (bad.empty()) {
@@ -143,7 +270,7 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
     // from `out` (NULL in its place), and that is the one the user has to fix.
     std::vector<const Column*> shown;
     for (size_t c = 0; c < out.columns.size(); ++c) {
-        shown.push_back(!cast[c] ? &out.columns[c] : c < source_.size() ? &in.columns[c] : &tenant);
+        shown.push_back(cast[c] ? &*originals[c] : &out.columns[c]);
     }
     // Rebuild without the refused rows, keeping them (with their text) as rejects.
     Batch kept;

@@ -66,7 +66,7 @@ streams:
   - name: events
     source:
       connection: src
-      table: public.events
+      table: events
       partition: {strategy: auto, column: id, chunk_rows: 50000}
     tenants:
       schemas: [afg, bgd, syr]
@@ -114,7 +114,7 @@ TEST(JobParser, DesignExampleParsesIntoSpec) {
     EXPECT_EQ(events.name, "events");
     EXPECT_EQ(events.line, 10);
     EXPECT_EQ(events.source.url, "postgresql://app@127.0.0.1/app");
-    EXPECT_EQ(events.source.table, "public.events");
+    EXPECT_EQ(events.source.table, "events");  // DESIGN.md's public.events would read one table per tenant
     EXPECT_TRUE(events.source.query.empty());
     EXPECT_EQ(events.source.partition.strategy, "auto");
     EXPECT_EQ(events.source.partition.column, "id");
@@ -615,6 +615,21 @@ streams:
     EXPECT_EQ(ConfigError(duplicate),
               "jobs/mart.yaml:12: streams[2].name: duplicate stream name 'a' "
               "(first at line 4); stream names must be unique");
+}
+
+TEST(JobParserErrors, SchemaQualifiedTableWithTenantSchemas) {
+    const std::string job = R"yaml(version: 1
+connections: {src: "postgresql:///app", dst: "postgresql:///dwh"}
+source:
+  connection: src
+  table: afg.sales
+tenants: {schemas: [afg, bgd], as_column: country}
+target: {connection: dst, table: sales}
+)yaml";
+    EXPECT_PREFIX(ConfigError(job), "jobs/mart.yaml:5: source.table: afg.sales is schema-qualified");
+    std::string plain = job;
+    plain.replace(plain.find("afg.sales"), 9, "'\"odd.name\"'");  // a dot inside quotes is a name
+    EXPECT_NO_THROW(Parse(plain));
 }
 
 TEST(JobParserErrors, BothStreamFormsAtOnce) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "support/catch_error.hpp"
+#include "transform/conform.hpp"
 #include "unit/sqlite_test_db.hpp"
 
 namespace sluice {
@@ -39,6 +40,17 @@ TEST(SqliteSink, CreateIfMissingMapsTypesAndPrimaryKey) {
               (std::vector<std::string>{"id|INTEGER|1|1", "name|TEXT|0|0"}));
     EXPECT_EQ(db.Strings("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
     EXPECT_EQ(sink->ExistingSchema()->Describe(), "id int64, name text");
+}
+
+// A created tenant table is keyed (tenant column, source key): every tenant has its id 1.
+TEST(SqliteSink, CreatedTenantTableKeyLeadsWithTheTenantColumn) {
+    TestDb db;
+    auto sink = OpenSqliteSink(Target(db, "people"));
+    const Schema target = sink->Prepare(LoadSchema(IdNameSchema(), "country"));
+    EXPECT_EQ(target.primary_key, (std::vector<std::string>{"country", "id"}));
+    EXPECT_EQ(db.Strings("SELECT name, pk FROM pragma_table_info('people')"),
+              (std::vector<std::string>{"country|1", "id|2", "name|0"}));
+    db.Exec("INSERT INTO people VALUES (1, 'a', 'afg'), (1, 'b', 'bgd')");  // no 23505 / UNIQUE error
 }
 
 TEST(SqliteSink, CreateNeverNeedsTheTable) {

@@ -150,6 +150,13 @@ private:
         if (!spec_.table.empty()) {
             const pg::QualifiedName name = pg::QualifiedName::Parse(spec_.table);
             auto relation = pg::LookupRelation(conn, name);
+            if (!relation && !spec_.tenant_schema.empty() &&
+                conn.QueryValue("SELECT to_regnamespace($1) IS NULL", {pg::QuoteIdent(spec_.tenant_schema)}) == "t") {
+                throw Error(ErrorKind::kSchema,
+                            fmt::format("tenant schema {} does not exist in {} — check tenants.schemas",
+                                        spec_.tenant_schema, conn.display()),
+                            "3F000");
+            }
             if (!relation) {
                 throw Error(ErrorKind::kSchema,
                             fmt::format("source table {} does not exist in {}{} — check the table "

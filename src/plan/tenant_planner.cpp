@@ -1,0 +1,125 @@
+#include "plan/tenant_planner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "connectors/registry.hpp"
+#include "core/error.hpp"
+
+namespace sluice {
+
+namespace {
+
+/// `chunk_rows: auto`: about four partitions per worker, so that a slow partition does not
+/// hold up the end, but no smaller than 50,000 rows: every partition costs a connection, a
+/// transaction and a commit, which measurably slows PostgreSQL (bench/RESULTS.md, 2026-11-24:
+/// 5M rows with 2 workers ran at 395k rows/s in 100 partitions, 557k in 8). At most 1,000,000
+/// rows, so a crash or a retry redoes at most that much per worker.
+int64_t AutoChunkRows(int64_t estimated_rows, int workers) {
+    constexpr int64_t kMin = 50'000;
+    constexpr int64_t kMax = 1'000'000;
+    if (estimated_rows <= 0) {
+        return kMin;
+    }
+    const int64_t wanted = std::max(1, workers) * int64_t{4};
+    return std::clamp((estimated_rows + wanted - 1) / wanted, kMin, kMax);
+}
+
+void PlanOne(PlannedSource& s, PartitionRequest request) {
+    s.source = OpenSource(s.spec);
+    s.schema = s.source->Describe();
+    s.estimated_rows = s.source->EstimateRows();
+    if (request.chunk_rows <= 0) {
+        request.chunk_rows = AutoChunkRows(s.estimated_rows, request.workers);
+    }
+    s.slices = s.source->Partition(request);
+    for (Slice& slice : s.slices) {
+        slice.tenant = s.tenant;
+    }
+    s.notes = s.source->PlanNotes();
+}
+
+/// Plans one tenant; its failure becomes its `error` (with the tenant named) and its source
+/// is closed, so a broken tenant holds no connection through the run.
+void PlanTenant(PlannedSource& s, const PartitionRequest& request) {
+    try {
+        PlanOne(s, request);
+        return;
+    } catch (Error& e) {
+        e.context().tenant = s.tenant;
+        s.error = e.Describe();
+    } catch (const std::exception& e) {
+        s.error = fmt::format("tenant {}: {}", s.tenant, e.what());
+    }
+    s.source.reset();
+    s.slices.clear();
+}
+
+}  // namespace
+
+std::vector<PlannedSource> ExpandTenants(const StreamSpec& stream) {
+    const TenantSpec& tenants = stream.tenants;
+    if (!tenants.enabled()) {
+        PlannedSource only;
+        only.spec = stream.source;
+        std::vector<PlannedSource> out;
+        out.push_back(std::move(only));
+        return out;
+    }
+    std::vector<std::string> ids;
+    bool by_schema = !tenants.schemas.empty();
+    if (by_schema) {
+        ids = tenants.schemas;
+    } else if (!tenants.values.empty()) {
+        ids = tenants.values;
+    } else {
+        auto probe = OpenSource(stream.source);
+        ids = probe->QueryValues(tenants.query);
+        by_schema = tenants.values_column.empty();
+        if (ids.empty()) {
+            throw Error(ErrorKind::kConfig,
+                        fmt::format("tenants.query returned no tenants: \"{}\"", tenants.query));
+        }
+    }
+    std::vector<PlannedSource> out;
+    for (const std::string& id : ids) {
+        PlannedSource t;
+        t.tenant = id;
+        t.spec = stream.source;
+        if (by_schema) {
+            t.spec.tenant_schema = id;
+        } else {
+            t.spec.tenant_column = tenants.values_column;
+            t.spec.tenant_value = id;
+        }
+        t.spec.application_name = stream.source.application_name + "/" + id;
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+void PlanSources(std::vector<PlannedSource>& sources, const PartitionRequest& request, int workers) {
+    if (sources.size() == 1 && sources[0].tenant.empty()) {
+        PlanOne(sources[0], request);  // no tenants: the stream's error is the plan's
+        return;
+    }
+    // Tenants are independent: plan them concurrently, each on its own connection, so that
+    // hundreds of tenant schemas take seconds rather than minutes of round trips.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        for (size_t i = next++; i < sources.size(); i = next++) {
+            PlanTenant(sources[i], request);
+        }
+    };
+    const size_t threads = std::min<size_t>(sources.size(), static_cast<size_t>(std::max(1, workers)));
+    std::vector<std::jthread> pool;
+    for (size_t t = 1; t < threads; ++t) {
+        pool.emplace_back(work);
+    }
+    work();
+}
+
+}  // namespace sluice

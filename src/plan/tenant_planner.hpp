@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/job_spec.hpp"
+#include "connectors/connector.hpp"
+
+namespace sluice {
+
+/// One source of a stream as the planner sees it: a tenant, or the stream's only source.
+struct PlannedSource {
+    std::string tenant;                 ///< empty for a stream without tenants
+    SourceSpec spec;
+    std::shared_ptr<Source> source;
+    Schema schema;
+    int64_t estimated_rows = -1;
+    std::vector<Slice> slices;
+    std::vector<std::string> notes;
+    std::string error;                  ///< set when the tenant cannot be planned; names it
+    std::vector<std::string> missing_columns;  ///< see TenantPlan
+    std::vector<std::string> extra_columns;
+};
+
+/// One source spec per tenant, or the stream's own spec when it has no tenants. Runs
+/// `tenants.query` when there is one; throws Error when that fails or returns nothing.
+std::vector<PlannedSource> ExpandTenants(const StreamSpec& stream);
+
+/// Opens, describes, estimates and partitions every source, on up to `workers` threads (so
+/// up to `workers` planning connections at a time). A tenant's failure is recorded in its
+/// `error` and does not touch the others; a stream without tenants rethrows its Error.
+/// `request.chunk_rows <= 0` picks the chunk size per source from its estimate.
+void PlanSources(std::vector<PlannedSource>& sources, const PartitionRequest& request, int workers);
+
+/// Compares the tenants' columns, by name, with the existing target table (`target`, without
+/// the tenant column) or, when sluice will create the target (`target` empty), with the union
+/// of the tenants' columns. Records each tenant's missing and extra columns, and fails (sets
+/// `error` of) a tenant that lacks a NOT NULL target column the other tenants load, or whose
+/// column type cannot convert. Returns the columns the stream loads: the union of the planned
+/// tenants' columns in first-seen order, less those the target lacks (noted in `notes`).
+Schema ReconcileTenantColumns(const std::optional<Schema>& target, const std::string& tenant_column,
+                              const std::string& target_name, std::vector<PlannedSource>& sources,
+                              std::vector<std::string>& notes);
+
+}  // namespace sluice
