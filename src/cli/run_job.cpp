@@ -237,6 +237,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     options.ledger_url = state_url;
     options.run_id = start.run_id;
     options.resuming = start.resumed;
+    options.undo_run = start.abandoned_run;
     options.worker = ProcessIdentity();
     options.workers = workers;
     options.continue_on_error = job.settings.on_error == "continue";

@@ -233,16 +233,12 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
     ledger.CreateRun(run, Records(plan));
     if (unfinished) {
         ledger.Supersede(unfinished->run_id, start.run_id);
-        bool replaces = false;
-        for (const StreamSpec& s : job.streams) {
-            replaces |= s.target.mode == "replace";
-        }
+        start.abandoned_run = unfinished->run_id;
         std::fprintf(stderr, "sluice: abandoning run %s (%s); %s\n", unfinished->run_id.c_str(),
                      unfinished->status.c_str(),
                      committed == 0 ? "it committed nothing"
-                     : replaces     ? "replace-mode targets are rebuilt from scratch"
-                                    : "rows its committed partitions wrote stay in the target (mode "
-                                      "append): expect them twice unless the target has a key");
+                                    : "the rows its committed partitions wrote are removed before this "
+                                      "run loads (replace targets are rebuilt from scratch)");
     }
     return start;
 }

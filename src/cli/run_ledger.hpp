@@ -18,6 +18,7 @@ struct RunStart {
     std::string run_id;
     bool resumed = false;
     size_t already_committed = 0;  ///< partitions a resumed run skips
+    std::string abandoned_run;     ///< --restart: the unfinished run whose rows are undone first
 };
 
 /// Decides between a new run, `--resume` and `--restart`, and refuses when an unfinished run

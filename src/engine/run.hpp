@@ -33,6 +33,9 @@ struct RunOptions {
     /// The run continues an earlier one (--resume): sinks keep what its committed partitions
     /// wrote (Sink::Resume), and partitions marked committed in the plan are skipped.
     bool resuming = false;
+    /// --restart: the abandoned run whose committed rows each stream deletes (by their undo
+    /// tokens) before its first partition loads, so a restart loads every row exactly once.
+    std::string undo_run;
 };
 
 enum class RunStatus { kSucceeded, kFailed, kPartial, kStopped };

@@ -278,6 +278,7 @@ private:
                 ReloadCommittedPartitions(st);
             }
             Schema target = st.sink->Prepare(StreamLoadSchema(sp));
+            UndoAbandonedRun(st);
             st.conformer = MakeStreamConformer(sp, target);
             st.rejects = std::make_unique<RejectWriter>(options_.rejects_dir, sp.spec.name, options_.run_id);
             st.sources = sp.sources;
@@ -574,6 +575,29 @@ private:
         return false;  // unknown: the retry's claim finds out (ClaimPartition)
     }
 
+    /// --restart: deletes what the abandoned run's committed partitions of this stream wrote
+    /// (a replace starts a fresh staging table instead), with their ledger marks.
+    void UndoAbandonedRun(StreamState& st) {
+        if (options_.undo_run.empty() || options_.ledger_url.empty() || ReplacesTarget(st)) {
+            return;
+        }
+        std::unique_ptr<Ledger> ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/restart");
+        const std::vector<std::string> tokens = ledger->UndoTokens(options_.undo_run, st.plan->spec.name);
+        if (tokens.empty()) {
+            return;
+        }
+        const std::string sql = ledger->UndoneByRestartSql(options_.undo_run, st.plan->spec.name, options_.run_id);
+        const bool shared = st.plan->spec.target.url == options_.ledger_url;
+        st.sink->Undo(tokens, shared ? sql : "");
+        if (!shared) {
+            ledger->ExecScript(sql);
+        }
+        reporter_.Event({{"event", "restart_undone"},
+                         {"stream", st.plan->spec.name},
+                         {"run_id", options_.undo_run},
+                         {"partitions", tokens.size()}});
+    }
+
     /// Writes the failure to the ledger; a ledger that is unreachable too only loses the
     /// message (the partition stays claimable through its lease).
     void RecordFailure(std::unique_ptr<Ledger>& ledger, int worker, const std::string& stream,
@@ -767,11 +791,7 @@ private:
         }
         std::lock_guard lock(mu_);
         if (failure) {
-            if (st.summary.error.empty() || status != "partial") {
-                st.summary.error = failure->Describe();
-            } else {
-                st.summary.error += "; " + failure->Describe();
-            }
+            st.summary.error += (st.summary.error.empty() ? "" : "; ") + failure->Describe();
             status = "failed";
             if (first_error_.empty()) {
                 first_error_ = failure->Describe();
@@ -804,6 +824,11 @@ private:
                 } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the run already failed or stopped
                 }
                 st.summary.status = stopped_by_user_ ? "stopped" : "failed";
+                if (ReplacesTarget(st)) {
+                    st.summary.error += std::string(st.summary.error.empty() ? "" : "; ") +
+                                        "not published: the old table stays untouched; --resume loads "
+                                        "the remaining partitions and publishes";
+                }
             }
             st.summary.rows_read = st.counters->rows_read.load();
             st.summary.rows_written = st.counters->rows_written.load();

@@ -318,12 +318,16 @@ std::optional<PartitionRecord> Ledger::GetPartition(const std::string& run_id, c
 }
 
 std::vector<std::string> Ledger::UndoTokens(const std::string& run_id, const std::string& stream,
-                                            const std::string& tenant) {
+                                            const std::optional<std::string>& tenant) {
     std::vector<std::string> out;
+    std::vector<SqlValue> params{run_id, stream};
+    if (tenant) {
+        params.emplace_back(*tenant);
+    }
     for (const SqlRow& r : store_->Query(fmt::format("SELECT undo FROM {} WHERE run_id = ? AND stream = ? "
-                                                     "AND tenant = ? AND status = 'committed'",
-                                                     Table("partitions")),
-                                         {run_id, stream, tenant})) {
+                                                     "{} AND status = 'committed'",
+                                                     Table("partitions"), tenant ? "AND tenant = ?" : ""),
+                                         params)) {
         out.push_back(Text(r[0]));
     }
     return out;
@@ -387,6 +391,14 @@ std::string Ledger::RollbackTenantSql(const std::string& run_id, const std::stri
                        Table("partitions"),
                        SqlLiteral("rolled back: another partition of tenant " + tenant + " failed"),
                        SqlLiteral(run_id), SqlLiteral(stream), SqlLiteral(tenant));
+}
+
+std::string Ledger::UndoneByRestartSql(const std::string& run_id, const std::string& stream,
+                                       const std::string& new_run) const {
+    return fmt::format("UPDATE {} SET status = 'failed', rows = 0, error = {} WHERE run_id = {} "
+                       "AND stream = {} AND status = 'committed';",
+                       Table("partitions"), SqlLiteral("undone: run " + new_run + " restarted the job"),
+                       SqlLiteral(run_id), SqlLiteral(stream));
 }
 
 void Ledger::RequestStop(const std::string& run_id) {

@@ -87,8 +87,13 @@ public:
     std::optional<PartitionRecord> GetPartition(const std::string& run_id, const std::string& stream,
                                                 int partition);
     /// Undo tokens of the tenant's committed partitions in this run.
+    /// Undo tokens of the committed partitions of a stream in this run (of one tenant, if given).
     std::vector<std::string> UndoTokens(const std::string& run_id, const std::string& stream,
-                                        const std::string& tenant);
+                                        const std::optional<std::string>& tenant = std::nullopt);
+    /// SQL that turns a stream's committed partitions of `run_id` to failed, run together with
+    /// the deletion of their rows when `new_run` restarts the job.
+    std::string UndoneByRestartSql(const std::string& run_id, const std::string& stream,
+                                   const std::string& new_run) const;
 
     /// Inserts a new run (status running) with its partitions, in one transaction.
     void CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions);
