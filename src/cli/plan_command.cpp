@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/run_ledger.hpp"
+#include "plan/delivery.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_job.hpp"
 #include "config/job_parser.hpp"
@@ -33,6 +35,7 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         ApplyFlags(state->flags, job);
         Plan plan = BuildPlan(job, ResolveWorkers(job));
+        NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
         if (state->json) {
             std::printf("%s\n", PlanToJson(plan).dump(2).c_str());
         } else {

@@ -13,6 +13,7 @@
 
 #include "cli/run_ledger.hpp"
 #include "engine/run.hpp"
+#include "plan/delivery.hpp"
 #include "plan/plan.hpp"
 #include "state/job_lock.hpp"
 #include "state/ledger.hpp"
@@ -204,6 +205,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     }
     const int workers = ResolveWorkers(job);
     Plan plan = BuildPlan(job, workers);
+    NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
     if (flags.dry_run) {
         std::fputs(RenderPlan(plan).c_str(), stdout);
         return 0;

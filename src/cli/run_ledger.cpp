@@ -174,6 +174,14 @@ std::string ResolveStateUrl(const JobSpec& job) {
     return url;
 }
 
+std::string StateUrlIfAny(const JobSpec& job) {
+    try {
+        return ResolveStateUrl(job);
+    } catch (const Error&) {
+        return "";
+    }
+}
+
 RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags& flags) {
     std::optional<RunRecord> unfinished =
         flags.resume_run.empty() ? ledger.FindUnfinished(job.name) : ledger.GetRun(flags.resume_run);

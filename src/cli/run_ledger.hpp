@@ -21,6 +21,10 @@ struct RunStart {
     std::string abandoned_run;     ///< --restart: the unfinished run whose rows are undone first
 };
 
+/// ResolveStateUrl, or "" when the job's ledger cannot be resolved (for `plan`, which runs
+/// without one).
+std::string StateUrlIfAny(const JobSpec& job);
+
 /// Decides between a new run, `--resume` and `--restart`, and refuses when an unfinished run
 /// exists and neither was given (Error(kUsage) saying what to do). For a resumed run, the
 /// plan's partitions are replaced by the ledger's, committed ones marked to skip.

@@ -68,9 +68,42 @@ TEST(SqliteSink, CreateNeverNeedsTheTable) {
 TEST(SqliteSink, CreateReplaceDropsTheOldTable) {
     TestDb db;
     db.Exec("CREATE TABLE people (id INTEGER, old_column TEXT); INSERT INTO people VALUES (1, 'x')");
-    OpenSqliteSink(Target(db, "people", "replace"))->Prepare(IdNameSchema());
+    auto sink = OpenSqliteSink(Target(db, "people", "replace"));
+    sink->Prepare(IdNameSchema());
+    // Nothing changes until the load is published.
+    EXPECT_EQ(db.Strings("SELECT name FROM pragma_table_info('people')"), (std::vector<std::string>{"id", "old_column"}));
+    sink->Finalize(true);
     EXPECT_EQ(db.Strings("SELECT name FROM pragma_table_info('people')"), (std::vector<std::string>{"id", "name"}));
     EXPECT_EQ(db.Int("SELECT count(*) FROM people"), 0);
+    EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE name = 'people__sluice_new'"), 0);
+}
+
+TEST(SqliteSink, FailedReplaceLeavesTheOldTableAndResumesIntoItsStaging) {
+    TestDb db;
+    db.Exec("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT CHECK (name <> 'bad'));"
+            "CREATE INDEX people_name ON people (name); INSERT INTO people VALUES (1, 'old'), (2, 'old')");
+    {
+        auto sink = OpenSqliteSink(Target(db, "people", "if_missing", "replace"));
+        const Schema target = sink->Prepare(IdNameSchema());
+        auto writer = sink->OpenWriter();
+        writer->Begin(Slice{});
+        writer->Write(MakeBatch(target, IdNameRows(5, 8)));
+        writer->Commit();
+        sink->Finalize(false);  // another partition failed
+    }
+    EXPECT_EQ(db.Strings("SELECT * FROM people"), (std::vector<std::string>{"1|old", "2|old"}));
+    EXPECT_EQ(db.Int("SELECT count(*) FROM people__sluice_new"), 3) << "kept for --resume";
+    auto sink = OpenSqliteSink(Target(db, "people", "if_missing", "replace"));
+    EXPECT_TRUE(sink->Resume());
+    const Schema target = sink->Prepare(IdNameSchema());
+    auto writer = sink->OpenWriter();
+    writer->Begin(Slice{});
+    writer->Write(MakeBatch(target, IdNameRows(8, 10)));
+    writer->Commit();
+    sink->Finalize(true);
+    EXPECT_EQ(db.Int("SELECT count(*) FROM people"), 5);
+    EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE name = 'people_name'"), 1) << "indexes stay";
+    EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE name = 'people__sluice_new'"), 0);
 }
 
 TEST(SqliteSink, ModeReplaceEmptiesTheTableOnlyWhenTheJobIsAccepted) {
@@ -88,7 +121,7 @@ TEST(SqliteSink, ModeReplaceEmptiesTheTableOnlyWhenTheJobIsAccepted) {
     auto sink = OpenSqliteSink(Target(db, "people", "if_missing", "replace"));
     const Schema target = sink->Prepare(IdNameSchema());  // matched case-insensitively
     EXPECT_EQ(target.Describe(), "ID int64, Name text");
-    EXPECT_EQ(db.Int("SELECT count(*) FROM people"), 0);
+    EXPECT_EQ(db.Int("SELECT count(*) FROM people"), 2) << "the old rows stay until the publish";
     auto writer = sink->OpenWriter();
     writer->Begin(Slice{});
     writer->Write(MakeBatch(target, IdNameRows(5, 8)));
@@ -97,6 +130,26 @@ TEST(SqliteSink, ModeReplaceEmptiesTheTableOnlyWhenTheJobIsAccepted) {
     EXPECT_EQ(db.Strings("SELECT * FROM people"),
               (std::vector<std::string>{"5|name5|NULL", "6|name6|NULL", "7|name7|NULL"}));
     EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'people'"), 1) << "Finalize analyzes";
+}
+
+TEST(SqliteSink, UndoDeletesExactlyThePartitionsRows) {
+    TestDb db;
+    db.Exec("CREATE TABLE people (id INTEGER, name TEXT); INSERT INTO people VALUES (100, 'earlier run')");
+    auto sink = OpenSqliteSink(Target(db, "people", "never"));
+    const Schema target = sink->Prepare(IdNameSchema());
+    auto writer = sink->OpenWriter();
+    std::vector<std::string> undo;
+    for (int64_t from : {1, 10, 20}) {
+        writer->Begin(Slice{});
+        writer->Write(MakeBatch(target, IdNameRows(from, from + 3)));
+        if (from != 10) {
+            undo.push_back(writer->UndoToken());
+        }
+        writer->Commit();
+    }
+    sink->Undo(undo, "");
+    EXPECT_EQ(db.Strings("SELECT id FROM people"), (std::vector<std::string>{"10", "100", "11", "12"}));
+    EXPECT_THROW(sink->Undo({""}, ""), Error);
 }
 
 TEST(SqliteSink, EveryTypeRoundTripsThroughTheSource) {

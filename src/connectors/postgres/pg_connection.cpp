@@ -185,6 +185,12 @@ PgConnection PgConnection::Connect(const std::string& url, const std::string& ap
     if (statement_timeout_ms > 0) {
         setup += fmt::format("; SET statement_timeout = {}", statement_timeout_ms);
     }
+    // Literals sluice writes (ledger marks, rejects) double quotes and leave backslashes
+    // alone: that is only right with standard_conforming_strings on (the default since 9.1,
+    // but a server or role may turn it off).
+    if (const char* scs = PQparameterStatus(out.get(), "standard_conforming_strings"); scs && std::string_view(scs) != "on") {
+        setup += "; SET standard_conforming_strings = on";
+    }
     out.Exec(setup, "setting up the session");
     return out;
 }

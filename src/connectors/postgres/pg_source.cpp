@@ -84,6 +84,13 @@ public:
         for (std::string& note : notes) {
             AddNote(std::move(note));
         }
+        if (!slices.empty() && slices.front().strategy == "ctid" && !spec_.consistent && slices.size() > 1) {
+            // Block ranges read at different moments: a row an UPDATE moves from a block not yet
+            // read to one already read is missed, and one moved the other way is read twice.
+            AddNote("ctid ranges are read at different moments: rows that concurrent UPDATEs move "
+                    "between blocks can be missed or read twice; set consistent: true (one exported "
+                    "snapshot) when the table changes during the load");
+        }
         if (shape.snapshot.empty()) {
             // Planning is over: with many tenants, idle planning sessions would crowd out the
             // readers under max_connections. (A held snapshot needs its session to stay.)

@@ -62,37 +62,49 @@ public:
         std::lock_guard lock(shared_->mu);
         sqlite3* db = shared_->db.get();
         table_ = sqlite::ResolveTableName(db, spec_.table);
-        if (spec_.create == "replace" && !resuming_) {
-            sqlite::ExecSql(db, "DROP TABLE IF EXISTS " + table_.Sql(), "dropping " + table_.Display());
-        }
         std::optional<Schema> existing = sqlite::ReadTableSchema(db, table_);
-        const bool created = !existing;
-        if (created) {
-            if (spec_.create == "never") {
-                throw sqlite::MissingTable(db, table_, path_,
-                                           "create it, or set target.create: if_missing to let sluice create it");
-            }
-            sqlite::ExecSql(db, CreateSql(source), "creating " + table_.Display());
-            existing = sqlite::ReadTableSchema(db, table_);
-            if (!existing) {
-                throw Error(ErrorKind::kInternal, "created table " + table_.Display() + " is not visible");
-            }
-        } else if (IsView(db)) {
+        if (existing && IsView(db)) {
             throw Error(ErrorKind::kSchema, fmt::format("target {} in {} is a view; name a table", table_.Display(), path_));
         }
-        Schema target = MatchColumns(source, *existing);
-        plan_ = MakeInsertPlan(db, target);
-        if (spec_.mode == "replace" && !created && !resuming_) {
-            // Only after every check passed: a refused job must not empty the table. A resumed
-            // run keeps what the committed partitions of the earlier one wrote.
-            sqlite::ExecSql(db, "DELETE FROM " + table_.Sql(), "emptying " + table_.Display());
+        if (!existing && spec_.create == "never") {
+            throw sqlite::MissingTable(db, table_, path_,
+                                       "create it, or set target.create: if_missing to let sluice create it");
         }
+        replaced_existed_ = existing.has_value() && spec_.create != "replace";
+        load_ = table_;
+        if (Replaces()) {
+            // The live table stays untouched until every partition committed: the rows load
+            // into a staging table that Finalize publishes in one transaction.
+            load_ = StagingName();
+            if (!(resuming_ && sqlite::ReadTableSchema(db, load_))) {
+                sqlite::ExecSql(db, "DROP TABLE IF EXISTS " + load_.Sql(), "dropping a leftover " + load_.Display());
+                sqlite::ExecSql(db, replaced_existed_ ? StagingDdl(db) : CreateSql(source, load_),
+                                "creating " + load_.Display());
+            }
+        } else if (!existing) {
+            sqlite::ExecSql(db, CreateSql(source, table_), "creating " + table_.Display());
+        }
+        const std::optional<Schema> load = sqlite::ReadTableSchema(db, load_);
+        if (!load) {
+            throw Error(ErrorKind::kInternal, "created table " + load_.Display() + " is not visible");
+        }
+        Schema target = MatchColumns(source, *load);
+        plan_ = MakeInsertPlan(db, target);
         return target;
     }
 
     bool Resume() override {
-        resuming_ = true;  // the table is replaced in place: its committed rows are still there
-        return true;
+        resuming_ = true;
+        if (!Replaces()) {
+            return true;  // appended rows are in the table itself
+        }
+        // A replace's committed partitions are in its staging table; gone (published, or
+        // dropped), every partition loads again.
+        shared_ = sqlite::AcquireSharedWriter(path_);
+        std::lock_guard lock(shared_->mu);
+        table_ = sqlite::ResolveTableName(shared_->db.get(), spec_.table);
+        resuming_ = sqlite::ReadTableSchema(shared_->db.get(), StagingName()).has_value();
+        return resuming_;
     }
 
     std::unique_ptr<SinkWriter> OpenWriter() override {
@@ -104,9 +116,12 @@ public:
 
     void Finalize(bool success) override {
         if (!success || !shared_) {
-            return;
+            return;  // a replace keeps its staging table for --resume
         }
         std::lock_guard lock(shared_->mu);
+        if (Replaces()) {
+            Publish(shared_->db.get());
+        }
         // Statistics are an optimization: a failure here must not fail a load that committed.
         sqlite3_exec(shared_->db.get(),
                      fmt::format("PRAGMA analysis_limit={}; ANALYZE {}", kAnalysisLimit, table_.Sql()).c_str(),
@@ -128,7 +143,7 @@ public:
         sqlite::ExecSql(db, "BEGIN IMMEDIATE", what);
         try {
             if (!ranges.empty()) {
-                sqlite::ExecSql(db, fmt::format("DELETE FROM {} WHERE {}", table_.Sql(), ranges), what);
+                sqlite::ExecSql(db, fmt::format("DELETE FROM {} WHERE {}", load_.Sql(), ranges), what);
             }
             if (!ledger_sql.empty()) {
                 sqlite::ExecSql(db, ledger_sql, "recording the tenant rollback in the sluice ledger");
@@ -149,7 +164,92 @@ public:
         return sqlite::ReadTableSchema(db.get(), sqlite::ResolveTableName(db.get(), spec_.table));
     }
 
+    int64_t CarryOverTenant(const std::string& column, const std::string& value) override {
+        if (!Replaces() || !replaced_existed_ || !shared_) {
+            return 0;
+        }
+        std::lock_guard lock(shared_->mu);
+        sqlite3* db = shared_->db.get();
+        const std::string columns = JoinQuoted(target_columns_);
+        auto stmt = sqlite::Prepare(db,
+                                    fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} = ?", load_.Sql(),
+                                                columns, columns, table_.Sql(), QuoteIdent(column)),
+                                    "keeping the previous rows of tenant " + value);
+        sqlite3_bind_text(stmt.get(), 1, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+        if (const int rc = sqlite3_step(stmt.get()); rc != SQLITE_DONE) {
+            throw sqlite::MakeError(db, rc, "keeping the previous rows of tenant " + value);
+        }
+        return sqlite3_changes64(db);
+    }
+
 private:
+    bool Replaces() const { return spec_.mode == "replace" || spec_.create == "replace"; }
+
+    sqlite::TableName StagingName() const { return {table_.schema, table_.name + "__sluice_new"}; }
+
+    /// The live table's own CREATE TABLE statement under the staging name, so the staging
+    /// table has its constraints (NOT NULL, CHECK, UNIQUE, keys): rows the table would refuse
+    /// are refused, and set aside, per partition rather than at publish.
+    std::string StagingDdl(sqlite3* db) const {
+        const std::string master =
+            table_.schema.empty() ? "sqlite_master" : QuoteIdent(table_.schema) + ".sqlite_master";
+        auto stmt = sqlite::Prepare(db, "SELECT sql FROM " + master + " WHERE type = 'table' AND name = ?",
+                                    "reading the definition of " + table_.Display());
+        sqlite3_bind_text(stmt.get(), 1, table_.name.data(), static_cast<int>(table_.name.size()), SQLITE_STATIC);
+        if (sqlite3_step(stmt.get()) != SQLITE_ROW) {
+            throw Error(ErrorKind::kInternal, "no definition for " + table_.Display());
+        }
+        const std::string ddl(sqlite::ColumnText(stmt.get(), 0));
+        // "CREATE TABLE [IF NOT EXISTS] name (...": swap the name token, quoted or bare.
+        size_t at = ddl.find('(');
+        size_t name_end = at;
+        while (name_end > 0 && std::isspace(static_cast<unsigned char>(ddl[name_end - 1]))) {
+            --name_end;
+        }
+        const char last = name_end > 0 ? ddl[name_end - 1] : ' ';
+        size_t name_begin = name_end;
+        if (last == '"' || last == '`' || last == ']' || last == '\'') {
+            const char open = last == ']' ? '[' : last;
+            name_begin = ddl.rfind(open, name_end - 2);
+        } else {
+            while (name_begin > 0 && !std::isspace(static_cast<unsigned char>(ddl[name_begin - 1]))) {
+                --name_begin;
+            }
+        }
+        if (at == std::string::npos || name_begin == std::string::npos || name_begin == 0) {
+            throw Error(ErrorKind::kSchema, fmt::format("cannot read the definition of {} to stage a replace: {}",
+                                                        table_.Display(), ddl));
+        }
+        return ddl.substr(0, name_begin) + StagingName().Sql() + " " + ddl.substr(name_end);
+    }
+
+    /// Swaps the staging table in, in one transaction: a table that existed keeps its
+    /// definition, indexes, triggers and dependent views (its rows are replaced); a new one,
+    /// or create: replace, takes the staging table's place.
+    void Publish(sqlite3* db) {
+        const std::string what = "publishing the new " + table_.Display();
+        sqlite::ExecSql(db, "BEGIN IMMEDIATE", what);
+        try {
+            if (replaced_existed_) {
+                const std::string columns = JoinQuoted(target_columns_);
+                sqlite::ExecSql(db,
+                                fmt::format("DELETE FROM {0}; INSERT INTO {0} ({1}) SELECT {1} FROM {2}; DROP TABLE {2}",
+                                            table_.Sql(), columns, load_.Sql()),
+                                what);
+            } else {
+                sqlite::ExecSql(db,
+                                fmt::format("DROP TABLE IF EXISTS {}; ALTER TABLE {} RENAME TO {}", table_.Sql(),
+                                            load_.Sql(), QuoteIdent(table_.name)),
+                                what);
+            }
+            sqlite::ExecSql(db, "COMMIT", what);
+        } catch (...) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+        load_ = table_;
+    }
+
     bool IsView(sqlite3* db) const {
         const std::string master =
             table_.schema.empty() ? "sqlite_master" : QuoteIdent(table_.schema) + ".sqlite_master";
@@ -168,8 +268,8 @@ private:
         return source.primary_key.empty() ? spec_.key : source.primary_key;
     }
 
-    std::string CreateSql(const Schema& source) const {
-        std::string sql = "CREATE TABLE IF NOT EXISTS " + table_.Sql() + " (";
+    std::string CreateSql(const Schema& source, const sqlite::TableName& name) const {
+        std::string sql = "CREATE TABLE IF NOT EXISTS " + name.Sql() + " (";
         for (size_t i = 0; i < source.size(); ++i) {
             const Field& f = source.fields[i];
             sql += (i == 0 ? "" : ", ") + QuoteIdent(f.name) + " " + sqlite::DeclFromType(f.type);
@@ -211,15 +311,15 @@ private:
         return target;
     }
 
-    std::shared_ptr<const sqlite::InsertPlan> MakeInsertPlan(sqlite3* db, const Schema& target) const {
+    std::shared_ptr<const sqlite::InsertPlan> MakeInsertPlan(sqlite3* db, const Schema& target) {
         auto plan = std::make_shared<sqlite::InsertPlan>();
-        plan->table = table_.Display();
-        plan->table_sql = table_.Sql();
-        std::vector<std::string> names;
+        plan->table = load_.Display();
+        plan->table_sql = load_.Sql();
+        target_columns_.clear();
         for (const Field& f : target.fields) {
-            names.push_back(f.name);
+            target_columns_.push_back(f.name);
         }
-        plan->head = fmt::format("INSERT INTO {} ({}) VALUES ", table_.Sql(), JoinQuoted(names));
+        plan->head = fmt::format("INSERT INTO {} ({}) VALUES ", load_.Sql(), JoinQuoted(target_columns_));
         plan->columns = target.size();
         plan->rows_per_statement = sqlite::RowsPerInsert(db, target.size());
         for (const Field& f : target.fields) {
@@ -264,6 +364,9 @@ private:
     TargetSpec spec_;
     std::string path_;
     sqlite::TableName table_;
+    sqlite::TableName load_;                    ///< where rows go: table_, or a replace's staging table
+    bool replaced_existed_ = false;             ///< a replace of a table that existed (rows replaced in place)
+    std::vector<std::string> target_columns_;   ///< the columns batches fill, in order
     std::shared_ptr<sqlite::SharedWriter> shared_;
     std::shared_ptr<const sqlite::InsertPlan> plan_;
     bool resuming_ = false;

@@ -1,3 +1,4 @@
+#include "core/utf8.hpp"
 #include "connectors/sqlite/sqlite_slice_reader.hpp"
 
 #include <algorithm>
@@ -178,7 +179,8 @@ std::string SqliteSliceReader::RowText() {
         }
         out += ColumnText(stmt_.get(), c);
     }
-    return out;
+    // A reject's text goes into the ledger, and PostgreSQL refuses invalid UTF-8 there.
+    return EscapeInvalidUtf8(out);
 }
 
 }  // namespace sluice::sqlite
