@@ -3,8 +3,6 @@
 // Shared by the libFuzzer targets: reading option bytes off the front of an input, and a
 // per-process scratch file for readers that only take a path.
 
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +11,8 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+
+#include <unistd.h>
 
 namespace sluice::fuzz {
 

@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
     }
     try {
-        const sluice::JobSpec job = sluice::ParseJob(yaml, "fuzz.yaml",
-                                                     sluice::fuzz::ScratchDir().string(), overrides);
+        const sluice::JobSpec job =
+            sluice::ParseJob(yaml, "fuzz.yaml", sluice::fuzz::ScratchDir().string(), overrides);
         (void)job;
     } catch (const sluice::Error&) {
         // An invalid job file: exit code 2 with a message, as intended.
