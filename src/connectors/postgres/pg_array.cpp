@@ -1,6 +1,7 @@
 #include "connectors/postgres/pg_array.hpp"
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -301,12 +302,20 @@ Status ArrayToText(std::string_view binary, Wire element_wire, Column& scratch, 
         if (dims[d] < 0) {
             return Status::Invalid("malformed binary array (negative dimension)");
         }
+        // A malformed stream could name bounds past int32 or a total past int64: refuse them
+        // before computing with them.
+        const int64_t upper = static_cast<int64_t>(lbounds[d]) + dims[d] - 1;
+        if (upper > INT32_MAX || upper < INT32_MIN ||
+            (dims[d] > 0 && total > INT64_MAX / dims[d])) {
+            return Status::Invalid("malformed binary array (dimensions out of range)");
+        }
         total *= dims[d];
         default_bounds = default_bounds && lbounds[d] == 1;
     }
     if (!default_bounds) {
         for (int d = 0; d < ndim; ++d) {
-            fmt::format_to(std::back_inserter(out), "[{}:{}]", lbounds[d], lbounds[d] + dims[d] - 1);
+            fmt::format_to(std::back_inserter(out), "[{}:{}]", lbounds[d],
+                           static_cast<int64_t>(lbounds[d]) + dims[d] - 1);
         }
         out += '=';
     }

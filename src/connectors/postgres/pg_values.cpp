@@ -75,9 +75,13 @@ Status DecodeScalar(Wire wire, std::string_view b, Column& column) {
         case Wire::kDate: {
             if (b.size() != 4) return WrongSize("date", b.size());
             const int32_t days = ReadI32(p);
-            // PostgreSQL's date range keeps the shifted value inside int32.
-            column.Append<int32_t>(days == INT32_MAX || days == INT32_MIN ? days
-                                                                          : days + kPgEpochDays);
+            // ±infinity are INT32_MAX/MIN; PostgreSQL's date range keeps other shifted values
+            // inside int32, and a malformed stream that does not is refused.
+            int32_t shifted = days;
+            if (days != INT32_MAX && days != INT32_MIN && __builtin_add_overflow(days, kPgEpochDays, &shifted)) {
+                return Status::Invalid("date out of range");
+            }
+            column.Append<int32_t>(shifted);
             return Status::Ok();
         }
         case Wire::kTime:
