@@ -1,9 +1,9 @@
 // The scheduler against fake connectors whose faults are scripted (tests/support): retries,
-// bisection, on_error, `after:`, replace, tenant rollback, lost COMMIT replies and foreign
-// exceptions, (this file: retries, bisection, on_error, foreign exceptions;
-// scheduler_streams_test.cpp: after:, tenants, replace, lost COMMIT replies), each asserting the target's exact final content, the summary and the ledger.
-// The ledger is a real SQLite file; the target is in memory. Unless a test says otherwise the
-// target (fake://) is another database than the ledger, so marks are written after COMMIT.
+// bisection, on_error and exceptions that are not sluice::Error; scheduler_streams_test.cpp
+// has `after:`, tenants, replace and lost COMMIT replies. Each test asserts the target's exact
+// final content, the summary and the ledger. The ledger is a real SQLite file; the target is
+// in memory. Unless a test says otherwise the target (fake://) is another database than the
+// ledger, so marks are written after COMMIT.
 
 #include <gtest/gtest.h>
 
