@@ -1,5 +1,8 @@
 #include "connectors/registry.hpp"
 
+#include <map>
+#include <mutex>
+
 #include <fmt/format.h>
 
 #include "connectors/files/files_source.hpp"
@@ -20,6 +23,16 @@ std::string UrlScheme(const std::string& url) {
 }
 
 namespace {
+
+std::mutex registered_mu;
+std::map<std::string, SinkFactory> registered_sinks;  // guarded by registered_mu
+
+/// The registered factory for the URL's scheme, or an empty one.
+SinkFactory RegisteredSink(const std::string& url) {
+    std::lock_guard lock(registered_mu);
+    const auto it = registered_sinks.find(UrlScheme(url));
+    return it == registered_sinks.end() ? SinkFactory() : it->second;
+}
 
 bool IsPostgres(const std::string& scheme) { return scheme == "postgresql" || scheme == "postgres"; }
 
@@ -48,8 +61,20 @@ std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
     Unsupported(spec.url, "source");
 }
 
+void RegisterSinkScheme(const std::string& scheme, SinkFactory factory) {
+    std::lock_guard lock(registered_mu);
+    if (factory) {
+        registered_sinks[scheme] = std::move(factory);
+    } else {
+        registered_sinks.erase(scheme);
+    }
+}
+
 void CheckTarget(const TargetSpec& spec) {
     const std::string scheme = UrlScheme(spec.url);
+    if (RegisteredSink(spec.url)) {
+        return;  // a registered sink checks its spec when it opens
+    }
     if (scheme == "sqlite") {
         CheckSqliteTarget(spec);
     } else if (IsPostgres(scheme)) {
@@ -60,6 +85,9 @@ void CheckTarget(const TargetSpec& spec) {
 }
 
 std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
+    if (SinkFactory factory = RegisteredSink(spec.url)) {
+        return factory(spec);
+    }
     const std::string scheme = UrlScheme(spec.url);
     if (scheme == "sqlite") {
         return OpenSqliteSink(spec);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,16 @@ std::unique_ptr<Sink> OpenSink(const TargetSpec& spec);
 /// Refuses, without touching any database, a target this build cannot write: an unknown
 /// scheme, or a mode or create setting its connector does not support. Error(kConfig).
 void CheckTarget(const TargetSpec& spec);
+
+/// Makes the sink of a target spec (see RegisterSinkScheme).
+using SinkFactory = std::function<std::unique_ptr<Sink>(const TargetSpec&)>;
+
+/// Registers `factory` for target URLs of `scheme` ("fake" for fake://...); an empty factory
+/// removes the registration. OpenSink and CheckTarget look registered schemes up before the
+/// built-in connectors, so a test can put an in-memory sink behind a URL, even one of a
+/// built-in scheme (a fake target at the ledger's own sqlite:// URL). For tests and
+/// embedders; connector code never calls it. Thread-safe.
+void RegisterSinkScheme(const std::string& scheme, SinkFactory factory);
 
 /// The URL scheme ("sqlite", "postgresql", ...) or empty when `url` has none.
 std::string UrlScheme(const std::string& url);
