@@ -477,7 +477,7 @@ private:
                 if (led != nullptr && !counts.marked_in_transaction) {
                     // The target cannot share a transaction with the ledger: mark afterwards
                     // (a crash between the two re-loads this partition on resume).
-                    led->MarkCommitted(*claim, counts.rows_written, counts.undo);
+                    led->MarkCommitted(*claim, counts.rows_written, counts.rejects, counts.undo);
                 }
                 PartitionCommitted(st, p, counts, attempt);
                 return;
@@ -677,7 +677,9 @@ private:
         if (status == "succeeded") {
             return true;
         }
-        if (status != "partial" || !tenants_carried || st.summary.failed_tenants.empty()) {
+        // Only under on_error: continue: a run that stops at its first failure publishes nothing.
+        if (status != "partial" || !options_.continue_on_error || !tenants_carried ||
+            st.summary.failed_tenants.empty()) {
             return false;
         }
         std::lock_guard lock(mu_);
@@ -862,9 +864,12 @@ private:
         return summary;
     }
 
+    /// Whether any stream left rows in its target: a failed stream's committed partitions
+    /// (an unpublished replace's staging table) do not count.
     static bool AnyCommitted(const RunSummary& s) {
-        return std::any_of(s.streams.begin(), s.streams.end(),
-                           [](const StreamSummary& st) { return st.partitions_committed > 0; });
+        return std::any_of(s.streams.begin(), s.streams.end(), [](const StreamSummary& st) {
+            return st.partitions_committed > 0 && st.status != "failed";
+        });
     }
 
     Plan& plan_;

@@ -357,9 +357,23 @@ void Ledger::Release(const std::string& run_id, const std::string& stream, int p
                  {run_id, stream, std::to_string(partition)});
 }
 
-void Ledger::MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::string& undo) {
-    const CommitMark mark = CommitMarkFor(claim, rows, {}, undo);
-    store_->Exec(mark.fenced_update);
+void Ledger::MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::vector<RejectedRow>& rejects,
+                           const std::string& undo) {
+    const CommitMark mark = CommitMarkFor(claim, rows, rejects, undo);
+    store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
+    try {
+        store_->Exec(mark.fenced_update);
+        if (!mark.rejects.empty()) {
+            store_->ExecScript(mark.rejects);
+        }
+        store_->Exec("COMMIT");
+    } catch (...) {
+        try {
+            store_->Exec("ROLLBACK");
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+        }
+        throw;
+    }
 }
 
 CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, int64_t rows,

@@ -117,7 +117,8 @@ public:
                     const std::string& error);
     /// Marks a partition committed after the fact (targets that cannot share a transaction:
     /// at least once), fenced like CommitMarkFor.
-    void MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::string& undo);
+    void MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::vector<RejectedRow>& rejects,
+                       const std::string& undo);
     /// The statements that mark the claimed partition committed and record its rejects; the
     /// sink runs them inside the partition's own transaction, which makes resume exactly-once.
     CommitMark CommitMarkFor(const PartitionClaim& claim, int64_t rows,

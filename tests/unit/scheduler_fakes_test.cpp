@@ -120,13 +120,13 @@ TEST_F(SchedulerFakes, RefusedRowsAreBisectedAsideWhenMaxRejectsAllows) {
     EXPECT_EQ(p.rows, 5);
 }
 
-// Bug (reported, not fixed here): when the ledger is not in the target's database, the commit
+// Regression test for a bug the fakes found (fixed): when the ledger is not in the target's database, the commit
 // mark is written after COMMIT by Ledger::MarkCommitted (scheduler.cpp RunTask), which calls
 // CommitMarkFor(claim, rows, /*rejects=*/{}, undo): the partition's rejects never reach the
 // ledger's `rejects` table, although DESIGN.md says bad rows go "to the reject file and
 // `rejects` table", and pipeline.cpp's warning about a failed reject file says "the rejected
 // rows are in the ledger".
-TEST_F(SchedulerFakes, DISABLED_RejectsReachTheLedgerWhenMarksAreWrittenAfterCommit) {
+TEST_F(SchedulerFakes, RejectsReachTheLedgerWhenMarksAreWrittenAfterCommit) {
     auto target = AddFakeTarget("bisect-ledger");
     target->Refuse("r2");
     auto source = std::make_shared<FakeSource>(std::vector<FakeRows>{MakeRows(1, 3)});

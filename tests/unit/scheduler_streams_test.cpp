@@ -201,12 +201,12 @@ TEST_F(SchedulerFakes, ReplacePublishesWithTheFailedTenantsPreviousRowsCarriedOv
     EXPECT_EQ(target->Rows(), Concat({{"1,old-afg,afg", "2,old-afg,afg"}, Texts(MakeRows(1, 3), "bgd")}));
 }
 
-// Bug (reported, not fixed here): with on_error: continue, a run whose only stream is a
+// Regression test for a bug the fakes found (fixed): with on_error: continue, a run whose only stream is a
 // replace that was not published (a partition failed) ends `partial` (exit 3), although the
 // target is exactly as before the run. Finish() in scheduler.cpp calls it partial when
 // AnyCommitted(), which counts partitions committed into the staging table of a stream whose
 // status is "failed" (not published). Exit 3 tells a scheduler "some data loaded".
-TEST_F(SchedulerFakes, DISABLED_UnpublishedReplaceUnderContinueFailsTheRun) {
+TEST_F(SchedulerFakes, UnpublishedReplaceUnderContinueFailsTheRun) {
     auto target = AddFakeTarget("replace-continue");
     target->Seed(SeedRows({"1,old"}));
     target->Refuse("r4");
@@ -242,7 +242,7 @@ TEST_F(SchedulerFakes, ReplaceUnderStopWithAFailedTenantDoesNotPublish) {
     EXPECT_EQ(target->Rows(), before);
 }
 
-// Bug (reported, not fixed here): under on_error: stop, when the failed tenant's partition is
+// Regression test for a bug the fakes found (fixed): under on_error: stop, when the failed tenant's partition is
 // the stream's last to end (so the stream completes instead of being cut short), the replace
 // is PUBLISHED with the failed tenant carried over, while the run ends failed (exit 1).
 // CompleteStream computes "partial" (some partitions committed) and MayPublish (scheduler.cpp)
@@ -250,7 +250,7 @@ TEST_F(SchedulerFakes, ReplaceUnderStopWithAFailedTenantDoesNotPublish) {
 // looking at options_.continue_on_error. DESIGN.md: "A failed run never publishes"; issue 9
 // item 4 allows carry-over only "with tenants under `continue`". Whether the table is swapped
 // then depends on the order partitions happen to end.
-TEST_F(SchedulerFakes, DISABLED_ReplaceUnderStopNeverPublishesWhenTheFailedTenantEndsLast) {
+TEST_F(SchedulerFakes, ReplaceUnderStopNeverPublishesWhenTheFailedTenantEndsLast) {
     auto target = AddFakeTarget("replace-stop-last");
     const Strings before = {"1,old-afg,afg"};
     target->Seed(SeedRows(before));
