@@ -98,6 +98,18 @@ same "replace: failed tenant keeps its previous rows" "$(psql_db dst -c "SELECT 
 same "replace: other tenants replaced" "$(psql_db dst -c "SELECT count(*) FROM rt WHERE country IN ('t1','t3')")" 18000
 expect_contains "$WORK/out" "previous row(s) were kept"
 
+# --- 4b. A target's GENERATED ALWAYS column is left out of the load (the table computes it).
+psql_db src -c "CREATE TABLE g (id bigint PRIMARY KEY, v text, v_upper text); INSERT INTO g SELECT g, 'v' || g, 'ignored' FROM generate_series(1, 1000) g"
+psql_db dst -c "CREATE TABLE g (id bigint PRIMARY KEY, v text, v_upper text GENERATED ALWAYS AS (upper(v)) STORED)"
+cat > "$WORK/job/gen.yaml" <<YAML
+version: 1
+name: gen
+source: {connection: "$PG_BASE/src", table: g}
+target: {connection: "$PG_BASE/dst", table: g, create: never}
+YAML
+expect_exit 0 "$SLUICE" run "$WORK/job/gen.yaml" --progress none
+same "generated column computed by the target" "$(psql_db dst -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE v_upper = upper(v)) FROM g")" "1000 1000"
+
 # --- 5. Two runs of one job at once.
 psql_db src -c "CREATE TABLE big (id bigint PRIMARY KEY, v text); INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 1500000) g"
 cat > "$WORK/job/big.yaml" <<YAML

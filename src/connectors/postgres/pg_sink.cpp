@@ -116,6 +116,9 @@ public:
                 missing.push_back(field.name);
                 continue;
             }
+            if (column->generated) {
+                continue;  // the table computes it (COPY into it fails with 42P10): leave it out
+            }
             target->columns.push_back(*column);
             out.fields.push_back(pg::ToField(*column));
         }

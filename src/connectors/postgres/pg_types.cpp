@@ -262,7 +262,7 @@ PgType MapType(Oid oid, Oid element_oid, int32_t typmod, char typtype, std::stri
 std::vector<PgColumn> ReadRelationColumns(PgConnection& conn, const std::string& relid) {
     PgResultPtr r = conn.ExecParams(
         "SELECT a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), "
-        "a.attnotnull FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 "
+        "a.attnotnull, a.attgenerated <> '' FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 "
         "AND NOT a.attisdropped ORDER BY a.attnum",
         {relid}, "reading table columns");
     TypeCatalog catalog(conn);
@@ -280,6 +280,7 @@ std::vector<PgColumn> ReadRelationColumns(PgConnection& conn, const std::string&
         column.type = catalog.Resolve(oids[static_cast<size_t>(i)],
                                       std::stoi(PQgetvalue(r.get(), i, 2)), PQgetvalue(r.get(), i, 3));
         column.not_null = PQgetvalue(r.get(), i, 4)[0] == 't';
+        column.generated = PQgetvalue(r.get(), i, 5)[0] == 't';
         out.push_back(std::move(column));
     }
     return out;

@@ -51,6 +51,7 @@ struct PgColumn {
     std::string name;
     PgType type;
     bool not_null = false;
+    bool generated = false;  ///< GENERATED ALWAYS AS (...) STORED: the table computes it
 };
 
 /// Type information for a column from its catalog entries: `oid` and `element_oid` (0 unless
