@@ -164,6 +164,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
     std::exception_ptr reader_error;
     PartitionCounts counts;
     std::atomic<int64_t> rows_read{0};
+    std::atomic<int64_t> bytes_read{0};
 
     std::jthread reader([&](const std::stop_token& stop) {
         try {
@@ -177,6 +178,8 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                 rows_read += n;
                 ctx.counters.rows_read.fetch_add(n, std::memory_order_relaxed);
                 const size_t bytes = batch.ByteSize();
+                bytes_read += static_cast<int64_t>(bytes);
+                ctx.counters.bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
                 if (!queue.Push(std::move(batch), bytes)) {
                     break;
                 }
@@ -237,6 +240,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
             ctx.writer.Rollback();
         }
         ctx.counters.rows_read.fetch_sub(rows_read.load(), std::memory_order_relaxed);
+        ctx.counters.bytes.fetch_sub(bytes_read.load(), std::memory_order_relaxed);
         ctx.counters.rows_rejected.fetch_sub(counts.rows_rejected, std::memory_order_relaxed);
         throw;
     }

@@ -19,7 +19,7 @@ struct StreamCounters {
     std::atomic<int64_t> rows_read{0};
     std::atomic<int64_t> rows_written{0};
     std::atomic<int64_t> rows_rejected{0};
-    std::atomic<int64_t> bytes{0};
+    std::atomic<int64_t> bytes{0};  ///< bytes of the batches read (Batch::ByteSize)
     std::atomic<size_t> partitions_done{0};
     std::atomic<size_t> partitions_failed{0};
     std::atomic<int64_t> started_ns{0};
@@ -32,6 +32,7 @@ struct ProgressSnapshot {
     int64_t rows_read = 0;
     int64_t rows_written = 0;
     int64_t rows_rejected = 0;
+    int64_t bytes_read = 0;  ///< in-memory size of the batches read (decoded, or raw COPY bytes)
     int64_t estimated_rows = -1;
     size_t partitions_done = 0;
     size_t partitions_failed = 0;

@@ -135,6 +135,7 @@ void ProgressReporter::RenderTick(bool final_tick) {
                                 {"rows_read", s.rows_read},
                                 {"rows_written", s.rows_written},
                                 {"rows_rejected", s.rows_rejected},
+                                {"bytes_read", s.bytes_read},
                                 {"rows_per_s", s.rows_per_s},
                                 {"partitions_done", s.partitions_done},
                                 {"partitions_total", s.partitions_total},
