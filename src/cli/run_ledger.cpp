@@ -1,6 +1,8 @@
 #include "cli/run_ledger.hpp"
 
+#include <algorithm>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -20,18 +22,22 @@ std::string NewRunId() {
                        now.substr(11, 2), now.substr(14, 2), now.substr(17, 2), rd() & 0xffff);
 }
 
+PartitionRecord Record(const StreamPlan& stream, const PartitionPlan& p) {
+    PartitionRecord r;
+    r.stream = stream.spec.name;
+    r.partition_id = p.id;
+    r.tenant = p.slice.tenant;
+    r.lower_bound = p.slice.strategy == "file" ? p.slice.file : p.slice.lower.value_or("");
+    r.upper_bound = p.slice.upper.value_or("");
+    r.slice = SliceToJson(p.slice);
+    return r;
+}
+
 std::vector<PartitionRecord> Records(const Plan& plan) {
     std::vector<PartitionRecord> out;
     for (const StreamPlan& stream : plan.streams) {
         for (const PartitionPlan& p : stream.partitions) {
-            PartitionRecord r;
-            r.stream = stream.spec.name;
-            r.partition_id = p.id;
-            r.tenant = p.slice.tenant;
-            r.lower_bound = p.slice.strategy == "file" ? p.slice.file : p.slice.lower.value_or("");
-            r.upper_bound = p.slice.upper.value_or("");
-            r.slice = SliceToJson(p.slice);
-            out.push_back(std::move(r));
+            out.push_back(Record(stream, p));
         }
     }
     return out;
@@ -39,9 +45,21 @@ std::vector<PartitionRecord> Records(const Plan& plan) {
 
 /// Rebuilds each stream's partitions from the ledger so a resumed run reads exactly what it
 /// planned; committed ones are skipped (a replace keeps them in its staging table).
-void AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan, RunStart& start) {
+/// Returns the partitions of tenants the unfinished run could not plan (a missing table then,
+/// fixed since): they are planned now, with new ids, and must be added to the ledger.
+std::vector<PartitionRecord> AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan,
+                                                   RunStart& start) {
+    std::vector<PartitionRecord> added;
     for (StreamPlan& stream : plan.streams) {
         std::vector<PartitionPlan> partitions;
+        std::set<std::string> recorded_tenants;
+        int next_id = 1;
+        for (const PartitionRecord& r : records) {
+            if (r.stream == stream.spec.name) {
+                recorded_tenants.insert(r.tenant);
+                next_id = std::max(next_id, r.partition_id + 1);
+            }
+        }
         for (const PartitionRecord& r : records) {
             if (r.stream != stream.spec.name) {
                 continue;
@@ -64,8 +82,17 @@ void AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& pl
                                     "file changed since. Use --restart to start over",
                                     stream.spec.name));
         }
+        for (const PartitionPlan& fresh : stream.partitions) {
+            if (!fresh.slice.tenant.empty() && !recorded_tenants.contains(fresh.slice.tenant)) {
+                PartitionPlan p = fresh;
+                p.id = next_id++;
+                added.push_back(Record(stream, p));
+                partitions.push_back(std::move(p));
+            }
+        }
         stream.partitions = std::move(partitions);
     }
+    return added;
 }
 
 /// What a stream reads and writes: a resumed run must still mean the same tables. The source's
@@ -207,7 +234,10 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
         CheckSameJob(*unfinished, job);
         start.run_id = unfinished->run_id;
         start.resumed = true;
-        AdoptLedgerPartitions(records, plan, start);
+        const std::vector<PartitionRecord> added = AdoptLedgerPartitions(records, plan, start);
+        if (!added.empty()) {
+            ledger.AddPartitions(start.run_id, added);
+        }
         ledger.ResumeRun(start.run_id, me);
         return start;
     }

@@ -245,6 +245,11 @@ private:
     /// The target no longer holds the rows of the stream's committed partitions (see
     /// Sink::Resume): load those partitions again too.
     void ReloadCommittedPartitions(StreamState& st) {
+        // The ledger first: a claim refuses a partition marked committed.
+        if (!options_.ledger_url.empty()) {
+            Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/reload")
+                ->ReopenPartitions(options_.run_id, st.plan->spec.name);
+        }
         std::lock_guard lock(mu_);
         size_t reloaded = 0;
         for (PartitionPlan& p : st.plan->partitions) {
@@ -644,30 +649,40 @@ private:
         std::unique_ptr<Ledger> ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/tenant-rollback");
         const bool shared = st.plan->spec.target.url == options_.ledger_url;
         const std::string& column = st.plan->spec.tenants.as_column;
-        bool carried_all = true;
+        bool can_carry = true;  // every failed tenant has a tenant column to copy its previous rows by
         for (const auto& [tenant, error] : st.summary.failed_tenants) {
             const std::string sql = ledger->RollbackTenantSql(options_.run_id, st.plan->spec.name, tenant);
             st.sink->Undo(ledger->UndoTokens(options_.run_id, st.plan->spec.name, tenant), shared ? sql : "");
             if (!shared) {
                 ledger->ExecScript(sql);
             }
-            nlohmann::json event = {{"event", "tenant_rolled_back"},
-                                    {"stream", st.plan->spec.name},
-                                    {"tenant", tenant},
-                                    {"error", error}};
-            if (ReplacesTarget(st)) {
-                if (column.empty()) {
-                    carried_all = false;
-                } else {
-                    const int64_t kept = st.sink->CarryOverTenant(column, tenant);
-                    event["previous_rows_kept"] = kept;
-                    std::lock_guard lock(mu_);
-                    st.summary.carried_over_tenants[tenant] = kept;
-                }
-            }
-            reporter_.Event(event);
+            can_carry = can_carry && !column.empty();
+            reporter_.Event({{"event", "tenant_rolled_back"},
+                             {"stream", st.plan->spec.name},
+                             {"tenant", tenant},
+                             {"error", error}});
         }
-        return carried_all;
+        return can_carry || !ReplacesTarget(st);
+    }
+
+    /// A replace about to publish without some tenants: copies each failed tenant's previous
+    /// rows from the old table into the new one, so publishing does not blank it. Only right
+    /// before the publish: a staging table kept for --resume must hold this run's rows only.
+    void CarryOverFailedTenants(StreamState& st) {
+        if (!ReplacesTarget(st)) {
+            return;
+        }
+        for (const auto& [tenant, error] : st.summary.failed_tenants) {
+            const int64_t kept = st.sink->CarryOverTenant(st.plan->spec.tenants.as_column, tenant);
+            {
+                std::lock_guard lock(mu_);
+                st.summary.carried_over_tenants[tenant] = kept;
+            }
+            reporter_.Event({{"event", "tenant_previous_rows_kept"},
+                             {"stream", st.plan->spec.name},
+                             {"tenant", tenant},
+                             {"rows", kept}});
+        }
     }
 
     /// Whether a stream that ended `status` may publish: a replace only when every partition
@@ -777,6 +792,9 @@ private:
         try {
             const bool tenants_carried = RollBackFailedTenants(st);
             const bool publish = MayPublish(st, status, tenants_carried);
+            if (publish && status != "succeeded") {
+                CarryOverFailedTenants(st);
+            }
             st.sink->Finalize(publish);
             if (!publish && ReplacesTarget(st) && status != "stopped") {
                 failure = Error(ErrorKind::kData,

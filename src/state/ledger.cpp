@@ -252,17 +252,31 @@ void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>&
                                  "fingerprint) VALUES (?, ?, 'running', ?, ?, ?)",
                                  Table("runs")),
                      {run.run_id, run.job, run.started_at, run.owner, run.fingerprint});
-        const std::string insert = fmt::format(
-            "INSERT INTO {} (run_id, stream, partition_id, tenant, lower_bound, upper_bound, status, "
-            "slice) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-            Table("partitions"));
-        for (const PartitionRecord& p : partitions) {
-            store_->Exec(insert, {run.run_id, p.stream, std::to_string(p.partition_id),
-                                  p.tenant.empty() ? SqlValue() : SqlValue(p.tenant),
-                                  p.lower_bound.empty() ? SqlValue() : SqlValue(p.lower_bound),
-                                  p.upper_bound.empty() ? SqlValue() : SqlValue(p.upper_bound),
-                                  p.slice});
-        }
+        InsertPartitions(run.run_id, partitions);
+        store_->Exec("COMMIT");
+    } catch (...) {
+        store_->Exec("ROLLBACK");
+        throw;
+    }
+}
+
+void Ledger::InsertPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions) {
+    const std::string insert = fmt::format(
+        "INSERT INTO {} (run_id, stream, partition_id, tenant, lower_bound, upper_bound, status, "
+        "slice) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+        Table("partitions"));
+    for (const PartitionRecord& p : partitions) {
+        store_->Exec(insert, {run_id, p.stream, std::to_string(p.partition_id),
+                              p.tenant.empty() ? SqlValue() : SqlValue(p.tenant),
+                              p.lower_bound.empty() ? SqlValue() : SqlValue(p.lower_bound),
+                              p.upper_bound.empty() ? SqlValue() : SqlValue(p.upper_bound), p.slice});
+    }
+}
+
+void Ledger::AddPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions) {
+    store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
+    try {
+        InsertPartitions(run_id, partitions);
         store_->Exec("COMMIT");
     } catch (...) {
         store_->Exec("ROLLBACK");
@@ -413,6 +427,13 @@ std::string Ledger::UndoneByRestartSql(const std::string& run_id, const std::str
                        "AND stream = {} AND status = 'committed';",
                        Table("partitions"), SqlLiteral("undone: run " + new_run + " restarted the job"),
                        SqlLiteral(run_id), SqlLiteral(stream));
+}
+
+void Ledger::ReopenPartitions(const std::string& run_id, const std::string& stream) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'pending', rows = 0, undo = NULL, error = NULL "
+                             "WHERE run_id = ? AND stream = ? AND status = 'committed'",
+                             Table("partitions")),
+                 {run_id, stream});
 }
 
 void Ledger::RequestStop(const std::string& run_id) {

@@ -97,6 +97,9 @@ public:
 
     /// Inserts a new run (status running) with its partitions, in one transaction.
     void CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions);
+    /// Adds pending partitions to a run (a resumed run's tenants that could not be planned
+    /// before), in one transaction.
+    void AddPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions);
     /// Takes over an unfinished run: status running, new owner, stop flag cleared.
     void ResumeRun(const std::string& run_id, const std::string& owner);
     /// Marks `old_run` as replaced by `new_run` (--restart).
@@ -129,6 +132,10 @@ public:
     std::string RollbackTenantSql(const std::string& run_id, const std::string& stream,
                                   const std::string& tenant) const;
 
+    /// Turns a stream's committed partitions back to pending: their rows are gone (a replace's
+    /// staging table was dropped or published), so a resume must load them again.
+    void ReopenPartitions(const std::string& run_id, const std::string& stream);
+
     void RequestStop(const std::string& run_id);
     bool StopRequested(const std::string& run_id);
 
@@ -141,6 +148,7 @@ public:
 private:
     void Migrate();
     void AddColumnIfMissing(const char* table, const char* column);
+    void InsertPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions);
     static RunRecord ToRun(const SqlRow& row);
 
     std::unique_ptr<SqlStore> store_;
