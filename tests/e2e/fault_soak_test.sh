@@ -22,7 +22,8 @@
 # (the job shape, the data and the fault are the same; the moment of a kill or terminate is
 # drawn from the same seed but lands on a different instant of a different run).
 # Environment: SLUICE_SOAK_TRIALS, SLUICE_SOAK_SEED (first trial's seed), SLUICE_SOAK_KEEP=1
-# (keep each trial's job and outputs under $WORK even when it passes).
+# (keep each trial's job and outputs under $WORK even when it passes), SLUICE_SOAK_FAULTS (a
+# space-separated subset of: none kill terminate cut check broken_table broken_column).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 
@@ -99,14 +100,24 @@ run_sluice() {
   set -e
 }
 
-# run_with_fault OUTFILE FAULT DELAY_MS ARGS...: sluice in the background; at DELAY_MS either
-# kill -9 it or terminate every backend of the job; sets $code and $fault_hit.
+committed_now() {  # partitions of the job committed so far (0 before the ledger exists)
+  psql_db dst -c "SELECT count(*) FROM sluice.partitions p JOIN sluice.runs r USING (run_id)
+                  WHERE r.job = '$job' AND p.status = 'committed'" 2>/dev/null || echo 0
+}
+
+# run_with_fault OUTFILE FAULT AFTER_COMMITS DELAY_MS ARGS...: sluice in the background; once
+# AFTER_COMMITS partitions committed (0: from the start), DELAY_MS later, either kill -9 it or
+# terminate every backend of the job; sets $code and $fault_hit. The moment is drawn by
+# progress, not by the clock alone, so the fault lands mid-run whatever this machine's speed.
 run_with_fault() {
-  local out=$1 fault=$2 delay=$3; shift 3
+  local out=$1 fault=$2 after=$3 delay=$4; shift 4
   local tpid spid
   set +e
   timeout -k 5 "$RUN_TIMEOUT" "$SLUICE" "$@" --progress none >"$out.out" 2>"$out.err" &
   tpid=$!
+  if [ "$after" -gt 0 ]; then
+    while kill -0 "$tpid" 2>/dev/null && [ "$(committed_now)" -lt "$after" ]; do sleep 0.03; done
+  fi
   sleep "$(awk -v ms="$delay" 'BEGIN { printf "%.3f", ms / 1000 }')"
   fault_hit=no
   if kill -0 "$tpid" 2>/dev/null; then
@@ -133,7 +144,7 @@ dump_trial() {
   echo "--- shape: $shape; fault: $fault ($fault_detail)"
   echo "--- job file $jobfile"; cat "$jobfile"
   echo "--- exit codes: $codes"
-  for f in "$tdir"/*.err; do echo "--- $(basename "$f")"; tail -n 30 "$f"; done
+  for f in "$tdir"/*.out "$tdir"/*.err; do echo "--- $(basename "$f")"; tail -n 30 "$f"; done
   echo "--- sluice.runs"
   psql_db dst -c "SELECT run_id, status, rows_read, rows_written, rows_rejected, left(coalesce(error, ''), 300)
                   FROM sluice.runs WHERE job = '$job' ORDER BY started_at" 2>&1 || true
@@ -186,6 +197,8 @@ for trial in $(seq 1 "$TRIALS"); do
 
   # ---------------------------------------------------------------- the fault
   faults=(none kill kill terminate terminate cut cut check check broken_table broken_column)
+  # SLUICE_SOAK_FAULTS="kill cut" draws from these faults only.
+  [ -n "${SLUICE_SOAK_FAULTS:-}" ] && read -r -a faults <<< "$SLUICE_SOAK_FAULTS"
   pick fault "${faults[@]}"
   pick victim "${units[@]}"
   # A broken or refused tenant may stay so: the user accepts the partial run (tenants only).
@@ -277,9 +290,12 @@ for trial in $(seq 1 "$TRIALS"); do
   est_ms=$(( calib_ms * total_rows / 30000 + 100 ))
   case $fault in
     kill|terminate)
-      rnd delay 0 $(( est_ms * 13 / 10 ))
-      run_with_fault "$tdir/run0" "$fault" "$delay" run "$jobfile" "${flags[@]}"
-      fault_detail="at ${delay} ms of ~${est_ms} ms: hit $fault_hit" ;;
+      # After 0..all partitions committed (all: the publish, the run's end), then 0-250 ms; from
+      # the start, 0..half the expected run time (planning, the first partitions).
+      rnd after 0 $(( nparts * nunits ))
+      if [ "$after" = 0 ]; then rnd delay 0 $(( est_ms / 2 )); else rnd delay 0 250; fi
+      run_with_fault "$tdir/run0" "$fault" "$after" "$delay" run "$jobfile" "${flags[@]}"
+      fault_detail="${delay} ms after $after partition(s) committed: hit $fault_hit" ;;
     cut)
       rnd nth 1 $(( nparts * nunits ))
       cuts_before=$(grep -c "FAULT cut-after-commit" "$WORK/proxy.log" || true)
