@@ -125,8 +125,16 @@ run_with_fault() {
       spid=$(pgrep -P "$tpid" || true)
       if [ -n "$spid" ]; then kill -9 "$spid" 2>/dev/null && fault_hit="yes (pid $spid)"; fi
     else
-      fault_hit="yes ($(psql_db postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                   WHERE application_name LIKE 'sluice/$job/%' AND pid <> pg_backend_pid()") session(s))"
+      # The first moment from here on when sluice holds sessions (between partitions it may
+      # hold none for a few milliseconds), within 2 s.
+      local n=0 tries=0
+      while [ "$n" = 0 ] && [ "$tries" -lt 100 ] && kill -0 "$tpid" 2>/dev/null; do
+        n=$(psql_db postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                                 WHERE application_name LIKE 'sluice/$job/%' AND pid <> pg_backend_pid()")
+        tries=$((tries + 1))
+        [ "$n" = 0 ] && sleep 0.02
+      done
+      [ "$n" = 0 ] || fault_hit="yes ($n session(s))"
     fi
   fi
   wait "$tpid"
@@ -287,13 +295,13 @@ for trial in $(seq 1 "$TRIALS"); do
   flags=(); [ "$ignore" = yes ] && flags=(--ignore-errors)
 
   # ---------------------------------------------------------------- first run, with the fault
-  est_ms=$(( calib_ms * total_rows / 30000 + 100 ))
+  est_ms=$(( calib_ms * total_rows / 30000 + 15 * nparts * nunits / workers + 100 ))
   case $fault in
     kill|terminate)
-      # After 0..all partitions committed (all: the publish, the run's end), then 0-250 ms; from
-      # the start, 0..half the expected run time (planning, the first partitions).
-      rnd after 0 $(( nparts * nunits ))
-      if [ "$after" = 0 ]; then rnd delay 0 $(( est_ms / 2 )); else rnd delay 0 250; fi
+      # Mostly by the clock, 0..the expected run time (polling the ledger is too slow to catch
+      # a load of a second); one trial in four after 1..all partitions committed (the publish).
+      rnd after 0 3
+      if [ "$after" = 0 ]; then rnd after 1 $(( nparts * nunits )); rnd delay 0 40; else after=0; rnd delay 0 "$est_ms"; fi
       run_with_fault "$tdir/run0" "$fault" "$after" "$delay" run "$jobfile" "${flags[@]}"
       fault_detail="${delay} ms after $after partition(s) committed: hit $fault_hit" ;;
     cut)
