@@ -68,10 +68,13 @@ test-unit: build
 bench: build
 	bench/run
 
-# The kill -9 / resume trials, many more than `make test` runs (SOAK_TRIALS each).
+# The kill -9 / resume trials and the randomized fault test (tests/e2e/fault_soak_test.sh), many
+# more trials than `make test` runs (SOAK_TRIALS each). Replay one fault trial with
+# SLUICE_SOAK_SEED=<seed it printed> SLUICE_SOAK_TRIALS=1.
 SOAK_TRIALS ?= 50
 soak: build
 	cd $(BUILD) && SLUICE_CRASH_TRIALS=$(SOAK_TRIALS) ctest --output-on-failure -R 'crash_resume'
+	SLUICE_SOAK_TRIALS=$(SOAK_TRIALS) bash tests/e2e/fault_soak_test.sh $(BUILD)/sluice $(CURDIR)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
