@@ -74,7 +74,8 @@ bench: build
 SOAK_TRIALS ?= 50
 soak: build
 	cd $(BUILD) && SLUICE_CRASH_TRIALS=$(SOAK_TRIALS) ctest --output-on-failure -R 'crash_resume'
-	SLUICE_SOAK_TRIALS=$(SOAK_TRIALS) bash tests/e2e/fault_soak_test.sh $(BUILD)/sluice $(CURDIR)
+	SLUICE_SOAK_TRIALS=$(SOAK_TRIALS) SLUICE_SOAK_SEED=$${SLUICE_SOAK_SEED:-$$(( $$(date +%s) % 1000000 ))} \
+	  bash tests/e2e/fault_soak_test.sh $(BUILD)/sluice $(CURDIR)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

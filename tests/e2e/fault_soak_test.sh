@@ -28,7 +28,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 
 TRIALS=${SLUICE_SOAK_TRIALS:-6}
-BASE_SEED=${SLUICE_SOAK_SEED:-$(( $(date +%s%N) % 1000000 ))}
+# A fixed first seed by default, so the slice `make test` runs draws the same job shapes and
+# faults every time (a failure there is a regression, not bad luck); `make soak` draws anew.
+BASE_SEED=${SLUICE_SOAK_SEED:-1000}
 RUN_TIMEOUT=${SLUICE_SOAK_RUN_TIMEOUT:-180}   # seconds for one sluice invocation: more is a hang
 EARLIER_ID=1000000                            # ids above this are "earlier runs'" rows
 
