@@ -587,7 +587,17 @@ private:
             return;
         }
         std::unique_ptr<Ledger> ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/restart");
-        const std::vector<std::string> tokens = ledger->UndoTokens(options_.undo_run, st.plan->spec.name);
+        std::vector<std::string> tokens = ledger->UndoTokens(options_.undo_run, st.plan->spec.name);
+        // Partitions an older sluice committed recorded no token: their rows cannot be told
+        // apart, so they stay (as --restart always did before) and the user is told.
+        const auto untracked = std::erase(tokens, std::string());
+        if (untracked > 0) {
+            reporter_.Event({{"event", "warning"},
+                             {"stream", st.plan->spec.name},
+                             {"message", fmt::format("--restart: {} partition(s) of run {} were committed by an "
+                                                     "older sluice without an undo token; their rows stay",
+                                                     untracked, options_.undo_run)}});
+        }
         if (tokens.empty()) {
             return;
         }
