@@ -12,8 +12,10 @@
 #include "engine/pipeline.hpp"
 #include "engine/retry.hpp"
 #include "engine/run.hpp"
+#include "engine/stream_marks.hpp"
 #include "engine/tenant_streams.hpp"
 #include "state/ledger.hpp"
+#include "state/target_marks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +31,8 @@ struct StreamState {
     StreamCounters* counters = nullptr;
     StreamPhase phase = StreamPhase::kWaiting;
     std::unique_ptr<Sink> sink;
+    /// The stream's partition marks in its own target, when the ledger lives elsewhere.
+    std::unique_ptr<TargetMarks> marks;
     std::unique_ptr<BatchConformer> conformer;
     std::unique_ptr<RejectWriter> rejects;
     std::vector<std::shared_ptr<Source>> sources;  ///< plan's sources, or raw-copy reopenings
@@ -250,6 +254,9 @@ private:
             Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/reload")
                 ->ReopenPartitions(options_.run_id, st.plan->spec.name);
         }
+        if (st.marks) {
+            st.marks->Forget(options_.run_id, st.plan->spec.name);
+        }
         std::lock_guard lock(mu_);
         size_t reloaded = 0;
         for (PartitionPlan& p : st.plan->partitions) {
@@ -277,6 +284,7 @@ private:
         st.counters->started_ns = tracker_.NowNs();
         try {
             st.sink = OpenSink(sp.spec.target);
+            OpenTargetMarks(st);
             // Only with committed partitions: before the first commit, the earlier run may not
             // even have prepared (emptied, staged) the target, so the stream starts afresh.
             if (options_.resuming && st.summary.partitions_committed > 0 && !st.sink->Resume()) {
@@ -463,31 +471,48 @@ private:
                         // Committed already: an earlier attempt's COMMIT landed although its
                         // reply was lost. Loading it again would duplicate its rows.
                         const std::optional<PartitionRecord> done = led->GetPartition(options_.run_id, stream, p.id);
-                        PartitionCounts counts;
-                        counts.rows_written = done ? done->rows : 0;
-                        st.counters->rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);
-                        PartitionCommitted(st, p, counts, attempt);
+                        CountAsCommitted(st, p, done ? done->rows : 0, attempt);
                         return;
                     }
                     claim = PartitionClaim{options_.run_id, stream, p.id, options_.worker, *claimed};
+                    // Claimed before: an earlier attempt may have committed in the target and
+                    // died before the ledger heard of it.
+                    if (*claimed > 1 && AdoptTargetMark(st, *led, p, attempt)) {
+                        return;
+                    }
                     if (st.plan->spec.target.url == options_.ledger_url) {
                         ctx.commit_mark = [led, &claim](int64_t rows, const std::vector<RejectedRow>& rejects,
                                                         const std::string& undo) {
                             return led->CommitMarkFor(*claim, rows, rejects, undo);
                         };
                         ctx.commit_landed = [this, &claim] { return ClaimCommitted(*claim); };
+                    } else if (st.marks) {
+                        ctx.commit_mark = [this, &st, &claim, &p](int64_t rows, const std::vector<RejectedRow>&,
+                                                                  const std::string& undo) {
+                            return CommitMark{st.marks->InsertSql(plan_.job, *claim, p.slice.tenant, rows, undo), ""};
+                        };
+                        ctx.commit_landed = [this, &st, &claim] { return TargetMarkLanded(st, *claim); };
                     }
                 }
                 PartitionCounts counts = RunPartition(ctx);
-                if (led != nullptr && !counts.marked_in_transaction) {
-                    // The target cannot share a transaction with the ledger: mark afterwards
-                    // (a crash between the two re-loads this partition on resume).
+                if (led != nullptr && (!counts.marked_in_transaction || st.marks)) {
+                    // The ledger is elsewhere: mark it after the COMMIT. With marks in the
+                    // target, a crash in between is caught up from them; without, the
+                    // partition loads again on resume (at least once).
                     led->MarkCommitted(*claim, counts.rows_written, counts.rejects, counts.undo);
                 }
                 PartitionCommitted(st, p, counts, attempt);
                 return;
             } catch (ClaimFenced& e) {
                 writers.erase(task.stream);
+                // With marks in the target, a refused mark means another attempt committed
+                // the partition first: its rows are there.
+                try {
+                    if (Ledger* led = WorkerLedger(ledger, worker); led != nullptr && AdoptTargetMark(st, *led, p, attempt)) {
+                        return;
+                    }
+                } catch (const Error&) {  // NOLINT(bugprone-empty-catch): unknown; a resume reconciles
+                }
                 e.context() = {stream, std::to_string(p.id), p.slice.tenant};
                 FailPartition(st, p, e);  // cancelled: the ledger row is the new owner's
                 return;
@@ -531,6 +556,81 @@ private:
                 FailPartition(st, p, wrapped);
                 return;
             }
+        }
+    }
+
+    /// A partition found committed by an earlier attempt: counted, not loaded again.
+    void CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int attempt) {
+        PartitionCounts counts;
+        counts.rows_written = rows;
+        st.counters->rows_written.fetch_add(rows, std::memory_order_relaxed);
+        PartitionCommitted(st, p, counts, attempt);
+    }
+
+    /// When the stream's target holds a mark for the partition, records it committed in the
+    /// ledger and counts it; false when there is none (or the stream keeps no marks).
+    bool AdoptTargetMark(StreamState& st, Ledger& ledger, const PartitionPlan& p, int attempt) {
+        if (!st.marks) {
+            return false;
+        }
+        const std::optional<TargetMark> mark = st.marks->Find(options_.run_id, st.plan->spec.name, p.id);
+        if (!mark) {
+            return false;
+        }
+        ledger.AdoptCommitted(options_.run_id, st.plan->spec.name, p.id, mark->rows, mark->undo);
+        CountAsCommitted(st, p, mark->rows, attempt);
+        return true;
+    }
+
+    /// Whether the target holds this claim's mark (COMMIT failed, maybe only its reply).
+    bool TargetMarkLanded(StreamState& st, const PartitionClaim& claim) {
+        for (int attempt = 1; attempt <= 5; ++attempt) {
+            try {
+                const std::optional<TargetMark> mark = st.marks->Find(claim.run_id, claim.stream, claim.partition);
+                return mark && mark->attempt == claim.attempt;
+            } catch (const Error&) {
+                if (options_.stop.stop_requested()) {
+                    return false;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(500 * attempt));
+            }
+        }
+        return false;  // unknown: the retry's claim looks again (AdoptTargetMark)
+    }
+
+    /// Streams whose ledger is elsewhere keep their partition marks in their own target
+    /// (TargetMarks). A resumed run first takes the target's word on what committed.
+    void OpenTargetMarks(StreamState& st) {
+        const StreamSpec& spec = st.plan->spec;
+        if (!KeepsTargetMarks(spec.target.url, options_.ledger_url)) {
+            return;
+        }
+        try {
+            st.marks = TargetMarks::Open(spec.target.url, "sluice/" + plan_.job + "/marks");
+        } catch (const Error& e) {
+            reporter_.Event({{"event", "warning"},
+                             {"stream", spec.name},
+                             {"message", fmt::format("at least once: cannot keep partition marks in the target "
+                                                     "({}); a crash between a partition's COMMIT and its ledger "
+                                                     "mark loads it again on --resume",
+                                                     e.what())}});
+            return;
+        }
+        if (!options_.resuming) {
+            st.marks->ForgetOtherRuns(plan_.job, options_.run_id);
+            return;
+        }
+        std::unique_ptr<Ledger> ledger = Ledger::Open(options_.ledger_url, "sluice/" + plan_.job + "/marks");
+        const MarksReconciled changed = ReconcileWithTargetMarks(*ledger, *st.marks, options_.run_id, *st.plan);
+        std::lock_guard lock(mu_);
+        st.summary.partitions_committed = st.summary.partitions_committed + changed.adopted - changed.reopened;
+        st.counters->partitions_done = st.counters->partitions_done + changed.adopted - changed.reopened;
+        st.remaining = st.remaining + changed.reopened - changed.adopted;
+        if (changed.adopted + changed.reopened > 0) {
+            reporter_.Event({{"event", "ledger_caught_up"},
+                             {"stream", spec.name},
+                             {"committed_in_target", changed.adopted},
+                             {"gone_from_target", changed.reopened}});
         }
     }
 
@@ -603,7 +703,7 @@ private:
         }
         const std::string sql = ledger->UndoneByRestartSql(options_.undo_run, st.plan->spec.name, options_.run_id);
         const bool shared = st.plan->spec.target.url == options_.ledger_url;
-        st.sink->Undo(tokens, shared ? sql : "");
+        st.sink->Undo(tokens, shared ? sql : MarksDeleteSql(st, options_.undo_run));
         if (!shared) {
             ledger->ExecScript(sql);
         }
@@ -662,7 +762,8 @@ private:
         bool can_carry = true;  // every failed tenant has a tenant column to copy its previous rows by
         for (const auto& [tenant, error] : st.summary.failed_tenants) {
             const std::string sql = ledger->RollbackTenantSql(options_.run_id, st.plan->spec.name, tenant);
-            st.sink->Undo(ledger->UndoTokens(options_.run_id, st.plan->spec.name, tenant), shared ? sql : "");
+            st.sink->Undo(ledger->UndoTokens(options_.run_id, st.plan->spec.name, tenant),
+                          shared ? sql : MarksDeleteSql(st, options_.run_id, tenant));
             if (!shared) {
                 ledger->ExecScript(sql);
             }
@@ -673,6 +774,13 @@ private:
                              {"error", error}});
         }
         return can_carry || !ReplacesTarget(st);
+    }
+
+    /// Deletes, with the rows being undone, their partitions' marks in the target (if kept
+    /// there); the ledger follows after, and a crash in between is caught up on resume.
+    static std::string MarksDeleteSql(const StreamState& st, const std::string& run_id,
+                                      const std::optional<std::string>& tenant = std::nullopt) {
+        return st.marks ? st.marks->DeleteSql(run_id, st.plan->spec.name, tenant) : "";
     }
 
     /// A replace about to publish without some tenants: copies each failed tenant's previous

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "connectors/registry.hpp"
 #include "core/error.hpp"
+#include "state/target_marks.hpp"
 
 namespace sluice {
 
@@ -14,12 +16,17 @@ void NoteDeliveryGuarantees(Plan& plan, const std::string& ledger_url) {
         if (stream.spec.target.url == ledger_url) {
             stream.notes.push_back("exactly once: each partition's ledger mark commits in the target's own "
                                    "transaction");
+        } else if (KeepsTargetMarks(stream.spec.target.url, ledger_url)) {
+            stream.notes.push_back(fmt::format(
+                "exactly once: the ledger is in {}; each partition's mark commits with its rows in the "
+                "target's own {}, and the ledger is brought in line from those marks",
+                MaskSecrets(ledger_url),
+                UrlScheme(stream.spec.target.url) == "sqlite" ? "sluice_partition_marks" : "sluice.partition_marks"));
         } else {
             stream.notes.push_back(fmt::format(
                 "at least once: the ledger is in {}, not in this stream's target, so a partition is marked "
                 "after its COMMIT; a crash in between loads it again on --resume (duplicates unless the "
-                "target has a key). Keep settings.state: target, or put this stream's target first, for "
-                "exactly once",
+                "target has a key). Only PostgreSQL and SQLite targets can keep the marks for exactly once",
                 MaskSecrets(ledger_url)));
         }
     }

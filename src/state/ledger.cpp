@@ -436,6 +436,22 @@ void Ledger::ReopenPartitions(const std::string& run_id, const std::string& stre
                  {run_id, stream});
 }
 
+void Ledger::ReopenPartition(const std::string& run_id, const std::string& stream, int partition) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'pending', rows = 0, undo = NULL, error = NULL "
+                             "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status = 'committed'",
+                             Table("partitions")),
+                 {run_id, stream, std::to_string(partition)});
+}
+
+void Ledger::AdoptCommitted(const std::string& run_id, const std::string& stream, int partition, int64_t rows,
+                            const std::string& undo) {
+    store_->Exec(fmt::format("UPDATE {} SET status = 'committed', rows = ?, undo = ?, error = NULL, "
+                             "lease_until = NULL, finished_at = ? WHERE run_id = ? AND stream = ? "
+                             "AND partition_id = ?",
+                             Table("partitions")),
+                 {std::to_string(rows), undo, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+}
+
 void Ledger::RequestStop(const std::string& run_id) {
     store_->Exec(fmt::format("UPDATE {} SET stop_requested = 1 WHERE run_id = ?", Table("runs")),
                  {run_id});

@@ -135,6 +135,13 @@ public:
     /// Turns a stream's committed partitions back to pending: their rows are gone (a replace's
     /// staging table was dropped or published), so a resume must load them again.
     void ReopenPartitions(const std::string& run_id, const std::string& stream);
+    /// Turns one committed partition back to pending: the target holds none of its rows (its
+    /// mark in the target is gone, see TargetMarks).
+    void ReopenPartition(const std::string& run_id, const std::string& stream, int partition);
+    /// Records a partition as committed because its target says so (TargetMarks), whatever
+    /// the ledger thought: the mark committed with the rows, the ledger only follows.
+    void AdoptCommitted(const std::string& run_id, const std::string& stream, int partition, int64_t rows,
+                        const std::string& undo);
 
     void RequestStop(const std::string& run_id);
     bool StopRequested(const std::string& run_id);
