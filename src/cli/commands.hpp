@@ -34,5 +34,6 @@ void RegisterCopy(CLI::App& app, int& exit_code);
 void RegisterRuns(CLI::App& app, int& exit_code);
 void RegisterStatus(CLI::App& app, int& exit_code);
 void RegisterStop(CLI::App& app, int& exit_code);
+void RegisterRejects(CLI::App& app, int& exit_code);
 
 }  // namespace sluice::cli

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/ledger_location.hpp"
 #include "cli/run_ledger.hpp"
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
@@ -15,31 +16,6 @@
 namespace sluice::cli {
 
 namespace {
-
-/// Where to find the ledger: --state URL, else --job FILE's state, else $SLUICE_STATE.
-struct LedgerLocation {
-    std::string state;
-    std::string job;
-
-    std::string Url() const {
-        if (!state.empty()) {
-            return state;
-        }
-        if (!job.empty()) {
-            return ResolveStateUrl(LoadJobFile(job));
-        }
-        if (const char* env = std::getenv("SLUICE_STATE"); env != nullptr && *env != '\0') {
-            return env;
-        }
-        throw Error(ErrorKind::kUsage, "say where the ledger is: --state URL (the target database "
-                                       "or settings.state), --job FILE, or SLUICE_STATE");
-    }
-};
-
-void AddLocation(CLI::App& cmd, LedgerLocation& where) {
-    cmd.add_option("--state", where.state, "Ledger URL: postgresql://... or sqlite:///path");
-    cmd.add_option("--job", where.job, "Job file whose ledger to read");
-}
 
 nlohmann::json RunJson(const RunRecord& r) {
     return {{"run_id", r.run_id},           {"job", r.job},

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/convert_detail.hpp"
 #include "core/utf8.hpp"
@@ -432,31 +433,48 @@ std::string FormatValue(const Column& column, size_t row) {
     return out;
 }
 
-std::string RowText(std::span<const Column* const> columns, size_t row) {
-    std::string out;
+std::string RowJson(std::span<const Column* const> columns, std::span<const std::string> names, size_t row) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (size_t c = 0; c < columns.size(); ++c) {
-        if (c > 0) {
-            out += ',';
+        const Column& column = *columns[c];
+        const std::string name = c < names.size() ? names[c] : fmt::format("column{}", c + 1);
+        if (column.IsNull(row)) {
+            out[name] = nullptr;
+            continue;
         }
-        if (!columns[c]->IsNull(row)) {
-            FormatValue(*columns[c], row, out);
+        switch (column.type().id) {
+            case LogicalType::kBool:
+                out[name] = column.Get<uint8_t>(row) != 0;
+                break;
+            case LogicalType::kInt16:
+                out[name] = column.Get<int16_t>(row);
+                break;
+            case LogicalType::kInt32:
+                out[name] = column.Get<int32_t>(row);
+                break;
+            case LogicalType::kInt64:
+                out[name] = column.Get<int64_t>(row);
+                break;
+            default: {
+                // Text from a source that does not check encodings (SQLite, files read as
+                // text) may hold any bytes; the reject must stay valid UTF-8 text.
+                std::string text = FormatValue(column, row);
+                out[name] = FindInvalidUtf8(text) == std::string::npos ? std::move(text) : EscapeInvalidUtf8(text);
+            }
         }
     }
-    // Text values from a source that does not check encodings (SQLite, files read as text)
-    // may hold any bytes; the reject row is stored as text, so it must be valid UTF-8.
-    if (FindInvalidUtf8(out) != std::string::npos) {
-        return EscapeInvalidUtf8(out);
-    }
-    return out;
+    return out.dump();
 }
 
-std::string RowText(const Batch& batch, size_t row) {
+std::string RowJson(const Batch& batch, size_t row) {
     std::vector<const Column*> columns;
+    std::vector<std::string> names;
     columns.reserve(batch.columns.size());
-    for (const Column& column : batch.columns) {
-        columns.push_back(&column);
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+        columns.push_back(&batch.columns[c]);
+        names.push_back(c < batch.schema.fields.size() ? batch.schema.fields[c].name : "");
     }
-    return RowText(columns, row);
+    return RowJson(columns, names, row);
 }
 
 }  // namespace sluice

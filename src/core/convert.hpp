@@ -24,12 +24,14 @@ void FormatValue(const Column& column, size_t row, std::string& out);
 /// Convenience: the text form of one value.
 std::string FormatValue(const Column& column, size_t row);
 
-/// One row of a batch as comma-separated text forms, NULL as nothing: how a rejected row is
-/// shown in reject files and the ledger. Always valid UTF-8: bytes of a value that are not
-/// valid UTF-8 are written as `\xNN` (see EscapeInvalidUtf8).
-std::string RowText(const Batch& batch, size_t row);
-/// The same for a row spread over columns of different batches.
-std::string RowText(std::span<const Column* const> columns, size_t row);
+/// One row of a batch as a JSON object `{"column": value, ...}` in column order: how a
+/// rejected row is shown in reject files and the ledger, unambiguous whatever the values hold.
+/// NULL is null, booleans and integers are JSON literals, everything else is its text form
+/// (PostgreSQL text output, so bytes are `\x...` hex and decimals keep every digit). Always
+/// valid UTF-8: bytes of a text value that are not are written as `\xNN` (EscapeInvalidUtf8).
+std::string RowJson(const Batch& batch, size_t row);
+/// The same for a row spread over columns of different batches, named by `names`.
+std::string RowJson(std::span<const Column* const> columns, std::span<const std::string> names, size_t row);
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int32_t DaysFromCivil(int64_t year, unsigned month, unsigned day);

@@ -84,7 +84,7 @@ void WriteBisecting(const PipelineContext& ctx, const Batch& batch, PartitionCou
         return;
     }
     if (batch.rows() == 1) {
-        RejectedRow row{RowPosition(batch, 0), RowText(batch, 0), refused->what(), refused->sqlstate()};
+        RejectedRow row{RowPosition(batch, 0), RowJson(batch, 0), refused->what(), refused->sqlstate()};
         counts.rejects.push_back(row);
         counts.rows_rejected++;
         ctx.counters.rows_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -158,7 +158,27 @@ void CommitOrConfirm(const PipelineContext& ctx, const PartitionCounts& counts) 
 
 }  // namespace
 
+namespace {
+
+/// Shows the partition as running (for the progress lines' slowest tenants) while in scope.
+class RunningPartition {
+public:
+    explicit RunningPartition(const PipelineContext& ctx) : counters_(ctx.counters), id_(ctx.partition_id) {
+        counters_.PartitionStarted(id_, ctx.slice.tenant, ProgressTracker::SteadyNowNs());
+    }
+    ~RunningPartition() { counters_.PartitionEnded(id_); }
+    RunningPartition(const RunningPartition&) = delete;
+    RunningPartition& operator=(const RunningPartition&) = delete;
+
+private:
+    StreamCounters& counters_;
+    int id_;
+};
+
+}  // namespace
+
 PartitionCounts RunPartition(const PipelineContext& ctx) {
+    const RunningPartition running(ctx);
     BoundedQueue<Batch> queue(ctx.queue_batches, ctx.queue_bytes);
     SpareBatches spares(2);
     std::exception_ptr reader_error;

@@ -11,6 +11,20 @@
 
 namespace sluice {
 
+namespace {
+
+/// A rejected row as the reject file shows it: the object of its values (RowJson), or a
+/// file's record that could not be split into values, as the string it was.
+nlohmann::ordered_json RowValue(const std::string& row) {
+    nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(row, nullptr, false);
+    if (parsed.is_object()) {
+        return parsed;
+    }
+    return row;
+}
+
+}  // namespace
+
 RejectWriter::RejectWriter(std::string dir, std::string stream, std::string run_id)
     : dir_(std::move(dir)),
       stream_(std::move(stream)),
@@ -34,9 +48,9 @@ void RejectWriter::Write(int partition, const std::string& tenant,
     }
     std::string text;
     for (const RejectedRow& r : rows) {
-        nlohmann::json j = {{"run", run_id_},        {"stream", stream_},     {"partition", partition},
-                            {"position", r.position}, {"row", r.row},
-                            {"error", r.error},       {"sqlstate", r.sqlstate}};
+        nlohmann::ordered_json j = {{"run", run_id_},        {"stream", stream_},    {"partition", partition},
+                                    {"position", r.position}, {"row", RowValue(r.row)},
+                                    {"error", r.error},       {"sqlstate", r.sqlstate}};
         if (!tenant.empty()) {
             j["tenant"] = tenant;
         }

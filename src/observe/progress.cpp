@@ -4,6 +4,32 @@
 
 namespace sluice {
 
+void StreamCounters::PartitionStarted(int partition, const std::string& tenant, int64_t now_ns) {
+    std::lock_guard lock(running_mu_);
+    running_[partition] = {tenant, now_ns};
+}
+
+void StreamCounters::PartitionEnded(int partition) {
+    std::lock_guard lock(running_mu_);
+    running_.erase(partition);
+}
+
+std::vector<std::pair<std::string, int64_t>> StreamCounters::Running() const {
+    std::vector<std::pair<std::string, int64_t>> out;
+    {
+        std::lock_guard lock(running_mu_);
+        for (const auto& [id, entry] : running_) {
+            out.push_back(entry);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    return out;
+}
+
+int64_t ProgressTracker::SteadyNowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
 ProgressTracker::ProgressTracker() : start_(Clock::now()) {}
 
 StreamCounters& ProgressTracker::AddStream(const std::string& name, int64_t estimated_rows,
@@ -50,12 +76,39 @@ ProgressSnapshot ProgressTracker::Snapshot() const {
     }
     if (estimate_known) {
         s.estimated_rows = s.rows_read + remaining_estimate;
+        s.remaining_rows = remaining_estimate;
     }
     if (s.elapsed_s > 0) {
         s.rows_per_s = static_cast<double>(s.rows_read) / s.elapsed_s;
     }
-    if (estimate_known && s.rows_per_s > 0) {
-        s.eta_s = static_cast<double>(remaining_estimate) / s.rows_per_s;
+    const int64_t now = NowNs();
+    const int64_t steady_now = SteadyNowNs();
+    for (const auto& c : streams_) {
+        const int64_t started = c->started_ns.load(std::memory_order_relaxed);
+        if (started == 0 || c->finished_ns.load(std::memory_order_relaxed) != 0) {
+            continue;
+        }
+        StreamSnapshot st;
+        st.name = c->name;
+        st.rows_read = c->rows_read.load(std::memory_order_relaxed);
+        st.estimated_rows = c->estimated_rows;
+        st.partitions_done = c->partitions_done.load(std::memory_order_relaxed);
+        st.partitions_failed = c->partitions_failed.load(std::memory_order_relaxed);
+        st.partitions_total = c->partitions_total;
+        const double seconds = static_cast<double>(now - started) / 1e9;
+        st.rows_per_s = seconds > 0 ? static_cast<double>(st.rows_read) / seconds : 0;
+        for (const auto& [tenant, since] : c->Running()) {
+            const bool listed = std::any_of(st.slowest_tenants.begin(), st.slowest_tenants.end(),
+                                            [&](const auto& t) { return t.first == tenant; });
+            if (tenant.empty() || listed) {
+                continue;
+            }
+            st.slowest_tenants.emplace_back(tenant, static_cast<double>(steady_now - since) / 1e9);
+            if (st.slowest_tenants.size() == 3) {
+                break;
+            }
+        }
+        s.running.push_back(std::move(st));
     }
     return s;
 }

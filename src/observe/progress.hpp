@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,30 @@ struct StreamCounters {
     std::atomic<size_t> partitions_failed{0};
     std::atomic<int64_t> started_ns{0};
     std::atomic<int64_t> finished_ns{0};
+
+    /// Partitions loading now, for "which tenant is slow": called once per partition, off
+    /// the per-batch path. `now_ns` is ProgressTracker::SteadyNowNs().
+    void PartitionStarted(int partition, const std::string& tenant, int64_t now_ns);
+    void PartitionEnded(int partition);
+    /// The running partitions as (tenant, started_ns), oldest first.
+    std::vector<std::pair<std::string, int64_t>> Running() const;
+
+private:
+    mutable std::mutex running_mu_;
+    std::map<int, std::pair<std::string, int64_t>> running_;
+};
+
+/// One stream's line under the total.
+struct StreamSnapshot {
+    std::string name;
+    int64_t rows_read = 0;
+    int64_t estimated_rows = -1;
+    size_t partitions_done = 0;
+    size_t partitions_failed = 0;
+    size_t partitions_total = 0;
+    double rows_per_s = 0;  ///< since the stream started
+    /// Tenants of the partitions running longest, with seconds running (at most 3).
+    std::vector<std::pair<std::string, double>> slowest_tenants;
 };
 
 /// A point-in-time view of the run's counters.
@@ -38,7 +63,9 @@ struct ProgressSnapshot {
     size_t partitions_failed = 0;
     size_t partitions_total = 0;
     double rows_per_s = 0;   ///< over the whole run so far
-    double eta_s = -1;       ///< -1 when unknown
+    int64_t remaining_rows = -1;  ///< estimated rows left to read; -1 when unknown
+    double eta_s = -1;       ///< -1 when unknown (the reporter's EtaEstimator fills it in)
+    std::vector<StreamSnapshot> running;  ///< streams started and not finished
 };
 
 /// Counters for a whole run: one StreamCounters per stream, created before workers start.
@@ -55,6 +82,8 @@ public:
     ProgressSnapshot Snapshot() const;
     double ElapsedSeconds() const;
     int64_t NowNs() const;
+    /// A steady clock for StreamCounters::PartitionStarted, usable without a tracker.
+    static int64_t SteadyNowNs();
 
 private:
     Clock::time_point start_;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -81,17 +82,23 @@ void ProgressReporter::Loop(const std::stop_token& stop) {
     }
 }
 
-std::string ProgressReporter::BarLine() const {
-    const ProgressSnapshot s = tracker_.Snapshot();
-    std::string line;
-    if (s.estimated_rows > 0) {
-        const double fraction =
-            std::min(1.0, static_cast<double>(s.rows_read) / static_cast<double>(s.estimated_rows));
-        constexpr int kWidth = 24;
-        const int filled = static_cast<int>(fraction * kWidth);
-        line = fmt::format("[{}{}] {:3.0f}% ", std::string(static_cast<size_t>(filled), '#'),
-                           std::string(static_cast<size_t>(kWidth - filled), '.'), fraction * 100);
+namespace {
+
+std::string Bar(int64_t done, int64_t total) {
+    if (total <= 0) {
+        return "";
     }
+    const double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(fraction * kWidth);
+    return fmt::format("[{}{}] {:3.0f}% ", std::string(static_cast<size_t>(filled), '#'),
+                       std::string(static_cast<size_t>(kWidth - filled), '.'), fraction * 100);
+}
+
+}  // namespace
+
+std::string TotalLine(const ProgressSnapshot& s) {
+    std::string line = Bar(s.rows_read, s.estimated_rows);
     line += fmt::format("{} rows  {} rows/s  partitions {}/{}", ShortCount(static_cast<double>(s.rows_read)),
                         ShortCount(s.rows_per_s), s.partitions_done, s.partitions_total);
     if (s.partitions_failed > 0) {
@@ -104,24 +111,72 @@ std::string ProgressReporter::BarLine() const {
     return line;
 }
 
+std::string StreamLine(const StreamSnapshot& s) {
+    std::string line = fmt::format("  {} {}{} rows  {} rows/s  partitions {}/{}", s.name, Bar(s.rows_read, s.estimated_rows),
+                                   ShortCount(static_cast<double>(s.rows_read)), ShortCount(s.rows_per_s),
+                                   s.partitions_done, s.partitions_total);
+    if (s.partitions_failed > 0) {
+        line += fmt::format(" ({} failed)", s.partitions_failed);
+    }
+    for (size_t i = 0; i < s.slowest_tenants.size(); ++i) {
+        line += fmt::format("{}{} {}", i == 0 ? "  slowest: " : ", ", s.slowest_tenants[i].first,
+                            ShortDuration(s.slowest_tenants[i].second));
+    }
+    return line;
+}
+
+ProgressSnapshot ProgressReporter::Measure() {
+    ProgressSnapshot s = tracker_.Snapshot();
+    s.eta_s = eta_.Update(s.elapsed_s, s.rows_read, s.remaining_rows);
+    return s;
+}
+
+void ProgressReporter::ClearBar() {
+    if (bar_lines_ == 0) {
+        return;
+    }
+    // Back to the first line of the bar, then clear to the end of the screen.
+    std::fputs("\r", stderr);
+    if (bar_lines_ > 1) {
+        std::fprintf(stderr, "\033[%zuA", bar_lines_ - 1);
+    }
+    std::fputs("\033[J", stderr);
+    bar_lines_ = 0;
+}
+
 void ProgressReporter::RenderTick(bool final_tick) {
     std::lock_guard lock(mu_);
     switch (mode_) {
-        case ProgressMode::kBar:
+        case ProgressMode::kBar: {
             if (final_tick) {
-                if (bar_visible_) {
-                    std::fputs("\r\033[K", stderr);
-                    bar_visible_ = false;
-                }
-            } else {
-                std::fprintf(stderr, "\r\033[K%s", BarLine().c_str());
-                bar_visible_ = true;
+                ClearBar();
+                std::fflush(stderr);
+                break;
             }
+            const ProgressSnapshot s = Measure();
+            std::string text = TotalLine(s);
+            // A line per stream only when there is more to tell than the total does.
+            if (s.running.size() > 1 || (s.running.size() == 1 && !s.running[0].slowest_tenants.empty())) {
+                for (const StreamSnapshot& st : s.running) {
+                    text += "\n" + StreamLine(st);
+                }
+            }
+            ClearBar();
+            std::fputs(text.c_str(), stderr);
+            bar_lines_ = 1 + static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
             std::fflush(stderr);
             break;
+        }
         case ProgressMode::kPlain:
             if (!final_tick) {
-                std::fprintf(stderr, "progress: %s\n", BarLine().c_str());
+                const ProgressSnapshot s = Measure();
+                std::string text = "progress: " + TotalLine(s) + "\n";
+                if (s.running.size() > 1 || (s.running.size() == 1 && !s.running[0].slowest_tenants.empty())) {
+                    for (const StreamSnapshot& st : s.running) {
+                        text += "progress: " + StreamLine(st) + "\n";
+                    }
+                }
+                std::fputs(text.c_str(), stderr);
                 std::fflush(stderr);
             }
             break;
@@ -129,7 +184,21 @@ void ProgressReporter::RenderTick(bool final_tick) {
             if (final_tick) {
                 break;
             }
-            const ProgressSnapshot s = tracker_.Snapshot();
+            const ProgressSnapshot s = Measure();
+            nlohmann::json streams = nlohmann::json::array();
+            for (const StreamSnapshot& st : s.running) {
+                nlohmann::json slowest = nlohmann::json::array();
+                for (const auto& [tenant, seconds] : st.slowest_tenants) {
+                    slowest.push_back({{"tenant", tenant}, {"running_s", seconds}});
+                }
+                streams.push_back({{"stream", st.name},
+                                   {"rows_read", st.rows_read},
+                                   {"estimated_rows", st.estimated_rows},
+                                   {"rows_per_s", st.rows_per_s},
+                                   {"partitions_done", st.partitions_done},
+                                   {"partitions_total", st.partitions_total},
+                                   {"slowest_tenants", slowest}});
+            }
             nlohmann::json j = {{"event", "progress"},
                                 {"elapsed_s", s.elapsed_s},
                                 {"rows_read", s.rows_read},
@@ -140,7 +209,8 @@ void ProgressReporter::RenderTick(bool final_tick) {
                                 {"partitions_done", s.partitions_done},
                                 {"partitions_total", s.partitions_total},
                                 {"estimated_rows", s.estimated_rows},
-                                {"eta_s", s.eta_s}};
+                                {"eta_s", s.eta_s},
+                                {"streams", streams}};
             std::fprintf(stdout, "%s\n", j.dump().c_str());
             std::fflush(stdout);
             break;
@@ -176,10 +246,7 @@ void ProgressReporter::Event(nlohmann::json event) {
     } else {
         return;
     }
-    if (bar_visible_) {
-        std::fputs("\r\033[K", stderr);
-        bar_visible_ = false;
-    }
+    ClearBar();
     std::fprintf(stderr, "%s\n", line.c_str());
     std::fflush(stderr);
 }

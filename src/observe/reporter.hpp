@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observe/eta.hpp"
 #include "observe/progress.hpp"
 
 namespace sluice {
@@ -46,15 +47,23 @@ public:
 private:
     void Loop(const std::stop_token& stop);
     void RenderTick(bool final_tick);
-    std::string BarLine() const;
+    /// Takes a snapshot and fills in its ETA (call with mu_ held).
+    ProgressSnapshot Measure();
+    void ClearBar();
 
     const ProgressTracker& tracker_;
     ProgressMode mode_;
     std::mutex mu_;  // serializes output
     std::condition_variable_any wake_;
     std::jthread thread_;
-    bool bar_visible_ = false;  // guarded by mu_
+    size_t bar_lines_ = 0;  ///< lines of the live bar on screen; guarded by mu_
+    EtaEstimator eta_;      ///< guarded by mu_
 };
+
+/// The total line: "[####....]  45% 1.2M rows  120k rows/s  partitions 3/8  elapsed 12s  ETA 15s".
+std::string TotalLine(const ProgressSnapshot& s);
+/// A running stream's line under the total, with its slowest tenants.
+std::string StreamLine(const StreamSnapshot& s);
 
 /// "1.2M", "35.0k", "812" — short counts for the bar.
 std::string ShortCount(double n);

@@ -17,7 +17,8 @@ namespace {
 
 // Bump when the tables change; Migrate() brings older ledgers forward step by step.
 // 2: runs.fingerprint. 3: partitions.undo (what identifies a committed partition's rows).
-constexpr int kSchemaVersion = 3;
+// 4: rejects.position (the row's origin, apart from the row, which is now a JSON object).
+constexpr int kSchemaVersion = 4;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS {p}checkpoints (
   PRIMARY KEY (job, stream));
 CREATE TABLE IF NOT EXISTS {p}rejects (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer, "row" text, error text,
-  sqlstate text);
+  sqlstate text, position text);
 CREATE INDEX IF NOT EXISTS {i}runs_job ON {p}runs (job, started_at);
 )",
                        fmt::arg("p", p), fmt::arg("ts", ts), fmt::arg("big", big),
@@ -128,6 +129,9 @@ void Ledger::Migrate() {
     }
     if (version >= 1 && version < 3) {
         AddColumnIfMissing("partitions", "undo");
+    }
+    if (version >= 1 && version < 4) {
+        AddColumnIfMissing("rejects", "position");
     }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
@@ -404,10 +408,10 @@ CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, int64_t rows,
         SqlLiteral(claim.stream), claim.partition, SqlLiteral(claim.worker), claim.attempt);
     for (const RejectedRow& r : rejects) {
         mark.rejects += fmt::format(
-            "INSERT INTO {} (run_id, stream, partition_id, \"row\", error, sqlstate) VALUES "
-            "({}, {}, {}, {}, {}, {});",
+            "INSERT INTO {} (run_id, stream, partition_id, position, \"row\", error, sqlstate) VALUES "
+            "({}, {}, {}, {}, {}, {}, {});",
             Table("rejects"), SqlLiteral(claim.run_id), SqlLiteral(claim.stream), claim.partition,
-            SqlLiteral(r.position + ": " + r.row), SqlLiteral(r.error), SqlLiteral(r.sqlstate));
+            SqlLiteral(r.position), SqlLiteral(r.row), SqlLiteral(r.error), SqlLiteral(r.sqlstate));
     }
     return mark;
 }
@@ -450,6 +454,25 @@ void Ledger::AdoptCommitted(const std::string& run_id, const std::string& stream
                              "AND partition_id = ?",
                              Table("partitions")),
                  {std::to_string(rows), undo, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+}
+
+std::vector<RejectRecord> Ledger::Rejects(const std::string& run_id, const std::string& stream) {
+    std::vector<SqlValue> params{run_id};
+    if (!stream.empty()) {
+        params.emplace_back(stream);
+    }
+    std::vector<RejectRecord> out;
+    for (const SqlRow& r : store_->Query(
+             fmt::format("SELECT j.stream, j.partition_id, p.tenant, j.position, j.\"row\", j.error, j.sqlstate "
+                         "FROM {} j LEFT JOIN {} p ON p.run_id = j.run_id AND p.stream = j.stream "
+                         "AND p.partition_id = j.partition_id WHERE j.run_id = ? {} "
+                         "ORDER BY j.stream, j.partition_id",
+                         Table("rejects"), Table("partitions"), stream.empty() ? "" : "AND j.stream = ?"),
+             params)) {
+        out.push_back({Text(r[0]), static_cast<int>(Int(r[1])), Text(r[2]), Text(r[3]), Text(r[4]), Text(r[5]),
+                       Text(r[6])});
+    }
+    return out;
 }
 
 void Ledger::RequestStop(const std::string& run_id) {

@@ -49,6 +49,17 @@ struct PartitionRecord {
     std::string undo;
 };
 
+/// A row of `rejects`: a row set aside, with where it came from and why.
+struct RejectRecord {
+    std::string stream;
+    int partition_id = 0;
+    std::string tenant;
+    std::string position;  ///< "data/afg.csv:17", "id=42", "row 7" (empty in ledgers before schema 4)
+    std::string row;       ///< a JSON object of the row's values, or a file's raw record
+    std::string error;
+    std::string sqlstate;
+};
+
 /// One claim of a partition: the attempt number is the fencing token of its commit mark.
 struct PartitionClaim {
     std::string run_id;
@@ -142,6 +153,9 @@ public:
     /// the ledger thought: the mark committed with the rows, the ledger only follows.
     void AdoptCommitted(const std::string& run_id, const std::string& stream, int partition, int64_t rows,
                         const std::string& undo);
+
+    /// The rows a run set aside (of one stream, if given), in stream and partition order.
+    std::vector<RejectRecord> Rejects(const std::string& run_id, const std::string& stream = "");
 
     void RequestStop(const std::string& run_id);
     bool StopRequested(const std::string& run_id);

@@ -269,8 +269,10 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
     // A rejected row shows the values as the source had them: a cast column's value is gone
     // from `out` (NULL in its place), and that is the one the user has to fix.
     std::vector<const Column*> shown;
+    std::vector<std::string> names;
     for (size_t c = 0; c < out.columns.size(); ++c) {
         shown.push_back(cast[c] ? &*originals[c] : &out.columns[c]);
+        names.push_back(c < target_.fields.size() ? target_.fields[c].name : "");
     }
     // Rebuild without the refused rows, keeping them (with their text) as rejects.
     Batch kept;
@@ -285,7 +287,7 @@ Batch BatchConformer::Apply(Batch in, const std::string& tenant_value) const {
             const std::string position = row < out.source_rows.size()
                                              ? fmt::format("row {}", out.source_rows[row])
                                              : fmt::format("batch row {}", row + 1);
-            kept.rejected.push_back({position, RowText(shown, row), bad[row], "22000"});
+            kept.rejected.push_back({position, RowJson(shown, names, row), bad[row], "22000"});
             continue;
         }
         for (size_t c = 0; c < out.columns.size(); ++c) {

@@ -34,7 +34,7 @@ BASE_SEED=${SLUICE_SOAK_SEED:-1000}
 RUN_TIMEOUT=${SLUICE_SOAK_RUN_TIMEOUT:-180}   # seconds for one sluice invocation: more is a hang
 EARLIER_ID=1000000                            # ids above this are "earlier runs'" rows
 
-psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst"
+psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst" -c "CREATE DATABASE state"
 
 # --- The fault proxy: always running, disarmed unless a trial arms it.
 echo "fault=none" > "$WORK/proxy.ctl"
@@ -103,7 +103,7 @@ run_sluice() {
 }
 
 committed_now() {  # partitions of the job committed so far (0 before the ledger exists)
-  psql_db dst -c "SELECT count(*) FROM sluice.partitions p JOIN sluice.runs r USING (run_id)
+  psql_db "$ledger_db" -c "SELECT count(*) FROM sluice.partitions p JOIN sluice.runs r USING (run_id)
                   WHERE r.job = '$job' AND p.status = 'committed'" 2>/dev/null || echo 0
 }
 
@@ -156,10 +156,10 @@ dump_trial() {
   echo "--- exit codes: $codes"
   for f in "$tdir"/*.out "$tdir"/*.err; do echo "--- $(basename "$f")"; tail -n 30 "$f"; done
   echo "--- sluice.runs"
-  psql_db dst -c "SELECT run_id, status, rows_read, rows_written, rows_rejected, left(coalesce(error, ''), 300)
+  psql_db "$ledger_db" -c "SELECT run_id, status, rows_read, rows_written, rows_rejected, left(coalesce(error, ''), 300)
                   FROM sluice.runs WHERE job = '$job' ORDER BY started_at" 2>&1 || true
   echo "--- sluice.partitions (tenant, status, attempts, rows, bounds)"
-  psql_db dst -c "SELECT p.run_id, p.tenant, p.partition_id, p.status, p.attempts, p.rows, p.lower_bound, p.upper_bound,
+  psql_db "$ledger_db" -c "SELECT p.run_id, p.tenant, p.partition_id, p.status, p.attempts, p.rows, p.lower_bound, p.upper_bound,
                          left(coalesce(p.error, ''), 160)
                   FROM sluice.partitions p JOIN sluice.runs r USING (run_id) WHERE r.job = '$job'
                   ORDER BY r.started_at, p.tenant, p.partition_id" 2>&1 || true
@@ -192,6 +192,7 @@ for trial in $(seq 1 "$TRIALS"); do
   rnd total_rows 5000 60000
   rnd nparts 3 12
   rnd earlier 0 1500                    # rows of earlier runs per tenant (0: an empty target)
+  pick ledger_db dst dst state          # state: settings.state in another database (target marks)
   tenants=()
   if [ "$ntenants" -gt 0 ]; then for i in $(seq 1 "$ntenants"); do tenants+=("s$i"); done; fi
   units=("${tenants[@]}"); [ "$ntenants" = 0 ] && units=(public)
@@ -217,7 +218,7 @@ for trial in $(seq 1 "$TRIALS"); do
     pick leave_broken yes no no
   fi
   rnd bad_row 1 "${rows[$victim]}"
-  shape="tenants=$ntenants mode=$mode workers=$workers key=$with_key ignore_errors=$ignore rows=$total_rows chunk=$chunk earlier=$earlier"
+  shape="tenants=$ntenants mode=$mode workers=$workers key=$with_key ignore_errors=$ignore rows=$total_rows chunk=$chunk earlier=$earlier ledger=$ledger_db"
   echo "--- trial $trial seed $seed: $shape fault=$fault victim=$victim leave_broken=$leave_broken"
 
   # ---------------------------------------------------------------- source
@@ -292,7 +293,8 @@ for trial in $(seq 1 "$TRIALS"); do
     echo "source: {connection: \"$PG_BASE/src\", table: item, partition: {strategy: key_range, column: id, chunk_rows: $chunk}}"
     [ "$ntenants" -gt 0 ] && echo "tenants: {schemas: [$(IFS=,; echo "${tenants[*]}" | sed 's/,/, /g')], as_column: country}"
     echo "target: {connection: \"$url/dst\", table: $tgt, create: never, mode: $mode}"
-    echo "settings: {workers: $workers, min_rows_for_parallel: 0, retry: {attempts: 5, initial: 50ms, max: 500ms}}"
+    state=""; [ "$ledger_db" = state ] && state=", state: \"$PG_BASE/state\""
+    echo "settings: {workers: $workers, min_rows_for_parallel: 0, retry: {attempts: 5, initial: 50ms, max: 500ms}$state}"
   } > "$jobfile"
   flags=(); [ "$ignore" = yes ] && flags=(--ignore-errors)
 
@@ -338,7 +340,7 @@ for trial in $(seq 1 "$TRIALS"); do
 
   # ---------------------------------------------------------------- recover as a user would
   final=$first
-  last_status=$(psql_db dst -c "SELECT status FROM sluice.runs WHERE job = '$job' ORDER BY started_at DESC LIMIT 1" 2>/dev/null || true)
+  last_status=$(psql_db "$ledger_db" -c "SELECT status FROM sluice.runs WHERE job = '$job' ORDER BY started_at DESC LIMIT 1" 2>/dev/null || true)
   if [ "$trial_ok" = 1 ] && [ "$first" != 0 ] && [ "$last_status" != succeeded ]; then
     if [ "$leave_broken" = yes ]; then
       # The user accepts the partial run; a scheduled --resume keeps the tenant failed.

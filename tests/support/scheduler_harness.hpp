@@ -145,7 +145,8 @@ protected:
     Strings LedgerRejects() {
         Strings out;
         for (const SqlRow& row : OpenSqlStore(ledger_url_, "test")->Query(
-                 "SELECT \"row\" FROM sluice_rejects WHERE run_id = ? ORDER BY \"row\"", {options_.run_id})) {
+                 "SELECT position || ': ' || \"row\" FROM sluice_rejects WHERE run_id = ? ORDER BY \"row\"",
+                 {options_.run_id})) {
             out.push_back(row[0].value_or("NULL"));
         }
         return out;

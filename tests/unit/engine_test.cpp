@@ -113,7 +113,7 @@ TEST(Conformer, RejectedRowsShowTheSourceValues) {
     Batch out = conformer.Apply(std::move(in), "");
     EXPECT_EQ(out.rows(), 0u);
     ASSERT_EQ(out.rejected.size(), 1u);
-    EXPECT_EQ(out.rejected[0].row, "7,12x");  // not "7," with the unconvertible value gone
+    EXPECT_EQ(out.rejected[0].row, R"({"id":7,"amount":"12x"})");  // not "7," with the unconvertible value gone
     EXPECT_EQ(out.rejected[0].position, "batch row 1");
 }
 
@@ -131,11 +131,11 @@ TEST(Conformer, WholeDecimalsCastToIntegersAndFractionsAreRefused) {
     EXPECT_EQ(out.columns[0].Get<int32_t>(1), -3);
     EXPECT_EQ(out.columns[0].Get<int32_t>(2), 0);
     ASSERT_EQ(out.rejected.size(), 2u);
-    EXPECT_EQ(out.rejected[0].row, "16666.67");
+    EXPECT_EQ(out.rejected[0].row, R"({"v":"16666.67"})");
     EXPECT_EQ(out.rejected[0].error,
               "column v: 16666.67 has a fraction, and the target column is int32; round it in a "
               "source query");
-    EXPECT_EQ(out.rejected[1].row, "1.50");
+    EXPECT_EQ(out.rejected[1].row, R"({"v":"1.50"})");
 }
 
 TEST(Conformer, IdentityPassesBatchesUnchanged) {

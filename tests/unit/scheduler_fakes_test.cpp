@@ -137,7 +137,7 @@ TEST_F(SchedulerFakes, RejectsReachTheLedgerWhenMarksAreWrittenAfterCommit) {
     const RunSummary summary = Run(plan);
 
     EXPECT_EQ(summary.status, RunStatus::kSucceeded);
-    EXPECT_EQ(LedgerRejects(), Strings{"id=2: 2,r2"});
+    EXPECT_EQ(LedgerRejects(), Strings{R"(id=2: {"id":2,"name":"r2"})"});
 }
 
 TEST_F(SchedulerFakes, RefusedRowsOverMaxRejectsFailThePartition) {

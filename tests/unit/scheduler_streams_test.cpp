@@ -380,7 +380,7 @@ TEST_F(SchedulerFakes, RejectsCommitWithTheMarkWhenTheLedgerIsInTheTarget) {
 
     EXPECT_EQ(summary.status, RunStatus::kSucceeded);
     EXPECT_EQ(target->Rows(), Texts({{1, "r1"}, {3, "r3"}}));
-    EXPECT_EQ(LedgerRejects(), Strings{"id=2: 2,r2"});
+    EXPECT_EQ(LedgerRejects(), Strings{R"(id=2: {"id":2,"name":"r2"})"});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ TEST(SqliteSource, ValuesThatDoNotFitTheirColumnBecomeRejectedRows) {
     EXPECT_EQ(read.rejected[0].position, "e id=2");
     EXPECT_NE(read.rejected[0].error.find("column born (date)"), std::string::npos) << read.rejected[0].error;
     EXPECT_NE(read.rejected[0].error.find("'not a date'"), std::string::npos) << read.rejected[0].error;
-    EXPECT_EQ(read.rejected[0].row, "2,not a date,6,0");
+    EXPECT_EQ(read.rejected[0].row, R"({"id":2,"born":"not a date","n":6,"ok":0})");
     EXPECT_NE(read.rejected[1].error.find("datetime(col, 'unixepoch')"), std::string::npos) << read.rejected[1].error;
     EXPECT_EQ(read.rejected[2].position, "e id=4");
     EXPECT_NE(read.rejected[2].error.find("column n (int64): 'x'"), std::string::npos) << read.rejected[2].error;

@@ -47,8 +47,8 @@ TEST(Utf8, RejectRowTextIsValidUtf8) {
     batch.columns[0].Append<int64_t>(7);
     batch.columns[1].AppendBytes("caf\xe9");  // Latin-1 bytes, as a SQLite text value may hold
     batch.columns[2].AppendBytes("Z\xc3\xbcrich");
-    EXPECT_EQ(RowText(batch, 0), "7,caf\\xe9,Z\xc3\xbcrich");
-    EXPECT_EQ(FindInvalidUtf8(RowText(batch, 0)), std::string::npos);
+    EXPECT_EQ(RowJson(batch, 0), "{\"id\":7,\"name\":\"caf\\\\xe9\",\"city\":\"Z\xc3\xbcrich\"}");
+    EXPECT_EQ(FindInvalidUtf8(RowJson(batch, 0)), std::string::npos);
 }
 
 TEST(Utf8, ConversionMessagesAreValidUtf8) {

@@ -5,9 +5,11 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/convert.hpp"
 
@@ -77,7 +79,7 @@ void SqliteSliceReader::ReadRow(Batch& batch) {
             batch.columns[undo].Truncate(before);
         }
         batch.rejected.push_back(RejectedRow{
-            Position(), RowText(),
+            Position(), RowJson(),
             fmt::format("column {} ({}): {}", schema_.fields[c].name, TypeName(schema_.fields[c].type),
                         status.message()),
             "22P02"});
@@ -171,16 +173,36 @@ std::string SqliteSliceReader::Position() {
     return fmt::format("{} row {} of its partition", label_, position_);
 }
 
-std::string SqliteSliceReader::RowText() {
-    std::string out;
+std::string SqliteSliceReader::RowJson() {
+    // SQLite's own text form of each value: the row never decoded (that is why it is refused).
+    nlohmann::ordered_json row = nlohmann::ordered_json::object();
     for (int c = 0; c < static_cast<int>(schema_.size()); ++c) {
-        if (c > 0) {
-            out += ',';
+        const std::string& name = schema_.fields[static_cast<size_t>(c)].name;
+        switch (sqlite3_column_type(stmt_.get(), c)) {
+            case SQLITE_NULL:
+                row[name] = nullptr;
+                break;
+            case SQLITE_INTEGER:
+                row[name] = sqlite3_column_int64(stmt_.get(), c);
+                break;
+            case SQLITE_FLOAT:
+                row[name] = sqlite3_column_double(stmt_.get(), c);
+                break;
+            case SQLITE_BLOB: {
+                const auto* bytes = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_.get(), c));
+                std::string hex = "\\x";
+                for (int i = 0; i < sqlite3_column_bytes(stmt_.get(), c); ++i) {
+                    fmt::format_to(std::back_inserter(hex), "{:02x}", bytes[i]);
+                }
+                row[name] = hex;
+                break;
+            }
+            default:
+                // A reject's text goes into the ledger, and PostgreSQL refuses invalid UTF-8 there.
+                row[name] = EscapeInvalidUtf8(ColumnText(stmt_.get(), c));
         }
-        out += ColumnText(stmt_.get(), c);
     }
-    // A reject's text goes into the ledger, and PostgreSQL refuses invalid UTF-8 there.
-    return EscapeInvalidUtf8(out);
+    return row.dump();
 }
 
 }  // namespace sluice::sqlite

@@ -33,7 +33,7 @@ private:
     /// Appends column `c` of the current row; on failure appends nothing and says why.
     Status ReadValue(Column& column, int c);
     std::string Position();
-    std::string RowText();
+    std::string RowJson();
 
     SqliteDbPtr db_;
     SqliteStmtPtr stmt_;  // finalized before db_ closes: declared after it
