@@ -200,6 +200,10 @@ public:
     /// The target table's schema when it exists, without changing anything (for `plan`);
     /// nullopt when it does not exist or the sink cannot tell.
     virtual std::optional<Schema> ExistingSchema() { return std::nullopt; }
+    /// Notes for `plan` about what Finalize will do (how a replace publishes), looked up
+    /// without changing anything; empty when there is nothing to say. Throws Error when the
+    /// target cannot be read.
+    virtual std::vector<std::string> PlanNotes() { return {}; }
 };
 
 }  // namespace sluice

@@ -49,6 +49,19 @@ void AddNotes(std::vector<std::string>& notes, std::vector<std::string> more) {
     }
 }
 
+/// What the target says it will do at the end (how a replace publishes). A target that
+/// cannot be reached does not fail `plan`: the run would say so soon enough.
+void AddTargetNotes(const StreamSpec& spec, std::vector<std::string>& notes) {
+    if (spec.target.mode != "replace" && spec.target.create != "replace") {
+        return;
+    }
+    try {
+        AddNotes(notes, OpenSink(spec.target)->PlanNotes());
+    } catch (const Error& e) {
+        notes.push_back(fmt::format("publish: not known, could not look at the target ({})", e.what()));
+    }
+}
+
 void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
     out.spec = spec;
     out.strategy.clear();
@@ -92,6 +105,7 @@ void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
     out.passthrough_candidate = IsPostgres(spec.source.url) && IsPostgres(spec.target.url) &&
                                 spec.transform.columns.empty() && spec.transform.filter.empty() &&
                                 spec.tenants.as_column.empty() && !spec.source.consistent;
+    AddTargetNotes(spec, out.notes);
     if (spec.source.consistent && IsPostgres(spec.source.url) && IsPostgres(spec.target.url)) {
         // Pass-through readers are separate sessions that cannot join the planner's snapshot.
         out.notes.push_back("pass-through off: consistent: true reads every partition in the exported "

@@ -289,13 +289,42 @@ TEST_F(PgSinkTest, ReplaceBuildsIndexesThenSwapsAtomically) {
     Exec(fmt::format("DROP OWNED BY {}; DROP ROLE {}", role, role));
 }
 
-TEST_F(PgSinkTest, ReplaceRefusesUpFrontWhenAViewDependsOnTheTable) {
+TEST_F(PgSinkTest, ReplaceRewritesTheRowsInPlaceWhenAViewDependsOnTheTable) {
     Exec(kOldTable);
     Exec("CREATE VIEW recent AS SELECT * FROM events WHERE id > 0");
-    Error e = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"))->Prepare(source_); });
+    const std::string old_oid = Value("SELECT 'events'::regclass::oid");
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"));
+    EXPECT_THAT(sink->PlanNotes().at(0), HasSubstr("publish: TRUNCATE + INSERT ... SELECT in one transaction, "
+                                                   "because view recent depends on it"));
+    const Schema target = sink->Prepare(source_);
+    Load(*sink, target, 0, 1500);
+    EXPECT_EQ(Value("SELECT count(*) FROM recent"), "0");  // readers still see the old rows
+    sink->Finalize(true);
+    EXPECT_EQ(Value("SELECT 'events'::regclass::oid"), old_oid);
+    EXPECT_EQ(Value("SELECT count(*) || ' ' || min(id) FROM events"), "1500 0");
+    EXPECT_EQ(Value("SELECT count(*) FROM recent"), "1499");
+    EXPECT_EQ(Value("SELECT to_regclass('events__sluice_new') IS NULL"), "t");
+}
+
+TEST_F(PgSinkTest, ReplaceRefillsWhenAViewAppearedDuringTheLoad) {
+    Exec(kOldTable);
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "events", "replace"));
+    const Schema target = sink->Prepare(source_);
+    Load(*sink, target, 0, 100);
+    Exec("CREATE VIEW recent AS SELECT * FROM events WHERE id > 0");  // DROP would now refuse
+    const std::string old_oid = Value("SELECT 'events'::regclass::oid");
+    sink->Finalize(true);
+    EXPECT_EQ(Value("SELECT 'events'::regclass::oid"), old_oid);
+    EXPECT_EQ(Value("SELECT count(*) FROM recent"), "99");
+}
+
+TEST_F(PgSinkTest, CreateReplaceRefusesUpFrontWhenAViewDependsOnTheTable) {
+    Exec(kOldTable);
+    Exec("CREATE VIEW recent AS SELECT * FROM events WHERE id > 0");
+    Error e = CatchError(
+        [&] { OpenPostgresSink(PgTargetSpec(Url(), "events", "replace", "replace"))->Prepare(source_); });
     EXPECT_EQ(e.kind(), ErrorKind::kSchema);
-    EXPECT_THAT(e.what(), HasSubstr("cannot replace public.events: view recent depends on it"));
-    EXPECT_THAT(e.what(), HasSubstr("mode: append"));
+    EXPECT_THAT(e.what(), HasSubstr("cannot replace public.events with create: replace: view recent depends on it"));
     EXPECT_EQ(Value("SELECT to_regclass('events__sluice_new') IS NULL"), "t");
     EXPECT_EQ(Value("SELECT count(*) FROM events"), "2");
 }

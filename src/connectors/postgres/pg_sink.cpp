@@ -78,7 +78,7 @@ public:
         old_ = existing;
         if (swap) {
             if (existing) {
-                pg::TableSwap::CheckReplaceable(conn, *existing);
+                pg::TableSwap::CheckReplaceable(conn, *existing, !like_old);
             }
             const QualifiedName fresh = FreshName(conn, existing, true);
             if (resuming_ && pg::LookupRelation(conn, fresh)) {
@@ -227,6 +227,26 @@ public:
             {value}, fmt::format("keeping the previous rows of tenant {} in {}", value, name_.Display()));
         const char* copied = PQcmdTuples(result.get());
         return copied[0] == '\0' ? 0 : std::stoll(copied);
+    }
+
+    std::vector<std::string> PlanNotes() override {
+        if (spec_.mode != "replace" && spec_.create != "replace") {
+            return {};
+        }
+        PgConnection& conn = Conn();
+        const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
+        if (!existing) {
+            return {"publish: the loaded table is renamed into place (the target does not exist yet)"};
+        }
+        const bool recreate = spec_.create == "replace";
+        try {
+            return {pg::DescribePublish(pg::TableSwap::CheckReplaceable(conn, *existing, recreate), recreate)};
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kSchema) {
+                throw;
+            }
+            return {fmt::format("publish: refused, the run will fail before loading: {}", e.what())};
+        }
     }
 
     std::optional<Schema> ExistingSchema() override {

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <mutex>
 #include <thread>
+
+#include "connectors/postgres/pg_table_carryover.hpp"
 
 namespace sluice::pg {
 
@@ -15,12 +16,6 @@ namespace {
 // More builders than cores only makes them compete for the server's CPU and I/O; each also
 // takes maintenance_work_mem on the server.
 constexpr size_t kMaxIndexBuilders = 4;
-
-// The swap's wait for its ACCESS EXCLUSIVE lock: long enough for ordinary queries on the old
-// table to finish, short enough that readers queued behind the swap are not stalled for long.
-// After kSwapAttempts refusals the publish fails and the staging table stays for --resume.
-constexpr int kSwapLockTimeoutSeconds = 10;
-constexpr int kSwapAttempts = 6;
 
 // "CREATE UNIQUE INDEX old_name ON public.t USING btree (id)" -> same index under `name` on
 // `table`: pg_get_indexdef always writes " ON " before the table and " USING " after it.
@@ -89,36 +84,34 @@ void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
 
 }  // namespace
 
-void TableSwap::CheckReplaceable(PgConnection& conn, const Relation& old) {
+Dependents TableSwap::CheckReplaceable(PgConnection& conn, const Relation& old, bool recreate) {
     if (old.kind == 'p') {
         throw Error(ErrorKind::kSchema,
                     fmt::format("cannot replace {}: it is a partitioned table; load it with "
                                 "mode: append (after truncating it) instead", old.Display()));
     }
-    std::vector<std::string> dependents = conn.QueryColumn(
-        "SELECT DISTINCT 'view ' || v.oid::regclass::text FROM pg_depend d "
-        "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
-        "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass "
-        "AND d.refobjid = $1::oid AND v.oid <> $1::oid "
-        "UNION ALL SELECT 'foreign key ' || conname || ' of ' || conrelid::regclass::text "
-        "FROM pg_constraint WHERE confrelid = $1::oid AND conrelid <> $1::oid AND contype = 'f'",
-        {old.oid}, "checking what depends on " + old.Display());
-    if (!dependents.empty()) {
+    Dependents dependents = FindDependents(conn, old);
+    if (!dependents.empty() && recreate) {
+        std::vector<std::string> all = dependents.foreign_keys;
+        all.insert(all.end(), dependents.views.begin(), dependents.views.end());
         throw Error(ErrorKind::kSchema,
-                    fmt::format("cannot replace {}: {} depend{} on it, so it cannot be dropped "
-                                "and swapped — drop {} before the run and recreate {} after, "
-                                "or load with mode: append",
-                                old.Display(), Join(dependents, ", "),
-                                dependents.size() == 1 ? "s" : "",
-                                dependents.size() == 1 ? "it" : "them",
-                                dependents.size() == 1 ? "it" : "them"));
+                    fmt::format("cannot replace {} with create: replace: {} depend{} on it, so it cannot "
+                                "be dropped and built again from the source's columns — use create: "
+                                "if_missing (mode: replace then rewrites its rows in place), or drop {} "
+                                "before the run and recreate {} after",
+                                old.Display(), Join(all, ", "), all.size() == 1 ? "s" : "",
+                                all.size() == 1 ? "it" : "them", all.size() == 1 ? "it" : "them"));
     }
+    return dependents;
 }
 
 TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
                           const std::optional<Relation>& old, const Relation& fresh,
                           bool copy_old_definitions, const std::vector<std::string>& primary_key) {
     TableSwap s;
+    s.old_ = old;
+    s.fresh_ = fresh;
+    s.copy_old_definitions_ = copy_old_definitions;
     s.target_display_ = old ? old->Display() : target.Display();
     s.fresh_sql_ = fresh.Sql();
     const std::string final_name = old ? old->name : target.name;
@@ -196,18 +189,6 @@ TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
                 }
             }
         }
-        PgResultPtr grants = conn.ExecParams(
-            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) "
-            "END, a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a "
-            "WHERE c.oid = $1::oid AND a.grantee <> c.relowner",
-            {old->oid}, "reading grants of " + old->Display());
-        for (int i = 0; i < PQntuples(grants.get()); ++i) {
-            after_rename.push_back(fmt::format("GRANT {} ON {} TO {}{}", PQgetvalue(grants.get(), i, 1),
-                                               final_sql, PQgetvalue(grants.get(), i, 0),
-                                               PQgetvalue(grants.get(), i, 2)[0] == 't'
-                                                   ? " WITH GRANT OPTION"
-                                                   : ""));
-        }
     }
     if (!copy_old_definitions && !primary_key.empty()) {
         std::vector<std::string> columns;
@@ -228,48 +209,30 @@ TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
     }
     s.swap_.push_back(fmt::format("ALTER TABLE {} RENAME TO {}", s.fresh_sql_, QuoteIdent(final_name)));
     s.swap_.insert(s.swap_.end(), after_rename.begin(), after_rename.end());
+    if (old) {
+        // After the key constraints and index renames: a replica identity names an index.
+        std::vector<std::string> rest = CarryOverStatements(conn, *old, fresh, final_sql, copy_old_definitions);
+        s.swap_.insert(s.swap_.end(), rest.begin(), rest.end());
+    }
     return s;
 }
 
 void TableSwap::Publish(PgConnection& conn, const std::string& url,
                         const std::string& application_name) {
+    if (old_ && copy_old_definitions_) {
+        const Dependents dependents = FindDependents(conn, *old_);
+        if (!dependents.empty()) {
+            conn.Exec("ANALYZE " + fresh_sql_, "analyzing the new rows of " + target_display_);
+            RefillTable(conn, *old_, fresh_, dependents);
+            return;
+        }
+    }
     RunParallel(conn, parallel_, url, application_name, "building indexes for " + target_display_);
     for (const std::string& sql : serial_) {
         conn.Exec(sql, "adding constraints for " + target_display_);
     }
     conn.Exec("ANALYZE " + fresh_sql_, "analyzing the new " + target_display_);
-    // The swap needs an ACCESS EXCLUSIVE lock on the old table; a long query on it would
-    // otherwise make the swap wait, and every new reader queue behind the swap. Wait a
-    // bounded time, then let readers through and try again.
-    for (int attempt = 1;; ++attempt) {
-        try {
-            SwapOnce(conn);
-            return;
-        } catch (const Error& e) {
-            if (e.sqlstate() != "55P03" || attempt >= kSwapAttempts) {
-                throw;
-            }
-        }
-        std::this_thread::sleep_for(std::chrono::seconds(attempt));
-    }
-}
-
-void TableSwap::SwapOnce(PgConnection& conn) {
-    conn.Exec("BEGIN", "swapping in the new " + target_display_);
-    try {
-        conn.Exec(fmt::format("SET LOCAL lock_timeout = '{}s'", kSwapLockTimeoutSeconds),
-                  "swapping in the new " + target_display_);
-        for (const std::string& sql : swap_) {
-            conn.Exec(sql, "swapping in the new " + target_display_);
-        }
-        conn.Exec("COMMIT", "swapping in the new " + target_display_);
-    } catch (...) {
-        try {
-            conn.Exec("ROLLBACK");
-        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
-        }
-        throw;
-    }
+    RunPublishTransaction(conn, swap_, "swapping in the new " + target_display_);
 }
 
 void TableSwap::Discard(PgConnection& conn) noexcept {

@@ -5,19 +5,25 @@
 #include <vector>
 
 #include "connectors/postgres/pg_catalog.hpp"
+#include "connectors/postgres/pg_table_refill.hpp"
 
 namespace sluice::pg {
 
 /// Publishes a table loaded under a temporary name in place of the target, so readers see
-/// either the old rows or all of the new ones: indexes and key constraints are built after
-/// the data (independent indexes in parallel connections), then one transaction drops the
-/// old table and renames the new one.
+/// either the old rows or all of the new ones. Usually a swap: indexes and key constraints
+/// are built after the data (independent indexes in parallel connections), then one
+/// transaction drops the old table, renames the new one and gives it everything else the
+/// old one had (CarryOverStatements). When views or other tables' foreign keys depend on
+/// the old table, which DROP would refuse, the old table stays and its rows are rewritten
+/// from the loaded one in one transaction instead (RefillTable).
 class TableSwap {
 public:
-    /// Throws Error(kSchema) when `old` cannot be swapped out: something else depends on it
-    /// (a view, a foreign key from another table), so DROP would fail at the very end,
-    /// after the whole load; or it is partitioned. Call before creating the new table.
-    static void CheckReplaceable(PgConnection& conn, const Relation& old);
+    /// What depends on `old` (which decides how the replace publishes). Throws
+    /// Error(kSchema) when `old` cannot be replaced: it is partitioned, or something depends
+    /// on it and `recreate` (create: replace, which must rebuild the table from the source's
+    /// columns) rules out rewriting its rows in place. Call before creating the new table,
+    /// so a refusal comes before the load rather than after it.
+    static Dependents CheckReplaceable(PgConnection& conn, const Relation& old, bool recreate);
 
     /// Plans the swap of `fresh` (already created, loaded later) into `target`'s place.
     /// With `old` (the existing target, checked by CheckReplaceable) and
@@ -28,18 +34,21 @@ public:
                           const std::optional<Relation>& old, const Relation& fresh,
                           bool copy_old_definitions, const std::vector<std::string>& primary_key);
 
-    /// Builds indexes and constraints, ANALYZEs, swaps. `url`/`application_name` open the
-    /// extra connections for parallel index builds. Throws the server's errors (a duplicate
-    /// key while building the primary key is Error(kData, 23505)); the old table is untouched
-    /// unless the final transaction committed.
+    /// Builds indexes and constraints, ANALYZEs, swaps; or, when views or foreign keys depend
+    /// on the old table now (looked up again: one may have appeared during the load), refills
+    /// it. `url`/`application_name` open the extra connections for parallel index builds.
+    /// Throws the server's errors (a duplicate key while building the primary key is
+    /// Error(kData, 23505)); the old table is untouched and the loaded one kept unless the
+    /// final transaction committed.
     void Publish(PgConnection& conn, const std::string& url, const std::string& application_name);
 
     /// Drops the loaded table (the old one is untouched). Never throws.
     void Discard(PgConnection& conn) noexcept;
 
 private:
-    void SwapOnce(PgConnection& conn);
-
+    std::optional<Relation> old_;          ///< the table being replaced, when there is one
+    Relation fresh_;                       ///< the loaded table
+    bool copy_old_definitions_ = false;
     std::string target_display_;
     std::string fresh_sql_;                ///< quoted name of the loaded table before the swap
     std::vector<std::string> parallel_;    ///< CREATE INDEX statements on the loaded table
