@@ -19,6 +19,7 @@ struct RunFlags {
     bool resume = false;              ///< --resume [RUN]
     std::string resume_run;           ///< the RUN of --resume, when given
     bool restart = false;             ///< --restart
+    bool yes = false;                 ///< --yes: a re-run that loads everything again is meant
 };
 
 /// Adds the run flags to a sub-command.

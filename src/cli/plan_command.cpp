@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/rerun_warning.hpp"
 #include "cli/run_ledger.hpp"
 #include "plan/delivery.hpp"
 #include "cli/commands.hpp"
@@ -31,11 +32,19 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
                     "Below this estimate a source is one partition")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--set", state->flags.sets, "Override a job-file value: key.path=value");
+    cmd->add_flag("--yes", state->flags.yes, "Do not warn about a re-run loading rows again (settings.allow_rerun)");
     cmd->callback([state, &exit_code] {
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         ApplyFlags(state->flags, job);
         Plan plan = BuildPlan(job, ResolveWorkers(job));
         NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
+        for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
+            for (StreamPlan& stream : plan.streams) {
+                if (stream.spec.name == warning.stream) {
+                    stream.notes.push_back("warning: " + warning.message);
+                }
+            }
+        }
         if (state->json) {
             std::printf("%s\n", PlanToJson(plan).dump(2).c_str());
         } else {

@@ -32,6 +32,8 @@ void AddRunFlags(CLI::App& app, RunFlags& flags) {
         ->expected(0, 1);
     app.add_flag("--restart", flags.restart,
                  "Abandon the unfinished run of this job and start a new one");
+    app.add_flag("--yes", flags.yes,
+                 "Do not warn that a re-run loads rows an earlier run loaded (settings.allow_rerun)");
 }
 
 void ReadResumeFlag(const CLI::App& app, RunFlags& flags) {

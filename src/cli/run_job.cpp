@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/rerun_warning.hpp"
 #include "cli/run_ledger.hpp"
 #include "engine/run.hpp"
 #include "plan/delivery.hpp"
@@ -163,6 +164,9 @@ void ApplyFlags(const RunFlags& flags, JobSpec& job) {
     if (flags.ignore_errors) {
         job.settings.on_error = "continue";
     }
+    if (flags.yes) {
+        job.settings.allow_rerun = true;
+    }
     for (StreamSpec& stream : job.streams) {
         if (flags.chunk_rows > 0) {
             stream.source.partition.chunk_rows = flags.chunk_rows;
@@ -206,6 +210,11 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     const int workers = ResolveWorkers(job);
     Plan plan = BuildPlan(job, workers);
     NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
+    if (!flags.resume && !flags.restart) {
+        for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
+            std::fprintf(stderr, "sluice: warning: stream %s: %s\n", warning.stream.c_str(), warning.message.c_str());
+        }
+    }
     if (flags.dry_run) {
         std::fputs(RenderPlan(plan).c_str(), stdout);
         return 0;

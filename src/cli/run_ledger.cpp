@@ -120,13 +120,6 @@ nlohmann::json StreamIdentity(const StreamSpec& s) {
               {"mode", s.target.mode}}}};
 }
 
-std::string JobFingerprint(const JobSpec& job) {
-    nlohmann::json streams = nlohmann::json::object();
-    for (const StreamSpec& s : job.streams) {
-        streams[s.name] = StreamIdentity(s);
-    }
-    return streams.dump();
-}
 
 /// Refuses to resume `run` with a job whose streams now read or write something else: the
 /// committed partitions went to the old target, so continuing would leave the new one short.
@@ -181,6 +174,14 @@ bool HeldByLiveProcess(const RunRecord& run, const std::vector<PartitionRecord>&
 }
 
 }  // namespace
+
+std::string JobFingerprint(const JobSpec& job) {
+    nlohmann::json streams = nlohmann::json::object();
+    for (const StreamSpec& s : job.streams) {
+        streams[s.name] = StreamIdentity(s);
+    }
+    return streams.dump();
+}
 
 std::string ResolveStateUrl(const JobSpec& job) {
     if (job.settings.state != "target") {

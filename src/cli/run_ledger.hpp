@@ -13,6 +13,10 @@ namespace sluice::cli {
 /// database. Throws Error(kConfig) when neither names a database.
 std::string ResolveStateUrl(const JobSpec& job);
 
+/// What each stream reads and writes (JSON by stream name, secrets masked): a run records it,
+/// so a resume can refuse a job that now means other tables.
+std::string JobFingerprint(const JobSpec& job);
+
 /// The run this invocation works on.
 struct RunStart {
     std::string run_id;

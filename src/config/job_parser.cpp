@@ -28,7 +28,7 @@ const std::vector<std::string> kJobKeys = {"version",   "name",        "connecti
 const std::vector<std::string> kSettingsKeys = {
     "workers",    "min_rows_for_parallel", "chunk_rows", "on_error",
     "retry",      "max_rejects",           "rejects",    "state",
-    "batch_rows", "queue_batches"};
+    "batch_rows", "queue_batches",         "allow_rerun"};
 const std::vector<std::string> kRetryKeys = {"attempts", "initial", "max"};
 const std::vector<std::string> kOnError = {"stop", "continue"};
 constexpr int kMaxInt = std::numeric_limits<int>::max();
@@ -144,6 +144,9 @@ void ParseSettings(const Field& settings, JobSpec& job) {
     }
     if (auto queue_batches = settings.Get("queue_batches")) {
         out.queue_batches = static_cast<size_t>(queue_batches->Int(1, "a positive integer", 1024));
+    }
+    if (auto allow_rerun = settings.Get("allow_rerun")) {
+        out.allow_rerun = allow_rerun->Bool();
     }
 }
 

@@ -71,6 +71,7 @@ struct Settings {
     std::string state = "target";       ///< target | sqlite:///path | postgresql://...
     size_t batch_rows = 10000;
     size_t queue_batches = 4;           ///< bounded queue depth between read and write
+    bool allow_rerun = false;           ///< silence the warning of a re-run that duplicates
 };
 
 /// A whole validated job file.

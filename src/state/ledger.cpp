@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -97,6 +98,26 @@ std::unique_ptr<Ledger> Ledger::Open(const std::string& url, const std::string& 
 }
 
 Ledger::Ledger(std::unique_ptr<SqlStore> store) : store_(std::move(store)) {}
+
+std::optional<RunRecord> Ledger::PeekLastSucceeded(const std::string& url, const std::string& job) {
+    constexpr std::string_view kSqlite = "sqlite://";
+    if (url.starts_with(kSqlite) && !std::filesystem::exists(url.substr(kSqlite.size()))) {
+        return std::nullopt;  // opening it would create the file
+    }
+    try {
+        Ledger ledger(OpenSqlStore(url, "sluice/peek"));
+        auto rows = ledger.store_->Query(fmt::format("SELECT {} FROM {} WHERE job = ? AND status = 'succeeded' "
+                                                     "ORDER BY started_at DESC LIMIT 1",
+                                                     kRunColumns, ledger.Table("runs")),
+                                         {job});
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        return ToRun(rows[0]);
+    } catch (const Error&) {
+        return std::nullopt;  // no ledger tables yet, or unreachable: nothing to warn about
+    }
+}
 
 std::string Ledger::Table(const char* name) const {
     return (store_->postgres() ? "sluice." : "sluice_") + std::string(name);

@@ -86,6 +86,11 @@ public:
 
     explicit Ledger(std::unique_ptr<SqlStore> store);
 
+    /// The newest succeeded run of `job` in the ledger at `url`, read without creating or
+    /// migrating anything (for `plan`, which writes nothing); nullopt when there is no such
+    /// run or no ledger there yet.
+    static std::optional<RunRecord> PeekLastSucceeded(const std::string& url, const std::string& job);
+
     /// The newest run of `job` that is neither succeeded nor superseded.
     std::optional<RunRecord> FindUnfinished(const std::string& job);
     std::optional<RunRecord> GetRun(const std::string& run_id);
