@@ -1,6 +1,8 @@
 #include "engine/retry.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 namespace sluice {
 
@@ -11,6 +13,13 @@ std::chrono::milliseconds RetryDelay(const RetrySpec& spec, int attempt, std::mt
     const double backoff = std::min(cap, initial * static_cast<double>(int64_t{1} << doublings));
     std::uniform_real_distribution<double> jitter(0.0, backoff);
     return std::chrono::milliseconds(static_cast<int64_t>(jitter(rng)));
+}
+
+bool SleepUnlessStopped(const std::stop_token& stop, std::chrono::milliseconds period) {
+    std::mutex sleep_mu;
+    std::condition_variable_any sleeper;
+    std::unique_lock lock(sleep_mu);
+    return !sleeper.wait_for(lock, stop, period, [&stop] { return stop.stop_requested(); });
 }
 
 }  // namespace sluice

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <random>
+#include <stop_token>
 
 #include "config/job_spec.hpp"
 
@@ -11,5 +12,8 @@ namespace sluice {
 /// `initial`, capped at `max`, with full jitter (uniform in [0, backoff]) so that workers
 /// failing together do not retry together.
 std::chrono::milliseconds RetryDelay(const RetrySpec& spec, int attempt, std::mt19937_64& rng);
+
+/// Sleeps for `period` or until `stop` fires; false once stop was requested.
+bool SleepUnlessStopped(const std::stop_token& stop, std::chrono::milliseconds period);
 
 }  // namespace sluice

@@ -121,7 +121,7 @@ TEST_F(SchedulerFakes, RefusedRowsAreBisectedAsideWhenMaxRejectsAllows) {
 }
 
 // Regression test for a bug the fakes found (fixed): when the ledger is not in the target's database, the commit
-// mark is written after COMMIT by Ledger::MarkCommitted (scheduler.cpp RunTask), which calls
+// mark is written after COMMIT by Ledger::MarkCommitted (partition_loader.cpp RunTask), which calls
 // CommitMarkFor(claim, rows, /*rejects=*/{}, undo): the partition's rejects never reach the
 // ledger's `rejects` table, although DESIGN.md says bad rows go "to the reject file and
 // `rejects` table", and pipeline.cpp's warning about a failed reject file says "the rejected

@@ -203,7 +203,7 @@ TEST_F(SchedulerFakes, ReplacePublishesWithTheFailedTenantsPreviousRowsCarriedOv
 
 // Regression test for a bug the fakes found (fixed): with on_error: continue, a run whose only stream is a
 // replace that was not published (a partition failed) ends `partial` (exit 3), although the
-// target is exactly as before the run. Finish() in scheduler.cpp calls it partial when
+// target is exactly as before the run. Finish() in stream_lifecycle.cpp calls it partial when
 // AnyCommitted(), which counts partitions committed into the staging table of a stream whose
 // status is "failed" (not published). Exit 3 tells a scheduler "some data loaded".
 TEST_F(SchedulerFakes, UnpublishedReplaceUnderContinueFailsTheRun) {
@@ -245,7 +245,7 @@ TEST_F(SchedulerFakes, ReplaceUnderStopWithAFailedTenantDoesNotPublish) {
 // Regression test for a bug the fakes found (fixed): under on_error: stop, when the failed tenant's partition is
 // the stream's last to end (so the stream completes instead of being cut short), the replace
 // is PUBLISHED with the failed tenant carried over, while the run ends failed (exit 1).
-// CompleteStream computes "partial" (some partitions committed) and MayPublish (scheduler.cpp)
+// CompleteStream computes "partial" (some partitions committed) and MayPublish (stream_lifecycle.cpp)
 // allows publishing a partial stream whose failures are whole, carried-over tenants without
 // looking at options_.continue_on_error. DESIGN.md: "A failed run never publishes"; issue 9
 // item 4 allows carry-over only "with tenants under `continue`". Whether the table is swapped

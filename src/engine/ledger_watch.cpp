@@ -1,0 +1,50 @@
+#include "engine/ledger_watch.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include "engine/retry.hpp"
+#include "state/ledger.hpp"
+
+namespace sluice {
+
+void ObeyLedgerStop(WorkQueue& queue, ProgressReporter& reporter, const std::string& run_id) {
+    if (!queue.Stopping()) {
+        reporter.Event({{"event", "stop_requested"}, {"run_id", run_id}});
+    }
+    queue.RequestStop();
+}
+
+void WatchStopFlag(const std::stop_token& stop, const RunContext& run, WorkQueue& queue) {
+    std::unique_ptr<Ledger> ledger;
+    while (SleepUnlessStopped(stop, std::chrono::seconds(1))) {
+        try {
+            if (!ledger) {
+                ledger = Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/stop-watch");
+            }
+            if (ledger->StopRequested(run.options.run_id)) {
+                ObeyLedgerStop(queue, run.reporter, run.options.run_id);
+                return;
+            }
+        } catch (const Error&) {
+            ledger.reset();  // the target may be restarting; try again next second
+        }
+    }
+}
+
+void RenewLeases(const std::stop_token& stop, const RunContext& run) {
+    std::unique_ptr<Ledger> ledger;
+    const auto period = std::chrono::milliseconds(static_cast<int64_t>(run.options.lease_seconds * 1000 / 3));
+    while (SleepUnlessStopped(stop, period)) {
+        try {
+            if (!ledger) {
+                ledger = Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/heartbeat");
+            }
+            ledger->RenewLeases(run.options.run_id, run.options.worker, UtcTimestamp(run.options.lease_seconds));
+        } catch (const Error&) {
+            ledger.reset();
+        }
+    }
+}
+
+}  // namespace sluice

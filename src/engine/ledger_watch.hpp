@@ -1,0 +1,25 @@
+#pragma once
+
+#include <stop_token>
+#include <string>
+
+#include "engine/scheduler_state.hpp"
+#include "engine/work_queue.hpp"
+
+// The two threads a run that keeps a ledger runs beside its workers, until the workers end.
+
+namespace sluice {
+
+/// The ledger's stop flag is set (`sluice stop RUN`): reports `stop_requested` unless the run
+/// is stopping already, and stops it.
+void ObeyLedgerStop(WorkQueue& queue, ProgressReporter& reporter, const std::string& run_id);
+
+/// Polls the ledger's stop flag (`sluice stop RUN` from any shell or host) once a second
+/// until `stop` fires or the flag is seen; an unreachable ledger is tried again next second.
+void WatchStopFlag(const std::stop_token& stop, const RunContext& run, WorkQueue& queue);
+
+/// Keeps this process's partition leases alive so that nobody reclaims them, renewing at a
+/// third of the lease until `stop` fires; an unreachable ledger is tried again next time.
+void RenewLeases(const std::stop_token& stop, const RunContext& run);
+
+}  // namespace sluice

@@ -1,0 +1,217 @@
+#include "engine/partition_loader.hpp"
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/ledger_watch.hpp"
+#include "engine/retry.hpp"
+
+namespace sluice {
+
+PartitionLoader::PartitionLoader(const RunContext& run, StreamLifecycle& streams, WorkQueue& queue, int worker)
+    : run_(run),
+      streams_(streams),
+      queue_(queue),
+      ledger_(run.options, run.job, worker),
+      rng_(std::random_device{}() + static_cast<uint64_t>(worker)) {}
+
+void PartitionLoader::Load(const Task& task) {
+    if (streams_.TenantAlreadyFailed(task)) {
+        Error skipped(ErrorKind::kData,
+                      fmt::format("not loaded: tenant {} already failed and is rolled back",
+                                  task.partition->slice.tenant));
+        ledger_.RecordFailure(streams_.Stream(task.stream).plan->spec.name, *task.partition, skipped);
+        streams_.FailPartition(streams_.Stream(task.stream), *task.partition, skipped);
+    } else {
+        RunTask(task);
+    }
+}
+
+void PartitionLoader::RunTask(const Task& task) {
+    const RunOptions& options = run_.options;
+    StreamState& st = streams_.Stream(task.stream);
+    const PartitionPlan& p = *task.partition;
+    const std::string& stream = st.plan->spec.name;
+    bool bisect = false;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            auto& writer = writers_[task.stream];
+            if (!writer) {
+                writer = st.sink->OpenWriter();
+            }
+            Ledger* led = ledger_.Get();
+            // Bisecting needs decoded rows: pass-through streams read through the
+            // decoding sources for that retry.
+            Source& source = bisect ? *st.plan->sources[p.source_index] : *st.sources[p.source_index];
+            PipelineContext ctx{source, p.slice, p.id, *writer,
+                                *st.conformer, *st.rejects, *st.counters, options.max_rejects,
+                                options.queue_batches, options.queue_bytes,
+                                queue_.CancelToken(), {}, {}, bisect};
+            std::optional<PartitionClaim> claim;
+            if (led != nullptr) {
+                // Besides the once-a-second watch, `sluice stop` is obeyed at every
+                // partition start, so short partitions never outrun it.
+                if (led->StopRequested(options.run_id)) {
+                    ObeyLedgerStop(queue_, run_.reporter, options.run_id);
+                    throw Error(ErrorKind::kCancelled, "stop requested through the ledger");
+                }
+                const std::optional<int> claimed = led->ClaimPartition(
+                    options.run_id, stream, p.id, options.worker, UtcTimestamp(options.lease_seconds));
+                if (!claimed) {
+                    // Committed already: an earlier attempt's COMMIT landed although its
+                    // reply was lost. Loading it again would duplicate its rows.
+                    const std::optional<PartitionRecord> done = led->GetPartition(options.run_id, stream, p.id);
+                    CountAsCommitted(st, p, done ? done->rows : 0, attempt);
+                    return;
+                }
+                claim = PartitionClaim{options.run_id, stream, p.id, options.worker, *claimed};
+                // Claimed before: an earlier attempt may have committed in the target and
+                // died before the ledger heard of it.
+                if (*claimed > 1 && AdoptTargetMark(st, *led, p, attempt)) {
+                    return;
+                }
+                if (st.plan->spec.target.url == options.ledger_url) {
+                    ctx.commit_mark = [led, &claim](int64_t rows, const std::vector<RejectedRow>& rejects,
+                                                    const std::string& undo) {
+                        return led->CommitMarkFor(*claim, rows, rejects, undo);
+                    };
+                    ctx.commit_landed = [this, &claim] { return ClaimCommitted(*claim); };
+                } else if (st.marks) {
+                    ctx.commit_mark = [this, &st, &claim, &p](int64_t rows, const std::vector<RejectedRow>&,
+                                                              const std::string& undo) {
+                        return CommitMark{st.marks->InsertSql(run_.job, *claim, p.slice.tenant, rows, undo), ""};
+                    };
+                    ctx.commit_landed = [this, &st, &claim] { return TargetMarkLanded(st, *claim); };
+                }
+            }
+            PartitionCounts counts = RunPartition(ctx);
+            if (led != nullptr && (!counts.marked_in_transaction || st.marks)) {
+                // The ledger is elsewhere: mark it after the COMMIT. With marks in the
+                // target, a crash in between is caught up from them; without, the
+                // partition loads again on resume (at least once).
+                led->MarkCommitted(*claim, counts.rows_written, counts.rejects, counts.undo);
+            }
+            streams_.PartitionCommitted(st, p, counts, attempt);
+            return;
+        } catch (ClaimFenced& e) {
+            writers_.erase(task.stream);
+            // With marks in the target, a refused mark means another attempt committed
+            // the partition first: its rows are there.
+            try {
+                if (Ledger* led = ledger_.Get(); led != nullptr && AdoptTargetMark(st, *led, p, attempt)) {
+                    return;
+                }
+            } catch (const Error&) {  // NOLINT(bugprone-empty-catch): unknown; a resume reconciles
+            }
+            e.context() = {stream, std::to_string(p.id), p.slice.tenant};
+            streams_.FailPartition(st, p, e);  // cancelled: the ledger row is the new owner's
+            return;
+        } catch (Error& e) {
+            e.context().stream = stream;
+            e.context().partition = std::to_string(p.id);
+            e.context().tenant = p.slice.tenant;
+            const bool can_bisect = writers_[task.stream] != nullptr &&
+                                    writers_[task.stream]->SupportsIsolatedWrites();
+            writers_.erase(task.stream);  // a failed connection must not serve the next try
+            if (e.IsTransient()) {
+                ledger_.Reset();  // the ledger may share the failed server
+            }
+            if (!bisect && IsDataSqlstate(e.sqlstate()) && e.kind() == ErrorKind::kData &&
+                options.max_rejects > 0 && can_bisect) {
+                // The target refused a row: load the partition again, isolating batches,
+                // to set exactly the refused rows aside. Not counted as an attempt.
+                bisect = true;
+                --attempt;
+                continue;
+            }
+            if (e.IsTransient() && attempt < options.retry.attempts && !queue_.Stopping()) {
+                run_.reporter.Event({{"event", "partition_retry"},
+                                     {"stream", stream},
+                                     {"partition", p.id},
+                                     {"attempt", attempt + 1},
+                                     {"error", e.Describe()}});
+                SleepUnlessStopped(queue_.CancelToken(),
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       RetryDelay(options.retry, attempt, rng_)));
+                continue;
+            }
+            ledger_.RecordFailure(stream, p, e);
+            streams_.FailPartition(st, p, e);
+            return;
+        } catch (const std::exception& e) {
+            Error wrapped(ErrorKind::kInternal, e.what());
+            wrapped.context() = {stream, std::to_string(p.id), p.slice.tenant};
+            writers_.erase(task.stream);
+            ledger_.RecordFailure(stream, p, wrapped);
+            streams_.FailPartition(st, p, wrapped);
+            return;
+        }
+    }
+}
+
+/// A partition found committed by an earlier attempt: counted, not loaded again.
+void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int attempt) {
+    PartitionCounts counts;
+    counts.rows_written = rows;
+    st.counters->rows_written.fetch_add(rows, std::memory_order_relaxed);
+    streams_.PartitionCommitted(st, p, counts, attempt);
+}
+
+/// When the stream's target holds a mark for the partition, records it committed in the
+/// ledger and counts it; false when there is none (or the stream keeps no marks).
+bool PartitionLoader::AdoptTargetMark(StreamState& st, Ledger& ledger, const PartitionPlan& p, int attempt) {
+    if (!st.marks) {
+        return false;
+    }
+    const std::optional<TargetMark> mark = st.marks->Find(run_.options.run_id, st.plan->spec.name, p.id);
+    if (!mark) {
+        return false;
+    }
+    ledger.AdoptCommitted(run_.options.run_id, st.plan->spec.name, p.id, mark->rows, mark->undo);
+    CountAsCommitted(st, p, mark->rows, attempt);
+    return true;
+}
+
+/// Whether the target holds this claim's mark (COMMIT failed, maybe only its reply).
+bool PartitionLoader::TargetMarkLanded(StreamState& st, const PartitionClaim& claim) {
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+        try {
+            const std::optional<TargetMark> mark = st.marks->Find(claim.run_id, claim.stream, claim.partition);
+            return mark && mark->attempt == claim.attempt;
+        } catch (const Error&) {
+            if (run_.options.stop.stop_requested()) {
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(500 * attempt));
+        }
+    }
+    return false;  // unknown: the retry's claim looks again (AdoptTargetMark)
+}
+
+/// After a failed COMMIT: whether the claim's mark (and so its data) committed anyway.
+/// Asks on a fresh connection, a few times: the server may be restarting.
+bool PartitionLoader::ClaimCommitted(const PartitionClaim& claim) {
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+        try {
+            std::unique_ptr<Ledger> ledger =
+                Ledger::Open(run_.options.ledger_url, "sluice/" + run_.job + "/commit-check");
+            const std::optional<PartitionRecord> p =
+                ledger->GetPartition(claim.run_id, claim.stream, claim.partition);
+            return p && p->status == "committed" && p->attempts == claim.attempt && p->worker == claim.worker;
+        } catch (const Error&) {
+            if (run_.options.stop.stop_requested()) {
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(500 * attempt));
+        }
+    }
+    return false;  // unknown: the retry's claim finds out (ClaimPartition)
+}
+
+}  // namespace sluice

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "connectors/connector.hpp"
+#include "engine/reject_writer.hpp"
+#include "engine/run.hpp"
+#include "observe/progress.hpp"
+#include "observe/reporter.hpp"
+#include "plan/plan.hpp"
+#include "state/target_marks.hpp"
+#include "transform/conform.hpp"
+
+// The state the parts of the scheduler share. Private to engine/: RunPlan (run.hpp) is the
+// only entry from outside.
+
+namespace sluice {
+
+enum class StreamPhase { kWaiting, kActive, kDone };
+
+/// Per-stream run state. Sink, conformer and rejects are created when the stream activates.
+struct StreamState {
+    StreamPlan* plan = nullptr;
+    StreamCounters* counters = nullptr;
+    StreamPhase phase = StreamPhase::kWaiting;
+    std::unique_ptr<Sink> sink;
+    /// The stream's partition marks in its own target, when the ledger lives elsewhere.
+    std::unique_ptr<TargetMarks> marks;
+    std::unique_ptr<BatchConformer> conformer;
+    std::unique_ptr<RejectWriter> rejects;
+    std::vector<std::shared_ptr<Source>> sources;  ///< plan's sources, or raw-copy reopenings
+    size_t remaining = 0;
+    StreamSummary summary;
+    std::vector<std::string> failed_partition_tenants;  ///< tenant of each failed partition
+    /// Tenants whose partitions must not start: they failed in an `after:` stream.
+    std::map<std::string, std::string> blocked_tenants;
+    bool prepare_failed = false;  ///< the target could not be prepared: no tenant can load
+};
+
+/// One partition ready to load: the index of its stream in the plan, and the partition.
+struct Task {
+    size_t stream = 0;
+    const PartitionPlan* partition = nullptr;
+};
+
+/// What every part of the scheduler reads about the run, and the one mutex that guards the
+/// state they share: the streams' phases, summaries and counters (StreamLifecycle) and the
+/// ready partitions, in-flight count and stop flags (WorkQueue). One mutex, so that a stream
+/// is activated and its partitions queued, or a partition counted and its stream completed,
+/// in one step that every worker sees whole. All references outlive the run.
+struct RunContext {
+    const std::string& job;
+    const RunOptions& options;
+    ProgressTracker& tracker;
+    ProgressReporter& reporter;
+    std::mutex& mu;
+};
+
+/// Whether the stream replaces its target table (publishes a staging table at its end).
+inline bool ReplacesTarget(const StreamState& st) {
+    return st.plan->spec.target.mode == "replace" || st.plan->spec.target.create == "replace";
+}
+
+}  // namespace sluice

@@ -1,0 +1,399 @@
+#include "engine/stream_lifecycle.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "engine/stream_prepare.hpp"
+#include "engine/stream_undo.hpp"
+#include "engine/tenant_streams.hpp"
+#include "engine/worker_ledger.hpp"
+
+namespace sluice {
+
+namespace {
+
+/// Whether any stream left rows in its target: a failed stream's committed partitions
+/// (an unpublished replace's staging table) do not count.
+bool AnyCommitted(const RunSummary& s) {
+    return std::any_of(s.streams.begin(), s.streams.end(), [](const StreamSummary& st) {
+        return st.partitions_committed > 0 && st.status != "failed";
+    });
+}
+
+}  // namespace
+
+StreamLifecycle::StreamLifecycle(const RunContext& run, Plan& plan, WorkQueue& queue) : run_(run), queue_(queue) {
+    streams_.resize(plan.streams.size());
+    for (size_t i = 0; i < plan.streams.size(); ++i) {
+        StreamPlan& sp = plan.streams[i];
+        StreamState& st = streams_[i];
+        st.plan = &sp;
+        st.counters = &run.tracker.AddStream(sp.spec.name, sp.estimated_rows, sp.partitions.size());
+        st.summary.name = sp.spec.name;
+        st.summary.partitions = sp.partitions.size();
+        for (const PartitionPlan& p : sp.partitions) {
+            if (p.committed) {
+                st.summary.partitions_committed++;
+                st.counters->partitions_done++;
+            } else {
+                st.remaining++;
+            }
+        }
+        if (std::string error = RecordUnplannedTenants(sp, st.summary, run.reporter);
+            !error.empty() && first_error_.empty()) {
+            first_error_ = std::move(error);
+            first_error_kind_ = ErrorKind::kSchema;
+        }
+    }
+}
+
+void StreamLifecycle::ActivateReady() {
+    for (;;) {
+        std::vector<size_t> to_activate;
+        {
+            std::lock_guard lock(run_.mu);
+            for (size_t i = 0; i < streams_.size(); ++i) {
+                StreamState& st = streams_[i];
+                if (st.phase != StreamPhase::kWaiting) {
+                    continue;
+                }
+                bool ready = true;
+                std::string blocked_by;
+                std::map<std::string, std::string> blocked_tenants;
+                for (const std::string& dep : st.plan->spec.after) {
+                    const StreamState* d = FindStream(dep);
+                    if (d == nullptr) {
+                        continue;
+                    }
+                    if (d->phase != StreamPhase::kDone) {
+                        ready = false;
+                        continue;
+                    }
+                    const bool whole = d->prepare_failed ||
+                                       (d->summary.status == "failed" && d->summary.partitions_committed > 0);
+                    UpstreamVerdict verdict = JudgeUpstream(*st.plan, *d->plan, d->summary, whole);
+                    if (verdict.skip_stream) {
+                        blocked_by = dep;
+                    }
+                    blocked_tenants.merge(verdict.blocked_tenants);
+                }
+                if (!blocked_by.empty() || (queue_.StoppingLocked() && ready)) {
+                    st.phase = StreamPhase::kDone;
+                    st.summary.status = queue_.StoppingLocked() && blocked_by.empty() ? "stopped" : "skipped";
+                    if (!blocked_by.empty()) {
+                        st.summary.error = fmt::format("not started: stream {} did not succeed",
+                                                       blocked_by);
+                    }
+                } else if (ready) {
+                    st.phase = StreamPhase::kActive;
+                    st.blocked_tenants = std::move(blocked_tenants);
+                    to_activate.push_back(i);
+                }
+            }
+        }
+        if (to_activate.empty()) {
+            return;
+        }
+        for (size_t i : to_activate) {
+            Activate(i);
+        }
+    }
+}
+
+const StreamState* StreamLifecycle::FindStream(const std::string& name) const {
+    for (const StreamState& st : streams_) {
+        if (st.plan->spec.name == name) {
+            return &st;
+        }
+    }
+    return nullptr;
+}
+
+void StreamLifecycle::Activate(size_t index) {
+    StreamState& st = streams_[index];
+    StreamPlan& sp = *st.plan;
+    st.counters->started_ns = run_.tracker.NowNs();
+    try {
+        PrepareStream(run_, st);
+    } catch (Error& e) {
+        e.context().stream = sp.spec.name;
+        std::lock_guard lock(run_.mu);
+        st.prepare_failed = true;
+        FailStreamLocked(st, e);
+        return;
+    } catch (const std::exception& e) {
+        Error wrapped(ErrorKind::kInternal, e.what());
+        wrapped.context().stream = sp.spec.name;
+        std::lock_guard lock(run_.mu);
+        FailStreamLocked(st, wrapped);
+        return;
+    }
+    run_.reporter.Event({{"event", "stream_started"},
+                         {"stream", sp.spec.name},
+                         {"partitions", sp.partitions.size()},
+                         {"passthrough", st.summary.passthrough}});
+    std::vector<std::pair<const PartitionPlan*, std::string>> blocked;
+    bool nothing_to_load = true;
+    {
+        std::lock_guard lock(run_.mu);
+        if (!sp.partitions.empty() && st.remaining > 0) {
+            nothing_to_load = false;
+            for (const PartitionPlan& p : sp.partitions) {
+                if (p.committed) {
+                    continue;
+                }
+                if (std::string why = WhyPartitionBlocked(sp, p, st.blocked_tenants); !why.empty()) {
+                    blocked.emplace_back(&p, std::move(why));
+                } else {
+                    queue_.PushLocked({index, &p});
+                }
+            }
+            queue_.WakeWorkersLocked();
+        }
+    }
+    if (nothing_to_load) {
+        CompleteStream(st);  // nothing (left) to load
+        return;
+    }
+    // Fails them as partitions, so the ledger and the summary name them; the last one to
+    // end, blocked or loaded, completes the stream.
+    WorkerLedger ledger(run_.options, run_.job, 0);
+    for (const auto& [p, why] : blocked) {
+        Error e(ErrorKind::kData, why);
+        e.context() = {sp.spec.name, std::to_string(p->id), p->slice.tenant};
+        ledger.RecordFailure(sp.spec.name, *p, e);
+        FailPartition(st, *p, e);
+    }
+}
+
+bool StreamLifecycle::StreamDone(size_t index) {
+    std::lock_guard lock(run_.mu);
+    return streams_[index].phase == StreamPhase::kDone;
+}
+
+bool StreamLifecycle::TenantAlreadyFailed(const Task& task) {
+    std::lock_guard lock(run_.mu);
+    const StreamState& st = streams_[task.stream];
+    const std::string& tenant = task.partition->slice.tenant;
+    return !tenant.empty() && st.summary.failed_tenants.contains(tenant);
+}
+
+void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p, const PartitionCounts& counts,
+                                         int attempt) {
+    run_.reporter.Event({{"event", "partition_committed"},
+                         {"stream", st.plan->spec.name},
+                         {"partition", p.id},
+                         {"tenant", p.slice.tenant},
+                         {"rows", counts.rows_written},
+                         {"rejected", counts.rows_rejected},
+                         {"attempts", attempt}});
+    if (!counts.warning.empty()) {
+        run_.reporter.Event({{"event", "warning"},
+                             {"stream", st.plan->spec.name},
+                             {"partition", p.id},
+                             {"message", counts.warning}});
+    }
+    bool last = false;
+    {
+        std::lock_guard lock(run_.mu);
+        st.summary.partitions_committed++;
+        st.counters->partitions_done++;
+        last = FinishPartitionLocked(st);
+    }
+    if (last) {
+        CompleteStream(st);
+    }
+}
+
+void StreamLifecycle::FailPartition(StreamState& st, const PartitionPlan& p, const Error& e) {
+    const bool cancelled = e.kind() == ErrorKind::kCancelled;
+    if (!cancelled) {
+        run_.reporter.Event({{"event", "partition_failed"},
+                             {"stream", st.plan->spec.name},
+                             {"partition", p.id},
+                             {"tenant", p.slice.tenant},
+                             {"error", e.Describe()},
+                             {"sqlstate", e.sqlstate()}});
+    }
+    std::unique_lock lock(run_.mu);
+    st.counters->partitions_failed++;
+    st.summary.partitions_failed++;
+    st.failed_partition_tenants.push_back(p.slice.tenant);
+    if (!cancelled) {
+        if (st.summary.error.empty()) {
+            st.summary.error = e.Describe();
+        }
+        if (!p.slice.tenant.empty() && !st.summary.failed_tenants.contains(p.slice.tenant)) {
+            st.summary.failed_tenants[p.slice.tenant] = e.what();
+        }
+        NoteErrorLocked(e);
+        if (!run_.options.continue_on_error) {
+            queue_.StopLocked();  // on_error: stop rolls back the in-flight partitions
+        }
+    }
+    const bool last = FinishPartitionLocked(st);
+    lock.unlock();
+    if (last) {
+        CompleteStream(st);
+    }
+    queue_.NotifyAll();
+}
+
+void StreamLifecycle::FailStreamLocked(StreamState& st, const Error& e) {
+    st.summary.error = e.Describe();
+    st.summary.partitions_failed = st.plan->partitions.size();
+    st.counters->partitions_failed = st.plan->partitions.size();
+    NoteErrorLocked(e);
+    if (!run_.options.continue_on_error) {
+        queue_.StopLocked();
+    }
+    st.remaining = 0;
+    st.phase = StreamPhase::kDone;
+    st.summary.status = "failed";
+    run_.reporter.Event({{"event", "stream_finished"}, {"stream", st.plan->spec.name}, {"status", "failed"},
+                         {"rows_written", 0}, {"error", st.summary.error}});
+}
+
+/// All partitions of the stream ended: publish (or clean up) the target. Runs without mu_
+/// held: a replace's index builds and swap, or a tenant rollback, take a while, and the
+/// workers of other streams must not wait for them. Nothing else touches this stream then.
+void StreamLifecycle::CompleteStream(StreamState& st) {
+    std::string status;
+    {
+        std::lock_guard lock(run_.mu);
+        const size_t failed = st.summary.partitions_failed;
+        const size_t committed = st.summary.partitions_committed;
+        status = failed == 0 && committed == st.plan->partitions.size() ? "succeeded"
+                 : committed == 0                                       ? "failed"
+                                                                        : "partial";
+        if (queue_.StoppedByUserLocked() && status != "succeeded") {
+            status = "stopped";
+        }
+    }
+    std::optional<Error> failure;
+    try {
+        const bool tenants_carried = RollBackFailedTenants(run_, st);
+        const bool publish = MayPublish(st, status, tenants_carried);
+        if (publish && status != "succeeded") {
+            CarryOverFailedTenants(run_, st);
+        }
+        st.sink->Finalize(publish);
+        if (!publish && ReplacesTarget(st) && status != "stopped") {
+            failure = Error(ErrorKind::kData,
+                            "not published: partitions failed, so the old table stays untouched; fix "
+                            "the cause and run with --resume to load the rest and publish");
+            failure->context().stream = st.plan->spec.name;
+        }
+    } catch (Error& e) {
+        e.context().stream = st.plan->spec.name;
+        failure = e;
+    } catch (const std::exception& e) {
+        failure = Error(ErrorKind::kInternal, e.what());
+        failure->context().stream = st.plan->spec.name;
+    }
+    std::lock_guard lock(run_.mu);
+    if (failure) {
+        st.summary.error += (st.summary.error.empty() ? "" : "; ") + failure->Describe();
+        status = "failed";
+        NoteErrorLocked(*failure);
+    }
+    st.summary.status = status;
+    st.phase = StreamPhase::kDone;
+    st.counters->finished_ns = run_.tracker.NowNs();
+    run_.reporter.Event({{"event", "stream_finished"},
+                         {"stream", st.plan->spec.name},
+                         {"status", status},
+                         {"rows_written", st.counters->rows_written.load()}});
+}
+
+/// Whether a stream that ended `status` may publish: a replace only when every partition
+/// committed, or when the only failures are whole tenants that were rolled back and whose
+/// previous rows were carried over. Never half a table.
+bool StreamLifecycle::MayPublish(const StreamState& st, const std::string& status, bool tenants_carried) {
+    if (status == "succeeded") {
+        return true;
+    }
+    // Only under on_error: continue: a run that stops at its first failure publishes nothing.
+    if (status != "partial" || !run_.options.continue_on_error || !tenants_carried ||
+        st.summary.failed_tenants.empty()) {
+        return false;
+    }
+    std::lock_guard lock(run_.mu);
+    for (const std::string& failed : st.failed_partition_tenants) {
+        if (failed.empty() || !st.summary.failed_tenants.contains(failed)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// The run's first error, which fails it: kept from the first partition or stream to fail.
+void StreamLifecycle::NoteErrorLocked(const Error& e) {
+    if (first_error_.empty()) {
+        first_error_ = e.Describe();
+        first_error_kind_ = e.kind();
+    }
+}
+
+RunSummary StreamLifecycle::Finish() {
+    // The workers have ended: this thread alone reads the streams now, without mu_.
+    RunSummary summary;
+    summary.seconds = run_.tracker.ElapsedSeconds();
+    bool any_failed = false;
+    bool all_ok = true;
+    for (StreamState& st : streams_) {
+        if (st.phase == StreamPhase::kWaiting) {
+            st.summary.status = queue_.StoppedByUserLocked() ? "stopped" : "skipped";
+        } else if (st.phase == StreamPhase::kActive) {
+            // Workers left with partitions unstarted: the run was stopped.
+            try {
+                if (st.sink) {
+                    st.sink->Finalize(false);
+                }
+            } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the run already failed or stopped
+            }
+            st.summary.status = queue_.StoppedByUserLocked() ? "stopped" : "failed";
+            if (ReplacesTarget(st)) {
+                st.summary.error += std::string(st.summary.error.empty() ? "" : "; ") +
+                                    "not published: the old table stays untouched; --resume loads "
+                                    "the remaining partitions and publishes";
+            }
+        }
+        st.summary.rows_read = st.counters->rows_read.load();
+        st.summary.rows_written = st.counters->rows_written.load();
+        st.summary.rows_rejected = st.counters->rows_rejected.load();
+        const int64_t end = st.counters->finished_ns ? st.counters->finished_ns.load() : run_.tracker.NowNs();
+        st.summary.seconds = static_cast<double>(end - st.counters->started_ns.load()) / 1e9;
+        if (st.rejects && st.rejects->used()) {
+            st.summary.rejects_file = st.rejects->path();
+            st.summary.rows_in_rejects_file = st.rejects->rows();
+        }
+        any_failed |= st.summary.status == "failed" || st.summary.status == "partial" ||
+                      st.summary.status == "skipped";
+        all_ok &= st.summary.status == "succeeded";
+        summary.streams.push_back(st.summary);
+    }
+    if (queue_.StoppedByUserLocked() && !all_ok) {
+        summary.status = RunStatus::kStopped;
+    } else if (all_ok) {
+        summary.status = RunStatus::kSucceeded;
+    } else if (run_.options.continue_on_error && any_failed && AnyCommitted(summary)) {
+        summary.status = RunStatus::kPartial;
+    } else {
+        summary.status = RunStatus::kFailed;
+    }
+    summary.error = first_error_;
+    summary.error_kind = first_error_kind_;
+    run_.reporter.Event({{"event", "run_finished"},
+                         {"status", RunStatusName(summary.status)},
+                         {"seconds", summary.seconds},
+                         {"error", summary.error}});
+    return summary;
+}
+
+}  // namespace sluice

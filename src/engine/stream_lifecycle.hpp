@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "engine/pipeline.hpp"
+#include "engine/scheduler_state.hpp"
+#include "engine/work_queue.hpp"
+
+namespace sluice {
+
+/// The streams of a run from waiting to done: activates a stream once its `after` streams
+/// are done (or skips it), prepares its target and queues its partitions; counts each
+/// partition that commits or fails; when the last one ends, rolls back failed tenants and
+/// publishes (or keeps the old table); and sums the run up at its end. The streams' state is
+/// guarded by the run's mutex (RunContext::mu); the stream's sink, marks, conformer, rejects
+/// and sources are set before its partitions are queued and not changed after, so workers
+/// use them without the lock.
+class StreamLifecycle {
+public:
+    /// Counts the partitions each stream has left (a resume's committed ones are done) and
+    /// the tenants that could not be planned. `plan`, `run` and `queue` outlive this.
+    StreamLifecycle(const RunContext& run, Plan& plan, WorkQueue& queue);
+
+    /// Activates every waiting stream whose `after` streams all succeeded; marks streams whose
+    /// prerequisites failed as skipped. Called without mu_ held, with work in flight
+    /// (WorkQueue), so that the workers wait for the partitions it may queue.
+    void ActivateReady();
+
+    /// The stream at `index` of the plan.
+    StreamState& Stream(size_t index) { return streams_[index]; }
+
+    /// Whether the stream at `index` is done: the partition that ended it may let waiting
+    /// streams activate. Takes mu.
+    bool StreamDone(size_t index);
+
+    /// A tenant whose partition failed is rolled back as a whole at the end of the stream,
+    /// so its remaining partitions need not load. Takes mu.
+    bool TenantAlreadyFailed(const Task& task);
+
+    /// Counts a committed partition (after its COMMIT, or found committed by an earlier
+    /// attempt) and reports it; completes the stream when it was the last. Without mu_ held.
+    void PartitionCommitted(StreamState& st, const PartitionPlan& p, const PartitionCounts& counts, int attempt);
+
+    /// Counts a failed partition: the stream's and the run's first error, its tenant as
+    /// failed, and under on_error: stop the run stops. A cancelled partition (stop, fenced)
+    /// counts but is no error. Completes the stream when it was the last. Without mu_ held.
+    void FailPartition(StreamState& st, const PartitionPlan& p, const Error& e);
+
+    /// The run's summary, once the workers have ended: streams still active were stopped
+    /// (their targets stay unpublished), waiting ones stopped or skipped. Reports
+    /// `run_finished`.
+    RunSummary Finish();
+
+private:
+    const StreamState* FindStream(const std::string& name) const;
+    /// Prepares the stream's target and queues its partitions (largest first overall).
+    void Activate(size_t index);
+    void FailStreamLocked(StreamState& st, const Error& e);
+    /// Counts one ended partition; true when it was the stream's last: the caller then calls
+    /// CompleteStream, after releasing mu_.
+    [[nodiscard]] bool FinishPartitionLocked(StreamState& st) { return --st.remaining == 0; }
+    void CompleteStream(StreamState& st);
+    bool MayPublish(const StreamState& st, const std::string& status, bool tenants_carried);
+    void NoteErrorLocked(const Error& e);
+
+    const RunContext& run_;
+    WorkQueue& queue_;
+    std::vector<StreamState> streams_;  // phases, summaries and counters guarded by run_.mu
+    std::string first_error_;           // guarded by run_.mu
+    ErrorKind first_error_kind_ = ErrorKind::kInternal;  // guarded by run_.mu
+};
+
+}  // namespace sluice

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "engine/scheduler_state.hpp"
+
+namespace sluice {
+
+/// Readies an activated stream for its partitions: opens its sink and, when its ledger lives
+/// elsewhere, its target's partition marks (a resume takes the target's word on what
+/// committed); on a resume whose target lost the committed partitions' rows, reopens them;
+/// prepares the target; undoes an abandoned run's rows on --restart; creates the conformer
+/// and the reject writer; and reopens through raw COPY the sources that can pass through.
+/// Runs without mu_ held (it takes it to update the stream's counts), on the one thread
+/// activating the stream. Throws Error (or another exception) when the stream cannot load.
+void PrepareStream(const RunContext& run, StreamState& st);
+
+}  // namespace sluice

@@ -1,0 +1,101 @@
+#include "engine/stream_undo.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "state/ledger.hpp"
+
+namespace sluice {
+
+namespace {
+
+/// Deletes, with the rows being undone, their partitions' marks in the target (if kept
+/// there); the ledger follows after, and a crash in between is caught up on resume.
+std::string MarksDeleteSql(const StreamState& st, const std::string& run_id,
+                           const std::optional<std::string>& tenant = std::nullopt) {
+    return st.marks ? st.marks->DeleteSql(run_id, st.plan->spec.name, tenant) : "";
+}
+
+}  // namespace
+
+void UndoAbandonedRun(const RunContext& run, StreamState& st) {
+    const RunOptions& options = run.options;
+    if (options.undo_run.empty() || options.ledger_url.empty() || ReplacesTarget(st)) {
+        return;
+    }
+    std::unique_ptr<Ledger> ledger = Ledger::Open(options.ledger_url, "sluice/" + run.job + "/restart");
+    std::vector<std::string> tokens = ledger->UndoTokens(options.undo_run, st.plan->spec.name);
+    // Partitions an older sluice committed recorded no token: their rows cannot be told
+    // apart, so they stay (as --restart always did before) and the user is told.
+    const auto untracked = std::erase(tokens, std::string());
+    if (untracked > 0) {
+        run.reporter.Event({{"event", "warning"},
+                            {"stream", st.plan->spec.name},
+                            {"message", fmt::format("--restart: {} partition(s) of run {} were committed by an "
+                                                    "older sluice without an undo token; their rows stay",
+                                                    untracked, options.undo_run)}});
+    }
+    if (tokens.empty()) {
+        return;
+    }
+    const std::string sql = ledger->UndoneByRestartSql(options.undo_run, st.plan->spec.name, options.run_id);
+    const bool shared = st.plan->spec.target.url == options.ledger_url;
+    st.sink->Undo(tokens, shared ? sql : MarksDeleteSql(st, options.undo_run));
+    if (!shared) {
+        ledger->ExecScript(sql);
+    }
+    run.reporter.Event({{"event", "restart_undone"},
+                        {"stream", st.plan->spec.name},
+                        {"run_id", options.undo_run},
+                        {"partitions", tokens.size()}});
+}
+
+bool RollBackFailedTenants(const RunContext& run, StreamState& st) {
+    const RunOptions& options = run.options;
+    if (st.summary.failed_tenants.empty()) {
+        return true;
+    }
+    if (options.ledger_url.empty()) {
+        throw Error(ErrorKind::kInternal, "cannot roll back failed tenants: the run keeps no ledger");
+    }
+    std::unique_ptr<Ledger> ledger = Ledger::Open(options.ledger_url, "sluice/" + run.job + "/tenant-rollback");
+    const bool shared = st.plan->spec.target.url == options.ledger_url;
+    const std::string& column = st.plan->spec.tenants.as_column;
+    bool can_carry = true;  // every failed tenant has a tenant column to copy its previous rows by
+    for (const auto& [tenant, error] : st.summary.failed_tenants) {
+        const std::string sql = ledger->RollbackTenantSql(options.run_id, st.plan->spec.name, tenant);
+        st.sink->Undo(ledger->UndoTokens(options.run_id, st.plan->spec.name, tenant),
+                      shared ? sql : MarksDeleteSql(st, options.run_id, tenant));
+        if (!shared) {
+            ledger->ExecScript(sql);
+        }
+        can_carry = can_carry && !column.empty();
+        run.reporter.Event({{"event", "tenant_rolled_back"},
+                            {"stream", st.plan->spec.name},
+                            {"tenant", tenant},
+                            {"error", error}});
+    }
+    return can_carry || !ReplacesTarget(st);
+}
+
+void CarryOverFailedTenants(const RunContext& run, StreamState& st) {
+    if (!ReplacesTarget(st)) {
+        return;
+    }
+    for (const auto& [tenant, error] : st.summary.failed_tenants) {
+        const int64_t kept = st.sink->CarryOverTenant(st.plan->spec.tenants.as_column, tenant);
+        {
+            std::lock_guard lock(run.mu);
+            st.summary.carried_over_tenants[tenant] = kept;
+        }
+        run.reporter.Event({{"event", "tenant_previous_rows_kept"},
+                            {"stream", st.plan->spec.name},
+                            {"tenant", tenant},
+                            {"rows", kept}});
+    }
+}
+
+}  // namespace sluice
