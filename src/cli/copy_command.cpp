@@ -1,10 +1,15 @@
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "cli/commands.hpp"
 #include "cli/run_job.hpp"
+#include "config/connection_url.hpp"
+#include "config/job_parser.hpp"
+#include "config/overrides.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 
@@ -12,7 +17,7 @@ namespace sluice::cli {
 
 namespace {
 
-/// A one-stream job equivalent to the copy command line.
+/// The copy command line; it becomes a one-stream job file (CopyJobTree).
 struct CopyArgs {
     std::string from;
     std::string to;
@@ -20,40 +25,115 @@ struct CopyArgs {
     std::string target_table;
     std::string mode = "append";
     std::string strategy = "auto";
-    std::string key;
+    std::string key;                 ///< --partition-column
+    std::vector<std::string> upsert_key;
+    bool create_schema = false;
+    int64_t max_rejects = -1;        ///< -1: the job default
+    std::string rejects;
+    std::string on_error;
+    bool print_job = false;
 };
 
-JobSpec CopyJob(const CopyArgs& args) {
-    const std::string& from = args.from;
-    const std::string& table = args.table;
-    JobSpec job;
-    job.name = "copy_" + table;
-    job.base_dir = std::filesystem::current_path().string();
-    StreamSpec stream;
-    stream.name = table;
-    stream.source.base_dir = job.base_dir;
-    if (UrlScheme(from).empty() || UrlScheme(from) == "file") {
-        // A path or glob of CSV / JSON-lines files.
-        std::string path = UrlScheme(from).empty() ? from : from.substr(7);
-        stream.source.files = path;
-        stream.source.format = path.ends_with(".jsonl") || path.ends_with(".ndjson") ? "jsonl" : "csv";
-        stream.source.infer_types = true;
-    } else {
-        stream.source.url = from;
-        stream.source.table = table;
+/// Text as a job-file scalar: `$` is written `$$`, since job files expand `${VAR}`.
+std::string Literal(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        out += c == '$' ? "$$" : std::string(1, c);
     }
-    stream.source.application_name = "sluice/" + job.name;
-    stream.source.partition.strategy = args.strategy;
-    stream.source.partition.chunk_rows = 0;  // auto, unless --chunk-rows
-    stream.source.partition.column = args.key;
-    stream.target.url = args.to;
-    stream.target.table = args.target_table.empty() ? table : args.target_table;
-    stream.target.mode = args.mode;
-    stream.target.create = "if_missing";
-    stream.target.base_dir = job.base_dir;
-    stream.target.application_name = "sluice/" + job.name;
-    job.streams.push_back(std::move(stream));
+    return out;
+}
+
+/// A URL as a job file should hold it: relative sqlite:// paths made absolute against the
+/// working directory (copy's base), so the printed job means the same from any directory.
+std::string PortableUrl(const std::string& url, const std::string& cwd) {
+    const config::UrlCheck check = config::CheckConnectionUrl(url, cwd);
+    return Literal(check.problem.empty() ? check.url : url);
+}
+
+/// The job file equivalent to the copy command line and its flags. `copy` runs exactly this
+/// job (through the job-file parser), and `--print-job` prints it.
+YAML::Node CopyJobTree(const CopyArgs& args, const RunFlags& flags, const std::string& cwd) {
+    YAML::Node job;
+    job["version"] = 1;
+    job["name"] = Literal("copy_" + args.table);
+    YAML::Node stream;
+    stream["name"] = Literal(args.table);
+    YAML::Node source;
+    const std::string scheme = UrlScheme(args.from);
+    if (scheme.empty() || scheme == "file") {
+        // A path or glob of CSV / JSON-lines files, with types inferred from the data.
+        const std::string path = scheme.empty() ? args.from : args.from.substr(7);
+        source["path"] = Literal(config::AbsolutePath(path, cwd));
+        source["format"] = path.ends_with(".jsonl") || path.ends_with(".ndjson") ? "jsonl" : "csv";
+        source["infer_types"] = true;
+    } else {
+        source["connection"] = PortableUrl(args.from, cwd);
+        source["table"] = Literal(args.table);
+    }
+    YAML::Node partition;
+    partition["strategy"] = args.strategy;
+    if (!args.key.empty()) {
+        partition["column"] = Literal(args.key);
+    }
+    if (flags.chunk_rows > 0) {
+        partition["chunk_rows"] = flags.chunk_rows;
+    } else {
+        partition["chunk_rows"] = "auto";
+    }
+    if (flags.min_rows_for_parallel >= 0) {
+        partition["min_rows_for_parallel"] = flags.min_rows_for_parallel;
+    }
+    source["partition"] = partition;
+    stream["source"] = source;
+    YAML::Node target;
+    target["connection"] = PortableUrl(args.to, cwd);
+    target["table"] = Literal(args.target_table.empty() ? args.table : args.target_table);
+    target["mode"] = args.mode;
+    target["create"] = "if_missing";
+    if (args.create_schema) {
+        target["create_schema"] = true;
+    }
+    if (!args.upsert_key.empty()) {
+        for (const std::string& column : args.upsert_key) {
+            target["key"].push_back(Literal(column));
+        }
+    }
+    stream["target"] = target;
+    job["streams"].push_back(stream);
+    YAML::Node settings;
+    if (flags.workers >= 0) {
+        settings["workers"] = flags.workers;
+    }
+    if (flags.ignore_errors || !args.on_error.empty()) {
+        settings["on_error"] = flags.ignore_errors ? "continue" : args.on_error;
+    }
+    if (args.max_rejects >= 0) {
+        settings["max_rejects"] = args.max_rejects;
+    }
+    // Reject files of a copy go under the working directory; absolute, so the printed job
+    // writes them to the same place wherever it is saved.
+    settings["rejects"] = Literal(config::AbsolutePath(args.rejects.empty() ? "rejects/" : args.rejects, cwd));
+    job["settings"] = settings;
     return job;
+}
+
+std::string Emit(const YAML::Node& tree) {
+    YAML::Emitter out;
+    out << tree;
+    return std::string(out.c_str()) + "\n";
+}
+
+/// copy takes its source and target from its arguments; --set may change settings only.
+void CheckSets(const std::vector<std::string>& sets) {
+    for (const std::string& set : sets) {
+        if (!set.starts_with("settings.")) {
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("--set {}: copy accepts --set settings.KEY=VALUE only (source and "
+                                    "target come from its arguments); for more, save the job with "
+                                    "--print-job, edit it and use sluice run",
+                                    set));
+        }
+    }
 }
 
 }  // namespace
@@ -67,7 +147,10 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     };
     auto state = std::make_shared<State>();
     CopyArgs& args = state->args;
-    cmd->footer("CSV sources: when the target table exists, values convert to its column types; when "
+    cmd->footer("copy runs a one-stream job file built from its arguments; --print-job prints that "
+                "file (save it and use `sluice run FILE.yaml` to go on from there). --set accepts "
+                "settings.* keys, e.g. --set settings.retry.attempts=3.\n"
+                "CSV sources: when the target table exists, values convert to its column types; when "
                 "sluice creates it, column types are inferred from the data (int64, float64, bool, "
                 "date, timestamp, timestamptz, else text). Decimals such as money are inferred as "
                 "float64: for exact numeric columns, create the table first or declare "
@@ -77,20 +160,50 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     cmd->add_option("TO_URL", args.to, "Target: postgresql://... or sqlite://...")->required();
     cmd->add_option("--table", args.table, "Source table (schema-qualified if needed)")->required();
     cmd->add_option("--target-table", args.target_table, "Target table (default: --table)");
-    cmd->add_option("--mode", args.mode, "append|replace, or upsert (SQLite targets, needs a key)")
+    cmd->add_option("--mode", args.mode, "append|replace, or upsert (SQLite targets, needs --key)")
         ->check(CLI::IsMember({"append", "replace", "upsert"}));
+    cmd->add_option("--key", args.upsert_key, "Business key column(s) for --mode upsert")->delimiter(',');
+    cmd->add_flag("--create-schema", args.create_schema,
+                  "Create the target table's schema when it does not exist (target.create_schema)");
     cmd->add_option("--partition", args.strategy,
                     "Partition strategy: auto|key_range|ctid|hash|offset|none|file (default auto)")
         ->check(CLI::IsMember({"auto", "key_range", "ctid", "hash", "offset", "none", "file"}));
     cmd->add_option("--partition-column", args.key, "Column to cut key ranges or hash on");
+    cmd->add_option("--max-rejects", args.max_rejects,
+                    "Bad rows a partition may set aside before it fails (settings.max_rejects, "
+                    "default 0)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--rejects", args.rejects,
+                    "Directory for reject files (settings.rejects, default ./rejects/)");
+    cmd->add_option("--on-error", args.on_error,
+                    "stop|continue: what a failed partition does to the others (settings.on_error)")
+        ->check(CLI::IsMember({"stop", "continue"}));
+    cmd->add_flag("--print-job", args.print_job,
+                  "Print the job file this copy would run, and exit without copying");
     AddRunFlags(*cmd, state->flags);
     cmd->callback([cmd, state, &exit_code] {
         ReadResumeFlag(*cmd, state->flags);
-        if (!state->flags.sets.empty()) {
-            throw Error(ErrorKind::kUsage, "--set applies to job files; copy takes its settings "
-                                           "from flags (see sluice copy --help)");
+        CheckSets(state->flags.sets);
+        if (state->args.mode == "upsert" && state->args.upsert_key.empty()) {
+            throw Error(ErrorKind::kUsage, "--mode upsert needs the business key: --key COLUMN[,COLUMN...]");
         }
-        JobSpec job = CopyJob(state->args);
+        const std::string cwd = std::filesystem::current_path().string();
+        const YAML::Node tree = CopyJobTree(state->args, state->flags, cwd);
+        const std::string text = Emit(tree);
+        // Parsed like any job file, so copy and the printed job cannot drift apart; the
+        // overrides are checked here with their own messages.
+        JobSpec job = ParseJob(text, "sluice copy", cwd, state->flags.sets);
+        if (state->args.print_job) {
+            config::Document doc("sluice copy", YAML::Clone(tree));
+            for (const std::string& set : state->flags.sets) {
+                config::ApplyOverride(doc, set, job.name);
+            }
+            std::printf("# The job `sluice copy` runs; save it as a .yaml file and use `sluice run FILE`.\n"
+                        "# Keep passwords out of job files: write them as ${VARIABLE}s.\n%s",
+                        Emit(doc.tree()).c_str());
+            exit_code = 0;
+            return;
+        }
         exit_code = RunJob(std::move(job), state->flags);
     });
 }

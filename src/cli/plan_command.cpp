@@ -5,6 +5,8 @@
 
 #include "cli/rerun_warning.hpp"
 #include "cli/run_ledger.hpp"
+#include "connectors/registry.hpp"
+#include "plan/conversion_check.hpp"
 #include "plan/delivery.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_job.hpp"
@@ -12,6 +14,29 @@
 #include "plan/plan.hpp"
 
 namespace sluice::cli {
+
+namespace {
+
+/// Warnings (on stderr, so the plan itself stays as it was) about columns of existing target
+/// tables that narrow the source's values, with a sample's count of rows they would reject.
+void WarnAboutConversions(const Plan& plan) {
+    for (const StreamPlan& stream : plan.streams) {
+        std::optional<Schema> existing;
+        try {
+            existing = OpenSink(stream.spec.target)->ExistingSchema();
+        } catch (const Error&) {
+            continue;  // an unreachable target is the run's error to report, not the plan's
+        }
+        if (!existing) {
+            continue;
+        }
+        for (const std::string& line : DescribeConversions(stream.spec.name, CheckConversions(stream, *existing))) {
+            std::fprintf(stderr, "sluice: warning: %s\n", line.c_str());
+        }
+    }
+}
+
+}  // namespace
 
 void RegisterPlan(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("plan", "Show how a job would run: strategy, row estimate and "
@@ -45,6 +70,7 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
                 }
             }
         }
+        WarnAboutConversions(plan);
         if (state->json) {
             std::printf("%s\n", PlanToJson(plan).dump(2).c_str());
         } else {

@@ -153,7 +153,14 @@ std::unique_ptr<JobLock> TakeJobLock(Ledger& ledger, const std::string& state_ur
 }  // namespace
 
 int ReportError(const Error& error) {
-    std::fprintf(stderr, "sluice: error: %s\n", error.Describe().c_str());
+    // A job file's problems come as one message, one problem a line: each line is an error.
+    const std::string text = error.Describe();
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t end = std::min(text.find('\n', start), text.size());
+        std::fprintf(stderr, "sluice: error: %.*s\n", static_cast<int>(end - start), text.data() + start);
+        start = end + 1;
+    }
     return static_cast<int>(ExitCodeFor(error.kind()));
 }
 

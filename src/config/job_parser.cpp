@@ -37,9 +37,10 @@ YAML::Node LoadTree(const std::string& text, const std::string& display_path) {
     try {
         return YAML::Load(text);
     } catch (const YAML::ParserException& e) {
+        // The parser cannot go on after a syntax error, so this one comes alone.
         throw Error(ErrorKind::kConfig,
-                    fmt::format("{}:{}: YAML syntax error at column {}: {}; check indentation, "
-                                "colons and quotes",
+                    fmt::format("{}:{}:{}: YAML syntax error: {}; check indentation, colons and "
+                                "quotes",
                                 display_path, e.mark.line + 1, e.mark.column + 1, e.msg));
     } catch (const YAML::Exception& e) {
         throw Error(ErrorKind::kConfig,
@@ -67,12 +68,17 @@ std::string DefaultJobName(const std::string& display_path) {
 
 void ParseConnections(const Field& connections, JobSpec& job) {
     for (const auto& [name, url] : connections.Entries("a map of name: URL")) {
-        const std::string text = url.NonEmptyString("a URL");
-        config::UrlCheck check = config::CheckConnectionUrl(text, job.base_dir);
-        if (!check.problem.empty()) {
-            url.Fail(fmt::format("bad URL '{}': {}", url.Raw(), check.problem));
-        }
-        job.connections[name] = check.url;
+        // A bad URL is reported here once; the name stays defined (with no URL) so that the
+        // streams using it are not reported again as naming an unknown connection.
+        job.connections[name] = "";
+        connections.document().Collect([&, &name = name, &url = url] {
+            const std::string text = url.NonEmptyString("a URL");
+            config::UrlCheck check = config::CheckConnectionUrl(text, job.base_dir);
+            if (!check.problem.empty()) {
+                url.Fail(fmt::format("bad URL '{}': {}", url.Raw(), check.problem));
+            }
+            job.connections[name] = check.url;
+        });
     }
 }
 
@@ -94,17 +100,18 @@ std::string ParseState(const Field& state, const JobSpec& job) {
 
 void ParseRetry(const Field& retry, RetrySpec& out) {
     retry.CheckKeys(kRetryKeys);
-    if (auto attempts = retry.Get("attempts")) {
+    retry.With("attempts", [&](const Field& attempts) {
         out.attempts =
-            static_cast<int>(attempts->Int(1, "a positive integer (1 = no retry)", kMaxInt));
+            static_cast<int>(attempts.Int(1, "a positive integer (1 = no retry)", kMaxInt));
+    });
+    // initial and max are compared only when both read well: a bad one is reported alone.
+    bool durations_ok = true;
+    for (auto [key, value] : {std::pair("initial", &out.initial), std::pair("max", &out.max)}) {
+        if (auto field = retry.Get(key)) {
+            durations_ok &= retry.document().Collect([&] { *value = field->Duration(); });
+        }
     }
-    if (auto initial = retry.Get("initial")) {
-        out.initial = initial->Duration();
-    }
-    if (auto max = retry.Get("max")) {
-        out.max = max->Duration();
-    }
-    if (out.initial > out.max) {
+    if (durations_ok && out.initial > out.max) {
         retry.Fail(fmt::format("initial ({}ms) is longer than max ({}ms)", out.initial.count(),
                                out.max.count()));
     }
@@ -113,41 +120,31 @@ void ParseRetry(const Field& retry, RetrySpec& out) {
 void ParseSettings(const Field& settings, JobSpec& job) {
     settings.CheckKeys(kSettingsKeys);
     Settings& out = job.settings;
-    if (auto workers = settings.Get("workers")) {
-        out.workers = static_cast<int>(
-            workers->Int(0, "a non-negative integer (0 = number of cores)", kMaxInt));
-    }
-    if (auto min_rows = settings.Get("min_rows_for_parallel")) {
-        out.min_rows_for_parallel = min_rows->Int(0, "a non-negative integer");
-    }
-    if (auto chunk_rows = settings.Get("chunk_rows")) {
-        out.chunk_rows = ParseChunkRows(*chunk_rows);
-    }
-    if (auto on_error = settings.Get("on_error")) {
-        out.on_error = on_error->Enum(kOnError);
-    }
-    if (auto retry = settings.Get("retry")) {
-        ParseRetry(*retry, out.retry);
-    }
-    if (auto max_rejects = settings.Get("max_rejects")) {
-        out.max_rejects = max_rejects->Int(0, "a non-negative integer (bad rows per partition)");
-    }
-    if (auto rejects = settings.Get("rejects")) {
-        out.rejects = rejects->NonEmptyString("a directory for reject files");
-    }
+    settings.With("workers", [&](const Field& f) {
+        out.workers =
+            static_cast<int>(f.Int(0, "a non-negative integer (0 = number of cores)", kMaxInt));
+    });
+    settings.With("min_rows_for_parallel", [&](const Field& f) {
+        out.min_rows_for_parallel = f.Int(0, "a non-negative integer");
+    });
+    settings.With("chunk_rows", [&](const Field& f) { out.chunk_rows = ParseChunkRows(f); });
+    settings.With("on_error", [&](const Field& f) { out.on_error = f.Enum(kOnError); });
+    settings.With("retry", [&](const Field& f) { ParseRetry(f, out.retry); });
+    settings.With("max_rejects", [&](const Field& f) {
+        out.max_rejects = f.Int(0, "a non-negative integer (bad rows per partition)");
+    });
+    settings.With("rejects", [&](const Field& f) {
+        out.rejects = f.NonEmptyString("a directory for reject files");
+    });
     out.rejects = config::AbsolutePath(out.rejects, job.base_dir);
-    if (auto state = settings.Get("state")) {
-        out.state = ParseState(*state, job);
-    }
-    if (auto batch_rows = settings.Get("batch_rows")) {
-        out.batch_rows = static_cast<size_t>(batch_rows->Int(1, "a positive integer", kMaxInt));
-    }
-    if (auto queue_batches = settings.Get("queue_batches")) {
-        out.queue_batches = static_cast<size_t>(queue_batches->Int(1, "a positive integer", 1024));
-    }
-    if (auto allow_rerun = settings.Get("allow_rerun")) {
-        out.allow_rerun = allow_rerun->Bool();
-    }
+    settings.With("state", [&](const Field& f) { out.state = ParseState(f, job); });
+    settings.With("batch_rows", [&](const Field& f) {
+        out.batch_rows = static_cast<size_t>(f.Int(1, "a positive integer", kMaxInt));
+    });
+    settings.With("queue_batches", [&](const Field& f) {
+        out.queue_batches = static_cast<size_t>(f.Int(1, "a positive integer", 1024));
+    });
+    settings.With("allow_rerun", [&](const Field& f) { out.allow_rerun = f.Bool(); });
 }
 
 /// With `tenants.schemas`, each tenant reads `table` in its own schema (search_path); a
@@ -173,37 +170,44 @@ void RefuseQualifiedTenantTable(const Field& block, const std::string& table) {
 }
 
 /// One stream's blocks (from a streams: item or the top level). Returns its `after` field.
+/// Each block's problems are recorded in the document and the next block is still read.
 std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamSpec& stream) {
+    const config::Document& doc = block.document();
     stream.line = block.line();
-    stream.source = config::ParseSource(
-        block.Require("source", "say where to read from (source: {connection, table})"), job);
-    const Field target = block.Require("target", "say where to write to (target: {connection, table})");
-    config::ParseTarget(target, job, stream);
-    stream.target_location = target.Location();
-    if (auto tenants = block.Get("tenants")) {
-        stream.tenants = config::ParseTenants(*tenants);
-        if (!stream.tenants.schemas.empty()) {
+    bool source_ok = doc.Collect([&] {
+        stream.source = config::ParseSource(
+            block.Require("source", "say where to read from (source: {connection, table})"), job);
+    });
+    doc.Collect([&] {
+        const Field target =
+            block.Require("target", "say where to write to (target: {connection, table})");
+        stream.target_location = target.Location();
+        config::ParseTarget(target, job, stream);
+    });
+    block.With("tenants", [&](const Field& tenants) {
+        stream.tenants = config::ParseTenants(tenants);
+        if (source_ok && !stream.tenants.schemas.empty()) {
             RefuseQualifiedTenantTable(block, stream.source.table);
         }
-    }
-    if (auto transform = block.Get("transform")) {
-        stream.transform = config::ParseTransform(*transform);
-        stream.transform.location = transform->Location();
-    }
-    if (auto incremental = block.Get("incremental")) {
-        incremental->CheckKeys({"cursor"});
-        Field cursor = incremental->Require("cursor",
-                                            "name the cursor column(s), e.g. "
-                                            "cursor: [updated_at, id]");
+    });
+    block.With("transform", [&](const Field& transform) {
+        stream.transform = config::ParseTransform(transform);
+        stream.transform.location = transform.Location();
+    });
+    block.With("incremental", [&](const Field& incremental) {
+        incremental.CheckKeys({"cursor"});
+        Field cursor = incremental.Require("cursor",
+                                           "name the cursor column(s), e.g. "
+                                           "cursor: [updated_at, id]");
         stream.incremental_cursor = cursor.StringList("a list of column names");
-        stream.incremental_location = incremental->Location();
+        stream.incremental_location = incremental.Location();
         if (stream.incremental_cursor.empty()) {
             cursor.Fail("expected at least one column");
         }
-    }
+    });
     std::optional<Field> after = block.Get("after");
-    if (after) {
-        stream.after = after->StringList("a list of stream names");
+    if (after && !doc.Collect([&] { stream.after = after->StringList("a list of stream names"); })) {
+        after.reset();
     }
     const std::string tag = fmt::format("sluice/{}/{}", job.name, stream.name);
     stream.source.application_name = tag;
@@ -220,13 +224,18 @@ void CheckAfter(const JobSpec& job, const std::vector<std::optional<Field>>& aft
     auto index_of = [&](const std::string& name) {
         return static_cast<size_t>(std::find(names.begin(), names.end(), name) - names.begin());
     };
+    bool all_known = true;
     for (size_t i = 0; i < job.streams.size(); ++i) {
         for (const std::string& name : job.streams[i].after) {
             if (index_of(name) == names.size()) {
-                after_fields[i]->Fail(fmt::format("unknown stream '{}'{}", name,
-                                                  config::SuggestAndList(name, names, "streams")));
+                after_fields[i]->Report(fmt::format("unknown stream '{}'{}", name,
+                                                    config::SuggestAndList(name, names, "streams")));
+                all_known = false;
             }
         }
+    }
+    if (!all_known) {
+        return;  // the walk below follows names, so it needs them all
     }
     // Depth-first walk; a stream met again while still on the path closes a cycle.
     enum class Mark { kNew, kOnPath, kDone };
@@ -273,6 +282,7 @@ void ParseStreams(const Field& root, JobSpec& job) {
     if (streams && top_level_key) {
         top_level_key->Fail("put stream keys under streams: or at the top level, not both");
     }
+    const config::Document& doc = root.document();
     if (!streams && !top_level_key) {
         root.FailAt("streams",
                     "missing required key; list the streams (streams: [{name, source, "
@@ -288,23 +298,27 @@ void ParseStreams(const Field& root, JobSpec& job) {
             streams->Fail("expected at least one stream");
         }
         for (const Field& item : items) {
-            item.CheckKeys(config::StreamKeys());
-            StreamSpec stream;
-            Field name = item.Require("name", "give the stream a name, e.g. name: events");
-            stream.name = CheckName(name);
-            for (const StreamSpec& earlier : job.streams) {
-                if (earlier.name == stream.name) {
-                    name.Fail(
-                        fmt::format("duplicate stream name '{}' (first at line {}); stream "
-                                    "names must be unique",
-                                    stream.name, earlier.line));
-                }
+            if (!doc.Collect([&] { item.CheckKeys(config::StreamKeys()); })) {
+                continue;  // not a map: nothing more to read in it
             }
+            StreamSpec stream;
+            doc.Collect([&] {
+                Field name = item.Require("name", "give the stream a name, e.g. name: events");
+                stream.name = CheckName(name);
+                for (const StreamSpec& earlier : job.streams) {
+                    if (earlier.name == stream.name) {
+                        name.Fail(
+                            fmt::format("duplicate stream name '{}' (first at line {}); stream "
+                                        "names must be unique",
+                                        stream.name, earlier.line));
+                    }
+                }
+            });
             after_fields.push_back(ParseStream(item, job, stream));
             job.streams.push_back(std::move(stream));
         }
     }
-    CheckAfter(job, after_fields);
+    doc.Collect([&] { CheckAfter(job, after_fields); });
 }
 
 }  // namespace
@@ -321,17 +335,23 @@ const std::vector<std::string>& StreamKeys() {
 
 JobSpec ParseJob(const std::string& yaml_text, const std::string& display_path,
                  const std::string& base_dir, const std::vector<std::string>& overrides) {
-    YAML::Node tree = LoadTree(yaml_text, display_path);
+    std::vector<std::string_view> texts = {yaml_text};
+    texts.insert(texts.end(), overrides.begin(), overrides.end());
+    const config::VarShield shield = config::VarShield::For(texts);
+    YAML::Node tree = LoadTree(shield.Shield(yaml_text), display_path);
     std::string job_name = DefaultJobName(display_path);
     const YAML::Node& read_only = tree;  // const lookups never insert keys
     if (read_only.IsMap() && read_only["name"] && read_only["name"].IsScalar()) {
-        job_name = read_only["name"].Scalar();
+        job_name = shield.Restore(read_only["name"].Scalar());
     }
-    config::Document doc(display_path, tree);
+    config::Document doc(display_path, tree, config::ProcessEnv, shield);
     for (const std::string& text : overrides) {
-        config::ApplyOverride(doc, text, job_name);
+        doc.Collect([&] { config::ApplyOverride(doc, text, job_name); });
     }
     const config::Field root = doc.Root();
+    if (!root.IsNull() && !root.IsMap()) {
+        root.CheckKeys(kJobKeys);  // throws: nothing else can be read from a non-map
+    }
     root.CheckKeys(kJobKeys);
 
     JobSpec job;
@@ -341,22 +361,18 @@ JobSpec ParseJob(const std::string& yaml_text, const std::string& display_path,
     if (job.base_dir.size() > 1 && job.base_dir.ends_with('/')) {
         job.base_dir.pop_back();
     }
-    job.version =
-        static_cast<int>(root.Require("version", "write version: 1 at the top of the job file")
-                             .Int(1, "1 (the only job file version so far)", 1));
+    doc.Collect([&] {
+        job.version =
+            static_cast<int>(root.Require("version", "write version: 1 at the top of the job file")
+                                 .Int(1, "1 (the only job file version so far)", 1));
+    });
     job.name = DefaultJobName(display_path);
-    if (auto name = root.Get("name")) {
-        job.name = CheckName(*name);
-    }
-    if (auto connections = root.Get("connections")) {
-        ParseConnections(*connections, job);
-    }
-    if (auto settings = root.Get("settings")) {
-        ParseSettings(*settings, job);
-    } else {
-        job.settings.rejects = config::AbsolutePath(job.settings.rejects, job.base_dir);
-    }
-    ParseStreams(root, job);
+    root.With("name", [&](const config::Field& name) { job.name = CheckName(name); });
+    root.With("connections", [&](const config::Field& connections) { ParseConnections(connections, job); });
+    job.settings.rejects = config::AbsolutePath(job.settings.rejects, job.base_dir);
+    root.With("settings", [&](const config::Field& settings) { ParseSettings(settings, job); });
+    doc.Collect([&] { ParseStreams(root, job); });
+    doc.ThrowIfProblems();
     return job;
 }
 

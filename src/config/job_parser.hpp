@@ -13,9 +13,12 @@ namespace sluice {
 /// (e.g. "settings.workers=8", "streams.0.target.mode=replace", "streams.events.source.table=x").
 /// `${VAR}` expands from the environment in every scalar.
 ///
-/// Throws Error(kConfig) whose message starts with "FILE:LINE: FIELD: " and says what is
-/// allowed: unknown keys ("did you mean 'chunk_rows'?"), wrong types, missing `${VAR}`,
-/// bad URLs, missing required keys, unknown connection names.
+/// Reads the whole file and throws one Error(kConfig) listing every problem found, one per
+/// line in file order (`--set` ones first; at most 20, then "... and N more"). Each line
+/// starts with "FILE:LINE:COLUMN: FIELD: " and says what is allowed: unknown keys ("did you
+/// mean 'chunk_rows'?"), wrong types, missing `${VAR}`, bad URLs, missing required keys,
+/// unknown connection names. A YAML syntax error ends the reading and comes alone.
+/// `${VAR}` may stand inside flow maps (see VarShield).
 JobSpec LoadJobFile(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// Same as LoadJobFile for YAML text; `display_path` is used in messages and `base_dir`

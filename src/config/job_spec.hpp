@@ -26,7 +26,7 @@ struct TenantSpec {
 struct TransformSpec {
     std::vector<std::pair<std::string, std::string>> columns;
     std::string filter;
-    std::string location;  ///< "file:line" of the block, for the planner's refusal
+    std::string location;  ///< "file:line:column" of the block, for the planner's refusal
 };
 
 /// `target.scd2:` settings.
@@ -46,8 +46,8 @@ struct StreamSpec {
     TargetSpec target;
     Scd2Spec scd2;
     std::vector<std::string> incremental_cursor;
-    std::string incremental_location;   ///< "file:line" of the block
-    std::string target_location;        ///< "file:line" of the target block, for plan's checks
+    std::string incremental_location;   ///< "file:line:column" of the block
+    std::string target_location;        ///< "file:line:column" of the target block, for plan's checks
     std::vector<std::string> after;     ///< streams that must commit before this one starts
     int line = 0;                       ///< line of the stream in the job file, for messages
 };

@@ -44,43 +44,46 @@ std::optional<Field> FileOption(const Field& source, const std::optional<Field>&
 CsvOptions ParseCsv(const Field& csv) {
     csv.CheckKeys(kCsvKeys);
     CsvOptions out;
-    if (auto header = csv.Get("header")) {
-        out.header = header->Bool();
-    }
-    if (auto delimiter = csv.Get("delimiter")) {
-        out.delimiter = delimiter->Char();
-    }
-    if (auto quote = csv.Get("quote")) {
-        out.quote = quote->Char();
+    csv.With("header", [&](const Field& f) { out.header = f.Bool(); });
+    csv.With("delimiter", [&](const Field& f) { out.delimiter = f.Char(); });
+    csv.With("quote", [&](const Field& f) {
+        out.quote = f.Char();
         out.escape = out.quote;  // PostgreSQL's default: ESCAPE is the QUOTE character
-    }
-    if (auto escape = csv.Get("escape")) {
-        out.escape = escape->Char();
-    }
-    if (auto null_marker = csv.Get("null")) {
+    });
+    csv.With("escape", [&](const Field& f) { out.escape = f.Char(); });
+    csv.With("null", [&](const Field& null_marker) {
         // YAML reads a bare NULL, null or ~ as "no value", so the marker itself is lost.
-        if (null_marker->IsNull()) {
-            null_marker->Fail("write the NULL marker in quotes, e.g. null: \"\" or null: \"NULL\"");
+        if (null_marker.IsNull()) {
+            null_marker.Fail("write the NULL marker in quotes, e.g. null: \"\" or null: \"NULL\"");
         }
-        out.null_marker = null_marker->String();
-    }
+        out.null_marker = null_marker.String();
+    });
     return out;
+}
+
+void CheckTypeName(const Field& type, const std::string& type_name) {
+    if (!ParseTypeName(type_name)) {
+        // In a flow map {a: numeric(12,2)} YAML splits at the comma, leaving "numeric(12".
+        const bool split_at_comma = type_name.find('(') != std::string::npos &&
+                                    type_name.find(')') == std::string::npos;
+        type.Fail(fmt::format("unknown type '{}'; accepted: {}{}", type.Raw(), AcceptedTypeNames(),
+                              split_at_comma ? ". Inside {...} a comma ends the value: quote the type, "
+                                               "as in \"numeric(12,2)\", or use block style"
+                                             : ""));
+    }
 }
 
 std::vector<std::pair<std::string, std::string>> ParseColumns(const Field& columns) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [name, type] : columns.Entries("a map of column name: type")) {
-        const std::string type_name = type.NonEmptyString("a type name");
-        if (!ParseTypeName(type_name)) {
-            // In a flow map {a: numeric(12,2)} YAML splits at the comma, leaving "numeric(12".
-            const bool split_at_comma = type_name.find('(') != std::string::npos &&
-                                        type_name.find(')') == std::string::npos;
-            type.Fail(fmt::format("unknown type '{}'; accepted: {}{}", type.Raw(), AcceptedTypeNames(),
-                                  split_at_comma ? ". Inside {...} a comma ends the value: quote the type, "
-                                                   "as in \"numeric(12,2)\", or use block style"
-                                                 : ""));
+        std::string type_name;
+        const bool ok = columns.document().Collect([&, &type = type] {
+            type_name = type.NonEmptyString("a type name");
+            CheckTypeName(type, type_name);
+        });
+        if (ok) {
+            out.emplace_back(name, type_name);
         }
-        out.emplace_back(name, type_name);
     }
     return out;
 }
@@ -105,6 +108,9 @@ void ParseFileSource(const Field& source, const JobSpec& job, SourceSpec& spec) 
     std::string dir = job.base_dir;
     if (auto connection = source.Get("connection")) {
         spec.url = ResolveConnection(*connection, job);
+        if (spec.url.empty()) {
+            return;  // its bad URL is reported where the connection is defined
+        }
         if (!spec.url.starts_with("file://")) {
             connection->Fail(
                 "a files source reads local files; leave connection out or use a "
@@ -114,39 +120,51 @@ void ParseFileSource(const Field& source, const JobSpec& job, SourceSpec& spec) 
     }
     spec.files = AbsolutePath(glob.NonEmptyString("a file path or glob, e.g. data/*.csv"), dir);
     spec.format = FormatFromGlob(spec.files);
-    if (auto format = FileOption(source, files, "format")) {
-        spec.format = format->Enum(kFormats);
-    }
-    if (auto csv = FileOption(source, files, "csv")) {
-        if (spec.format != "csv") {
-            csv->Fail(fmt::format("csv options apply only to format: csv (this source is {})",
-                                  spec.format));
+    const Document& doc = source.document();
+    // Each option on its own, so one bad option does not hide the next one's problem.
+    doc.Collect([&] {
+        if (auto format = FileOption(source, files, "format")) {
+            spec.format = format->Enum(kFormats);
         }
-        spec.csv = ParseCsv(*csv);
-    }
-    if (auto columns = FileOption(source, files, "columns")) {
-        spec.columns = ParseColumns(*columns);
-    }
-    if (auto infer = FileOption(source, files, "infer_types")) {
-        spec.infer_types = infer->Bool();
-    }
+    });
+    doc.Collect([&] {
+        if (auto csv = FileOption(source, files, "csv")) {
+            if (spec.format != "csv") {
+                csv->Fail(fmt::format("csv options apply only to format: csv (this source is {})",
+                                      spec.format));
+            }
+            spec.csv = ParseCsv(*csv);
+        }
+    });
+    doc.Collect([&] {
+        if (auto columns = FileOption(source, files, "columns")) {
+            spec.columns = ParseColumns(*columns);
+        }
+    });
+    doc.Collect([&] {
+        if (auto infer = FileOption(source, files, "infer_types")) {
+            spec.infer_types = infer->Bool();
+        }
+    });
 }
 
 void ParseDatabaseSource(const Field& source, const JobSpec& job, SourceSpec& spec) {
     for (const std::string& key : kFileOptionKeys) {
         if (auto option = source.Get(key)) {
-            option->Fail("only file sources (files:) take this key; this source reads a " +
-                         std::string(source.Has("table") ? "table" : "query"));
+            option->Report("only file sources (files:) take this key; this source reads a " +
+                           std::string(source.Has("table") ? "table" : "query"));
         }
     }
-    Field connection = source.Require(
-        "connection", "name a connection from connections: or write a URL (postgresql://...)");
-    spec.url = ResolveConnection(connection, job);
-    if (spec.url.starts_with("file://")) {
-        connection.Fail(
-            "a file:// connection serves files: sources; a table or query needs a "
-            "database URL");
-    }
+    source.document().Collect([&] {
+        Field connection = source.Require(
+            "connection", "name a connection from connections: or write a URL (postgresql://...)");
+        spec.url = ResolveConnection(connection, job);
+        if (spec.url.starts_with("file://")) {
+            connection.Fail(
+                "a file:// connection serves files: sources; a table or query needs a "
+                "database URL");
+        }
+    });
     if (auto table = source.Get("table")) {
         spec.table = table->NonEmptyString("a table name (schema.table or table)");
     } else {
@@ -156,22 +174,17 @@ void ParseDatabaseSource(const Field& source, const JobSpec& job, SourceSpec& sp
 
 void ParsePartition(const Field& partition, PartitionRequest& request) {
     partition.CheckKeys(kPartitionKeys);
-    if (auto strategy = partition.Get("strategy")) {
-        request.strategy = strategy->Enum(kStrategies);
-    }
-    if (auto column = partition.Get("column")) {
-        request.column = column->NonEmptyString("a column name");
-    }
-    if (auto chunk_rows = partition.Get("chunk_rows")) {
-        request.chunk_rows = ParseChunkRows(*chunk_rows);
-    }
-    if (auto min_rows = partition.Get("min_rows_for_parallel")) {
-        request.min_rows_for_parallel = min_rows->Int(0, "a non-negative integer");
-    }
-    if (auto buckets = partition.Get("hash_partitions")) {
-        request.hash_partitions = static_cast<int>(
-            buckets->Int(0, "a non-negative integer (0 = one per worker)", 1'000'000));
-    }
+    partition.With("strategy", [&](const Field& f) { request.strategy = f.Enum(kStrategies); });
+    partition.With("column",
+                   [&](const Field& f) { request.column = f.NonEmptyString("a column name"); });
+    partition.With("chunk_rows", [&](const Field& f) { request.chunk_rows = ParseChunkRows(f); });
+    partition.With("min_rows_for_parallel", [&](const Field& f) {
+        request.min_rows_for_parallel = f.Int(0, "a non-negative integer");
+    });
+    partition.With("hash_partitions", [&](const Field& f) {
+        request.hash_partitions =
+            static_cast<int>(f.Int(0, "a non-negative integer (0 = one per worker)", 1'000'000));
+    });
 }
 
 }  // namespace
@@ -191,7 +204,7 @@ std::string ResolveConnection(const Field& field, const JobSpec& job) {
         return check.url;
     }
     if (auto it = job.connections.find(text); it != job.connections.end()) {
-        return it->second;
+        return it->second;  // empty when its URL was bad (reported under connections:)
     }
     if (job.connections.empty()) {
         field.Fail(
@@ -235,17 +248,16 @@ SourceSpec ParseSource(const Field& source, const JobSpec& job) {
     SourceSpec spec;
     spec.partition.chunk_rows = job.settings.chunk_rows;
     spec.partition.min_rows_for_parallel = job.settings.min_rows_for_parallel;
-    if (source.Has("files") || source.Has("path")) {
-        ParseFileSource(source, job, spec);
-    } else {
-        ParseDatabaseSource(source, job, spec);
-    }
-    if (auto partition = source.Get("partition")) {
-        ParsePartition(*partition, spec.partition);
-    }
-    if (auto consistent = source.Get("consistent")) {
-        spec.consistent = consistent->Bool();
-    }
+    const Document& doc = source.document();
+    doc.Collect([&] {
+        if (source.Has("files") || source.Has("path")) {
+            ParseFileSource(source, job, spec);
+        } else {
+            ParseDatabaseSource(source, job, spec);
+        }
+    });
+    source.With("partition", [&](const Field& f) { ParsePartition(f, spec.partition); });
+    source.With("consistent", [&](const Field& f) { spec.consistent = f.Bool(); });
     spec.base_dir = job.base_dir;
     spec.batch_rows = job.settings.batch_rows;
     return spec;

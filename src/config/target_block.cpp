@@ -7,8 +7,8 @@ namespace sluice::config {
 
 namespace {
 
-const std::vector<std::string> kTargetKeys = {"connection", "table", "path", "create",
-                                              "mode",       "key",   "scd2"};
+const std::vector<std::string> kTargetKeys = {"connection", "table", "path",         "create",
+                                              "mode",       "key",   "create_schema", "scd2"};
 const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
 const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
 const std::vector<std::string> kScd2Keys = {"tracked", "valid_from", "valid_to", "current"};
@@ -20,18 +20,10 @@ constexpr std::string_view kFileScheme = "file://";
 Scd2Spec ParseScd2(const Field& scd2) {
     scd2.CheckKeys(kScd2Keys);
     Scd2Spec out;
-    if (auto tracked = scd2.Get("tracked")) {
-        out.tracked = tracked->StringList("a list of column names");
-    }
-    if (auto valid_from = scd2.Get("valid_from")) {
-        out.valid_from = valid_from->NonEmptyString("a column name");
-    }
-    if (auto valid_to = scd2.Get("valid_to")) {
-        out.valid_to = valid_to->NonEmptyString("a column name");
-    }
-    if (auto current = scd2.Get("current")) {
-        out.current = current->NonEmptyString("a column name");
-    }
+    scd2.With("tracked", [&](const Field& f) { out.tracked = f.StringList("a list of column names"); });
+    scd2.With("valid_from", [&](const Field& f) { out.valid_from = f.NonEmptyString("a column name"); });
+    scd2.With("valid_to", [&](const Field& f) { out.valid_to = f.NonEmptyString("a column name"); });
+    scd2.With("current", [&](const Field& f) { out.current = f.NonEmptyString("a column name"); });
     return out;
 }
 
@@ -60,34 +52,33 @@ void ParseFileTarget(const Field& target, const std::optional<Field>& path, Targ
 
 void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
     target.CheckKeys(kTargetKeys);
+    const Document& doc = target.document();
     TargetSpec& spec = stream.target;
     std::optional<Field> connection = target.Get("connection");
     std::optional<Field> path = target.Get("path");
-    if (connection) {
-        spec.url = ResolveConnection(*connection, job);
-    }
-    if (path || spec.url.starts_with(kFileScheme)) {
-        ParseFileTarget(target, path, spec, job.base_dir);
-    } else if (!connection) {
-        target.FailAt("connection",
-                      "missing required key; name a connection from connections: "
-                      "or write a URL (postgresql://...), or give path: for files");
-    } else {
-        spec.table = target.Require("table", "name the table to load, e.g. table: mart.events")
-                         .NonEmptyString("a table name (schema.table or table)");
-    }
-    if (auto create = target.Get("create")) {
-        spec.create = create->Enum(kCreateValues);
-    }
+    const bool connection_ok =
+        !connection || doc.Collect([&] { spec.url = ResolveConnection(*connection, job); });
+    doc.Collect([&] {
+        if (path || spec.url.starts_with(kFileScheme)) {
+            ParseFileTarget(target, path, spec, job.base_dir);
+        } else if (!connection) {
+            target.FailAt("connection",
+                          "missing required key; name a connection from connections: "
+                          "or write a URL (postgresql://...), or give path: for files");
+        } else if (connection_ok || target.Has("table")) {
+            spec.table = target.Require("table", "name the table to load, e.g. table: mart.events")
+                             .NonEmptyString("a table name (schema.table or table)");
+        }
+    });
+    target.With("create", [&](const Field& f) { spec.create = f.Enum(kCreateValues); });
+    target.With("create_schema", [&](const Field& f) { spec.create_schema = f.Bool(); });
     std::optional<Field> mode = target.Get("mode");
-    if (mode) {
-        spec.mode = mode->Enum(kModes);
-    }
+    bool mode_ok = !mode || doc.Collect([&] { spec.mode = mode->Enum(kModes); });
     std::optional<Field> key = target.Get("key");
-    if (key) {
-        spec.key = key->StringList("a list of column names");
+    if (key && !doc.Collect([&] { spec.key = key->StringList("a list of column names"); })) {
+        mode_ok = false;  // the key was wrong, not missing: said once
     }
-    if ((spec.mode == "upsert" || spec.mode == "scd2") && spec.key.empty()) {
+    if (mode_ok && (spec.mode == "upsert" || spec.mode == "scd2") && spec.key.empty()) {
         const std::string why = fmt::format(
             "mode {} needs the business key columns, e.g. "
             "key: [id]",
@@ -99,9 +90,7 @@ void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
     }
     // DESIGN.md's example pairs `mode: append` with an scd2: block, so the block is checked
     // with any mode and only used by mode: scd2.
-    if (auto scd2 = target.Get("scd2")) {
-        stream.scd2 = ParseScd2(*scd2);
-    }
+    target.With("scd2", [&](const Field& f) { stream.scd2 = ParseScd2(f); });
     spec.base_dir = job.base_dir;
 }
 

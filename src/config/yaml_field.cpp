@@ -29,11 +29,13 @@ std::optional<int64_t> ParseInteger(std::string_view text) {
     return value;
 }
 
+}  // namespace
+
 /// A map key as text. YAML reads a plain `null` key (csv: {null: ""}) as a null node, so
 /// null keys count as "null"; lists and maps as keys are not names at all.
-std::optional<std::string> KeyName(const YAML::Node& key) {
+std::optional<std::string> Field::KeyName(const YAML::Node& key) const {
     if (key.IsScalar()) {
-        return key.Scalar();
+        return doc_->shield().Restore(key.Scalar());
     }
     if (key.IsNull()) {
         return std::string("null");
@@ -41,18 +43,73 @@ std::optional<std::string> KeyName(const YAML::Node& key) {
     return std::nullopt;
 }
 
-}  // namespace
+ConfigError::ConfigError(std::string message, int line, int column)
+    : Error(ErrorKind::kConfig, std::move(message)), line_(line), column_(column) {}
 
 std::string JoinPath(const std::string& path, std::string_view name) {
     return path.empty() ? std::string(name) : path + "." + std::string(name);
 }
 
-Document::Document(std::string display_path, YAML::Node root, EnvLookup env)
-    : display_path_(std::move(display_path)), root_(std::move(root)), env_(std::move(env)) {}
+Document::Document(std::string display_path, YAML::Node root, EnvLookup env, VarShield shield)
+    : display_path_(std::move(display_path)),
+      root_(std::move(root)),
+      env_(std::move(env)),
+      shield_(shield) {}
 
 Field Document::Root() const {
     const int line = root_.Mark().line >= 0 ? root_.Mark().line + 1 : 1;
-    return Field(*this, root_, "", line, OverrideOf(root_));
+    return Field(*this, root_, "", line, 1, OverrideOf(root_));
+}
+
+bool Document::Collect(const std::function<void()>& parse) const {
+    try {
+        parse();
+        return true;
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kConfig) {
+            throw;
+        }
+        Record(e);
+        return false;
+    }
+}
+
+void Document::Record(const Error& problem) const {
+    Problem entry;
+    entry.message = problem.what();
+    if (const auto* located = dynamic_cast<const ConfigError*>(&problem)) {
+        entry.line = located->line();
+        entry.column = located->column();
+    }
+    // One mistake can surface twice (a key checked by two rules): say it once.
+    for (const Problem& seen : problems_) {
+        if (seen.message == entry.message) {
+            return;
+        }
+    }
+    problems_.push_back(std::move(entry));
+}
+
+void Document::ThrowIfProblems() const {
+    if (problems_.empty()) {
+        return;
+    }
+    std::vector<Problem> sorted = problems_;
+    // Position 0 (the --set overrides, whose messages name them) sorts first, in the order
+    // given; the file's problems follow in reading order.
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Problem& a, const Problem& b) {
+        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    std::string message;
+    const size_t listed = std::min(sorted.size(), kMaxListedProblems);
+    for (size_t i = 0; i < listed; ++i) {
+        message += (i == 0 ? "" : "\n") + sorted[i].message;
+    }
+    if (sorted.size() > listed) {
+        message += fmt::format("\n... and {} more problem(s) in {}", sorted.size() - listed,
+                               display_path_);
+    }
+    throw Error(ErrorKind::kConfig, std::move(message));
 }
 
 void Document::MarkOverride(const YAML::Node& node, std::string text) {
@@ -68,11 +125,13 @@ int Document::OverrideOf(const YAML::Node& node) const {
     return -1;
 }
 
-Field::Field(const Document& doc, YAML::Node node, std::string path, int line, int override_index)
+Field::Field(const Document& doc, YAML::Node node, std::string path, int line, int column,
+             int override_index)
     : doc_(&doc),
       node_(std::move(node)),
       path_(std::move(path)),
       line_(line),
+      column_(column),
       override_(override_index) {}
 
 Field& Field::operator=(const Field& other) {
@@ -80,6 +139,7 @@ Field& Field::operator=(const Field& other) {
     node_.reset(other.node_);
     path_ = other.path_;
     line_ = other.line_;
+    column_ = other.column_;
     override_ = other.override_;
     return *this;
 }
@@ -88,19 +148,25 @@ std::string Field::Location() const {
     if (override_ >= 0) {
         return "--set " + doc_->OverrideText(override_);
     }
-    return fmt::format("{}:{}", doc_->display_path(), line_);
+    return fmt::format("{}:{}:{}", doc_->display_path(), line_, column_);
+}
+
+ConfigError Field::Problem(std::string_view path, std::string_view message) const {
+    const std::string text = path.empty() ? fmt::format("{}: {}", Location(), message)
+                                          : fmt::format("{}: {}: {}", Location(), path, message);
+    return override_ >= 0 ? ConfigError(text, 0, 0) : ConfigError(text, line_, column_);
 }
 
 void Field::Fail(std::string_view message) const {
-    if (path_.empty()) {
-        throw Error(ErrorKind::kConfig, fmt::format("{}: {}", Location(), message));
-    }
-    throw Error(ErrorKind::kConfig, fmt::format("{}: {}: {}", Location(), path_, message));
+    throw Problem(path_, message);
 }
 
 void Field::FailAt(std::string_view name, std::string_view message) const {
-    throw Error(ErrorKind::kConfig,
-                fmt::format("{}: {}: {}", Location(), JoinPath(path_, name), message));
+    throw Problem(JoinPath(path_, name), message);
+}
+
+void Field::Report(std::string_view message) const {
+    doc_->Record(Problem(path_, message));
 }
 
 Field Field::Child(const YAML::Node& key, const YAML::Node& value, const std::string& path) const {
@@ -108,10 +174,12 @@ Field Field::Child(const YAML::Node& key, const YAML::Node& value, const std::st
     // at that override; anything else points at the line of its key (or list item).
     int origin = override_ >= 0 ? override_ : doc_->OverrideOf(value);
     int line = line_;
+    int column = column_;
     if (origin < 0 && key.Mark().line >= 0) {
         line = key.Mark().line + 1;
+        column = key.Mark().column + 1;
     }
-    return Field(*doc_, value, path, line, origin);
+    return Field(*doc_, value, path, line, column, origin);
 }
 
 std::string Field::KindName() const {
@@ -128,7 +196,7 @@ std::string Field::KindName() const {
 }
 
 std::string Field::Quoted() const {
-    const std::string& raw = node_.Scalar();
+    const std::string raw = doc_->shield().Restore(node_.Scalar());
     // The raw text, never the expanded value: variables often carry passwords.
     return raw.find("${") == std::string::npos ? "'" + raw + "'"
                                                : "'" + raw + "' (after expanding variables)";
@@ -145,18 +213,20 @@ void Field::CheckKeys(const std::vector<std::string>& allowed) const {
     for (auto it = node_.begin(); it != node_.end(); ++it) {
         const std::optional<std::string> name = KeyName(it->first);
         if (!name) {
-            Fail(fmt::format("keys must be plain names; allowed: {}", JoinNames(allowed)));
+            Report(fmt::format("keys must be plain names; allowed: {}", JoinNames(allowed)));
+            continue;
         }
         const std::string& key = *name;
         Field child = Child(it->first, it->second, JoinPath(path_, key));
-        for (const auto& [earlier, line] : seen) {
-            if (earlier == key) {
-                child.Fail(fmt::format("duplicate key (first at line {}); keep one", line));
-            }
+        const auto earlier = std::find_if(seen.begin(), seen.end(),
+                                          [&](const auto& entry) { return entry.first == key; });
+        if (earlier != seen.end()) {
+            child.Report(fmt::format("duplicate key (first at line {}); keep one", earlier->second));
+            continue;
         }
         seen.emplace_back(key, child.line());
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-            child.Fail("unknown key" + SuggestAndList(key, allowed));
+            child.Report("unknown key" + SuggestAndList(key, allowed));
         }
     }
 }
@@ -192,15 +262,17 @@ std::vector<std::pair<std::string, Field>> Field::Entries(std::string_view expec
     for (auto it = node_.begin(); it != node_.end(); ++it) {
         const std::optional<std::string> name = KeyName(it->first);
         if (!name) {
-            Fail(fmt::format("expected {} with plain names as keys", expected));
+            Report(fmt::format("expected {} with plain names as keys", expected));
+            continue;
         }
         const std::string& key = *name;
         Field child = Child(it->first, it->second, JoinPath(path_, key));
-        for (const auto& [seen_key, earlier] : out) {
-            if (seen_key == key) {
-                child.Fail(
-                    fmt::format("duplicate key (first at line {}); keep one", earlier.line()));
-            }
+        const auto earlier = std::find_if(out.begin(), out.end(),
+                                          [&](const auto& entry) { return entry.first == key; });
+        if (earlier != out.end()) {
+            child.Report(fmt::format("duplicate key (first at line {}); keep one",
+                                     earlier->second.line()));
+            continue;
         }
         out.emplace_back(key, std::move(child));
     }
@@ -226,7 +298,7 @@ std::string Field::Raw(std::string_view expected) const {
     if (!IsScalar()) {
         Fail(fmt::format("expected {}; got {}", expected, KindName()));
     }
-    return node_.Scalar();
+    return doc_->shield().Restore(node_.Scalar());
 }
 
 std::string Field::String(std::string_view expected) const {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -12,17 +13,37 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/env_expand.hpp"
+#include "config/var_shield.hpp"
+#include "core/error.hpp"
 
 namespace sluice::config {
 
 class Field;
 
+/// A problem at one place of a job file: thrown by Field::Fail, collected by Document so
+/// that one run reports every problem of the file, in file order.
+class ConfigError : public Error {
+public:
+    /// `line` and `column` are 1-based (0: no position, e.g. a `--set` override).
+    ConfigError(std::string message, int line, int column);
+    int line() const { return line_; }
+    int column() const { return column_; }
+
+private:
+    int line_;
+    int column_;
+};
+
+/// How many problems of one job file are listed before "... and N more".
+inline constexpr size_t kMaxListedProblems = 20;
+
 /// A parsed job file: the YAML tree, its display path, and the nodes that `--set`
 /// overrides put there (so messages can name the override instead of a line).
-/// Must outlive every Field taken from it.
+/// Must outlive every Field taken from it. Not thread-safe.
 class Document {
 public:
-    Document(std::string display_path, YAML::Node root, EnvLookup env = ProcessEnv);
+    Document(std::string display_path, YAML::Node root, EnvLookup env = ProcessEnv,
+             VarShield shield = {});
 
     /// The top-level node as a Field with an empty path.
     Field Root() const;
@@ -36,22 +57,44 @@ public:
     /// Index of the override that produced `node`, or -1.
     int OverrideOf(const YAML::Node& node) const;
     const std::string& OverrideText(int index) const { return overrides_[index].second; }
+    /// Restores `${...}` in text read from the tree (see VarShield).
+    const VarShield& shield() const { return shield_; }
+
+    /// Runs `parse`; a config error it throws (ConfigError, or Error(kConfig) without a
+    /// position) is recorded and false returned, so the caller goes on with the next part of
+    /// the file. Other errors propagate.
+    bool Collect(const std::function<void()>& parse) const;
+    /// Records a problem without throwing.
+    void Record(const Error& problem) const;
+    /// Throws Error(kConfig) listing the recorded problems: `--set` ones first, then by line
+    /// and column, one per line, at most kMaxListedProblems and then "... and N more".
+    /// Does nothing when there are none.
+    void ThrowIfProblems() const;
 
 private:
+    struct Problem {
+        int line = 0;
+        int column = 0;
+        std::string message;
+    };
+
     std::string display_path_;
     YAML::Node root_;
     EnvLookup env_;
+    VarShield shield_;
     std::vector<std::pair<YAML::Node, std::string>> overrides_;
+    mutable std::vector<Problem> problems_;
 };
 
 /// One node of the job file with its field path ("streams[0].source.table") and where it
 /// came from, plus typed accessors. Every accessor throws Error(kConfig) with a message
-/// "FILE:LINE: PATH: what is wrong; what is allowed" (or "--set OVERRIDE: PATH: ...").
+/// "FILE:LINE:COLUMN: PATH: what is wrong; what is allowed" (or "--set OVERRIDE: PATH: ...").
 /// Scalars are read with `${VAR}` expanded; messages quote the raw text, never the
 /// expanded value, so secrets from the environment do not leak into logs.
 class Field {
 public:
-    Field(const Document& doc, YAML::Node node, std::string path, int line, int override_index);
+    Field(const Document& doc, YAML::Node node, std::string path, int line, int column,
+          int override_index);
     Field(const Field&) = default;
     Field(Field&&) = default;
     /// Rebinds to `other`'s node. (YAML::Node's own operator= would overwrite the node this
@@ -62,12 +105,23 @@ public:
 
     const std::string& path() const { return path_; }
     int line() const { return line_; }
-    /// "FILE:LINE" or "--set OVERRIDE".
+    const Document& document() const { return *doc_; }
+    /// "FILE:LINE:COLUMN" or "--set OVERRIDE".
     std::string Location() const;
-    /// Throws Error(kConfig) "LOCATION: PATH: message".
+    /// Throws ConfigError "LOCATION: PATH: message".
     [[noreturn]] void Fail(std::string_view message) const;
     /// Throws for the field `name` under this one ("LOCATION: PATH.name: message").
     [[noreturn]] void FailAt(std::string_view name, std::string_view message) const;
+    /// Records the problem Fail would throw and returns: parsing goes on.
+    void Report(std::string_view message) const;
+    /// When `key` is present, runs `parse` on its value; a config error it throws is recorded
+    /// (Document::Collect) and the caller goes on with the next key.
+    template <class Parse>
+    void With(std::string_view key, Parse&& parse) const {
+        if (std::optional<Field> field = Get(key)) {
+            doc_->Collect([&] { parse(*field); });
+        }
+    }
 
     bool IsNull() const { return node_.IsNull() || !node_.IsDefined(); }
     bool IsMap() const { return node_.IsMap(); }
@@ -75,7 +129,8 @@ public:
     bool IsScalar() const { return node_.IsScalar(); }
 
     /// Checks this is a map (an empty value counts as an empty map) whose keys are all in
-    /// `allowed` and appear once; unknown keys fail with a did-you-mean suggestion.
+    /// `allowed` and appear once. Not a map: throws. Each unknown (with a did-you-mean
+    /// suggestion) or repeated key is recorded as a problem of its own (Report).
     void CheckKeys(const std::vector<std::string>& allowed) const;
     /// The value of `key` in this map, or nullopt when the key is absent.
     std::optional<Field> Get(std::string_view key) const;
@@ -111,11 +166,14 @@ private:
     Field Child(const YAML::Node& key, const YAML::Node& value, const std::string& path) const;
     std::string Quoted() const;
     std::string KindName() const;
+    ConfigError Problem(std::string_view path, std::string_view message) const;
+    std::optional<std::string> KeyName(const YAML::Node& key) const;
 
     const Document* doc_;
     YAML::Node node_;
     std::string path_;
     int line_;
+    int column_;
     int override_;
 };
 

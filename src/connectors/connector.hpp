@@ -68,6 +68,9 @@ struct TargetSpec {
     std::string table;
     std::string create = "if_missing";  ///< if_missing | never | replace
     std::string mode = "append";        ///< append | replace | upsert | scd2
+    /// `create_schema: true`: a missing schema of `table` is created. Otherwise it is an error,
+    /// since a misspelt schema would silently become a new one.
+    bool create_schema = false;
     std::vector<std::string> key;
     std::string base_dir;
     std::string application_name;
@@ -204,6 +207,10 @@ public:
     /// without changing anything; empty when there is nothing to say. Throws Error when the
     /// target cannot be read.
     virtual std::vector<std::string> PlanNotes() { return {}; }
+    /// When the target table is qualified with a schema (namespace) that does not exist, the
+    /// schemas that do (for a "did you mean"); nullopt when it exists, when the table names no
+    /// schema, or when the target has no schemas. Changes nothing.
+    virtual std::optional<std::vector<std::string>> MissingSchema() { return std::nullopt; }
 };
 
 }  // namespace sluice

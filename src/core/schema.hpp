@@ -34,4 +34,22 @@ struct Schema {
     friend bool operator==(const Schema&, const Schema&) = default;
 };
 
+/// How the columns of a source and of a target table differ, matched by name (exact, else
+/// ignoring case), for messages that say what differs instead of listing both sides.
+struct ColumnDiff {
+    std::vector<std::string> missing;  ///< target columns the source lacks
+    std::vector<std::string> extra;    ///< source columns the target lacks
+    /// Columns in both with different types: "amount numeric(12,2) -> integer".
+    std::vector<std::string> retyped;
+
+    bool empty() const { return missing.empty() && extra.empty() && retyped.empty(); }
+};
+
+/// Compares `source` with `target` by column name.
+ColumnDiff CompareColumns(const Schema& source, const Schema& target);
+
+/// "not in the target: a, b; not in the source: c; different types: amount numeric(12,2) ->
+/// integer" (only the parts that apply; "same columns" when there is no difference).
+std::string DescribeColumnDiff(const ColumnDiff& diff);
+
 }  // namespace sluice

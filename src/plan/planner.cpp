@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "config/did_you_mean.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "plan/plan.hpp"
@@ -144,6 +145,26 @@ void CheckTargetOf(const StreamSpec& spec) {
     }
 }
 
+/// A target table in a schema that does not exist is most often a typo (mrat.events): refuse
+/// it with the closest existing schema, unless the job says to create it.
+void CheckTargetSchema(const StreamSpec& spec) {
+    if (spec.target.create_schema || spec.target.table.empty()) {
+        return;
+    }
+    const std::optional<std::vector<std::string>> existing = OpenSink(spec.target)->MissingSchema();
+    if (!existing) {
+        return;
+    }
+    const std::string schema = spec.target.table.substr(0, spec.target.table.rfind('.'));
+    const std::string where = spec.target_location.empty() ? "" : spec.target_location + ": ";
+    throw Error(ErrorKind::kConfig,
+                fmt::format("{}target.table: schema '{}' of {} does not exist{}; fix the name, "
+                            "create the schema, or set target.create_schema: true to have sluice "
+                            "create it",
+                            where, schema, spec.target.table,
+                            config::SuggestAndList(schema, *existing, "existing schemas")));
+}
+
 }  // namespace
 
 size_t Plan::PartitionCount() const {
@@ -171,6 +192,7 @@ Plan BuildPlan(const JobSpec& job, int workers) {
         try {
             RefuseUnimplementedBlocks(job.streams[i]);
             CheckTargetOf(job.streams[i]);
+            CheckTargetSchema(job.streams[i]);
             PlanStream(job.streams[i], workers, plan.streams[i]);
         } catch (Error& e) {
             if (e.context().stream.empty()) {

@@ -47,13 +47,13 @@ expect_contains "$WORK/err" "JOB is required"
 # Blocks this build does not apply are refused, not ignored.
 printf 'transform: {filter: "amount > 0"}\n' | cat "$WORK/job/job.yaml" - > "$WORK/job/transform.yaml"
 expect_exit 2 "$SLUICE" run "$WORK/job/transform.yaml" --progress none
-expect_contains "$WORK/err" "transform.yaml:6: transform: is not implemented"
+expect_contains "$WORK/err" "transform.yaml:6:1: transform: is not implemented"
 
 # Modes and targets this build cannot write are refused by plan and validate, before a run
 # is recorded.
 sed 's/table: t}/table: t, mode: scd2, key: [id]}/' "$WORK/job/job.yaml" > "$WORK/job/scd2.yaml"
 expect_exit 2 "$SLUICE" validate "$WORK/job/scd2.yaml"
-expect_contains "$WORK/err" "scd2.yaml:5: target.mode scd2 is not available for SQLite targets"
+expect_contains "$WORK/err" "scd2.yaml:5:1: target.mode scd2 is not available for SQLite targets"
 sed 's|sqlite://out.db|mysql://u:secret@db/mart|' "$WORK/job/job.yaml" > "$WORK/job/mysql.yaml"
 expect_exit 2 "$SLUICE" plan "$WORK/job/mysql.yaml"
 expect_contains "$WORK/err" "no target connector for 'mysql://u:***@db/mart'"
@@ -79,6 +79,63 @@ YAML
 expect_exit 2 "$SLUICE" run "$WORK/job/typo.yaml"
 expect_contains "$WORK/err" "typo.yaml:5"
 expect_contains "$WORK/err" "chunk_rows"
+
+# Every problem of a job file at once, in line order, each with line and column; validate
+# says only that (no "valid" beside it).
+cat > "$WORK/job/typos.yaml" <<'YAML'
+version: 1
+name: typos
+settings:
+  workerz: 2
+  on_error: stopp
+source:
+  files: {path: data/*.csv, formatt: csv}
+  partition: {strategy: key_rang}
+target: {connection: "sqlite://out.db", table: t, mode: upsret}
+YAML
+cat > "$WORK/want" <<'TXT'
+sluice: error: typos.yaml:4:3: settings.workerz: unknown key; did you mean 'workers'? Allowed: workers, min_rows_for_parallel, chunk_rows, on_error, retry, max_rejects, rejects, state, batch_rows, queue_batches
+sluice: error: typos.yaml:5:3: settings.on_error: unknown value 'stopp'; did you mean 'stop'? Allowed: stop, continue
+sluice: error: typos.yaml:7:29: source.files.formatt: unknown key; did you mean 'format'? Allowed: path, format, csv, columns, infer_types
+sluice: error: typos.yaml:8:15: source.partition.strategy: unknown value 'key_rang'; did you mean 'key_range'? Allowed: auto, none, key_range, hash, ctid, offset, file, tenant
+sluice: error: typos.yaml:9:51: target.mode: unknown value 'upsret'; did you mean 'upsert'? Allowed: append, replace, upsert, scd2
+TXT
+for cmd in validate plan run; do
+  (cd "$WORK/job" && expect_exit 2 "$SLUICE" "$cmd" typos.yaml)
+  if diff -u "$WORK/want" "$WORK/err"; then pass "$cmd lists all five problems in line order"; else fail "$cmd: problems differ"; fi
+  [ ! -s "$WORK/out" ] && pass "$cmd printed nothing on stdout" || fail "$cmd printed: $(cat "$WORK/out")"
+done
+# A valid file: validate says ok and nothing else is an error.
+expect_exit 0 "$SLUICE" validate "$WORK/job/job.yaml"
+expect_contains "$WORK/out" "ok: $WORK/job/job.yaml is valid (1 stream(s))"
+[ ! -s "$WORK/err" ] && pass "valid job: no error output" || fail "valid job wrote to stderr: $(cat "$WORK/err")"
+
+# ${VAR} inside flow maps, as the docs write every block; a problem after it keeps its column.
+cat > "$WORK/job/flowvar.yaml" <<'YAML'
+version: 1
+name: flowvar
+connections: {out: ${SLUICE_E2E_OUT}}
+source: {files: {path: data/*.csv, format: csv, columns: {id: bigint, name: text, amount: float64}}}
+target: {connection: ${SLUICE_E2E_OUT}, table: flow}
+settings: {max_rejects: 10}
+YAML
+SLUICE_E2E_OUT="sqlite://flow.db" expect_exit 0 "$SLUICE" validate "$WORK/job/flowvar.yaml"
+expect_contains "$WORK/out" "is valid"
+SLUICE_E2E_OUT="sqlite://flow.db" expect_exit 0 "$SLUICE" run "$WORK/job/flowvar.yaml" --progress none
+[ "$(sqlite3 "$WORK/job/flow.db" "select count(*) from flow")" = 3 ] && pass "\${VAR} in a flow map loads" || fail "flow-map variable job did not load"
+sed -i 's/table: flow}/table: flow, create: sometimes}/' "$WORK/job/flowvar.yaml"
+SLUICE_E2E_OUT="sqlite://flow.db" expect_exit 2 "$SLUICE" validate "$WORK/job/flowvar.yaml"
+expect_contains "$WORK/err" "flowvar.yaml:5:54: target.create: unknown value 'sometimes'"
+
+# A target column whose type narrows: validate warns with a sample's rejects.
+sqlite3 "$WORK/job/out.db" "CREATE TABLE typed (id INTEGER, name TEXT, amount NUMERIC(3,1))"
+sed 's/table: t}/table: typed}/' "$WORK/job/job.yaml" > "$WORK/job/typed.yaml"
+printf 'id,name,amount\n1,a,1.5\n2,b,12345.5\n3,c,2.5\n' > "$WORK/job/data/in.csv"
+expect_exit 0 "$SLUICE" validate "$WORK/job/typed.yaml"
+expect_contains "$WORK/err" "sluice: warning: stream bad_rows: column amount narrows float64 -> NUMERIC(3,1): 1 of 3 sampled row(s) would be rejected (e.g. '12345.5')"
+expect_contains "$WORK/out" "is valid (1 stream(s), 2 warning(s))"
+expect_exit 0 "$SLUICE" plan "$WORK/job/typed.yaml"
+expect_contains "$WORK/err" "column amount narrows float64 -> NUMERIC(3,1)"
 
 # Missing ${VAR}: exit 2 naming the variable.
 cat > "$WORK/job/env.yaml" <<'YAML'

@@ -105,6 +105,12 @@ tenants: {schemas: [p2, p3, p4], as_column: country}
 target: {connection: dst, table: created.people, create: if_missing}
 settings: {workers: 2, min_rows_for_parallel: 0}
 YAML
+# A schema that does not exist is refused (a typo would silently become a new schema)...
+expect_exit 2 "$SLUICE" run "$WORK/job/create.yaml" --progress none
+expect_contains "$WORK/err" "create.yaml:6:1: target.table: schema 'created' of created.people does not exist"
+expect_contains "$WORK/err" "target.create_schema: true"
+# ...unless the job asks for it.
+sed -i 's/create: if_missing}/create: if_missing, create_schema: true}/' "$WORK/job/create.yaml"
 expect_exit 0 "$SLUICE" run "$WORK/job/create.yaml" --progress none
 cols=$(psql_db dst -c "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns
                        WHERE table_schema = 'created' AND table_name = 'people'")

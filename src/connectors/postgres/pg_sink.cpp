@@ -131,10 +131,16 @@ public:
             for (const std::string& m : missing) {
                 list += (list.empty() ? "" : ", ") + m;
             }
+            Schema table;
+            for (const PgColumn& column : columns) {
+                table.fields.push_back(pg::ToField(column));
+            }
             throw Error(ErrorKind::kSchema,
-                        fmt::format("target table {} has no column{} {} — add {} (ALTER TABLE {} ADD "
-                                    "COLUMN ...), or select only the columns it has with source.query",
+                        fmt::format("target table {} has no column{} {} (source vs target: {}) — add {} "
+                                    "(ALTER TABLE {} ADD COLUMN ...), or select only the columns it has "
+                                    "with source.query",
                                     target->table_display, missing.size() == 1 ? "" : "s", list,
+                                    DescribeColumnDiff(CompareColumns(source, table)),
                                     missing.size() == 1 ? "it" : "them", target->table_display));
         }
         target_ = std::move(target);
@@ -263,6 +269,19 @@ public:
         return out;
     }
 
+    std::optional<std::vector<std::string>> MissingSchema() override {
+        if (name_.schema.empty()) {
+            return std::nullopt;
+        }
+        PgConnection& conn = Conn();
+        if (conn.QueryValue("SELECT to_regnamespace($1) IS NOT NULL", {QuoteIdent(name_.schema)}) == "t") {
+            return std::nullopt;
+        }
+        return conn.QueryColumn(
+            "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname NOT IN "
+            "('information_schema', 'sluice') ORDER BY 1");
+    }
+
 private:
     PgConnection& Conn() {
         if (!conn_ || PQstatus(conn_->get()) != CONNECTION_OK) {
@@ -311,11 +330,19 @@ private:
         return *schema;
     }
 
-    // create: if_missing covers the schema too (mart.events into a fresh database).
+    // A missing schema is created only with create_schema: true; otherwise a misspelt one
+    // (mrat.events) would silently become a new schema. The planner refuses that case with a
+    // "did you mean" before the run starts; this guards a schema dropped since.
     void EnsureSchema(PgConnection& conn) {
         if (name_.schema.empty() ||
             conn.QueryValue("SELECT to_regnamespace($1) IS NOT NULL", {QuoteIdent(name_.schema)}) == "t") {
             return;
+        }
+        if (!spec_.create_schema) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("target schema {} does not exist; create it, fix the table name, or "
+                                    "set target.create_schema: true",
+                                    name_.schema));
         }
         conn.Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(name_.schema),
                   "creating schema " + name_.schema);

@@ -301,11 +301,12 @@ private:
                 names += (names.empty() ? "" : ", ") + m;
             }
             throw Error(ErrorKind::kSchema,
-                        fmt::format("target table {} in {} has no column{} {} (its columns: {}); add {} with "
-                                    "ALTER TABLE ... ADD COLUMN, select only the columns it has "
+                        fmt::format("target table {} in {} has no column{} {} (source vs target: {}); add "
+                                    "{} with ALTER TABLE ... ADD COLUMN, select only the columns it has "
                                     "with source.query, or set target.create: replace",
                                     table_.Display(), path_, missing.size() == 1 ? "" : "s", names,
-                                    table.Describe(), missing.size() == 1 ? "it" : "them"),
+                                    DescribeColumnDiff(CompareColumns(source, table)),
+                                    missing.size() == 1 ? "it" : "them"),
                         "42703");
         }
         return target;
