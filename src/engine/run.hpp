@@ -48,8 +48,10 @@ struct StreamSummary {
     std::string name;
     std::string status;                 ///< succeeded | failed | partial | stopped | skipped
     int64_t rows_read = 0;
-    int64_t rows_written = 0;
+    int64_t rows_written = 0;           ///< present in the target at the end of the run
     int64_t rows_rejected = 0;
+    /// Rows committed, then removed again because their tenant failed (not in rows_written).
+    int64_t rows_rolled_back = 0;
     double seconds = 0;
     size_t partitions = 0;
     size_t partitions_committed = 0;

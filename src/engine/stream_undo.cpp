@@ -66,16 +66,29 @@ bool RollBackFailedTenants(const RunContext& run, StreamState& st) {
     const std::string& column = st.plan->spec.tenants.as_column;
     bool can_carry = true;  // every failed tenant has a tenant column to copy its previous rows by
     for (const auto& [tenant, error] : st.summary.failed_tenants) {
+        int64_t committed_rows = 0;
+        for (const PartitionRecord& p : ledger->Partitions(options.run_id)) {
+            if (p.stream == st.plan->spec.name && p.tenant == tenant && p.status == "committed") {
+                committed_rows += p.rows;
+            }
+        }
         const std::string sql = ledger->RollbackTenantSql(options.run_id, st.plan->spec.name, tenant);
         st.sink->Undo(ledger->UndoTokens(options.run_id, st.plan->spec.name, tenant),
                       shared ? sql : MarksDeleteSql(st, options.run_id, tenant));
         if (!shared) {
             ledger->ExecScript(sql);
         }
+        // Written means present in the target at the end: these rows are not.
+        st.counters->rows_written.fetch_sub(committed_rows, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(run.mu);
+            st.summary.rows_rolled_back += committed_rows;
+        }
         can_carry = can_carry && !column.empty();
         run.reporter.Event({{"event", "tenant_rolled_back"},
                             {"stream", st.plan->spec.name},
                             {"tenant", tenant},
+                            {"rows", committed_rows},
                             {"error", error}});
     }
     return can_carry || !ReplacesTarget(st);

@@ -55,6 +55,11 @@ std::string RenderSummary(const RunSummary& summary) {
                                    tenant, s.name, kept->second);
             }
         }
+        if (s.rows_rolled_back > 0) {
+            out += fmt::format("stream {}: {} row(s) of failed tenants were committed, then rolled back: "
+                               "not counted as written\n",
+                               s.name, s.rows_rolled_back);
+        }
         if (!s.error.empty() && s.failed_tenants.empty()) {
             // Errors described with their context already name the stream.
             const bool named = s.error.starts_with("stream " + s.name);

@@ -65,6 +65,8 @@ same "earlier runs' rows untouched by the rollback" \
   "$(psql_db dst -c "SELECT md5(string_agg(country || id || v, ',' ORDER BY country, id)) FROM s WHERE v = 'old'")" "$earlier"
 same "failed tenant t2 holds only its earlier rows" "$(psql_db dst -c "SELECT count(*) FROM s WHERE country = 't2'")" 500
 same "healthy tenants loaded" "$(psql_db dst -c "SELECT count(*) FROM s WHERE country IN ('t1','t3') AND v <> 'old'")" 18000
+same "written counts only rows still in the target" \
+  "$(psql_db dst -c "SELECT rows_written FROM sluice.runs WHERE job = 'tenants'")" 18000
 psql_db src -c "UPDATE t2.s SET v = 'fixed' WHERE id = 8500"
 expect_exit 0 "$SLUICE" run "$WORK/job/tenants.yaml" --resume --progress none
 same "resume loads t2 once" "$(psql_db dst -c "SELECT count(*) FROM s WHERE country = 't2' AND v <> 'old'")" 9000
