@@ -93,7 +93,7 @@ private:
 /// Writes the run's outcome to the ledger with a fresh connection (the run's may have died
 /// with a restarted server). A ledger that stays unreachable only costs the bookkeeping.
 void RecordOutcome(const std::string& state_url, const std::string& run_id, const std::string& job,
-                   const RunSummary& summary) {
+                   const RunSummary& summary, bool resumed) {
     RunRecord record;
     record.run_id = run_id;
     record.job = job;
@@ -105,7 +105,7 @@ void RecordOutcome(const std::string& state_url, const std::string& run_id, cons
         record.rows_rejected += s.rows_rejected;
     }
     try {
-        Ledger::Open(state_url, "sluice/" + job + "/ledger")->FinishRun(record);
+        Ledger::Open(state_url, "sluice/" + job + "/ledger")->FinishRun(record, resumed);
     } catch (const Error& e) {
         std::fprintf(stderr, "sluice: warning: could not record the run's outcome in the ledger: %s\n",
                      e.Describe().c_str());
@@ -276,7 +276,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     reporter.Start();
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
-    RecordOutcome(state_url, start.run_id, job.name, summary);
+    RecordOutcome(state_url, start.run_id, job.name, summary, start.resumed);
 
     if (reporter.mode() != ProgressMode::kJson) {
         std::fputs(RenderSummary(summary).c_str(), stdout);

@@ -323,13 +323,21 @@ void Ledger::Supersede(const std::string& old_run, const std::string& new_run) {
                  {new_run, old_run});
 }
 
-void Ledger::FinishRun(const RunRecord& run) {
-    store_->Exec(fmt::format("UPDATE {} SET status = ?, finished_at = ?, rows_read = ?, "
-                             "rows_written = ?, rows_rejected = ?, error = ? WHERE run_id = ?",
-                             Table("runs")),
+void Ledger::FinishRun(const RunRecord& run, bool resumed) {
+    const char* plus = resumed ? "rows_read + " : "";
+    const char* plus_rejected = resumed ? "rows_rejected + " : "";
+    // A resumed run's written rows come from its partitions: this invocation only saw its own.
+    const std::string written =
+        resumed ? fmt::format("(SELECT coalesce(sum(rows), 0) FROM {} WHERE run_id = ? AND status = 'committed')",
+                              Table("partitions"))
+                : "?";
+    store_->Exec(fmt::format("UPDATE {} SET status = ?, finished_at = ?, rows_read = {}?, rows_written = {}, "
+                             "rows_rejected = {}?, error = ? WHERE run_id = ?",
+                             Table("runs"), plus, written, plus_rejected),
                  {run.status, UtcTimestamp(), std::to_string(run.rows_read),
-                  std::to_string(run.rows_written), std::to_string(run.rows_rejected),
-                  run.error.empty() ? SqlValue() : SqlValue(run.error), run.run_id});
+                  resumed ? SqlValue(run.run_id) : SqlValue(std::to_string(run.rows_written)),
+                  std::to_string(run.rows_rejected), run.error.empty() ? SqlValue() : SqlValue(run.error),
+                  run.run_id});
 }
 
 std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::string& stream,

@@ -120,7 +120,10 @@ public:
     void ResumeRun(const std::string& run_id, const std::string& owner);
     /// Marks `old_run` as replaced by `new_run` (--restart).
     void Supersede(const std::string& old_run, const std::string& new_run);
-    void FinishRun(const RunRecord& run);
+    /// Records a run's outcome. Rows read and rejected add to what earlier invocations of a
+    /// resumed run recorded; rows written are the rows of its committed partitions (all of its
+    /// invocations, without what a failed tenant's rollback removed).
+    void FinishRun(const RunRecord& run, bool resumed = false);
 
     /// Claims a partition for `worker` until `lease_until`, counting an attempt; returns the
     /// attempt number (the claim's fencing token), or nullopt when the partition is already

@@ -70,6 +70,8 @@ same "written counts only rows still in the target" \
 psql_db src -c "UPDATE t2.s SET v = 'fixed' WHERE id = 8500"
 expect_exit 0 "$SLUICE" run "$WORK/job/tenants.yaml" --resume --progress none
 same "resume loads t2 once" "$(psql_db dst -c "SELECT count(*) FROM s WHERE country = 't2' AND v <> 'old'")" 9000
+same "the resumed run's totals cover both invocations" \
+  "$(psql_db dst -c "SELECT rows_written FROM sluice.runs WHERE job = 'tenants'")" 27000
 
 # --- 3. A failed replace publishes nothing; --resume publishes.
 psql_db src -c "CREATE TABLE r (id bigint PRIMARY KEY, v text); INSERT INTO r SELECT g, 'new' || g FROM generate_series(1, 40000) g;

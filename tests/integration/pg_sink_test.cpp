@@ -57,7 +57,9 @@ protected:
 
 TEST_F(PgSinkTest, AppendCreatesTheTableWithTheSourceKey) {
     auto sink = OpenPostgresSink(PgTargetSpec(Url(), "Public.Loaded"));
-    auto in_new_schema = OpenPostgresSink(PgTargetSpec(Url(), "mart.\"Events\""));
+    TargetSpec new_schema_spec = PgTargetSpec(Url(), "mart.\"Events\"");
+    new_schema_spec.create_schema = true;  // a missing schema is an error unless asked for
+    auto in_new_schema = OpenPostgresSink(new_schema_spec);
     in_new_schema->Prepare(source_);
     EXPECT_EQ(Value("SELECT to_regclass('mart.\"Events\"') IS NOT NULL"), "t");
     const Schema target = sink->Prepare(source_);
