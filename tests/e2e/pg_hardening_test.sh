@@ -19,12 +19,7 @@ same() {  # LABEL GOT WANT
 # --- 1. Lost COMMIT reply: the server committed, the client saw a dead connection.
 psql_db src -c "CREATE TABLE ev (id bigint PRIMARY KEY, v text); INSERT INTO ev SELECT g, 'v' || g FROM generate_series(1, 40000) g"
 psql_db dst -c "CREATE TABLE ev (id bigint, v text)"   # no key: a second load would be silent
-/usr/bin/python3 "$ROOT/tests/support/fault-proxy" --upstream "127.0.0.1:$PGPORT" --port-file "$WORK/proxy.port" \
-  --control "$WORK/proxy.ctl" --log "$WORK/proxy.log" >/dev/null 2>"$WORK/proxy.err" &
-proxy_pid=$!
-trap 'kill $proxy_pid 2>/dev/null || true; "$PG_SERVER" stop "$WORK/pg" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.05; done
-PROXY="postgresql://$PGUSER:$PGPASSWORD@127.0.0.1:$(cat "$WORK/proxy.port")"
+start_fault_proxy
 mkdir -p "$WORK/job"
 cat > "$WORK/job/lost.yaml" <<YAML
 version: 1
