@@ -106,9 +106,12 @@ void ParseRetry(const Field& retry, RetrySpec& out) {
     });
     // initial and max are compared only when both read well: a bad one is reported alone.
     bool durations_ok = true;
-    for (auto [key, value] : {std::pair("initial", &out.initial), std::pair("max", &out.max)}) {
+    for (const auto& [key, value] :
+         {std::pair("initial", &out.initial), std::pair("max", &out.max)}) {
         if (auto field = retry.Get(key)) {
-            durations_ok &= retry.document().Collect([&] { *value = field->Duration(); });
+            // clang 14 cannot capture a structured binding, so the target goes through a local.
+            auto* target = value;
+            durations_ok &= retry.document().Collect([&] { *target = field->Duration(); });
         }
     }
     if (durations_ok && out.initial > out.max) {

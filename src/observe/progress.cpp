@@ -99,7 +99,7 @@ ProgressSnapshot ProgressTracker::Snapshot() const {
         st.rows_per_s = seconds > 0 ? static_cast<double>(st.rows_read) / seconds : 0;
         for (const auto& [tenant, since] : c->Running()) {
             const bool listed = std::any_of(st.slowest_tenants.begin(), st.slowest_tenants.end(),
-                                            [&](const auto& t) { return t.first == tenant; });
+                                            [&name = tenant](const auto& t) { return t.first == name; });
             if (tenant.empty() || listed) {
                 continue;
             }
