@@ -20,6 +20,7 @@ struct RunFlags {
     std::string resume_run;           ///< the RUN of --resume, when given
     bool restart = false;             ///< --restart
     bool yes = false;                 ///< --yes: a re-run that loads everything again is meant
+    std::string summary_json;         ///< --summary-json FILE (or $SLUICE_SUMMARY_JSON)
 };
 
 /// Adds the run flags to a sub-command.

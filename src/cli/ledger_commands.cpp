@@ -1,5 +1,6 @@
 // `sluice runs`, `sluice status RUN`, `sluice stop RUN`: read and flag the run ledger.
 #include <cstdio>
+#include <iterator>
 #include <cstdlib>
 #include <memory>
 
@@ -71,8 +72,84 @@ void RegisterRuns(CLI::App& app, int& exit_code) {
     });
 }
 
+namespace {
+
+nlohmann::json InvocationJson(const InvocationRecord& i) {
+    return {{"invocation", i.invocation},
+            {"owner", i.owner},
+            {"started_at", i.started_at},
+            {"finished_at", i.finished_at},
+            {"status", i.status},
+            {"rows_read", i.rows_read},
+            {"rows_written", i.rows_written},
+            {"rows_rejected", i.rows_rejected},
+            {"rows_rolled_back", i.rows_rolled_back},
+            {"partitions_committed", i.partitions_committed},
+            {"rows_committed", i.rows_committed}};
+}
+
+void PrintStatusJson(const RunRecord& run, const PartitionTally& live,
+                     const std::vector<InvocationRecord>& invocations,
+                     const std::vector<PartitionRecord>& parts) {
+    nlohmann::json out = RunJson(run);
+    out["bytes_read"] = live.bytes;
+    out["invocations"] = nlohmann::json::array();
+    for (const InvocationRecord& i : invocations) {
+        out["invocations"].push_back(InvocationJson(i));
+    }
+    out["partitions"] = nlohmann::json::array();
+    for (const PartitionRecord& p : parts) {
+        out["partitions"].push_back({{"stream", p.stream},       {"partition_id", p.partition_id},
+                                     {"tenant", p.tenant},       {"lower_bound", p.lower_bound},
+                                     {"upper_bound", p.upper_bound}, {"status", p.status},
+                                     {"attempts", p.attempts},   {"rows", p.rows},
+                                     {"rows_read", p.rows_read}, {"bytes", p.bytes},
+                                     {"worker", p.worker},       {"error", p.error}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+}
+
+std::string Bytes(int64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    auto value = static_cast<double>(bytes);
+    size_t unit = 0;
+    while (value >= 1024 && unit + 1 < std::size(units)) {
+        value /= 1024;
+        ++unit;
+    }
+    return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+/// What each process that worked on the run did: a resumed run has several.
+void PrintInvocations(const RunRecord& run, const std::vector<InvocationRecord>& invocations) {
+    if (invocations.size() < 2 && (invocations.empty() || invocations[0].status.empty() ||
+                                   run.status == "running")) {
+        return;  // one invocation, and the run's line above says what it did
+    }
+    std::printf("invocations:\n");
+    for (const InvocationRecord& i : invocations) {
+        const bool last = &i == &invocations.back();
+        std::string outcome;
+        if (!i.status.empty()) {
+            outcome = fmt::format("{}: read {}, written {}, rejected {}{}", i.status, i.rows_read,
+                                  i.rows_written, i.rows_rejected,
+                                  i.rows_rolled_back > 0 ? fmt::format(", rolled back {}", i.rows_rolled_back) : "");
+        } else if (last && run.status == "running") {
+            outcome = "running";
+        } else {
+            outcome = "ended without a summary (killed, or its host went down)";
+        }
+        std::printf("  #%d %s started %s: %s; %lld partition(s) committed with %lld row(s)\n", i.invocation,
+                    i.owner.c_str(), i.started_at.c_str(), outcome.c_str(),
+                    static_cast<long long>(i.partitions_committed), static_cast<long long>(i.rows_committed));
+    }
+}
+
+}  // namespace
+
 void RegisterStatus(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("status", "Show one run: status and every partition");
+    auto* cmd = app.add_subcommand("status", "Show one run: status, totals, each invocation and every "
+                                             "partition (live while it runs)");
     struct State {
         LedgerLocation where;
         std::string run;
@@ -85,37 +162,35 @@ void RegisterStatus(CLI::App& app, int& exit_code) {
     cmd->callback([state, &exit_code] {
         auto ledger = Ledger::Open(state->where.Url(), "sluice/status");
         RunRecord run = RequireRun(*ledger, state->run);
-        std::vector<PartitionRecord> parts = ledger->Partitions(run.run_id);
+        const PartitionTally live = ledger->LiveTally(run.run_id);
+        const std::vector<InvocationRecord> invocations = ledger->Invocations(run.run_id);
+        const std::vector<PartitionRecord> parts = ledger->Partitions(run.run_id);
+        exit_code = 0;
         if (state->json) {
-            nlohmann::json out = RunJson(run);
-            out["partitions"] = nlohmann::json::array();
-            for (const PartitionRecord& p : parts) {
-                out["partitions"].push_back({{"stream", p.stream}, {"partition_id", p.partition_id},
-                                             {"tenant", p.tenant}, {"lower_bound", p.lower_bound},
-                                             {"upper_bound", p.upper_bound}, {"status", p.status},
-                                             {"attempts", p.attempts}, {"rows", p.rows},
-                                             {"worker", p.worker}, {"error", p.error}});
-            }
-            std::printf("%s\n", out.dump(2).c_str());
-            exit_code = 0;
+            PrintStatusJson(run, live, invocations, parts);
             return;
         }
         std::printf("run %s of job %s: %s (started %s%s%s)\n", run.run_id.c_str(), run.job.c_str(),
                     run.status.c_str(), run.started_at.c_str(),
                     run.finished_at.empty() ? "" : ", finished ", run.finished_at.c_str());
-        std::printf("rows read %lld, written %lld, rejected %lld\n", static_cast<long long>(run.rows_read),
-                    static_cast<long long>(run.rows_written), static_cast<long long>(run.rows_rejected));
+        std::printf("rows read %lld, written %lld, rejected %lld; %s read\n", static_cast<long long>(run.rows_read),
+                    static_cast<long long>(run.rows_written), static_cast<long long>(run.rows_rejected),
+                    Bytes(live.bytes).c_str());
+        if (run.status == "running" && live.rows_written > run.rows_written) {
+            std::printf("in flight: %lld row(s) written by running partitions, not committed yet\n",
+                        static_cast<long long>(live.rows_written - run.rows_written));
+        }
         if (!run.error.empty()) {
             std::printf("error: %s\n", run.error.c_str());
         }
-        std::printf("%-20s %5s %-10s %-10s %8s %12s  %s\n", "stream", "#", "tenant", "status",
-                    "attempts", "rows", "error");
+        PrintInvocations(run, invocations);
+        std::printf("%-20s %5s %-10s %-10s %8s %12s %12s %10s  %s\n", "stream", "#", "tenant", "status",
+                    "attempts", "read", "written", "bytes", "error");
         for (const PartitionRecord& p : parts) {
-            std::printf("%-20s %5d %-10s %-10s %8d %12lld  %s\n", p.stream.c_str(), p.partition_id,
-                        p.tenant.c_str(), p.status.c_str(), p.attempts,
-                        static_cast<long long>(p.rows), p.error.c_str());
+            std::printf("%-20s %5d %-10s %-10s %8d %12lld %12lld %10s  %s\n", p.stream.c_str(), p.partition_id,
+                        p.tenant.c_str(), p.status.c_str(), p.attempts, static_cast<long long>(p.rows_read),
+                        static_cast<long long>(p.rows), Bytes(p.bytes).c_str(), p.error.c_str());
         }
-        exit_code = 0;
     });
 }
 

@@ -34,6 +34,10 @@ void AddRunFlags(CLI::App& app, RunFlags& flags) {
                  "Abandon the unfinished run of this job and start a new one");
     app.add_flag("--yes", flags.yes,
                  "Do not warn that a re-run loads rows an earlier run loaded (settings.allow_rerun)");
+    app.add_option("--summary-json", flags.summary_json,
+                   "Append the run's summary to FILE as one JSON line: run id, status, and rows "
+                   "read/written/rejected/filtered/rolled back per stream and tenant")
+        ->envname("SLUICE_SUMMARY_JSON");
 }
 
 void ReadResumeFlag(const CLI::App& app, RunFlags& flags) {

@@ -3,9 +3,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -99,16 +101,34 @@ void RecordOutcome(const std::string& state_url, const std::string& run_id, cons
     record.job = job;
     record.status = RunStatusName(summary.status);
     record.error = summary.error;
+    record.owner = ProcessIdentity();
     for (const StreamSummary& s : summary.streams) {
-        record.rows_read += s.rows_read;
-        record.rows_written += s.rows_written;
-        record.rows_rejected += s.rows_rejected;
+        record.rows_rolled_back += s.rows.rolled_back;
+        record.rows_read += s.rows.read;
+        record.rows_written += s.rows.written;
+        record.rows_rejected += s.rows.rejected;
     }
     try {
         Ledger::Open(state_url, "sluice/" + job + "/ledger")->FinishRun(record, resumed);
     } catch (const Error& e) {
         std::fprintf(stderr, "sluice: warning: could not record the run's outcome in the ledger: %s\n",
                      e.Describe().c_str());
+    }
+}
+
+/// --summary-json: one line per run, appended, so that a scheduler (or a test) running many
+/// jobs into one file keeps every run's numbers.
+void AppendSummaryJson(const std::string& path, const std::string& run_id, const std::string& job,
+                       const RunSummary& summary) {
+    nlohmann::json line = SummaryJson(summary);
+    line["run_id"] = run_id;
+    line["job"] = job;
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    const std::string text = line.dump() + "\n";
+    const bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (f == nullptr || std::fclose(f) != 0 || !ok) {
+        std::fprintf(stderr, "sluice: warning: could not write the summary to %s: %s\n", path.c_str(),
+                     std::strerror(errno));
     }
 }
 
@@ -277,6 +297,9 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
     RecordOutcome(state_url, start.run_id, job.name, summary, start.resumed);
+    if (!flags.summary_json.empty()) {
+        AppendSummaryJson(flags.summary_json, start.run_id, job.name, summary);
+    }
 
     if (reporter.mode() != ProgressMode::kJson) {
         std::fputs(RenderSummary(summary).c_str(), stdout);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "engine/retry.hpp"
 #include "state/ledger.hpp"
@@ -41,6 +42,29 @@ void RenewLeases(const std::stop_token& stop, const RunContext& run) {
                 ledger = Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/heartbeat");
             }
             ledger->RenewLeases(run.options.run_id, run.options.worker, UtcTimestamp(run.options.lease_seconds));
+        } catch (const Error&) {
+            ledger.reset();
+        }
+    }
+}
+
+void FlushProgress(const std::stop_token& stop, const RunContext& run) {
+    std::unique_ptr<Ledger> ledger;
+    const auto period =
+        std::chrono::milliseconds(static_cast<int64_t>(run.options.progress_flush_seconds * 1000));
+    while (SleepUnlessStopped(stop, period)) {
+        std::vector<PartitionProgress> running;
+        for (size_t i = 0; i < run.tracker.stream_count(); ++i) {
+            const StreamCounters& stream = run.tracker.stream(i);
+            for (const PartitionSnapshot& p : stream.Running()) {
+                running.push_back({stream.name, p.partition, {p.rows_read, p.rows_written, p.bytes}});
+            }
+        }
+        try {
+            if (!ledger) {
+                ledger = Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/progress");
+            }
+            ledger->RecordProgress(run.options.run_id, run.options.worker, running);
         } catch (const Error&) {
             ledger.reset();
         }

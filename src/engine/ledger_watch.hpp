@@ -6,7 +6,7 @@
 #include "engine/scheduler_state.hpp"
 #include "engine/work_queue.hpp"
 
-// The two threads a run that keeps a ledger runs beside its workers, until the workers end.
+// The threads a run that keeps a ledger runs beside its workers, until the workers end.
 
 namespace sluice {
 
@@ -21,5 +21,10 @@ void WatchStopFlag(const std::stop_token& stop, const RunContext& run, WorkQueue
 /// Keeps this process's partition leases alive so that nobody reclaims them, renewing at a
 /// third of the lease until `stop` fires; an unreachable ledger is tried again next time.
 void RenewLeases(const std::stop_token& stop, const RunContext& run);
+
+/// Writes how far this process's running partitions got (rows read and written, bytes) to
+/// the ledger every RunOptions::progress_flush_seconds, for a live `sluice status`; an
+/// unreachable ledger is tried again next time.
+void FlushProgress(const std::stop_token& stop, const RunContext& run);
 
 }  // namespace sluice

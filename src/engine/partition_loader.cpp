@@ -1,5 +1,6 @@
 #include "engine/partition_loader.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -13,6 +14,14 @@
 #include "engine/retry.hpp"
 
 namespace sluice {
+
+namespace {
+
+PartitionTally TallyOf(const PartitionCounts& counts) {
+    return {counts.rows_read, counts.rows_written, counts.bytes_read};
+}
+
+}  // namespace
 
 PartitionLoader::PartitionLoader(const RunContext& run, StreamLifecycle& streams, WorkQueue& queue, int worker)
     : run_(run),
@@ -67,7 +76,7 @@ void PartitionLoader::RunTask(const Task& task) {
                     // Committed already: an earlier attempt's COMMIT landed although its
                     // reply was lost. Loading it again would duplicate its rows.
                     const std::optional<PartitionRecord> done = led->GetPartition(options.run_id, stream, p.id);
-                    CountAsCommitted(st, p, done ? done->rows : 0, attempt);
+                    CountAsCommitted(st, p, done ? done->rows : 0, done ? done->rows_read : 0, attempt);
                     return;
                 }
                 claim = PartitionClaim{options.run_id, stream, p.id, options.worker, *claimed};
@@ -77,15 +86,15 @@ void PartitionLoader::RunTask(const Task& task) {
                     return;
                 }
                 if (st.plan->spec.target.url == options.ledger_url) {
-                    ctx.commit_mark = [led, &claim](int64_t rows, const std::vector<RejectedRow>& rejects,
-                                                    const std::string& undo) {
-                        return led->CommitMarkFor(*claim, rows, rejects, undo);
+                    ctx.commit_mark = [led, &claim](const PartitionCounts& counts) {
+                        return led->CommitMarkFor(*claim, TallyOf(counts), counts.rejects, counts.undo);
                     };
                     ctx.commit_landed = [this, &claim] { return ClaimCommitted(*claim); };
                 } else if (st.marks) {
-                    ctx.commit_mark = [this, &st, &claim, &p](int64_t rows, const std::vector<RejectedRow>&,
-                                                              const std::string& undo) {
-                        return CommitMark{st.marks->InsertSql(run_.job, *claim, p.slice.tenant, rows, undo), ""};
+                    ctx.commit_mark = [this, &st, &claim, &p](const PartitionCounts& counts) {
+                        return CommitMark{st.marks->InsertSql(run_.job, *claim, p.slice.tenant,
+                                                              counts.rows_written, counts.undo),
+                                          ""};
                     };
                     ctx.commit_landed = [this, &st, &claim] { return TargetMarkLanded(st, *claim); };
                 }
@@ -95,7 +104,7 @@ void PartitionLoader::RunTask(const Task& task) {
                 // The ledger is elsewhere: mark it after the COMMIT. With marks in the
                 // target, a crash in between is caught up from them; without, the
                 // partition loads again on resume (at least once).
-                led->MarkCommitted(*claim, counts.rows_written, counts.rejects, counts.undo);
+                led->MarkCommitted(*claim, TallyOf(counts), counts.rejects, counts.undo);
             }
             streams_.PartitionCommitted(st, p, counts, attempt);
             return;
@@ -155,11 +164,18 @@ void PartitionLoader::RunTask(const Task& task) {
     }
 }
 
-/// A partition found committed by an earlier attempt: counted, not loaded again.
-void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int attempt) {
+/// A partition found committed by an earlier attempt: counted, not loaded again. Its rows
+/// count as read too (`rows_read` when the ledger knows it): the attempt that committed them
+/// read them, and its own counts were dropped when its reply was lost or its process died.
+void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int64_t rows_read,
+                                       int attempt) {
     PartitionCounts counts;
     counts.rows_written = rows;
+    counts.rows_read = std::max(rows, rows_read);
+    counts.rows_rejected = counts.rows_read - rows;
     st.counters->rows_written.fetch_add(rows, std::memory_order_relaxed);
+    st.counters->rows_read.fetch_add(counts.rows_read, std::memory_order_relaxed);
+    st.counters->rows_rejected.fetch_add(counts.rows_rejected, std::memory_order_relaxed);
     streams_.PartitionCommitted(st, p, counts, attempt);
 }
 
@@ -174,7 +190,7 @@ bool PartitionLoader::AdoptTargetMark(StreamState& st, Ledger& ledger, const Par
         return false;
     }
     ledger.AdoptCommitted(run_.options.run_id, st.plan->spec.name, p.id, mark->rows, mark->undo);
-    CountAsCommitted(st, p, mark->rows, attempt);
+    CountAsCommitted(st, p, mark->rows, mark->rows, attempt);
     return true;
 }
 

@@ -129,7 +129,7 @@ private:
 
 /// Runs the fenced commit mark inside the partition's transaction.
 void MarkInTransaction(const PipelineContext& ctx, PartitionCounts& counts) {
-    const CommitMark mark = ctx.commit_mark(counts.rows_written, counts.rejects, counts.undo);
+    const CommitMark mark = ctx.commit_mark(counts);
     const std::optional<int64_t> changed = ctx.writer.ExecuteCounting(mark.fenced_update);
     if (!changed) {
         return;  // the sink cannot share its transaction: the caller marks after COMMIT
@@ -160,25 +160,31 @@ void CommitOrConfirm(const PipelineContext& ctx, const PartitionCounts& counts) 
 
 namespace {
 
-/// Shows the partition as running (for the progress lines' slowest tenants) while in scope.
+/// Shows the partition as running (for the progress lines' slowest tenants and the ledger's
+/// live view) while in scope.
 class RunningPartition {
 public:
-    explicit RunningPartition(const PipelineContext& ctx) : counters_(ctx.counters), id_(ctx.partition_id) {
-        counters_.PartitionStarted(id_, ctx.slice.tenant, ProgressTracker::SteadyNowNs());
-    }
+    explicit RunningPartition(const PipelineContext& ctx)
+        : counters_(ctx.counters),
+          id_(ctx.partition_id),
+          live_(counters_.PartitionStarted(id_, ctx.slice.tenant, ProgressTracker::SteadyNowNs())) {}
     ~RunningPartition() { counters_.PartitionEnded(id_); }
     RunningPartition(const RunningPartition&) = delete;
     RunningPartition& operator=(const RunningPartition&) = delete;
 
+    LivePartition& live() const { return *live_; }
+
 private:
     StreamCounters& counters_;
     int id_;
+    std::shared_ptr<LivePartition> live_;
 };
 
 }  // namespace
 
 PartitionCounts RunPartition(const PipelineContext& ctx) {
     const RunningPartition running(ctx);
+    LivePartition& live = running.live();
     BoundedQueue<Batch> queue(ctx.queue_batches, ctx.queue_bytes);
     SpareBatches spares(2);
     std::exception_ptr reader_error;
@@ -197,10 +203,12 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                 const auto n = static_cast<int64_t>(batch.rows() + batch.rejected.size());
                 rows_read += n;
                 ctx.counters.rows_read.fetch_add(n, std::memory_order_relaxed);
-                const size_t bytes = batch.ByteSize();
-                bytes_read += static_cast<int64_t>(bytes);
-                ctx.counters.bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
-                if (!queue.Push(std::move(batch), bytes)) {
+                live.rows_read.fetch_add(n, std::memory_order_relaxed);
+                const auto bytes = static_cast<int64_t>(batch.ByteSize());
+                bytes_read += bytes;
+                ctx.counters.bytes.fetch_add(bytes, std::memory_order_relaxed);
+                live.bytes.fetch_add(bytes, std::memory_order_relaxed);
+                if (!queue.Push(std::move(batch), static_cast<size_t>(bytes))) {
                     break;
                 }
             }
@@ -236,6 +244,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                 ctx.writer.Write(conformed);
                 counts.rows_written += static_cast<int64_t>(conformed.rows());
             }
+            live.rows_written.store(counts.rows_written, std::memory_order_relaxed);
             spares.Give(std::move(conformed));
         }
         reader.join();
@@ -246,6 +255,8 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
             throw Cancelled();
         }
         counts.undo = ctx.writer.UndoToken();
+        counts.rows_read = rows_read.load();
+        counts.bytes_read = bytes_read.load();
         if (ctx.commit_mark) {
             MarkInTransaction(ctx, counts);
         }
@@ -277,7 +288,6 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                                          e.what());
         }
     }
-    counts.rows_read = rows_read.load();
     ctx.counters.rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);
     return counts;
 }

@@ -14,6 +14,18 @@
 
 namespace sluice {
 
+/// Row counts of a committed partition.
+struct PartitionCounts {
+    int64_t rows_read = 0;
+    int64_t bytes_read = 0;
+    int64_t rows_written = 0;
+    int64_t rows_rejected = 0;
+    std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger
+    bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
+    std::string undo;                      ///< SinkWriter::UndoToken of the transaction
+    std::string warning;                   ///< a problem after COMMIT that did not undo it
+};
+
 /// Everything one partition's pipeline needs; references outlive the call.
 struct PipelineContext {
     Source& source;
@@ -30,8 +42,7 @@ struct PipelineContext {
     /// The ledger's fenced "committed" mark for this partition given its rows, rejects and
     /// undo token, run inside the partition's transaction; empty when the run keeps no
     /// ledger in the target's database.
-    std::function<CommitMark(int64_t rows, const std::vector<RejectedRow>& rejects, const std::string& undo)>
-        commit_mark;
+    std::function<CommitMark(const PartitionCounts& counts)> commit_mark;
     /// Asked when COMMIT failed after the mark was sent (a lost reply looks like a lost
     /// connection): true when the ledger says this claim did commit, so the partition must
     /// not load again.
@@ -40,17 +51,6 @@ struct PipelineContext {
     /// the target refuses, which go to the rejects. Used to re-run a partition that failed
     /// on data: slower, so only then.
     bool bisect = false;
-};
-
-/// Row counts of a committed partition.
-struct PartitionCounts {
-    int64_t rows_read = 0;
-    int64_t rows_written = 0;
-    int64_t rows_rejected = 0;
-    std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger
-    bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
-    std::string undo;                      ///< SinkWriter::UndoToken of the transaction
-    std::string warning;                   ///< a problem after COMMIT that did not undo it
 };
 
 /// Thrown when the partition's commit mark changed no row: the claim was fenced off (its

@@ -30,6 +30,7 @@ struct RunOptions {
     std::string run_id;
     std::string worker;                 ///< host:pid, recorded with each claimed partition
     double lease_seconds = 60;          ///< lease of a running partition, renewed at a third
+    double progress_flush_seconds = 2;  ///< how often running partitions' counts reach the ledger
     /// The run continues an earlier one (--resume): sinks keep what its committed partitions
     /// wrote (Sink::Resume), and partitions marked committed in the plan are skipped.
     bool resuming = false;
@@ -43,15 +44,40 @@ enum class RunStatus { kSucceeded, kFailed, kPartial, kStopped };
 const char* RunStatusName(RunStatus status);
 ExitCode ExitCodeFor(RunStatus status);
 
+/// Where the rows of a stream (or of one of its tenants) went in one invocation. Every row
+/// read ends in exactly one place: read = written + rejected + filtered + rolled_back
+/// (Reconciles). A merge will split written into inserted + updated + unchanged and count
+/// the target rows it deleted apart (they were never read); appends and replaces insert
+/// every row they write.
+struct RowCounts {
+    int64_t read = 0;
+    int64_t written = 0;      ///< present in the target at the end of the run
+    int64_t rejected = 0;     ///< set aside (reject file and ledger) by committed partitions
+    int64_t filtered = 0;     ///< dropped on purpose by a transform's filter
+    /// Committed, then removed again because their tenant failed (not in written).
+    int64_t rolled_back = 0;
+    int64_t inserted = 0;
+    int64_t updated = 0;
+    int64_t unchanged = 0;
+    int64_t deleted = 0;      ///< target rows a merge removed: not part of the identity
+
+    bool Reconciles() const {
+        return read == written + rejected + filtered + rolled_back &&
+               written == inserted + updated + unchanged;
+    }
+    RowCounts& operator+=(const RowCounts& other);
+};
+
 /// Outcome of one stream.
 struct StreamSummary {
     std::string name;
     std::string status;                 ///< succeeded | failed | partial | stopped | skipped
-    int64_t rows_read = 0;
-    int64_t rows_written = 0;           ///< present in the target at the end of the run
-    int64_t rows_rejected = 0;
-    /// Rows committed, then removed again because their tenant failed (not in rows_written).
-    int64_t rows_rolled_back = 0;
+    RowCounts rows;
+    /// Per tenant, for streams over tenants (the stream's rows are their sum).
+    std::map<std::string, RowCounts> tenants;
+    /// Rows that earlier invocations of a resumed run committed and that a failed tenant's
+    /// rollback removed in this one: they left the target, but this invocation never read them.
+    int64_t rows_rolled_back_earlier = 0;
     double seconds = 0;
     size_t partitions = 0;
     size_t partitions_committed = 0;
@@ -86,5 +112,9 @@ RunSummary RunPlan(Plan& plan, const RunOptions& options, ProgressTracker& track
 /// The summary table printed after a run (per stream: rows read/written/rejected, seconds,
 /// rows/s, status; failed tenants and errors below it).
 std::string RenderSummary(const RunSummary& summary);
+
+/// The summary as JSON: status, seconds, error and, per stream, its RowCounts (and each
+/// tenant's); the `run_finished` event and `--summary-json` carry it.
+nlohmann::json SummaryJson(const RunSummary& summary);
 
 }  // namespace sluice

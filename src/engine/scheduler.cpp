@@ -40,6 +40,7 @@ public:
             if (!options.ledger_url.empty()) {
                 workers.emplace_back([this](const std::stop_token& stop) { WatchStopFlag(stop, run_, queue_); });
                 workers.emplace_back([this](const std::stop_token& stop) { RenewLeases(stop, run_); });
+                workers.emplace_back([this](const std::stop_token& stop) { FlushProgress(stop, run_); });
             }
             std::vector<std::jthread> pool;
             for (int w = 0; w < std::max(1, options.workers); ++w) {

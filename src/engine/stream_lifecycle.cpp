@@ -203,6 +203,13 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
         std::lock_guard lock(run_.mu);
         st.summary.partitions_committed++;
         st.counters->partitions_done++;
+        if (!p.slice.tenant.empty()) {
+            RowCounts& tenant = st.summary.tenants[p.slice.tenant];
+            tenant.read += counts.rows_read;
+            tenant.written += counts.rows_written;
+            tenant.inserted += counts.rows_written;
+            tenant.rejected += counts.rows_rejected;
+        }
         last = FinishPartitionLocked(st);
     }
     if (last) {
@@ -364,9 +371,10 @@ RunSummary StreamLifecycle::Finish() {
                                     "the remaining partitions and publishes";
             }
         }
-        st.summary.rows_read = st.counters->rows_read.load();
-        st.summary.rows_written = st.counters->rows_written.load();
-        st.summary.rows_rejected = st.counters->rows_rejected.load();
+        st.summary.rows.read = st.counters->rows_read.load();
+        st.summary.rows.written = st.counters->rows_written.load();
+        st.summary.rows.inserted = st.summary.rows.written;  // no merges yet: every row written is new
+        st.summary.rows.rejected = st.counters->rows_rejected.load();
         const int64_t end = st.counters->finished_ns ? st.counters->finished_ns.load() : run_.tracker.NowNs();
         st.summary.seconds = static_cast<double>(end - st.counters->started_ns.load()) / 1e9;
         if (st.rejects && st.rejects->used()) {
@@ -389,10 +397,9 @@ RunSummary StreamLifecycle::Finish() {
     }
     summary.error = first_error_;
     summary.error_kind = first_error_kind_;
-    run_.reporter.Event({{"event", "run_finished"},
-                         {"status", RunStatusName(summary.status)},
-                         {"seconds", summary.seconds},
-                         {"error", summary.error}});
+    nlohmann::json finished = SummaryJson(summary);
+    finished["event"] = "run_finished";
+    run_.reporter.Event(finished);
     return summary;
 }
 

@@ -78,12 +78,20 @@ bool RollBackFailedTenants(const RunContext& run, StreamState& st) {
         if (!shared) {
             ledger->ExecScript(sql);
         }
-        // Written means present in the target at the end: these rows are not.
-        st.counters->rows_written.fetch_sub(committed_rows, std::memory_order_relaxed);
+        // Written means present in the target at the end: these rows are not. Those that
+        // earlier invocations of a resumed run committed were never counted by this one.
+        int64_t this_invocation = 0;
         {
             std::lock_guard lock(run.mu);
-            st.summary.rows_rolled_back += committed_rows;
+            RowCounts& counts = st.summary.tenants[tenant];
+            this_invocation = counts.written;
+            counts.rolled_back += counts.written;
+            counts.inserted -= counts.written;
+            counts.written = 0;
+            st.summary.rows.rolled_back += this_invocation;
+            st.summary.rows_rolled_back_earlier += committed_rows - this_invocation;
         }
+        st.counters->rows_written.fetch_sub(this_invocation, std::memory_order_relaxed);
         can_carry = can_carry && !column.empty();
         run.reporter.Event({{"event", "tenant_rolled_back"},
                             {"stream", st.plan->spec.name},

@@ -25,6 +25,62 @@ ExitCode ExitCodeFor(RunStatus status) {
     return ExitCode::kFailed;
 }
 
+RowCounts& RowCounts::operator+=(const RowCounts& other) {
+    read += other.read;
+    written += other.written;
+    rejected += other.rejected;
+    filtered += other.filtered;
+    rolled_back += other.rolled_back;
+    inserted += other.inserted;
+    updated += other.updated;
+    unchanged += other.unchanged;
+    deleted += other.deleted;
+    return *this;
+}
+
+namespace {
+
+nlohmann::json CountsJson(const RowCounts& c) {
+    return {{"read", c.read},         {"written", c.written},     {"rejected", c.rejected},
+            {"filtered", c.filtered}, {"rolled_back", c.rolled_back}, {"inserted", c.inserted},
+            {"updated", c.updated},   {"unchanged", c.unchanged}, {"deleted", c.deleted}};
+}
+
+}  // namespace
+
+nlohmann::json SummaryJson(const RunSummary& summary) {
+    nlohmann::json streams = nlohmann::json::array();
+    RowCounts total;
+    for (const StreamSummary& s : summary.streams) {
+        nlohmann::json stream = {{"stream", s.name},
+                                 {"status", s.status},
+                                 {"seconds", s.seconds},
+                                 {"partitions", s.partitions},
+                                 {"partitions_committed", s.partitions_committed},
+                                 {"partitions_failed", s.partitions_failed},
+                                 {"rows", CountsJson(s.rows)},
+                                 {"rows_rolled_back_earlier", s.rows_rolled_back_earlier},
+                                 {"error", s.error}};
+        if (!s.tenants.empty()) {
+            nlohmann::json tenants = nlohmann::json::object();
+            for (const auto& [tenant, counts] : s.tenants) {
+                tenants[tenant] = CountsJson(counts);
+            }
+            stream["tenants"] = std::move(tenants);
+        }
+        if (!s.rejects_file.empty()) {
+            stream["rejects_file"] = s.rejects_file;
+        }
+        streams.push_back(std::move(stream));
+        total += s.rows;
+    }
+    return {{"status", RunStatusName(summary.status)},
+            {"seconds", summary.seconds},
+            {"error", summary.error},
+            {"rows", CountsJson(total)},
+            {"streams", std::move(streams)}};
+}
+
 std::string RenderSummary(const RunSummary& summary) {
     std::string out = fmt::format("{:<20} {:>10} {:>12} {:>12} {:>10} {:>8} {:>11}  {}\n", "stream",
                                   "status", "rows read", "written", "rejected", "seconds",
@@ -33,14 +89,14 @@ std::string RenderSummary(const RunSummary& summary) {
     int64_t written = 0;
     int64_t rejected = 0;
     for (const StreamSummary& s : summary.streams) {
-        const double rate = s.seconds > 0 ? static_cast<double>(s.rows_written) / s.seconds : 0;
+        const double rate = s.seconds > 0 ? static_cast<double>(s.rows.written) / s.seconds : 0;
         out += fmt::format("{:<20} {:>10} {:>12} {:>12} {:>10} {:>8.2f} {:>11.0f}  {}/{}{}\n",
-                           s.name, s.status, s.rows_read, s.rows_written, s.rows_rejected,
+                           s.name, s.status, s.rows.read, s.rows.written, s.rows.rejected,
                            s.seconds, rate, s.partitions_committed, s.partitions,
                            s.passthrough ? " pass-through" : "");
-        read += s.rows_read;
-        written += s.rows_written;
-        rejected += s.rows_rejected;
+        read += s.rows.read;
+        written += s.rows.written;
+        rejected += s.rows.rejected;
     }
     const double rate = summary.seconds > 0 ? static_cast<double>(written) / summary.seconds : 0;
     out += fmt::format("{:<20} {:>10} {:>12} {:>12} {:>10} {:>8.2f} {:>11.0f}\n", "total",
@@ -55,10 +111,15 @@ std::string RenderSummary(const RunSummary& summary) {
                                    tenant, s.name, kept->second);
             }
         }
-        if (s.rows_rolled_back > 0) {
+        if (s.rows.rolled_back > 0) {
             out += fmt::format("stream {}: {} row(s) of failed tenants were committed, then rolled back: "
                                "not counted as written\n",
-                               s.name, s.rows_rolled_back);
+                               s.name, s.rows.rolled_back);
+        }
+        if (s.rows_rolled_back_earlier > 0) {
+            out += fmt::format("stream {}: the rollback also removed {} row(s) that earlier invocations "
+                               "of this run had committed\n",
+                               s.name, s.rows_rolled_back_earlier);
         }
         if (!s.error.empty() && s.failed_tenants.empty()) {
             // Errors described with their context already name the stream.
@@ -66,15 +127,15 @@ std::string RenderSummary(const RunSummary& summary) {
             out += named ? s.error + "\n" : fmt::format("stream {}: {}\n", s.name, s.error);
         }
         if (!s.rejects_file.empty()) {
-            const int64_t of_failed = s.rows_in_rejects_file - s.rows_rejected;
+            const int64_t of_failed = s.rows_in_rejects_file - s.rows.rejected;
             out += of_failed > 0
                        ? fmt::format("stream {}: {} rejected row(s) written to {}: {} set aside by "
                                      "committed partitions, {} from partitions that failed and "
                                      "rolled back\n",
                                      s.name, s.rows_in_rejects_file, s.rejects_file,
-                                     s.rows_rejected, of_failed)
+                                     s.rows.rejected, of_failed)
                        : fmt::format("stream {}: {} rejected row(s) in {}\n", s.name,
-                                     s.rows_rejected, s.rejects_file);
+                                     s.rows.rejected, s.rejects_file);
         }
     }
     return out;

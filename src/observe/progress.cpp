@@ -4,9 +4,14 @@
 
 namespace sluice {
 
-void StreamCounters::PartitionStarted(int partition, const std::string& tenant, int64_t now_ns) {
+std::shared_ptr<LivePartition> StreamCounters::PartitionStarted(int partition, const std::string& tenant,
+                                                               int64_t now_ns) {
+    auto live = std::make_shared<LivePartition>();
+    live->tenant = tenant;
+    live->started_ns = now_ns;
     std::lock_guard lock(running_mu_);
-    running_[partition] = {tenant, now_ns};
+    running_[partition] = live;
+    return live;
 }
 
 void StreamCounters::PartitionEnded(int partition) {
@@ -14,15 +19,18 @@ void StreamCounters::PartitionEnded(int partition) {
     running_.erase(partition);
 }
 
-std::vector<std::pair<std::string, int64_t>> StreamCounters::Running() const {
-    std::vector<std::pair<std::string, int64_t>> out;
+std::vector<PartitionSnapshot> StreamCounters::Running() const {
+    std::vector<PartitionSnapshot> out;
     {
         std::lock_guard lock(running_mu_);
-        for (const auto& [id, entry] : running_) {
-            out.push_back(entry);
+        for (const auto& [id, live] : running_) {
+            out.push_back({id, live->tenant, live->started_ns, live->rows_read.load(std::memory_order_relaxed),
+                           live->rows_written.load(std::memory_order_relaxed),
+                           live->bytes.load(std::memory_order_relaxed)});
         }
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.started_ns < b.started_ns; });
     return out;
 }
 
@@ -97,13 +105,14 @@ ProgressSnapshot ProgressTracker::Snapshot() const {
         st.partitions_total = c->partitions_total;
         const double seconds = static_cast<double>(now - started) / 1e9;
         st.rows_per_s = seconds > 0 ? static_cast<double>(st.rows_read) / seconds : 0;
-        for (const auto& [tenant, since] : c->Running()) {
+        for (const PartitionSnapshot& running : c->Running()) {
+            const std::string& tenant = running.tenant;
             const bool listed = std::any_of(st.slowest_tenants.begin(), st.slowest_tenants.end(),
-                                            [&name = tenant](const auto& t) { return t.first == name; });
+                                            [&](const auto& t) { return t.first == tenant; });
             if (tenant.empty() || listed) {
                 continue;
             }
-            st.slowest_tenants.emplace_back(tenant, static_cast<double>(steady_now - since) / 1e9);
+            st.slowest_tenants.emplace_back(tenant, static_cast<double>(steady_now - running.started_ns) / 1e9);
             if (st.slowest_tenants.size() == 3) {
                 break;
             }

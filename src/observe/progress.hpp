@@ -11,6 +11,26 @@
 
 namespace sluice {
 
+/// Live counters of one running partition, for the progress lines and the ledger's live
+/// view (`sluice status`). Rows written are sent to the target, not yet committed.
+struct LivePartition {
+    std::string tenant;
+    int64_t started_ns = 0;
+    std::atomic<int64_t> rows_read{0};
+    std::atomic<int64_t> rows_written{0};
+    std::atomic<int64_t> bytes{0};
+};
+
+/// A copy of a LivePartition's counters.
+struct PartitionSnapshot {
+    int partition = 0;
+    std::string tenant;
+    int64_t started_ns = 0;
+    int64_t rows_read = 0;
+    int64_t rows_written = 0;
+    int64_t bytes = 0;
+};
+
 /// Live counters of one stream; updated by workers with relaxed atomics (cheap on the hot
 /// path), read by reporters.
 struct StreamCounters {
@@ -26,16 +46,17 @@ struct StreamCounters {
     std::atomic<int64_t> started_ns{0};
     std::atomic<int64_t> finished_ns{0};
 
-    /// Partitions loading now, for "which tenant is slow": called once per partition, off
-    /// the per-batch path. `now_ns` is ProgressTracker::SteadyNowNs().
-    void PartitionStarted(int partition, const std::string& tenant, int64_t now_ns);
+    /// Partitions loading now, for "which tenant is slow" and how far each got: called once
+    /// per partition, off the per-batch path; the caller counts into the returned counters.
+    /// `now_ns` is ProgressTracker::SteadyNowNs().
+    std::shared_ptr<LivePartition> PartitionStarted(int partition, const std::string& tenant, int64_t now_ns);
     void PartitionEnded(int partition);
-    /// The running partitions as (tenant, started_ns), oldest first.
-    std::vector<std::pair<std::string, int64_t>> Running() const;
+    /// The running partitions, oldest first.
+    std::vector<PartitionSnapshot> Running() const;
 
 private:
     mutable std::mutex running_mu_;
-    std::map<int, std::pair<std::string, int64_t>> running_;
+    std::map<int, std::shared_ptr<LivePartition>> running_;
 };
 
 /// One stream's line under the total.

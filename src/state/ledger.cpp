@@ -19,7 +19,8 @@ namespace {
 // Bump when the tables change; Migrate() brings older ledgers forward step by step.
 // 2: runs.fingerprint. 3: partitions.undo (what identifies a committed partition's rows).
 // 4: rejects.position (the row's origin, apart from the row, which is now a JSON object).
-constexpr int kSchemaVersion = 4;
+// 5: partitions.rows_read and .bytes (live progress), the invocations table.
+constexpr int kSchemaVersion = 5;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -36,7 +37,13 @@ CREATE TABLE IF NOT EXISTS {p}partitions (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer NOT NULL, tenant text,
   lower_bound text, upper_bound text, status text NOT NULL, attempts integer NOT NULL DEFAULT 0,
   rows {big} NOT NULL DEFAULT 0, worker text, lease_until {ts}, started_at {ts}, finished_at {ts},
-  error text, slice text, undo text, PRIMARY KEY (run_id, stream, partition_id));
+  error text, slice text, undo text, rows_read {big} NOT NULL DEFAULT 0,
+  bytes {big} NOT NULL DEFAULT 0, PRIMARY KEY (run_id, stream, partition_id));
+CREATE TABLE IF NOT EXISTS {p}invocations (
+  run_id text NOT NULL, invocation integer NOT NULL, owner text, started_at {ts}, finished_at {ts},
+  status text, rows_read {big} NOT NULL DEFAULT 0, rows_written {big} NOT NULL DEFAULT 0,
+  rows_rejected {big} NOT NULL DEFAULT 0, rows_rolled_back {big} NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, invocation));
 CREATE TABLE IF NOT EXISTS {p}checkpoints (
   job text NOT NULL, stream text NOT NULL, cursor text, run_id text, updated_at {ts},
   PRIMARY KEY (job, stream));
@@ -52,9 +59,6 @@ CREATE INDEX IF NOT EXISTS {i}runs_job ON {p}runs (job, started_at);
 constexpr const char* kRunColumns =
     "run_id, job, status, started_at, finished_at, rows_read, rows_written, rows_rejected, error, "
     "stop_requested, superseded_by, owner, fingerprint";
-
-std::string Text(const SqlValue& v) { return v.value_or(""); }
-int64_t Int(const SqlValue& v) { return v ? std::stoll(*v) : 0; }
 
 }  // namespace
 
@@ -137,7 +141,7 @@ void Ledger::Migrate() {
     }
     const std::string version_table = Table("schema_version");
     auto rows = store_->Query("SELECT max(version) FROM " + version_table);
-    const int64_t version = rows.empty() ? 0 : Int(rows[0][0]);
+    const int64_t version = rows.empty() ? 0 : SqlInt(rows[0][0]);
     if (version > kSchemaVersion) {
         throw Error(ErrorKind::kConfig,
                     fmt::format("the sluice ledger has schema version {} but this sluice knows "
@@ -154,37 +158,43 @@ void Ledger::Migrate() {
     if (version >= 1 && version < 4) {
         AddColumnIfMissing("rejects", "position");
     }
+    if (version >= 1 && version < 5) {
+        AddColumnIfMissing("partitions", "rows_read", true);
+        AddColumnIfMissing("partitions", "bytes", true);
+    }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
                      {std::to_string(kSchemaVersion)});
     }
 }
 
-void Ledger::AddColumnIfMissing(const char* table, const char* column) {
-    if (store_->postgres()) {
-        store_->Exec(fmt::format("ALTER TABLE sluice.{} ADD COLUMN IF NOT EXISTS {} text", table, column));
+void Ledger::AddColumnIfMissing(const char* table, const char* column, bool counter) {
+    const bool pg = store_->postgres();
+    const char* type = !counter ? "text" : pg ? "bigint NOT NULL DEFAULT 0" : "INTEGER NOT NULL DEFAULT 0";
+    if (pg) {
+        store_->Exec(fmt::format("ALTER TABLE sluice.{} ADD COLUMN IF NOT EXISTS {} {}", table, column, type));
     } else if (store_->Query(fmt::format("SELECT 1 FROM pragma_table_info('sluice_{}') WHERE name = '{}'",
                                          table, column))
                    .empty()) {
-        store_->Exec(fmt::format("ALTER TABLE sluice_{} ADD COLUMN {} text", table, column));
+        store_->Exec(fmt::format("ALTER TABLE sluice_{} ADD COLUMN {} {}", table, column, type));
     }
 }
 
 RunRecord Ledger::ToRun(const SqlRow& r) {
     RunRecord run;
-    run.run_id = Text(r[0]);
-    run.job = Text(r[1]);
-    run.status = Text(r[2]);
-    run.started_at = Text(r[3]);
-    run.finished_at = Text(r[4]);
-    run.rows_read = Int(r[5]);
-    run.rows_written = Int(r[6]);
-    run.rows_rejected = Int(r[7]);
-    run.error = Text(r[8]);
-    run.stop_requested = Int(r[9]) != 0;
-    run.superseded_by = Text(r[10]);
-    run.owner = Text(r[11]);
-    run.fingerprint = Text(r[12]);
+    run.run_id = SqlText(r[0]);
+    run.job = SqlText(r[1]);
+    run.status = SqlText(r[2]);
+    run.started_at = SqlText(r[3]);
+    run.finished_at = SqlText(r[4]);
+    run.rows_read = SqlInt(r[5]);
+    run.rows_written = SqlInt(r[6]);
+    run.rows_rejected = SqlInt(r[7]);
+    run.error = SqlText(r[8]);
+    run.stop_requested = SqlInt(r[9]) != 0;
+    run.superseded_by = SqlText(r[10]);
+    run.owner = SqlText(r[11]);
+    run.fingerprint = SqlText(r[12]);
     return run;
 }
 
@@ -208,6 +218,7 @@ std::optional<RunRecord> Ledger::GetRun(const std::string& run_id) {
     RunRecord run = ToRun(rows[0]);
     if (run.status == "running") {
         run.rows_written = CommittedRows(run_id);  // see RecentRuns
+        run.rows_read = LiveTally(run_id).rows_read;
     }
     return run;
 }
@@ -231,7 +242,7 @@ int64_t Ledger::CommittedRows(const std::string& run_id) {
                                           "AND status = 'committed'",
                                           Table("partitions")),
                               {run_id});
-    return rows.empty() ? 0 : Int(rows[0][0]);
+    return rows.empty() ? 0 : SqlInt(rows[0][0]);
 }
 
 std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const std::string& stream,
@@ -246,25 +257,27 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
     }
     auto rows = store_->Query(
         fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
-                    "rows, worker, lease_until, error, slice, undo FROM {} WHERE {} "
+                    "rows, worker, lease_until, error, slice, undo, rows_read, bytes FROM {} WHERE {} "
                     "ORDER BY stream, partition_id",
                     Table("partitions"), where),
         params);
     for (const SqlRow& r : rows) {
         PartitionRecord p;
-        p.stream = Text(r[0]);
-        p.partition_id = static_cast<int>(Int(r[1]));
-        p.tenant = Text(r[2]);
-        p.lower_bound = Text(r[3]);
-        p.upper_bound = Text(r[4]);
-        p.status = Text(r[5]);
-        p.attempts = static_cast<int>(Int(r[6]));
-        p.rows = Int(r[7]);
-        p.worker = Text(r[8]);
-        p.lease_until = Text(r[9]);
-        p.error = Text(r[10]);
-        p.slice = Text(r[11]);
-        p.undo = Text(r[12]);
+        p.stream = SqlText(r[0]);
+        p.partition_id = static_cast<int>(SqlInt(r[1]));
+        p.tenant = SqlText(r[2]);
+        p.lower_bound = SqlText(r[3]);
+        p.upper_bound = SqlText(r[4]);
+        p.status = SqlText(r[5]);
+        p.attempts = static_cast<int>(SqlInt(r[6]));
+        p.rows = SqlInt(r[7]);
+        p.worker = SqlText(r[8]);
+        p.lease_until = SqlText(r[9]);
+        p.error = SqlText(r[10]);
+        p.slice = SqlText(r[11]);
+        p.undo = SqlText(r[12]);
+        p.rows_read = SqlInt(r[13]);
+        p.bytes = SqlInt(r[14]);
         out.push_back(std::move(p));
     }
     return out;
@@ -278,6 +291,7 @@ void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>&
                                  Table("runs")),
                      {run.run_id, run.job, run.started_at, run.owner, run.fingerprint});
         InsertPartitions(run.run_id, partitions);
+        StartInvocation(run.run_id, run.owner);
         store_->Exec("COMMIT");
     } catch (...) {
         store_->Exec("ROLLBACK");
@@ -314,6 +328,7 @@ void Ledger::ResumeRun(const std::string& run_id, const std::string& owner) {
                              "finished_at = NULL, error = NULL WHERE run_id = ?",
                              Table("runs")),
                  {owner, run_id});
+    StartInvocation(run_id, owner);
 }
 
 void Ledger::Supersede(const std::string& old_run, const std::string& new_run) {
@@ -338,6 +353,13 @@ void Ledger::FinishRun(const RunRecord& run, bool resumed) {
                   resumed ? SqlValue(run.run_id) : SqlValue(std::to_string(run.rows_written)),
                   std::to_string(run.rows_rejected), run.error.empty() ? SqlValue() : SqlValue(run.error),
                   run.run_id});
+    store_->Exec(fmt::format("UPDATE {} SET status = ?, finished_at = ?, rows_read = ?, rows_written = ?, "
+                             "rows_rejected = ?, rows_rolled_back = ? WHERE run_id = ? AND owner = ? "
+                             "AND finished_at IS NULL",
+                             Table("invocations")),
+                 {run.status, UtcTimestamp(), std::to_string(run.rows_read), std::to_string(run.rows_written),
+                  std::to_string(run.rows_rejected), std::to_string(run.rows_rolled_back), run.run_id,
+                  run.owner});
 }
 
 std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::string& stream,
@@ -345,7 +367,7 @@ std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::
                                           const std::string& lease_until) {
     auto rows = store_->Query(
         fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
-                    "lease_until = ?, started_at = ?, error = NULL "
+                    "lease_until = ?, started_at = ?, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
                     "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status <> 'committed' "
                     "RETURNING attempts",
                     Table("partitions")),
@@ -353,7 +375,7 @@ std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::
     if (rows.empty()) {
         return std::nullopt;
     }
-    return static_cast<int>(Int(rows[0][0]));
+    return static_cast<int>(SqlInt(rows[0][0]));
 }
 
 std::optional<PartitionRecord> Ledger::GetPartition(const std::string& run_id, const std::string& stream,
@@ -375,7 +397,7 @@ std::vector<std::string> Ledger::UndoTokens(const std::string& run_id, const std
                                                      "{} AND status = 'committed'",
                                                      Table("partitions"), tenant ? "AND tenant = ?" : ""),
                                          params)) {
-        out.push_back(Text(r[0]));
+        out.push_back(SqlText(r[0]));
     }
     return out;
 }
@@ -391,22 +413,22 @@ void Ledger::RenewLeases(const std::string& run_id, const std::string& worker,
 void Ledger::MarkFailed(const std::string& run_id, const std::string& stream, int partition,
                         const std::string& error) {
     store_->Exec(fmt::format("UPDATE {} SET status = 'failed', error = ?, finished_at = ?, "
-                             "lease_until = NULL WHERE run_id = ? AND stream = ? AND partition_id = ? "
+                             "lease_until = NULL, rows = 0 WHERE run_id = ? AND stream = ? AND partition_id = ? "
                              "AND status <> 'committed'",
                              Table("partitions")),
                  {error, UtcTimestamp(), run_id, stream, std::to_string(partition)});
 }
 
 void Ledger::Release(const std::string& run_id, const std::string& stream, int partition) {
-    store_->Exec(fmt::format("UPDATE {} SET status = 'pending', worker = NULL, lease_until = NULL "
-                             "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status = 'running'",
+    store_->Exec(fmt::format("UPDATE {} SET status = 'pending', worker = NULL, lease_until = NULL, "
+                             "rows = 0 WHERE run_id = ? AND stream = ? AND partition_id = ? AND status = 'running'",
                              Table("partitions")),
                  {run_id, stream, std::to_string(partition)});
 }
 
-void Ledger::MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::vector<RejectedRow>& rejects,
-                           const std::string& undo) {
-    const CommitMark mark = CommitMarkFor(claim, rows, rejects, undo);
+void Ledger::MarkCommitted(const PartitionClaim& claim, const PartitionTally& tally,
+                           const std::vector<RejectedRow>& rejects, const std::string& undo) {
+    const CommitMark mark = CommitMarkFor(claim, tally, rejects, undo);
     store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
         store_->Exec(mark.fenced_update);
@@ -423,17 +445,17 @@ void Ledger::MarkCommitted(const PartitionClaim& claim, int64_t rows, const std:
     }
 }
 
-CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, int64_t rows,
+CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, const PartitionTally& tally,
                                  const std::vector<RejectedRow>& rejects, const std::string& undo) const {
     CommitMark mark;
     // Fenced: only the claim that is still running, by this worker at this attempt, may mark
     // the partition. A claim that was taken over (expired lease, --restart) updates no row,
     // and the caller rolls the data back with it.
     mark.fenced_update = fmt::format(
-        "UPDATE {} SET status = 'committed', rows = {}, finished_at = {}, lease_until = NULL, "
-        "error = NULL, undo = {} WHERE run_id = {} AND stream = {} AND partition_id = {} "
-        "AND status = 'running' AND worker = {} AND attempts = {}",
-        Table("partitions"), rows, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
+        "UPDATE {} SET status = 'committed', rows = {}, rows_read = {}, bytes = {}, finished_at = {}, "
+        "lease_until = NULL, error = NULL, undo = {} WHERE run_id = {} AND stream = {} "
+        "AND partition_id = {} AND status = 'running' AND worker = {} AND attempts = {}",
+        Table("partitions"), tally.rows_written, tally.rows_read, tally.bytes, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
         SqlLiteral(claim.stream), claim.partition, SqlLiteral(claim.worker), claim.attempt);
     for (const RejectedRow& r : rejects) {
         mark.rejects += fmt::format(
@@ -498,8 +520,8 @@ std::vector<RejectRecord> Ledger::Rejects(const std::string& run_id, const std::
                          "ORDER BY j.stream, j.partition_id",
                          Table("rejects"), Table("partitions"), stream.empty() ? "" : "AND j.stream = ?"),
              params)) {
-        out.push_back({Text(r[0]), static_cast<int>(Int(r[1])), Text(r[2]), Text(r[3]), Text(r[4]), Text(r[5]),
-                       Text(r[6])});
+        out.push_back({SqlText(r[0]), static_cast<int>(SqlInt(r[1])), SqlText(r[2]), SqlText(r[3]), SqlText(r[4]), SqlText(r[5]),
+                       SqlText(r[6])});
     }
     return out;
 }
@@ -512,7 +534,7 @@ void Ledger::RequestStop(const std::string& run_id) {
 bool Ledger::StopRequested(const std::string& run_id) {
     auto rows = store_->Query(
         fmt::format("SELECT stop_requested FROM {} WHERE run_id = ?", Table("runs")), {run_id});
-    return !rows.empty() && Int(rows[0][0]) != 0;
+    return !rows.empty() && SqlInt(rows[0][0]) != 0;
 }
 
 }  // namespace sluice

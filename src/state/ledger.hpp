@@ -25,9 +25,41 @@ struct RunRecord {
     bool stop_requested = false;
     std::string superseded_by; ///< set by --restart: the run that replaced this one
     std::string owner;         ///< host:pid of the process that last ran it
+    int64_t rows_rolled_back = 0;  ///< FinishRun: of the finishing invocation, for `invocations`
     /// What the run reads and writes, per stream (JSON, secrets masked): a resume must not
     /// continue it with a job that now means other tables.
     std::string fingerprint;
+};
+
+/// How far a partition got: rows read from the source, rows written to the target (in its
+/// open transaction while it runs; committed once it has), and bytes read.
+struct PartitionTally {
+    int64_t rows_read = 0;
+    int64_t rows_written = 0;
+    int64_t bytes = 0;
+};
+
+/// A running partition's tally, for Ledger::RecordProgress.
+struct PartitionProgress {
+    std::string stream;
+    int partition = 0;
+    PartitionTally tally;
+};
+
+/// A row of `invocations`: one `sluice run` (or `--resume`) process working on a run.
+struct InvocationRecord {
+    int invocation = 0;              ///< 1 for the run's first process, then one per --resume
+    std::string owner;               ///< host:pid
+    std::string started_at;
+    std::string finished_at;         ///< empty while it runs, or when it died without a summary
+    std::string status;              ///< the run status it ended with; empty when it never ended
+    int64_t rows_read = 0;           ///< from its summary (0 when it never ended)
+    int64_t rows_written = 0;
+    int64_t rows_rejected = 0;
+    int64_t rows_rolled_back = 0;
+    /// From the partitions it committed (known even when the process was killed).
+    int64_t partitions_committed = 0;
+    int64_t rows_committed = 0;
 };
 
 /// A row of `partitions`.
@@ -39,7 +71,9 @@ struct PartitionRecord {
     std::string upper_bound;
     std::string status = "pending";  ///< pending | running | committed | failed
     int attempts = 0;
-    int64_t rows = 0;
+    int64_t rows = 0;                ///< rows written: committed, or sent so far while running
+    int64_t rows_read = 0;           ///< flushed every few seconds while running
+    int64_t bytes = 0;               ///< bytes read, likewise
     std::string worker;
     std::string lease_until;
     std::string error;
@@ -139,12 +173,21 @@ public:
                     const std::string& error);
     /// Marks a partition committed after the fact (targets that cannot share a transaction:
     /// at least once), fenced like CommitMarkFor.
-    void MarkCommitted(const PartitionClaim& claim, int64_t rows, const std::vector<RejectedRow>& rejects,
-                       const std::string& undo);
+    void MarkCommitted(const PartitionClaim& claim, const PartitionTally& tally,
+                       const std::vector<RejectedRow>& rejects, const std::string& undo);
     /// The statements that mark the claimed partition committed and record its rejects; the
     /// sink runs them inside the partition's own transaction, which makes resume exactly-once.
-    CommitMark CommitMarkFor(const PartitionClaim& claim, int64_t rows,
+    CommitMark CommitMarkFor(const PartitionClaim& claim, const PartitionTally& tally,
                              const std::vector<RejectedRow>& rejects, const std::string& undo) const;
+    /// Records how far `worker`'s running partitions got (live progress for `sluice status`),
+    /// in one transaction; a partition that committed or changed hands meanwhile is left alone.
+    void RecordProgress(const std::string& run_id, const std::string& worker,
+                        const std::vector<PartitionProgress>& running);
+    /// Rows read and written and bytes of the run's committed and running partitions.
+    PartitionTally LiveTally(const std::string& run_id);
+    /// The processes that worked on the run, first to last (empty for runs recorded before
+    /// ledger schema 5).
+    std::vector<InvocationRecord> Invocations(const std::string& run_id);
 
     /// SQL that turns a failed tenant's committed partitions back to failed, run together
     /// with the deletion of its rows so that --resume loads the whole tenant again.
@@ -176,7 +219,9 @@ public:
 
 private:
     void Migrate();
-    void AddColumnIfMissing(const char* table, const char* column);
+    void AddColumnIfMissing(const char* table, const char* column, bool counter = false);
+    /// Records that `owner` starts working on the run (a new run, or --resume).
+    void StartInvocation(const std::string& run_id, const std::string& owner);
     void InsertPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions);
     static RunRecord ToRun(const SqlRow& row);
 

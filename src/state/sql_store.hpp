@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ public:
 /// Opens a store for a state URL: postgresql://... or sqlite://PATH. Throws Error(kConfig)
 /// for other schemes and Error(kConnection) when the database cannot be opened.
 std::unique_ptr<SqlStore> OpenSqlStore(const std::string& url, const std::string& application_name);
+
+/// A value read as text ("" for NULL).
+inline std::string SqlText(const SqlValue& value) { return value.value_or(""); }
+/// A value read as an integer (0 for NULL).
+inline int64_t SqlInt(const SqlValue& value) { return value ? std::stoll(*value) : 0; }
 
 /// A literal safe to splice into SQL for either dialect ('it''s'); NULL for nullopt.
 std::string SqlLiteral(const SqlValue& value);

@@ -10,10 +10,8 @@ namespace sluice {
 
 namespace {
 
-int64_t Int(const SqlValue& v) { return v ? std::stoll(*v) : 0; }
-
 TargetMark ToMark(const SqlRow& row) {
-    return TargetMark{static_cast<int>(Int(row[0])), static_cast<int>(Int(row[1])), Int(row[2]),
+    return TargetMark{static_cast<int>(SqlInt(row[0])), static_cast<int>(SqlInt(row[1])), SqlInt(row[2]),
                       row[3].value_or("")};
 }
 

@@ -5,6 +5,9 @@ ROOT="$2"
 WORK="$(mktemp -d /tmp/sluice-e2e.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 failures=0
+# Every run of every e2e test appends its summary here; finish() checks that each one
+# reconciles (read = written + rejected + filtered + rolled back, per stream and tenant).
+export SLUICE_SUMMARY_JSON="$WORK/summaries.jsonl"
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
@@ -40,6 +43,13 @@ kill_run_after() {
 }
 
 finish() {
+  if [ -s "$SLUICE_SUMMARY_JSON" ]; then
+    if /usr/bin/python3 "$ROOT/tests/support/check-summaries" "$SLUICE_SUMMARY_JSON"; then
+      pass "every run's counts reconcile"
+    else
+      fail "a run's counts do not reconcile"
+    fi
+  fi
   if [ "$failures" -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
   echo "all checks passed"
 }

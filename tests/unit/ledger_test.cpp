@@ -91,10 +91,10 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     RejectedRow bad{"in.csv:3", "2,b,o'ops", "'o'ops' is not a valid float64", "22P02"};
     const PartitionClaim stale{"r1", "events", 1, "host:1", 0};
     const PartitionClaim other{"r1", "events", 1, "host:9", 1};
-    again->ExecScript(ledger->CommitMarkFor(stale, 41, {}, "").fenced_update);
-    again->ExecScript(ledger->CommitMarkFor(other, 41, {}, "").fenced_update);
+    again->ExecScript(ledger->CommitMarkFor(stale, {41, 41, 0}, {}, "").fenced_update);
+    again->ExecScript(ledger->CommitMarkFor(other, {41, 41, 0}, {}, "").fenced_update);
     EXPECT_EQ(ledger->Partitions("r1")[0].status, "running");
-    const CommitMark mark = ledger->CommitMarkFor({"r1", "events", 1, "host:1", 1}, 41, {bad}, "pg-xid:7");
+    const CommitMark mark = ledger->CommitMarkFor({"r1", "events", 1, "host:1", 1}, {42, 41, 900}, {bad}, "pg-xid:7");
     again->ExecScript(mark.fenced_update + ";" + mark.rejects);
     // Committed: no second claim (a retry after a lost COMMIT reply finds it done).
     EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)), std::nullopt);
@@ -103,6 +103,8 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     EXPECT_EQ(parts[0].status, "committed");
     EXPECT_EQ(parts[0].rows, 41);
     EXPECT_EQ(parts[0].undo, "pg-xid:7");
+    EXPECT_EQ(parts[0].rows_read, 42);
+    EXPECT_EQ(parts[0].bytes, 900);
     EXPECT_EQ(parts[1].status, "failed");
     EXPECT_EQ(parts[1].error, "boom");
     // Before the run ends (or when it was killed), listings count its committed partitions.

@@ -62,7 +62,7 @@ settings: {workers: 4, batch_rows: 50, queue_batches: 1, min_rows_for_parallel: 
 
     ASSERT_EQ(summary.status, RunStatus::kSucceeded) << summary.error;
     constexpr int64_t kRows = int64_t{kFiles} * kRowsPerFile;
-    EXPECT_EQ(summary.streams.at(0).rows_written, kRows);
+    EXPECT_EQ(summary.streams.at(0).rows.written, kRows);
     // Progress counts bytes too (the in-memory size of what was read): at least 8 per id.
     EXPECT_GE(tracker.Snapshot().bytes_read, int64_t{8} * kRows);
     EXPECT_EQ(db.Int("SELECT count(*) FROM orders"), kRows);

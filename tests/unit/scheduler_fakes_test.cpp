@@ -43,7 +43,7 @@ TEST_F(SchedulerFakes, TransientSourceErrorsRetryAndLoadOnce) {
 
     EXPECT_EQ(summary.status, RunStatus::kSucceeded);
     EXPECT_EQ(summary.streams[0].status, "succeeded");
-    EXPECT_EQ(summary.streams[0].rows_written, 5);
+    EXPECT_EQ(summary.streams[0].rows.written, 5);
     EXPECT_EQ(target->Rows(), Concat({Texts(MakeRows(1, 5))}));  // the failed attempts left nothing
     EXPECT_EQ(source->Opens(0), 3);
     EXPECT_EQ(target->Commits(), 1);
@@ -107,8 +107,8 @@ TEST_F(SchedulerFakes, RefusedRowsAreBisectedAsideWhenMaxRejectsAllows) {
     const RunSummary summary = Run(plan);
 
     EXPECT_EQ(summary.status, RunStatus::kSucceeded);
-    EXPECT_EQ(summary.streams[0].rows_written, 5);
-    EXPECT_EQ(summary.streams[0].rows_rejected, 2);
+    EXPECT_EQ(summary.streams[0].rows.written, 5);
+    EXPECT_EQ(summary.streams[0].rows.rejected, 2);
     EXPECT_EQ(summary.streams[0].rows_in_rejects_file, 2);
     EXPECT_EQ(FileLines(summary.streams[0].rejects_file), 2u);
     EXPECT_EQ(target->Rows(), Texts({{1, "r1"}, {2, "r2"}, {4, "r4"}, {5, "r5"}, {7, "r7"}}));
@@ -122,7 +122,7 @@ TEST_F(SchedulerFakes, RefusedRowsAreBisectedAsideWhenMaxRejectsAllows) {
 
 // Regression test for a bug the fakes found (fixed): when the ledger is not in the target's database, the commit
 // mark is written after COMMIT by Ledger::MarkCommitted (partition_loader.cpp RunTask), which calls
-// CommitMarkFor(claim, rows, /*rejects=*/{}, undo): the partition's rejects never reach the
+// CommitMarkFor(claim, tally, /*rejects=*/{}, undo): the partition's rejects never reach the
 // ledger's `rejects` table, although DESIGN.md says bad rows go "to the reject file and
 // `rejects` table", and pipeline.cpp's warning about a failed reject file says "the rejected
 // rows are in the ledger".
@@ -152,7 +152,7 @@ TEST_F(SchedulerFakes, RefusedRowsOverMaxRejectsFailThePartition) {
     const RunSummary summary = Run(plan);
 
     EXPECT_EQ(summary.status, RunStatus::kFailed);
-    EXPECT_EQ(summary.streams[0].rows_rejected, 0);  // the partition rolled back
+    EXPECT_EQ(summary.streams[0].rows.rejected, 0);  // the partition rolled back
     EXPECT_EQ(summary.streams[0].rows_in_rejects_file, 2);  // but the user sees the bad rows
     EXPECT_TRUE(Contains(summary.error, "more than settings.max_rejects = 1")) << summary.error;
     EXPECT_TRUE(target->Rows().empty());
@@ -209,7 +209,7 @@ TEST_F(SchedulerFakes, SourceDataErrorsFailThePartitionWithoutRejects) {
     const RunSummary summary = Run(plan);
 
     EXPECT_EQ(summary.status, RunStatus::kFailed);
-    EXPECT_EQ(summary.streams[0].rows_rejected, 0);
+    EXPECT_EQ(summary.streams[0].rows.rejected, 0);
     EXPECT_EQ(summary.error_kind, ErrorKind::kData);
     EXPECT_TRUE(target->Rows().empty());
     EXPECT_EQ(source->Opens(0), 2);  // the plain pass and the bisecting one, no retries
@@ -265,7 +265,7 @@ TEST_F(SchedulerOnError, ContinueLoadsTheOthersAndEndsPartial) {
     EXPECT_EQ(summary.streams[0].status, "partial");
     EXPECT_EQ(summary.streams[0].partitions_committed, 2u);
     EXPECT_EQ(summary.streams[0].partitions_failed, 1u);
-    EXPECT_EQ(summary.streams[0].rows_written, 4);
+    EXPECT_EQ(summary.streams[0].rows.written, 4);
     EXPECT_EQ(target->Rows(), Concat({Texts(MakeRows(1, 2)), Texts(MakeRows(5, 6))}));
     EXPECT_EQ(LedgerPartition("s", 2).status, "failed");
     EXPECT_EQ(LedgerPartition("s", 3).status, "committed");

@@ -120,6 +120,18 @@ TEST_P(SchedulerTenantRollback, UndoesExactlyThisRunsRowsOfTheFailedTenant) {
     EXPECT_EQ(LedgerPartition("s", 4).status, "committed");
     EXPECT_EQ(Ledger::Open(ledger_url_, "test")->UndoTokens(options_.run_id, "s", "afg").size(), 0u);
     EXPECT_LE(target->UndoneTokens().size(), 1u);  // afg's first partition, if it committed first
+    // The counts reconcile: afg's rows that committed were rolled back, not written.
+    EXPECT_TRUE(s.rows.Reconciles());
+    EXPECT_EQ(s.rows.written, 4);
+    ASSERT_TRUE(s.tenants.contains("bgd"));
+    EXPECT_EQ(s.tenants.at("bgd").read, 4);
+    EXPECT_EQ(s.tenants.at("bgd").written, 4);
+    const RowCounts afg_counts = s.tenants.contains("afg") ? s.tenants.at("afg") : RowCounts{};
+    EXPECT_EQ(afg_counts.written, 0);
+    EXPECT_EQ(afg_counts.rolled_back, target->UndoneTokens().empty() ? 0 : 2);
+    EXPECT_TRUE(afg_counts.Reconciles());
+    EXPECT_EQ(s.rows.rolled_back, afg_counts.rolled_back);
+    EXPECT_EQ(s.rows_rolled_back_earlier, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, SchedulerTenantRollback, ::testing::Values(1, 2));
@@ -325,7 +337,7 @@ TEST_F(SchedulerFakes, LostCommitReplyWithTheLedgerInTheTargetLoadsOnce) {
     const RunSummary summary = Run(plan);
 
     EXPECT_EQ(summary.status, RunStatus::kSucceeded);
-    EXPECT_EQ(summary.streams[0].rows_written, 5);
+    EXPECT_EQ(summary.streams[0].rows.written, 5);
     EXPECT_EQ(target->Commits(), 2);
     EXPECT_EQ(target->Rows(), Concat({Texts(MakeRows(1, 5))}));
     EXPECT_EQ(source->Opens(0), 1);  // confirmed through the ledger, not loaded again
