@@ -21,6 +21,7 @@ struct RunFlags {
     bool restart = false;             ///< --restart
     bool yes = false;                 ///< --yes: a re-run that loads everything again is meant
     std::string summary_json;         ///< --summary-json FILE (or $SLUICE_SUMMARY_JSON)
+    bool full_refresh = false;        ///< --full-refresh: incremental streams ignore their marks once
 };
 
 /// Adds the run flags to a sub-command.
@@ -37,5 +38,6 @@ void RegisterRuns(CLI::App& app, int& exit_code);
 void RegisterStatus(CLI::App& app, int& exit_code);
 void RegisterStop(CLI::App& app, int& exit_code);
 void RegisterRejects(CLI::App& app, int& exit_code);
+void RegisterCheckpoints(CLI::App& app, int& exit_code);
 
 }  // namespace sluice::cli

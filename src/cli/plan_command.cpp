@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/incremental_marks.hpp"
 #include "cli/rerun_warning.hpp"
 #include "cli/run_ledger.hpp"
 #include "connectors/registry.hpp"
@@ -61,7 +62,7 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
     cmd->callback([state, &exit_code] {
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         ApplyFlags(state->flags, job);
-        Plan plan = BuildPlan(job, ResolveWorkers(job));
+        Plan plan = BuildPlan(job, ResolveWorkers(job), ReadMarks(job));
         NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
         for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
             for (StreamPlan& stream : plan.streams) {

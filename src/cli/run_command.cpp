@@ -38,6 +38,9 @@ void AddRunFlags(CLI::App& app, RunFlags& flags) {
                    "Append the run's summary to FILE as one JSON line: run id, status, and rows "
                    "read/written/rejected/filtered/rolled back per stream and tenant")
         ->envname("SLUICE_SUMMARY_JSON");
+    app.add_flag("--full-refresh", flags.full_refresh,
+                 "Incremental streams read every row once, ignoring their marks, and set the marks "
+                 "where this run ends");
 }
 
 void ReadResumeFlag(const CLI::App& app, RunFlags& flags) {

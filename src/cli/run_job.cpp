@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/incremental_marks.hpp"
 #include "cli/rerun_warning.hpp"
 #include "cli/run_ledger.hpp"
 #include "engine/run.hpp"
@@ -95,7 +96,7 @@ private:
 /// Writes the run's outcome to the ledger with a fresh connection (the run's may have died
 /// with a restarted server). A ledger that stays unreachable only costs the bookkeeping.
 void RecordOutcome(const std::string& state_url, const std::string& run_id, const std::string& job,
-                   const RunSummary& summary, bool resumed) {
+                   const RunSummary& summary, bool resumed, const std::vector<CheckpointRecord>& marks) {
     RunRecord record;
     record.run_id = run_id;
     record.job = job;
@@ -109,7 +110,12 @@ void RecordOutcome(const std::string& state_url, const std::string& run_id, cons
         record.rows_rejected += s.rows.rejected;
     }
     try {
-        Ledger::Open(state_url, "sluice/" + job + "/ledger")->FinishRun(record, resumed);
+        auto ledger = Ledger::Open(state_url, "sluice/" + job + "/ledger");
+        if (summary.status == RunStatus::kSucceeded && !marks.empty()) {
+            ledger->FinishRunAdvancing(record, resumed, marks);
+        } else {
+            ledger->FinishRun(record, resumed);
+        }
     } catch (const Error& e) {
         std::fprintf(stderr, "sluice: warning: could not record the run's outcome in the ledger: %s\n",
                      e.Describe().c_str());
@@ -235,7 +241,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
                                                    flags.progress));
     }
     const int workers = ResolveWorkers(job);
-    Plan plan = BuildPlan(job, workers);
+    Plan plan = BuildPlan(job, workers, flags.full_refresh ? CursorMarks{} : ReadMarks(job));
     NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
     if (!flags.resume && !flags.restart) {
         for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
@@ -296,7 +302,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     reporter.Start();
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
-    RecordOutcome(state_url, start.run_id, job.name, summary, start.resumed);
+    RecordOutcome(state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan));
     if (!flags.summary_json.empty()) {
         AppendSummaryJson(flags.summary_json, start.run_id, job.name, summary);
     }

@@ -35,4 +35,7 @@ TenantSpec ParseTenants(const Field& tenants);
 /// `transform:` of a stream.
 TransformSpec ParseTransform(const Field& transform);
 
+/// `incremental:` of a stream into `out`.
+void ParseIncremental(const Field& incremental, IncrementalSpec& out);
+
 }  // namespace sluice::config

@@ -198,15 +198,7 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
         stream.transform.location = transform.Location();
     });
     block.With("incremental", [&](const Field& incremental) {
-        incremental.CheckKeys({"cursor"});
-        Field cursor = incremental.Require("cursor",
-                                           "name the cursor column(s), e.g. "
-                                           "cursor: [updated_at, id]");
-        stream.incremental_cursor = cursor.StringList("a list of column names");
-        stream.incremental_location = incremental.Location();
-        if (stream.incremental_cursor.empty()) {
-            cursor.Fail("expected at least one column");
-        }
+        config::ParseIncremental(incremental, stream.incremental);
     });
     std::optional<Field> after = block.Get("after");
     if (after && !doc.Collect([&] { stream.after = after->StringList("a list of stream names"); })) {

@@ -37,6 +37,19 @@ struct Scd2Spec {
     std::string current = "is_current";
 };
 
+/// `incremental:` of a stream: each run loads the rows whose cursor passed the last run's
+/// high-water mark, up to a mark fixed when the run is planned.
+struct IncrementalSpec {
+    std::vector<std::string> cursor;    ///< compared as a tuple, most significant first
+    /// Leave rows younger than this for the next run (a time cursor: a transaction that began
+    /// earlier may still commit an earlier timestamp).
+    std::chrono::milliseconds settle{0};
+    std::string on_null = "fail";       ///< fail | skip: rows with a NULL cursor column
+    std::string location;               ///< "file:line:column" of the block
+
+    bool enabled() const { return !cursor.empty(); }
+};
+
 /// One stream: a source, an optional tenant fan-out and transform, a target.
 struct StreamSpec {
     std::string name;
@@ -45,8 +58,7 @@ struct StreamSpec {
     TransformSpec transform;
     TargetSpec target;
     Scd2Spec scd2;
-    std::vector<std::string> incremental_cursor;
-    std::string incremental_location;   ///< "file:line:column" of the block
+    IncrementalSpec incremental;
     std::string target_location;        ///< "file:line:column" of the target block, for plan's checks
     std::vector<std::string> after;     ///< streams that must commit before this one starts
     int line = 0;                       ///< line of the stream in the job file, for messages

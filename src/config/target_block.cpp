@@ -142,6 +142,35 @@ TenantSpec ParseTenants(const Field& tenants) {
     return out;
 }
 
+void ParseIncremental(const Field& incremental, IncrementalSpec& out) {
+    incremental.CheckKeys({"cursor", "settle", "on_null", "lookback"});
+    out.location = incremental.Location();
+    incremental.With("cursor", [&](const Field& cursor) {
+        out.cursor = cursor.StringList("a list of column names");
+        if (out.cursor.empty()) {
+            cursor.Fail("expected at least one column");
+        }
+    });
+    if (!incremental.Get("cursor")) {
+        incremental.Require("cursor", "name the cursor column(s), e.g. cursor: [updated_at, id]");
+    }
+    incremental.With("settle", [&](const Field& settle) { out.settle = settle.Duration(); });
+    incremental.With("on_null", [&](const Field& on_null) {
+        out.on_null = on_null.Enum({"fail", "skip", "include"});
+        if (out.on_null == "include") {
+            // Rows without a cursor would load again in every run: only a merge by key makes
+            // that harmless, and this build has none yet.
+            on_null.Fail("include needs a merge by key (mode: upsert or scd2), which this build does not "
+                         "have yet; use skip (never load them) or fail (the default: stop and count them)");
+        }
+    });
+    incremental.With("lookback", [&](const Field& lookback) {
+        lookback.Fail("lookback re-reads rows before the mark, which only a merge by key (mode: upsert or "
+                      "scd2) loads without duplicates, and this build has none yet; use settle: to leave "
+                      "late rows for the next run instead");
+    });
+}
+
 TransformSpec ParseTransform(const Field& transform) {
     transform.CheckKeys(kTransformKeys);
     TransformSpec out;

@@ -13,6 +13,62 @@ std::vector<std::string> Source::QueryValues(const std::string& query) {
                             query));
 }
 
+std::optional<std::vector<std::string>> Source::CursorMax(const std::vector<std::string>& columns,
+                                                         double settle_seconds) {
+    (void)columns;
+    (void)settle_seconds;
+    throw Error(ErrorKind::kConfig, "incremental: needs a database source (PostgreSQL or SQLite): this "
+                                    "source has no cursor to compare");
+}
+
+WindowCount Source::CountWindow(const CursorWindow& window) {
+    (void)window;
+    throw Error(ErrorKind::kConfig, "incremental: needs a database source (PostgreSQL or SQLite)");
+}
+
+namespace {
+
+/// `tuple op bound` for a bound over the first bound.size() columns: the strict comparison
+/// on every column but the last, which takes `last_op` (> for after, <= for upto).
+std::string TupleCondition(const std::vector<std::string>& bound, const char* strict_op, const char* last_op,
+                           const std::function<std::string(size_t)>& column,
+                           const std::function<std::string(size_t, const std::string&)>& literal) {
+    std::string out;
+    for (size_t i = bound.size(); i-- > 0;) {
+        const std::string c = column(i);
+        const std::string v = literal(i, bound[i]);
+        out = out.empty() ? fmt::format("{} {} {}", c, last_op, v)
+                          : fmt::format("{} {} {} OR ({} = {} AND ({}))", c, strict_op, v, c, v, out);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string WindowCondition(const CursorWindow& window, const std::function<std::string(size_t)>& column,
+                            const std::function<std::string(size_t, const std::string&)>& literal) {
+    std::vector<std::string> parts;
+    if (!window.active()) {
+        return "";
+    }
+    // A NULL anywhere in the cursor puts a row in no window (on_null decides what that means),
+    // also where a tuple comparison would have been settled by an earlier column.
+    for (size_t i = 0; i < window.columns.size(); ++i) {
+        parts.push_back(column(i) + " IS NOT NULL");
+    }
+    if (!window.after.empty()) {
+        parts.push_back("(" + TupleCondition(window.after, ">", ">", column, literal) + ")");
+    }
+    if (!window.upto.empty()) {
+        parts.push_back("(" + TupleCondition(window.upto, "<", "<=", column, literal) + ")");
+    }
+    std::string out;
+    for (const std::string& p : parts) {
+        out += (out.empty() ? "" : " AND ") + p;
+    }
+    return out;
+}
+
 std::optional<Error> SinkWriter::TryWrite(const Batch& batch) {
     (void)batch;
     throw Error(ErrorKind::kInternal, "this target cannot isolate rows inside a transaction");

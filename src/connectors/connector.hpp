@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,6 +80,23 @@ struct TargetSpec {
 
 /// One partition of a stream: what the planner cut and a reader reads. Bounds are text so
 /// they can be shown in `plan` and stored in the ledger; the connector interprets them.
+/// incremental: the rows whose cursor tuple lies in (after, upto], compared as tuples. A bound
+/// may cover only the leading cursor columns (then only those compare). Values are text at the
+/// source's full precision; the source writes them as literals of the column's own type.
+struct CursorWindow {
+    std::vector<std::string> columns;  ///< the cursor, most significant first; empty = no window
+    std::vector<std::string> after;    ///< exclusive lower bound; empty = from the first row
+    std::vector<std::string> upto;     ///< inclusive upper bound; empty = no upper bound
+
+    bool active() const { return !columns.empty(); }
+};
+
+/// Rows of a source inside a window, and rows whose cursor has a NULL (which no window holds).
+struct WindowCount {
+    int64_t rows = 0;
+    int64_t null_cursors = 0;
+};
+
 struct Slice {
     std::string strategy;                ///< none|key_range|hash|ctid|offset|file
     std::string column;                  ///< partition key column, when there is one
@@ -90,6 +108,7 @@ struct Slice {
     int64_t byte_end = -1;               ///< -1 = to the end of the file
     int64_t estimated_rows = -1;         ///< -1 = unknown
     std::string tenant;                  ///< tenant id when the stream fans out over tenants
+    CursorWindow window;                 ///< incremental: only rows in this window
 
     /// Human-readable bounds for plan and logs ("[100, 200)", "data/afg.csv", "all rows").
     std::string Describe() const;
@@ -123,7 +142,21 @@ public:
     /// Runs a query returning one column and gives its values as text (tenant lists).
     /// Sources without a query language throw Error(kConfig).
     virtual std::vector<std::string> QueryValues(const std::string& query);
+    /// incremental: the largest cursor tuple among rows whose cursor columns are all set, as
+    /// text at full precision; with `settle_seconds` > 0 only rows whose first cursor column
+    /// is at least that old (a time cursor). nullopt when no row qualifies. Sources without a
+    /// query language throw Error(kConfig).
+    virtual std::optional<std::vector<std::string>> CursorMax(const std::vector<std::string>& columns,
+                                                              double settle_seconds);
+    /// incremental: how many rows `window` holds, and how many have a NULL cursor column.
+    virtual WindowCount CountWindow(const CursorWindow& window);
 };
+
+/// The SQL condition of `window` (empty when it is not active): tuple comparisons expanded
+/// to `a > x OR (a = x AND b > y)`, which every SQL dialect runs and an index on the cursor
+/// serves. `column(i)` names the i-th cursor column; `literal(i, value)` writes a value of it.
+std::string WindowCondition(const CursorWindow& window, const std::function<std::string(size_t)>& column,
+                            const std::function<std::string(size_t, const std::string&)>& literal);
 
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
 class SinkWriter {

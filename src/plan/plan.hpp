@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,17 @@ struct FailedTenant {
     std::string error;  ///< names the tenant (and the column)
 };
 
+/// incremental: the window one source (tenant) of a stream reads in this run.
+struct WindowPlan {
+    std::string tenant;
+    CursorWindow window;
+    WindowCount count;  ///< rows in the window, and rows no window holds (NULL cursor)
+};
+
+/// incremental: the high-water mark each (stream, tenant) reached in earlier runs (ledger
+/// `checkpoints`); one without a mark loads from its first row.
+using CursorMarks = std::map<std::pair<std::string, std::string>, std::vector<std::string>>;
+
 /// What the planner decided for one stream.
 struct StreamPlan {
     StreamSpec spec;
@@ -54,6 +66,7 @@ struct StreamPlan {
     /// Each source's own columns, parallel to `sources`: tenants map to the target by name.
     std::vector<Schema> source_schemas;
     std::vector<FailedTenant> failed_tenants;
+    std::vector<WindowPlan> windows;  ///< incremental: one per planned source
     int64_t estimated_rows = -1;
     std::string strategy;     ///< the strategy actually used ("key_range", "file", ...)
     std::vector<PartitionPlan> partitions;
@@ -78,7 +91,8 @@ struct Plan {
 /// planned on up to that many threads). A tenant that cannot be planned is recorded in
 /// StreamPlan::failed_tenants instead of failing the plan.
 /// Throws Error (config, connection, schema) naming the stream.
-Plan BuildPlan(const JobSpec& job, int workers);
+/// `marks` are the incremental streams' marks (see CursorMarks).
+Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks = {});
 
 /// Throws Error(kSchema) naming the stream and tenant of the plan's first failed tenant, with
 /// the count of others; does nothing when every tenant was planned. For `on_error: stop`,

@@ -72,6 +72,23 @@ std::string ColumnDifferences(const TenantPlan& tenant) {
     return out;
 }
 
+/// "(after (a, b), up to (c, d)] of (updated_at, id)": the rows an incremental run reads.
+std::string WindowText(const CursorWindow& w) {
+    const std::string from = w.after.empty() ? "from the first row" : fmt::format("after ({})", fmt::join(w.after, ", "));
+    const std::string to = w.upto.empty() ? "nothing new" : fmt::format("up to ({})", fmt::join(w.upto, ", "));
+    return fmt::format("({}) {}, {}", fmt::join(w.columns, ", "), from, to);
+}
+
+nlohmann::json WindowsJson(const std::vector<WindowPlan>& windows) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const WindowPlan& w : windows) {
+        out.push_back({{"tenant", w.tenant},      {"cursor", w.window.columns},
+                       {"after", w.window.after}, {"upto", w.window.upto},
+                       {"rows", w.count.rows},    {"null_cursor_rows", w.count.null_cursors}});
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string RenderPlan(const Plan& plan) {
@@ -99,6 +116,14 @@ std::string RenderPlan(const Plan& plan) {
         }
         for (const FailedTenant& tenant : stream.failed_tenants) {
             out += fmt::format("  tenant {}: FAILED, will not load: {}\n", tenant.id, tenant.error);
+        }
+        for (const WindowPlan& w : stream.windows) {
+            out += fmt::format("  incremental{}: {}, {} row(s){}\n",
+                               w.tenant.empty() ? "" : " tenant " + w.tenant, WindowText(w.window),
+                               Thousands(w.count.rows),
+                               w.count.null_cursors == 0
+                                   ? ""
+                                   : fmt::format("; {} row(s) with a NULL cursor left out", w.count.null_cursors));
         }
         out += fmt::format("  {:>5}  {:>12}  {}\n", "#", "est. rows", "bounds");
         for (const PartitionPlan& p : stream.partitions) {
@@ -161,6 +186,7 @@ nlohmann::json PlanToJson(const Plan& plan) {
                            {"after", stream.spec.after},
                            {"passthrough", stream.passthrough_candidate},
                            {"tenants", tenants},
+                           {"incremental", WindowsJson(stream.windows)},
                            {"notes", stream.notes},
                            {"partitions", partitions}});
     }

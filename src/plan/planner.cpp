@@ -63,12 +63,20 @@ void AddTargetNotes(const StreamSpec& spec, std::vector<std::string>& notes) {
     }
 }
 
-void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
+void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, StreamPlan& out) {
     out.spec = spec;
     out.strategy.clear();
     PartitionRequest request = spec.source.partition;
     request.workers = workers;
     std::vector<PlannedSource> sources = ExpandTenants(spec);
+    if (spec.incremental.enabled()) {
+        for (PlannedSource& s : sources) {
+            s.incremental = &out.spec.incremental;
+            if (const auto mark = marks.find({spec.name, s.tenant}); mark != marks.end()) {
+                s.mark = mark->second;
+            }
+        }
+    }
     PlanSources(sources, request, workers);
     if (spec.tenants.enabled()) {
         out.source_schema = ReconcileTenantColumns(TargetColumns(spec, out.notes), spec.tenants.as_column,
@@ -91,6 +99,9 @@ void PlanStream(const StreamSpec& spec, int workers, StreamPlan& out) {
             ++tenant_plan.partitions;
         }
         AddNotes(out.notes, std::move(s.notes));
+        if (s.incremental != nullptr) {
+            out.windows.push_back({s.tenant, s.window, s.window_count});
+        }
         if (tenant_plan.estimated_rows >= 0) {
             out.estimated_rows = std::max<int64_t>(out.estimated_rows, 0) + tenant_plan.estimated_rows;
         }
@@ -124,11 +135,12 @@ void RefuseUnimplementedBlocks(const StreamSpec& spec) {
                                 "remove it and select or filter in source.query instead",
                                 spec.transform.location));
     }
-    if (!spec.incremental_cursor.empty()) {
+    if (spec.incremental.enabled() && (spec.target.mode == "replace" || spec.target.create == "replace")) {
         throw Error(ErrorKind::kConfig,
-                    fmt::format("{}: incremental: is not implemented in this build of sluice; remove it "
-                                "to load every row, or bound the rows in source.query",
-                                spec.incremental_location));
+                    fmt::format("{}: incremental: with a target that is replaced would keep only the rows "
+                                "that changed since the last run; use mode: append (or a merge, when "
+                                "this build has one)",
+                                spec.incremental.location));
     }
 }
 
@@ -183,7 +195,7 @@ int64_t Plan::EstimatedRows() const {
     return n;
 }
 
-Plan BuildPlan(const JobSpec& job, int workers) {
+Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks) {
     Plan plan;
     plan.job = job.name;
     plan.workers = workers;
@@ -193,7 +205,7 @@ Plan BuildPlan(const JobSpec& job, int workers) {
             RefuseUnimplementedBlocks(job.streams[i]);
             CheckTargetOf(job.streams[i]);
             CheckTargetSchema(job.streams[i]);
-            PlanStream(job.streams[i], workers, plan.streams[i]);
+            PlanStream(job.streams[i], workers, marks, plan.streams[i]);
         } catch (Error& e) {
             if (e.context().stream.empty()) {
                 e.context().stream = job.streams[i].name;

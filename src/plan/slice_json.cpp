@@ -17,6 +17,9 @@ std::string SliceToJson(const Slice& s) {
     if (s.upper) {
         j["upper"] = *s.upper;
     }
+    if (s.window.active()) {
+        j["window"] = {{"columns", s.window.columns}, {"after", s.window.after}, {"upto", s.window.upto}};
+    }
     return j.dump();
 }
 
@@ -37,6 +40,12 @@ Slice SliceFromJson(const std::string& text) {
         }
         if (j.contains("upper")) {
             s.upper = j["upper"].get<std::string>();
+        }
+        if (j.contains("window")) {
+            const nlohmann::json& w = j["window"];
+            s.window.columns = w.at("columns").get<std::vector<std::string>>();
+            s.window.after = w.at("after").get<std::vector<std::string>>();
+            s.window.upto = w.at("upto").get<std::vector<std::string>>();
         }
         return s;
     } catch (const nlohmann::json::exception& e) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
@@ -28,16 +29,55 @@ int64_t AutoChunkRows(int64_t estimated_rows, int workers) {
     return std::clamp((estimated_rows + wanted - 1) / wanted, kMin, kMax);
 }
 
+/// incremental: fixes this run's window (after the mark, up to the cursor's maximum now) and
+/// counts its rows. Returns false when the window holds no row: nothing to load.
+bool PlanWindow(PlannedSource& s, PartitionRequest& request) {
+    const IncrementalSpec& inc = *s.incremental;
+    if (s.mark.size() > inc.cursor.size()) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("the incremental mark has {} value(s) but incremental.cursor names {} "
+                                "column(s): the cursor changed since the mark was set; set the mark again "
+                                "with `sluice checkpoints JOB --set` or reset it with --reset",
+                                s.mark.size(), inc.cursor.size()));
+    }
+    s.window = CursorWindow{inc.cursor, s.mark, {}};
+    const std::optional<std::vector<std::string>> max =
+        s.source->CursorMax(inc.cursor, static_cast<double>(inc.settle.count()) / 1000);
+    if (max) {
+        s.window.upto = *max;
+    }
+    s.window_count = s.source->CountWindow(s.window);
+    if (!max) {
+        s.window_count.rows = 0;  // nothing settled yet: the rows above the mark wait
+    }
+    if (s.window_count.null_cursors > 0 && inc.on_null == "fail") {
+        throw Error(ErrorKind::kData,
+                    fmt::format("{} row(s) have a NULL in the incremental cursor ({}): no window holds "
+                                "them; fill them in, or set incremental.on_null: skip to leave them out",
+                                s.window_count.null_cursors, fmt::join(inc.cursor, ", ")));
+    }
+    s.estimated_rows = s.window_count.rows;
+    if (request.strategy == "auto" && s.window_count.rows < request.min_rows_for_parallel) {
+        request.strategy = "none";  // a small window of a big table: one partition
+    }
+    return s.window_count.rows > 0;
+}
+
 void PlanOne(PlannedSource& s, PartitionRequest request) {
     s.source = OpenSource(s.spec);
     s.schema = s.source->Describe();
     s.estimated_rows = s.source->EstimateRows();
+    if (s.incremental != nullptr && !PlanWindow(s, request)) {
+        s.notes = s.source->PlanNotes();
+        return;  // no slices: nothing new since the mark
+    }
     if (request.chunk_rows <= 0) {
         request.chunk_rows = AutoChunkRows(s.estimated_rows, request.workers);
     }
     s.slices = s.source->Partition(request);
     for (Slice& slice : s.slices) {
         slice.tenant = s.tenant;
+        slice.window = s.window;
     }
     s.notes = s.source->PlanNotes();
 }

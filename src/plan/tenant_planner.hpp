@@ -22,6 +22,11 @@ struct PlannedSource {
     std::string error;                  ///< set when the tenant cannot be planned; names it
     std::vector<std::string> missing_columns;  ///< see TenantPlan
     std::vector<std::string> extra_columns;
+    /// incremental: the stream's spec, and the mark this source's window starts after.
+    const IncrementalSpec* incremental = nullptr;
+    std::vector<std::string> mark;
+    CursorWindow window;                ///< the window planned (every slice carries it)
+    WindowCount window_count;
 };
 
 /// One source spec per tenant, or the stream's own spec when it has no tenants. Runs

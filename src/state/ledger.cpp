@@ -20,7 +20,8 @@ namespace {
 // 2: runs.fingerprint. 3: partitions.undo (what identifies a committed partition's rows).
 // 4: rejects.position (the row's origin, apart from the row, which is now a JSON object).
 // 5: partitions.rows_read and .bytes (live progress), the invocations table.
-constexpr int kSchemaVersion = 5;
+// 6: checkpoints.tenant (incremental marks per stream and tenant).
+constexpr int kSchemaVersion = 6;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -45,8 +46,8 @@ CREATE TABLE IF NOT EXISTS {p}invocations (
   rows_rejected {big} NOT NULL DEFAULT 0, rows_rolled_back {big} NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, invocation));
 CREATE TABLE IF NOT EXISTS {p}checkpoints (
-  job text NOT NULL, stream text NOT NULL, cursor text, run_id text, updated_at {ts},
-  PRIMARY KEY (job, stream));
+  job text NOT NULL, stream text NOT NULL, tenant text NOT NULL DEFAULT '', cursor text, run_id text,
+  updated_at {ts}, PRIMARY KEY (job, stream, tenant));
 CREATE TABLE IF NOT EXISTS {p}rejects (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer, "row" text, error text,
   sqlstate text, position text);
@@ -161,6 +162,9 @@ void Ledger::Migrate() {
     if (version >= 1 && version < 5) {
         AddColumnIfMissing("partitions", "rows_read", true);
         AddColumnIfMissing("partitions", "bytes", true);
+    }
+    if (version >= 1 && version < 6) {
+        AddCheckpointTenant();
     }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",

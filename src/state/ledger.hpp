@@ -83,6 +83,15 @@ struct PartitionRecord {
     std::string undo;
 };
 
+/// A row of `checkpoints`: the incremental high-water mark of a stream (and tenant).
+struct CheckpointRecord {
+    std::string stream;
+    std::string tenant;                  ///< empty for a stream without tenants
+    std::vector<std::string> cursor;     ///< the mark, one value per cursor column
+    std::string run_id;                  ///< the run that set it ("" when set by hand)
+    std::string updated_at;
+};
+
 /// A row of `rejects`: a row set aside, with where it came from and why.
 struct RejectRecord {
     std::string stream;
@@ -158,6 +167,19 @@ public:
     /// resumed run recorded; rows written are the rows of its committed partitions (all of its
     /// invocations, without what a failed tenant's rollback removed).
     void FinishRun(const RunRecord& run, bool resumed = false);
+    /// FinishRun of a succeeded run together with the incremental marks its windows reached,
+    /// in one transaction: the marks move exactly when the run's rows are all in.
+    void FinishRunAdvancing(const RunRecord& run, bool resumed, const std::vector<CheckpointRecord>& marks);
+
+    /// The job's incremental marks, by stream and tenant.
+    std::vector<CheckpointRecord> Checkpoints(const std::string& job);
+    /// Checkpoints() of the ledger at `url`, read without creating or migrating anything
+    /// (for `plan` and for planning a run before its lock is taken); empty when there is none.
+    static std::vector<CheckpointRecord> PeekCheckpoints(const std::string& url, const std::string& job);
+    /// Sets (inserts or replaces) one mark; `sluice checkpoints --set`.
+    void SetCheckpoint(const std::string& job, const CheckpointRecord& mark);
+    /// Deletes the job's marks (of one stream, if given); the next run loads from the first row.
+    int64_t ResetCheckpoints(const std::string& job, const std::string& stream = "");
 
     /// Claims a partition for `worker` until `lease_until`, counting an attempt; returns the
     /// attempt number (the claim's fencing token), or nullopt when the partition is already
@@ -179,8 +201,8 @@ public:
     /// sink runs them inside the partition's own transaction, which makes resume exactly-once.
     CommitMark CommitMarkFor(const PartitionClaim& claim, const PartitionTally& tally,
                              const std::vector<RejectedRow>& rejects, const std::string& undo) const;
-    /// Records how far `worker`'s running partitions got (live progress for `sluice status`),
-    /// in one transaction; a partition that committed or changed hands meanwhile is left alone.
+    /// Records how far `worker`'s running partitions got (live progress for `sluice status`);
+    /// a partition that committed or changed hands meanwhile is left alone.
     void RecordProgress(const std::string& run_id, const std::string& worker,
                         const std::vector<PartitionProgress>& running);
     /// Rows read and written and bytes of the run's committed and running partitions.
@@ -220,6 +242,8 @@ public:
 private:
     void Migrate();
     void AddColumnIfMissing(const char* table, const char* column, bool counter = false);
+    /// Schema 6: checkpoints gain `tenant`, which joins their primary key.
+    void AddCheckpointTenant();
     /// Records that `owner` starts working on the run (a new run, or --resume).
     void StartInvocation(const std::string& run_id, const std::string& owner);
     void InsertPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions);

@@ -16,27 +16,16 @@ void Ledger::StartInvocation(const std::string& run_id, const std::string& owner
 
 void Ledger::RecordProgress(const std::string& run_id, const std::string& worker,
                             const std::vector<PartitionProgress>& running) {
-    if (running.empty()) {
-        return;
-    }
     const std::string update = fmt::format(
         "UPDATE {} SET rows_read = ?, rows = ?, bytes = ? WHERE run_id = ? AND stream = ? "
         "AND partition_id = ? AND worker = ? AND status = 'running'",
         Table("partitions"));
-    store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
-    try {
-        for (const PartitionProgress& p : running) {
-            store_->Exec(update, {std::to_string(p.tally.rows_read), std::to_string(p.tally.rows_written),
-                                  std::to_string(p.tally.bytes), run_id, p.stream,
-                                  std::to_string(p.partition), worker});
-        }
-        store_->Exec("COMMIT");
-    } catch (...) {
-        try {
-            store_->Exec("ROLLBACK");
-        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
-        }
-        throw;
+    // One statement each, no transaction around them: a report never holds one partition's
+    // row while it waits for another's (whose commit mark may hold it until COMMIT).
+    for (const PartitionProgress& p : running) {
+        store_->Exec(update, {std::to_string(p.tally.rows_read), std::to_string(p.tally.rows_written),
+                              std::to_string(p.tally.bytes), run_id, p.stream, std::to_string(p.partition),
+                              worker});
     }
 }
 

@@ -160,7 +160,7 @@ TEST(JobParser, DesignExampleParsesIntoSpec) {
     EXPECT_EQ(events.scd2.valid_from, "valid_from");
     EXPECT_EQ(events.scd2.valid_to, "valid_to");
     EXPECT_EQ(events.scd2.current, "is_current");
-    EXPECT_EQ(events.incremental_cursor, (std::vector<std::string>{"updated_at", "id"}));
+    EXPECT_EQ(events.incremental.cursor, (std::vector<std::string>{"updated_at", "id"}));
     EXPECT_EQ(events.after, std::vector<std::string>{"partners"});
 
     EXPECT_EQ(job.settings.workers, 4);

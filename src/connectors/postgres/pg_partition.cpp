@@ -380,6 +380,9 @@ std::string SliceCopySql(const SourceShape& shape, const Slice& slice) {
         }
     }
     condition = AndFilter(shape, condition);
+    if (const std::string window = WindowSql(shape, slice.window); !window.empty()) {
+        condition = condition.empty() ? window : condition + " AND " + window;
+    }
     const std::string select = shape.SelectList();
     if (condition.empty() && tail.empty() && shape.relation && shape.relation->kind == 'r' &&
         (shape.raw || !shape.has_fallbacks)) {

@@ -114,6 +114,17 @@ public:
         return notes_;
     }
 
+    std::optional<std::vector<std::string>> CursorMax(const std::vector<std::string>& columns,
+                                                      double settle_seconds) override {
+        std::lock_guard lock(mu_);
+        return pg::ReadCursorMax(Conn(), InitLocked(), columns, settle_seconds);
+    }
+
+    WindowCount CountWindow(const CursorWindow& window) override {
+        std::lock_guard lock(mu_);
+        return pg::CountWindow(Conn(), InitLocked(), window);
+    }
+
     std::vector<std::string> QueryValues(const std::string& query) override {
         std::lock_guard lock(mu_);
         return Conn().QueryColumn(TrimQuery(query), {}, "running the tenant query");

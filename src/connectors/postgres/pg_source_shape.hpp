@@ -44,6 +44,16 @@ std::vector<Slice> PartitionSource(PgConnection& conn, const SourceShape& shape,
 /// read as it is), for `COPY (...) TO STDOUT`.
 std::string SliceCopySql(const SourceShape& shape, const Slice& slice);
 
+/// incremental: the SQL condition of `window` over the shape's columns, with literals cast to
+/// each column's type ("" when the window is not active). Throws Error(kSchema) for a cursor
+/// column the source lacks.
+std::string WindowSql(const SourceShape& shape, const CursorWindow& window);
+/// Source::CursorMax and Source::CountWindow of a PostgreSQL source, on the planner's connection.
+std::optional<std::vector<std::string>> ReadCursorMax(PgConnection& conn, const SourceShape& shape,
+                                                      const std::vector<std::string>& columns,
+                                                      double settle_seconds);
+WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window);
+
 /// A reader for one slice with its own connection (joining the exported snapshot if any).
 std::unique_ptr<SliceReader> OpenPgSliceReader(std::shared_ptr<const SourceShape> shape,
                                                const Slice& slice);

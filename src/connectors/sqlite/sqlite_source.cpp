@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/sqlite/sqlite_cursor.hpp"
 #include "connectors/sqlite/sqlite_db.hpp"
 #include "connectors/sqlite/sqlite_key_ranges.hpp"
 #include "connectors/sqlite/sqlite_slice_reader.hpp"
@@ -185,6 +186,9 @@ public:
         if (!spec_.tenant_column.empty()) {
             where.push_back(QuoteIdent(spec_.tenant_column) + " = ?");
         }
+        if (const std::string window = sqlite::WindowSql(schema, label_, slice.window); !window.empty()) {
+            where.push_back(window);  // literals only: the binds above keep their positions
+        }
         for (size_t i = 0; i < where.size(); ++i) {
             sql += (i == 0 ? " WHERE " : " AND ") + where[i];
         }
@@ -200,6 +204,17 @@ public:
     }
 
     std::vector<std::string> PlanNotes() override { return notes_; }
+
+    std::optional<std::vector<std::string>> CursorMax(const std::vector<std::string>& columns,
+                                                      double settle_seconds) override {
+        const Schema schema = Describe();
+        return sqlite::ReadCursorMax(db_.get(), CursorQueryOf(schema), columns, settle_seconds);
+    }
+
+    WindowCount CountWindow(const CursorWindow& window) override {
+        const Schema schema = Describe();
+        return sqlite::CountWindow(db_.get(), CursorQueryOf(schema), window);
+    }
 
     std::vector<std::string> QueryValues(const std::string& query) override {
         CheckQuery(query, "tenants.query");
@@ -294,6 +309,11 @@ private:
 
     std::string TenantFilter(const char* prefix) const {
         return spec_.tenant_column.empty() ? "" : prefix + QuoteIdent(spec_.tenant_column) + " = ?";
+    }
+
+    sqlite::CursorQuery CursorQueryOf(const Schema& schema) const {
+        return {from_, label_, schema, TenantFilter(""),
+                [this](sqlite3_stmt* stmt, int at) { BindTenant(stmt, at); }};
     }
 
     void BindTenant(sqlite3_stmt* stmt, int at) const {

@@ -1,0 +1,112 @@
+// The ledger's incremental marks (`checkpoints`): where each stream and tenant's last window
+// ended. They move only with a run that succeeded, in the transaction that records it.
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "state/ledger.hpp"
+
+namespace sluice {
+
+namespace {
+
+std::vector<std::string> CursorFromJson(const std::string& text) {
+    try {
+        return nlohmann::json::parse(text).get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::kInternal, "unreadable incremental mark in the sluice ledger: " + text);
+    }
+}
+
+}  // namespace
+
+void Ledger::AddCheckpointTenant() {
+    if (store_->postgres()) {
+        if (store_->Query("SELECT 1 FROM information_schema.columns WHERE table_schema = 'sluice' AND "
+                          "table_name = 'checkpoints' AND column_name = 'tenant'")
+                .empty()) {
+            store_->ExecScript("BEGIN; ALTER TABLE sluice.checkpoints ADD COLUMN tenant text NOT NULL DEFAULT ''; "
+                               "ALTER TABLE sluice.checkpoints DROP CONSTRAINT IF EXISTS checkpoints_pkey; "
+                               "ALTER TABLE sluice.checkpoints ADD PRIMARY KEY (job, stream, tenant); COMMIT;");
+        }
+        return;
+    }
+    if (store_->Query("SELECT 1 FROM pragma_table_info('sluice_checkpoints') WHERE name = 'tenant'").empty()) {
+        // SQLite cannot change a primary key in place: copy the marks into a new table.
+        store_->ExecScript(
+            "BEGIN IMMEDIATE; ALTER TABLE sluice_checkpoints RENAME TO sluice_checkpoints_v5; "
+            "CREATE TABLE sluice_checkpoints (job text NOT NULL, stream text NOT NULL, tenant text NOT NULL "
+            "DEFAULT '', cursor text, run_id text, updated_at TEXT, PRIMARY KEY (job, stream, tenant)); "
+            "INSERT INTO sluice_checkpoints (job, stream, cursor, run_id, updated_at) SELECT job, stream, "
+            "cursor, run_id, updated_at FROM sluice_checkpoints_v5; DROP TABLE sluice_checkpoints_v5; COMMIT;");
+    }
+}
+
+void Ledger::FinishRunAdvancing(const RunRecord& run, bool resumed, const std::vector<CheckpointRecord>& marks) {
+    store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
+    try {
+        for (CheckpointRecord mark : marks) {
+            mark.run_id = run.run_id;
+            SetCheckpoint(run.job, mark);
+        }
+        FinishRun(run, resumed);
+        store_->Exec("COMMIT");
+    } catch (...) {
+        try {
+            store_->Exec("ROLLBACK");
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+        }
+        throw;
+    }
+}
+
+std::vector<CheckpointRecord> Ledger::Checkpoints(const std::string& job) {
+    std::vector<CheckpointRecord> out;
+    for (const SqlRow& r : store_->Query(fmt::format("SELECT stream, tenant, cursor, run_id, updated_at FROM {} "
+                                                     "WHERE job = ? ORDER BY stream, tenant",
+                                                     Table("checkpoints")),
+                                         {job})) {
+        out.push_back({SqlText(r[0]), SqlText(r[1]), CursorFromJson(SqlText(r[2])), SqlText(r[3]), SqlText(r[4])});
+    }
+    return out;
+}
+
+std::vector<CheckpointRecord> Ledger::PeekCheckpoints(const std::string& url, const std::string& job) {
+    constexpr std::string_view kSqlite = "sqlite://";
+    if (url.empty() || (url.starts_with(kSqlite) && !std::filesystem::exists(url.substr(kSqlite.size())))) {
+        return {};  // opening it would create the file
+    }
+    std::unique_ptr<Ledger> ledger;
+    try {
+        ledger = std::make_unique<Ledger>(OpenSqlStore(url, "sluice/peek"));
+        ledger->store_->Query("SELECT tenant FROM " + ledger->Table("checkpoints") + " WHERE 1 = 0");
+    } catch (const Error&) {
+        return {};  // no ledger (or no schema-6 checkpoints) yet: no marks
+    }
+    return ledger->Checkpoints(job);
+}
+
+void Ledger::SetCheckpoint(const std::string& job, const CheckpointRecord& mark) {
+    store_->Exec(fmt::format("INSERT INTO {} (job, stream, tenant, cursor, run_id, updated_at) VALUES "
+                             "(?, ?, ?, ?, ?, ?) ON CONFLICT (job, stream, tenant) DO UPDATE SET "
+                             "cursor = excluded.cursor, run_id = excluded.run_id, updated_at = excluded.updated_at",
+                             Table("checkpoints")),
+                 {job, mark.stream, mark.tenant, nlohmann::json(mark.cursor).dump(),
+                  mark.run_id.empty() ? SqlValue() : SqlValue(mark.run_id), UtcTimestamp()});
+}
+
+int64_t Ledger::ResetCheckpoints(const std::string& job, const std::string& stream) {
+    const std::string where = stream.empty() ? "job = ?" : "job = ? AND stream = ?";
+    std::vector<SqlValue> params{job};
+    if (!stream.empty()) {
+        params.emplace_back(stream);
+    }
+    const auto count = store_->Query(fmt::format("SELECT count(*) FROM {} WHERE {}", Table("checkpoints"), where),
+                                     params);
+    store_->Exec(fmt::format("DELETE FROM {} WHERE {}", Table("checkpoints"), where), params);
+    return count.empty() ? 0 : SqlInt(count[0][0]);
+}
+
+}  // namespace sluice
