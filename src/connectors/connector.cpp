@@ -43,10 +43,25 @@ std::string TupleCondition(const std::vector<std::string>& bound, const char* st
     return out;
 }
 
+/// `(a, b) op (x, y)` over the first bound.size() columns.
+std::string RowCondition(const std::vector<std::string>& bound, const char* op,
+                         const std::function<std::string(size_t)>& column,
+                         const std::function<std::string(size_t, const std::string&)>& literal) {
+    std::string columns;
+    std::string values;
+    for (size_t i = 0; i < bound.size(); ++i) {
+        columns += (i ? ", " : "") + column(i);
+        values += (i ? ", " : "") + literal(i, bound[i]);
+    }
+    return bound.size() == 1 ? fmt::format("{} {} {}", columns, op, values)
+                             : fmt::format("({}) {} ({})", columns, op, values);
+}
+
 }  // namespace
 
 std::string WindowCondition(const CursorWindow& window, const std::function<std::string(size_t)>& column,
-                            const std::function<std::string(size_t, const std::string&)>& literal) {
+                            const std::function<std::string(size_t, const std::string&)>& literal,
+                            bool row_values) {
     std::vector<std::string> parts;
     if (!window.active()) {
         return "";
@@ -57,10 +72,12 @@ std::string WindowCondition(const CursorWindow& window, const std::function<std:
         parts.push_back(column(i) + " IS NOT NULL");
     }
     if (!window.after.empty()) {
-        parts.push_back("(" + TupleCondition(window.after, ">", ">", column, literal) + ")");
+        parts.push_back(row_values ? RowCondition(window.after, ">", column, literal)
+                                   : "(" + TupleCondition(window.after, ">", ">", column, literal) + ")");
     }
     if (!window.upto.empty()) {
-        parts.push_back("(" + TupleCondition(window.upto, "<", "<=", column, literal) + ")");
+        parts.push_back(row_values ? RowCondition(window.upto, "<=", column, literal)
+                                   : "(" + TupleCondition(window.upto, "<", "<=", column, literal) + ")");
     }
     std::string out;
     for (const std::string& p : parts) {

@@ -152,11 +152,13 @@ public:
     virtual WindowCount CountWindow(const CursorWindow& window);
 };
 
-/// The SQL condition of `window` (empty when it is not active): tuple comparisons expanded
-/// to `a > x OR (a = x AND b > y)`, which every SQL dialect runs and an index on the cursor
-/// serves. `column(i)` names the i-th cursor column; `literal(i, value)` writes a value of it.
+/// The SQL condition of `window` (empty when it is not active). With `row_values` the bounds
+/// are row comparisons, `(a, b) > (x, y)`, which PostgreSQL serves from one index range scan;
+/// without, they are expanded to `a > x OR (a = x AND b > y)`, which every dialect runs.
+/// `column(i)` names the i-th cursor column; `literal(i, value)` writes a value of it.
 std::string WindowCondition(const CursorWindow& window, const std::function<std::string(size_t)>& column,
-                            const std::function<std::string(size_t, const std::string&)>& literal);
+                            const std::function<std::string(size_t, const std::string&)>& literal,
+                            bool row_values = false);
 
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
 class SinkWriter {

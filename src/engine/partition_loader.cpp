@@ -104,7 +104,14 @@ void PartitionLoader::RunTask(const Task& task) {
                 // The ledger is elsewhere: mark it after the COMMIT. With marks in the
                 // target, a crash in between is caught up from them; without, the
                 // partition loads again on resume (at least once).
-                led->MarkCommitted(*claim, TallyOf(counts), counts.rejects, counts.undo);
+                try {
+                    led->MarkCommitted(*claim, TallyOf(counts), counts.rejects, counts.undo);
+                } catch (const Error&) {
+                    // The retry finds the partition committed (its target mark) or loads it
+                    // again; either way it counts it then, so this attempt must not.
+                    Uncount(st, counts);
+                    throw;
+                }
             }
             streams_.PartitionCommitted(st, p, counts, attempt);
             return;
@@ -173,10 +180,17 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
     counts.rows_written = rows;
     counts.rows_read = std::max(rows, rows_read);
     counts.rows_rejected = counts.rows_read - rows;
-    st.counters->rows_written.fetch_add(rows, std::memory_order_relaxed);
     st.counters->rows_read.fetch_add(counts.rows_read, std::memory_order_relaxed);
     st.counters->rows_rejected.fetch_add(counts.rows_rejected, std::memory_order_relaxed);
     streams_.PartitionCommitted(st, p, counts, attempt);
+}
+
+/// Takes back what a partition's pipeline counted (read, bytes, rejected) when the attempt
+/// is not to be counted after all.
+void PartitionLoader::Uncount(StreamState& st, const PartitionCounts& counts) {
+    st.counters->rows_read.fetch_sub(counts.rows_read, std::memory_order_relaxed);
+    st.counters->bytes.fetch_sub(counts.bytes_read, std::memory_order_relaxed);
+    st.counters->rows_rejected.fetch_sub(counts.rows_rejected, std::memory_order_relaxed);
 }
 
 /// When the stream's target holds a mark for the partition, records it committed in the

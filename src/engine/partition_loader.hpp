@@ -34,6 +34,7 @@ public:
 
 private:
     void RunTask(const Task& task);
+    void Uncount(StreamState& st, const PartitionCounts& counts);
     void CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int64_t rows_read, int attempt);
     bool AdoptTargetMark(StreamState& st, Ledger& ledger, const PartitionPlan& p, int attempt);
     bool TargetMarkLanded(StreamState& st, const PartitionClaim& claim);

@@ -198,6 +198,8 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
                              {"partition", p.id},
                              {"message", counts.warning}});
     }
+    // Counted written here, once per partition, whichever way it was found committed.
+    st.counters->rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);
     bool last = false;
     {
         std::lock_guard lock(run_.mu);

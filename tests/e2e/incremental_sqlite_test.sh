@@ -58,4 +58,12 @@ want="a=2026-11-01 10:00:40.000000,10 b=2026-11-01 10:00:40.000000,11"
 [ "$(marks)" = "$want" ] && pass "both marks moved with the succeeded run: $(marks)" || fail "marks '$(marks)', expected '$want'"
 expect_exit 0 "$SLUICE" run job.yaml --progress none
 same_as_oracle "a run with nothing new"
+
+# --full-refresh reads every row once, whatever the marks, and leaves them where it ended.
+sqlite3 out.db "DELETE FROM events"
+marks_before=$(marks)
+expect_exit 0 "$SLUICE" run job.yaml --full-refresh --progress none --yes
+[ "$(sqlite3 out.db 'SELECT count(*) FROM events')" = "$(sqlite3 src.db 'SELECT count(*) FROM events')" ] \
+  && pass "--full-refresh read every current row" || fail "--full-refresh loaded $(sqlite3 out.db 'SELECT count(*) FROM events') rows"
+[ "$(marks)" = "$marks_before" ] && pass "--full-refresh set the marks at the maximum" || fail "marks $(marks)"
 finish

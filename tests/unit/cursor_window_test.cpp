@@ -31,6 +31,14 @@ TEST(CursorWindow, CompositeBoundsCompareAsTuples) {
               "(a > '1' OR (a = '1' AND (b > '2' OR (b = '2' AND (c > '3')))))");
 }
 
+TEST(CursorWindow, RowValuesForDialectsThatIndexThem) {
+    const CursorWindow w{{"t", "id"}, {"1", "2"}, {"9"}};
+    EXPECT_EQ(WindowCondition(
+                  w, [&](size_t i) { return w.columns[i]; },
+                  [](size_t, const std::string& v) { return "'" + v + "'"; }, /*row_values=*/true),
+              "t IS NOT NULL AND id IS NOT NULL AND (t, id) > ('1', '2') AND t <= '9'");
+}
+
 TEST(CursorWindow, ABoundOverTheLeadingColumnsComparesOnlyThose) {
     // A mark set by hand for the first column only: every id of a later timestamp.
     EXPECT_EQ(Sql({{"t", "id"}, {"1"}, {}}), "t IS NOT NULL AND id IS NOT NULL AND (t > '1')");

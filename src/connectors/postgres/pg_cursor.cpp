@@ -41,7 +41,8 @@ std::string WindowSql(const SourceShape& shape, const CursorWindow& window) {
         window, [&](size_t i) { return QuoteIdent(columns[i]->name); },
         [&](size_t i, const std::string& value) {
             return fmt::format("{}::{}", QuoteLiteral(value), columns[i]->type.native);
-        });
+        },
+        /*row_values=*/true);
 }
 
 std::optional<std::vector<std::string>> ReadCursorMax(PgConnection& conn, const SourceShape& shape,
@@ -78,15 +79,28 @@ std::optional<std::vector<std::string>> ReadCursorMax(PgConnection& conn, const 
 }
 
 WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window) {
+    // Two queries, each an index range scan where the cursor is indexed: one count over the
+    // whole table would read all of it on every run, however little is new.
+    const std::string what = "counting the rows of the incremental window of " + shape.display;
+    WindowCount count;
+    count.rows = std::stoll(conn.QueryValue(fmt::format("SELECT count(*) FROM {}{}", shape.from_sql,
+                                                        Where(shape, WindowSql(shape, window))),
+                                            {}, what)
+                                .value_or("0"));
     std::string any_null;
     for (const std::string& name : window.columns) {
-        any_null += (any_null.empty() ? "" : " OR ") + QuoteIdent(CursorColumn(shape, name).name) + " IS NULL";
+        const PgColumn& column = CursorColumn(shape, name);
+        if (!column.not_null) {
+            any_null += (any_null.empty() ? "" : " OR ") + QuoteIdent(column.name) + " IS NULL";
+        }
     }
-    PgResultPtr result = conn.Exec(
-        fmt::format("SELECT count(*) FILTER (WHERE {}), count(*) FILTER (WHERE {}) FROM {}{}",
-                    WindowSql(shape, window), any_null, shape.from_sql, Where(shape, "")),
-        "counting the rows of the incremental window of " + shape.display);
-    return {std::stoll(PQgetvalue(result.get(), 0, 0)), std::stoll(PQgetvalue(result.get(), 0, 1))};
+    if (!any_null.empty()) {
+        count.null_cursors = std::stoll(
+            conn.QueryValue(fmt::format("SELECT count(*) FROM {}{}", shape.from_sql, Where(shape, "(" + any_null + ")")),
+                            {}, what)
+                .value_or("0"));
+    }
+    return count;
 }
 
 }  // namespace sluice::pg
