@@ -122,9 +122,8 @@ std::string Bytes(int64_t bytes) {
 
 /// What each process that worked on the run did: a resumed run has several.
 void PrintInvocations(const RunRecord& run, const std::vector<InvocationRecord>& invocations) {
-    if (invocations.size() < 2 && (invocations.empty() || invocations[0].status.empty() ||
-                                   run.status == "running")) {
-        return;  // one invocation, and the run's line above says what it did
+    if (invocations.size() < 2) {
+        return;  // one invocation: the run's line above says what it did
     }
     std::printf("invocations:\n");
     for (const InvocationRecord& i : invocations) {
