@@ -1,5 +1,7 @@
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,9 +20,11 @@ namespace sluice::cli {
 
 namespace {
 
-/// Warnings (on stderr, so the plan itself stays as it was) about columns of existing target
-/// tables that narrow the source's values, with a sample's count of rows they would reject.
-void WarnAboutConversions(const Plan& plan) {
+/// Warnings about columns of existing target tables that narrow the source's values, with a
+/// sample's count of rows they would reject. Printed on stderr (so the text plan stays as it
+/// was) and returned for `--json`.
+std::vector<std::string> WarnAboutConversions(const Plan& plan) {
+    std::vector<std::string> warnings;
     for (const StreamPlan& stream : plan.streams) {
         std::optional<Schema> existing;
         try {
@@ -33,8 +37,10 @@ void WarnAboutConversions(const Plan& plan) {
         }
         for (const std::string& line : DescribeConversions(stream.spec.name, CheckConversions(stream, *existing))) {
             std::fprintf(stderr, "sluice: warning: %s\n", line.c_str());
+            warnings.push_back(line);
         }
     }
+    return warnings;
 }
 
 }  // namespace
@@ -71,9 +77,11 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
                 }
             }
         }
-        WarnAboutConversions(plan);
+        const std::vector<std::string> warnings = WarnAboutConversions(plan);
         if (state->json) {
-            std::printf("%s\n", PlanToJson(plan).dump(2).c_str());
+            nlohmann::json out = PlanToJson(plan);
+            out["warnings"] = warnings;
+            std::printf("%s\n", out.dump(2).c_str());
         } else {
             std::fputs(RenderPlan(plan).c_str(), stdout);
         }

@@ -30,6 +30,9 @@ expect_contains "$WORK/err" "sluice: warning: stream narrow: 937 of 1000 sampled
 expect_contains "$WORK/out" "ok: $WORK/job.yaml is valid (1 stream(s), 4 warning(s))"
 expect_exit 0 "$SLUICE" plan "$WORK/job.yaml"
 expect_contains "$WORK/err" "column code narrows text -> character varying(5): 375 of 1000"
+expect_exit 0 "$SLUICE" plan "$WORK/job.yaml" --json
+[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["warnings"]))' "$WORK/out")" = 4 ] \
+  && pass "plan --json carries the 4 narrowing warnings" || fail "plan --json lacks the narrowing warnings"
 [ "$(psql_db dst -c "SELECT count(*) FROM mart.items")" = 0 ] && pass "validate and plan wrote nothing" || fail "rows written"
 
 # A misspelt target schema: an error with the closest existing schema, not a new schema.
