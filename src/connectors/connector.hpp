@@ -23,6 +23,23 @@ struct CsvOptions {
     std::string null_marker;    ///< an unquoted field equal to this is NULL ("" by default)
 };
 
+/// incremental: the rows whose cursor tuple lies in (after, upto], compared as tuples. A bound
+/// may cover only the leading cursor columns (then only those compare). Values are text at the
+/// source's full precision; the source writes them as literals of the column's own type.
+struct CursorWindow {
+    std::vector<std::string> columns;  ///< the cursor, most significant first; empty = no window
+    std::vector<std::string> after;    ///< exclusive lower bound; empty = from the first row
+    std::vector<std::string> upto;     ///< inclusive upper bound; empty = no upper bound
+
+    bool active() const { return !columns.empty(); }
+};
+
+/// Rows of a source inside a window, and rows whose cursor has a NULL (which no window holds).
+struct WindowCount {
+    int64_t rows = 0;
+    int64_t null_cursors = 0;
+};
+
 /// How a stream's source should be cut into partitions (from `source.partition`).
 struct PartitionRequest {
     std::string strategy = "auto";  ///< auto|none|key_range|hash|ctid|offset|file|tenant
@@ -31,6 +48,10 @@ struct PartitionRequest {
     int64_t min_rows_for_parallel = 100000;
     int workers = 1;
     int hash_partitions = 0;        ///< hash: number of buckets; 0 = workers
+    /// incremental: cut only the rows of this window (`window_rows` of them), so that a
+    /// window of recent rows is split evenly rather than by the whole table's keys.
+    CursorWindow window;
+    int64_t window_rows = -1;
 };
 
 /// Where a stream reads from: one of table, query or files.
@@ -80,23 +101,6 @@ struct TargetSpec {
 
 /// One partition of a stream: what the planner cut and a reader reads. Bounds are text so
 /// they can be shown in `plan` and stored in the ledger; the connector interprets them.
-/// incremental: the rows whose cursor tuple lies in (after, upto], compared as tuples. A bound
-/// may cover only the leading cursor columns (then only those compare). Values are text at the
-/// source's full precision; the source writes them as literals of the column's own type.
-struct CursorWindow {
-    std::vector<std::string> columns;  ///< the cursor, most significant first; empty = no window
-    std::vector<std::string> after;    ///< exclusive lower bound; empty = from the first row
-    std::vector<std::string> upto;     ///< inclusive upper bound; empty = no upper bound
-
-    bool active() const { return !columns.empty(); }
-};
-
-/// Rows of a source inside a window, and rows whose cursor has a NULL (which no window holds).
-struct WindowCount {
-    int64_t rows = 0;
-    int64_t null_cursors = 0;
-};
-
 struct Slice {
     std::string strategy;                ///< none|key_range|hash|ctid|offset|file
     std::string column;                  ///< partition key column, when there is one

@@ -57,6 +57,8 @@ bool PlanWindow(PlannedSource& s, PartitionRequest& request) {
                                 s.window_count.null_cursors, fmt::join(inc.cursor, ", ")));
     }
     s.estimated_rows = s.window_count.rows;
+    request.window = s.window;
+    request.window_rows = s.window_count.rows;
     if (request.strategy == "auto" && s.window_count.rows < request.min_rows_for_parallel) {
         request.strategy = "none";  // a small window of a big table: one partition
     }

@@ -80,7 +80,16 @@ public:
             AddNote("consistent: every reader shares one exported snapshot");
         }
         std::vector<std::string> notes;
-        std::vector<Slice> slices = pg::PartitionSource(Conn(), shape, request, estimate, notes);
+        std::vector<Slice> slices;
+        if (request.window.active()) {
+            // Cut points from the window's rows only (the readers add the window themselves).
+            pg::SourceShape windowed = shape;
+            const std::string window = pg::WindowSql(shape, request.window);
+            windowed.filter = shape.filter.empty() ? window : shape.filter + " AND " + window;
+            slices = pg::PartitionSource(Conn(), windowed, request, request.window_rows, notes);
+        } else {
+            slices = pg::PartitionSource(Conn(), shape, request, estimate, notes);
+        }
         for (std::string& note : notes) {
             AddNote(std::move(note));
         }
