@@ -160,7 +160,7 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     cmd->add_option("TO_URL", args.to, "Target: postgresql://... or sqlite://...")->required();
     cmd->add_option("--table", args.table, "Source table (schema-qualified if needed)")->required();
     cmd->add_option("--target-table", args.target_table, "Target table (default: --table)");
-    cmd->add_option("--mode", args.mode, "append|replace, or upsert (SQLite targets, needs --key)")
+    cmd->add_option("--mode", args.mode, "append|replace, or upsert (needs --key)")
         ->check(CLI::IsMember({"append", "replace", "upsert"}));
     cmd->add_option("--key", args.upsert_key, "Business key column(s) for --mode upsert")->delimiter(',');
     cmd->add_flag("--create-schema", args.create_schema,

@@ -198,8 +198,11 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
         stream.transform.location = transform.Location();
     });
     block.With("incremental", [&](const Field& incremental) {
-        config::ParseIncremental(incremental, stream.incremental);
+        config::ParseIncremental(incremental, stream.target.mode, stream.incremental);
     });
+    if (stream.target.mode == "upsert") {
+        stream.target.merge_order = stream.incremental.cursor;  // the latest row of a key wins
+    }
     std::optional<Field> after = block.Get("after");
     if (after && !doc.Collect([&] { stream.after = after->StringList("a list of stream names"); })) {
         after.reset();

@@ -44,7 +44,9 @@ struct IncrementalSpec {
     /// Leave rows younger than this for the next run (a time cursor: a transaction that began
     /// earlier may still commit an earlier timestamp).
     std::chrono::milliseconds settle{0};
-    std::string on_null = "fail";       ///< fail | skip: rows with a NULL cursor column
+    /// Rows with a NULL cursor column: fail | skip | include (merges only: such rows are
+    /// merged again in every run).
+    std::string on_null = "fail";
     std::string location;               ///< "file:line:column" of the block
 
     bool enabled() const { return !cursor.empty(); }

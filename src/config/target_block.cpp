@@ -142,7 +142,7 @@ TenantSpec ParseTenants(const Field& tenants) {
     return out;
 }
 
-void ParseIncremental(const Field& incremental, IncrementalSpec& out) {
+void ParseIncremental(const Field& incremental, const std::string& mode, IncrementalSpec& out) {
     incremental.CheckKeys({"cursor", "settle", "on_null", "lookback"});
     out.location = incremental.Location();
     incremental.With("cursor", [&](const Field& cursor) {
@@ -157,11 +157,13 @@ void ParseIncremental(const Field& incremental, IncrementalSpec& out) {
     incremental.With("settle", [&](const Field& settle) { out.settle = settle.Duration(); });
     incremental.With("on_null", [&](const Field& on_null) {
         out.on_null = on_null.Enum({"fail", "skip", "include"});
-        if (out.on_null == "include") {
-            // Rows without a cursor would load again in every run: only a merge by key makes
-            // that harmless, and this build has none yet.
-            on_null.Fail("include needs a merge by key (mode: upsert or scd2), which this build does not "
-                         "have yet; use skip (never load them) or fail (the default: stop and count them)");
+        if (out.on_null == "include" && mode != "upsert") {
+            // Rows without a cursor are in every window: only a merge by key makes loading
+            // them again harmless.
+            on_null.Fail(fmt::format("include needs a merge by key (target.mode: upsert), since rows "
+                                     "without a cursor are read again in every run; with mode {} use skip "
+                                     "(never load them) or fail (the default: stop and count them)",
+                                     mode));
         }
     });
     incremental.With("lookback", [&](const Field& lookback) {

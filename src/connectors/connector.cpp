@@ -83,6 +83,13 @@ std::string WindowCondition(const CursorWindow& window, const std::function<std:
     for (const std::string& p : parts) {
         out += (out.empty() ? "" : " AND ") + p;
     }
+    if (window.include_nulls) {
+        std::string nulls;
+        for (size_t i = 0; i < window.columns.size(); ++i) {
+            nulls += (nulls.empty() ? "" : " OR ") + column(i) + " IS NULL";
+        }
+        out = fmt::format("(({}) OR {})", out, nulls);
+    }
     return out;
 }
 

@@ -30,6 +30,9 @@ struct CursorWindow {
     std::vector<std::string> columns;  ///< the cursor, most significant first; empty = no window
     std::vector<std::string> after;    ///< exclusive lower bound; empty = from the first row
     std::vector<std::string> upto;     ///< inclusive upper bound; empty = no upper bound
+    /// Also the rows with a NULL in a cursor column (on_null: include, for merges: they are
+    /// merged again in every run, which changes nothing once they landed).
+    bool include_nulls = false;
 
     bool active() const { return !columns.empty(); }
 };
@@ -52,6 +55,10 @@ struct PartitionRequest {
     /// window of recent rows is split evenly rather than by the whole table's keys.
     CursorWindow window;
     int64_t window_rows = -1;
+    /// A merge (upsert) reads: every slice must hold all rows of a key, so that two workers
+    /// never merge the same key. Only key_range and hash on `column` (a key column) qualify;
+    /// `auto` picks one of them instead of ctid or offset.
+    bool whole_keys = false;
 };
 
 /// Where a stream reads from: one of table, query or files.
@@ -94,6 +101,9 @@ struct TargetSpec {
     /// since a misspelt schema would silently become a new one.
     bool create_schema = false;
     std::vector<std::string> key;
+    /// A merge: among the rows of one key in a partition, the last in this order wins (the
+    /// incremental cursor; then the order read). Empty = the order read.
+    std::vector<std::string> merge_order;
     std::string base_dir;
     std::string application_name;
     std::string path;                   ///< file targets: output directory or file
@@ -164,6 +174,15 @@ std::string WindowCondition(const CursorWindow& window, const std::function<std:
                             const std::function<std::string(size_t, const std::string&)>& literal,
                             bool row_values = false);
 
+/// How the rows a merging sink (upsert) took landed: each row written is counted in exactly
+/// one of these.
+struct MergeCounts {
+    int64_t inserted = 0;    ///< a key the target did not hold
+    int64_t updated = 0;     ///< a key it held, with different values
+    int64_t unchanged = 0;   ///< a key it held with these very values: not rewritten
+    int64_t superseded = 0;  ///< a later row with the same key in the partition replaced it
+};
+
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
 class SinkWriter {
 public:
@@ -191,6 +210,10 @@ public:
         (void)statement;
         return std::nullopt;
     }
+    /// Merging sinks (upsert): applies the partition's rows, staged by Write, to the target
+    /// and says how they landed. Called once after the data, before UndoToken and the ledger
+    /// mark; nullopt for sinks that insert every row they are given.
+    virtual std::optional<MergeCounts> Merge() { return std::nullopt; }
     /// Called after the partition's data, before Commit: a token that identifies exactly the
     /// rows this transaction wrote (PostgreSQL: its transaction id, the rows' xmin; SQLite:
     /// the rowid range it appended), stored with the partition's mark so that Sink::Undo can

@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace sluice {
 
 std::optional<size_t> Schema::Find(const std::string& name) const {
@@ -92,6 +95,12 @@ std::string DescribeColumnDiff(const ColumnDiff& diff) {
         out += (out.empty() ? "" : "; ") + part;
     }
     return out;
+}
+
+bool SameNameIgnoringCase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
 }
 
 }  // namespace sluice

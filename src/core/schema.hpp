@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/types.hpp"
@@ -51,5 +52,8 @@ ColumnDiff CompareColumns(const Schema& source, const Schema& target);
 /// "not in the target: a, b; not in the source: c; different types: amount numeric(12,2) ->
 /// integer" (only the parts that apply; "same columns" when there is no difference).
 std::string DescribeColumnDiff(const ColumnDiff& diff);
+
+/// Column names equal but for ASCII case, as SQL compares unquoted identifiers.
+bool SameNameIgnoringCase(std::string_view a, std::string_view b);
 
 }  // namespace sluice

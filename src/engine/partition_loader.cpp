@@ -18,7 +18,13 @@ namespace sluice {
 namespace {
 
 PartitionTally TallyOf(const PartitionCounts& counts) {
-    return {counts.rows_read, counts.rows_written, counts.bytes_read};
+    const MergeCounts landed = counts.Landed();
+    return {.rows_read = counts.rows_read,
+            .rows_written = counts.rows_written,
+            .bytes = counts.bytes_read,
+            .rows_inserted = landed.inserted,
+            .rows_updated = landed.updated,
+            .rows_unchanged = landed.unchanged};
 }
 
 }  // namespace
@@ -76,7 +82,7 @@ void PartitionLoader::RunTask(const Task& task) {
                     // Committed already: an earlier attempt's COMMIT landed although its
                     // reply was lost. Loading it again would duplicate its rows.
                     const std::optional<PartitionRecord> done = led->GetPartition(options.run_id, stream, p.id);
-                    CountAsCommitted(st, p, done ? done->rows : 0, done ? done->rows_read : 0, attempt);
+                    CountAsCommitted(st, p, done.value_or(PartitionRecord{}), attempt);
                     return;
                 }
                 claim = PartitionClaim{options.run_id, stream, p.id, options.worker, *claimed};
@@ -174,12 +180,19 @@ void PartitionLoader::RunTask(const Task& task) {
 /// A partition found committed by an earlier attempt: counted, not loaded again. Its rows
 /// count as read too (`rows_read` when the ledger knows it): the attempt that committed them
 /// read them, and its own counts were dropped when its reply was lost or its process died.
-void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int64_t rows_read,
+void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, const PartitionRecord& done,
                                        int attempt) {
     PartitionCounts counts;
-    counts.rows_written = rows;
-    counts.rows_read = std::max(rows, rows_read);
-    counts.rows_rejected = counts.rows_read - rows;
+    counts.rows_written = done.rows;
+    counts.rows_read = std::max(done.rows, done.rows_read);
+    counts.rows_rejected = counts.rows_read - done.rows;
+    if (MergesTarget(st)) {
+        const int64_t landed = done.rows_inserted + done.rows_updated + done.rows_unchanged;
+        counts.merge = MergeCounts{.inserted = done.rows_inserted,
+                                   .updated = done.rows_updated,
+                                   .unchanged = done.rows_unchanged,
+                                   .superseded = std::max<int64_t>(done.rows - landed, 0)};
+    }
     st.counters->rows_read.fetch_add(counts.rows_read, std::memory_order_relaxed);
     st.counters->rows_rejected.fetch_add(counts.rows_rejected, std::memory_order_relaxed);
     streams_.PartitionCommitted(st, p, counts, attempt);
@@ -204,7 +217,10 @@ bool PartitionLoader::AdoptTargetMark(StreamState& st, Ledger& ledger, const Par
         return false;
     }
     ledger.AdoptCommitted(run_.options.run_id, st.plan->spec.name, p.id, mark->rows, mark->undo);
-    CountAsCommitted(st, p, mark->rows, mark->rows, attempt);
+    PartitionRecord done;
+    done.rows = mark->rows;
+    done.rows_inserted = mark->rows;  // target marks keep no merge counts
+    CountAsCommitted(st, p, done, attempt);
     return true;
 }
 

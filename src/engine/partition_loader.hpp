@@ -35,7 +35,8 @@ public:
 private:
     void RunTask(const Task& task);
     void Uncount(StreamState& st, const PartitionCounts& counts);
-    void CountAsCommitted(StreamState& st, const PartitionPlan& p, int64_t rows, int64_t rows_read, int attempt);
+    /// Counts a partition found committed (by the ledger or a target mark) as `done` says.
+    void CountAsCommitted(StreamState& st, const PartitionPlan& p, const PartitionRecord& done, int attempt);
     bool AdoptTargetMark(StreamState& st, Ledger& ledger, const PartitionPlan& p, int attempt);
     bool TargetMarkLanded(StreamState& st, const PartitionClaim& claim);
     bool ClaimCommitted(const PartitionClaim& claim);

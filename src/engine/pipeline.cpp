@@ -254,6 +254,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
         if (ctx.cancel.stop_requested()) {
             throw Cancelled();
         }
+        counts.merge = ctx.writer.Merge();
         counts.undo = ctx.writer.UndoToken();
         counts.rows_read = rows_read.load();
         counts.bytes_read = bytes_read.load();

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stop_token>
 #include <vector>
 #include <string>
@@ -23,6 +24,10 @@ struct PartitionCounts {
     std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger
     bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
     std::string undo;                      ///< SinkWriter::UndoToken of the transaction
+    std::optional<MergeCounts> merge;      ///< how a merge's rows landed (SinkWriter::Merge)
+
+    /// How the rows written landed: a merge's counts, else every row inserted.
+    MergeCounts Landed() const { return merge.value_or(MergeCounts{.inserted = rows_written}); }
     std::string warning;                   ///< a problem after COMMIT that did not undo it
 };
 

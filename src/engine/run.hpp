@@ -46,9 +46,9 @@ ExitCode ExitCodeFor(RunStatus status);
 
 /// Where the rows of a stream (or of one of its tenants) went in one invocation. Every row
 /// read ends in exactly one place: read = written + rejected + filtered + rolled_back
-/// (Reconciles). A merge will split written into inserted + updated + unchanged and count
-/// the target rows it deleted apart (they were never read); appends and replaces insert
-/// every row they write.
+/// (Reconciles). A merge splits written into inserted + updated + unchanged + superseded and
+/// counts the target rows it deleted apart (they were never read); appends and replaces
+/// insert every row they write.
 struct RowCounts {
     int64_t read = 0;
     int64_t written = 0;      ///< present in the target at the end of the run
@@ -59,11 +59,13 @@ struct RowCounts {
     int64_t inserted = 0;
     int64_t updated = 0;
     int64_t unchanged = 0;
+    /// A merge's rows that a later row with the same key replaced before they landed.
+    int64_t superseded = 0;
     int64_t deleted = 0;      ///< target rows a merge removed: not part of the identity
 
     bool Reconciles() const {
         return read == written + rejected + filtered + rolled_back &&
-               written == inserted + updated + unchanged;
+               written == inserted + updated + unchanged + superseded;
     }
     RowCounts& operator+=(const RowCounts& other);
 };

@@ -66,4 +66,11 @@ inline bool ReplacesTarget(const StreamState& st) {
     return st.plan->spec.target.mode == "replace" || st.plan->spec.target.create == "replace";
 }
 
+/// Whether the stream merges into its target by key (upsert): its committed partitions
+/// changed rows in place, which deleting by undo token cannot revert, and merging the same
+/// rows again changes nothing, so they are kept rather than undone.
+inline bool MergesTarget(const StreamState& st) {
+    return st.plan->spec.target.mode == "upsert";
+}
+
 }  // namespace sluice

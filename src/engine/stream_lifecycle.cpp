@@ -205,12 +205,20 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
         std::lock_guard lock(run_.mu);
         st.summary.partitions_committed++;
         st.counters->partitions_done++;
+        const MergeCounts landed = counts.Landed();
+        const auto add_landed = [&landed](RowCounts& to) {
+            to.inserted += landed.inserted;
+            to.updated += landed.updated;
+            to.unchanged += landed.unchanged;
+            to.superseded += landed.superseded;
+        };
+        add_landed(st.summary.rows);
         if (!p.slice.tenant.empty()) {
             RowCounts& tenant = st.summary.tenants[p.slice.tenant];
             tenant.read += counts.rows_read;
             tenant.written += counts.rows_written;
-            tenant.inserted += counts.rows_written;
             tenant.rejected += counts.rows_rejected;
+            add_landed(tenant);
         }
         last = FinishPartitionLocked(st);
     }
@@ -375,7 +383,6 @@ RunSummary StreamLifecycle::Finish() {
         }
         st.summary.rows.read = st.counters->rows_read.load();
         st.summary.rows.written = st.counters->rows_written.load();
-        st.summary.rows.inserted = st.summary.rows.written;  // no merges yet: every row written is new
         st.summary.rows.rejected = st.counters->rows_rejected.load();
         const int64_t end = st.counters->finished_ns ? st.counters->finished_ns.load() : run_.tracker.NowNs();
         st.summary.seconds = static_cast<double>(end - st.counters->started_ns.load()) / 1e9;

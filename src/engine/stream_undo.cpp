@@ -26,6 +26,15 @@ void UndoAbandonedRun(const RunContext& run, StreamState& st) {
     if (options.undo_run.empty() || options.ledger_url.empty() || ReplacesTarget(st)) {
         return;
     }
+    if (MergesTarget(st)) {
+        run.reporter.Event({{"event", "warning"},
+                            {"stream", st.plan->spec.name},
+                            {"message", fmt::format("--restart: what run {} merged stays (a merge updates rows in "
+                                                    "place); this run merges its rows again, which converges "
+                                                    "to the same result",
+                                                    options.undo_run)}});
+        return;
+    }
     std::unique_ptr<Ledger> ledger = Ledger::Open(options.ledger_url, "sluice/" + run.job + "/restart");
     std::vector<std::string> tokens = ledger->UndoTokens(options.undo_run, st.plan->spec.name);
     // Partitions an older sluice committed recorded no token: their rows cannot be told
@@ -65,6 +74,15 @@ bool RollBackFailedTenants(const RunContext& run, StreamState& st) {
     const bool shared = st.plan->spec.target.url == options.ledger_url;
     const std::string& column = st.plan->spec.tenants.as_column;
     bool can_carry = true;  // every failed tenant has a tenant column to copy its previous rows by
+    if (MergesTarget(st)) {
+        // Each committed partition merged whole keys of the source; the failed tenant's mark
+        // does not advance, so the next run merges its window again and converges.
+        for (const auto& [tenant, error] : st.summary.failed_tenants) {
+            run.reporter.Event({{"event", "tenant_merges_kept"}, {"stream", st.plan->spec.name},
+                                {"tenant", tenant}, {"error", error}});
+        }
+        return true;
+    }
     for (const auto& [tenant, error] : st.summary.failed_tenants) {
         int64_t committed_rows = 0;
         for (const PartitionRecord& p : ledger->Partitions(options.run_id)) {
@@ -89,6 +107,7 @@ bool RollBackFailedTenants(const RunContext& run, StreamState& st) {
             counts.inserted -= counts.written;
             counts.written = 0;
             st.summary.rows.rolled_back += this_invocation;
+            st.summary.rows.inserted -= this_invocation;
             st.summary.rows_rolled_back_earlier += committed_rows - this_invocation;
         }
         st.counters->rows_written.fetch_sub(this_invocation, std::memory_order_relaxed);

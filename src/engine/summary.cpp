@@ -34,6 +34,7 @@ RowCounts& RowCounts::operator+=(const RowCounts& other) {
     inserted += other.inserted;
     updated += other.updated;
     unchanged += other.unchanged;
+    superseded += other.superseded;
     deleted += other.deleted;
     return *this;
 }
@@ -43,7 +44,8 @@ namespace {
 nlohmann::json CountsJson(const RowCounts& c) {
     return {{"read", c.read},         {"written", c.written},     {"rejected", c.rejected},
             {"filtered", c.filtered}, {"rolled_back", c.rolled_back}, {"inserted", c.inserted},
-            {"updated", c.updated},   {"unchanged", c.unchanged}, {"deleted", c.deleted}};
+            {"updated", c.updated},   {"unchanged", c.unchanged}, {"superseded", c.superseded},
+            {"deleted", c.deleted}};
 }
 
 }  // namespace

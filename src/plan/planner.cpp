@@ -2,6 +2,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "config/did_you_mean.hpp"
 #include "connectors/registry.hpp"
@@ -63,11 +64,49 @@ void AddTargetNotes(const StreamSpec& spec, std::vector<std::string>& notes) {
     }
 }
 
+/// A merge partitions a database source by its key, so that two workers never merge the same
+/// key (which would make the order of their commits decide the result).
+void PartitionByKey(const StreamSpec& spec, PartitionRequest& request, std::vector<std::string>& notes) {
+    if (spec.target.mode != "upsert") {
+        return;
+    }
+    if (!spec.source.files.empty()) {
+        notes.push_back("upsert from files: partitions are files (or byte ranges); a key in two of them is "
+                        "merged in the order their partitions commit");
+        return;
+    }
+    const std::string& strategy = request.strategy;
+    if (strategy == "ctid" || strategy == "offset") {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("{}: mode upsert partitions the source by its key, so that no two workers merge "
+                                "the same key; partition.strategy {} cuts across keys — use auto, key_range, "
+                                "hash or none",
+                                spec.target_location, strategy));
+    }
+    if (request.column.empty()) {
+        // A tenant's rows share its tenant column: cut by the next key column instead.
+        const auto tenant_column = [&](const std::string& k) {
+            return (!spec.tenants.values_column.empty() && SameColumnName(k, spec.tenants.values_column)) ||
+                   (!spec.tenants.as_column.empty() && SameColumnName(k, spec.tenants.as_column));
+        };
+        const auto key = std::find_if_not(spec.target.key.begin(), spec.target.key.end(), tenant_column);
+        request.column = key != spec.target.key.end() ? *key : spec.target.key.front();
+    } else if (std::none_of(spec.target.key.begin(), spec.target.key.end(),
+                            [&](const std::string& k) { return SameColumnName(k, request.column); })) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("{}: mode upsert partitions the source by its key, so that no two workers merge "
+                                "the same key; partition.column {} is not in target.key [{}]",
+                                spec.target_location, request.column, fmt::join(spec.target.key, ", ")));
+    }
+    request.whole_keys = true;
+}
+
 void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, StreamPlan& out) {
     out.spec = spec;
     out.strategy.clear();
     PartitionRequest request = spec.source.partition;
     request.workers = workers;
+    PartitionByKey(spec, request, out.notes);
     std::vector<PlannedSource> sources = ExpandTenants(spec);
     if (spec.incremental.enabled()) {
         for (PlannedSource& s : sources) {
@@ -138,8 +177,7 @@ void RefuseUnimplementedBlocks(const StreamSpec& spec) {
     if (spec.incremental.enabled() && (spec.target.mode == "replace" || spec.target.create == "replace")) {
         throw Error(ErrorKind::kConfig,
                     fmt::format("{}: incremental: with a target that is replaced would keep only the rows "
-                                "that changed since the last run; use mode: append (or a merge, when "
-                                "this build has one)",
+                                "that changed since the last run; use mode: append or upsert",
                                 spec.incremental.location));
     }
 }

@@ -56,6 +56,10 @@ bool PlanWindow(PlannedSource& s, PartitionRequest& request) {
                                 "them; fill them in, or set incremental.on_null: skip to leave them out",
                                 s.window_count.null_cursors, fmt::join(inc.cursor, ", ")));
     }
+    if (inc.on_null == "include") {
+        s.window.include_nulls = true;
+        s.window_count.rows += s.window_count.null_cursors;
+    }
     s.estimated_rows = s.window_count.rows;
     request.window = s.window;
     request.window_rows = s.window_count.rows;

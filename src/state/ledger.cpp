@@ -21,7 +21,8 @@ namespace {
 // 4: rejects.position (the row's origin, apart from the row, which is now a JSON object).
 // 5: partitions.rows_read and .bytes (live progress), the invocations table.
 // 6: checkpoints.tenant (incremental marks per stream and tenant).
-constexpr int kSchemaVersion = 6;
+// 7: partitions.rows_inserted, .rows_updated, .rows_unchanged (how a merge's rows landed).
+constexpr int kSchemaVersion = 7;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -39,7 +40,9 @@ CREATE TABLE IF NOT EXISTS {p}partitions (
   lower_bound text, upper_bound text, status text NOT NULL, attempts integer NOT NULL DEFAULT 0,
   rows {big} NOT NULL DEFAULT 0, worker text, lease_until {ts}, started_at {ts}, finished_at {ts},
   error text, slice text, undo text, rows_read {big} NOT NULL DEFAULT 0,
-  bytes {big} NOT NULL DEFAULT 0, PRIMARY KEY (run_id, stream, partition_id));
+  bytes {big} NOT NULL DEFAULT 0, rows_inserted {big} NOT NULL DEFAULT 0,
+  rows_updated {big} NOT NULL DEFAULT 0, rows_unchanged {big} NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, stream, partition_id));
 CREATE TABLE IF NOT EXISTS {p}invocations (
   run_id text NOT NULL, invocation integer NOT NULL, owner text, started_at {ts}, finished_at {ts},
   status text, rows_read {big} NOT NULL DEFAULT 0, rows_written {big} NOT NULL DEFAULT 0,
@@ -166,6 +169,11 @@ void Ledger::Migrate() {
     if (version >= 1 && version < 6) {
         AddCheckpointTenant();
     }
+    if (version >= 1 && version < 7) {
+        AddColumnIfMissing("partitions", "rows_inserted", true);
+        AddColumnIfMissing("partitions", "rows_updated", true);
+        AddColumnIfMissing("partitions", "rows_unchanged", true);
+    }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
                      {std::to_string(kSchemaVersion)});
@@ -261,7 +269,8 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
     }
     auto rows = store_->Query(
         fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
-                    "rows, worker, lease_until, error, slice, undo, rows_read, bytes FROM {} WHERE {} "
+                    "rows, worker, lease_until, error, slice, undo, rows_read, bytes, rows_inserted, rows_updated, "
+                    "rows_unchanged FROM {} WHERE {} "
                     "ORDER BY stream, partition_id",
                     Table("partitions"), where),
         params);
@@ -282,6 +291,9 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
         p.undo = SqlText(r[12]);
         p.rows_read = SqlInt(r[13]);
         p.bytes = SqlInt(r[14]);
+        p.rows_inserted = SqlInt(r[15]);
+        p.rows_updated = SqlInt(r[16]);
+        p.rows_unchanged = SqlInt(r[17]);
         out.push_back(std::move(p));
     }
     return out;
@@ -456,10 +468,12 @@ CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, const PartitionTal
     // the partition. A claim that was taken over (expired lease, --restart) updates no row,
     // and the caller rolls the data back with it.
     mark.fenced_update = fmt::format(
-        "UPDATE {} SET status = 'committed', rows = {}, rows_read = {}, bytes = {}, finished_at = {}, "
+        "UPDATE {} SET status = 'committed', rows = {}, rows_read = {}, bytes = {}, rows_inserted = {}, "
+        "rows_updated = {}, rows_unchanged = {}, finished_at = {}, "
         "lease_until = NULL, error = NULL, undo = {} WHERE run_id = {} AND stream = {} "
         "AND partition_id = {} AND status = 'running' AND worker = {} AND attempts = {}",
-        Table("partitions"), tally.rows_written, tally.rows_read, tally.bytes, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
+        Table("partitions"), tally.rows_written, tally.rows_read, tally.bytes, tally.rows_inserted,
+        tally.rows_updated, tally.rows_unchanged, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
         SqlLiteral(claim.stream), claim.partition, SqlLiteral(claim.worker), claim.attempt);
     for (const RejectedRow& r : rejects) {
         mark.rejects += fmt::format(

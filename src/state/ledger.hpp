@@ -37,6 +37,11 @@ struct PartitionTally {
     int64_t rows_read = 0;
     int64_t rows_written = 0;
     int64_t bytes = 0;
+    /// Of the rows written, how they landed (a merge; appends insert all): the rest were
+    /// superseded by a later row with the same key. Recorded with the commit mark.
+    int64_t rows_inserted = 0;
+    int64_t rows_updated = 0;
+    int64_t rows_unchanged = 0;
 };
 
 /// A running partition's tally, for Ledger::RecordProgress.
@@ -74,6 +79,9 @@ struct PartitionRecord {
     int64_t rows = 0;                ///< rows written: committed, or sent so far while running
     int64_t rows_read = 0;           ///< flushed every few seconds while running
     int64_t bytes = 0;               ///< bytes read, likewise
+    int64_t rows_inserted = 0;       ///< committed: how its rows landed (PartitionTally)
+    int64_t rows_updated = 0;
+    int64_t rows_unchanged = 0;
     std::string worker;
     std::string lease_until;
     std::string error;

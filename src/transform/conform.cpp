@@ -114,9 +114,7 @@ ValueKind KindOf(LogicalType t) {
 }  // namespace
 
 bool SameColumnName(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
+    return SameNameIgnoringCase(a, b);
 }
 
 std::optional<size_t> FindColumnByName(const Schema& schema, const std::string& name,

@@ -356,9 +356,35 @@ TEST(SqliteSink, UpsertUpdatesExistingKeys) {
     }
     writer->Begin(Slice{});
     writer->Write(MakeBatch(target, changed));
+    std::optional<MergeCounts> counts = writer->Merge();
+    ASSERT_TRUE(counts.has_value());
+    EXPECT_EQ(counts->inserted, 10);
+    EXPECT_EQ(counts->updated, 10);
+    EXPECT_EQ(counts->unchanged, 0);
+    EXPECT_EQ(writer->UndoToken(), "");  // a merge is not undone by deleting rows
     writer->Commit();
     EXPECT_EQ(db.Int("SELECT count(*) FROM people"), 110);
     EXPECT_EQ(db.Int("SELECT count(*) FROM people WHERE name = 'new'"), 20);
+
+    // The same rows again, one key twice: the last one written wins; identical rows stay.
+    Rows again = IdNameRows(100, 105);
+    for (auto& row : again) {
+        row[1] = "new";
+    }
+    Rows twice = IdNameRows(104, 105);
+    twice[0][1] = "last";
+    again.insert(again.end(), twice.begin(), twice.end());
+    writer->Begin(Slice{});
+    writer->Write(MakeBatch(target, again));
+    counts = writer->Merge();
+    writer->Commit();
+    EXPECT_EQ(counts->inserted, 0);
+    EXPECT_EQ(counts->updated, 1);
+    EXPECT_EQ(counts->unchanged, 4);
+    EXPECT_EQ(counts->superseded, 1);
+    EXPECT_EQ(db.Int("SELECT count(*) FROM people WHERE name = 'last' AND id = 104"), 1);
+    EXPECT_EQ(db.Int("SELECT count(*) FROM sqlite_master WHERE name LIKE 'sluice_stage%'"), 0)
+        << "the staging table is temporary: it never lands in the database file";
 
     db.Exec("CREATE TABLE nokey (id INTEGER, name TEXT)");
     TargetSpec bad = Target(db, "nokey", "never", "upsert");

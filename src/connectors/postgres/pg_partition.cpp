@@ -280,6 +280,8 @@ std::vector<Slice> PartitionSource(PgConnection& conn, const SourceShape& shape,
         const PgColumn* column = key.empty() ? nullptr : shape.FindColumn(key);
         if (column && IsRangeKey(column->type)) {
             strategy = "key_range";
+        } else if (column && request.whole_keys) {
+            strategy = "hash";  // ctid and offset slices would cut across a merge's keys
         } else if (shape.relation && (shape.relation->kind == 'r' || shape.relation->kind == 'm')) {
             strategy = "ctid";
         } else if (column) {

@@ -36,23 +36,6 @@ uint64_t XminOf(const std::string& token) {
 
 constexpr const char* kFreshSuffix = "__sluice_new";
 
-const PgColumn* FindColumn(const std::vector<PgColumn>& columns, const std::string& name) {
-    for (const PgColumn& c : columns) {
-        if (c.name == name) {
-            return &c;
-        }
-    }
-    for (const PgColumn& c : columns) {
-        if (c.name.size() == name.size() &&
-            std::equal(c.name.begin(), c.name.end(), name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-            })) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
-
 class PgSink final : public Sink {
 public:
     explicit PgSink(TargetSpec spec) : spec_(std::move(spec)), name_(QualifiedName::Parse(spec_.table)) {}
@@ -73,7 +56,9 @@ public:
         }
         const bool swap = spec_.mode == "replace" || spec_.create == "replace";
         const bool like_old = existing && spec_.create != "replace";
-        std::vector<std::string> key = source.primary_key.empty() ? spec_.key : source.primary_key;
+        // An upsert's ON CONFLICT needs its key unique in a table sluice creates.
+        std::vector<std::string> key =
+            spec_.mode == "upsert" || source.primary_key.empty() ? spec_.key : source.primary_key;
         std::optional<Relation> load = existing;
         old_ = existing;
         if (swap) {
@@ -111,7 +96,7 @@ public:
         out.primary_key = existing ? pg::ReadPrimaryKey(conn, existing->oid) : key;
         std::vector<std::string> missing;
         for (const Field& field : source.fields) {
-            const PgColumn* column = FindColumn(columns, field.name);
+            const PgColumn* column = pg::FindColumn(columns, field.name);
             if (!column) {
                 missing.push_back(field.name);
                 continue;
@@ -142,6 +127,10 @@ public:
                                     target->table_display, missing.size() == 1 ? "" : "s", list,
                                     DescribeColumnDiff(CompareColumns(source, table)),
                                     missing.size() == 1 ? "it" : "them", target->table_display));
+        }
+        if (spec_.mode == "upsert") {
+            target->merge = pg::PlanMerge(target->load_sql, target->columns, spec_.key, spec_.merge_order);
+            CheckMerge(conn, *target);
         }
         target_ = std::move(target);
         return out;
@@ -283,6 +272,33 @@ public:
     }
 
 private:
+    /// Plans the merge statement once, so that a key without a unique index (or a type the
+    /// merge cannot compare) fails the stream before any partition loads.
+    void CheckMerge(PgConnection& conn, const pg::LoadTarget& target) {
+        const std::string what = "checking the upsert into " + target.table_display;
+        conn.Exec("BEGIN", what);
+        try {
+            conn.Exec(target.merge->stage_create, what);
+            conn.Exec("EXPLAIN " + target.merge->merge, what);  // the planner infers ON CONFLICT's index
+        } catch (const Error& e) {
+            conn.Exec("ROLLBACK");
+            std::string key;
+            for (const std::string& k : spec_.key) {
+                key += (key.empty() ? "" : ", ") + QuoteIdent(k);
+            }
+            if (e.sqlstate() == "42P10") {
+                throw Error(ErrorKind::kSchema,
+                            fmt::format("mode upsert into {} needs a primary key or unique index on its key "
+                                        "({}); add one (CREATE UNIQUE INDEX ON {} ({})) or fix target.key",
+                                        target.table_display, key, target.table_display, key),
+                            e.sqlstate());
+            }
+            throw Error(ErrorKind::kSchema, fmt::format("mode upsert into {}: {}", target.table_display, e.what()),
+                        e.sqlstate());
+        }
+        conn.Exec("ROLLBACK", what);
+    }
+
     PgConnection& Conn() {
         if (!conn_ || PQstatus(conn_->get()) != CONNECTION_OK) {
             conn_.emplace(PgConnection::Connect(
@@ -379,11 +395,15 @@ private:
 }  // namespace
 
 void CheckPostgresTarget(const TargetSpec& spec) {
-    if (spec.mode != "append" && spec.mode != "replace") {
+    if (spec.mode != "append" && spec.mode != "replace" && spec.mode != "upsert") {
         throw Error(ErrorKind::kConfig,
                     fmt::format("target.mode {} is not available for PostgreSQL targets in this "
-                                "build; use append or replace (upsert works for SQLite targets)",
+                                "build; use append, replace or upsert",
                                 spec.mode));
+    }
+    if (spec.mode == "upsert" && spec.create == "replace") {
+        throw Error(ErrorKind::kConfig, "target.create: replace empties the table, so an upsert into it "
+                                        "would only insert; use mode: replace, or create: if_missing");
     }
     if (spec.create != "if_missing" && spec.create != "never" && spec.create != "replace") {
         throw Error(ErrorKind::kConfig,

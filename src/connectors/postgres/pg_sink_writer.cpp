@@ -29,6 +29,9 @@ public:
         if (conn_ && PQstatus(conn_->get()) != CONNECTION_OK) {
             conn_.reset();  // a broken connection from an earlier partition: start afresh
         }
+        if (!conn_) {
+            stage_ready_ = false;  // temporary tables live and die with their session
+        }
         const std::string app = TruncateName(
             fmt::format("{}/{}", target_->application_name.empty() ? "sluice" : target_->application_name,
                         slice.Describe()));
@@ -40,6 +43,10 @@ public:
                         "starting the load transaction");
         }
         in_transaction_ = true;
+        merged_ = false;
+        if (target_->merge && !stage_ready_) {
+            conn_->Exec(target_->merge->stage_create, "creating the staging table of an upsert");
+        }
         copy_open_ = false;
         raw_mode_ = false;
         buffer_.Clear();
@@ -69,9 +76,27 @@ public:
 
     void Commit() override {
         RequireTransaction("Commit");
+        if (target_->merge && !merged_) {
+            Merge();
+        }
         EndCopy();
         conn_->Exec("COMMIT", "committing " + target_->table_display);
         in_transaction_ = false;
+        stage_ready_ = target_->merge.has_value();  // committed with the session's staging table
+    }
+
+    std::optional<MergeCounts> Merge() override {
+        if (!target_->merge) {
+            return std::nullopt;
+        }
+        RequireTransaction("Merge");
+        if (merged_) {
+            throw Error(ErrorKind::kInternal, "SinkWriter::Merge called twice in one partition");
+        }
+        EndCopy();
+        PgResultPtr result = conn_->Exec(target_->merge->merge, "merging the partition into " + target_->table_display);
+        merged_ = true;
+        return ReadMergeCounts(result.get());
     }
 
     bool ExecuteInTransaction(const std::string& sql) override {
@@ -94,6 +119,9 @@ public:
     std::string UndoToken() override {
         RequireTransaction("UndoToken");
         EndCopy();
+        if (target_->merge) {
+            return "";  // a merge updates rows in place: deleting by xmin cannot undo it
+        }
         // Every row this transaction wrote carries its id as xmin (TryWrite keeps savepoints'
         // subtransaction ids off the kept rows). txid_current() is the 64-bit form; its low 32
         // bits are the xmin.
@@ -139,6 +167,7 @@ public:
             return;
         }
         in_transaction_ = false;
+        stage_ready_ = false;  // if this transaction created the staging table, it is gone
         try {
             if (conn_->in_copy()) {
                 conn_->EndCopyIn("sluice: partition rolled back");
@@ -166,7 +195,8 @@ private:
         raw_mode_ = raw;
         text_mode_ = text;
         const char* format = text ? "(FORMAT text)" : "(FORMAT binary)";
-        conn_->BeginCopyIn(fmt::format("COPY {} ({}) FROM STDIN {}", target_->load_sql, columns, format),
+        const std::string& into = target_->merge ? target_->merge->stage_table : target_->load_sql;
+        conn_->BeginCopyIn(fmt::format("COPY {} ({}) FROM STDIN {}", into, columns, format),
                            "loading " + target_->table_display);
         copy_open_ = true;
         buffer_.Clear();
@@ -203,6 +233,8 @@ private:
     bool copy_open_ = false;
     bool raw_mode_ = false;
     bool text_mode_ = false;
+    bool merged_ = false;       ///< Merge ran in this partition's transaction
+    bool stage_ready_ = false;  ///< the session's upsert staging table exists (committed)
 };
 
 }  // namespace

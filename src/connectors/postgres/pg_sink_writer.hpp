@@ -1,10 +1,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "connectors/connector.hpp"
+#include "connectors/postgres/pg_merge.hpp"
 #include "connectors/postgres/pg_types.hpp"
 
 namespace sluice::pg {
@@ -16,6 +18,8 @@ struct LoadTarget {
     std::string table_display;      ///< the target as the user named it, for messages
     std::string load_sql;           ///< quoted name of the table the COPY writes into
     std::vector<PgColumn> columns;  ///< COPY column list, in the order batches carry them
+    /// An upsert: COPY loads the session's staging table and Merge applies it to load_sql.
+    std::optional<MergeStatements> merge;
 };
 
 /// A writer with its own connection: one transaction and one COPY per partition. Raw

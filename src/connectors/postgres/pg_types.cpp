@@ -356,4 +356,18 @@ PgType PgTypeFor(const DataType& type) {
     return t;
 }
 
+const PgColumn* FindColumn(const std::vector<PgColumn>& columns, const std::string& name) {
+    for (const PgColumn& c : columns) {
+        if (c.name == name) {
+            return &c;
+        }
+    }
+    for (const PgColumn& c : columns) {
+        if (SameNameIgnoringCase(c.name, name)) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace sluice::pg

@@ -59,6 +59,9 @@ struct PgColumn {
 /// arrays, else of `oid` ('e': enums travel as their label text).
 PgType MapType(Oid oid, Oid element_oid, int32_t typmod, char typtype, std::string native);
 
+/// The column named `name`: the exact name, else one equal but for case; null when none.
+const PgColumn* FindColumn(const std::vector<PgColumn>& columns, const std::string& name);
+
 /// Reads the columns of relation `relid` (attnum order, dropped columns skipped), domains
 /// resolved to their base types.
 std::vector<PgColumn> ReadRelationColumns(PgConnection& conn, const std::string& relid);

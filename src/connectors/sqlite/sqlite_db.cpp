@@ -14,21 +14,15 @@ namespace sluice::sqlite {
 
 namespace {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 /// True when `schema` is one of the connection's databases (main, temp, attached).
 bool HasDatabase(sqlite3* db, std::string_view schema) {
     SqliteStmtPtr stmt = Prepare(db, "SELECT name FROM pragma_database_list", "listing databases");
     while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
-        if (EqualsIgnoreCase(ColumnText(stmt.get(), 0), schema)) {
+        if (SameNameIgnoringCase(ColumnText(stmt.get(), 0), schema)) {
             return true;
         }
     }
-    return EqualsIgnoreCase(schema, "temp");
+    return SameNameIgnoringCase(schema, "temp");
 }
 
 bool TableExists(sqlite3* db, const TableName& table) {
@@ -175,7 +169,7 @@ TableName ResolveTableName(sqlite3* db, const std::string& table) {
     }
     std::string schema = table.substr(0, dot);
     std::string name = table.substr(dot + 1);
-    if (EqualsIgnoreCase(schema, "public")) {
+    if (SameNameIgnoringCase(schema, "public")) {
         return TableName{"main", std::move(name)};
     }
     if (!HasDatabase(db, schema)) {
@@ -225,7 +219,7 @@ std::optional<Schema> ReadTableSchema(sqlite3* db, const TableName& table) {
         Field& only = schema.fields[key.front().second];
         // An INTEGER PRIMARY KEY is the rowid, which is never NULL (other single keys of
         // rowid tables can be, a historical SQLite quirk).
-        if (EqualsIgnoreCase(only.native_type, "INTEGER")) {
+        if (SameNameIgnoringCase(only.native_type, "INTEGER")) {
             only.nullable = false;
         }
     }

@@ -1,6 +1,7 @@
 #include "connectors/sqlite/sqlite_sink.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 #include <mutex>
@@ -22,13 +23,6 @@ using sqlite::QuoteIdent;
 /// Rows ANALYZE samples per index: enough for good plans, and seconds rather than minutes
 /// on a table of 100M rows (a full ANALYZE reads every index).
 constexpr int kAnalysisLimit = 1000;
-
-/// Column names compare case-insensitively, as SQLite compares identifiers.
-bool SameName(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 std::string JoinQuoted(const std::vector<std::string>& names) {
     std::string out;
@@ -328,38 +322,35 @@ private:
                                               sqlite::HasNumericAffinity(f.native_type));
         }
         if (spec_.mode == "upsert") {
-            plan->tail = UpsertClause(target);
+            AddMerge(db, target, *plan);
         }
-        // Prepare once now so that a bad ON CONFLICT target fails the stream, not each partition.
-        try {
-            sqlite::Prepare(db, plan->Sql(1), "preparing the INSERT into " + table_.Display());
-        } catch (const Error& e) {
-            throw Error(ErrorKind::kSchema,
-                        fmt::format("{}{}", e.what(),
-                                    spec_.mode == "upsert" ? "; upsert needs target.key to be the table's primary "
-                                                             "key or a UNIQUE index"
-                                                           : ""),
-                        e.sqlstate());
-        }
+        sqlite::Prepare(db, plan->Sql(1), "preparing the INSERT into " + table_.Display());
         return plan;
     }
 
-    std::string UpsertClause(const Schema& target) const {
+    /// An upsert writes into a staging table and merges it per partition. The merge is
+    /// prepared once now, so that a key without a unique index fails the stream, not each
+    /// partition.
+    void AddMerge(sqlite3* db, const Schema& target, sqlite::InsertPlan& plan) const {
+        static std::atomic<int> stages{0};
         const std::vector<std::string> key = spec_.key.empty() ? target.primary_key : spec_.key;
         if (key.empty()) {
             throw Error(ErrorKind::kConfig, fmt::format("mode upsert into {} needs target.key (the table has "
                                                         "no primary key)",
                                                         table_.Display()));
         }
-        std::string updates;
-        for (const Field& f : target.fields) {
-            const bool is_key = std::any_of(key.begin(), key.end(), [&](const std::string& k) { return SameName(k, f.name); });
-            if (!is_key) {
-                updates += fmt::format("{0}{1} = excluded.{1}", updates.empty() ? "" : ", ", QuoteIdent(f.name));
-            }
+        plan.merge = sqlite::PlanMerge(load_.Sql(), target.fields, key, spec_.merge_order, ++stages);
+        sqlite::ExecSql(db, plan.merge->stage_create, "creating the staging table of an upsert into " + table_.Display());
+        plan.head = fmt::format("INSERT INTO {} ({}) VALUES ", plan.merge->stage_table, JoinQuoted(target_columns_));
+        try {
+            sqlite::Prepare(db, plan.merge->merge, "preparing the upsert into " + table_.Display());
+        } catch (const Error& e) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("{}; mode upsert needs target.key ({}) to be the table's primary key or a "
+                                    "UNIQUE index",
+                                    e.what(), JoinQuoted(key)),
+                        e.sqlstate());
         }
-        return fmt::format(" ON CONFLICT ({}) DO {}", JoinQuoted(key),
-                           updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
     }
 
     TargetSpec spec_;

@@ -82,8 +82,20 @@ public:
         return sqlite3_changes64(db());
     }
 
+    std::optional<MergeCounts> Merge() override {
+        if (!plan_->merge) {
+            return std::nullopt;
+        }
+        EnsureTransaction();
+        merged_ = true;
+        return RunMerge(db(), *plan_->merge, plan_->table);
+    }
+
     std::string UndoToken() override {
         EnsureTransaction();
+        if (plan_->merge) {
+            return "";  // a merge updates rows in place: deleting a rowid range cannot undo it
+        }
         // The file's write lock is ours from BEGIN IMMEDIATE to COMMIT, and SQLite appends a
         // new row at max(rowid) + 1: the rows this transaction wrote are exactly the rowids
         // above the maximum seen at BEGIN. (A WITHOUT ROWID table has no such range: empty.)
@@ -97,6 +109,9 @@ public:
     void Commit() override {
         if (!lock_.owns_lock()) {
             return;  // nothing was written: there is no transaction
+        }
+        if (plan_->merge && !merged_) {
+            Merge();
         }
         // On failure the transaction and the lock stay ours until the caller's Rollback.
         ExecSql(db(), "COMMIT", "committing into " + plan_->table);
@@ -143,6 +158,7 @@ private:
             return;
         }
         lock_ = std::unique_lock(shared_->mu);
+        merged_ = false;
         try {
             ExecSql(db(), "BEGIN IMMEDIATE", "starting a transaction on " + plan_->table);
             const std::optional<int64_t> before = MaxRowid();
@@ -299,6 +315,7 @@ private:
     SqliteStmtPtr multi_;   // guarded by shared_->mu
     std::optional<int64_t> first_rowid_;  ///< first rowid this transaction can append
     std::unique_lock<std::mutex> lock_;  // owns shared_->mu while a partition's transaction is open
+    bool merged_ = false;                ///< Merge ran in the open transaction
     std::string text_;
 };
 

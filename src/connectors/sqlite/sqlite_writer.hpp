@@ -3,10 +3,12 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "connectors/connector.hpp"
 #include "connectors/sqlite/sqlite_db.hpp"
+#include "connectors/sqlite/sqlite_merge.hpp"
 
 namespace sluice::sqlite {
 
@@ -35,7 +37,9 @@ struct InsertPlan {
     std::string table;           ///< for messages
     std::string table_sql;       ///< quoted name, for statements
     std::string head;            ///< "INSERT INTO t (a, b) VALUES "
-    std::string tail;            ///< "" or " ON CONFLICT (k) DO UPDATE SET ..."
+    std::string tail;            ///< "" (or an ON CONFLICT clause)
+    /// An upsert: `head` inserts into the staging table, and SinkWriter::Merge applies it.
+    std::optional<MergeStatements> merge;
     size_t columns = 0;
     /// Rows bound per multi-row INSERT (1 = single-row statements only).
     size_t rows_per_statement = 1;

@@ -1,0 +1,107 @@
+#include "connectors/sqlite/sqlite_merge.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "connectors/sqlite/sqlite_db.hpp"
+#include "core/error.hpp"
+
+namespace sluice::sqlite {
+
+namespace {
+
+// Orders rows of a key as written; no target column is likely to carry this name.
+constexpr const char* kOrdinal = "sluice__ord";
+
+const Field& Require(const std::vector<Field>& columns, const std::string& name, const char* role) {
+    const auto at = std::find_if(columns.begin(), columns.end(),
+                                 [&](const Field& f) { return SameNameIgnoringCase(f.name, name); });
+    if (at == columns.end()) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("{} column {} is not among the columns loaded into the target", role, name));
+    }
+    return *at;
+}
+
+}  // namespace
+
+MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, int id) {
+    MergeStatements out;
+    out.stage_table = fmt::format("temp.sluice_stage_{}", id);
+    std::string stage_columns = fmt::format("{} INTEGER PRIMARY KEY", kOrdinal);
+    std::string list;
+    for (const Field& f : columns) {
+        // The target's declared types give the staged values the target's affinity, so that
+        // a staged value compares equal to the stored one.
+        stage_columns += fmt::format(", {} {}{}", QuoteIdent(f.name), f.native_type, f.nullable ? "" : " NOT NULL");
+        list += (list.empty() ? "" : ", ") + QuoteIdent(f.name);
+    }
+    std::vector<std::string> key_names;
+    std::string key_list;
+    std::string key_match;
+    for (const std::string& k : key) {
+        key_names.push_back(Require(columns, k, "key").name);
+        const std::string q = QuoteIdent(key_names.back());
+        key_list += (key_list.empty() ? "" : ", ") + q;
+        key_match += fmt::format("{}t.{} = l.{}", key_match.empty() ? "" : " AND ", q, q);
+    }
+    std::string order_by;
+    for (const std::string& o : order) {
+        order_by += fmt::format("{} DESC NULLS LAST, ", QuoteIdent(Require(columns, o, "merge order").name));
+    }
+    order_by += fmt::format("{} DESC", kOrdinal);
+    std::string set;
+    std::string differs;
+    std::string same = key_match;  // the key first: the lookup goes through its index
+    for (const Field& f : columns) {
+        if (std::find(key_names.begin(), key_names.end(), f.name) != key_names.end()) {
+            continue;
+        }
+        const std::string q = QuoteIdent(f.name);
+        same += fmt::format(" AND t.{} IS l.{}", q, q);
+        set += fmt::format("{}{} = excluded.{}", set.empty() ? "" : ", ", q, q);
+        differs += fmt::format("{}t.{} IS NOT excluded.{}", differs.empty() ? "" : " OR ", q, q);
+    }
+    const std::string latest = fmt::format(
+        "WITH latest AS (SELECT {list} FROM (SELECT {list}, row_number() OVER (PARTITION BY {key} ORDER BY {order}) "
+        "AS sluice__rn FROM {stage}) WHERE sluice__rn = 1) ",
+        fmt::arg("list", list), fmt::arg("key", key_list), fmt::arg("order", order_by),
+        fmt::arg("stage", out.stage_table));
+    out.stage_create = fmt::format("CREATE TEMP TABLE IF NOT EXISTS sluice_stage_{} ({})", id, stage_columns);
+    out.counts = latest + fmt::format(
+        "SELECT (SELECT count(*) FROM {stage}), count(*), "
+        "coalesce(sum(NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})), 0), "
+        "coalesce(sum(EXISTS (SELECT 1 FROM {target} t WHERE {same})), 0) FROM latest l",
+        fmt::arg("stage", out.stage_table), fmt::arg("target", target_sql), fmt::arg("match", key_match),
+        fmt::arg("same", same));
+    // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+    out.merge = latest + fmt::format("INSERT INTO {} AS t ({}) SELECT {} FROM latest WHERE true ON CONFLICT ({}) DO {}",
+                                     target_sql, list, list, key_list,
+                                     set.empty() ? "NOTHING" : fmt::format("UPDATE SET {} WHERE {}", set, differs));
+    out.clear = "DELETE FROM " + out.stage_table;
+    return out;
+}
+
+MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display) {
+    const std::string what = "merging the partition into " + table_display;
+    SqliteStmtPtr counts = Prepare(db, merge.counts, what);
+    const int rc = sqlite3_step(counts.get());
+    if (rc != SQLITE_ROW) {
+        throw MakeError(db, rc, what);
+    }
+    const int64_t staged = sqlite3_column_int64(counts.get(), 0);
+    const int64_t distinct = sqlite3_column_int64(counts.get(), 1);
+    MergeCounts out;
+    out.inserted = sqlite3_column_int64(counts.get(), 2);
+    out.unchanged = sqlite3_column_int64(counts.get(), 3);
+    out.updated = distinct - out.inserted - out.unchanged;
+    out.superseded = staged - distinct;
+    counts.reset();
+    ExecSql(db, merge.merge, what);
+    ExecSql(db, merge.clear, what);
+    return out;
+}
+
+}  // namespace sluice::sqlite

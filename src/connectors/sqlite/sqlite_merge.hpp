@@ -1,0 +1,34 @@
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+#include "connectors/connector.hpp"
+#include "core/schema.hpp"
+
+namespace sluice::sqlite {
+
+/// The statements of an upsert into one SQLite table, the same semantics as PostgreSQL's:
+/// a partition's rows go into a temporary staging table; Merge keeps the last row of each key
+/// (by `order`, then as written), inserts it, or updates the target's row when a value
+/// differs (`IS NOT`), and leaves identical rows alone.
+struct MergeStatements {
+    std::string stage_table;   ///< what the partition's INSERTs write into
+    std::string stage_create;  ///< run once on the shared connection
+    std::string counts;        ///< one row: rows staged, distinct keys, new keys, identical rows
+    std::string merge;
+    std::string clear;         ///< empties the staging table for the next partition
+};
+
+/// `target_sql`: the quoted target table; `columns`: the target's fields the partitions fill,
+/// in order; `key` and `order` name some of them; `id` tells the staging tables of several
+/// sinks on one connection apart. Throws Error(kConfig) when a key or order column is unknown.
+MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, int id);
+
+/// Runs the merge in the open transaction and returns how the staged rows landed.
+MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display);
+
+}  // namespace sluice::sqlite
