@@ -36,6 +36,6 @@ TenantSpec ParseTenants(const Field& tenants);
 TransformSpec ParseTransform(const Field& transform);
 
 /// `incremental:` of a stream into `out`.
-void ParseIncremental(const Field& incremental, const std::string& mode, IncrementalSpec& out);
+void ParseIncremental(const Field& incremental, const TargetSpec& target, IncrementalSpec& out);
 
 }  // namespace sluice::config

@@ -198,9 +198,12 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
         stream.transform.location = transform.Location();
     });
     block.With("incremental", [&](const Field& incremental) {
-        config::ParseIncremental(incremental, stream.target.mode, stream.incremental);
+        config::ParseIncremental(incremental, stream.target, stream.incremental);
     });
-    if (stream.target.mode == "upsert") {
+    if (stream.target.mode == "append" && stream.incremental.lookback.count() > 0) {
+        stream.target.insert_new_keys = true;  // rows read again must not load twice
+    }
+    if (stream.target.MergesByKey()) {
         stream.target.merge_order = stream.incremental.cursor;  // the latest row of a key wins
     }
     std::optional<Field> after = block.Get("after");

@@ -44,6 +44,9 @@ struct IncrementalSpec {
     /// Leave rows younger than this for the next run (a time cursor: a transaction that began
     /// earlier may still commit an earlier timestamp).
     std::chrono::milliseconds settle{0};
+    /// Re-read this much before the mark (late rows; only with a merge by key, where a row
+    /// read again changes nothing): the window starts at (first cursor column > mark - lookback).
+    std::chrono::milliseconds lookback{0};
     /// Rows with a NULL cursor column: fail | skip | include (merges only: such rows are
     /// merged again in every run).
     std::string on_null = "fail";

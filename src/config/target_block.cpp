@@ -142,7 +142,7 @@ TenantSpec ParseTenants(const Field& tenants) {
     return out;
 }
 
-void ParseIncremental(const Field& incremental, const std::string& mode, IncrementalSpec& out) {
+void ParseIncremental(const Field& incremental, const TargetSpec& target, IncrementalSpec& out) {
     incremental.CheckKeys({"cursor", "settle", "on_null", "lookback"});
     out.location = incremental.Location();
     incremental.With("cursor", [&](const Field& cursor) {
@@ -157,19 +157,25 @@ void ParseIncremental(const Field& incremental, const std::string& mode, Increme
     incremental.With("settle", [&](const Field& settle) { out.settle = settle.Duration(); });
     incremental.With("on_null", [&](const Field& on_null) {
         out.on_null = on_null.Enum({"fail", "skip", "include"});
-        if (out.on_null == "include" && mode != "upsert") {
+        if (out.on_null == "include" && target.mode != "upsert") {
             // Rows without a cursor are in every window: only a merge by key makes loading
             // them again harmless.
             on_null.Fail(fmt::format("include needs a merge by key (target.mode: upsert), since rows "
                                      "without a cursor are read again in every run; with mode {} use skip "
                                      "(never load them) or fail (the default: stop and count them)",
-                                     mode));
+                                     target.mode));
         }
     });
     incremental.With("lookback", [&](const Field& lookback) {
-        lookback.Fail("lookback re-reads rows before the mark, which only a merge by key (mode: upsert or "
-                      "scd2) loads without duplicates, and this build has none yet; use settle: to leave "
-                      "late rows for the next run instead");
+        out.lookback = lookback.Duration();
+        const bool keyed = target.mode == "upsert" || (target.mode == "append" && !target.key.empty());
+        if (!keyed) {
+            lookback.Fail(fmt::format("lookback re-reads rows before the mark, which loads them twice unless the "
+                                      "target merges by key: use mode: upsert, or mode: append with target.key "
+                                      "(then only keys not yet present are inserted); with mode {} use settle: "
+                                      "to leave late rows for the next run instead",
+                                      target.mode));
+        }
     });
 }
 

@@ -21,6 +21,13 @@ std::optional<std::vector<std::string>> Source::CursorMax(const std::vector<std:
                                     "source has no cursor to compare");
 }
 
+std::string Source::CursorBefore(const std::string& column, const std::string& value, double seconds) {
+    (void)column;
+    (void)value;
+    (void)seconds;
+    throw Error(ErrorKind::kConfig, "incremental.lookback needs a database source (PostgreSQL or SQLite)");
+}
+
 WindowCount Source::CountWindow(const CursorWindow& window) {
     (void)window;
     throw Error(ErrorKind::kConfig, "incremental: needs a database source (PostgreSQL or SQLite)");

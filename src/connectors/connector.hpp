@@ -104,6 +104,12 @@ struct TargetSpec {
     /// A merge: among the rows of one key in a partition, the last in this order wins (the
     /// incremental cursor; then the order read). Empty = the order read.
     std::vector<std::string> merge_order;
+    /// mode append with key and incremental.lookback: rows read again must not load twice, so
+    /// only rows whose key the target does not hold yet are inserted (a merge without updates).
+    bool insert_new_keys = false;
+
+    /// Whether rows are merged into the target by `key` (upsert, or insert_new_keys).
+    bool MergesByKey() const { return mode == "upsert" || insert_new_keys; }
     std::string base_dir;
     std::string application_name;
     std::string path;                   ///< file targets: output directory or file
@@ -164,6 +170,10 @@ public:
                                                               double settle_seconds);
     /// incremental: how many rows `window` holds, and how many have a NULL cursor column.
     virtual WindowCount CountWindow(const CursorWindow& window);
+    /// incremental.lookback: the value `seconds` before `value` of time cursor column
+    /// `column`, as text at full precision in the column's type. Throws Error(kConfig) when
+    /// the column is not a date or timestamp.
+    virtual std::string CursorBefore(const std::string& column, const std::string& value, double seconds);
 };
 
 /// The SQL condition of `window` (empty when it is not active). With `row_values` the bounds

@@ -66,11 +66,12 @@ inline bool ReplacesTarget(const StreamState& st) {
     return st.plan->spec.target.mode == "replace" || st.plan->spec.target.create == "replace";
 }
 
-/// Whether the stream merges into its target by key (upsert): its committed partitions
+/// Whether the stream merges into its target by key (upsert, or append of new keys only):
+/// its committed partitions
 /// changed rows in place, which deleting by undo token cannot revert, and merging the same
 /// rows again changes nothing, so they are kept rather than undone.
 inline bool MergesTarget(const StreamState& st) {
-    return st.plan->spec.target.mode == "upsert";
+    return st.plan->spec.target.MergesByKey();
 }
 
 }  // namespace sluice

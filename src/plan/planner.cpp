@@ -67,7 +67,7 @@ void AddTargetNotes(const StreamSpec& spec, std::vector<std::string>& notes) {
 /// A merge partitions a database source by its key, so that two workers never merge the same
 /// key (which would make the order of their commits decide the result).
 void PartitionByKey(const StreamSpec& spec, PartitionRequest& request, std::vector<std::string>& notes) {
-    if (spec.target.mode != "upsert") {
+    if (!spec.target.MergesByKey()) {
         return;
     }
     if (!spec.source.files.empty()) {

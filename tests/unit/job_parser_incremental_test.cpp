@@ -9,9 +9,10 @@
 namespace sluice {
 namespace {
 
-std::string Job(const std::string& incremental) {
+std::string Job(const std::string& incremental, const std::string& target_extra = "") {
     return "version: 1\nname: t\nsource: {connection: \"sqlite://s.db\", table: events}\n"
-           "incremental: " + incremental + "\ntarget: {connection: \"sqlite://t.db\", table: events}\n";
+           "incremental: " + incremental + "\ntarget: {connection: \"sqlite://t.db\", table: events" +
+           target_extra + "}\n";
 }
 
 std::string ErrorOf(const std::string& yaml) {
@@ -46,6 +47,27 @@ TEST(JobParserIncremental, RefusesWhatNeedsAMergeByKeyAndSaysWhy) {
     EXPECT_NE(ErrorOf(Job("{settle: 5s}")).find("cursor"), std::string::npos);
     EXPECT_NE(ErrorOf(Job("{cursor: []}")).find("expected at least one column"), std::string::npos);
     EXPECT_NE(ErrorOf(Job("{cursor: [id], on_null: maybe}")).find("on_null"), std::string::npos);
+}
+
+TEST(JobParserIncremental, MergesTakeLookbackAndNullCursors) {
+    const StreamSpec upsert = ParseJob(Job("{cursor: [updated_at, id], lookback: 2h, on_null: include}",
+                                           ", mode: upsert, key: [id]"),
+                                       "t.yaml", "/srv")
+                                  .streams.at(0);
+    EXPECT_EQ(upsert.incremental.lookback.count(), 2 * 3600 * 1000);
+    EXPECT_EQ(upsert.incremental.on_null, "include");
+    EXPECT_EQ(upsert.target.merge_order, (std::vector<std::string>{"updated_at", "id"}));  // latest wins
+    EXPECT_FALSE(upsert.target.insert_new_keys);
+
+    // An append with a key re-reads without duplicates by inserting only keys not yet present.
+    const StreamSpec append =
+        ParseJob(Job("{cursor: [updated_at], lookback: 10m}", ", key: [id]"), "t.yaml", "/srv").streams.at(0);
+    EXPECT_TRUE(append.target.insert_new_keys);
+    EXPECT_TRUE(append.target.MergesByKey());
+    const StreamSpec plain = ParseJob(Job("{cursor: [updated_at]}", ", key: [id]"), "t.yaml", "/srv").streams.at(0);
+    EXPECT_FALSE(plain.target.MergesByKey()) << "without lookback an append with a key stays a plain append";
+    EXPECT_NE(ErrorOf(Job("{cursor: [id], on_null: include}", ", key: [id]")).find("include needs a merge by key"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -103,4 +103,22 @@ WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const Curs
     return count;
 }
 
+std::string CursorBefore(PgConnection& conn, const SourceShape& shape, const std::string& column,
+                         const std::string& value, double seconds) {
+    const PgColumn& c = CursorColumn(shape, column);
+    const LogicalType type = c.type.type.id;
+    if (type != LogicalType::kDate && type != LogicalType::kTimestamp && type != LogicalType::kTimestampTz) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("incremental.lookback goes back in time, but the first cursor column {} of {} is "
+                                "{}; lookback needs a date or timestamp cursor",
+                                c.name, shape.display, c.type.native));
+    }
+    // Computed by the server, in the column's own type and precision (a date stays a date).
+    return conn
+        .QueryValue(fmt::format("SELECT ($1::{} - make_interval(secs => $2::float8))::{}::text", c.type.native,
+                                c.type.native),
+                    {value, fmt::format("{}", seconds)}, "going back incremental.lookback from the mark")
+        .value_or(value);
+}
+
 }  // namespace sluice::pg

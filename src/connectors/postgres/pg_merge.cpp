@@ -14,8 +14,9 @@ namespace sluice::pg {
 namespace {
 
 constexpr const char* kStage = "pg_temp.sluice_stage";
-// Orders rows of a key as read; no target column is likely to carry this name.
-constexpr const char* kOrdinal = "sluice__ord";
+// The sort of a partition's rows by key stays in memory up to this size (the default 4MB
+// spills a 50,000-row partition to disk).
+constexpr const char* kMergeWorkMem = "256MB";
 
 const PgColumn& Require(const std::vector<PgColumn>& columns, const std::string& name, const char* role) {
     if (const PgColumn* column = FindColumn(columns, name)) {
@@ -43,24 +44,32 @@ std::string JoinQuoted(const std::vector<std::string>& names, std::string_view p
 }  // namespace
 
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order) {
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update) {
     std::vector<std::string> names;
-    std::string stage_columns = fmt::format("{} bigint GENERATED ALWAYS AS IDENTITY", kOrdinal);
+    std::string stage_columns;
     for (const PgColumn& c : columns) {
         names.push_back(c.name);
         // NOT NULL is kept so that a NULL is refused at COPY, where bisection can set the row
         // aside, rather than by the merge, which would fail the whole partition.
-        stage_columns += fmt::format(", {} {}{}", QuoteIdent(c.name), c.type.native, c.not_null ? " NOT NULL" : "");
+        stage_columns += fmt::format("{}{} {}{}", stage_columns.empty() ? "" : ", ", QuoteIdent(c.name),
+                                     c.type.native, c.not_null ? " NOT NULL" : "");
     }
     std::vector<std::string> key_names;
     for (const std::string& k : key) {
         key_names.push_back(Require(columns, k, "key").name);
     }
     std::string order_by = JoinQuoted(key_names);
+    std::string old_order;
+    std::string new_order;
     for (const std::string& o : order) {
-        order_by += fmt::format(", {} DESC NULLS LAST", QuoteIdent(Require(columns, o, "merge order").name));
+        const std::string name = QuoteIdent(Require(columns, o, "merge order").name);
+        order_by += fmt::format(", {} DESC NULLS LAST", name);
+        old_order += fmt::format("{}t.{}", old_order.empty() ? "" : ", ", name);
+        new_order += fmt::format("{}EXCLUDED.{}", new_order.empty() ? "" : ", ", name);
     }
-    order_by += fmt::format(", {} DESC", kOrdinal);
+    // Then the order read: the staging table is emptied at every commit and only appended
+    // to, so its rows' physical order (ctid) is the order they were copied in.
+    order_by += ", ctid DESC";
 
     std::string set;
     std::string old_values;
@@ -76,9 +85,15 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgCol
         new_values += fmt::format("{}EXCLUDED.{}{}", new_values.empty() ? "" : ", ", name, cast);
     }
     // A key whose every column is in the key has nothing to update: present means unchanged.
+    // A row older by cursor than the target's row of its key (read again by a lookback, or
+    // a late arrival) does not overwrite it: the latest row by cursor wins across runs too.
+    // A NULL cursor on either side compares unknown, and the row applies.
+    const std::string newer =
+        old_order.empty() ? "" : fmt::format(" AND (ROW({}) > ROW({})) IS NOT TRUE", old_order, new_order);
     const std::string action =
-        set.empty() ? "DO NOTHING"
-                    : fmt::format("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({})", set, old_values, new_values);
+        set.empty() || !update ? "DO NOTHING"
+                               : fmt::format("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({}){}", set,
+                                             old_values, new_values, newer);
     const std::string list = JoinQuoted(names);
     MergeStatements out;
     out.stage_table = kStage;
@@ -93,6 +108,7 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgCol
         "count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged",
         fmt::arg("key", JoinQuoted(key_names)), fmt::arg("list", list), fmt::arg("stage", kStage),
         fmt::arg("order", order_by), fmt::arg("target", target_sql), fmt::arg("action", action));
+    out.settings = fmt::format("SET LOCAL work_mem = '{}'", kMergeWorkMem);
     return out;
 }
 

@@ -18,12 +18,15 @@ struct MergeStatements {
     std::string stage_table;   ///< what COPY loads into
     std::string stage_create;
     std::string merge;
+    std::string settings;      ///< run in the partition's transaction before `merge`
 };
 
 /// `columns`: the COPY columns (target column names); `key` and `order` name some of them.
 /// Throws Error(kConfig) when a key or order column is not among the columns.
+/// Without `update`, a key the target holds is left alone (counted unchanged): an append of
+/// new keys only.
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order);
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update);
 
 /// Reads the row `merge` returned.
 MergeCounts ReadMergeCounts(const PGresult* result);

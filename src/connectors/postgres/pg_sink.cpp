@@ -58,7 +58,7 @@ public:
         const bool like_old = existing && spec_.create != "replace";
         // An upsert's ON CONFLICT needs its key unique in a table sluice creates.
         std::vector<std::string> key =
-            spec_.mode == "upsert" || source.primary_key.empty() ? spec_.key : source.primary_key;
+            spec_.MergesByKey() || source.primary_key.empty() ? spec_.key : source.primary_key;
         std::optional<Relation> load = existing;
         old_ = existing;
         if (swap) {
@@ -128,8 +128,9 @@ public:
                                     DescribeColumnDiff(CompareColumns(source, table)),
                                     missing.size() == 1 ? "it" : "them", target->table_display));
         }
-        if (spec_.mode == "upsert") {
-            target->merge = pg::PlanMerge(target->load_sql, target->columns, spec_.key, spec_.merge_order);
+        if (spec_.MergesByKey()) {
+            target->merge = pg::PlanMerge(target->load_sql, target->columns, spec_.key, spec_.merge_order,
+                                          !spec_.insert_new_keys);
             CheckMerge(conn, *target);
         }
         target_ = std::move(target);

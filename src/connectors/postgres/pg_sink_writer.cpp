@@ -94,7 +94,9 @@ public:
             throw Error(ErrorKind::kInternal, "SinkWriter::Merge called twice in one partition");
         }
         EndCopy();
-        PgResultPtr result = conn_->Exec(target_->merge->merge, "merging the partition into " + target_->table_display);
+        const std::string what = "merging the partition into " + target_->table_display;
+        conn_->Exec(target_->merge->settings, what);
+        PgResultPtr result = conn_->Exec(target_->merge->merge, what);
         merged_ = true;
         return ReadMergeCounts(result.get());
     }

@@ -134,6 +134,11 @@ public:
         return pg::CountWindow(Conn(), InitLocked(), window);
     }
 
+    std::string CursorBefore(const std::string& column, const std::string& value, double seconds) override {
+        std::lock_guard lock(mu_);
+        return pg::CursorBefore(Conn(), InitLocked(), column, value, seconds);
+    }
+
     std::vector<std::string> QueryValues(const std::string& query) override {
         std::lock_guard lock(mu_);
         return Conn().QueryColumn(TrimQuery(query), {}, "running the tenant query");

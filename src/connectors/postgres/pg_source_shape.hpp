@@ -53,6 +53,9 @@ std::optional<std::vector<std::string>> ReadCursorMax(PgConnection& conn, const 
                                                       const std::vector<std::string>& columns,
                                                       double settle_seconds);
 WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window);
+/// Source::CursorBefore of a PostgreSQL source: date and timestamp columns only.
+std::string CursorBefore(PgConnection& conn, const SourceShape& shape, const std::string& column,
+                         const std::string& value, double seconds);
 
 /// A reader for one slice with its own connection (joining the exported snapshot if any).
 std::unique_ptr<SliceReader> OpenPgSliceReader(std::shared_ptr<const SourceShape> shape,

@@ -109,4 +109,29 @@ WindowCount CountWindow(sqlite3* db, const CursorQuery& q, const CursorWindow& w
     return {sqlite3_column_int64(stmt.get(), 0), sqlite3_column_int64(stmt.get(), 1)};
 }
 
+std::string CursorBefore(sqlite3* db, const Schema& schema, const std::string& label, const std::string& column,
+                         const std::string& value, double seconds) {
+    const Field& field = CursorField(schema, column, label);
+    const std::string what = "going back incremental.lookback from the mark";
+    // Written like the stored values, so that they still compare as text: a date stays a
+    // date, a timestamp keeps millisecond digits and its 'T' separator when it had one.
+    const bool date_only = value.size() == 10;
+    SqliteStmtPtr stmt = Prepare(
+        db, date_only ? "SELECT date(?1, ?2)" : "SELECT strftime('%Y-%m-%d %H:%M:%f', ?1, ?2)", what);
+    const std::string shift = fmt::format("-{:.3f} seconds", seconds);
+    sqlite3_bind_text(stmt.get(), 1, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    sqlite3_bind_text(stmt.get(), 2, shift.data(), static_cast<int>(shift.size()), SQLITE_STATIC);
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW || sqlite3_column_type(stmt.get(), 0) == SQLITE_NULL) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("incremental.lookback goes back in time, but the mark {} of cursor column {} of {} "
+                                "is not a date or timestamp SQLite can read",
+                                value, field.name, label));
+    }
+    std::string out(ColumnText(stmt.get(), 0));
+    if (value.size() > 10 && value[10] == 'T' && out.size() > 10) {
+        out[10] = 'T';
+    }
+    return out;
+}
+
 }  // namespace sluice::sqlite

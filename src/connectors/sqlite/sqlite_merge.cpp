@@ -27,7 +27,8 @@ const Field& Require(const std::vector<Field>& columns, const std::string& name,
 }  // namespace
 
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order, int id) {
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
+                          int id) {
     MergeStatements out;
     out.stage_table = fmt::format("temp.sluice_stage_{}", id);
     std::string stage_columns = fmt::format("{} INTEGER PRIMARY KEY", kOrdinal);
@@ -48,8 +49,15 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
         key_match += fmt::format("{}t.{} = l.{}", key_match.empty() ? "" : " AND ", q, q);
     }
     std::string order_by;
+    std::string old_order;
+    std::string staged_order;
+    std::string new_order;
     for (const std::string& o : order) {
-        order_by += fmt::format("{} DESC NULLS LAST, ", QuoteIdent(Require(columns, o, "merge order").name));
+        const std::string q = QuoteIdent(Require(columns, o, "merge order").name);
+        order_by += fmt::format("{} DESC NULLS LAST, ", q);
+        old_order += fmt::format("{}t.{}", old_order.empty() ? "" : ", ", q);
+        staged_order += fmt::format("{}l.{}", staged_order.empty() ? "" : ", ", q);
+        new_order += fmt::format("{}excluded.{}", new_order.empty() ? "" : ", ", q);
     }
     order_by += fmt::format("{} DESC", kOrdinal);
     std::string set;
@@ -64,6 +72,13 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
         set += fmt::format("{}{} = excluded.{}", set.empty() ? "" : ", ", q, q);
         differs += fmt::format("{}t.{} IS NOT excluded.{}", differs.empty() ? "" : " OR ", q, q);
     }
+    // As on PostgreSQL: a row older by cursor than the target's row of its key does not
+    // overwrite it (counted unchanged); a NULL cursor compares unknown, and the row applies.
+    std::string kept = same;
+    if (!old_order.empty() && !differs.empty()) {
+        kept = fmt::format("{} AND (({}) OR ((({}) > ({})) IS TRUE))", key_match, same, old_order, staged_order);
+        differs = fmt::format("({}) AND ((({}) > ({})) IS NOT TRUE)", differs, old_order, new_order);
+    }
     const std::string latest = fmt::format(
         "WITH latest AS (SELECT {list} FROM (SELECT {list}, row_number() OVER (PARTITION BY {key} ORDER BY {order}) "
         "AS sluice__rn FROM {stage}) WHERE sluice__rn = 1) ",
@@ -73,14 +88,15 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
     out.counts = latest + fmt::format(
         "SELECT (SELECT count(*) FROM {stage}), count(*), "
         "coalesce(sum(NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})), 0), "
-        "coalesce(sum(EXISTS (SELECT 1 FROM {target} t WHERE {same})), 0) FROM latest l",
+        "coalesce(sum(EXISTS (SELECT 1 FROM {target} t WHERE {kept})), 0) FROM latest l",
         fmt::arg("stage", out.stage_table), fmt::arg("target", target_sql), fmt::arg("match", key_match),
-        fmt::arg("same", same));
+        fmt::arg("kept", kept));
     // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
     out.merge = latest + fmt::format("INSERT INTO {} AS t ({}) SELECT {} FROM latest WHERE true ON CONFLICT ({}) DO {}",
                                      target_sql, list, list, key_list,
-                                     set.empty() ? "NOTHING" : fmt::format("UPDATE SET {} WHERE {}", set, differs));
+                                     set.empty() || !update ? "NOTHING" : fmt::format("UPDATE SET {} WHERE {}", set, differs));
     out.clear = "DELETE FROM " + out.stage_table;
+    out.updates = update && !set.empty();
     return out;
 }
 
@@ -97,6 +113,10 @@ MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::strin
     out.inserted = sqlite3_column_int64(counts.get(), 2);
     out.unchanged = sqlite3_column_int64(counts.get(), 3);
     out.updated = distinct - out.inserted - out.unchanged;
+    if (!merge.updates) {  // a key present is left as it is, whatever its values
+        out.unchanged += out.updated;
+        out.updated = 0;
+    }
     out.superseded = staged - distinct;
     counts.reset();
     ExecSql(db, merge.merge, what);

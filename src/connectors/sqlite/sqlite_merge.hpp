@@ -20,13 +20,16 @@ struct MergeStatements {
     std::string counts;        ///< one row: rows staged, distinct keys, new keys, identical rows
     std::string merge;
     std::string clear;         ///< empties the staging table for the next partition
+    bool updates = true;       ///< false: keys the target holds are left alone
 };
 
 /// `target_sql`: the quoted target table; `columns`: the target's fields the partitions fill,
 /// in order; `key` and `order` name some of them; `id` tells the staging tables of several
 /// sinks on one connection apart. Throws Error(kConfig) when a key or order column is unknown.
+/// Without `update`, a key the target holds is left alone (counted unchanged).
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order, int id);
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
+                          int id);
 
 /// Runs the merge in the open transaction and returns how the staged rows landed.
 MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display);

@@ -256,7 +256,7 @@ private:
     /// The key of a new table: target.key for upserts (ON CONFLICT needs it unique), else the
     /// source's primary key, else target.key.
     std::vector<std::string> KeyForNewTable(const Schema& source) const {
-        if (spec_.mode == "upsert" && !spec_.key.empty()) {
+        if (spec_.MergesByKey() && !spec_.key.empty()) {
             return spec_.key;
         }
         return source.primary_key.empty() ? spec_.key : source.primary_key;
@@ -321,7 +321,7 @@ private:
             plan->decimal_as_number.push_back(f.type.id == LogicalType::kDecimal &&
                                               sqlite::HasNumericAffinity(f.native_type));
         }
-        if (spec_.mode == "upsert") {
+        if (spec_.MergesByKey()) {
             AddMerge(db, target, *plan);
         }
         sqlite::Prepare(db, plan->Sql(1), "preparing the INSERT into " + table_.Display());
@@ -339,7 +339,8 @@ private:
                                                         "no primary key)",
                                                         table_.Display()));
         }
-        plan.merge = sqlite::PlanMerge(load_.Sql(), target.fields, key, spec_.merge_order, ++stages);
+        plan.merge =
+            sqlite::PlanMerge(load_.Sql(), target.fields, key, spec_.merge_order, !spec_.insert_new_keys, ++stages);
         sqlite::ExecSql(db, plan.merge->stage_create, "creating the staging table of an upsert into " + table_.Display());
         plan.head = fmt::format("INSERT INTO {} ({}) VALUES ", plan.merge->stage_table, JoinQuoted(target_columns_));
         try {

@@ -216,6 +216,10 @@ public:
         return sqlite::CountWindow(db_.get(), CursorQueryOf(schema), window);
     }
 
+    std::string CursorBefore(const std::string& column, const std::string& value, double seconds) override {
+        return sqlite::CursorBefore(db_.get(), Describe(), label_, column, value, seconds);
+    }
+
     std::vector<std::string> QueryValues(const std::string& query) override {
         CheckQuery(query, "tenants.query");
         auto stmt = sqlite::Prepare(db_.get(), query, "running tenants.query");
