@@ -206,6 +206,8 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
     if (stream.target.MergesByKey()) {
         stream.target.merge_order = stream.incremental.cursor;  // the latest row of a key wins
     }
+    stream.target.tenant_column =
+        stream.tenants.as_column.empty() ? stream.tenants.values_column : stream.tenants.as_column;
     std::optional<Field> after = block.Get("after");
     if (after && !doc.Collect([&] { stream.after = after->StringList("a list of stream names"); })) {
         after.reset();

@@ -7,8 +7,8 @@ namespace sluice::config {
 
 namespace {
 
-const std::vector<std::string> kTargetKeys = {"connection", "table", "path",         "create",
-                                              "mode",       "key",   "create_schema", "scd2"};
+const std::vector<std::string> kTargetKeys = {"connection", "table",         "path", "create",        "mode",
+                                              "key",        "create_schema", "scd2", "delete_missing"};
 const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
 const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
 const std::vector<std::string> kScd2Keys = {"tracked", "valid_from", "valid_to", "current"};
@@ -88,6 +88,14 @@ void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
         }
         target.FailAt("key", "missing required key; " + why);
     }
+    target.With("delete_missing", [&](const Field& f) {
+        spec.delete_missing = f.Enum({"hard", "soft"});
+        if (mode_ok && spec.mode != "upsert") {
+            f.Fail(fmt::format("delete_missing goes with mode: upsert (a merge of a full snapshot by key); mode {} "
+                               "does not compare keys",
+                               spec.mode));
+        }
+    });
     // DESIGN.md's example pairs `mode: append` with an scd2: block, so the block is checked
     // with any mode and only used by mode: scd2.
     target.With("scd2", [&](const Field& f) { stream.scd2 = ParseScd2(f); });
@@ -145,6 +153,10 @@ TenantSpec ParseTenants(const Field& tenants) {
 void ParseIncremental(const Field& incremental, const TargetSpec& target, IncrementalSpec& out) {
     incremental.CheckKeys({"cursor", "settle", "on_null", "lookback"});
     out.location = incremental.Location();
+    if (!target.delete_missing.empty()) {
+        incremental.Fail("target.delete_missing needs a full snapshot of the source, and incremental: reads only "
+                         "what changed: every key outside the window would be deleted; remove one of them");
+    }
     incremental.With("cursor", [&](const Field& cursor) {
         out.cursor = cursor.StringList("a list of column names");
         if (out.cursor.empty()) {

@@ -107,6 +107,12 @@ struct TargetSpec {
     /// mode append with key and incremental.lookback: rows read again must not load twice, so
     /// only rows whose key the target does not hold yet are inserted (a merge without updates).
     bool insert_new_keys = false;
+    /// upsert of a full snapshot: target rows whose key the source no longer has, within each
+    /// partition's key range (and tenant), are deleted ("hard") or flagged in a `deleted_at`
+    /// column ("soft"); "" = kept.
+    std::string delete_missing;
+    /// Tenants: the target column holding the tenant id, which scopes delete_missing.
+    std::string tenant_column;
 
     /// Whether rows are merged into the target by `key` (upsert, or insert_new_keys).
     bool MergesByKey() const { return mode == "upsert" || insert_new_keys; }
@@ -191,6 +197,7 @@ struct MergeCounts {
     int64_t updated = 0;     ///< a key it held, with different values
     int64_t unchanged = 0;   ///< a key it held with these very values: not rewritten
     int64_t superseded = 0;  ///< a later row with the same key in the partition replaced it
+    int64_t deleted = 0;     ///< target rows delete_missing removed or flagged (never read)
 };
 
 /// Writes one partition at a time inside one target transaction. Owned by one worker.

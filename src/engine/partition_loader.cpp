@@ -24,7 +24,8 @@ PartitionTally TallyOf(const PartitionCounts& counts) {
             .bytes = counts.bytes_read,
             .rows_inserted = landed.inserted,
             .rows_updated = landed.updated,
-            .rows_unchanged = landed.unchanged};
+            .rows_unchanged = landed.unchanged,
+            .rows_deleted = landed.deleted};
 }
 
 }  // namespace
@@ -191,7 +192,8 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
         counts.merge = MergeCounts{.inserted = done.rows_inserted,
                                    .updated = done.rows_updated,
                                    .unchanged = done.rows_unchanged,
-                                   .superseded = std::max<int64_t>(done.rows - landed, 0)};
+                                   .superseded = std::max<int64_t>(done.rows - landed, 0),
+                                   .deleted = done.rows_deleted};
     }
     st.counters->rows_read.fetch_add(counts.rows_read, std::memory_order_relaxed);
     st.counters->rows_rejected.fetch_add(counts.rows_rejected, std::memory_order_relaxed);

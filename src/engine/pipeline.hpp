@@ -25,10 +25,10 @@ struct PartitionCounts {
     bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
     std::string undo;                      ///< SinkWriter::UndoToken of the transaction
     std::optional<MergeCounts> merge;      ///< how a merge's rows landed (SinkWriter::Merge)
+    std::string warning;                   ///< a problem after COMMIT that did not undo it
 
     /// How the rows written landed: a merge's counts, else every row inserted.
     MergeCounts Landed() const { return merge.value_or(MergeCounts{.inserted = rows_written}); }
-    std::string warning;                   ///< a problem after COMMIT that did not undo it
 };
 
 /// Everything one partition's pipeline needs; references outlive the call.

@@ -211,6 +211,7 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
             to.updated += landed.updated;
             to.unchanged += landed.unchanged;
             to.superseded += landed.superseded;
+            to.deleted += landed.deleted;
         };
         add_landed(st.summary.rows);
         if (!p.slice.tenant.empty()) {

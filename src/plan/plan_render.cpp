@@ -1,6 +1,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -55,8 +56,16 @@ std::string SourceLabel(const StreamSpec& spec) {
 
 std::string TargetLabel(const StreamSpec& spec) {
     const TargetSpec& t = spec.target;
-    return fmt::format("{} table {} (create {}, mode {})", MaskSecrets(t.url), t.table, t.create,
-                       t.mode);
+    std::string mode = t.mode;
+    if (t.MergesByKey()) {
+        // How a merge decides, so that nobody has to guess which row of a key wins.
+        mode += fmt::format(" by key [{}]{}", fmt::join(t.key, ", "),
+                            t.insert_new_keys ? ": new keys only"
+                            : t.merge_order.empty()
+                                ? ", the last row read of a key wins"
+                                : fmt::format(", the latest row of a key by [{}] wins", fmt::join(t.merge_order, ", ")));
+    }
+    return fmt::format("{} table {} (create {}, mode {})", MaskSecrets(t.url), t.table, t.create, mode);
 }
 
 /// "; lacks a, b (loaded as NULL); extra c (not loaded)", or "" when the tenant's columns are

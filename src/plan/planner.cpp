@@ -101,6 +101,33 @@ void PartitionByKey(const StreamSpec& spec, PartitionRequest& request, std::vect
     request.whole_keys = true;
 }
 
+/// delete_missing deletes, per partition, the target's keys in the partition's range that the
+/// source lacks: the partitions must be ranges of the key the target can test too, and the
+/// tenants must be told apart in the target.
+void CheckDeleteMissing(const StreamSpec& spec, const std::vector<PartitionPlan>& partitions) {
+    if (spec.target.delete_missing.empty()) {
+        return;
+    }
+    const std::string where = spec.target_location.empty() ? "" : spec.target_location + ": ";
+    if (!spec.source.files.empty()) {
+        throw Error(ErrorKind::kConfig, where + "delete_missing needs a database source cut by its key; a file "
+                                                "partition does not say which keys it covers");
+    }
+    if (spec.tenants.enabled() && spec.target.tenant_column.empty()) {
+        throw Error(ErrorKind::kConfig, where + "delete_missing over tenant schemas needs tenants.as_column, so "
+                                                "that each tenant deletes only its own rows in the target");
+    }
+    for (const PartitionPlan& p : partitions) {
+        const std::string& s = p.slice.strategy;
+        if (s != "none" && s != "key_range") {
+            throw Error(ErrorKind::kConfig,
+                        fmt::format("{}delete_missing deletes per partition's key range, but partition {} is cut by "
+                                    "{}; use partition.strategy key_range or none",
+                                    where, p.id, s));
+        }
+    }
+}
+
 void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, StreamPlan& out) {
     out.spec = spec;
     out.strategy.clear();
@@ -153,6 +180,7 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, S
     if (out.strategy.empty()) {
         out.strategy = "none";  // every tenant failed
     }
+    CheckDeleteMissing(spec, out.partitions);
     out.passthrough_candidate = IsPostgres(spec.source.url) && IsPostgres(spec.target.url) &&
                                 spec.transform.columns.empty() && spec.transform.filter.empty() &&
                                 spec.tenants.as_column.empty() && !spec.source.consistent;

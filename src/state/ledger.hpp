@@ -42,6 +42,7 @@ struct PartitionTally {
     int64_t rows_inserted = 0;
     int64_t rows_updated = 0;
     int64_t rows_unchanged = 0;
+    int64_t rows_deleted = 0;  ///< target rows delete_missing removed (never read)
 };
 
 /// A running partition's tally, for Ledger::RecordProgress.
@@ -82,6 +83,7 @@ struct PartitionRecord {
     int64_t rows_inserted = 0;       ///< committed: how its rows landed (PartitionTally)
     int64_t rows_updated = 0;
     int64_t rows_unchanged = 0;
+    int64_t rows_deleted = 0;
     std::string worker;
     std::string lease_until;
     std::string error;

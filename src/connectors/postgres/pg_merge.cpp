@@ -44,7 +44,8 @@ std::string JoinQuoted(const std::vector<std::string>& names, std::string_view p
 }  // namespace
 
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update) {
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
+                          bool undelete) {
     std::vector<std::string> names;
     std::string stage_columns;
     for (const PgColumn& c : columns) {
@@ -90,10 +91,16 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgCol
     // A NULL cursor on either side compares unknown, and the row applies.
     const std::string newer =
         old_order.empty() ? "" : fmt::format(" AND (ROW({}) > ROW({})) IS NOT TRUE", old_order, new_order);
-    const std::string action =
-        set.empty() || !update ? "DO NOTHING"
-                               : fmt::format("DO UPDATE SET {} WHERE ROW({}) IS DISTINCT FROM ROW({}){}", set,
-                                             old_values, new_values, newer);
+    std::string differs = fmt::format("ROW({}) IS DISTINCT FROM ROW({})", old_values, new_values);
+    if (undelete) {
+        // A key back in the source is alive again, whether or not its values changed.
+        set += fmt::format("{}{} = NULL", set.empty() ? "" : ", ", QuoteIdent(kDeletedAt));
+        differs = old_values.empty() ? fmt::format("t.{} IS NOT NULL", QuoteIdent(kDeletedAt))
+                                     : fmt::format("({} OR t.{} IS NOT NULL)", differs, QuoteIdent(kDeletedAt));
+    }
+    const std::string action = set.empty() || !update
+                                   ? "DO NOTHING"
+                                   : fmt::format("DO UPDATE SET {} WHERE {}{}", set, differs, newer);
     const std::string list = JoinQuoted(names);
     MergeStatements out;
     out.stage_table = kStage;
@@ -125,6 +132,49 @@ MergeCounts ReadMergeCounts(const PGresult* result) {
     counts.unchanged = distinct - counts.inserted - counts.updated;
     counts.superseded = staged - distinct;
     return counts;
+}
+
+std::string DeleteMissingSql(const std::string& target_sql, const std::vector<PgColumn>& columns,
+                             const DeleteMissing& spec, const Slice& slice) {
+    std::vector<std::string> where;
+    if (slice.strategy == "key_range") {
+        const PgColumn& key = Require(columns, slice.column, "partition");
+        const std::string name = "t." + QuoteIdent(key.name);
+        std::string range;
+        if (slice.lower) {
+            range = fmt::format("{} >= {}::{}", name, QuoteLiteral(*slice.lower), key.type.native);
+        }
+        if (slice.upper) {
+            range += fmt::format("{}{} < {}::{}", range.empty() ? "" : " AND ", name, QuoteLiteral(*slice.upper),
+                                 key.type.native);
+        }
+        if (slice.includes_nulls) {
+            where.push_back(range.empty() ? "true" : fmt::format("({} OR {} IS NULL)", range, name));
+        } else {
+            where.push_back(range.empty() ? name + " IS NOT NULL" : range);
+        }
+    } else if (slice.strategy != "none") {
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("delete_missing cannot scope a {} partition on the target", slice.strategy));
+    }
+    if (!spec.tenant_column.empty() && !slice.tenant.empty()) {
+        where.push_back(fmt::format("t.{}::text = {}", QuoteIdent(spec.tenant_column), QuoteLiteral(slice.tenant)));
+    }
+    std::string match;
+    for (const std::string& k : spec.key) {
+        const std::string q = QuoteIdent(Require(columns, k, "key").name);
+        match += fmt::format("{}s.{} = t.{}", match.empty() ? "" : " AND ", q, q);
+    }
+    where.push_back(fmt::format("NOT EXISTS (SELECT 1 FROM {} s WHERE {})", kStage, match));
+    std::string condition;
+    for (const std::string& w : where) {
+        condition += (condition.empty() ? "" : " AND ") + w;
+    }
+    if (spec.mode == "soft") {
+        return fmt::format("UPDATE {} AS t SET {} = now() WHERE t.{} IS NULL AND {}", target_sql, QuoteIdent(kDeletedAt),
+                           QuoteIdent(kDeletedAt), condition);
+    }
+    return fmt::format("DELETE FROM {} AS t WHERE {}", target_sql, condition);
 }
 
 }  // namespace sluice::pg

@@ -21,12 +21,29 @@ struct MergeStatements {
     std::string settings;      ///< run in the partition's transaction before `merge`
 };
 
+/// delete_missing: what a partition removes after its merge.
+struct DeleteMissing {
+    std::string mode;           ///< "hard" deletes, "soft" sets `deleted_at`
+    std::string tenant_column;  ///< the target's tenant column, or ""
+    std::vector<std::string> key;
+};
+
+/// The statement that deletes (or flags) the target rows of `slice`'s key range (and tenant)
+/// whose key is not in the staging table; its row count is the rows deleted.
+std::string DeleteMissingSql(const std::string& target_sql, const std::vector<PgColumn>& columns,
+                             const DeleteMissing& spec, const Slice& slice);
+
+/// The soft-delete column of delete_missing: soft.
+inline constexpr const char* kDeletedAt = "deleted_at";
+
 /// `columns`: the COPY columns (target column names); `key` and `order` name some of them.
 /// Throws Error(kConfig) when a key or order column is not among the columns.
 /// Without `update`, a key the target holds is left alone (counted unchanged): an append of
 /// new keys only.
+/// With `undelete`, an update or an unchanged row also clears a soft delete's `deleted_at`.
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update);
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
+                          bool undelete = false);
 
 /// Reads the row `merge` returned.
 MergeCounts ReadMergeCounts(const PGresult* result);

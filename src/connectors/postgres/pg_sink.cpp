@@ -128,9 +128,12 @@ public:
                                     DescribeColumnDiff(CompareColumns(source, table)),
                                     missing.size() == 1 ? "it" : "them", target->table_display));
         }
+        if (!spec_.delete_missing.empty()) {
+            target->delete_missing = PlanDeleteMissing(columns, source, target->table_display);
+        }
         if (spec_.MergesByKey()) {
             target->merge = pg::PlanMerge(target->load_sql, target->columns, spec_.key, spec_.merge_order,
-                                          !spec_.insert_new_keys);
+                                          !spec_.insert_new_keys, spec_.delete_missing == "soft");
             CheckMerge(conn, *target);
         }
         target_ = std::move(target);
@@ -273,6 +276,25 @@ public:
     }
 
 private:
+    /// delete_missing: soft needs a `deleted_at` column that the target has and the source
+    /// does not fill.
+    pg::DeleteMissing PlanDeleteMissing(const std::vector<PgColumn>& table, const Schema& source,
+                                        const std::string& display) const {
+        if (spec_.delete_missing == "soft") {
+            const PgColumn* flag = pg::FindColumn(table, pg::kDeletedAt);
+            if (flag == nullptr || source.Find(pg::kDeletedAt)) {
+                throw Error(ErrorKind::kSchema,
+                            fmt::format("delete_missing: soft flags a missing key in the column {} of {}, which {}; "
+                                        "add it (ALTER TABLE {} ADD COLUMN {} timestamptz) and leave it out of "
+                                        "the source",
+                                        pg::kDeletedAt, display,
+                                        flag == nullptr ? "the table does not have" : "the source fills too", display,
+                                        pg::kDeletedAt));
+            }
+        }
+        return pg::DeleteMissing{spec_.delete_missing, spec_.tenant_column, spec_.key};
+    }
+
     /// Plans the merge statement once, so that a key without a unique index (or a type the
     /// merge cannot compare) fails the stream before any partition loads.
     void CheckMerge(PgConnection& conn, const pg::LoadTarget& target) {

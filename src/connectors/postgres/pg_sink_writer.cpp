@@ -44,6 +44,7 @@ public:
         }
         in_transaction_ = true;
         merged_ = false;
+        slice_ = slice;
         if (target_->merge && !stage_ready_) {
             conn_->Exec(target_->merge->stage_create, "creating the staging table of an upsert");
         }
@@ -98,7 +99,15 @@ public:
         conn_->Exec(target_->merge->settings, what);
         PgResultPtr result = conn_->Exec(target_->merge->merge, what);
         merged_ = true;
-        return ReadMergeCounts(result.get());
+        MergeCounts counts = ReadMergeCounts(result.get());
+        if (target_->delete_missing) {
+            PgResultPtr deleted = conn_->Exec(
+                DeleteMissingSql(target_->load_sql, target_->columns, *target_->delete_missing, slice_),
+                "removing the keys the source no longer has from " + target_->table_display);
+            const char* n = PQcmdTuples(deleted.get());
+            counts.deleted = n[0] == '\0' ? 0 : std::stoll(n);
+        }
+        return counts;
     }
 
     bool ExecuteInTransaction(const std::string& sql) override {
@@ -236,6 +245,7 @@ private:
     bool raw_mode_ = false;
     bool text_mode_ = false;
     bool merged_ = false;       ///< Merge ran in this partition's transaction
+    Slice slice_;               ///< the open partition's (delete_missing scopes by it)
     bool stage_ready_ = false;  ///< the session's upsert staging table exists (committed)
 };
 

@@ -20,6 +20,7 @@ struct LoadTarget {
     std::vector<PgColumn> columns;  ///< COPY column list, in the order batches carry them
     /// An upsert: COPY loads the session's staging table and Merge applies it to load_sql.
     std::optional<MergeStatements> merge;
+    std::optional<DeleteMissing> delete_missing;  ///< with merge: a full snapshot's missing keys
 };
 
 /// A writer with its own connection: one transaction and one COPY per partition. Raw

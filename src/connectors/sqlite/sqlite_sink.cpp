@@ -368,6 +368,10 @@ private:
 }  // namespace
 
 void CheckSqliteTarget(const TargetSpec& spec) {
+    if (!spec.delete_missing.empty()) {
+        throw Error(ErrorKind::kConfig, "target.delete_missing is not available for SQLite targets in this build "
+                                        "(PostgreSQL targets have it); remove it, or delete by hand after the run");
+    }
     if (spec.mode == "scd2") {
         throw Error(ErrorKind::kConfig, "target.mode scd2 is not available for SQLite targets in this "
                                         "version; use append, replace or upsert");
