@@ -93,9 +93,10 @@ private:
     std::thread thread_;
 };
 
-/// Writes the run's outcome to the ledger with a fresh connection (the run's may have died
-/// with a restarted server). A ledger that stays unreachable only costs the bookkeeping.
-void RecordOutcome(const std::string& state_url, const std::string& run_id, const std::string& job,
+/// Writes the run's outcome to the ledger: on `ledger`, the connection that started the run,
+/// or, when that one died (a restarted server), on a fresh one. A ledger that stays
+/// unreachable only costs the bookkeeping.
+void RecordOutcome(Ledger& ledger, const std::string& state_url, const std::string& run_id, const std::string& job,
                    const RunSummary& summary, bool resumed, const std::vector<CheckpointRecord>& marks) {
     RunRecord record;
     record.run_id = run_id;
@@ -109,12 +110,26 @@ void RecordOutcome(const std::string& state_url, const std::string& run_id, cons
         record.rows_written += s.rows.written;
         record.rows_rejected += s.rows.rejected;
     }
-    try {
-        auto ledger = Ledger::Open(state_url, "sluice/" + job + "/ledger");
+    const auto finish = [&](Ledger& on) {
         if (summary.status == RunStatus::kSucceeded && !marks.empty()) {
-            ledger->FinishRunAdvancing(record, resumed, marks);
+            on.FinishRunAdvancing(record, resumed, marks);
         } else {
-            ledger->FinishRun(record, resumed);
+            on.FinishRun(record, resumed);
+        }
+    };
+    try {
+        // Probed first, and the outcome then written once: retrying a write whose reply was
+        // lost could add a resumed run's counts twice.
+        bool alive = true;
+        try {
+            ledger.StopRequested(run_id);
+        } catch (const Error&) {
+            alive = false;
+        }
+        if (alive) {
+            finish(ledger);
+        } else {
+            finish(*Ledger::Open(state_url, "sluice/" + job + "/ledger"));
         }
     } catch (const Error& e) {
         std::fprintf(stderr, "sluice: warning: could not record the run's outcome in the ledger: %s\n",
@@ -259,8 +274,9 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     const std::string state_url = ResolveStateUrl(job);
     RunStart start;
     std::unique_ptr<JobLock> job_lock;  // held until the outcome is recorded
+    std::unique_ptr<Ledger> ledger;     // kept to record the outcome: one connection less
     try {
-        std::unique_ptr<Ledger> ledger = Ledger::Open(state_url, "sluice/" + job.name + "/ledger");
+        ledger = Ledger::Open(state_url, "sluice/" + job.name + "/ledger");
         job_lock = TakeJobLock(*ledger, state_url, job, flags);
         start = StartRun(*ledger, job, plan, flags);
     } catch (Error& e) {
@@ -302,7 +318,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     reporter.Start();
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
-    RecordOutcome(state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan));
+    RecordOutcome(*ledger, state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan));
     if (!flags.summary_json.empty()) {
         AppendSummaryJson(flags.summary_json, start.run_id, job.name, summary);
     }

@@ -28,7 +28,7 @@ const Field& Require(const std::vector<Field>& columns, const std::string& name,
 
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
                           const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
-                          int id) {
+                          bool undelete, int id) {
     MergeStatements out;
     out.stage_table = fmt::format("temp.sluice_stage_{}", id);
     std::string stage_columns = fmt::format("{} INTEGER PRIMARY KEY", kOrdinal);
@@ -72,6 +72,13 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
         set += fmt::format("{}{} = excluded.{}", set.empty() ? "" : ", ", q, q);
         differs += fmt::format("{}t.{} IS NOT excluded.{}", differs.empty() ? "" : " OR ", q, q);
     }
+    if (undelete) {
+        // A key back in the source is alive again, whether or not its values changed.
+        const std::string flag = QuoteIdent(kDeletedAt);
+        same += fmt::format(" AND t.{} IS NULL", flag);
+        set += fmt::format("{}{} = NULL", set.empty() ? "" : ", ", flag);
+        differs += fmt::format("{}t.{} IS NOT NULL", differs.empty() ? "" : " OR ", flag);
+    }
     // As on PostgreSQL: a row older by cursor than the target's row of its key does not
     // overwrite it (counted unchanged); a NULL cursor compares unknown, and the row applies.
     std::string kept = same;
@@ -100,7 +107,8 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
     return out;
 }
 
-MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display) {
+MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display,
+                     const std::string& delete_missing) {
     const std::string what = "merging the partition into " + table_display;
     SqliteStmtPtr counts = Prepare(db, merge.counts, what);
     const int rc = sqlite3_step(counts.get());
@@ -120,8 +128,61 @@ MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::strin
     out.superseded = staged - distinct;
     counts.reset();
     ExecSql(db, merge.merge, what);
+    if (!delete_missing.empty()) {
+        ExecSql(db, delete_missing, "removing the keys the source no longer has from " + table_display);
+        out.deleted = sqlite3_changes64(db);
+    }
     ExecSql(db, merge.clear, what);
     return out;
+}
+
+std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Field>& columns,
+                             const TargetSpec& target, const Slice& slice, const std::string& stage_table) {
+    // Literals compare with the column's affinity: '100' against an INTEGER key is 100.
+    const auto literal = [](const std::string& value) {
+        std::string out = "'";
+        for (const char c : value) {
+            out += c == '\'' ? std::string("''") : std::string(1, c);
+        }
+        return out + "'";
+    };
+    std::vector<std::string> where;
+    if (slice.strategy == "key_range") {
+        const std::string name = "t." + QuoteIdent(Require(columns, slice.column, "partition").name);
+        std::string range;
+        if (slice.lower) {
+            range = fmt::format("{} >= {}", name, literal(*slice.lower));
+        }
+        if (slice.upper) {
+            range += fmt::format("{}{} < {}", range.empty() ? "" : " AND ", name, literal(*slice.upper));
+        }
+        if (slice.includes_nulls) {
+            where.push_back(range.empty() ? "1" : fmt::format("({} OR {} IS NULL)", range, name));
+        } else {
+            where.push_back(range.empty() ? name + " IS NOT NULL" : range);
+        }
+    } else if (slice.strategy != "none") {
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("delete_missing cannot scope a {} partition on the target", slice.strategy));
+    }
+    if (!target.tenant_column.empty() && !slice.tenant.empty()) {
+        where.push_back(fmt::format("t.{} = {}", QuoteIdent(target.tenant_column), literal(slice.tenant)));
+    }
+    std::string match;
+    for (const std::string& k : target.key) {
+        const std::string q = QuoteIdent(Require(columns, k, "key").name);
+        match += fmt::format("{}s.{} = t.{}", match.empty() ? "" : " AND ", q, q);
+    }
+    where.push_back(fmt::format("NOT EXISTS (SELECT 1 FROM {} s WHERE {})", stage_table, match));
+    std::string condition;
+    for (const std::string& w : where) {
+        condition += (condition.empty() ? "" : " AND ") + w;
+    }
+    if (target.delete_missing == "soft") {
+        return fmt::format("UPDATE {} AS t SET {} = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE t.{} IS NULL AND {}",
+                           target_sql, QuoteIdent(kDeletedAt), QuoteIdent(kDeletedAt), condition);
+    }
+    return fmt::format("DELETE FROM {} AS t WHERE {}", target_sql, condition);
 }
 
 }  // namespace sluice::sqlite

@@ -26,12 +26,24 @@ struct MergeStatements {
 /// `target_sql`: the quoted target table; `columns`: the target's fields the partitions fill,
 /// in order; `key` and `order` name some of them; `id` tells the staging tables of several
 /// sinks on one connection apart. Throws Error(kConfig) when a key or order column is unknown.
-/// Without `update`, a key the target holds is left alone (counted unchanged).
+/// Without `update`, a key the target holds is left alone (counted unchanged). With
+/// `undelete`, a merged key also clears delete_missing: soft's `deleted_at`.
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
                           const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
-                          int id);
+                          bool undelete, int id);
 
-/// Runs the merge in the open transaction and returns how the staged rows landed.
-MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display);
+/// The soft-delete column of delete_missing: soft.
+inline constexpr const char* kDeletedAt = "deleted_at";
+
+/// delete_missing (target.delete_missing, .tenant_column, .key): the statement that deletes
+/// (or flags) the target rows of `slice`'s key range and tenant whose key is not in the
+/// staging table; its change count is the rows deleted.
+std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Field>& columns,
+                             const TargetSpec& target, const Slice& slice, const std::string& stage_table);
+
+/// Runs the merge in the open transaction, then `delete_missing` (a DeleteMissingSql, or
+/// ""), and returns how the staged rows landed.
+MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::string& table_display,
+                     const std::string& delete_missing);
 
 }  // namespace sluice::sqlite

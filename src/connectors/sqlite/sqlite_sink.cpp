@@ -328,6 +328,12 @@ private:
         return plan;
     }
 
+    /// Whether the table being loaded has `column` (whatever the source has).
+    bool ExistingHasColumn(sqlite3* db, const std::string& column) const {
+        const std::optional<Schema> table = sqlite::ReadTableSchema(db, load_);
+        return table && table->Find(column).has_value();
+    }
+
     /// An upsert writes into a staging table and merges it per partition. The merge is
     /// prepared once now, so that a key without a unique index fails the stream, not each
     /// partition.
@@ -339,8 +345,21 @@ private:
                                                         "no primary key)",
                                                         table_.Display()));
         }
-        plan.merge =
-            sqlite::PlanMerge(load_.Sql(), target.fields, key, spec_.merge_order, !spec_.insert_new_keys, ++stages);
+        const bool soft = spec_.delete_missing == "soft";
+        if (soft && (!ExistingHasColumn(db, sqlite::kDeletedAt) || target.Find(sqlite::kDeletedAt))) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("delete_missing: soft flags a missing key in the column {0} of {1}, which the "
+                                    "table must have and the source must not fill; add it (ALTER TABLE {1} ADD "
+                                    "COLUMN {0} TEXT) and leave it out of the source",
+                                    sqlite::kDeletedAt, table_.Display()));
+        }
+        plan.merge = sqlite::PlanMerge(load_.Sql(), target.fields, key, spec_.merge_order, !spec_.insert_new_keys,
+                                       soft, ++stages);
+        if (!spec_.delete_missing.empty()) {
+            plan.delete_missing = spec_;
+            plan.delete_missing->key = key;
+            plan.fields = target.fields;
+        }
         sqlite::ExecSql(db, plan.merge->stage_create, "creating the staging table of an upsert into " + table_.Display());
         plan.head = fmt::format("INSERT INTO {} ({}) VALUES ", plan.merge->stage_table, JoinQuoted(target_columns_));
         try {
@@ -368,10 +387,7 @@ private:
 }  // namespace
 
 void CheckSqliteTarget(const TargetSpec& spec) {
-    if (!spec.delete_missing.empty()) {
-        throw Error(ErrorKind::kConfig, "target.delete_missing is not available for SQLite targets in this build "
-                                        "(PostgreSQL targets have it); remove it, or delete by hand after the run");
-    }
+
     if (spec.mode == "scd2") {
         throw Error(ErrorKind::kConfig, "target.mode scd2 is not available for SQLite targets in this "
                                         "version; use append, replace or upsert");

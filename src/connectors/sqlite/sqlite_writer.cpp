@@ -41,8 +41,8 @@ public:
     SqliteSinkWriter& operator=(const SqliteSinkWriter&) = delete;
 
     void Begin(const Slice& slice) override {
-        (void)slice;
         Rollback();  // a previous partition left open by a caller that forgot to end it
+        slice_ = slice;
     }
 
     void Write(const Batch& batch) override {
@@ -88,7 +88,11 @@ public:
         }
         EnsureTransaction();
         merged_ = true;
-        return RunMerge(db(), *plan_->merge, plan_->table);
+        const std::string deletes =
+            plan_->delete_missing
+                ? DeleteMissingSql(plan_->table_sql, plan_->fields, *plan_->delete_missing, slice_, plan_->merge->stage_table)
+                : "";
+        return RunMerge(db(), *plan_->merge, plan_->table, deletes);
     }
 
     std::string UndoToken() override {
@@ -316,6 +320,7 @@ private:
     std::optional<int64_t> first_rowid_;  ///< first rowid this transaction can append
     std::unique_lock<std::mutex> lock_;  // owns shared_->mu while a partition's transaction is open
     bool merged_ = false;                ///< Merge ran in the open transaction
+    Slice slice_;                        ///< the open partition's (delete_missing scopes by it)
     std::string text_;
 };
 

@@ -40,6 +40,10 @@ struct InsertPlan {
     std::string tail;            ///< "" (or an ON CONFLICT clause)
     /// An upsert: `head` inserts into the staging table, and SinkWriter::Merge applies it.
     std::optional<MergeStatements> merge;
+    /// With merge: the target (its delete_missing, tenant_column and key) and the columns
+    /// batches fill, for DeleteMissingSql; unset when missing keys are kept.
+    std::optional<TargetSpec> delete_missing;
+    std::vector<Field> fields;
     size_t columns = 0;
     /// Rows bound per multi-row INSERT (1 = single-row statements only).
     size_t rows_per_statement = 1;
