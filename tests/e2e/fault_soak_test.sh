@@ -8,7 +8,8 @@
 # per tenant, count + md5 of the rows in key order, columns chosen by name.
 #
 #   shape: tenants (2-4 schemas, columns in a different order per schema, `as_column`) or one
-#          table; append or replace; 1-4 workers; target with or without a primary key;
+#          table; append, replace or upsert (by key: earlier rows on the source's keys are
+#          overwritten, others untouched); 1-4 workers; target with or without a primary key;
 #          3-12 partitions per tenant; 5k-60k source rows; rows from "earlier runs" already in
 #          the target (append: they must survive untouched; replace: they are replaced, except
 #          for a tenant that stays failed under --ignore-errors, which keeps them);
@@ -23,7 +24,8 @@
 # drawn from the same seed but lands on a different instant of a different run).
 # Environment: SLUICE_SOAK_TRIALS, SLUICE_SOAK_SEED (first trial's seed), SLUICE_SOAK_KEEP=1
 # (keep each trial's job and outputs under $WORK even when it passes), SLUICE_SOAK_FAULTS (a
-# space-separated subset of: none kill terminate cut check broken_table broken_column).
+# space-separated subset of: none kill terminate cut check broken_table broken_column),
+# SLUICE_SOAK_MODES (likewise, of: append replace upsert).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 
@@ -185,9 +187,12 @@ for trial in $(seq 1 "$TRIALS"); do
 
   # ---------------------------------------------------------------- the job's shape
   pick ntenants 0 0 2 3 4               # 0: one table, no tenants
-  pick mode append append replace
+  modes=(append append replace upsert)
+  [ -n "${SLUICE_SOAK_MODES:-}" ] && read -r -a modes <<< "$SLUICE_SOAK_MODES"
+  pick mode "${modes[@]}"
   rnd workers 1 4
   pick with_key yes no
+  [ "$mode" = upsert ] && with_key=yes  # ON CONFLICT needs the key unique
   pick ignore yes no                    # on_error continue (--ignore-errors) or stop
   rnd total_rows 5000 60000
   rnd nparts 3 12
@@ -261,10 +266,18 @@ for trial in $(seq 1 "$TRIALS"); do
       # replace: "previous" rows share ids with the source but not its values.
       psql_db dst -c "INSERT INTO $tgt (id, a, b, c${tcol:+, $tcol})
                       SELECT g, coalesce(a, 'prev'), b, c${tcol:+, '$u'} FROM (SELECT g, $(gen_cols "$salt") FROM generate_series($lo, $hi) g) x(g, a, b, c)"
+      if [ "$mode" = upsert ]; then
+        # upsert: rows on ids the source has (to be overwritten; the source's holes, g % 53 = 0,
+        # left out so that the oracle stays the source), and rows above EARLIER_ID (untouched).
+        psql_db dst -c "DELETE FROM $tgt WHERE id % 53 = 0 AND id <= $EARLIER_ID${tcol:+ AND $tcol = '$u'}"
+        psql_db dst -c "INSERT INTO $tgt (id, a, b, c${tcol:+, $tcol})
+                        SELECT g, coalesce(a, 'old'), b, c${tcol:+, '$u'} FROM (SELECT g, $(gen_cols "$((salt + 50))") FROM generate_series($((EARLIER_ID + 1)), $((EARLIER_ID + earlier))) g) x(g, a, b, c)"
+      fi
     done
   fi
   for u in "${units[@]}"; do
     where=true; [ -n "$tcol" ] && where="country = '$u'"
+    [ "$mode" = upsert ] && where="$where AND id > $EARLIER_ID"
     before[$u]=$(digest dst "$tgt" "$where")
   done
   if [ "$fault" = broken_column ]; then
@@ -292,7 +305,8 @@ for trial in $(seq 1 "$TRIALS"); do
     echo "name: $job"
     echo "source: {connection: \"$PG_BASE/src\", table: item, partition: {strategy: key_range, column: id, chunk_rows: $chunk}}"
     [ "$ntenants" -gt 0 ] && echo "tenants: {schemas: [$(IFS=,; echo "${tenants[*]}" | sed 's/,/, /g')], as_column: country}"
-    echo "target: {connection: \"$url/dst\", table: $tgt, create: never, mode: $mode}"
+    key=""; [ "$mode" = upsert ] && key=", key: [${tcol:+$tcol, }id]"
+    echo "target: {connection: \"$url/dst\", table: $tgt, create: never, mode: $mode$key}"
     state=""; [ "$ledger_db" = state ] && state=", state: \"$PG_BASE/state\""
     echo "settings: {workers: $workers, min_rows_for_parallel: 0, retry: {attempts: 5, initial: 50ms, max: 500ms}$state}"
   } > "$jobfile"
@@ -378,7 +392,16 @@ for trial in $(seq 1 "$TRIALS"); do
       where=true; [ -n "$tcol" ] && where="country = '$u'"
       stays_failed=no; [ "$leave_broken" = yes ] && [ "$u" = "$victim" ] && stays_failed=yes
       want_src=$(digest src "$u.item" true 2>/dev/null || echo "(no source table)")
-      if [ "$mode" = append ]; then
+      if [ "$mode" = upsert ]; then
+        got_old=$(digest dst "$tgt" "$where AND id > $EARLIER_ID")
+        got_new=$(digest dst "$tgt" "$where AND id <= $EARLIER_ID")
+        [ "$got_old" = "${before[$u]}" ] || trial_fail "$u: rows of keys the source lacks changed: got '$got_old', had '${before[$u]}'"
+        # A tenant left failed keeps what its committed partitions merged (merges are not
+        # undone): only the rows the source lacks are checked for it.
+        if [ "$stays_failed" = no ]; then
+          [ "$got_new" = "$want_src" ] || trial_fail "$u: merged rows '$got_new' != source '$want_src'"
+        fi
+      elif [ "$mode" = append ]; then
         got_old=$(digest dst "$tgt" "$where AND id > $EARLIER_ID")
         got_new=$(digest dst "$tgt" "$where AND id <= $EARLIER_ID")
         [ "$got_old" = "${before[$u]}" ] || trial_fail "$u: earlier runs' rows changed: got '$got_old', had '${before[$u]}'"
