@@ -1,6 +1,7 @@
 // `sluice checkpoints JOB`: the incremental marks of a job's streams (and tenants), and the
 // way to move them by hand for a backfill (--set) or to start over (--reset).
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -20,7 +21,7 @@ namespace {
 const StreamSpec& IncrementalStream(const JobSpec& job, const std::string& name) {
     for (const StreamSpec& s : job.streams) {
         if (s.name == name) {
-            if (!s.incremental.enabled()) {
+            if (!s.incremental.enabled() && !s.incremental.by_files()) {
                 throw Error(ErrorKind::kUsage, fmt::format("stream {} has no incremental: block", name));
             }
             return s;
@@ -43,6 +44,11 @@ CheckpointRecord ParseSet(const JobSpec& job, const std::string& text) {
     mark.stream = target.substr(0, slash);
     mark.tenant = slash == std::string::npos ? "" : target.substr(slash + 1);
     const StreamSpec& stream = IncrementalStream(job, mark.stream);
+    if (stream.incremental.by_files()) {
+        throw Error(ErrorKind::kUsage, fmt::format("--set {}: stream {} loads files not loaded before (files: {}), "
+                                                   "it has no cursor; --reset {} forgets the files it loaded",
+                                                   text, mark.stream, stream.incremental.files, mark.stream));
+    }
     const nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
     if (parsed.is_array()) {
         for (const nlohmann::json& v : parsed) {
@@ -92,7 +98,8 @@ void RegisterCheckpoints(CLI::App& app, int& exit_code) {
                 IncrementalStream(job, state->reset_stream);
             }
             const int64_t n = ledger->ResetCheckpoints(job.name, state->reset_stream);
-            std::printf("deleted %lld mark(s); the next run reads every row%s\n", static_cast<long long>(n),
+            std::printf("deleted %lld mark(s) and loaded-file record(s); the next run reads every row%s\n",
+                        static_cast<long long>(n),
                         state->reset_stream.empty() ? "" : (" of stream " + state->reset_stream).c_str());
         }
         for (const std::string& set : state->sets) {
@@ -116,8 +123,19 @@ void RegisterCheckpoints(CLI::App& app, int& exit_code) {
         if (!state->sets.empty() || cmd->get_option("--reset")->count() > 0) {
             return;
         }
+        std::map<std::string, int64_t> files_per_stream;
+        for (const FileRecord& f : Ledger::PeekLoadedFiles(ResolveStateUrl(job), job.name)) {
+            ++files_per_stream[f.stream];
+        }
+        for (const auto& [stream, n] : files_per_stream) {
+            std::printf("stream %s: %lld file(s) loaded (incremental files); --reset %s loads them all again\n",
+                        stream.c_str(), static_cast<long long>(n), stream.c_str());
+        }
         if (marks.empty()) {
-            std::printf("no marks for job %s: its incremental streams read every row next time\n", job.name.c_str());
+            if (files_per_stream.empty()) {
+                std::printf("no marks for job %s: its incremental streams read every row next time\n",
+                            job.name.c_str());
+            }
             return;
         }
         std::printf("%-20s %-12s %-28s %-27s  %s\n", "stream", "tenant", "run", "updated", "mark");

@@ -17,4 +17,12 @@ CursorMarks ReadMarks(const JobSpec& job);
 /// stored with them). Tenants whose window was empty keep their mark and are not listed.
 std::vector<CheckpointRecord> MarksReached(const Plan& plan);
 
+/// The files earlier runs of the job's incremental: {files: ...} streams loaded, from its
+/// ledger (read like ReadMarks).
+LoadedFiles ReadLoadedFiles(const JobSpec& job);
+
+/// The files a run that loaded every partition of `plan` loaded, per incremental: {files: ...}
+/// stream, as they are now (size, mtime, fingerprint), to record with the run's success.
+std::vector<FileRecord> FilesReached(const Plan& plan);
+
 }  // namespace sluice::cli

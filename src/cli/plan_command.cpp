@@ -68,7 +68,7 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
     cmd->callback([state, &exit_code] {
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         ApplyFlags(state->flags, job);
-        Plan plan = BuildPlan(job, ResolveWorkers(job), ReadMarks(job));
+        Plan plan = BuildPlan(job, ResolveWorkers(job), ReadMarks(job), ReadLoadedFiles(job));
         NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
         for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
             for (StreamPlan& stream : plan.streams) {

@@ -38,7 +38,7 @@ std::vector<RerunWarning> RerunWarnings(const JobSpec& job, const Plan& plan, co
     const nlohmann::json now = nlohmann::json::parse(JobFingerprint(job));
     for (const StreamPlan& stream : plan.streams) {
         const StreamSpec& spec = stream.spec;
-        if (spec.target.mode != "append" || spec.incremental.enabled() || before.is_discarded() ||
+        if (spec.target.mode != "append" || spec.incremental.enabled() || spec.incremental.by_files() || before.is_discarded() ||
             !before.contains(spec.name) || before[spec.name] != now[spec.name] || RerunCannotDuplicate(spec)) {
             continue;
         }

@@ -97,7 +97,8 @@ private:
 /// or, when that one died (a restarted server), on a fresh one. A ledger that stays
 /// unreachable only costs the bookkeeping.
 void RecordOutcome(Ledger& ledger, const std::string& state_url, const std::string& run_id, const std::string& job,
-                   const RunSummary& summary, bool resumed, const std::vector<CheckpointRecord>& marks) {
+                   const RunSummary& summary, bool resumed, const std::vector<CheckpointRecord>& marks,
+                   const std::vector<FileRecord>& files) {
     RunRecord record;
     record.run_id = run_id;
     record.job = job;
@@ -111,8 +112,8 @@ void RecordOutcome(Ledger& ledger, const std::string& state_url, const std::stri
         record.rows_rejected += s.rows.rejected;
     }
     const auto finish = [&](Ledger& on) {
-        if (summary.status == RunStatus::kSucceeded && !marks.empty()) {
-            on.FinishRunAdvancing(record, resumed, marks);
+        if (summary.status == RunStatus::kSucceeded && (!marks.empty() || !files.empty())) {
+            on.FinishRunAdvancing(record, resumed, marks, files);
         } else {
             on.FinishRun(record, resumed);
         }
@@ -256,7 +257,7 @@ int RunJob(JobSpec job, const RunFlags& flags) {
                                                    flags.progress));
     }
     const int workers = ResolveWorkers(job);
-    Plan plan = BuildPlan(job, workers, flags.full_refresh ? CursorMarks{} : ReadMarks(job));
+    Plan plan = flags.full_refresh ? BuildPlan(job, workers) : BuildPlan(job, workers, ReadMarks(job), ReadLoadedFiles(job));
     NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
     if (!flags.resume && !flags.restart) {
         for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
@@ -318,7 +319,8 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     reporter.Start();
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
-    RecordOutcome(*ledger, state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan));
+    RecordOutcome(*ledger, state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan),
+                  summary.status == RunStatus::kSucceeded ? FilesReached(plan) : std::vector<FileRecord>{});
     if (!flags.summary_json.empty()) {
         AppendSummaryJson(flags.summary_json, start.run_id, job.name, summary);
     }

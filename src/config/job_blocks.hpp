@@ -36,6 +36,7 @@ TenantSpec ParseTenants(const Field& tenants);
 TransformSpec ParseTransform(const Field& transform);
 
 /// `incremental:` of a stream into `out`.
-void ParseIncremental(const Field& incremental, const TargetSpec& target, IncrementalSpec& out);
+void ParseIncremental(const Field& incremental, const SourceSpec& source, const TargetSpec& target,
+                      IncrementalSpec& out);
 
 }  // namespace sluice::config

@@ -198,7 +198,7 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
         stream.transform.location = transform.Location();
     });
     block.With("incremental", [&](const Field& incremental) {
-        config::ParseIncremental(incremental, stream.target, stream.incremental);
+        config::ParseIncremental(incremental, stream.source, stream.target, stream.incremental);
     });
     if (stream.target.mode == "append" && stream.incremental.lookback.count() > 0) {
         stream.target.insert_new_keys = true;  // rows read again must not load twice

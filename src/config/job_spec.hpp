@@ -51,8 +51,13 @@ struct IncrementalSpec {
     /// merged again in every run).
     std::string on_null = "fail";
     std::string location;               ///< "file:line:column" of the block
+    /// files sources: "new" loads only files not loaded before; "changed" also loads again
+    /// those that changed since (size, mtime and content fingerprint in the ledger); "" = by cursor.
+    std::string files;
 
+    /// By a cursor (a window of rows); `by_files` streams have none.
     bool enabled() const { return !cursor.empty(); }
+    bool by_files() const { return !files.empty(); }
 };
 
 /// One stream: a source, an optional tenant fan-out and transform, a target.

@@ -150,8 +150,9 @@ TenantSpec ParseTenants(const Field& tenants) {
     return out;
 }
 
-void ParseIncremental(const Field& incremental, const TargetSpec& target, IncrementalSpec& out) {
-    incremental.CheckKeys({"cursor", "settle", "on_null", "lookback"});
+void ParseIncremental(const Field& incremental, const SourceSpec& source, const TargetSpec& target,
+                      IncrementalSpec& out) {
+    incremental.CheckKeys({"cursor", "settle", "on_null", "lookback", "files"});
     out.location = incremental.Location();
     if (!target.delete_missing.empty()) {
         incremental.Fail("target.delete_missing needs a full snapshot of the source, and incremental: reads only "
@@ -163,8 +164,24 @@ void ParseIncremental(const Field& incremental, const TargetSpec& target, Increm
             cursor.Fail("expected at least one column");
         }
     });
+    if (auto files = incremental.Get("files")) {
+        out.files = files->Enum({"new", "changed"});
+        if (source.files.empty()) {
+            files->Fail("files: new|changed is for files sources (source.files); a database source is read "
+                        "incrementally by a cursor: cursor: [updated_at, id]");
+        }
+        for (const char* other : {"cursor", "settle", "on_null", "lookback"}) {
+            if (auto f = incremental.Get(other)) {
+                f->Fail(fmt::format("{} goes with cursor:, and files: loads whole files not loaded before; give "
+                                    "one or the other",
+                                    other));
+            }
+        }
+        return;
+    }
     if (!incremental.Get("cursor")) {
-        incremental.Require("cursor", "name the cursor column(s), e.g. cursor: [updated_at, id]");
+        incremental.Require("cursor", "name the cursor column(s), e.g. cursor: [updated_at, id], or for files "
+                                      "sources files: new");
     }
     incremental.With("settle", [&](const Field& settle) { out.settle = settle.Duration(); });
     incremental.With("on_null", [&](const Field& on_null) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,13 @@ struct CursorWindow {
     bool active() const { return !columns.empty(); }
 };
 
+/// A file of a files source as listed now (incremental: {files: ...}).
+struct SourceFile {
+    std::string path;       ///< absolute
+    int64_t size = 0;
+    int64_t mtime_ns = 0;   ///< modification time, nanoseconds since the epoch
+};
+
 /// Rows of a source inside a window, and rows whose cursor has a NULL (which no window holds).
 struct WindowCount {
     int64_t rows = 0;
@@ -55,6 +63,8 @@ struct PartitionRequest {
     /// window of recent rows is split evenly rather than by the whole table's keys.
     CursorWindow window;
     int64_t window_rows = -1;
+    /// incremental: {files: ...}: files (absolute paths) not to read, already loaded.
+    std::set<std::string> skip_files;
     /// A merge (upsert) reads: every slice must hold all rows of a key, so that two workers
     /// never merge the same key. Only key_range and hash on `column` (a key column) qualify;
     /// `auto` picks one of them instead of ctid or offset.
@@ -176,6 +186,8 @@ public:
                                                               double settle_seconds);
     /// incremental: how many rows `window` holds, and how many have a NULL cursor column.
     virtual WindowCount CountWindow(const CursorWindow& window);
+    /// The files this source reads, as they are now; empty for sources that are not files.
+    virtual std::vector<SourceFile> Files() { return {}; }
     /// incremental.lookback: the value `seconds` before `value` of time cursor column
     /// `column`, as text at full precision in the column's type. Throws Error(kConfig) when
     /// the column is not a date or timestamp.

@@ -52,6 +52,17 @@ struct WindowPlan {
 /// `checkpoints`); one without a mark loads from its first row.
 using CursorMarks = std::map<std::pair<std::string, std::string>, std::vector<std::string>>;
 
+/// incremental: {files: ...}: a file as it was when a run loaded it (ledger `files`).
+struct FileMark {
+    std::string path;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    std::string fingerprint;  ///< files::FileFingerprint
+};
+
+/// The files earlier runs loaded: stream name -> path -> how it was then.
+using LoadedFiles = std::map<std::string, std::map<std::string, FileMark>>;
+
 /// What the planner decided for one stream.
 struct StreamPlan {
     StreamSpec spec;
@@ -92,7 +103,8 @@ struct Plan {
 /// StreamPlan::failed_tenants instead of failing the plan.
 /// Throws Error (config, connection, schema) naming the stream.
 /// `marks` are the incremental streams' marks (see CursorMarks).
-Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks = {});
+/// `loaded` the files earlier runs of incremental: {files: ...} streams loaded.
+Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks = {}, const LoadedFiles& loaded = {});
 
 /// Throws Error(kSchema) naming the stream and tenant of the plan's first failed tenant, with
 /// the count of others; does nothing when every tenant was planned. For `on_error: stop`,

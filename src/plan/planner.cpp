@@ -128,13 +128,21 @@ void CheckDeleteMissing(const StreamSpec& spec, const std::vector<PartitionPlan>
     }
 }
 
-void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, StreamPlan& out) {
+void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, const LoadedFiles& loaded,
+                StreamPlan& out) {
     out.spec = spec;
     out.strategy.clear();
     PartitionRequest request = spec.source.partition;
     request.workers = workers;
     PartitionByKey(spec, request, out.notes);
     std::vector<PlannedSource> sources = ExpandTenants(spec);
+    if (spec.incremental.by_files()) {
+        const auto stream_files = loaded.find(spec.name);
+        for (PlannedSource& s : sources) {
+            s.incremental = &out.spec.incremental;
+            s.loaded_files = stream_files == loaded.end() ? nullptr : &stream_files->second;
+        }
+    }
     if (spec.incremental.enabled()) {
         for (PlannedSource& s : sources) {
             s.incremental = &out.spec.incremental;
@@ -165,7 +173,7 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, S
             ++tenant_plan.partitions;
         }
         AddNotes(out.notes, std::move(s.notes));
-        if (s.incremental != nullptr) {
+        if (s.incremental != nullptr && s.incremental->enabled()) {
             out.windows.push_back({s.tenant, s.window, s.window_count});
         }
         if (tenant_plan.estimated_rows >= 0) {
@@ -202,7 +210,8 @@ void RefuseUnimplementedBlocks(const StreamSpec& spec) {
                                 "remove it and select or filter in source.query instead",
                                 spec.transform.location));
     }
-    if (spec.incremental.enabled() && (spec.target.mode == "replace" || spec.target.create == "replace")) {
+    if ((spec.incremental.enabled() || spec.incremental.by_files()) &&
+        (spec.target.mode == "replace" || spec.target.create == "replace")) {
         throw Error(ErrorKind::kConfig,
                     fmt::format("{}: incremental: with a target that is replaced would keep only the rows "
                                 "that changed since the last run; use mode: append or upsert",
@@ -261,7 +270,7 @@ int64_t Plan::EstimatedRows() const {
     return n;
 }
 
-Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks) {
+Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const LoadedFiles& loaded) {
     Plan plan;
     plan.job = job.name;
     plan.workers = workers;
@@ -271,7 +280,7 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks) {
             RefuseUnimplementedBlocks(job.streams[i]);
             CheckTargetOf(job.streams[i]);
             CheckTargetSchema(job.streams[i]);
-            PlanStream(job.streams[i], workers, marks, plan.streams[i]);
+            PlanStream(job.streams[i], workers, marks, loaded, plan.streams[i]);
         } catch (Error& e) {
             if (e.context().stream.empty()) {
                 e.context().stream = job.streams[i].name;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "connectors/files/file_fingerprint.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 
@@ -85,11 +86,51 @@ bool PlanWindow(PlannedSource& s, PartitionRequest& request) {
     return s.window_count.rows > 0;
 }
 
+/// incremental: {files: ...}: which files to leave out because an earlier run loaded them
+/// (`request.skip_files`), and notes on files that changed since. A file whose size or mtime
+/// differs is fingerprinted: a touch without a change is not a change.
+void SkipLoadedFiles(PlannedSource& s, PartitionRequest& request) {
+    const bool reload_changed = s.incremental->files == "changed";
+    int64_t fresh = 0;
+    int64_t changed = 0;
+    int64_t unchanged = 0;
+    for (const SourceFile& file : s.source->Files()) {
+        const FileMark* then = nullptr;
+        if (s.loaded_files != nullptr) {
+            const auto at = s.loaded_files->find(file.path);
+            then = at == s.loaded_files->end() ? nullptr : &at->second;
+        }
+        if (then == nullptr) {
+            ++fresh;
+            continue;
+        }
+        const bool same = then->size == file.size &&
+                          (then->mtime_ns == file.mtime_ns || then->fingerprint == files::FileFingerprint(file.path));
+        if (same) {
+            ++unchanged;
+            request.skip_files.insert(file.path);
+            continue;
+        }
+        ++changed;
+        s.notes.push_back(fmt::format("file {} changed since a run loaded it ({} bytes then, {} now): {}", file.path,
+                                      then->size, file.size,
+                                      reload_changed ? "loading it again (files: changed)"
+                                                     : "not loaded again (files: changed would)"));
+        if (!reload_changed) {
+            request.skip_files.insert(file.path);
+        }
+    }
+    s.notes.push_back(fmt::format("incremental files: {} new, {} changed, {} loaded before and unchanged", fresh,
+                                  changed, unchanged));
+}
+
 void PlanOne(PlannedSource& s, PartitionRequest request) {
     s.source = OpenSource(s.spec);
     s.schema = s.source->Describe();
     s.estimated_rows = s.source->EstimateRows();
-    if (s.incremental != nullptr && !PlanWindow(s, request)) {
+    if (s.incremental != nullptr && s.incremental->by_files()) {
+        SkipLoadedFiles(s, request);
+    } else if (s.incremental != nullptr && !PlanWindow(s, request)) {
         s.notes = s.source->PlanNotes();
         return;  // no slices: nothing new since the mark
     }
@@ -101,7 +142,9 @@ void PlanOne(PlannedSource& s, PartitionRequest request) {
         slice.tenant = s.tenant;
         slice.window = s.window;
     }
-    s.notes = s.source->PlanNotes();
+    std::vector<std::string> notes = s.source->PlanNotes();
+    notes.insert(notes.begin(), s.notes.begin(), s.notes.end());
+    s.notes = std::move(notes);
 }
 
 /// Plans one tenant; its failure becomes its `error` (with the tenant named) and its source

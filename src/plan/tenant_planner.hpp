@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/job_spec.hpp"
 #include "connectors/connector.hpp"
+#include "plan/plan.hpp"
 
 namespace sluice {
 
@@ -25,6 +27,8 @@ struct PlannedSource {
     /// incremental: the stream's spec, and the mark this source's window starts after.
     const IncrementalSpec* incremental = nullptr;
     std::vector<std::string> mark;
+    /// incremental: {files: ...}: the files earlier runs of the stream loaded, by path.
+    const std::map<std::string, FileMark>* loaded_files = nullptr;
     CursorWindow window;                ///< the window planned (every slice carries it)
     WindowCount window_count;
 };

@@ -22,7 +22,7 @@ namespace {
 // 5: partitions.rows_read and .bytes (live progress), the invocations table.
 // 6: checkpoints.tenant (incremental marks per stream and tenant).
 // 7: partitions.rows_inserted, .rows_updated, .rows_unchanged, .rows_deleted (how a merge's
-//    rows landed).
+//    rows landed); the files table (incremental: {files: ...}).
 constexpr int kSchemaVersion = 7;
 
 std::string Script(bool pg) {
@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS {p}invocations (
 CREATE TABLE IF NOT EXISTS {p}checkpoints (
   job text NOT NULL, stream text NOT NULL, tenant text NOT NULL DEFAULT '', cursor text, run_id text,
   updated_at {ts}, PRIMARY KEY (job, stream, tenant));
+CREATE TABLE IF NOT EXISTS {p}files (
+  job text NOT NULL, stream text NOT NULL, path text NOT NULL, size {big} NOT NULL, mtime_ns {big} NOT NULL,
+  fingerprint text, run_id text, loaded_at {ts}, PRIMARY KEY (job, stream, path));
 CREATE TABLE IF NOT EXISTS {p}rejects (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer, "row" text, error text,
   sqlstate text, position text);

@@ -102,6 +102,17 @@ struct CheckpointRecord {
     std::string updated_at;
 };
 
+/// A row of `files`: a file an incremental: {files: ...} stream loaded, as it was then.
+struct FileRecord {
+    std::string stream;
+    std::string path;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    std::string fingerprint;
+    std::string run_id;
+    std::string loaded_at;
+};
+
 /// A row of `rejects`: a row set aside, with where it came from and why.
 struct RejectRecord {
     std::string stream;
@@ -179,7 +190,9 @@ public:
     void FinishRun(const RunRecord& run, bool resumed = false);
     /// FinishRun of a succeeded run together with the incremental marks its windows reached,
     /// in one transaction: the marks move exactly when the run's rows are all in.
-    void FinishRunAdvancing(const RunRecord& run, bool resumed, const std::vector<CheckpointRecord>& marks);
+    /// The files such a run loaded are recorded with them (replacing earlier records of a path).
+    void FinishRunAdvancing(const RunRecord& run, bool resumed, const std::vector<CheckpointRecord>& marks,
+                            const std::vector<FileRecord>& files = {});
 
     /// The job's incremental marks, by stream and tenant.
     std::vector<CheckpointRecord> Checkpoints(const std::string& job);
@@ -188,8 +201,11 @@ public:
     static std::vector<CheckpointRecord> PeekCheckpoints(const std::string& url, const std::string& job);
     /// Sets (inserts or replaces) one mark; `sluice checkpoints --set`.
     void SetCheckpoint(const std::string& job, const CheckpointRecord& mark);
-    /// Deletes the job's marks (of one stream, if given); the next run loads from the first row.
+    /// Deletes the job's marks and loaded-file records (of one stream, if given); the next
+    /// run loads from the first row, and every file. Returns how many marks and files.
     int64_t ResetCheckpoints(const std::string& job, const std::string& stream = "");
+    /// The files the job's incremental: {files: ...} streams loaded, read like PeekCheckpoints.
+    static std::vector<FileRecord> PeekLoadedFiles(const std::string& url, const std::string& job);
 
     /// Claims a partition for `worker` until `lease_until`, counting an attempt; returns the
     /// attempt number (the claim's fencing token), or nullopt when the partition is already

@@ -44,12 +44,22 @@ void Ledger::AddCheckpointTenant() {
     }
 }
 
-void Ledger::FinishRunAdvancing(const RunRecord& run, bool resumed, const std::vector<CheckpointRecord>& marks) {
+void Ledger::FinishRunAdvancing(const RunRecord& run, bool resumed, const std::vector<CheckpointRecord>& marks,
+                                const std::vector<FileRecord>& files) {
     store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
         for (CheckpointRecord mark : marks) {
             mark.run_id = run.run_id;
             SetCheckpoint(run.job, mark);
+        }
+        for (const FileRecord& file : files) {
+            store_->Exec(fmt::format("INSERT INTO {} (job, stream, path, size, mtime_ns, fingerprint, run_id, loaded_at) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, stream, path) DO UPDATE SET "
+                                     "size = excluded.size, mtime_ns = excluded.mtime_ns, fingerprint = "
+                                     "excluded.fingerprint, run_id = excluded.run_id, loaded_at = excluded.loaded_at",
+                                     Table("files")),
+                         {run.job, file.stream, file.path, std::to_string(file.size), std::to_string(file.mtime_ns),
+                          file.fingerprint, run.run_id, UtcTimestamp()});
         }
         FinishRun(run, resumed);
         store_->Exec("COMMIT");
@@ -103,10 +113,34 @@ int64_t Ledger::ResetCheckpoints(const std::string& job, const std::string& stre
     if (!stream.empty()) {
         params.emplace_back(stream);
     }
-    const auto count = store_->Query(fmt::format("SELECT count(*) FROM {} WHERE {}", Table("checkpoints"), where),
-                                     params);
-    store_->Exec(fmt::format("DELETE FROM {} WHERE {}", Table("checkpoints"), where), params);
-    return count.empty() ? 0 : SqlInt(count[0][0]);
+    int64_t count = 0;
+    for (const char* table : {"checkpoints", "files"}) {
+        const auto n = store_->Query(fmt::format("SELECT count(*) FROM {} WHERE {}", Table(table), where), params);
+        store_->Exec(fmt::format("DELETE FROM {} WHERE {}", Table(table), where), params);
+        count += n.empty() ? 0 : SqlInt(n[0][0]);
+    }
+    return count;
+}
+
+std::vector<FileRecord> Ledger::PeekLoadedFiles(const std::string& url, const std::string& job) {
+    constexpr std::string_view kSqlite = "sqlite://";
+    if (url.empty() || (url.starts_with(kSqlite) && !std::filesystem::exists(url.substr(kSqlite.size())))) {
+        return {};  // opening it would create the file
+    }
+    std::vector<FileRecord> out;
+    try {
+        Ledger ledger(OpenSqlStore(url, "sluice/peek"));
+        for (const SqlRow& r : ledger.store_->Query(
+                 fmt::format("SELECT stream, path, size, mtime_ns, fingerprint, run_id, loaded_at FROM {} WHERE job = ?",
+                             ledger.Table("files")),
+                 {job})) {
+            out.push_back({SqlText(r[0]), SqlText(r[1]), SqlInt(r[2]), SqlInt(r[3]), SqlText(r[4]), SqlText(r[5]),
+                           SqlText(r[6])});
+        }
+    } catch (const Error&) {
+        return {};  // no ledger (or one from before the files table) yet: nothing loaded
+    }
+    return out;
 }
 
 }  // namespace sluice

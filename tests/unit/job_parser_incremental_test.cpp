@@ -70,5 +70,18 @@ TEST(JobParserIncremental, MergesTakeLookbackAndNullCursors) {
               std::string::npos);
 }
 
+TEST(JobParserIncremental, FilesSourcesLoadNewFiles) {
+    const std::string job = "version: 1\nname: t\nsource: {files: \"drop/*.csv\"}\nincremental: {files: new}\n"
+                            "target: {connection: \"sqlite://t.db\", table: events}\n";
+    const IncrementalSpec inc = ParseJob(job, "t.yaml", "/srv").streams.at(0).incremental;
+    EXPECT_TRUE(inc.by_files());
+    EXPECT_FALSE(inc.enabled()) << "no cursor: no window of rows";
+    EXPECT_EQ(inc.files, "new");
+    EXPECT_NE(ErrorOf(Job("{files: new}")).find("files: new|changed is for files sources"), std::string::npos);
+    std::string both = job;
+    both.replace(both.find("{files: new}"), 12, "{files: new, settle: 5s}");
+    EXPECT_NE(ErrorOf(both).find("settle goes with cursor:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -32,6 +32,7 @@ constexpr size_t kSampleRows = 1000;
 struct InputFile {
     std::string path;  ///< absolute
     int64_t size = 0;
+    int64_t mtime_ns = 0;
 };
 
 /// Owns a glob(3) result.
@@ -70,8 +71,8 @@ std::vector<InputFile> ResolveGlob(const SourceSpec& spec) {
         if (path.ends_with('/') || ::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
             continue;
         }
-        out.push_back({std::filesystem::absolute(path).lexically_normal().string(),
-                       static_cast<int64_t>(info.st_size)});
+        out.push_back({std::filesystem::absolute(path).lexically_normal().string(), static_cast<int64_t>(info.st_size),
+                       static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec});
     }
     if (out.empty()) {
         throw Error(ErrorKind::kConfig,
@@ -115,6 +116,15 @@ public:
     }
 
     std::vector<Slice> Partition(const PartitionRequest& request) override;
+
+    std::vector<SourceFile> Files() override {
+        EnsureDescribed();
+        std::vector<SourceFile> out;
+        for (const InputFile& file : files_) {
+            out.push_back({file.path, file.size, file.mtime_ns});
+        }
+        return out;
+    }
 
     std::unique_ptr<SliceReader> Open(const Slice& slice) override {
         EnsureDescribed();
@@ -239,6 +249,9 @@ std::vector<Slice> FilesSource::Partition(const PartitionRequest& request) {
     std::vector<Slice> slices;
     notes_.clear();
     for (const InputFile& file : files_) {
+        if (request.skip_files.contains(file.path)) {
+            continue;  // incremental: loaded before
+        }
         const int64_t estimate = EstimateFileRows(file);
         if (may_cut && avg_row_bytes_ > 0 && estimate > chunk_rows) {
             CutFile(file, std::max<int64_t>(1, target_bytes), slices);
