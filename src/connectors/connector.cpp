@@ -100,6 +100,27 @@ std::string WindowCondition(const CursorWindow& window, const std::function<std:
     return out;
 }
 
+std::string KeyRangeCondition(const Slice& slice, const std::string& column,
+                              const std::function<std::string(const std::string&)>& literal) {
+    if (slice.strategy == "none") {
+        return "";
+    }
+    if (slice.strategy != "key_range") {
+        throw Error(ErrorKind::kInternal, fmt::format("a {} partition has no key range to scope a target by", slice.strategy));
+    }
+    std::string range;
+    if (slice.lower) {
+        range = fmt::format("{} >= {}", column, literal(*slice.lower));
+    }
+    if (slice.upper) {
+        range += fmt::format("{}{} < {}", range.empty() ? "" : " AND ", column, literal(*slice.upper));
+    }
+    if (slice.includes_nulls) {
+        return range.empty() ? "" : fmt::format("({} OR {} IS NULL)", range, column);
+    }
+    return range.empty() ? column + " IS NOT NULL" : range;
+}
+
 std::optional<Error> SinkWriter::TryWrite(const Batch& batch) {
     (void)batch;
     throw Error(ErrorKind::kInternal, "this target cannot isolate rows inside a transaction");

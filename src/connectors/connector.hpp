@@ -212,6 +212,12 @@ struct MergeCounts {
     int64_t deleted = 0;     ///< target rows delete_missing removed or flagged (never read)
 };
 
+/// The condition on `column` (an SQL expression) that exactly the rows of a key_range slice
+/// meet, bounds written by `literal`; "" for a slice of the whole source (strategy none).
+/// Throws Error(kInternal) for other strategies. For a target to scope work by a source's slice.
+std::string KeyRangeCondition(const Slice& slice, const std::string& column,
+                              const std::function<std::string(const std::string&)>& literal);
+
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
 class SinkWriter {
 public:

@@ -1,5 +1,6 @@
 // The ledger's incremental marks (`checkpoints`): where each stream and tenant's last window
-// ended. They move only with a run that succeeded, in the transaction that records it.
+// ended, and the files `incremental: {files: ...}` streams loaded (`files`). Both move only
+// with a run that succeeded, in the transaction that records it.
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -11,6 +12,13 @@
 namespace sluice {
 
 namespace {
+
+/// Whether a ledger may be at `url`: not for an empty one, nor a SQLite file that does not
+/// exist (opening it would create it).
+bool MayExist(const std::string& url) {
+    constexpr std::string_view kSqlite = "sqlite://";
+    return !url.empty() && !(url.starts_with(kSqlite) && !std::filesystem::exists(url.substr(kSqlite.size())));
+}
 
 std::vector<std::string> CursorFromJson(const std::string& text) {
     try {
@@ -84,9 +92,8 @@ std::vector<CheckpointRecord> Ledger::Checkpoints(const std::string& job) {
 }
 
 std::vector<CheckpointRecord> Ledger::PeekCheckpoints(const std::string& url, const std::string& job) {
-    constexpr std::string_view kSqlite = "sqlite://";
-    if (url.empty() || (url.starts_with(kSqlite) && !std::filesystem::exists(url.substr(kSqlite.size())))) {
-        return {};  // opening it would create the file
+    if (!MayExist(url)) {
+        return {};
     }
     std::unique_ptr<Ledger> ledger;
     try {
@@ -123,9 +130,8 @@ int64_t Ledger::ResetCheckpoints(const std::string& job, const std::string& stre
 }
 
 std::vector<FileRecord> Ledger::PeekLoadedFiles(const std::string& url, const std::string& job) {
-    constexpr std::string_view kSqlite = "sqlite://";
-    if (url.empty() || (url.starts_with(kSqlite) && !std::filesystem::exists(url.substr(kSqlite.size())))) {
-        return {};  // opening it would create the file
+    if (!MayExist(url)) {
+        return {};
     }
     std::vector<FileRecord> out;
     try {

@@ -137,25 +137,11 @@ MergeCounts ReadMergeCounts(const PGresult* result) {
 std::string DeleteMissingSql(const std::string& target_sql, const std::vector<PgColumn>& columns,
                              const DeleteMissing& spec, const Slice& slice) {
     std::vector<std::string> where;
-    if (slice.strategy == "key_range") {
+    if (slice.strategy != "none") {
         const PgColumn& key = Require(columns, slice.column, "partition");
-        const std::string name = "t." + QuoteIdent(key.name);
-        std::string range;
-        if (slice.lower) {
-            range = fmt::format("{} >= {}::{}", name, QuoteLiteral(*slice.lower), key.type.native);
-        }
-        if (slice.upper) {
-            range += fmt::format("{}{} < {}::{}", range.empty() ? "" : " AND ", name, QuoteLiteral(*slice.upper),
-                                 key.type.native);
-        }
-        if (slice.includes_nulls) {
-            where.push_back(range.empty() ? "true" : fmt::format("({} OR {} IS NULL)", range, name));
-        } else {
-            where.push_back(range.empty() ? name + " IS NOT NULL" : range);
-        }
-    } else if (slice.strategy != "none") {
-        throw Error(ErrorKind::kInternal,
-                    fmt::format("delete_missing cannot scope a {} partition on the target", slice.strategy));
+        where.push_back(KeyRangeCondition(slice, "t." + QuoteIdent(key.name), [&](const std::string& value) {
+            return fmt::format("{}::{}", QuoteLiteral(value), key.type.native);
+        }));
     }
     if (!spec.tenant_column.empty() && !slice.tenant.empty()) {
         where.push_back(fmt::format("t.{}::text = {}", QuoteIdent(spec.tenant_column), QuoteLiteral(slice.tenant)));
@@ -168,7 +154,7 @@ std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Pg
     where.push_back(fmt::format("NOT EXISTS (SELECT 1 FROM {} s WHERE {})", kStage, match));
     std::string condition;
     for (const std::string& w : where) {
-        condition += (condition.empty() ? "" : " AND ") + w;
+        condition += w.empty() ? "" : (condition.empty() ? "" : " AND ") + w;
     }
     if (spec.mode == "soft") {
         return fmt::format("UPDATE {} AS t SET {} = now() WHERE t.{} IS NULL AND {}", target_sql, QuoteIdent(kDeletedAt),

@@ -147,23 +147,9 @@ std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Fi
         return out + "'";
     };
     std::vector<std::string> where;
-    if (slice.strategy == "key_range") {
-        const std::string name = "t." + QuoteIdent(Require(columns, slice.column, "partition").name);
-        std::string range;
-        if (slice.lower) {
-            range = fmt::format("{} >= {}", name, literal(*slice.lower));
-        }
-        if (slice.upper) {
-            range += fmt::format("{}{} < {}", range.empty() ? "" : " AND ", name, literal(*slice.upper));
-        }
-        if (slice.includes_nulls) {
-            where.push_back(range.empty() ? "1" : fmt::format("({} OR {} IS NULL)", range, name));
-        } else {
-            where.push_back(range.empty() ? name + " IS NOT NULL" : range);
-        }
-    } else if (slice.strategy != "none") {
-        throw Error(ErrorKind::kInternal,
-                    fmt::format("delete_missing cannot scope a {} partition on the target", slice.strategy));
+    if (slice.strategy != "none") {
+        const std::string key = "t." + QuoteIdent(Require(columns, slice.column, "partition").name);
+        where.push_back(KeyRangeCondition(slice, key, literal));
     }
     if (!target.tenant_column.empty() && !slice.tenant.empty()) {
         where.push_back(fmt::format("t.{} = {}", QuoteIdent(target.tenant_column), literal(slice.tenant)));
@@ -176,7 +162,7 @@ std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Fi
     where.push_back(fmt::format("NOT EXISTS (SELECT 1 FROM {} s WHERE {})", stage_table, match));
     std::string condition;
     for (const std::string& w : where) {
-        condition += (condition.empty() ? "" : " AND ") + w;
+        condition += w.empty() ? "" : (condition.empty() ? "" : " AND ") + w;
     }
     if (target.delete_missing == "soft") {
         return fmt::format("UPDATE {} AS t SET {} = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE t.{} IS NULL AND {}",
