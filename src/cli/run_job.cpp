@@ -287,6 +287,9 @@ int RunJob(JobSpec job, const RunFlags& flags) {
         }
         throw;
     }
+    for (StreamPlan& stream : plan.streams) {
+        stream.spec.target.run_started_at = start.started_at;  // scd2's version time, the same on resume
+    }
     if (start.resumed) {
         std::fprintf(stderr, "sluice: resuming run %s: %zu of %zu partition(s) already committed\n",
                      start.run_id.c_str(), start.already_committed, plan.PartitionCount());

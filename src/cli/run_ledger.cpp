@@ -234,6 +234,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
         }
         CheckSameJob(*unfinished, job);
         start.run_id = unfinished->run_id;
+        start.started_at = CanonicalUtc(unfinished->started_at);
         start.resumed = true;
         const std::vector<PartitionRecord> added = AdoptLedgerPartitions(records, plan, start);
         if (!added.empty()) {
@@ -267,6 +268,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
     run.run_id = start.run_id;
     run.job = job.name;
     run.started_at = UtcTimestamp();
+    start.started_at = run.started_at;
     run.owner = me;
     run.fingerprint = JobFingerprint(job);
     ledger.CreateRun(run, Records(plan));

@@ -23,6 +23,7 @@ struct RunStart {
     bool resumed = false;
     size_t already_committed = 0;  ///< partitions a resumed run skips
     std::string abandoned_run;     ///< --restart: the unfinished run whose rows are undone first
+    std::string started_at;        ///< the run's first start (a resumed run keeps it)
 };
 
 /// ResolveStateUrl, or "" when the job's ledger cannot be resolved (for `plan`, which runs

@@ -22,7 +22,7 @@ std::string ResolveConnection(const Field& field, const JobSpec& job);
 /// `job.settings`.
 SourceSpec ParseSource(const Field& source, const JobSpec& job);
 
-/// `target:` of a stream into `stream.target` and `stream.scd2`.
+/// `target:` of a stream into `stream.target` (with its `scd2:` block).
 void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream);
 
 /// A `chunk_rows:` value: a positive integer, or `auto` (returned as 0: the planner sizes the

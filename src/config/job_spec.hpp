@@ -29,13 +29,6 @@ struct TransformSpec {
     std::string location;  ///< "file:line:column" of the block, for the planner's refusal
 };
 
-/// `target.scd2:` settings.
-struct Scd2Spec {
-    std::vector<std::string> tracked;
-    std::string valid_from = "valid_from";
-    std::string valid_to = "valid_to";
-    std::string current = "is_current";
-};
 
 /// `incremental:` of a stream: each run loads the rows whose cursor passed the last run's
 /// high-water mark, up to a mark fixed when the run is planned.
@@ -67,7 +60,6 @@ struct StreamSpec {
     TenantSpec tenants;
     TransformSpec transform;
     TargetSpec target;
-    Scd2Spec scd2;
     IncrementalSpec incremental;
     std::string target_location;        ///< "file:line:column" of the target block, for plan's checks
     std::vector<std::string> after;     ///< streams that must commit before this one starts

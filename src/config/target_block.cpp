@@ -11,7 +11,8 @@ const std::vector<std::string> kTargetKeys = {"connection", "table",         "pa
                                               "key",        "create_schema", "scd2", "delete_missing"};
 const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
 const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
-const std::vector<std::string> kScd2Keys = {"tracked", "valid_from", "valid_to", "current"};
+const std::vector<std::string> kScd2Keys = {"tracked", "updated_at", "valid_from", "valid_to",
+                                            "current", "hash",       "hard_deletes", "deleted"};
 const std::vector<std::string> kTenantKeys = {"schemas", "values", "query", "column", "as_column"};
 const std::vector<std::string> kTenantValuesKeys = {"column", "list"};
 const std::vector<std::string> kTransformKeys = {"columns", "filter"};
@@ -24,6 +25,18 @@ Scd2Spec ParseScd2(const Field& scd2) {
     scd2.With("valid_from", [&](const Field& f) { out.valid_from = f.NonEmptyString("a column name"); });
     scd2.With("valid_to", [&](const Field& f) { out.valid_to = f.NonEmptyString("a column name"); });
     scd2.With("current", [&](const Field& f) { out.current = f.NonEmptyString("a column name"); });
+    scd2.With("updated_at", [&](const Field& f) { out.updated_at = f.NonEmptyString("a column name"); });
+    scd2.With("hash", [&](const Field& f) { out.hash = f.NonEmptyString("a column name"); });
+    scd2.With("deleted", [&](const Field& f) { out.deleted = f.NonEmptyString("a column name"); });
+    scd2.With("hard_deletes", [&](const Field& f) { out.hard_deletes = f.Enum({"ignore", "invalidate", "new_record"}); });
+    const std::vector<std::string> columns = {out.valid_from, out.valid_to, out.current, out.hash, out.deleted};
+    for (size_t i = 0; i < columns.size(); ++i) {
+        for (size_t j = i + 1; j < columns.size(); ++j) {
+            if (SameNameIgnoringCase(columns[i], columns[j])) {
+                scd2.Fail(fmt::format("the history columns must differ, but {} is named twice", columns[i]));
+            }
+        }
+    }
     return out;
 }
 
@@ -98,7 +111,7 @@ void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
     });
     // DESIGN.md's example pairs `mode: append` with an scd2: block, so the block is checked
     // with any mode and only used by mode: scd2.
-    target.With("scd2", [&](const Field& f) { stream.scd2 = ParseScd2(f); });
+    target.With("scd2", [&](const Field& f) { spec.scd2 = ParseScd2(f); });
     spec.base_dir = job.base_dir;
 }
 
@@ -158,6 +171,12 @@ void ParseIncremental(const Field& incremental, const SourceSpec& source, const 
         incremental.Fail("target.delete_missing needs a full snapshot of the source, and incremental: reads only "
                          "what changed: every key outside the window would be deleted; remove one of them");
     }
+    if (target.mode == "scd2" && target.scd2.DeletesKeys()) {
+        incremental.Fail(fmt::format("target.scd2.hard_deletes: {} needs a full snapshot of the source, and incremental: "
+                                     "reads only what changed: every key outside the window would be closed; use "
+                                     "hard_deletes: ignore, or load full snapshots",
+                                     target.scd2.hard_deletes));
+    }
     incremental.With("cursor", [&](const Field& cursor) {
         out.cursor = cursor.StringList("a list of column names");
         if (out.cursor.empty()) {
@@ -186,10 +205,10 @@ void ParseIncremental(const Field& incremental, const SourceSpec& source, const 
     incremental.With("settle", [&](const Field& settle) { out.settle = settle.Duration(); });
     incremental.With("on_null", [&](const Field& on_null) {
         out.on_null = on_null.Enum({"fail", "skip", "include"});
-        if (out.on_null == "include" && target.mode != "upsert") {
+        if (out.on_null == "include" && target.mode != "upsert" && target.mode != "scd2") {
             // Rows without a cursor are in every window: only a merge by key makes loading
             // them again harmless.
-            on_null.Fail(fmt::format("include needs a merge by key (target.mode: upsert), since rows "
+            on_null.Fail(fmt::format("include needs a merge by key (target.mode: upsert or scd2), since rows "
                                      "without a cursor are read again in every run; with mode {} use skip "
                                      "(never load them) or fail (the default: stop and count them)",
                                      target.mode));
@@ -197,10 +216,11 @@ void ParseIncremental(const Field& incremental, const SourceSpec& source, const 
     });
     incremental.With("lookback", [&](const Field& lookback) {
         out.lookback = lookback.Duration();
-        const bool keyed = target.mode == "upsert" || (target.mode == "append" && !target.key.empty());
+        const bool keyed = target.mode == "upsert" || target.mode == "scd2" ||
+                           (target.mode == "append" && !target.key.empty());
         if (!keyed) {
             lookback.Fail(fmt::format("lookback re-reads rows before the mark, which loads them twice unless the "
-                                      "target merges by key: use mode: upsert, or mode: append with target.key "
+                                      "target merges by key: use mode: upsert or scd2, or mode: append with target.key "
                                       "(then only keys not yet present are inserted); with mode {} use settle: "
                                       "to leave late rows for the next run instead",
                                       target.mode));

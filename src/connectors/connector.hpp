@@ -101,6 +101,20 @@ struct SourceSpec {
     std::string tenant_value;
 };
 
+/// `target.scd2:`: the history columns of mode scd2 (docs/job-file.md).
+struct Scd2Spec {
+    std::vector<std::string> tracked;  ///< empty = every loaded column but the key and updated_at
+    std::string updated_at;            ///< the timestamp strategy's column; "" = check strategy
+    std::string valid_from = "valid_from";
+    std::string valid_to = "valid_to";
+    std::string current = "is_current";
+    std::string hash = "scd2_hash";
+    std::string hard_deletes = "ignore";  ///< ignore | invalidate | new_record
+    std::string deleted = "is_deleted";   ///< new_record's flag column
+
+    bool DeletesKeys() const { return hard_deletes != "ignore"; }
+};
+
 /// Where a stream writes to.
 struct TargetSpec {
     std::string url;
@@ -124,8 +138,15 @@ struct TargetSpec {
     /// Tenants: the target column holding the tenant id, which scopes delete_missing.
     std::string tenant_column;
 
-    /// Whether rows are merged into the target by `key` (upsert, or insert_new_keys).
-    bool MergesByKey() const { return mode == "upsert" || insert_new_keys; }
+    Scd2Spec scd2;
+    /// The run's start time from the ledger ("2026-11-24 11:50:00.123456+00"; a resumed run
+    /// keeps its first start): mode scd2's version time for the check strategy and deletions.
+    std::string run_started_at;
+
+    /// Whether rows are merged into the target by `key` (upsert, scd2, or insert_new_keys).
+    bool MergesByKey() const { return mode == "upsert" || mode == "scd2" || insert_new_keys; }
+    /// Whether keys the source lacks are removed from a full snapshot's target, per partition.
+    bool DeletesMissingKeys() const { return !delete_missing.empty() || (mode == "scd2" && scd2.DeletesKeys()); }
     std::string base_dir;
     std::string application_name;
     std::string path;                   ///< file targets: output directory or file
@@ -209,7 +230,7 @@ struct MergeCounts {
     int64_t updated = 0;     ///< a key it held, with different values
     int64_t unchanged = 0;   ///< a key it held with these very values: not rewritten
     int64_t superseded = 0;  ///< a later row with the same key in the partition replaced it
-    int64_t deleted = 0;     ///< target rows delete_missing removed or flagged (never read)
+    int64_t deleted = 0;     ///< target rows delete_missing (or scd2's hard_deletes) removed or closed (never read)
 };
 
 /// The condition on `column` (an SQL expression) that exactly the rows of a key_range slice

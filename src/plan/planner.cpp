@@ -71,17 +71,17 @@ void PartitionByKey(const StreamSpec& spec, PartitionRequest& request, std::vect
         return;
     }
     if (!spec.source.files.empty()) {
-        notes.push_back("upsert from files: partitions are files (or byte ranges); a key in two of them is "
+        notes.push_back(spec.target.mode + " from files: partitions are files (or byte ranges); a key in two of them is "
                         "merged in the order their partitions commit");
         return;
     }
     const std::string& strategy = request.strategy;
     if (strategy == "ctid" || strategy == "offset") {
         throw Error(ErrorKind::kConfig,
-                    fmt::format("{}: mode upsert partitions the source by its key, so that no two workers merge "
+                    fmt::format("{}: mode {} partitions the source by its key, so that no two workers merge "
                                 "the same key; partition.strategy {} cuts across keys — use auto, key_range, "
                                 "hash or none",
-                                spec.target_location, strategy));
+                                spec.target_location, spec.target.mode, strategy));
     }
     if (request.column.empty()) {
         // A tenant's rows share its tenant column: cut by the next key column instead.
@@ -94,36 +94,38 @@ void PartitionByKey(const StreamSpec& spec, PartitionRequest& request, std::vect
     } else if (std::none_of(spec.target.key.begin(), spec.target.key.end(),
                             [&](const std::string& k) { return SameColumnName(k, request.column); })) {
         throw Error(ErrorKind::kConfig,
-                    fmt::format("{}: mode upsert partitions the source by its key, so that no two workers merge "
+                    fmt::format("{}: mode {} partitions the source by its key, so that no two workers merge "
                                 "the same key; partition.column {} is not in target.key [{}]",
-                                spec.target_location, request.column, fmt::join(spec.target.key, ", ")));
+                                spec.target_location, spec.target.mode, request.column,
+                                fmt::join(spec.target.key, ", ")));
     }
     request.whole_keys = true;
 }
 
-/// delete_missing deletes, per partition, the target's keys in the partition's range that the
-/// source lacks: the partitions must be ranges of the key the target can test too, and the
-/// tenants must be told apart in the target.
+/// delete_missing (and scd2's hard_deletes) removes, per partition, the target's keys in the
+/// partition's range that the source lacks: the partitions must be ranges of the key the target
+/// can test too, and the tenants must be told apart in the target.
 void CheckDeleteMissing(const StreamSpec& spec, const std::vector<PartitionPlan>& partitions) {
-    if (spec.target.delete_missing.empty()) {
+    if (!spec.target.DeletesMissingKeys()) {
         return;
     }
+    const std::string what = spec.target.delete_missing.empty() ? "scd2.hard_deletes" : "delete_missing";
     const std::string where = spec.target_location.empty() ? "" : spec.target_location + ": ";
     if (!spec.source.files.empty()) {
-        throw Error(ErrorKind::kConfig, where + "delete_missing needs a database source cut by its key; a file "
-                                                "partition does not say which keys it covers");
+        throw Error(ErrorKind::kConfig, where + what + " needs a database source cut by its key; a file "
+                                                      "partition does not say which keys it covers");
     }
     if (spec.tenants.enabled() && spec.target.tenant_column.empty()) {
-        throw Error(ErrorKind::kConfig, where + "delete_missing over tenant schemas needs tenants.as_column, so "
-                                                "that each tenant deletes only its own rows in the target");
+        throw Error(ErrorKind::kConfig, where + what + " over tenant schemas needs tenants.as_column, so "
+                                                      "that each tenant removes only its own keys in the target");
     }
     for (const PartitionPlan& p : partitions) {
         const std::string& s = p.slice.strategy;
         if (s != "none" && s != "key_range") {
             throw Error(ErrorKind::kConfig,
-                        fmt::format("{}delete_missing deletes per partition's key range, but partition {} is cut by "
+                        fmt::format("{}{} works per partition's key range, but partition {} is cut by "
                                     "{}; use partition.strategy key_range or none",
-                                    where, p.id, s));
+                                    where, what, p.id, s));
         }
     }
 }

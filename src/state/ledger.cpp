@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -82,6 +84,44 @@ std::string UtcTimestamp(double plus_seconds) {
     return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900,
                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                        micros % 1000000);
+}
+
+std::string CanonicalUtc(const std::string& timestamp) {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+    int used = 0;
+    if (std::sscanf(timestamp.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6) {
+        return timestamp;
+    }
+    size_t at = static_cast<size_t>(used);
+    int64_t micros = 0;
+    if (at < timestamp.size() && timestamp[at] == '.') {
+        int digits = 0;
+        for (++at; at < timestamp.size() && std::isdigit(static_cast<unsigned char>(timestamp[at])) != 0; ++at) {
+            if (digits++ < 6) {
+                micros = micros * 10 + (timestamp[at] - '0');
+            }
+        }
+        for (; digits < 6; ++digits) {
+            micros *= 10;
+        }
+    }
+    int offset = 0;  // seconds east of UTC
+    if (at < timestamp.size() && (timestamp[at] == '+' || timestamp[at] == '-')) {
+        int oh = 0, om = 0;
+        std::sscanf(timestamp.c_str() + at + 1, "%2d:%2d", &oh, &om);
+        offset = (timestamp[at] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    }
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    const std::time_t utc = timegm(&tm) - offset;
+    gmtime_r(&utc, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
 std::string ProcessIdentity() {

@@ -282,6 +282,10 @@ private:
 /// sorts as text in SQLite and parses as timestamptz in PostgreSQL.
 std::string UtcTimestamp(double plus_seconds = 0);
 
+/// `timestamp` as UtcTimestamp writes it, whatever offset and fraction digits a ledger's
+/// timestamptz came back with; unchanged when it does not parse.
+std::string CanonicalUtc(const std::string& timestamp);
+
 /// "host:pid" of this process, for `worker` and `owner`.
 std::string ProcessIdentity();
 

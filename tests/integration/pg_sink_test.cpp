@@ -106,7 +106,7 @@ TEST_F(PgSinkTest, MissingTableOrColumnIsASchemaErrorNamingIt) {
     EXPECT_EQ(replace.kind(), ErrorKind::kSchema);
     EXPECT_EQ(Value("SELECT to_regclass('narrow__sluice_new') IS NULL"), "t");
 
-    Error mode = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "narrow", "scd2"))->Prepare(source_); });
+    Error mode = CatchError([&] { OpenPostgresSink(PgTargetSpec(Url(), "narrow", "merge"))->Prepare(source_); });
     EXPECT_EQ(mode.kind(), ErrorKind::kConfig);
 }
 

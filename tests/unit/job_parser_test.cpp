@@ -156,10 +156,10 @@ TEST(JobParser, DesignExampleParsesIntoSpec) {
     EXPECT_EQ(events.target.key, std::vector<std::string>{"id"});
     EXPECT_EQ(events.target.base_dir, kBase);
     EXPECT_EQ(events.target.application_name, "sluice/events_mart/events");
-    EXPECT_EQ(events.scd2.tracked, (std::vector<std::string>{"name", "city"}));
-    EXPECT_EQ(events.scd2.valid_from, "valid_from");
-    EXPECT_EQ(events.scd2.valid_to, "valid_to");
-    EXPECT_EQ(events.scd2.current, "is_current");
+    EXPECT_EQ(events.target.scd2.tracked, (std::vector<std::string>{"name", "city"}));
+    EXPECT_EQ(events.target.scd2.valid_from, "valid_from");
+    EXPECT_EQ(events.target.scd2.valid_to, "valid_to");
+    EXPECT_EQ(events.target.scd2.current, "is_current");
     EXPECT_EQ(events.incremental.cursor, (std::vector<std::string>{"updated_at", "id"}));
     EXPECT_EQ(events.after, std::vector<std::string>{"partners"});
 
@@ -342,8 +342,8 @@ streams:
     EXPECT_EQ(by_value.tenants.values_column, "country");
     EXPECT_EQ(by_value.tenants.values, (std::vector<std::string>{"afg", "12"}));
     EXPECT_EQ(by_value.target.mode, "scd2");
-    EXPECT_TRUE(by_value.scd2.tracked.empty());  // empty = every non-key column
-    EXPECT_EQ(by_value.scd2.current, "is_current");
+    EXPECT_TRUE(by_value.target.scd2.tracked.empty());  // empty = every non-key column
+    EXPECT_EQ(by_value.target.scd2.current, "is_current");
     const StreamSpec& by_query = job.streams.at(1);
     EXPECT_EQ(by_query.tenants.query, "SELECT code FROM countries");
     EXPECT_EQ(by_query.tenants.values_column, "country");

@@ -33,27 +33,38 @@ bool ComparesAsText(const PgColumn& column) {
     return std::find(kNoEquality.begin(), kNoEquality.end(), column.type.native) != kNoEquality.end();
 }
 
-std::string JoinQuoted(const std::vector<std::string>& names, std::string_view prefix = {}) {
+std::string JoinQuoted(const std::vector<std::string>& names) {
     std::string out;
     for (const std::string& name : names) {
-        out += fmt::format("{}{}{}", out.empty() ? "" : ", ", prefix, QuoteIdent(name));
+        out += fmt::format("{}{}", out.empty() ? "" : ", ", QuoteIdent(name));
     }
     return out;
 }
 
 }  // namespace
 
-MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
-                          bool undelete) {
-    std::vector<std::string> names;
+MergeStatements PlanStage(const std::vector<PgColumn>& columns) {
     std::string stage_columns;
     for (const PgColumn& c : columns) {
-        names.push_back(c.name);
         // NOT NULL is kept so that a NULL is refused at COPY, where bisection can set the row
         // aside, rather than by the merge, which would fail the whole partition.
         stage_columns += fmt::format("{}{} {}{}", stage_columns.empty() ? "" : ", ", QuoteIdent(c.name),
                                      c.type.native, c.not_null ? " NOT NULL" : "");
+    }
+    MergeStatements out;
+    out.stage_table = kStage;
+    out.stage_create =
+        fmt::format("CREATE TEMP TABLE IF NOT EXISTS sluice_stage ({}) ON COMMIT DELETE ROWS", stage_columns);
+    out.settings = fmt::format("SET LOCAL work_mem = '{}'", kMergeWorkMem);
+    return out;
+}
+
+MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
+                          bool undelete) {
+    std::vector<std::string> names;
+    for (const PgColumn& c : columns) {
+        names.push_back(c.name);
     }
     std::vector<std::string> key_names;
     for (const std::string& k : key) {
@@ -102,10 +113,7 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgCol
                                    ? "DO NOTHING"
                                    : fmt::format("DO UPDATE SET {} WHERE {}{}", set, differs, newer);
     const std::string list = JoinQuoted(names);
-    MergeStatements out;
-    out.stage_table = kStage;
-    out.stage_create =
-        fmt::format("CREATE TEMP TABLE IF NOT EXISTS sluice_stage ({}) ON COMMIT DELETE ROWS", stage_columns);
+    MergeStatements out = PlanStage(columns);
     // xmax is 0 on a row the INSERT created and the locking transaction on one it updated.
     out.merge = fmt::format(
         "WITH latest AS MATERIALIZED (SELECT DISTINCT ON ({key}) {list} FROM {stage} ORDER BY {order}), "
@@ -115,7 +123,6 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgCol
         "count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged",
         fmt::arg("key", JoinQuoted(key_names)), fmt::arg("list", list), fmt::arg("stage", kStage),
         fmt::arg("order", order_by), fmt::arg("target", target_sql), fmt::arg("action", action));
-    out.settings = fmt::format("SET LOCAL work_mem = '{}'", kMergeWorkMem);
     return out;
 }
 
@@ -134,18 +141,32 @@ MergeCounts ReadMergeCounts(const PGresult* result) {
     return counts;
 }
 
-std::string DeleteMissingSql(const std::string& target_sql, const std::vector<PgColumn>& columns,
-                             const DeleteMissing& spec, const Slice& slice) {
+void RequireKeyRange(const Slice& slice) {
+    if (slice.strategy != "none" && slice.strategy != "key_range") {
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("a {} partition has no key range to remove missing keys from", slice.strategy));
+    }
+}
+
+std::vector<std::string> SliceScope(const std::vector<PgColumn>& columns, const Slice& slice,
+                                    const std::string& tenant_column, const std::string& alias) {
     std::vector<std::string> where;
-    if (slice.strategy != "none") {
+    if (slice.strategy == "key_range") {
         const PgColumn& key = Require(columns, slice.column, "partition");
-        where.push_back(KeyRangeCondition(slice, "t." + QuoteIdent(key.name), [&](const std::string& value) {
+        where.push_back(KeyRangeCondition(slice, alias + "." + QuoteIdent(key.name), [&](const std::string& value) {
             return fmt::format("{}::{}", QuoteLiteral(value), key.type.native);
         }));
     }
-    if (!spec.tenant_column.empty() && !slice.tenant.empty()) {
-        where.push_back(fmt::format("t.{}::text = {}", QuoteIdent(spec.tenant_column), QuoteLiteral(slice.tenant)));
+    if (!tenant_column.empty() && !slice.tenant.empty()) {
+        where.push_back(fmt::format("{}.{}::text = {}", alias, QuoteIdent(tenant_column), QuoteLiteral(slice.tenant)));
     }
+    return where;
+}
+
+std::string DeleteMissingSql(const std::string& target_sql, const std::vector<PgColumn>& columns,
+                             const DeleteMissing& spec, const Slice& slice) {
+    RequireKeyRange(slice);
+    std::vector<std::string> where = SliceScope(columns, slice, spec.tenant_column, "t");
     std::string match;
     for (const std::string& k : spec.key) {
         const std::string q = QuoteIdent(Require(columns, k, "key").name);

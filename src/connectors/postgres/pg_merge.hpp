@@ -28,6 +28,15 @@ struct DeleteMissing {
     std::vector<std::string> key;
 };
 
+/// The conditions on `alias` that the target rows of `slice` meet: its key range (a key_range
+/// slice; others give none) and its tenant by `tenant_column` (when both are set).
+std::vector<std::string> SliceScope(const std::vector<PgColumn>& columns, const Slice& slice,
+                                    const std::string& tenant_column, const std::string& alias);
+
+/// Throws Error(kInternal) unless `slice` is a key range (or the whole source): removing the
+/// keys a partition lacks needs to know which keys it covers.
+void RequireKeyRange(const Slice& slice);
+
 /// The statement that deletes (or flags) the target rows of `slice`'s key range (and tenant)
 /// whose key is not in the staging table; its row count is the rows deleted.
 std::string DeleteMissingSql(const std::string& target_sql, const std::vector<PgColumn>& columns,
@@ -35,6 +44,10 @@ std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Pg
 
 /// The soft-delete column of delete_missing: soft.
 inline constexpr const char* kDeletedAt = "deleted_at";
+
+/// The session staging table of `columns` that a merge's COPY loads, and the settings of its
+/// transaction (`merge` is left empty).
+MergeStatements PlanStage(const std::vector<PgColumn>& columns);
 
 /// `columns`: the COPY columns (target column names); `key` and `order` name some of them.
 /// Throws Error(kConfig) when a key or order column is not among the columns.

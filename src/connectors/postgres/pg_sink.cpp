@@ -6,6 +6,7 @@
 
 #include "connectors/postgres/pg_catalog.hpp"
 #include "connectors/postgres/pg_connection.hpp"
+#include "connectors/postgres/pg_scd2.hpp"
 #include "connectors/postgres/pg_sink_writer.hpp"
 #include "connectors/postgres/pg_table_swap.hpp"
 #include "connectors/postgres/pg_types.hpp"
@@ -56,9 +57,13 @@ public:
         }
         const bool swap = spec_.mode == "replace" || spec_.create == "replace";
         const bool like_old = existing && spec_.create != "replace";
-        // An upsert's ON CONFLICT needs its key unique in a table sluice creates.
+        // An upsert's ON CONFLICT needs its key unique in a table sluice creates; a history
+        // holds many rows per key, made unique with valid_from by PlanScd2Ddl's indexes.
         std::vector<std::string> key =
             spec_.MergesByKey() || source.primary_key.empty() ? spec_.key : source.primary_key;
+        if (spec_.mode == "scd2") {
+            key.clear();
+        }
         std::optional<Relation> load = existing;
         old_ = existing;
         if (swap) {
@@ -131,7 +136,12 @@ public:
         if (!spec_.delete_missing.empty()) {
             target->delete_missing = PlanDeleteMissing(columns, source, target->table_display);
         }
-        if (spec_.MergesByKey()) {
+        target->tenant_column = spec_.tenant_column;
+        if (spec_.mode == "scd2") {
+            target->merge = pg::PlanStage(target->columns);
+            target->scd2 = pg::PlanPgScd2(spec_, target->load_sql, target->table_display, target->columns, columns);
+            CheckScd2(conn, *target);
+        } else if (spec_.MergesByKey()) {
             target->merge = pg::PlanMerge(target->load_sql, target->columns, spec_.key, spec_.merge_order,
                                           !spec_.insert_new_keys, spec_.delete_missing == "soft");
             CheckMerge(conn, *target);
@@ -322,6 +332,22 @@ private:
         conn.Exec("ROLLBACK", what);
     }
 
+    /// Runs a partition's statements on nothing, so that a wrong type or column fails the
+    /// stream before any partition loads.
+    void CheckScd2(PgConnection& conn, const pg::LoadTarget& target) {
+        const std::string what = "checking the history merge into " + target.table_display;
+        conn.Exec("BEGIN", what);
+        try {
+            conn.Exec(target.merge->stage_create, what);
+            pg::RunPgScd2(conn, *target.scd2, {"1 = 0"}, target.table_display);
+        } catch (const Error& e) {
+            conn.Exec("ROLLBACK");
+            throw Error(ErrorKind::kSchema, fmt::format("mode scd2 into {}: {}", target.table_display, e.what()),
+                        e.sqlstate());
+        }
+        conn.Exec("ROLLBACK", what);
+    }
+
     PgConnection& Conn() {
         if (!conn_ || PQstatus(conn_->get()) != CONNECTION_OK) {
             conn_.emplace(PgConnection::Connect(
@@ -395,6 +421,15 @@ private:
             columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdent(field.name),
                                    pg::SqlTypeFor(field));
         }
+        if (spec_.mode == "scd2") {
+            const pg::Scd2Ddl ddl = pg::PlanScd2Ddl(spec_, source, name.Sql(), name.Display());
+            conn.Exec(fmt::format("CREATE TABLE {} ({}{})", name.Sql(), columns, ddl.columns),
+                      "creating table " + name.Display());
+            for (const std::string& index : ddl.indexes) {
+                conn.Exec(index, "indexing the history in " + name.Display());
+            }
+            return;
+        }
         if (!key.empty()) {
             std::string list;
             for (const std::string& k : key) {
@@ -418,15 +453,14 @@ private:
 }  // namespace
 
 void CheckPostgresTarget(const TargetSpec& spec) {
-    if (spec.mode != "append" && spec.mode != "replace" && spec.mode != "upsert") {
+    if (spec.mode != "append" && spec.mode != "replace" && spec.mode != "upsert" && spec.mode != "scd2") {
         throw Error(ErrorKind::kConfig,
-                    fmt::format("target.mode {} is not available for PostgreSQL targets in this "
-                                "build; use append, replace or upsert",
-                                spec.mode));
+                    fmt::format("target.mode {} is not one of append, replace, upsert, scd2", spec.mode));
     }
-    if (spec.mode == "upsert" && spec.create == "replace") {
-        throw Error(ErrorKind::kConfig, "target.create: replace empties the table, so an upsert into it "
-                                        "would only insert; use mode: replace, or create: if_missing");
+    if ((spec.mode == "upsert" || spec.mode == "scd2") && spec.create == "replace") {
+        throw Error(ErrorKind::kConfig, fmt::format("target.create: replace empties the table, so a mode {} into it "
+                                                    "would start from nothing; use create: if_missing",
+                                                    spec.mode));
     }
     if (spec.create != "if_missing" && spec.create != "never" && spec.create != "replace") {
         throw Error(ErrorKind::kConfig,

@@ -7,6 +7,7 @@
 #include "connectors/postgres/pg_catalog.hpp"
 #include "connectors/postgres/pg_connection.hpp"
 #include "connectors/postgres/pg_copy_encoder.hpp"
+#include "connectors/postgres/pg_scd2.hpp"
 #include "connectors/postgres/pg_wire.hpp"
 
 namespace sluice::pg {
@@ -95,6 +96,16 @@ public:
             throw Error(ErrorKind::kInternal, "SinkWriter::Merge called twice in one partition");
         }
         EndCopy();
+        if (target_->scd2) {
+            if (target_->scd2->hard_deletes != "ignore") {
+                RequireKeyRange(slice_);
+            }
+            MergeCounts counts =
+                RunPgScd2(*conn_, *target_->scd2, SliceScope(target_->columns, slice_, target_->tenant_column, "x"),
+                          target_->table_display);
+            merged_ = true;
+            return counts;
+        }
         const std::string what = "merging the partition into " + target_->table_display;
         conn_->Exec(target_->merge->settings, what);
         PgResultPtr result = conn_->Exec(target_->merge->merge, what);

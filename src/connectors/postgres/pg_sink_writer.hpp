@@ -7,6 +7,7 @@
 
 #include "connectors/connector.hpp"
 #include "connectors/postgres/pg_merge.hpp"
+#include "connectors/scd2_sql.hpp"
 #include "connectors/postgres/pg_types.hpp"
 
 namespace sluice::pg {
@@ -21,6 +22,9 @@ struct LoadTarget {
     /// An upsert: COPY loads the session's staging table and Merge applies it to load_sql.
     std::optional<MergeStatements> merge;
     std::optional<DeleteMissing> delete_missing;  ///< with merge: a full snapshot's missing keys
+    /// mode scd2: `merge` holds only the staging table; Merge applies these statements instead.
+    std::optional<Scd2Target> scd2;
+    std::string tenant_column;  ///< the target's tenant column (scopes scd2's deletions), or ""
 };
 
 /// A writer with its own connection: one transaction and one COPY per partition. Raw

@@ -1,0 +1,194 @@
+#include "connectors/postgres/pg_scd2.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "connectors/postgres/pg_connection.hpp"
+#include "connectors/postgres/pg_names.hpp"
+#include "core/error.hpp"
+
+namespace sluice::pg {
+
+namespace {
+
+// The row text a hash is taken of must not depend on the session: pinned for the merge.
+constexpr const char* kSettings =
+    "SET LOCAL work_mem = '256MB'; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; "
+    "SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'";
+
+std::string KeyList(const TargetSpec& spec) {
+    std::string out;
+    for (const std::string& k : spec.key) {
+        out += (out.empty() ? "" : ", ") + QuoteIdent(k);
+    }
+    return out;
+}
+
+/// The history columns: (name, type for ALTER TABLE hints).
+std::vector<std::pair<std::string, std::string>> HistoryColumns(const Scd2Spec& s, const std::string& time_type) {
+    std::vector<std::pair<std::string, std::string>> out = {
+        {s.valid_from, time_type}, {s.valid_to, time_type}, {s.current, "boolean"}, {s.hash, "text"}};
+    if (s.hard_deletes == "new_record") {
+        out.emplace_back(s.deleted, "boolean");
+    }
+    return out;
+}
+
+const PgColumn& Loaded(const std::vector<PgColumn>& loaded, const std::string& name, const char* role,
+                       const std::string& display) {
+    if (const PgColumn* c = FindColumn(loaded, name)) {
+        return *c;
+    }
+    throw Error(ErrorKind::kSchema, fmt::format("mode scd2 into {}: the {} column {} is not among the columns "
+                                                "loaded from the source",
+                                                display, role, name));
+}
+
+}  // namespace
+
+Scd2Ddl PlanScd2Ddl(const TargetSpec& spec, const Schema& source, const std::string& table_sql,
+                    const std::string& table_name) {
+    std::string time_type = "timestamptz";
+    if (!spec.scd2.updated_at.empty()) {
+        const std::optional<size_t> at = source.Find(spec.scd2.updated_at);
+        if (!at) {
+            throw Error(ErrorKind::kSchema, fmt::format("mode scd2 into {}: scd2.updated_at {} is not a source column",
+                                                        table_name, spec.scd2.updated_at));
+        }
+        time_type = SqlTypeFor(source.fields[*at]);
+    }
+    Scd2Ddl out;
+    const Scd2Spec& s = spec.scd2;
+    out.columns = fmt::format(", {} {} NOT NULL, {} {}, {} boolean NOT NULL DEFAULT true, {} text", QuoteIdent(s.valid_from),
+                              time_type, QuoteIdent(s.valid_to), time_type, QuoteIdent(s.current), QuoteIdent(s.hash));
+    if (s.hard_deletes == "new_record") {
+        out.columns += fmt::format(", {} boolean NOT NULL DEFAULT false", QuoteIdent(s.deleted));
+    }
+    const std::string key = KeyList(spec);
+    out.indexes.push_back(fmt::format("CREATE UNIQUE INDEX ON {} ({}, {})", table_sql, key, QuoteIdent(s.valid_from)));
+    out.indexes.push_back(
+        fmt::format("CREATE UNIQUE INDEX ON {} ({}) WHERE {}", table_sql, key, QuoteIdent(s.current)));
+    return out;
+}
+
+Scd2Target PlanPgScd2(const TargetSpec& spec, const std::string& table_sql, const std::string& display,
+                      const std::vector<PgColumn>& loaded, const std::vector<PgColumn>& table) {
+    const Scd2Spec& s = spec.scd2;
+    std::string time_type = "timestamptz";
+    if (const PgColumn* vf = FindColumn(table, s.valid_from)) {
+        time_type = vf->type.native;
+    }
+    std::vector<std::string> missing;
+    for (const auto& [name, type] : HistoryColumns(s, time_type)) {
+        if (FindColumn(loaded, name)) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("mode scd2 into {}: the source has a column {}, which is a history column sluice "
+                                    "fills; leave it out of the source (source.query) or name the history "
+                                    "column differently (target.scd2)",
+                                    display, name));
+        }
+        if (!FindColumn(table, name)) {
+            missing.push_back(fmt::format("ADD COLUMN {} {}", QuoteIdent(name), type));
+        }
+    }
+    if (!missing.empty()) {
+        std::string alter;
+        for (const std::string& m : missing) {
+            alter += (alter.empty() ? "" : ", ") + m;
+        }
+        throw Error(ErrorKind::kSchema,
+                    fmt::format("mode scd2 into {}: the table lacks history columns; add them (ALTER TABLE {} {}), "
+                                "or let sluice create the table",
+                                display, display, alter));
+    }
+    Scd2Target t;
+    t.table = table_sql;
+    for (const std::string& k : spec.key) {
+        t.key.push_back(QuoteIdent(Loaded(loaded, k, "key", display).name));
+    }
+    for (const PgColumn& c : loaded) {
+        t.loaded.push_back(QuoteIdent(c.name));
+    }
+    if (!s.updated_at.empty()) {
+        t.updated_at = QuoteIdent(Loaded(loaded, s.updated_at, "scd2.updated_at", display).name);
+    }
+    if (s.tracked.empty()) {
+        for (const std::string& c : t.loaded) {
+            if (std::find(t.key.begin(), t.key.end(), c) == t.key.end() && c != t.updated_at) {
+                t.tracked.push_back(c);
+            }
+        }
+    } else {
+        for (const std::string& name : s.tracked) {
+            const std::string q = QuoteIdent(Loaded(loaded, name, "tracked", display).name);
+            if (std::find(t.key.begin(), t.key.end(), q) != t.key.end()) {
+                throw Error(ErrorKind::kConfig, fmt::format("mode scd2 into {}: scd2.tracked names the key column {}; "
+                                                            "a key identifies the history, it does not change in it",
+                                                            display, name));
+            }
+            t.tracked.push_back(q);
+        }
+    }
+    for (const std::string& o : spec.merge_order) {
+        t.order.push_back(QuoteIdent(Loaded(loaded, o, "incremental cursor", display).name));
+    }
+    t.valid_from = QuoteIdent(FindColumn(table, s.valid_from)->name);
+    t.valid_to = QuoteIdent(FindColumn(table, s.valid_to)->name);
+    t.current = QuoteIdent(FindColumn(table, s.current)->name);
+    t.hash = QuoteIdent(FindColumn(table, s.hash)->name);
+    if (s.hard_deletes == "new_record") {
+        t.deleted = QuoteIdent(FindColumn(table, s.deleted)->name);
+    }
+    t.hard_deletes = s.hard_deletes;
+    t.stage = "pg_temp.sluice_stage";
+    t.read_order = "s.ctid";  // the staging table is emptied at commit and only appended to
+    t.temp_prefix = "pg_temp.";
+    t.run_time = fmt::format("{}::timestamptz::{}",
+                             spec.run_started_at.empty() ? "now()" : QuoteLiteral(spec.run_started_at), time_type);
+    // md5 of the row value's text: quoted and delimited per field, so ('a','bc') and
+    // ('ab','c') differ, and NULL differs from ''.
+    t.hash_of = [](const std::vector<std::string>& columns) {
+        std::string list;
+        for (const std::string& c : columns) {
+            list += (list.empty() ? "" : ", ") + c;
+        }
+        return fmt::format("md5(ROW({})::text)", list);
+    };
+    return t;
+}
+
+MergeCounts RunPgScd2(PgConnection& conn, const Scd2Target& t, const std::vector<std::string>& scope,
+                      const std::string& display) {
+    std::string condition;
+    for (const std::string& c : scope) {
+        condition += c.empty() ? "" : (condition.empty() ? "" : " AND ") + c;
+    }
+    const Scd2Statements sql = PlanScd2(t, condition);
+    const std::string what = "merging the partition's history into " + display;
+    conn.Exec(kSettings, what);
+    for (const std::string& statement : sql.plan) {
+        conn.Exec(statement, what);
+    }
+    PgResultPtr counts = conn.Exec(sql.counts, what);
+    const auto value = [](const PGresult* r, int i) { return std::stoll(PQgetvalue(r, 0, i)); };
+    for (const std::string& statement : sql.apply) {
+        conn.Exec(statement, what);
+    }
+    int64_t deleted = 0;
+    if (!sql.deletes.empty()) {
+        const std::string closing = "closing the keys the source no longer has in " + display;
+        for (const std::string& statement : sql.deletes) {
+            conn.Exec(statement, closing);
+        }
+        PgResultPtr gone = conn.Exec(sql.deleted, closing);
+        deleted = value(gone.get(), 0);
+    }
+    for (const std::string& statement : sql.cleanup) {
+        conn.Exec(statement, what);
+    }
+    return Scd2Counts(value(counts.get(), 0), value(counts.get(), 1), value(counts.get(), 2), value(counts.get(), 3),
+                      deleted);
+}
+
+}  // namespace sluice::pg

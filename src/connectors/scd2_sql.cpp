@@ -1,0 +1,211 @@
+#include "connectors/scd2_sql.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace sluice {
+
+namespace {
+
+/// "a.x, a.y" (or "x, y" without an alias).
+std::string List(const std::vector<std::string>& names, const std::string& alias = "") {
+    std::string out;
+    for (const std::string& n : names) {
+        out += (out.empty() ? "" : ", ") + (alias.empty() ? n : alias + "." + n);
+    }
+    return out;
+}
+
+/// "a.k1 = b.k1 AND a.k2 = b.k2".
+std::string Match(const std::vector<std::string>& key, const std::string& a, const std::string& b) {
+    std::string out;
+    for (const std::string& k : key) {
+        out += fmt::format("{}{}.{} = {}.{}", out.empty() ? "" : " AND ", a, k, b, k);
+    }
+    return out;
+}
+
+std::vector<std::string> Qualified(const std::vector<std::string>& names, const std::string& alias) {
+    std::vector<std::string> out;
+    for (const std::string& n : names) {
+        out.push_back(alias + "." + n);
+    }
+    return out;
+}
+
+/// The plan of a partition's points against the history of their keys. Every staged key's
+/// versions and points form one timeline ordered by time (a version before a point at the same
+/// time); per point:
+///  - sluice_grp counts the versions at or before it, so grp_vt is the end of the version V
+///    the point falls in (NULL: open, or no version before it);
+///  - it is kept unless the element before it has the same hash and state at its time: not a
+///    deleted version, and not across the gap an invalidated V left (V ended at or before the
+///    point, and the element before is V itself or a point before V's end);
+///  - a kept point at exactly a version's time overwrites it ('update'), else it is 'insert'ed.
+/// Then over the versions and inserted points: an inserted point ends where the next element
+/// starts, or where V ended when that is sooner; a version whose next element is an inserted
+/// point it still covers is closed there.
+std::string PlanSql(const Scd2Target& t, const std::string& points, const std::string& plan, const std::string& scope) {
+    const std::string key = List(t.key);
+    const std::string deleted_flag =
+        t.deleted.empty() ? "0" : fmt::format("CASE WHEN x.{} THEN 1 ELSE 0 END", t.deleted);
+    const std::string window = fmt::format("PARTITION BY {} ORDER BY sluice_t, sluice_src", key);
+    return fmt::format(
+        "CREATE TEMP TABLE {plan} AS WITH "
+        "tl AS (SELECT {xkey}, x.{vf} AS sluice_t, x.{hash} AS sluice_h, x.{vt} AS sluice_vt, {del} AS sluice_del, "
+        "0 AS sluice_src FROM {table} x WHERE {scope}EXISTS (SELECT 1 FROM {points} p WHERE {px}) "
+        "UNION ALL SELECT {pkey}, p.sluice_t, p.sluice_h, NULL, 0, 1 FROM {points} p), "
+        "g AS (SELECT tl.*, SUM(1 - sluice_src) OVER ({window} ROWS UNBOUNDED PRECEDING) AS sluice_grp, "
+        "MAX(1 - sluice_src) OVER (PARTITION BY {key}) AS sluice_known, "
+        "LAG(sluice_src) OVER w AS prev_src, LAG(sluice_t) OVER w AS prev_t, LAG(sluice_h) OVER w AS prev_h, "
+        "LAG(sluice_del) OVER w AS prev_del FROM tl WINDOW w AS ({window})), "
+        "e AS (SELECT g.*, MAX(CASE WHEN sluice_src = 0 THEN sluice_vt END) OVER (PARTITION BY {key}, sluice_grp) "
+        "AS grp_vt FROM g), "
+        "d AS (SELECT e.*, CASE WHEN sluice_src = 0 OR prev_src IS NULL THEN 1 "
+        "WHEN prev_src = 0 AND prev_del = 1 THEN 1 "
+        "WHEN sluice_grp > 0 AND grp_vt IS NOT NULL AND grp_vt <= sluice_t AND (prev_src = 0 OR prev_t < grp_vt) THEN 1 "
+        "WHEN prev_h = sluice_h THEN 0 ELSE 1 END AS sluice_keep, "
+        "CASE WHEN sluice_src = 0 THEN NULL WHEN prev_src = 0 AND prev_t = sluice_t THEN 'update' ELSE 'insert' END "
+        "AS sluice_action FROM e), "
+        "f AS (SELECT d.*, LEAD(sluice_t) OVER w AS next_t, LEAD(sluice_src) OVER w AS next_src FROM d "
+        "WHERE sluice_src = 0 OR (sluice_keep = 1 AND sluice_action = 'insert') WINDOW w AS ({window})) "
+        "SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, sluice_known, "
+        "CASE WHEN sluice_src = 0 AND next_src = 1 AND (sluice_vt IS NULL OR next_t < sluice_vt) THEN next_t END "
+        "AS sluice_close_at, "
+        "CASE WHEN sluice_src = 0 THEN NULL WHEN sluice_grp > 0 AND grp_vt IS NOT NULL AND grp_vt > sluice_t "
+        "AND (next_t IS NULL OR next_t > grp_vt) THEN grp_vt ELSE next_t END AS sluice_new_vt FROM f "
+        "UNION ALL SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, sluice_known, NULL, NULL FROM d "
+        "WHERE sluice_src = 1 AND NOT (sluice_keep = 1 AND sluice_action = 'insert')",
+        fmt::arg("plan", plan), fmt::arg("xkey", List(t.key, "x")), fmt::arg("pkey", List(t.key, "p")),
+        fmt::arg("key", key), fmt::arg("vf", t.valid_from), fmt::arg("vt", t.valid_to), fmt::arg("hash", t.hash),
+        fmt::arg("del", deleted_flag), fmt::arg("table", t.table), fmt::arg("points", points),
+        fmt::arg("px", Match(t.key, "p", "x")), fmt::arg("scope", scope.empty() ? "" : scope + " AND "),
+        fmt::arg("window", window));
+}
+
+/// A key that comes back after a deletion, with its last point at or before the deletion time,
+/// gets that point at the run's start time: it reopens rather than landing inside history.
+std::string ReappearSql(const Scd2Target& t, const std::string& points) {
+    const std::string flagged = t.deleted.empty() ? "" : fmt::format("WHEN x.{} THEN x.{} ", t.deleted, t.valid_from);
+    const std::string deletion = fmt::format(
+        "(SELECT CASE {flagged}WHEN x.{vt} IS NOT NULL THEN x.{vt} END FROM {table} x WHERE {match} "
+        "ORDER BY x.{vf} DESC LIMIT 1)",
+        fmt::arg("flagged", flagged), fmt::arg("vt", t.valid_to), fmt::arg("vf", t.valid_from),
+        fmt::arg("table", t.table), fmt::arg("match", Match(t.key, "x", "p")));
+    return fmt::format(
+        "UPDATE {points} AS p SET sluice_t = {now} WHERE p.sluice_t = (SELECT max(q.sluice_t) FROM {points} q "
+        "WHERE {match}) AND p.sluice_t <= {deletion} AND {now} > {deletion}",
+        fmt::arg("points", points), fmt::arg("now", t.run_time), fmt::arg("match", Match(t.key, "q", "p")),
+        fmt::arg("deletion", deletion));
+}
+
+}  // namespace
+
+Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
+    const std::string points = t.temp_prefix + "sluice_scd2_points" + t.temp_suffix;
+    const std::string plan = t.temp_prefix + "sluice_scd2_plan" + t.temp_suffix;
+    const std::string gone = t.temp_prefix + "sluice_scd2_gone" + t.temp_suffix;
+    const std::string time = t.updated_at.empty() ? t.run_time : fmt::format("COALESCE(s.{}, {})", t.updated_at, t.run_time);
+    std::string order;
+    for (const std::string& o : t.order) {
+        order += fmt::format("s.{} DESC NULLS LAST, ", o);
+    }
+    const std::string history = fmt::format("{}, {}, {}, {}, {}{}", List(t.loaded), t.valid_from, t.valid_to, t.current,
+                                            t.hash, t.deleted.empty() ? "" : ", " + t.deleted);
+    const std::string alive = t.deleted.empty() ? "" : ", FALSE";
+
+    Scd2Statements out;
+    out.plan.push_back("DROP TABLE IF EXISTS " + points);
+    out.plan.push_back("DROP TABLE IF EXISTS " + plan);
+    out.plan.push_back(fmt::format(
+        "CREATE TEMP TABLE {points} AS SELECT {loaded}, sluice_t, {hash} AS sluice_h FROM (SELECT s.*, {time} AS "
+        "sluice_t, ROW_NUMBER() OVER (PARTITION BY {key}{by_time} ORDER BY {order}{read_order} DESC) AS sluice_rn "
+        "FROM {stage} s) s WHERE s.sluice_rn = 1",
+        fmt::arg("points", points), fmt::arg("loaded", List(t.loaded, "s")),
+        fmt::arg("hash", t.hash_of(Qualified(t.tracked, "s"))), fmt::arg("time", time),
+        fmt::arg("key", List(t.key, "s")), fmt::arg("by_time", t.updated_at.empty() ? "" : ", " + time),
+        fmt::arg("order", order), fmt::arg("read_order", t.read_order), fmt::arg("stage", t.stage)));
+    if (!t.updated_at.empty() && t.hard_deletes != "ignore") {
+        out.plan.push_back(ReappearSql(t, points));
+    }
+    out.plan.push_back(PlanSql(t, points, plan, scope));
+    out.counts = fmt::format(
+        "SELECT (SELECT count(*) FROM {stage}), count(*), coalesce(sum(1 - sluice_keep), 0), "
+        "coalesce(sum(CASE WHEN sluice_keep = 1 AND sluice_known = 0 THEN 1 ELSE 0 END), 0) FROM {plan} "
+        "WHERE sluice_src = 1",
+        fmt::arg("stage", t.stage), fmt::arg("plan", plan));
+
+    const std::string joined = fmt::format("{plan} l JOIN {points} p ON {match} AND p.sluice_t = l.sluice_t",
+                                           fmt::arg("plan", plan), fmt::arg("points", points),
+                                           fmt::arg("match", Match(t.key, "p", "l")));
+    // Closing first: the new current version must not meet the old one in the unique index
+    // on key WHERE current.
+    out.apply.push_back(fmt::format(
+        "UPDATE {table} AS x SET {vt} = l.sluice_close_at, {cur} = FALSE FROM {plan} l WHERE l.sluice_close_at IS NOT "
+        "NULL AND {match} AND x.{vf} = l.sluice_t",
+        fmt::arg("table", t.table), fmt::arg("vt", t.valid_to), fmt::arg("cur", t.current), fmt::arg("plan", plan),
+        fmt::arg("match", Match(t.key, "l", "x")), fmt::arg("vf", t.valid_from)));
+    std::string set;
+    for (const std::string& c : t.loaded) {
+        if (std::find(t.key.begin(), t.key.end(), c) == t.key.end()) {
+            set += fmt::format("{} = p.{}, ", c, c);
+        }
+    }
+    set += fmt::format("{} = p.sluice_h", t.hash);
+    if (!t.deleted.empty()) {
+        set += fmt::format(", {} = FALSE", t.deleted);
+    }
+    out.apply.push_back(fmt::format(
+        "UPDATE {table} AS x SET {set} FROM {joined} WHERE l.sluice_action = 'update' AND l.sluice_keep = 1 AND "
+        "{match} AND x.{vf} = l.sluice_t",
+        fmt::arg("table", t.table), fmt::arg("set", set), fmt::arg("joined", joined),
+        fmt::arg("match", Match(t.key, "l", "x")), fmt::arg("vf", t.valid_from)));
+    out.apply.push_back(fmt::format(
+        "INSERT INTO {table} ({history}) SELECT {loaded}, l.sluice_t, l.sluice_new_vt, l.sluice_new_vt IS NULL, "
+        "p.sluice_h{alive} FROM {joined} WHERE l.sluice_action = 'insert' AND l.sluice_keep = 1",
+        fmt::arg("table", t.table), fmt::arg("history", history), fmt::arg("loaded", List(t.loaded, "p")),
+        fmt::arg("alive", alive), fmt::arg("joined", joined)));
+
+    if (t.hard_deletes != "ignore") {
+        out.deletes.push_back("DROP TABLE IF EXISTS " + gone);
+        out.deletes.push_back(fmt::format(
+            "CREATE TEMP TABLE {gone} AS SELECT {xkey}, x.{vf} AS sluice_t FROM {table} x WHERE x.{cur}{alive} AND "
+            "x.{vf} < {now}{scope} AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})",
+            fmt::arg("gone", gone), fmt::arg("xkey", List(t.key, "x")), fmt::arg("vf", t.valid_from),
+            fmt::arg("table", t.table), fmt::arg("cur", t.current),
+            fmt::arg("alive", t.deleted.empty() ? "" : fmt::format(" AND x.{} IS NOT TRUE", t.deleted)),
+            fmt::arg("now", t.run_time), fmt::arg("scope", scope.empty() ? "" : " AND " + scope),
+            fmt::arg("stage", t.stage), fmt::arg("match", Match(t.key, "s", "x"))));
+        out.deletes.push_back(fmt::format(
+            "UPDATE {table} AS x SET {vt} = {now}, {cur} = FALSE FROM {gone} g WHERE {match} AND x.{vf} = g.sluice_t",
+            fmt::arg("table", t.table), fmt::arg("vt", t.valid_to), fmt::arg("now", t.run_time),
+            fmt::arg("cur", t.current), fmt::arg("gone", gone), fmt::arg("match", Match(t.key, "g", "x")),
+            fmt::arg("vf", t.valid_from)));
+        if (t.hard_deletes == "new_record" && !t.deleted.empty()) {
+            out.deletes.push_back(fmt::format(
+                "INSERT INTO {table} ({history}) SELECT {loaded}, {now}, NULL, TRUE, x.{hash}, TRUE FROM {table} x "
+                "JOIN {gone} g ON {match} AND x.{vf} = g.sluice_t",
+                fmt::arg("table", t.table), fmt::arg("history", history), fmt::arg("loaded", List(t.loaded, "x")),
+                fmt::arg("now", t.run_time), fmt::arg("hash", t.hash), fmt::arg("gone", gone),
+                fmt::arg("match", Match(t.key, "g", "x")), fmt::arg("vf", t.valid_from)));
+        }
+        out.deleted = "SELECT count(*) FROM " + gone;
+        out.cleanup.push_back("DROP TABLE IF EXISTS " + gone);
+    }
+    out.cleanup.push_back("DROP TABLE IF EXISTS " + points);
+    out.cleanup.push_back("DROP TABLE IF EXISTS " + plan);
+    return out;
+}
+
+MergeCounts Scd2Counts(int64_t staged, int64_t points, int64_t unchanged, int64_t new_keys, int64_t deleted) {
+    MergeCounts out;
+    out.superseded = staged - points;
+    out.unchanged = unchanged;
+    out.inserted = new_keys;
+    out.updated = points - unchanged - new_keys;
+    out.deleted = deleted;
+    return out;
+}
+
+}  // namespace sluice
