@@ -51,9 +51,9 @@ expect_contains "$WORK/err" "transform.yaml:6:1: transform: is not implemented"
 
 # Modes and targets this build cannot write are refused by plan and validate, before a run
 # is recorded.
-sed 's/table: t}/table: t, mode: scd2, key: [id]}/' "$WORK/job/job.yaml" > "$WORK/job/scd2.yaml"
+sed 's/table: t}/table: t, mode: scd2, key: [id], create: replace}/' "$WORK/job/job.yaml" > "$WORK/job/scd2.yaml"
 expect_exit 2 "$SLUICE" validate "$WORK/job/scd2.yaml"
-expect_contains "$WORK/err" "scd2.yaml:5:1: target.mode scd2 is not available for SQLite targets"
+expect_contains "$WORK/err" "scd2.yaml:5:1: target.create: replace empties the table, so a mode scd2 into it"
 sed 's|sqlite://out.db|mysql://u:secret@db/mart|' "$WORK/job/job.yaml" > "$WORK/job/mysql.yaml"
 expect_exit 2 "$SLUICE" plan "$WORK/job/mysql.yaml"
 expect_contains "$WORK/err" "no target connector for 'mysql://u:***@db/mart'"

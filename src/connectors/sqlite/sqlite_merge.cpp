@@ -26,17 +26,26 @@ const Field& Require(const std::vector<Field>& columns, const std::string& name,
 
 }  // namespace
 
-MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
-                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
-                          bool undelete, int id) {
+MergeStatements PlanStage(const std::vector<Field>& columns, int id) {
     MergeStatements out;
     out.stage_table = fmt::format("temp.sluice_stage_{}", id);
     std::string stage_columns = fmt::format("{} INTEGER PRIMARY KEY", kOrdinal);
-    std::string list;
     for (const Field& f : columns) {
         // The target's declared types give the staged values the target's affinity, so that
         // a staged value compares equal to the stored one.
         stage_columns += fmt::format(", {} {}{}", QuoteIdent(f.name), f.native_type, f.nullable ? "" : " NOT NULL");
+    }
+    out.stage_create = fmt::format("CREATE TEMP TABLE IF NOT EXISTS sluice_stage_{} ({})", id, stage_columns);
+    out.clear = "DELETE FROM " + out.stage_table;
+    return out;
+}
+
+MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field>& columns,
+                          const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
+                          bool undelete, int id) {
+    MergeStatements out = PlanStage(columns, id);
+    std::string list;
+    for (const Field& f : columns) {
         list += (list.empty() ? "" : ", ") + QuoteIdent(f.name);
     }
     std::vector<std::string> key_names;
@@ -91,7 +100,6 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
         "AS sluice__rn FROM {stage}) WHERE sluice__rn = 1) ",
         fmt::arg("list", list), fmt::arg("key", key_list), fmt::arg("order", order_by),
         fmt::arg("stage", out.stage_table));
-    out.stage_create = fmt::format("CREATE TEMP TABLE IF NOT EXISTS sluice_stage_{} ({})", id, stage_columns);
     out.counts = latest + fmt::format(
         "SELECT (SELECT count(*) FROM {stage}), count(*), "
         "coalesce(sum(NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})), 0), "
@@ -102,7 +110,6 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<Field
     out.merge = latest + fmt::format("INSERT INTO {} AS t ({}) SELECT {} FROM latest WHERE true ON CONFLICT ({}) DO {}",
                                      target_sql, list, list, key_list,
                                      set.empty() || !update ? "NOTHING" : fmt::format("UPDATE SET {} WHERE {}", set, differs));
-    out.clear = "DELETE FROM " + out.stage_table;
     out.updates = update && !set.empty();
     return out;
 }
@@ -136,8 +143,8 @@ MergeCounts RunMerge(sqlite3* db, const MergeStatements& merge, const std::strin
     return out;
 }
 
-std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Field>& columns,
-                             const TargetSpec& target, const Slice& slice, const std::string& stage_table) {
+std::string SliceScope(const std::vector<Field>& columns, const Slice& slice, const std::string& tenant_column,
+                       const std::string& alias) {
     // Literals compare with the column's affinity: '100' against an INTEGER key is 100.
     const auto literal = [](const std::string& value) {
         std::string out = "'";
@@ -146,14 +153,25 @@ std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Fi
         }
         return out + "'";
     };
-    std::vector<std::string> where;
-    if (slice.strategy != "none") {
-        const std::string key = "t." + QuoteIdent(Require(columns, slice.column, "partition").name);
-        where.push_back(KeyRangeCondition(slice, key, literal));
+    std::string where;
+    if (slice.strategy == "key_range") {
+        const std::string key = alias + "." + QuoteIdent(Require(columns, slice.column, "partition").name);
+        where = KeyRangeCondition(slice, key, literal);
     }
-    if (!target.tenant_column.empty() && !slice.tenant.empty()) {
-        where.push_back(fmt::format("t.{} = {}", QuoteIdent(target.tenant_column), literal(slice.tenant)));
+    if (!tenant_column.empty() && !slice.tenant.empty()) {
+        where += fmt::format("{}{}.{} = {}", where.empty() ? "" : " AND ", alias, QuoteIdent(tenant_column),
+                             literal(slice.tenant));
     }
+    return where;
+}
+
+std::string DeleteMissingSql(const std::string& target_sql, const std::vector<Field>& columns,
+                             const TargetSpec& target, const Slice& slice, const std::string& stage_table) {
+    if (slice.strategy != "none" && slice.strategy != "key_range") {
+        throw Error(ErrorKind::kInternal,
+                    fmt::format("a {} partition has no key range to remove missing keys from", slice.strategy));
+    }
+    std::vector<std::string> where = {SliceScope(columns, slice, target.tenant_column, "t")};
     std::string match;
     for (const std::string& k : target.key) {
         const std::string q = QuoteIdent(Require(columns, k, "key").name);

@@ -23,6 +23,15 @@ struct MergeStatements {
     bool updates = true;       ///< false: keys the target holds are left alone
 };
 
+/// The staging table of `columns` (with an ordinal of the order rows were written in) that a
+/// merge's partitions write into; `counts` and `merge` are left empty.
+MergeStatements PlanStage(const std::vector<Field>& columns, int id);
+
+/// The conditions on `alias` ("" for none, else joined by AND) that the target rows of
+/// `slice` meet: its key range (key_range slices) and its tenant by `tenant_column`.
+std::string SliceScope(const std::vector<Field>& columns, const Slice& slice, const std::string& tenant_column,
+                       const std::string& alias);
+
 /// `target_sql`: the quoted target table; `columns`: the target's fields the partitions fill,
 /// in order; `key` and `order` name some of them; `id` tells the staging tables of several
 /// sinks on one connection apart. Throws Error(kConfig) when a key or order column is unknown.

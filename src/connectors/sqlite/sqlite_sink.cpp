@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "connectors/sqlite/sqlite_db.hpp"
+#include "connectors/sqlite/sqlite_scd2.hpp"
 #include "connectors/sqlite/sqlite_types.hpp"
 #include "connectors/sqlite/sqlite_writer.hpp"
 
@@ -77,13 +78,18 @@ public:
             }
         } else if (!existing) {
             sqlite::ExecSql(db, CreateSql(source, table_), "creating " + table_.Display());
+            if (spec_.mode == "scd2") {
+                for (const std::string& index : sqlite::PlanScd2Ddl(spec_, source, table_).indexes) {
+                    sqlite::ExecSql(db, index, "indexing the history in " + table_.Display());
+                }
+            }
         }
         const std::optional<Schema> load = sqlite::ReadTableSchema(db, load_);
         if (!load) {
             throw Error(ErrorKind::kInternal, "created table " + load_.Display() + " is not visible");
         }
         Schema target = MatchColumns(source, *load);
-        plan_ = MakeInsertPlan(db, target);
+        plan_ = MakeInsertPlan(db, target, *load);
         return target;
     }
 
@@ -256,6 +262,9 @@ private:
     /// The key of a new table: target.key for upserts (ON CONFLICT needs it unique), else the
     /// source's primary key, else target.key.
     std::vector<std::string> KeyForNewTable(const Schema& source) const {
+        if (spec_.mode == "scd2") {
+            return {};  // many versions per key: PlanScd2Ddl's indexes make (key, valid_from) unique
+        }
         if (spec_.MergesByKey() && !spec_.key.empty()) {
             return spec_.key;
         }
@@ -273,6 +282,9 @@ private:
         }
         if (const std::vector<std::string> key = KeyForNewTable(source); !key.empty()) {
             sql += ", PRIMARY KEY (" + JoinQuoted(key) + ")";
+        }
+        if (spec_.mode == "scd2") {
+            sql += sqlite::PlanScd2Ddl(spec_, source, name).columns;
         }
         return sql + ")";
     }
@@ -306,7 +318,7 @@ private:
         return target;
     }
 
-    std::shared_ptr<const sqlite::InsertPlan> MakeInsertPlan(sqlite3* db, const Schema& target) {
+    std::shared_ptr<const sqlite::InsertPlan> MakeInsertPlan(sqlite3* db, const Schema& target, const Schema& table) {
         auto plan = std::make_shared<sqlite::InsertPlan>();
         plan->table = load_.Display();
         plan->table_sql = load_.Sql();
@@ -321,7 +333,9 @@ private:
             plan->decimal_as_number.push_back(f.type.id == LogicalType::kDecimal &&
                                               sqlite::HasNumericAffinity(f.native_type));
         }
-        if (spec_.MergesByKey()) {
+        if (spec_.mode == "scd2") {
+            AddScd2(db, target, table, *plan);
+        } else if (spec_.MergesByKey()) {
             AddMerge(db, target, *plan);
         }
         sqlite::Prepare(db, plan->Sql(1), "preparing the INSERT into " + table_.Display());
@@ -373,6 +387,29 @@ private:
         }
     }
 
+    /// mode scd2 writes into a staging table too; its statements run once now on nothing, so
+    /// that a wrong column or type fails the stream, not each partition.
+    void AddScd2(sqlite3* db, const Schema& target, const Schema& table, sqlite::InsertPlan& plan) const {
+        static std::atomic<int> stages{0};
+        const int id = ++stages;
+        plan.merge = sqlite::PlanStage(target.fields, id);
+        plan.scd2 = sqlite::PlanSqliteScd2(spec_, load_, target.fields, table, plan.merge->stage_table, id);
+        plan.tenant_column = spec_.tenant_column;
+        plan.fields = target.fields;
+        sqlite::RegisterScd2Hash(db);
+        const std::string what = "creating the staging table of the history in " + table_.Display();
+        sqlite::ExecSql(db, plan.merge->stage_create, what);
+        plan.head = fmt::format("INSERT INTO {} ({}) VALUES ", plan.merge->stage_table, JoinQuoted(target_columns_));
+        sqlite::ExecSql(db, "SAVEPOINT sluice_scd2_check", what);
+        try {
+            sqlite::RunSqliteScd2(db, *plan.scd2, "1 = 0", table_.Display());
+        } catch (const Error& e) {
+            sqlite3_exec(db, "ROLLBACK TO sluice_scd2_check; RELEASE sluice_scd2_check", nullptr, nullptr, nullptr);
+            throw Error(ErrorKind::kSchema, fmt::format("mode scd2 into {}: {}", table_.Display(), e.what()), e.sqlstate());
+        }
+        sqlite::ExecSql(db, "ROLLBACK TO sluice_scd2_check; RELEASE sluice_scd2_check", what);
+    }
+
     TargetSpec spec_;
     std::string path_;
     sqlite::TableName table_;
@@ -388,12 +425,14 @@ private:
 
 void CheckSqliteTarget(const TargetSpec& spec) {
 
-    if (spec.mode == "scd2") {
-        throw Error(ErrorKind::kConfig, "target.mode scd2 is not available for SQLite targets in this "
-                                        "version; use append, replace or upsert");
+    if (spec.mode != "append" && spec.mode != "replace" && spec.mode != "upsert" && spec.mode != "scd2") {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("target.mode {} is not one of append, replace, upsert, scd2", spec.mode));
     }
-    if (spec.mode != "append" && spec.mode != "replace" && spec.mode != "upsert") {
-        throw Error(ErrorKind::kConfig, fmt::format("target.mode {} is not one of append, replace, upsert", spec.mode));
+    if ((spec.mode == "upsert" || spec.mode == "scd2") && spec.create == "replace") {
+        throw Error(ErrorKind::kConfig, fmt::format("target.create: replace empties the table, so a mode {} into it "
+                                                    "would start from nothing; use create: if_missing",
+                                                    spec.mode));
     }
     if (spec.create != "if_missing" && spec.create != "never" && spec.create != "replace") {
         throw Error(ErrorKind::kConfig,

@@ -21,7 +21,7 @@ namespace sluice {
 /// One writer per file: all writers of a file share one connection and take turns from
 /// their first insert to COMMIT (see sqlite_writer.hpp), so parallel partitions never hit
 /// SQLITE_BUSY. Finalize(true) refreshes the planner statistics (ANALYZE with a row limit).
-/// Throws Error(kConfig) for scd2 and unknown modes.
+/// Throws Error(kConfig) for unknown modes, and for an upsert or scd2 with create: replace.
 std::unique_ptr<Sink> OpenSqliteSink(const TargetSpec& spec);
 
 /// The checks of OpenSqliteSink that need no database (mode, create, table), for `plan`.

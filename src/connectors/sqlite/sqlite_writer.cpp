@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/sqlite/sqlite_scd2.hpp"
 #include "core/convert.hpp"
 
 namespace sluice::sqlite {
@@ -88,6 +89,16 @@ public:
         }
         EnsureTransaction();
         merged_ = true;
+        if (plan_->scd2) {
+            if (plan_->scd2->hard_deletes != "ignore" && slice_.strategy != "none" && slice_.strategy != "key_range") {
+                throw Error(ErrorKind::kInternal, fmt::format("a {} partition has no key range to close missing keys in",
+                                                              slice_.strategy));
+            }
+            MergeCounts counts = RunSqliteScd2(db(), *plan_->scd2,
+                                               SliceScope(plan_->fields, slice_, plan_->tenant_column, "x"), plan_->table);
+            ExecSql(db(), plan_->merge->clear, "emptying the staging table of " + plan_->table);
+            return counts;
+        }
         const std::string deletes =
             plan_->delete_missing
                 ? DeleteMissingSql(plan_->table_sql, plan_->fields, *plan_->delete_missing, slice_, plan_->merge->stage_table)

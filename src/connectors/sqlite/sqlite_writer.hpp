@@ -8,6 +8,7 @@
 
 #include "connectors/connector.hpp"
 #include "connectors/sqlite/sqlite_db.hpp"
+#include "connectors/scd2_sql.hpp"
 #include "connectors/sqlite/sqlite_merge.hpp"
 
 namespace sluice::sqlite {
@@ -44,6 +45,10 @@ struct InsertPlan {
     /// batches fill, for DeleteMissingSql; unset when missing keys are kept.
     std::optional<TargetSpec> delete_missing;
     std::vector<Field> fields;
+    /// mode scd2: `merge` holds only the staging table; Merge applies these statements, scoped
+    /// by the partition's key range and its tenant in `tenant_column`.
+    std::optional<Scd2Target> scd2;
+    std::string tenant_column;
     size_t columns = 0;
     /// Rows bound per multi-row INSERT (1 = single-row statements only).
     size_t rows_per_statement = 1;
