@@ -57,7 +57,12 @@ std::string SourceLabel(const StreamSpec& spec) {
 std::string TargetLabel(const StreamSpec& spec) {
     const TargetSpec& t = spec.target;
     std::string mode = t.mode;
-    if (t.MergesByKey()) {
+    if (t.mode == "scd2") {
+        // Where a version starts, and what becomes of keys the source lacks.
+        mode += fmt::format(" by key [{}], versions start at {}{}", fmt::join(t.key, ", "),
+                            t.scd2.updated_at.empty() ? "the run's start time" : t.scd2.updated_at,
+                            t.scd2.DeletesKeys() ? ", missing keys: " + t.scd2.hard_deletes : "");
+    } else if (t.MergesByKey()) {
         // How a merge decides, so that nobody has to guess which row of a key wins.
         mode += fmt::format(" by key [{}]{}", fmt::join(t.key, ", "),
                             t.insert_new_keys ? ": new keys only"
