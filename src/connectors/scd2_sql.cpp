@@ -36,52 +36,56 @@ std::vector<std::string> Qualified(const std::vector<std::string>& names, const 
 
 /// The plan of a partition's points against the history of their keys. Every staged key's
 /// versions and points form one timeline ordered by time (a version before a point at the same
-/// time); per point:
-///  - sluice_grp counts the versions at or before it, so grp_vt is the end of the version V
-///    the point falls in (NULL: open, or no version before it);
+/// time), and every window below shares that order, so the server sorts once. Per point:
+///  - V is the last version at or before it: V's start is the running max of the versions'
+///    starts, and V's end the running max of their ends when that is after V's start (versions
+///    never overlap, so their ends grow; V still open leaves an earlier version's end);
 ///  - it is kept unless the element before it has the same hash and state at its time: not a
 ///    deleted version, and not across the gap an invalidated V left (V ended at or before the
 ///    point, and the element before is V itself or a point before V's end);
-///  - a kept point at exactly a version's time overwrites it ('update'), else it is 'insert'ed.
-/// Then over the versions and inserted points: an inserted point ends where the next element
-/// starts, or where V ended when that is sooner; a version whose next element is an inserted
-/// point it still covers is closed there.
+///  - a kept point at exactly V's start overwrites V ('update'), else it is 'insert'ed.
+/// Then an inserted point ends where the next version or inserted point starts, or where V
+/// ended when that is sooner; a version is closed where the next inserted point starts, when
+/// it still covers it.
 std::string PlanSql(const Scd2Target& t, const std::string& points, const std::string& plan, const std::string& scope) {
     const std::string key = List(t.key);
     const std::string deleted_flag =
         t.deleted.empty() ? "0" : fmt::format("CASE WHEN x.{} THEN 1 ELSE 0 END", t.deleted);
-    const std::string window = fmt::format("PARTITION BY {} ORDER BY sluice_t, sluice_src", key);
     return fmt::format(
-        "CREATE TEMP TABLE {plan} AS WITH "
-        "tl AS (SELECT {xkey}, x.{vf} AS sluice_t, x.{hash} AS sluice_h, x.{vt} AS sluice_vt, {del} AS sluice_del, "
-        "0 AS sluice_src FROM {table} x WHERE {scope}EXISTS (SELECT 1 FROM {points} p WHERE {px}) "
-        "UNION ALL SELECT {pkey}, p.sluice_t, p.sluice_h, NULL, 0, 1 FROM {points} p), "
-        "g AS (SELECT tl.*, SUM(1 - sluice_src) OVER ({window} ROWS UNBOUNDED PRECEDING) AS sluice_grp, "
-        "MAX(1 - sluice_src) OVER (PARTITION BY {key}) AS sluice_known, "
-        "LAG(sluice_src) OVER w AS prev_src, LAG(sluice_t) OVER w AS prev_t, LAG(sluice_h) OVER w AS prev_h, "
-        "LAG(sluice_del) OVER w AS prev_del FROM tl WINDOW w AS ({window})), "
-        "e AS (SELECT g.*, MAX(CASE WHEN sluice_src = 0 THEN sluice_vt END) OVER (PARTITION BY {key}, sluice_grp) "
-        "AS grp_vt FROM g), "
-        "d AS (SELECT e.*, CASE WHEN sluice_src = 0 OR prev_src IS NULL THEN 1 "
-        "WHEN prev_src = 0 AND prev_del = 1 THEN 1 "
-        "WHEN sluice_grp > 0 AND grp_vt IS NOT NULL AND grp_vt <= sluice_t AND (prev_src = 0 OR prev_t < grp_vt) THEN 1 "
+        "CREATE TEMP TABLE {plan} AS SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, "
+        "CASE WHEN run_vf IS NOT NULL OR next_vf IS NOT NULL THEN 1 ELSE 0 END AS sluice_known, "
+        "CASE WHEN sluice_src = 0 AND next_insert IS NOT NULL AND (sluice_vt IS NULL OR next_insert < sluice_vt) "
+        "THEN next_insert END AS sluice_close_at, "
+        "CASE WHEN sluice_src = 0 OR sluice_keep = 0 OR sluice_action <> 'insert' THEN NULL "
+        "WHEN grp_vt IS NOT NULL AND grp_vt > sluice_t AND (next_t IS NULL OR next_t > grp_vt) THEN grp_vt "
+        "ELSE next_t END AS sluice_new_vt "
+        "FROM (SELECT d.*, "
+        "MIN(CASE WHEN sluice_src = 1 AND sluice_keep = 1 AND sluice_action = 'insert' THEN sluice_t END) "
+        "OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_insert, "
+        "MIN(CASE WHEN sluice_src = 0 OR (sluice_keep = 1 AND sluice_action = 'insert') THEN sluice_t END) "
+        "OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_t, "
+        "MIN(CASE WHEN sluice_src = 0 THEN sluice_t END) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) "
+        "AS next_vf "
+        "FROM (SELECT g.*, "
+        "CASE WHEN sluice_src = 0 OR prev_src IS NULL THEN 1 WHEN prev_src = 0 AND prev_del = 1 THEN 1 "
+        "WHEN grp_vt IS NOT NULL AND grp_vt <= sluice_t AND (prev_src = 0 OR prev_t < grp_vt) THEN 1 "
         "WHEN prev_h = sluice_h THEN 0 ELSE 1 END AS sluice_keep, "
         "CASE WHEN sluice_src = 0 THEN NULL WHEN prev_src = 0 AND prev_t = sluice_t THEN 'update' ELSE 'insert' END "
-        "AS sluice_action FROM e), "
-        "f AS (SELECT d.*, LEAD(sluice_t) OVER w AS next_t, LEAD(sluice_src) OVER w AS next_src FROM d "
-        "WHERE sluice_src = 0 OR (sluice_keep = 1 AND sluice_action = 'insert') WINDOW w AS ({window})) "
-        "SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, sluice_known, "
-        "CASE WHEN sluice_src = 0 AND next_src = 1 AND (sluice_vt IS NULL OR next_t < sluice_vt) THEN next_t END "
-        "AS sluice_close_at, "
-        "CASE WHEN sluice_src = 0 THEN NULL WHEN sluice_grp > 0 AND grp_vt IS NOT NULL AND grp_vt > sluice_t "
-        "AND (next_t IS NULL OR next_t > grp_vt) THEN grp_vt ELSE next_t END AS sluice_new_vt FROM f "
-        "UNION ALL SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, sluice_known, NULL, NULL FROM d "
-        "WHERE sluice_src = 1 AND NOT (sluice_keep = 1 AND sluice_action = 'insert')",
+        "AS sluice_action "
+        "FROM (SELECT r.*, CASE WHEN run_vt > run_vf THEN run_vt END AS grp_vt "
+        "FROM (SELECT tl.*, LAG(sluice_src) OVER w AS prev_src, LAG(sluice_t) OVER w AS prev_t, "
+        "LAG(sluice_h) OVER w AS prev_h, LAG(sluice_del) OVER w AS prev_del, "
+        "MAX(CASE WHEN sluice_src = 0 THEN sluice_t END) OVER w AS run_vf, "
+        "MAX(CASE WHEN sluice_src = 0 THEN sluice_vt END) OVER w AS run_vt "
+        "FROM (SELECT {xkey}, x.{vf} AS sluice_t, x.{hash} AS sluice_h, x.{vt} AS sluice_vt, {del} AS sluice_del, "
+        "0 AS sluice_src FROM {table} x WHERE {scope}EXISTS (SELECT 1 FROM {points} p WHERE {px}) "
+        "UNION ALL SELECT {pkey}, p.sluice_t, p.sluice_h, NULL, 0, 1 FROM {points} p) tl "
+        "WINDOW w AS (PARTITION BY {key} ORDER BY sluice_t, sluice_src ROWS UNBOUNDED PRECEDING)) r) g) d "
+        "WINDOW w AS (PARTITION BY {key} ORDER BY sluice_t, sluice_src)) h",
         fmt::arg("plan", plan), fmt::arg("xkey", List(t.key, "x")), fmt::arg("pkey", List(t.key, "p")),
         fmt::arg("key", key), fmt::arg("vf", t.valid_from), fmt::arg("vt", t.valid_to), fmt::arg("hash", t.hash),
         fmt::arg("del", deleted_flag), fmt::arg("table", t.table), fmt::arg("points", points),
-        fmt::arg("px", Match(t.key, "p", "x")), fmt::arg("scope", scope.empty() ? "" : scope + " AND "),
-        fmt::arg("window", window));
+        fmt::arg("px", Match(t.key, "p", "x")), fmt::arg("scope", scope.empty() ? "" : scope + " AND "));
 }
 
 /// A key that comes back after a deletion, with its last point at or before the deletion time,
@@ -128,6 +132,9 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         fmt::arg("order", order), fmt::arg("read_order", t.read_order), fmt::arg("stage", t.stage)));
     if (!t.updated_at.empty() && t.hard_deletes != "ignore") {
         out.plan.push_back(ReappearSql(t, points));
+    }
+    if (!t.analyze.empty()) {
+        out.plan.push_back(t.analyze + " " + points);  // its size decides how the history is joined
     }
     out.plan.push_back(PlanSql(t, points, plan, scope));
     out.counts = fmt::format(

@@ -31,6 +31,7 @@ struct Scd2Target {
     std::string temp_prefix;           ///< how temporary tables are named: "pg_temp." or "temp."
     std::string temp_suffix;           ///< tells several targets' temporary tables apart on one connection
     std::string run_time;              ///< literal of the run's start time, in valid_from's type
+    std::string analyze;               ///< the statement that gathers a table's statistics, or ""
     std::function<std::string(const std::vector<std::string>&)> hash_of;  ///< of qualified columns
 };
 

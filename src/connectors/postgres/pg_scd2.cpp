@@ -144,6 +144,7 @@ Scd2Target PlanPgScd2(const TargetSpec& spec, const std::string& table_sql, cons
     t.stage = "pg_temp.sluice_stage";
     t.read_order = "s.ctid";  // the staging table is emptied at commit and only appended to
     t.temp_prefix = "pg_temp.";
+    t.analyze = "ANALYZE";
     t.run_time = fmt::format("{}::timestamptz::{}",
                              spec.run_started_at.empty() ? "now()" : QuoteLiteral(spec.run_started_at), time_type);
     // md5 of the row value's text: quoted and delimited per field, so ('a','bc') and
