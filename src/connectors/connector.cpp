@@ -28,8 +28,9 @@ std::string Source::CursorBefore(const std::string& column, const std::string& v
     throw Error(ErrorKind::kConfig, "incremental.lookback needs a database source (PostgreSQL or SQLite)");
 }
 
-WindowCount Source::CountWindow(const CursorWindow& window) {
+WindowCount Source::CountWindow(const CursorWindow& window, const std::vector<std::string>& key) {
     (void)window;
+    (void)key;
     throw Error(ErrorKind::kConfig, "incremental: needs a database source (PostgreSQL or SQLite)");
 }
 

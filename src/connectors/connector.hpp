@@ -49,6 +49,7 @@ struct SourceFile {
 struct WindowCount {
     int64_t rows = 0;
     int64_t null_cursors = 0;
+    int64_t repeated_keys = 0;  ///< rows of the window whose key an other row of it has too
 };
 
 /// How a stream's source should be cut into partitions (from `source.partition`).
@@ -205,8 +206,10 @@ public:
     /// query language throw Error(kConfig).
     virtual std::optional<std::vector<std::string>> CursorMax(const std::vector<std::string>& columns,
                                                               double settle_seconds);
-    /// incremental: how many rows `window` holds, and how many have a NULL cursor column.
-    virtual WindowCount CountWindow(const CursorWindow& window);
+    /// incremental: how many rows `window` holds, and how many have a NULL cursor column; with
+    /// a merge's `key` (columns the source lacks are left out of it), also how many rows of the
+    /// window repeat a key: a merge keeps one row per key.
+    virtual WindowCount CountWindow(const CursorWindow& window, const std::vector<std::string>& key);
     /// The files this source reads, as they are now; empty for sources that are not files.
     virtual std::vector<SourceFile> Files() { return {}; }
     /// incremental.lookback: the value `seconds` before `value` of time cursor column

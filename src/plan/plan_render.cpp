@@ -98,7 +98,8 @@ nlohmann::json WindowsJson(const std::vector<WindowPlan>& windows) {
     for (const WindowPlan& w : windows) {
         out.push_back({{"tenant", w.tenant},      {"cursor", w.window.columns},
                        {"after", w.window.after}, {"upto", w.window.upto},
-                       {"rows", w.count.rows},    {"null_cursor_rows", w.count.null_cursors}});
+                       {"rows", w.count.rows},    {"null_cursor_rows", w.count.null_cursors},
+                       {"repeated_key_rows", w.count.repeated_keys}});
     }
     return out;
 }
@@ -132,12 +133,16 @@ std::string RenderPlan(const Plan& plan) {
             out += fmt::format("  tenant {}: FAILED, will not load: {}\n", tenant.id, tenant.error);
         }
         for (const WindowPlan& w : stream.windows) {
-            out += fmt::format("  incremental{}: {}, {} row(s){}\n",
+            out += fmt::format("  incremental{}: {}, {} row(s){}{}\n",
                                w.tenant.empty() ? "" : " tenant " + w.tenant, WindowText(w.window),
                                Thousands(w.count.rows),
                                w.count.null_cursors == 0
                                    ? ""
-                                   : fmt::format("; {} row(s) with a NULL cursor left out", w.count.null_cursors));
+                                   : fmt::format("; {} row(s) with a NULL cursor left out", w.count.null_cursors),
+                               w.count.repeated_keys == 0
+                                   ? ""
+                                   : fmt::format("; {} row(s) repeat a key of the window: the latest by cursor wins",
+                                                 Thousands(w.count.repeated_keys)));
         }
         out += fmt::format("  {:>5}  {:>12}  {}\n", "#", "est. rows", "bounds");
         for (const PartitionPlan& p : stream.partitions) {

@@ -148,6 +148,9 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
     if (spec.incremental.enabled()) {
         for (PlannedSource& s : sources) {
             s.incremental = &out.spec.incremental;
+            if (spec.target.MergesByKey()) {
+                s.merge_key = spec.target.key;
+            }
             if (const auto mark = marks.find({spec.name, s.tenant}); mark != marks.end()) {
                 s.mark = mark->second;
             }

@@ -63,7 +63,7 @@ bool PlanWindow(PlannedSource& s, PartitionRequest& request) {
     if (max) {
         s.window.upto = *max;
     }
-    s.window_count = s.source->CountWindow(s.window);
+    s.window_count = s.source->CountWindow(s.window, s.merge_key);
     if (!max) {
         s.window_count.rows = 0;  // nothing settled yet: the rows above the mark wait
     }

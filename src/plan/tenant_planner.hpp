@@ -27,6 +27,7 @@ struct PlannedSource {
     /// incremental: the stream's spec, and the mark this source's window starts after.
     const IncrementalSpec* incremental = nullptr;
     std::vector<std::string> mark;
+    std::vector<std::string> merge_key;  ///< a merge's key: the window's repeated keys are counted
     /// incremental: {files: ...}: the files earlier runs of the stream loaded, by path.
     const std::map<std::string, FileMark>* loaded_files = nullptr;
     CursorWindow window;                ///< the window planned (every slice carries it)

@@ -78,15 +78,24 @@ std::optional<std::vector<std::string>> ReadCursorMax(PgConnection& conn, const 
     return out;
 }
 
-WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window) {
+WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window,
+                        const std::vector<std::string>& key) {
     // Two queries, each an index range scan where the cursor is indexed: one count over the
     // whole table would read all of it on every run, however little is new.
     const std::string what = "counting the rows of the incremental window of " + shape.display;
+    std::string key_row;
+    for (const std::string& name : key) {
+        if (const PgColumn* column = shape.FindColumn(name)) {
+            key_row += (key_row.empty() ? "" : ", ") + QuoteIdent(column->name);
+        }
+    }
+    const std::string distinct = key_row.empty() ? "count(*)" : fmt::format("count(DISTINCT ROW({}))", key_row);
+    PgResultPtr counted = conn.Exec(fmt::format("SELECT count(*), {} FROM {}{}", distinct, shape.from_sql,
+                                                Where(shape, WindowSql(shape, window))),
+                                    what);
     WindowCount count;
-    count.rows = std::stoll(conn.QueryValue(fmt::format("SELECT count(*) FROM {}{}", shape.from_sql,
-                                                        Where(shape, WindowSql(shape, window))),
-                                            {}, what)
-                                .value_or("0"));
+    count.rows = std::stoll(PQgetvalue(counted.get(), 0, 0));
+    count.repeated_keys = count.rows - std::stoll(PQgetvalue(counted.get(), 0, 1));
     std::string any_null;
     for (const std::string& name : window.columns) {
         const PgColumn& column = CursorColumn(shape, name);

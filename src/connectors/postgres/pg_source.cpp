@@ -129,9 +129,9 @@ public:
         return pg::ReadCursorMax(Conn(), InitLocked(), columns, settle_seconds);
     }
 
-    WindowCount CountWindow(const CursorWindow& window) override {
+    WindowCount CountWindow(const CursorWindow& window, const std::vector<std::string>& key) override {
         std::lock_guard lock(mu_);
-        return pg::CountWindow(Conn(), InitLocked(), window);
+        return pg::CountWindow(Conn(), InitLocked(), window, key);
     }
 
     std::string CursorBefore(const std::string& column, const std::string& value, double seconds) override {

@@ -52,7 +52,8 @@ std::string WindowSql(const SourceShape& shape, const CursorWindow& window);
 std::optional<std::vector<std::string>> ReadCursorMax(PgConnection& conn, const SourceShape& shape,
                                                       const std::vector<std::string>& columns,
                                                       double settle_seconds);
-WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window);
+WindowCount CountWindow(PgConnection& conn, const SourceShape& shape, const CursorWindow& window,
+                        const std::vector<std::string>& key);
 /// Source::CursorBefore of a PostgreSQL source: date and timestamp columns only.
 std::string CursorBefore(PgConnection& conn, const SourceShape& shape, const std::string& column,
                          const std::string& value, double seconds);

@@ -89,7 +89,8 @@ std::optional<std::vector<std::string>> ReadCursorMax(sqlite3* db, const CursorQ
     return out;
 }
 
-WindowCount CountWindow(sqlite3* db, const CursorQuery& q, const CursorWindow& window) {
+WindowCount CountWindow(sqlite3* db, const CursorQuery& q, const CursorWindow& window,
+                        const std::vector<std::string>& key) {
     std::string any_null;
     for (const std::string& name : window.columns) {
         any_null += (any_null.empty() ? "" : " OR ") + QuoteIdent(CursorField(q.schema, name, q.label).name) +
@@ -106,7 +107,27 @@ WindowCount CountWindow(sqlite3* db, const CursorQuery& q, const CursorWindow& w
     if (rc != SQLITE_ROW) {
         throw MakeError(db, rc, what);
     }
-    return {sqlite3_column_int64(stmt.get(), 0), sqlite3_column_int64(stmt.get(), 1)};
+    WindowCount out{sqlite3_column_int64(stmt.get(), 0), sqlite3_column_int64(stmt.get(), 1)};
+    std::string key_list;
+    for (const std::string& name : key) {
+        if (const std::optional<size_t> at = q.schema.Find(name)) {
+            key_list += (key_list.empty() ? "" : ", ") + QuoteIdent(q.schema.fields[*at].name);
+        }
+    }
+    if (!key_list.empty() && out.rows > 0) {
+        const std::string where = WindowSql(q.schema, q.label, window);
+        SqliteStmtPtr keys = Prepare(db,
+                                     fmt::format("SELECT count(*) FROM (SELECT DISTINCT {} FROM {} WHERE ({}){})",
+                                                 key_list, q.from, where,
+                                                 q.tenant_filter.empty() ? "" : " AND " + q.tenant_filter),
+                                     what);
+        q.bind_tenant(keys.get(), 1);
+        if (const int step = sqlite3_step(keys.get()); step != SQLITE_ROW) {
+            throw MakeError(db, step, what);
+        }
+        out.repeated_keys = out.rows - sqlite3_column_int64(keys.get(), 0);
+    }
+    return out;
 }
 
 std::string CursorBefore(sqlite3* db, const Schema& schema, const std::string& label, const std::string& column,

@@ -29,7 +29,8 @@ std::string WindowSql(const Schema& schema, const std::string& label, const Curs
 std::optional<std::vector<std::string>> ReadCursorMax(sqlite3* db, const CursorQuery& query,
                                                       const std::vector<std::string>& columns,
                                                       double settle_seconds);
-WindowCount CountWindow(sqlite3* db, const CursorQuery& query, const CursorWindow& window);
+WindowCount CountWindow(sqlite3* db, const CursorQuery& query, const CursorWindow& window,
+                        const std::vector<std::string>& key);
 /// Source::CursorBefore of a SQLite source: an ISO date or timestamp text (or a number of
 /// days, as SQLite's date functions read them), moved back and written in the same form.
 std::string CursorBefore(sqlite3* db, const Schema& schema, const std::string& label, const std::string& column,

@@ -211,9 +211,9 @@ public:
         return sqlite::ReadCursorMax(db_.get(), CursorQueryOf(schema), columns, settle_seconds);
     }
 
-    WindowCount CountWindow(const CursorWindow& window) override {
+    WindowCount CountWindow(const CursorWindow& window, const std::vector<std::string>& key) override {
         const Schema schema = Describe();
-        return sqlite::CountWindow(db_.get(), CursorQueryOf(schema), window);
+        return sqlite::CountWindow(db_.get(), CursorQueryOf(schema), window, key);
     }
 
     std::string CursorBefore(const std::string& column, const std::string& value, double seconds) override {
