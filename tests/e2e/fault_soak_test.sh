@@ -8,7 +8,7 @@
 # per tenant, count + md5 of the rows in key order, columns chosen by name.
 #
 #   shape: tenants (2-4 schemas, columns in a different order per schema, `as_column`) or one
-#          table; append, replace or upsert (by key: earlier rows on the source's keys are
+#          table; append, replace, upsert or scd2 (by key: earlier rows on the source's keys are
 #          overwritten, others untouched); 1-4 workers; target with or without a primary key;
 #          3-12 partitions per tenant; 5k-60k source rows; rows from "earlier runs" already in
 #          the target (append: they must survive untouched; replace: they are replaced, except
@@ -25,7 +25,7 @@
 # Environment: SLUICE_SOAK_TRIALS, SLUICE_SOAK_SEED (first trial's seed), SLUICE_SOAK_KEEP=1
 # (keep each trial's job and outputs under $WORK even when it passes), SLUICE_SOAK_FAULTS (a
 # space-separated subset of: none kill terminate cut check broken_table broken_column),
-# SLUICE_SOAK_MODES (likewise, of: append replace upsert).
+# SLUICE_SOAK_MODES (likewise, of: append replace upsert scd2).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 
@@ -187,12 +187,13 @@ for trial in $(seq 1 "$TRIALS"); do
 
   # ---------------------------------------------------------------- the job's shape
   pick ntenants 0 0 2 3 4               # 0: one table, no tenants
-  modes=(append append replace upsert)
+  modes=(append append replace upsert scd2)
   [ -n "${SLUICE_SOAK_MODES:-}" ] && read -r -a modes <<< "$SLUICE_SOAK_MODES"
   pick mode "${modes[@]}"
   rnd workers 1 4
   pick with_key yes no
   [ "$mode" = upsert ] && with_key=yes  # ON CONFLICT needs the key unique
+  [ "$mode" = scd2 ] && with_key=no      # a history holds several rows per key: indexed below
   pick ignore yes no                    # on_error continue (--ignore-errors) or stop
   rnd total_rows 5000 60000
   rnd nparts 3 12
@@ -256,8 +257,17 @@ for trial in $(seq 1 "$TRIALS"); do
   if [ "$with_key" = yes ]; then
     if [ -n "$tcol" ]; then tcols="$tcols, PRIMARY KEY (country, id)"; else tcols="$tcols, PRIMARY KEY (id)"; fi
   fi
+  if [ "$mode" = scd2 ]; then
+    # The history columns and indexes sluice would create; earlier rows are current versions.
+    tcols="$tcols, valid_from timestamptz NOT NULL DEFAULT '2000-01-01', valid_to timestamptz,
+           is_current boolean NOT NULL DEFAULT true, scd2_hash text DEFAULT 'earlier'"
+  fi
   psql_db dst -c "CREATE TABLE $tgt ($tcols)"
-  declare -A before=()
+  if [ "$mode" = scd2 ]; then
+    psql_db dst -c "CREATE UNIQUE INDEX ON $tgt (${tcol:+$tcol, }id, valid_from);
+                    CREATE UNIQUE INDEX ON $tgt (${tcol:+$tcol, }id) WHERE is_current"
+  fi
+  declare -A before=() closed=()
   if [ "$earlier" -gt 0 ]; then
     salt=100
     for u in "${units[@]}"; do
@@ -266,10 +276,11 @@ for trial in $(seq 1 "$TRIALS"); do
       # replace: "previous" rows share ids with the source but not its values.
       psql_db dst -c "INSERT INTO $tgt (id, a, b, c${tcol:+, $tcol})
                       SELECT g, coalesce(a, 'prev'), b, c${tcol:+, '$u'} FROM (SELECT g, $(gen_cols "$salt") FROM generate_series($lo, $hi) g) x(g, a, b, c)"
-      if [ "$mode" = upsert ]; then
+      if [ "$mode" = upsert ] || [ "$mode" = scd2 ]; then
         # upsert: rows on ids the source has (to be overwritten; the source's holes, g % 53 = 0,
         # left out so that the oracle stays the source), and rows above EARLIER_ID (untouched).
-        psql_db dst -c "DELETE FROM $tgt WHERE id % 53 = 0 AND id <= $EARLIER_ID${tcol:+ AND $tcol = '$u'}"
+        # Nor ids above the source's last one.
+        psql_db dst -c "DELETE FROM $tgt WHERE (id % 53 = 0 OR id > ${rows[$u]}) AND id <= $EARLIER_ID${tcol:+ AND $tcol = '$u'}"
         psql_db dst -c "INSERT INTO $tgt (id, a, b, c${tcol:+, $tcol})
                         SELECT g, coalesce(a, 'old'), b, c${tcol:+, '$u'} FROM (SELECT g, $(gen_cols "$((salt + 50))") FROM generate_series($((EARLIER_ID + 1)), $((EARLIER_ID + earlier))) g) x(g, a, b, c)"
       fi
@@ -277,7 +288,10 @@ for trial in $(seq 1 "$TRIALS"); do
   fi
   for u in "${units[@]}"; do
     where=true; [ -n "$tcol" ] && where="country = '$u'"
-    [ "$mode" = upsert ] && where="$where AND id > $EARLIER_ID"
+    if [ "$mode" = scd2 ]; then
+      closed[$u]=$(digest dst "$tgt" "$where AND id <= $EARLIER_ID")  # to be closed by new versions
+    fi
+    [ "$mode" = upsert ] || [ "$mode" = scd2 ] && where="$where AND id > $EARLIER_ID"
     before[$u]=$(digest dst "$tgt" "$where")
   done
   if [ "$fault" = broken_column ]; then
@@ -305,7 +319,7 @@ for trial in $(seq 1 "$TRIALS"); do
     echo "name: $job"
     echo "source: {connection: \"$PG_BASE/src\", table: item, partition: {strategy: key_range, column: id, chunk_rows: $chunk}}"
     [ "$ntenants" -gt 0 ] && echo "tenants: {schemas: [$(IFS=,; echo "${tenants[*]}" | sed 's/,/, /g')], as_column: country}"
-    key=""; [ "$mode" = upsert ] && key=", key: [${tcol:+$tcol, }id]"
+    key=""; [ "$mode" = upsert ] || [ "$mode" = scd2 ] && key=", key: [${tcol:+$tcol, }id]"
     echo "target: {connection: \"$url/dst\", table: $tgt, create: never, mode: $mode$key}"
     state=""; [ "$ledger_db" = state ] && state=", state: \"$PG_BASE/state\""
     echo "settings: {workers: $workers, min_rows_for_parallel: 0, retry: {attempts: 5, initial: 50ms, max: 500ms}$state}"
@@ -401,6 +415,20 @@ for trial in $(seq 1 "$TRIALS"); do
         if [ "$stays_failed" = no ]; then
           [ "$got_new" = "$want_src" ] || trial_fail "$u: merged rows '$got_new' != source '$want_src'"
         fi
+      elif [ "$mode" = scd2 ]; then
+        # History: the keys the source lacks untouched; on the source's keys, the current
+        # versions are the source and the earlier versions are closed, each exactly once.
+        got_old=$(digest dst "$tgt" "$where AND id > $EARLIER_ID")
+        [ "$got_old" = "${before[$u]}" ] || trial_fail "$u: history of keys the source lacks changed: got '$got_old', had '${before[$u]}'"
+        if [ "$stays_failed" = no ]; then
+          got_new=$(digest dst "$tgt" "$where AND id <= $EARLIER_ID AND is_current")
+          got_closed=$(digest dst "$tgt" "$where AND id <= $EARLIER_ID AND NOT is_current")
+          [ "$got_new" = "$want_src" ] || trial_fail "$u: current versions '$got_new' != source '$want_src'"
+          [ "$got_closed" = "${closed[$u]}" ] || trial_fail "$u: closed versions '$got_closed' != the earlier ones '${closed[$u]}'"
+          bad=$(psql_db dst -c "SELECT count(*) FROM $tgt WHERE $where AND id <= $EARLIER_ID
+                                  AND (is_current <> (valid_to IS NULL) OR (NOT is_current AND valid_from <> '2000-01-01'))")
+          [ "$bad" = 0 ] || trial_fail "$u: $bad version(s) with inconsistent validity columns"
+        fi
       elif [ "$mode" = append ]; then
         got_old=$(digest dst "$tgt" "$where AND id > $EARLIER_ID")
         got_new=$(digest dst "$tgt" "$where AND id <= $EARLIER_ID")
@@ -440,7 +468,7 @@ for trial in $(seq 1 "$TRIALS"); do
     trial_failures=$((trial_failures + 1))
     dump_trial
   fi
-  unset rows before
+  unset rows before closed
 done
 total_s=$(( $(date +%s) - total_start ))
 echo "soak: $TRIALS trial(s), $trial_failures failed, ${total_s} s (first seed $BASE_SEED)"
