@@ -83,5 +83,26 @@ TEST(JobParserIncremental, FilesSourcesLoadNewFiles) {
     EXPECT_NE(ErrorOf(both).find("settle goes with cursor:"), std::string::npos);
 }
 
+TEST(JobParserIncremental, Scd2TakesLookbackButNotDeletions) {
+    const StreamSpec scd2 = ParseJob(Job("{cursor: [updated_at, id], lookback: 1h, on_null: include}",
+                                         ", mode: scd2, key: [id], scd2: {updated_at: updated_at, hash: h}"),
+                                     "t.yaml", "/srv")
+                                .streams.at(0);
+    EXPECT_EQ(scd2.target.scd2.updated_at, "updated_at");
+    EXPECT_EQ(scd2.target.scd2.hash, "h");
+    EXPECT_EQ(scd2.target.scd2.hard_deletes, "ignore");
+    EXPECT_EQ(scd2.target.merge_order, (std::vector<std::string>{"updated_at", "id"}));
+    EXPECT_TRUE(scd2.target.MergesByKey());
+    EXPECT_NE(ErrorOf(Job("{cursor: [id]}", ", mode: scd2, key: [id], scd2: {hard_deletes: invalidate}"))
+                  .find("hard_deletes: invalidate needs a full snapshot"),
+              std::string::npos);
+    EXPECT_NE(ErrorOf(Job("{cursor: [id]}", ", mode: scd2, key: [id], scd2: {hard_deletes: sometimes}"))
+                  .find("hard_deletes"),
+              std::string::npos);
+    EXPECT_NE(ErrorOf(Job("{cursor: [id]}", ", mode: scd2, key: [id], scd2: {valid_from: v, valid_to: v}"))
+                  .find("the history columns must differ, but v is named twice"),
+              std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice
