@@ -48,6 +48,23 @@ std::string CheckTarget(const StreamPlan& stream, std::vector<std::string>& warn
                                 DescribeColumnDiff(CompareColumns(stream.source_schema, *existing)),
                                 lacking.size() == 1 ? "it" : "them"));
     }
+    if (stream.spec.target.mode == "scd2") {
+        const Scd2Spec& h = stream.spec.target.scd2;
+        std::vector<std::string> history = {h.valid_from, h.valid_to, h.current, h.hash};
+        if (h.hard_deletes == "new_record") {
+            history.push_back(h.deleted);
+        }
+        std::string absent;
+        for (const std::string& column : history) {
+            absent += existing->Find(column) ? "" : (absent.empty() ? "" : ", ") + column;
+        }
+        if (!absent.empty()) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("target table {} lacks the history column(s) {} that mode scd2 keeps; add them "
+                                    "(ALTER TABLE ... ADD COLUMN), or let sluice create the table",
+                                    stream.spec.target.table, absent));
+        }
+    }
     for (std::string& line : DescribeConversions(stream.spec.name, CheckConversions(stream, *existing))) {
         warnings.push_back(std::move(line));
     }

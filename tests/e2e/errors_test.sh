@@ -54,6 +54,13 @@ expect_contains "$WORK/err" "transform.yaml:6:1: transform: is not implemented"
 sed 's/table: t}/table: t, mode: scd2, key: [id], create: replace}/' "$WORK/job/job.yaml" > "$WORK/job/scd2.yaml"
 expect_exit 2 "$SLUICE" validate "$WORK/job/scd2.yaml"
 expect_contains "$WORK/err" "scd2.yaml:5:1: target.create: replace empties the table, so a mode scd2 into it"
+# scd2 into an existing table without the history columns: validate names them, run refuses
+# before loading anything.
+sed 's/table: t}/table: t, mode: scd2, key: [id]}/' "$WORK/job/job.yaml" > "$WORK/job/scd2_existing.yaml"
+expect_exit 1 "$SLUICE" validate "$WORK/job/scd2_existing.yaml"
+expect_contains "$WORK/err" "target table t lacks the history column(s) valid_from, valid_to, is_current, scd2_hash that mode scd2 keeps"
+expect_exit 1 "$SLUICE" run "$WORK/job/scd2_existing.yaml" --progress none
+expect_contains "$WORK/err" "mode scd2 into t: the table lacks the history column(s) valid_from, valid_to, is_current, scd2_hash"
 sed 's|sqlite://out.db|mysql://u:secret@db/mart|' "$WORK/job/job.yaml" > "$WORK/job/mysql.yaml"
 expect_exit 2 "$SLUICE" plan "$WORK/job/mysql.yaml"
 expect_contains "$WORK/err" "no target connector for 'mysql://u:***@db/mart'"
