@@ -138,6 +138,9 @@ struct TargetSpec {
     std::string delete_missing;
     /// Tenants: the target column holding the tenant id, which scopes delete_missing.
     std::string tenant_column;
+    /// Set by the planner: every source's primary key lies within `key`, so a partition holds
+    /// at most one row per key and a merge can skip sorting out which row of a key wins.
+    bool unique_keys = false;
 
     Scd2Spec scd2;
     /// The run's start time from the ledger ("2026-11-24 11:50:00.123456+00"; a resumed run

@@ -122,14 +122,20 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     Scd2Statements out;
     out.plan.push_back("DROP TABLE IF EXISTS " + points);
     out.plan.push_back("DROP TABLE IF EXISTS " + plan);
-    out.plan.push_back(fmt::format(
-        "CREATE TEMP TABLE {points} AS SELECT {loaded}, sluice_t, {hash} AS sluice_h FROM (SELECT s.*, {time} AS "
-        "sluice_t, ROW_NUMBER() OVER (PARTITION BY {key}{by_time} ORDER BY {order}{read_order} DESC) AS sluice_rn "
-        "FROM {stage} s) s WHERE s.sluice_rn = 1",
-        fmt::arg("points", points), fmt::arg("loaded", List(t.loaded, "s")),
-        fmt::arg("hash", t.hash_of(Qualified(t.tracked, "s"))), fmt::arg("time", time),
-        fmt::arg("key", List(t.key, "s")), fmt::arg("by_time", t.updated_at.empty() ? "" : ", " + time),
-        fmt::arg("order", order), fmt::arg("read_order", t.read_order), fmt::arg("stage", t.stage)));
+    if (t.unique_keys) {
+        out.plan.push_back(fmt::format("CREATE TEMP TABLE {} AS SELECT {}, {} AS sluice_t, {} AS sluice_h FROM {} s",
+                                       points, List(t.loaded, "s"), time, t.hash_of(Qualified(t.tracked, "s")),
+                                       t.stage));
+    } else {
+        out.plan.push_back(fmt::format(
+            "CREATE TEMP TABLE {points} AS SELECT {loaded}, sluice_t, {hash} AS sluice_h FROM (SELECT s.*, {time} AS "
+            "sluice_t, ROW_NUMBER() OVER (PARTITION BY {key}{by_time} ORDER BY {order}{read_order} DESC) AS sluice_rn "
+            "FROM {stage} s) s WHERE s.sluice_rn = 1",
+            fmt::arg("points", points), fmt::arg("loaded", List(t.loaded, "s")),
+            fmt::arg("hash", t.hash_of(Qualified(t.tracked, "s"))), fmt::arg("time", time),
+            fmt::arg("key", List(t.key, "s")), fmt::arg("by_time", t.updated_at.empty() ? "" : ", " + time),
+            fmt::arg("order", order), fmt::arg("read_order", t.read_order), fmt::arg("stage", t.stage)));
+    }
     if (!t.updated_at.empty() && t.hard_deletes != "ignore") {
         out.plan.push_back(ReappearSql(t, points));
     }
@@ -137,6 +143,9 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         out.plan.push_back(t.analyze + " " + points);  // its size decides how the history is joined
     }
     out.plan.push_back(PlanSql(t, points, plan, scope));
+    if (!t.analyze.empty()) {
+        out.plan.push_back(t.analyze + " " + plan);  // the apply statements join it with the history
+    }
     out.counts = fmt::format(
         "SELECT (SELECT count(*) FROM {stage}), count(*), coalesce(sum(1 - sluice_keep), 0), "
         "coalesce(sum(CASE WHEN sluice_keep = 1 AND sluice_known = 0 THEN 1 ELSE 0 END), 0) FROM {plan} "

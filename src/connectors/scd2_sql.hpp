@@ -25,6 +25,7 @@ struct Scd2Target {
     std::string hash;
     std::string deleted;               ///< new_record's flag column; "" without one
     std::string hard_deletes = "ignore";
+    bool unique_keys = false;          ///< at most one staged row per key: no sort to pick one
 
     std::string stage;                 ///< the staging table the partition's rows went into
     std::string read_order;            ///< on alias `s`: the order rows were staged in

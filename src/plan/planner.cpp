@@ -102,6 +102,30 @@ void PartitionByKey(const StreamSpec& spec, PartitionRequest& request, std::vect
     request.whole_keys = true;
 }
 
+/// Whether every planned source's primary key lies within the merge key (the tenant column
+/// aside, which is one value per tenant): then no partition holds two rows of one key.
+bool SourceKeysUnique(const StreamSpec& spec, const std::vector<PlannedSource>& sources) {
+    if (!spec.target.MergesByKey() || !spec.source.files.empty()) {
+        return false;
+    }
+    bool any = false;
+    for (const PlannedSource& s : sources) {
+        if (!s.error.empty()) {
+            continue;
+        }
+        const std::vector<std::string>& pk = s.schema.primary_key;
+        const auto in_key = [&](const std::string& column) {
+            return std::any_of(spec.target.key.begin(), spec.target.key.end(),
+                               [&](const std::string& k) { return SameColumnName(k, column); });
+        };
+        if (pk.empty() || !std::all_of(pk.begin(), pk.end(), in_key)) {
+            return false;
+        }
+        any = true;
+    }
+    return any;
+}
+
 /// delete_missing (and scd2's hard_deletes) removes, per partition, the target's keys in the
 /// partition's range that the source lacks: the partitions must be ranges of the key the target
 /// can test too, and the tenants must be told apart in the target.
@@ -157,6 +181,7 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
         }
     }
     PlanSources(sources, request, workers);
+    out.spec.target.unique_keys = SourceKeysUnique(spec, sources);
     if (spec.tenants.enabled()) {
         out.source_schema = ReconcileTenantColumns(TargetColumns(spec, out.notes), spec.tenants.as_column,
                                                    spec.target.table, sources, out.notes);

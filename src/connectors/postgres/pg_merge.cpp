@@ -61,7 +61,7 @@ MergeStatements PlanStage(const std::vector<PgColumn>& columns) {
 
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
                           const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
-                          bool undelete) {
+                          bool undelete, bool unique_keys) {
     std::vector<std::string> names;
     for (const PgColumn& c : columns) {
         names.push_back(c.name);
@@ -116,13 +116,16 @@ MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgCol
     MergeStatements out = PlanStage(columns);
     // xmax is 0 on a row the INSERT created and the locking transaction on one it updated.
     out.merge = fmt::format(
-        "WITH latest AS MATERIALIZED (SELECT DISTINCT ON ({key}) {list} FROM {stage} ORDER BY {order}), "
+        "WITH latest AS MATERIALIZED ({latest}), "
         "merged AS (INSERT INTO {target} AS t ({list}) SELECT {list} FROM latest ON CONFLICT ({key}) {action} "
         "RETURNING t.xmax = 0 AS inserted) "
         "SELECT (SELECT count(*) FROM {stage}), (SELECT count(*) FROM latest), "
         "count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged",
+        fmt::arg("latest", unique_keys ? fmt::format("SELECT {} FROM {}", list, kStage)
+                                       : fmt::format("SELECT DISTINCT ON ({}) {} FROM {} ORDER BY {}",
+                                                     JoinQuoted(key_names), list, kStage, order_by)),
         fmt::arg("key", JoinQuoted(key_names)), fmt::arg("list", list), fmt::arg("stage", kStage),
-        fmt::arg("order", order_by), fmt::arg("target", target_sql), fmt::arg("action", action));
+        fmt::arg("target", target_sql), fmt::arg("action", action));
     return out;
 }
 

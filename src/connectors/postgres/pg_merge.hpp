@@ -54,9 +54,11 @@ MergeStatements PlanStage(const std::vector<PgColumn>& columns);
 /// Without `update`, a key the target holds is left alone (counted unchanged): an append of
 /// new keys only.
 /// With `undelete`, an update or an unchanged row also clears a soft delete's `deleted_at`.
+/// With `unique_keys` (TargetSpec::unique_keys) the staged rows are merged as they are, without
+/// the sort that picks the latest row of a key.
 MergeStatements PlanMerge(const std::string& target_sql, const std::vector<PgColumn>& columns,
                           const std::vector<std::string>& key, const std::vector<std::string>& order, bool update,
-                          bool undelete = false);
+                          bool undelete = false, bool unique_keys = false);
 
 /// Reads the row `merge` returned.
 MergeCounts ReadMergeCounts(const PGresult* result);

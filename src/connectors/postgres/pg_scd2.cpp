@@ -141,6 +141,7 @@ Scd2Target PlanPgScd2(const TargetSpec& spec, const std::string& table_sql, cons
         t.deleted = QuoteIdent(FindColumn(table, s.deleted)->name);
     }
     t.hard_deletes = s.hard_deletes;
+    t.unique_keys = spec.unique_keys;
     t.stage = "pg_temp.sluice_stage";
     t.read_order = "s.ctid";  // the staging table is emptied at commit and only appended to
     t.temp_prefix = "pg_temp.";

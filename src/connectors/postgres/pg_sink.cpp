@@ -143,7 +143,7 @@ public:
             CheckScd2(conn, *target);
         } else if (spec_.MergesByKey()) {
             target->merge = pg::PlanMerge(target->load_sql, target->columns, spec_.key, spec_.merge_order,
-                                          !spec_.insert_new_keys, spec_.delete_missing == "soft");
+                                          !spec_.insert_new_keys, spec_.delete_missing == "soft", spec_.unique_keys);
             CheckMerge(conn, *target);
         }
         target_ = std::move(target);

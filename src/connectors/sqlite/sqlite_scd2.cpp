@@ -174,6 +174,7 @@ Scd2Target PlanSqliteScd2(const TargetSpec& spec, const TableName& table, const 
         t.deleted = column(s.deleted);
     }
     t.hard_deletes = s.hard_deletes;
+    t.unique_keys = spec.unique_keys;
     t.stage = stage_table;
     t.read_order = "s.sluice__ord";
     t.temp_prefix = "temp.";
