@@ -47,12 +47,12 @@ std::vector<std::string> Qualified(const std::vector<std::string>& names, const 
 /// Then an inserted point ends where the next version or inserted point starts, or where V
 /// ended when that is sooner; a version is closed where the next inserted point starts, when
 /// it still covers it.
-std::string PlanSql(const Scd2Target& t, const std::string& points, const std::string& plan, const std::string& scope) {
+std::string PlanSelect(const Scd2Target& t, const std::string& points, const std::string& scope) {
     const std::string key = List(t.key);
     const std::string deleted_flag =
         t.deleted.empty() ? "0" : fmt::format("CASE WHEN x.{} THEN 1 ELSE 0 END", t.deleted);
     return fmt::format(
-        "CREATE TEMP TABLE {plan} AS SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, "
+        "SELECT {key}, sluice_t, sluice_src, sluice_keep, sluice_action, "
         "CASE WHEN run_vf IS NOT NULL OR next_vf IS NOT NULL THEN 1 ELSE 0 END AS sluice_known, "
         "CASE WHEN sluice_src = 0 AND next_insert IS NOT NULL AND (sluice_vt IS NULL OR next_insert < sluice_vt) "
         "THEN next_insert END AS sluice_close_at, "
@@ -82,10 +82,49 @@ std::string PlanSql(const Scd2Target& t, const std::string& points, const std::s
         "UNION ALL SELECT {pkey}, p.sluice_t, p.sluice_h, NULL, 0, 1 FROM {points} p) tl "
         "WINDOW w AS (PARTITION BY {key} ORDER BY sluice_t, sluice_src ROWS UNBOUNDED PRECEDING)) r) g) d "
         "WINDOW w AS (PARTITION BY {key} ORDER BY sluice_t, sluice_src)) h",
-        fmt::arg("plan", plan), fmt::arg("xkey", List(t.key, "x")), fmt::arg("pkey", List(t.key, "p")),
+        fmt::arg("xkey", List(t.key, "x")), fmt::arg("pkey", List(t.key, "p")),
         fmt::arg("key", key), fmt::arg("vf", t.valid_from), fmt::arg("vt", t.valid_to), fmt::arg("hash", t.hash),
         fmt::arg("del", deleted_flag), fmt::arg("table", t.table), fmt::arg("points", points),
         fmt::arg("px", Match(t.key, "p", "x")), fmt::arg("scope", scope.empty() ? "" : scope + " AND "));
+}
+
+/// With one point per key (unique keys, or the check strategy's single time), most points come
+/// after every version of their key: then V is the key's current version, found by a join on
+/// the index of current rows rather than by sorting the key's history, and the point is a new
+/// version unless V is alive with the same hash (V closes at the point). `sorted` classifies
+/// the points; those of keys with a version at or after the point, or closed versions only,
+/// are left (sluice_simple = 0) to PlanSelect. (The lookup of a key without a current version
+/// is a LIMIT 1 subquery: as EXISTS, PostgreSQL hashes the whole table for it.)
+std::vector<std::string> QuickPlanSql(const Scd2Target& t, const std::string& points, const std::string& sorted,
+                                      const std::string& plan, const std::string& scope) {
+    const std::string key = List(t.key);
+    const std::string deleted_flag =
+        t.deleted.empty() ? "0" : fmt::format("CASE WHEN x.{} THEN 1 ELSE 0 END", t.deleted);
+    std::vector<std::string> out;
+    out.push_back(fmt::format(
+        "CREATE TEMP TABLE {sorted} AS SELECT {pkey}, p.sluice_t, p.sluice_h, x.{vf} AS cur_vf, x.{hash} AS cur_h, "
+        "{del} AS cur_del, CASE WHEN x.{vf} IS NOT NULL THEN CASE WHEN x.{vf} < p.sluice_t THEN 1 ELSE 0 END "
+        "WHEN (SELECT 1 FROM {table} y WHERE {py} LIMIT 1) IS NOT NULL THEN 0 ELSE 1 END AS sluice_simple "
+        "FROM {points} p LEFT JOIN {table} x ON {px} AND x.{cur}{scope}",
+        fmt::arg("sorted", sorted), fmt::arg("pkey", List(t.key, "p")), fmt::arg("vf", t.valid_from),
+        fmt::arg("hash", t.hash), fmt::arg("del", deleted_flag), fmt::arg("table", t.table),
+        fmt::arg("py", Match(t.key, "p", "y")), fmt::arg("points", points), fmt::arg("px", Match(t.key, "p", "x")),
+        fmt::arg("cur", t.current), fmt::arg("scope", scope.empty() ? "" : " AND " + scope)));
+    // NULLs typed like the times, so that the union and the INSERT below agree on types.
+    const std::string simple = fmt::format(
+        "(SELECT q.*, CASE WHEN cur_vf IS NULL OR cur_del = 1 THEN 1 WHEN cur_h = sluice_h THEN 0 ELSE 1 END "
+        "AS sluice_keep FROM {} q WHERE sluice_simple = 1) s",
+        sorted);
+    out.push_back(fmt::format(
+        "CREATE TEMP TABLE {plan} AS SELECT {key}, sluice_t, 1 AS sluice_src, sluice_keep, 'insert' AS sluice_action, "
+        "CASE WHEN cur_vf IS NULL THEN 0 ELSE 1 END AS sluice_known, CASE WHEN 1 = 0 THEN sluice_t END AS "
+        "sluice_close_at, CASE WHEN 1 = 0 THEN sluice_t END AS sluice_new_vt FROM {simple} "
+        "UNION ALL SELECT {key}, cur_vf, 0, 1, NULL, 1, sluice_t, CASE WHEN 1 = 0 THEN sluice_t END FROM {simple} "
+        "WHERE sluice_keep = 1 AND cur_vf IS NOT NULL",
+        fmt::arg("plan", plan), fmt::arg("key", key), fmt::arg("simple", simple)));
+    out.push_back(fmt::format("INSERT INTO {} {}", plan,
+                              PlanSelect(t, fmt::format("(SELECT * FROM {} WHERE sluice_simple = 0)", sorted), scope)));
+    return out;
 }
 
 /// A key that comes back after a deletion, with its last point at or before the deletion time,
@@ -110,6 +149,7 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     const std::string points = t.temp_prefix + "sluice_scd2_points" + t.temp_suffix;
     const std::string plan = t.temp_prefix + "sluice_scd2_plan" + t.temp_suffix;
     const std::string gone = t.temp_prefix + "sluice_scd2_gone" + t.temp_suffix;
+    const std::string sorted = t.temp_prefix + "sluice_scd2_sorted" + t.temp_suffix;
     const std::string time = t.updated_at.empty() ? t.run_time : fmt::format("COALESCE(s.{}, {})", t.updated_at, t.run_time);
     std::string order;
     for (const std::string& o : t.order) {
@@ -122,6 +162,7 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     Scd2Statements out;
     out.plan.push_back("DROP TABLE IF EXISTS " + points);
     out.plan.push_back("DROP TABLE IF EXISTS " + plan);
+    out.plan.push_back("DROP TABLE IF EXISTS " + sorted);
     if (t.unique_keys) {
         out.plan.push_back(fmt::format("CREATE TEMP TABLE {} AS SELECT {}, {} AS sluice_t, {} AS sluice_h FROM {} s",
                                        points, List(t.loaded, "s"), time, t.hash_of(Qualified(t.tracked, "s")),
@@ -142,7 +183,13 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     if (!t.analyze.empty()) {
         out.plan.push_back(t.analyze + " " + points);  // its size decides how the history is joined
     }
-    out.plan.push_back(PlanSql(t, points, plan, scope));
+    if (t.unique_keys || t.updated_at.empty()) {
+        for (std::string& statement : QuickPlanSql(t, points, sorted, plan, scope)) {
+            out.plan.push_back(std::move(statement));
+        }
+    } else {
+        out.plan.push_back(fmt::format("CREATE TEMP TABLE {} AS {}", plan, PlanSelect(t, points, scope)));
+    }
     if (!t.analyze.empty()) {
         out.plan.push_back(t.analyze + " " + plan);  // the apply statements join it with the history
     }
@@ -209,6 +256,7 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         out.deleted = "SELECT count(*) FROM " + gone;
         out.cleanup.push_back("DROP TABLE IF EXISTS " + gone);
     }
+    out.cleanup.push_back("DROP TABLE IF EXISTS " + sorted);
     out.cleanup.push_back("DROP TABLE IF EXISTS " + points);
     out.cleanup.push_back("DROP TABLE IF EXISTS " + plan);
     return out;

@@ -29,13 +29,16 @@ Schema DimSchema() {
 }
 
 /// Loads `rows` as one full-snapshot run starting at `run_time` (one partition) and returns its counts.
+/// `unique`: the rows hold one per key, as the planner tells a merge when the source's primary
+/// key is the key (the quick plan for points after their key's current version).
 MergeCounts LoadSnapshot(const TestDb& db, const Rows& rows, const std::string& run_time,
-                const std::string& hard_deletes = "invalidate") {
+                         const std::string& hard_deletes = "invalidate", bool unique = false) {
     TargetSpec spec = Target(db, "dim", "if_missing", "scd2");
     spec.key = {"id"};
     spec.scd2.updated_at = "updated_at";
     spec.scd2.hard_deletes = hard_deletes;
     spec.run_started_at = run_time;
+    spec.unique_keys = unique;
     auto sink = OpenSqliteSink(spec);
     const Schema target = sink->Prepare(DimSchema());
     auto writer = sink->OpenWriter();
@@ -62,7 +65,8 @@ constexpr const char* kR4 = "2026-02-10 00:00:00.000000+00";
 
 TEST(SqliteScd2, TimestampStrategyHistoryEdges) {
     TestDb db;
-    MergeCounts c = LoadSnapshot(db, {{"1", "a", "2026-01-01"}, {"2", "b", "2026-01-01"}, {"3", "c", "2026-01-01"}}, kR1);
+    MergeCounts c = LoadSnapshot(db, {{"1", "a", "2026-01-01"}, {"2", "b", "2026-01-01"}, {"3", "c", "2026-01-01"}},
+                                 kR1, "invalidate", true);
     EXPECT_EQ(c.inserted, 3);
     EXPECT_EQ(db.Int("SELECT count(*) FROM dim WHERE is_current AND valid_to IS NULL"), 3);
 
@@ -79,7 +83,8 @@ TEST(SqliteScd2, TimestampStrategyHistoryEdges) {
     // A late row of key 1 lands inside its history; key 3 comes back with its old time, which
     // is before its deletion: it reopens at the run's start. Key 4 is new.
     c = LoadSnapshot(db, {{"1", "late", "2026-01-03"}, {"2", "b-fixed", "2026-01-01"}, {"3", "c", "2026-01-01"},
-                 {"4", "d", "2026-01-15"}}, kR3);
+                          {"4", "d", "2026-01-15"}},
+                     kR3, "invalidate", true);  // one row per key: new keys take the quick plan, the rest the full one
     EXPECT_EQ(c.inserted, 1);
     EXPECT_EQ(c.updated, 2);
     EXPECT_EQ(c.unchanged, 1);
@@ -92,10 +97,28 @@ TEST(SqliteScd2, TimestampStrategyHistoryEdges) {
     // The same snapshot again changes nothing.
     const std::vector<std::string> before = db.Strings("SELECT * FROM dim");
     c = LoadSnapshot(db, {{"1", "late", "2026-01-03"}, {"2", "b-fixed", "2026-01-01"}, {"3", "c", "2026-01-01"},
-                 {"4", "d", "2026-01-15"}}, kR4);
+                          {"4", "d", "2026-01-15"}},
+                     kR4, "invalidate", true);
     EXPECT_EQ(c.unchanged, 4);
     EXPECT_EQ(c.updated + c.inserted + c.deleted, 0);
     EXPECT_EQ(db.Strings("SELECT * FROM dim"), before);
+}
+
+TEST(SqliteScd2, OneRowPerKeyAfterTheCurrentVersion) {
+    TestDb db;
+    LoadSnapshot(db, {{"1", "a", "2026-01-01"}, {"2", "b", "2026-01-01"}}, kR1, "new_record", true);
+    LoadSnapshot(db, {{"2", "b", "2026-01-01"}}, kR2, "new_record", true);  // 1 flagged deleted at R2
+    // 1 is back after its deletion; 2 changed; 3 is new: all after their keys' current versions.
+    const MergeCounts c =
+        LoadSnapshot(db, {{"1", "a", "2026-01-25"}, {"2", "b2", "2026-01-21"}, {"3", "c", "2026-01-22"}}, kR3,
+                     "new_record", true);
+    EXPECT_EQ(c.inserted, 1);
+    EXPECT_EQ(c.updated, 2);
+    EXPECT_EQ(History(db, 1), (std::vector<std::string>{"a|2026-01-01|" + std::string(kR2) + "|0",
+                                                        "a|" + std::string(kR2) + "|2026-01-25|0", "a|2026-01-25|-|1"}));
+    EXPECT_EQ(History(db, 2), (std::vector<std::string>{"b2|2026-01-21|-|1", "b|2026-01-01|2026-01-21|0"}));
+    EXPECT_EQ(History(db, 3), (std::vector<std::string>{"c|2026-01-22|-|1"}));
+    EXPECT_EQ(db.Int("SELECT count(*) FROM dim WHERE is_deleted"), 1);
 }
 
 TEST(SqliteScd2, PointsOnBothSidesOfAnInvalidation) {
