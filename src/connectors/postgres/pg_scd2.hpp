@@ -14,7 +14,7 @@ class PgConnection;
 /// The column definitions and indexes mode scd2 adds to a table it creates from `source`:
 /// valid_from/valid_to of the updated_at column's type (else timestamptz), current, hash and
 /// (new_record) the deleted flag; a unique index on (key, valid_from) and one on key WHERE
-/// current. `columns` ends with ", ..." to append to the source's column list.
+/// current. `columns` starts with ", ": it is appended to the source's column list.
 struct Scd2Ddl {
     std::string columns;
     std::vector<std::string> indexes;
