@@ -91,40 +91,47 @@ std::string PlanSelect(const Scd2Target& t, const std::string& points, const std
 /// With one point per key (unique keys, or the check strategy's single time), most points come
 /// after every version of their key: then V is the key's current version, found by a join on
 /// the index of current rows rather than by sorting the key's history, and the point is a new
-/// version unless V is alive with the same hash (V closes at the point). `sorted` classifies
-/// the points; those of keys with a version at or after the point, or closed versions only,
-/// are left (sluice_simple = 0) to PlanSelect. (The lookup of a key without a current version
-/// is a LIMIT 1 subquery: as EXISTS, PostgreSQL hashes the whole table for it.)
-std::vector<std::string> QuickPlanSql(const Scd2Target& t, const std::string& points, const std::string& sorted,
-                                      const std::string& plan, const std::string& scope) {
-    const std::string key = List(t.key);
+/// version unless V is alive with the same hash (V closes at the point). The points are made
+/// by that join, and a point that changes nothing is dropped there: an unchanged key costs one
+/// hash and one index probe, and nothing later in the merge sees it. `sluice_simple` = 0 marks
+/// the points of keys with a version at or after the point, or with closed versions only: they
+/// are left to PlanSelect. (The lookup of a key without a current version is a LIMIT 1
+/// subquery: as EXISTS, PostgreSQL hashes the whole table for it.)
+std::string QuickPointsSql(const Scd2Target& t, const std::string& points, const std::string& source,
+                           const std::string& scope) {
     const std::string deleted_flag =
         t.deleted.empty() ? "0" : fmt::format("CASE WHEN x.{} THEN 1 ELSE 0 END", t.deleted);
-    std::vector<std::string> out;
-    out.push_back(fmt::format(
-        "CREATE TEMP TABLE {sorted} AS SELECT {pkey}, p.sluice_t, p.sluice_h, x.{vf} AS cur_vf, x.{hash} AS cur_h, "
-        "{del} AS cur_del, CASE WHEN x.{vf} IS NOT NULL THEN CASE WHEN x.{vf} < p.sluice_t THEN 1 ELSE 0 END "
-        "WHEN (SELECT 1 FROM {table} y WHERE {py} LIMIT 1) IS NOT NULL THEN 0 ELSE 1 END AS sluice_simple "
-        "FROM {points} p LEFT JOIN {table} x ON {px} AND x.{cur}{scope}",
-        fmt::arg("sorted", sorted), fmt::arg("pkey", List(t.key, "p")), fmt::arg("vf", t.valid_from),
-        fmt::arg("hash", t.hash), fmt::arg("del", deleted_flag), fmt::arg("table", t.table),
-        fmt::arg("py", Match(t.key, "p", "y")), fmt::arg("points", points), fmt::arg("px", Match(t.key, "p", "x")),
-        fmt::arg("cur", t.current), fmt::arg("scope", scope.empty() ? "" : " AND " + scope)));
+    return fmt::format(
+        "CREATE TEMP TABLE {points} AS SELECT q.*, x.{vf} AS cur_vf, x.{hash} AS cur_h, {del} AS cur_del, "
+        "CASE WHEN x.{vf} IS NOT NULL THEN CASE WHEN x.{vf} < q.sluice_t THEN 1 ELSE 0 END "
+        "WHEN (SELECT 1 FROM {table} y WHERE {qy} LIMIT 1) IS NOT NULL THEN 0 ELSE 1 END AS sluice_simple "
+        "FROM {source} q LEFT JOIN {table} x ON {qx} AND x.{cur}{scope} "
+        "WHERE x.{vf} IS NULL OR x.{vf} >= q.sluice_t OR {del} = 1 OR x.{hash} IS NULL OR x.{hash} <> q.sluice_h",
+        fmt::arg("points", points), fmt::arg("vf", t.valid_from), fmt::arg("hash", t.hash),
+        fmt::arg("del", deleted_flag), fmt::arg("table", t.table), fmt::arg("qy", Match(t.key, "q", "y")),
+        fmt::arg("source", source), fmt::arg("qx", Match(t.key, "q", "x")), fmt::arg("cur", t.current),
+        fmt::arg("scope", scope.empty() ? "" : " AND " + scope));
+}
+
+/// The plan of QuickPointsSql's points: the simple ones are new versions (closing V), the rest
+/// take PlanSelect.
+std::vector<std::string> QuickPlanSql(const Scd2Target& t, const std::string& points, const std::string& plan,
+                                      const std::string& scope) {
+    const std::string key = List(t.key);
     // NULLs typed like the times, so that the union and the INSERT below agree on types.
     const std::string simple = fmt::format(
         "(SELECT q.*, CASE WHEN cur_vf IS NULL OR cur_del = 1 THEN 1 WHEN cur_h = sluice_h THEN 0 ELSE 1 END "
         "AS sluice_keep FROM {} q WHERE sluice_simple = 1) s",
-        sorted);
-    out.push_back(fmt::format(
-        "CREATE TEMP TABLE {plan} AS SELECT {key}, sluice_t, 1 AS sluice_src, sluice_keep, 'insert' AS sluice_action, "
-        "CASE WHEN cur_vf IS NULL THEN 0 ELSE 1 END AS sluice_known, CASE WHEN 1 = 0 THEN sluice_t END AS "
-        "sluice_close_at, CASE WHEN 1 = 0 THEN sluice_t END AS sluice_new_vt FROM {simple} "
-        "UNION ALL SELECT {key}, cur_vf, 0, 1, NULL, 1, sluice_t, CASE WHEN 1 = 0 THEN sluice_t END FROM {simple} "
-        "WHERE sluice_keep = 1 AND cur_vf IS NOT NULL",
-        fmt::arg("plan", plan), fmt::arg("key", key), fmt::arg("simple", simple)));
-    out.push_back(fmt::format("INSERT INTO {} {}", plan,
-                              PlanSelect(t, fmt::format("(SELECT * FROM {} WHERE sluice_simple = 0)", sorted), scope)));
-    return out;
+        points);
+    return {fmt::format(
+                "CREATE TEMP TABLE {plan} AS SELECT {key}, sluice_t, 1 AS sluice_src, sluice_keep, 'insert' AS "
+                "sluice_action, CASE WHEN cur_vf IS NULL THEN 0 ELSE 1 END AS sluice_known, CASE WHEN 1 = 0 THEN "
+                "sluice_t END AS sluice_close_at, CASE WHEN 1 = 0 THEN sluice_t END AS sluice_new_vt FROM {simple} "
+                "UNION ALL SELECT {key}, cur_vf, 0, 1, NULL, 1, sluice_t, CASE WHEN 1 = 0 THEN sluice_t END FROM "
+                "{simple} WHERE sluice_keep = 1 AND cur_vf IS NOT NULL",
+                fmt::arg("plan", plan), fmt::arg("key", key), fmt::arg("simple", simple)),
+            fmt::format("INSERT INTO {} {}", plan,
+                        PlanSelect(t, fmt::format("(SELECT * FROM {} WHERE sluice_simple = 0)", points), scope))};
 }
 
 /// A key that comes back after a deletion, with its last point at or before the deletion time,
@@ -149,7 +156,7 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     const std::string points = t.temp_prefix + "sluice_scd2_points" + t.temp_suffix;
     const std::string plan = t.temp_prefix + "sluice_scd2_plan" + t.temp_suffix;
     const std::string gone = t.temp_prefix + "sluice_scd2_gone" + t.temp_suffix;
-    const std::string sorted = t.temp_prefix + "sluice_scd2_sorted" + t.temp_suffix;
+    const std::string latest = t.temp_prefix + "sluice_scd2_latest" + t.temp_suffix;
     const std::string time = t.updated_at.empty() ? t.run_time : fmt::format("COALESCE(s.{}, {})", t.updated_at, t.run_time);
     std::string order;
     for (const std::string& o : t.order) {
@@ -162,29 +169,44 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     Scd2Statements out;
     out.plan.push_back("DROP TABLE IF EXISTS " + points);
     out.plan.push_back("DROP TABLE IF EXISTS " + plan);
-    out.plan.push_back("DROP TABLE IF EXISTS " + sorted);
+    out.plan.push_back("DROP TABLE IF EXISTS " + latest);
+    // The points: per key (and time, with the timestamp strategy) the last staged row.
+    const std::string hash = t.hash_of(Qualified(t.tracked, "s"));
+    std::string source;
     if (t.unique_keys) {
-        out.plan.push_back(fmt::format("CREATE TEMP TABLE {} AS SELECT {}, {} AS sluice_t, {} AS sluice_h FROM {} s",
-                                       points, List(t.loaded, "s"), time, t.hash_of(Qualified(t.tracked, "s")),
-                                       t.stage));
+        source = fmt::format("(SELECT {}, {} AS sluice_t, {} AS sluice_h FROM {} s)", List(t.loaded, "s"), time, hash,
+                             t.stage);
     } else {
-        out.plan.push_back(fmt::format(
-            "CREATE TEMP TABLE {points} AS SELECT {loaded}, sluice_t, {hash} AS sluice_h FROM (SELECT s.*, {time} AS "
-            "sluice_t, ROW_NUMBER() OVER (PARTITION BY {key}{by_time} ORDER BY {order}{read_order} DESC) AS sluice_rn "
-            "FROM {stage} s) s WHERE s.sluice_rn = 1",
-            fmt::arg("points", points), fmt::arg("loaded", List(t.loaded, "s")),
-            fmt::arg("hash", t.hash_of(Qualified(t.tracked, "s"))), fmt::arg("time", time),
+        source = fmt::format(
+            "(SELECT {loaded}, sluice_t, {hash} AS sluice_h FROM (SELECT s.*, {time} AS sluice_t, ROW_NUMBER() "
+            "OVER (PARTITION BY {key}{by_time} ORDER BY {order}{read_order} DESC) AS sluice_rn FROM {stage} s) s "
+            "WHERE s.sluice_rn = 1)",
+            fmt::arg("loaded", List(t.loaded, "s")), fmt::arg("hash", hash), fmt::arg("time", time),
             fmt::arg("key", List(t.key, "s")), fmt::arg("by_time", t.updated_at.empty() ? "" : ", " + time),
-            fmt::arg("order", order), fmt::arg("read_order", t.read_order), fmt::arg("stage", t.stage)));
+            fmt::arg("order", order), fmt::arg("read_order", t.read_order), fmt::arg("stage", t.stage));
     }
+    const bool quick = t.unique_keys || t.updated_at.empty();
+    // How many points there were, before the quick plan dropped the unchanged ones.
+    std::string all_points = "count(*)";
+    if (quick && t.unique_keys) {
+        all_points = fmt::format("(SELECT count(*) FROM {})", t.stage);
+    } else if (quick) {
+        out.plan.push_back(fmt::format("CREATE TEMP TABLE {} AS SELECT * FROM {} s", latest, source));
+        source = latest;
+        all_points = fmt::format("(SELECT count(*) FROM {})", latest);
+    }
+    out.plan.push_back(quick ? QuickPointsSql(t, points, source, scope)
+                             : fmt::format("CREATE TEMP TABLE {} AS SELECT * FROM {} s", points, source));
     if (!t.updated_at.empty() && t.hard_deletes != "ignore") {
+        // A quick point this moves was not simple (its key has no alive version after it), and
+        // no dropped point would have moved (its key has one).
         out.plan.push_back(ReappearSql(t, points));
     }
     if (!t.analyze.empty()) {
         out.plan.push_back(t.analyze + " " + points);  // its size decides how the history is joined
     }
-    if (t.unique_keys || t.updated_at.empty()) {
-        for (std::string& statement : QuickPlanSql(t, points, sorted, plan, scope)) {
+    if (quick) {
+        for (std::string& statement : QuickPlanSql(t, points, plan, scope)) {
             out.plan.push_back(std::move(statement));
         }
     } else {
@@ -194,10 +216,10 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         out.plan.push_back(t.analyze + " " + plan);  // the apply statements join it with the history
     }
     out.counts = fmt::format(
-        "SELECT (SELECT count(*) FROM {stage}), count(*), coalesce(sum(1 - sluice_keep), 0), "
+        "SELECT (SELECT count(*) FROM {stage}), {all}, {all} - count(*) + coalesce(sum(1 - sluice_keep), 0), "
         "coalesce(sum(CASE WHEN sluice_keep = 1 AND sluice_known = 0 THEN 1 ELSE 0 END), 0) FROM {plan} "
         "WHERE sluice_src = 1",
-        fmt::arg("stage", t.stage), fmt::arg("plan", plan));
+        fmt::arg("stage", t.stage), fmt::arg("all", all_points), fmt::arg("plan", plan));
 
     const std::string joined = fmt::format("{plan} l JOIN {points} p ON {match} AND p.sluice_t = l.sluice_t",
                                            fmt::arg("plan", plan), fmt::arg("points", points),
@@ -256,7 +278,7 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         out.deleted = "SELECT count(*) FROM " + gone;
         out.cleanup.push_back("DROP TABLE IF EXISTS " + gone);
     }
-    out.cleanup.push_back("DROP TABLE IF EXISTS " + sorted);
+    out.cleanup.push_back("DROP TABLE IF EXISTS " + latest);
     out.cleanup.push_back("DROP TABLE IF EXISTS " + points);
     out.cleanup.push_back("DROP TABLE IF EXISTS " + plan);
     return out;
