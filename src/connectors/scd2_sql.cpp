@@ -187,9 +187,9 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     }
     const bool quick = t.unique_keys || t.updated_at.empty();
     // How many points there were, before the quick plan dropped the unchanged ones.
-    std::string all_points = "count(*)";
+    std::string all_points = "p.points";
     if (quick && t.unique_keys) {
-        all_points = fmt::format("(SELECT count(*) FROM {})", t.stage);
+        all_points = "c.staged";
     } else if (quick) {
         out.plan.push_back(fmt::format("CREATE TEMP TABLE {} AS SELECT * FROM {} s", latest, source));
         source = latest;
@@ -216,10 +216,13 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         out.plan.push_back(t.analyze + " " + plan);  // the apply statements join it with the history
     }
     out.counts = fmt::format(
-        "SELECT (SELECT count(*) FROM {stage}), {all}, {all} - count(*) + coalesce(sum(1 - sluice_keep), 0), "
-        "coalesce(sum(CASE WHEN sluice_keep = 1 AND sluice_known = 0 THEN 1 ELSE 0 END), 0) FROM {plan} "
-        "WHERE sluice_src = 1",
+        "SELECT c.staged, {all}, {all} - p.points + p.same, p.new_keys FROM (SELECT count(*) AS staged FROM {stage}) c, "
+        "(SELECT count(*) AS points, coalesce(sum(1 - sluice_keep), 0) AS same, coalesce(sum(CASE WHEN sluice_keep = 1 "
+        "AND sluice_known = 0 THEN 1 ELSE 0 END), 0) AS new_keys FROM {plan} WHERE sluice_src = 1) p",
         fmt::arg("stage", t.stage), fmt::arg("all", all_points), fmt::arg("plan", plan));
+    // The partition's scope on the history too: the server then reads the index of its key
+    // range only, rather than from the first key on.
+    const std::string in_scope = scope.empty() ? "" : " AND " + scope;
 
     const std::string joined = fmt::format("{plan} l JOIN {points} p ON {match} AND p.sluice_t = l.sluice_t",
                                            fmt::arg("plan", plan), fmt::arg("points", points),
@@ -228,9 +231,9 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     // on key WHERE current.
     out.apply.push_back(fmt::format(
         "UPDATE {table} AS x SET {vt} = l.sluice_close_at, {cur} = FALSE FROM {plan} l WHERE l.sluice_close_at IS NOT "
-        "NULL AND {match} AND x.{vf} = l.sluice_t",
+        "NULL AND {match} AND x.{vf} = l.sluice_t{scope}",
         fmt::arg("table", t.table), fmt::arg("vt", t.valid_to), fmt::arg("cur", t.current), fmt::arg("plan", plan),
-        fmt::arg("match", Match(t.key, "l", "x")), fmt::arg("vf", t.valid_from)));
+        fmt::arg("match", Match(t.key, "l", "x")), fmt::arg("vf", t.valid_from), fmt::arg("scope", in_scope)));
     std::string set;
     for (const std::string& c : t.loaded) {
         if (std::find(t.key.begin(), t.key.end(), c) == t.key.end()) {
@@ -243,9 +246,9 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
     }
     out.apply.push_back(fmt::format(
         "UPDATE {table} AS x SET {set} FROM {joined} WHERE l.sluice_action = 'update' AND l.sluice_keep = 1 AND "
-        "{match} AND x.{vf} = l.sluice_t",
+        "{match} AND x.{vf} = l.sluice_t{scope}",
         fmt::arg("table", t.table), fmt::arg("set", set), fmt::arg("joined", joined),
-        fmt::arg("match", Match(t.key, "l", "x")), fmt::arg("vf", t.valid_from)));
+        fmt::arg("match", Match(t.key, "l", "x")), fmt::arg("vf", t.valid_from), fmt::arg("scope", in_scope)));
     out.apply.push_back(fmt::format(
         "INSERT INTO {table} ({history}) SELECT {loaded}, l.sluice_t, l.sluice_new_vt, l.sluice_new_vt IS NULL, "
         "p.sluice_h{alive} FROM {joined} WHERE l.sluice_action = 'insert' AND l.sluice_keep = 1",

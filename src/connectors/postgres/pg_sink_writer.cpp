@@ -38,7 +38,9 @@ public:
                         slice.Describe()));
         if (!conn_) {
             conn_.emplace(PgConnection::Connect(target_->url, app));
-            conn_->Exec("BEGIN", "starting the load transaction");
+            // A merge's staging and plan tables stay in memory up to this (the default 8MB
+            // spills a 130,000-row partition); it can only be set before the first use.
+            conn_->Exec(target_->merge ? "SET temp_buffers = '128MB'; BEGIN" : "BEGIN", "starting the load transaction");
         } else {
             conn_->Exec(fmt::format("SET application_name = {}; BEGIN", QuoteLiteral(app)),
                         "starting the load transaction");
