@@ -93,7 +93,8 @@ std::string PlanSelect(const Scd2Target& t, const std::string& points, const std
 /// the index of current rows rather than by sorting the key's history, and the point is a new
 /// version unless V is alive with the same hash (V closes at the point). The points are made
 /// by that join, and a point that changes nothing is dropped there: an unchanged key costs one
-/// hash and one index probe, and nothing later in the merge sees it. `sluice_simple` = 0 marks
+/// hash and one index probe (or, with `values_differ`, a comparison of values and no hash), and
+/// nothing later in the merge sees it. `sluice_simple` = 0 marks
 /// the points of keys with a version at or after the point, or with closed versions only: they
 /// are left to PlanSelect. (The lookup of a key without a current version is a LIMIT 1
 /// subquery: as EXISTS, PostgreSQL hashes the whole table for it.)
@@ -106,11 +107,13 @@ std::string QuickPointsSql(const Scd2Target& t, const std::string& points, const
         "CASE WHEN x.{vf} IS NOT NULL THEN CASE WHEN x.{vf} < q.sluice_t THEN 1 ELSE 0 END "
         "WHEN (SELECT 1 FROM {table} y WHERE {qy} LIMIT 1) IS NOT NULL THEN 0 ELSE 1 END AS sluice_simple "
         "FROM {source} q LEFT JOIN {table} x ON {qx} AND x.{cur}{scope} "
-        "WHERE x.{vf} IS NULL OR x.{vf} >= q.sluice_t OR {del} = 1 OR x.{hash} IS NULL OR x.{hash} <> q.sluice_h",
+        "WHERE x.{vf} IS NULL OR x.{vf} >= q.sluice_t OR {del} = 1 OR {changed}",
         fmt::arg("points", points), fmt::arg("vf", t.valid_from), fmt::arg("hash", t.hash),
         fmt::arg("del", deleted_flag), fmt::arg("table", t.table), fmt::arg("qy", Match(t.key, "q", "y")),
         fmt::arg("source", source), fmt::arg("qx", Match(t.key, "q", "x")), fmt::arg("cur", t.current),
-        fmt::arg("scope", scope.empty() ? "" : " AND " + scope));
+        fmt::arg("scope", scope.empty() ? "" : " AND " + scope),
+        fmt::arg("changed", t.values_differ ? t.values_differ("x", "q")
+                                            : fmt::format("x.{} IS NULL OR x.{} <> q.sluice_h", t.hash, t.hash)));
 }
 
 /// The plan of QuickPointsSql's points: the simple ones are new versions (closing V), the rest

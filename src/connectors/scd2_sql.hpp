@@ -34,6 +34,10 @@ struct Scd2Target {
     std::string run_time;              ///< literal of the run's start time, in valid_from's type
     std::string analyze;               ///< the statement that gathers a table's statistics, or ""
     std::function<std::string(const std::vector<std::string>&)> hash_of;  ///< of qualified columns
+    /// A condition that the tracked values of two aliases differ, when the dialect can tell
+    /// exactly that the hashes differ without taking them (equal values have equal text);
+    /// empty: compare hashes.
+    std::function<std::string(const std::string&, const std::string&)> values_differ;
 };
 
 /// One partition's statements, run in order in its transaction (docs/job-file.md, `scd2:`).

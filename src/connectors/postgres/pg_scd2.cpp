@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <set>
 
 #include "connectors/postgres/pg_connection.hpp"
 #include "connectors/postgres/pg_names.hpp"
@@ -45,6 +47,56 @@ const PgColumn& Loaded(const std::vector<PgColumn>& loaded, const std::string& n
     throw Error(ErrorKind::kSchema, fmt::format("mode scd2 into {}: the {} column {} is not among the columns "
                                                 "loaded from the source",
                                                 display, role, name));
+}
+
+/// Types whose values are equal exactly when their text is (format_type's names, without a
+/// type modifier): for them equal values mean an equal hash. Not numeric (1.0 = 1.00), the
+/// floats (0 = -0), interval ('1 day' = '24 hours'), json, character (padding), arrays, domains.
+bool EqualMeansSameText(const std::string& native) {
+    static const std::set<std::string> kExact = {
+        "smallint", "integer", "bigint", "oid", "boolean", "text", "character varying", "bytea", "uuid", "date",
+        "timestamp without time zone", "timestamp with time zone"};
+    std::string bare;  // "timestamp(3) with time zone" -> "timestamp with time zone"
+    for (size_t i = 0; i < native.size(); ++i) {
+        if (native[i] == '(') {
+            i = native.find(')', i);
+            if (i == std::string::npos) {
+                return false;
+            }
+            continue;
+        }
+        bare += native[i];
+    }
+    return kExact.count(bare) > 0;
+}
+
+/// Compares the tracked columns' values instead of their hash when every one is of such a
+/// type: an unchanged row then costs no md5 of its row text. Texts compare in the "C"
+/// collation, byte by byte, as their hash does. Equal to comparing hashes while the hash
+/// column holds the hash of its row's tracked values, as sluice writes it.
+std::function<std::string(const std::string&, const std::string&)> ValuesDiffer(
+    const std::vector<PgColumn>& loaded, const std::vector<std::string>& tracked) {
+    std::vector<std::pair<std::string, bool>> columns;  // quoted name, compares in "C"
+    for (const std::string& quoted : tracked) {
+        const auto c = std::find_if(loaded.begin(), loaded.end(),
+                                    [&](const PgColumn& l) { return QuoteIdent(l.name) == quoted; });
+        if (c == loaded.end() || !EqualMeansSameText(c->type.native)) {
+            return {};
+        }
+        columns.emplace_back(quoted, c->type.native.rfind("text", 0) == 0 ||
+                                         c->type.native.rfind("character varying", 0) == 0);
+    }
+    if (columns.empty()) {
+        return {};
+    }
+    return [columns](const std::string& a, const std::string& b) {
+        std::string out;
+        for (const auto& [name, text] : columns) {
+            out += fmt::format("{}{}.{}{} IS DISTINCT FROM {}.{}", out.empty() ? "(" : " OR ", a, name,
+                               text ? " COLLATE \"C\"" : "", b, name);
+        }
+        return out + ")";
+    };
 }
 
 }  // namespace
@@ -132,6 +184,7 @@ Scd2Target PlanPgScd2(const TargetSpec& spec, const std::string& table_sql, cons
             t.tracked.push_back(q);
         }
     }
+    t.values_differ = ValuesDiffer(loaded, t.tracked);
     for (const std::string& o : spec.merge_order) {
         t.order.push_back(QuoteIdent(Loaded(loaded, o, "incremental cursor", display).name));
     }

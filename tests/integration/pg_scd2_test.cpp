@@ -1,0 +1,96 @@
+// mode scd2 into PostgreSQL: what counts as a change. With tracked columns whose values are
+// equal exactly when their text is (integers, text, ...) the merge compares values rather than
+// hashing every row; other types keep comparing the md5 of the row text, so a change that only
+// shows in the text (numeric 1.0 -> 1.00) still opens a version, on both paths alike.
+#include <gmock/gmock.h>
+
+#include "core/convert.hpp"
+#include "integration/pg_test_env.hpp"
+
+namespace sluice::testing {
+namespace {
+
+using Cell = std::optional<std::string>;  // nullopt = NULL
+
+class PgScd2Test : public PgTest {
+protected:
+    void SetUp() override {
+        PgTest::SetUp();
+        Exec("CREATE TABLE dim (id bigint NOT NULL, name text, price numeric, "
+             "valid_from timestamptz NOT NULL, valid_to timestamptz, is_current boolean NOT NULL DEFAULT true, "
+             "scd2_hash text)");
+    }
+
+    /// One full-snapshot run of (id, name, price) rows at `run_time`, tracking `tracked`.
+    MergeCounts Run(const std::vector<std::vector<Cell>>& rows, const std::string& run_time,
+                    const std::vector<std::string>& tracked) {
+        TargetSpec spec = PgTargetSpec(Url(), "dim", "scd2");
+        spec.key = {"id"};
+        spec.unique_keys = true;
+        spec.run_started_at = run_time;
+        spec.scd2.tracked = tracked;
+        auto sink = OpenPostgresSink(spec);
+        Schema source;
+        source.fields = {{"id", MakeType(LogicalType::kInt64), false, ""},
+                         {"name", MakeType(LogicalType::kText), true, ""},
+                         {"price", MakeType(LogicalType::kText), true, ""}};
+        source.primary_key = {"id"};
+        const Schema target = sink->Prepare(source);
+        Batch batch(target);
+        for (const auto& row : rows) {
+            for (size_t c = 0; c < row.size(); ++c) {
+                if (row[c]) {
+                    EXPECT_TRUE(AppendParsed(batch.columns[c], *row[c]).ok());
+                } else {
+                    batch.columns[c].AppendNull();
+                }
+            }
+        }
+        auto writer = sink->OpenWriter();
+        Slice whole;
+        whole.strategy = "none";
+        writer->Begin(whole);
+        writer->Write(batch);
+        const MergeCounts counts = writer->Merge().value_or(MergeCounts{});
+        writer->Commit();
+        sink->Finalize(true);
+        return counts;
+    }
+
+    /// Key `id`'s versions: "name|price|current", oldest first.
+    std::string History(int id) {
+        return Value(fmt::format("SELECT string_agg(coalesce(name, '~') || '|' || coalesce(price::text, '~') || '|' || "
+                                 "is_current, ' ' ORDER BY valid_from) FROM dim WHERE id = {}",
+                                 id));
+    }
+};
+
+constexpr const char* kR1 = "2026-01-10 00:00:00+00";
+constexpr const char* kR2 = "2026-01-20 00:00:00+00";
+
+TEST_F(PgScd2Test, ValuesComparedByteForByteOpenVersionsAsTheirHashWould) {
+    Run({{"1", "a", "1"}, {"2", "b", "1"}, {"3", std::nullopt, "1"}, {"4", "d", "1"}}, kR1, {"name"});
+    // Case only (a case-insensitive collation would call them equal), NULL -> '', unchanged.
+    const MergeCounts c = Run({{"1", "A", "1"}, {"2", "b", "1"}, {"3", "", "1"}, {"4", "d", "2"}}, kR2, {"name"});
+    EXPECT_EQ(c.updated, 2);
+    EXPECT_EQ(c.unchanged, 2);
+    EXPECT_EQ(History(1), "a|1|false A|1|true");
+    EXPECT_EQ(History(2), "b|1|true");
+    EXPECT_EQ(History(3), "~|1|false |1|true");
+    EXPECT_EQ(History(4), "d|1|true");  // price is not tracked
+    // Every version's hash is the md5 of its tracked row text, as the hash path writes it.
+    EXPECT_EQ(Value("SELECT count(*) FROM dim WHERE scd2_hash IS DISTINCT FROM md5(ROW(name)::text)"), "0");
+}
+
+TEST_F(PgScd2Test, NumericWhoseTextChangesOpensAVersion) {
+    Run({{"1", "a", "1.0"}, {"2", "b", "2.5"}}, kR1, {"name", "price"});
+    // 1.0 = 1.00 as numbers, but the text (and so the hash) differs: a change.
+    const MergeCounts c = Run({{"1", "a", "1.00"}, {"2", "b", "2.5"}}, kR2, {"name", "price"});
+    EXPECT_EQ(c.updated, 1);
+    EXPECT_EQ(c.unchanged, 1);
+    EXPECT_EQ(History(1), "a|1.0|false a|1.00|true");
+    EXPECT_EQ(History(2), "b|2.5|true");
+}
+
+}  // namespace
+}  // namespace sluice::testing
