@@ -205,8 +205,10 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         // no dropped point would have moved (its key has one).
         out.plan.push_back(ReappearSql(t, points));
     }
-    if (!t.analyze.empty()) {
-        out.plan.push_back(t.analyze + " " + points);  // its size decides how the history is joined
+    if (!t.analyze.empty() && !quick) {
+        // Its size decides how the history is joined. The quick plan's points are the few
+        // that change something, and its history is joined by the index of current rows.
+        out.plan.push_back(t.analyze + " " + points);
     }
     if (quick) {
         for (std::string& statement : QuickPlanSql(t, points, plan, scope)) {

@@ -168,6 +168,39 @@ TEST(SqliteScd2, NewRecordFlagsDeletionsAndCheckStrategyUsesTheRunTime) {
     EXPECT_EQ(db.Int("SELECT count(*) FROM dim WHERE id = 2 AND is_deleted"), 1);
 }
 
+TEST(SqliteScd2, CheckStrategyTakesTheLastStagedRowOfAKeyAndCountsTheRest) {
+    TestDb db;
+    TargetSpec spec = Target(db, "dim", "if_missing", "scd2");
+    spec.key = {"id"};
+    spec.scd2.tracked = {"name"};
+    const auto run = [&](const Rows& rows, const char* run_time) {
+        spec.run_started_at = run_time;
+        auto sink = OpenSqliteSink(spec);
+        const Schema target = sink->Prepare(DimSchema());
+        auto writer = sink->OpenWriter();
+        Slice whole;
+        whole.strategy = "none";
+        writer->Begin(whole);
+        writer->Write(MakeBatch(target, rows));
+        const MergeCounts counts = writer->Merge().value_or(MergeCounts{});
+        writer->Commit();
+        return counts;
+    };
+    run({{"1", "a", "2026-01-01"}, {"2", "b", "2026-01-01"}, {"3", "c", "2026-01-01"}}, kR1);
+    // Key 1 twice (the later row wins: a change), key 2 twice with the same values as before
+    // (unchanged), key 3 once, unchanged: only the changed key reaches the history.
+    const MergeCounts c = run({{"1", "x", "2026-01-02"}, {"2", "b", "2026-01-02"}, {"1", "a2", "2026-01-03"},
+                               {"2", "b", "2026-01-03"}, {"3", "c", "2026-01-01"}},
+                              kR2);
+    EXPECT_EQ(c.superseded, 2);
+    EXPECT_EQ(c.updated, 1);
+    EXPECT_EQ(c.unchanged, 2);
+    EXPECT_EQ(c.inserted, 0);
+    EXPECT_EQ(History(db, 1), (std::vector<std::string>{std::string("a2|") + kR2 + "|-|1",
+                                                        std::string("a|") + kR1 + "|" + kR2 + "|0"}));
+    EXPECT_EQ(db.Int("SELECT count(*) FROM dim"), 4);
+}
+
 TEST(SqliteScd2, HashTellsCompositeValuesApart) {
     TestDb db;
     sqlite::SqliteDbPtr conn = sqlite::OpenDatabase(db.path(), false);
