@@ -5,7 +5,8 @@
 # concatenate alike, NULLs, a run with no change) from a SQLite source; after every run the W=4
 # target (many small partitions) and the W=1 target equal the oracle, for the timestamp
 # strategy with hard_deletes: invalidate and the check strategy with new_record; the history
-# invariants are checked apart; one run of each W=4 job is killed (kill -9) and resumed.
+# invariants are checked apart; one run of each W=4 job is killed (kill -9) and resumed. Then
+# mode upsert, with and without delete_missing: hard, from the same stream (upsert_scenario).
 cd "$WORK"
 ORACLE="$ROOT/tests/support/scd2-oracle"
 SEED=${SLUICE_SCD2_SEED:-$((RANDOM % 1000))}
@@ -104,6 +105,61 @@ scenario() {  # STRATEGY HARD_DELETES SCD2_BLOCK DELETED_COLUMN
   invariants "${strategy}1" "$([ "$deletes" = invalidate ] && echo 1 || echo 0)"
 }
 
+# mode upsert from the same change stream: after run r the target holds, per key, the source's
+# row of the last run that had the key (a fold of the snapshots computed here, apart from
+# sluice), and with delete_missing: hard exactly the source's rows.
+upsert_job() {  # NAME WORKERS EXTRA
+  cat > "$1.yaml" <<YAML
+version: 1
+name: $1
+source: {connection: "sqlite://src.db", table: dim_src, partition: {chunk_rows: 60}}
+target: $(target_of "$1"), mode: upsert, key: [id]$3}
+settings: {workers: $2, min_rows_for_parallel: 50}
+YAML
+}
+upsert_expect() {  # NAME DELETE_MISSING: fold this run's source into NAME.state, print it
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, os, sqlite3, sys
+name, hard = sys.argv[1], sys.argv[2] == "hard"
+state = {} if hard or not os.path.exists(name + ".state") else json.load(open(name + ".state"))
+for r in sqlite3.connect("src.db").execute("SELECT id, name, city, updated_at FROM dim_src"):
+    state[str(r[0])] = ["~" if v is None else str(v) for v in r[1:]]
+json.dump(state, open(name + ".state", "w"))
+for key, values in state.items():
+    print("|".join([key] + values))
+PY
+}
+upsert_scenario() {  # DELETE_MISSING: "" or hard
+  local dm=$1 run name extra=""
+  [ -n "$dm" ] && extra=", delete_missing: $dm"
+  rm -f src.db ./*.state
+  upsert_job "upsert${dm}4" 4 "$extra"
+  upsert_job "upsert${dm}1" 1 "$extra"
+  for run in 1 2 3 4 5 6; do
+    "$ORACLE" change src.db "$SEED" "$run"
+    for name in "upsert${dm}4" "upsert${dm}1"; do
+      if [ "$run" = 3 ] && [ "$name" = "upsert${dm}4" ]; then
+        kill_run_after "$((5 + SEED % 90))" "$name.yaml"
+        "$SLUICE" run "$name.yaml" --resume --progress none >/dev/null 2>"$name.err" ||
+          fail "run $run: --resume of $name failed: $(tail -n 2 "$name.err")"
+      else
+        "$SLUICE" run "$name.yaml" --progress none >/dev/null 2>"$name.err" ||
+          fail "run $run: $name failed: $(tail -n 2 "$name.err")"
+      fi
+      upsert_expect "$name" "$dm" | "$ORACLE" normalize > "$name.want"
+      query "$name" "SELECT id || '|' || coalesce(name, '~') || '|' || coalesce(city, '~') || '|' ||
+                     coalesce(updated_at, '~') FROM dim" | "$ORACLE" normalize > "$name.got"
+      if cmp -s "$name.want" "$name.got"; then
+        pass "run $run: $name equals the fold of the snapshots ($(wc -l < "$name.got") rows)"
+      else
+        fail "run $run: $name differs from the fold (seed $SEED): $(diff "$name.want" "$name.got" | head -n 6 | tr '\n' ' ')"
+      fi
+    done
+  done
+}
+
 scenario timestamp invalidate "{tracked: [name, city], updated_at: updated_at, hard_deletes: invalidate}" 0
 scenario check new_record "{tracked: [name, city], hard_deletes: new_record}" is_deleted
+upsert_scenario ""
+upsert_scenario hard
 finish
