@@ -341,6 +341,35 @@ TEST(SqliteSourcePartition, DenseIntegerKeysAreCutFromMinMaxWithoutAScan) {
     EXPECT_LE(*std::max_element(read.per_slice.begin(), read.per_slice.end()), 2u);
 }
 
+TEST(SqliteSourcePartition, AnIncrementalWindowIsCutByItsOwnRows) {
+    TestDb db;
+    db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, u TEXT, v TEXT)");
+    db.Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) "
+            "INSERT INTO t SELECT i, CASE WHEN i > 900 AND i % 2 = 0 THEN '2026-02-01' ELSE '2026-01-01' END, "
+            "'v' || i FROM n");
+    auto source = OpenSqliteSource(TableSource(db, "t"));
+    PartitionRequest request;
+    request.chunk_rows = 10;
+    request.min_rows_for_parallel = 20;
+    request.window.columns = {"u"};
+    request.window.after = {"2026-01-15"};
+    request.window.upto = {"2026-02-01"};
+    request.window_rows = 50;
+    std::vector<Slice> slices = source->Partition(request);
+    // The window's 50 rows (even ids above 900) in 5 slices, not the table's ids in 100.
+    ASSERT_EQ(slices.size(), 5u);
+    for (Slice& s : slices) {
+        EXPECT_EQ(s.estimated_rows, 10);
+        s.window = request.window;  // the planner stamps it; the readers apply it
+    }
+    ExpectExactCover(db, *source, slices, "SELECT id, u, v FROM t WHERE u > '2026-01-15'");
+    // A window under min_rows_for_parallel is one partition of its rows.
+    request.min_rows_for_parallel = 100;
+    slices = source->Partition(request);
+    ASSERT_EQ(slices.size(), 1u);
+    EXPECT_EQ(slices[0].estimated_rows, 50);
+}
+
 TEST(SqliteSourcePartition, QueriesPartitionOnlyOnANamedColumn) {
     TestDb db;
     std::vector<std::optional<int64_t>> keys;

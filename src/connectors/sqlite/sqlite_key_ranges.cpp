@@ -18,7 +18,10 @@ struct Cuts {
 
 Cuts ScanKey(const KeyRangeQuery& q, int64_t chunk_rows) {
     const std::string key = QuoteIdent(q.column);
-    const std::string tenant = q.tenant_column.empty() ? "" : " AND " + QuoteIdent(q.tenant_column) + " = ?";
+    std::string tenant = q.tenant_column.empty() ? "" : " AND " + QuoteIdent(q.tenant_column) + " = ?";
+    if (!q.filter.empty()) {
+        tenant += " AND (" + q.filter + ")";  // after the one bind, so its position holds
+    }
     auto bind_tenant = [&](sqlite3_stmt* stmt) {
         if (!q.tenant_column.empty()) {
             sqlite3_bind_text(stmt, 1, q.tenant_value.data(), static_cast<int>(q.tenant_value.size()),
@@ -75,7 +78,9 @@ std::optional<std::vector<Slice>> DenseRanges(const KeyRangeQuery& q, int64_t ch
         return std::nullopt;
     }
     const std::string key = QuoteIdent(q.column);
-    auto stmt = Prepare(q.db, fmt::format("SELECT min({0}), max({0}), count({0}), count(*) FROM {1}", key, q.from),
+    auto stmt = Prepare(q.db,
+                        fmt::format("SELECT min({0}), max({0}), count({0}), count(*) FROM {1}{2}", key, q.from,
+                                    q.filter.empty() ? "" : " WHERE " + q.filter),
                         "reading the key range of " + q.label);
     if (sqlite3_step(stmt.get()) != SQLITE_ROW || sqlite3_column_type(stmt.get(), 0) != SQLITE_INTEGER ||
         sqlite3_column_type(stmt.get(), 1) != SQLITE_INTEGER) {

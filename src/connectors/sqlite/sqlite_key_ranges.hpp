@@ -33,6 +33,7 @@ struct KeyRangeQuery {
     std::string tenant_column;  ///< empty = no tenant filter
     std::string tenant_value;
     bool unique = false;        ///< the key is the table's single-column primary key
+    std::string filter;         ///< a condition with literals only (an incremental window), or ""
 };
 
 /// Cuts the relation into key_range slices of about `chunk_rows` rows each. One ordered pass

@@ -134,18 +134,25 @@ public:
         }
         // auto cuts only on integer keys, or on the column the user named.
         const bool auto_key = kind && (*kind == sqlite::KeyKind::kInteger || !request.column.empty());
+        // incremental: only the window's rows are cut, so that a window of recent rows is split
+        // evenly rather than by the whole table's keys.
+        const bool windowed = request.window.active();
+        const int64_t rows = windowed && request.window_rows >= 0 ? request.window_rows : EstimateRows();
         const bool cut = strategy == "key_range" ||
-                         (strategy == "auto" && auto_key && EstimateRows() >= request.min_rows_for_parallel);
+                         (strategy == "auto" && auto_key && rows >= request.min_rows_for_parallel);
         if (!cut) {
             Slice all;
             all.strategy = "none";
-            all.estimated_rows = EstimateRows();
+            all.estimated_rows = rows;
             return {all};
         }
         NoteMissingIndex(column);
         const bool unique = table_ && schema.primary_key.size() == 1 && schema.Find(schema.primary_key.front()) == at;
         sqlite::KeyRangeQuery query{db_.get(), from_, label_, column, *kind, schema.fields[*at].nullable,
                                     spec_.tenant_column, spec_.tenant_value, unique};
+        if (windowed) {
+            query.filter = sqlite::WindowSql(schema, label_, request.window);
+        }
         return sqlite::CutKeyRanges(query, request.chunk_rows);
     }
 
