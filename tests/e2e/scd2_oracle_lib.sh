@@ -79,6 +79,18 @@ same_as_oracle() {  # NAME STRATEGY HARD_DELETES DELETED_COLUMN RUN
   fi
 }
 
+run_job() {  # RUN NAME [kill]: runs NAME.yaml; with kill, kills it (kill -9) mid-run and resumes it
+  if [ "${3:-}" = kill ]; then
+    kill_run_after "$((5 + SEED % 90))" "$2.yaml"
+    # --resume continues the killed run at its own start time; when the kill came before the
+    # run was recorded or after it finished, it starts a new run (both are recorded).
+    "$SLUICE" run "$2.yaml" --resume --progress none >/dev/null 2>"$2.err" ||
+      fail "run $1: --resume of $2 failed: $(tail -n 2 "$2.err")"
+  else
+    "$SLUICE" run "$2.yaml" --progress none >/dev/null 2>"$2.err" || fail "run $1: $2 failed: $(tail -n 2 "$2.err")"
+  fi
+}
+
 scenario() {  # STRATEGY HARD_DELETES SCD2_BLOCK DELETED_COLUMN
   local strategy=$1 deletes=$2 block=$3 deleted=$4 run name
   rm -f src.db ./*.runs ./*.times
@@ -87,16 +99,7 @@ scenario() {  # STRATEGY HARD_DELETES SCD2_BLOCK DELETED_COLUMN
   for run in 1 2 3 4 5 6; do
     "$ORACLE" change src.db "$SEED" "$run"
     for name in "${strategy}4" "${strategy}1"; do
-      if [ "$run" = 4 ] && [ "$name" = "${strategy}4" ]; then
-        kill_run_after "$((5 + SEED % 90))" "$name.yaml"
-        # --resume continues the killed run at its own start time; when the kill came before
-        # the run was recorded or after it finished, it starts a new run (both are recorded).
-        "$SLUICE" run "$name.yaml" --resume --progress none >/dev/null 2>"$name.err" ||
-          fail "run $run: --resume of $name failed: $(tail -n 2 "$name.err")"
-      else
-        "$SLUICE" run "$name.yaml" --progress none >/dev/null 2>"$name.err" ||
-          fail "run $run: $name failed: $(tail -n 2 "$name.err")"
-      fi
+      run_job "$run" "$name" "$([ "$run" = 4 ] && [ "$name" = "${strategy}4" ] && echo kill)"
       record "$name"
       same_as_oracle "$name" "$strategy" "$deletes" "$deleted" "$run"
     done
@@ -138,14 +141,7 @@ upsert_scenario() {  # DELETE_MISSING: "" or hard
   for run in 1 2 3 4 5 6; do
     "$ORACLE" change src.db "$SEED" "$run"
     for name in "upsert${dm}4" "upsert${dm}1"; do
-      if [ "$run" = 3 ] && [ "$name" = "upsert${dm}4" ]; then
-        kill_run_after "$((5 + SEED % 90))" "$name.yaml"
-        "$SLUICE" run "$name.yaml" --resume --progress none >/dev/null 2>"$name.err" ||
-          fail "run $run: --resume of $name failed: $(tail -n 2 "$name.err")"
-      else
-        "$SLUICE" run "$name.yaml" --progress none >/dev/null 2>"$name.err" ||
-          fail "run $run: $name failed: $(tail -n 2 "$name.err")"
-      fi
+      run_job "$run" "$name" "$([ "$run" = 3 ] && [ "$name" = "upsert${dm}4" ] && echo kill)"
       upsert_expect "$name" "$dm" | "$ORACLE" normalize > "$name.want"
       query "$name" "SELECT id || '|' || coalesce(name, '~') || '|' || coalesce(city, '~') || '|' ||
                      coalesce(updated_at, '~') FROM dim" | "$ORACLE" normalize > "$name.got"

@@ -28,17 +28,10 @@ Schema DimSchema() {
     return schema;
 }
 
-/// Loads `rows` as one full-snapshot run starting at `run_time` (one partition) and returns its counts.
-/// `unique`: the rows hold one per key, as the planner tells a merge when the source's primary
-/// key is the key (the quick plan for points after their key's current version).
-MergeCounts LoadSnapshot(const TestDb& db, const Rows& rows, const std::string& run_time,
-                         const std::string& hard_deletes = "invalidate", bool unique = false) {
-    TargetSpec spec = Target(db, "dim", "if_missing", "scd2");
-    spec.key = {"id"};
-    spec.scd2.updated_at = "updated_at";
-    spec.scd2.hard_deletes = hard_deletes;
+/// Loads `rows` into `spec`'s target as one full-snapshot run starting at `run_time` (one
+/// partition) and returns its counts.
+MergeCounts Load(TargetSpec spec, const Rows& rows, const std::string& run_time) {
     spec.run_started_at = run_time;
-    spec.unique_keys = unique;
     auto sink = OpenSqliteSink(spec);
     const Schema target = sink->Prepare(DimSchema());
     auto writer = sink->OpenWriter();
@@ -51,6 +44,19 @@ MergeCounts LoadSnapshot(const TestDb& db, const Rows& rows, const std::string& 
     sink->Finalize(true);
     EXPECT_TRUE(counts.has_value());
     return counts.value_or(MergeCounts{});
+}
+
+/// Load with the timestamp strategy on updated_at.
+/// `unique`: the rows hold one per key, as the planner tells a merge when the source's primary
+/// key is the key (the quick plan for points after their key's current version).
+MergeCounts LoadSnapshot(const TestDb& db, const Rows& rows, const std::string& run_time,
+                         const std::string& hard_deletes = "invalidate", bool unique = false) {
+    TargetSpec spec = Target(db, "dim", "if_missing", "scd2");
+    spec.key = {"id"};
+    spec.scd2.updated_at = "updated_at";
+    spec.scd2.hard_deletes = hard_deletes;
+    spec.unique_keys = unique;
+    return Load(spec, rows, run_time);
 }
 
 std::vector<std::string> History(const TestDb& db, int64_t id) {
@@ -136,22 +142,10 @@ TEST(SqliteScd2, PointsOnBothSidesOfAnInvalidation) {
 TEST(SqliteScd2, NewRecordFlagsDeletionsAndCheckStrategyUsesTheRunTime) {
     TestDb db;
     TargetSpec spec = Target(db, "dim", "if_missing", "scd2");
-    const auto run = [&](const Rows& rows, const char* run_time) {
-        spec.key = {"id"};
-        spec.scd2.tracked = {"name"};  // updated_at alone moving is no change
-        spec.scd2.hard_deletes = "new_record";
-        spec.run_started_at = run_time;
-        auto sink = OpenSqliteSink(spec);
-        const Schema target = sink->Prepare(DimSchema());
-        auto writer = sink->OpenWriter();
-        Slice whole;
-        whole.strategy = "none";
-        writer->Begin(whole);
-        writer->Write(MakeBatch(target, rows));
-        const MergeCounts counts = writer->Merge().value_or(MergeCounts{});
-        writer->Commit();
-        return counts;
-    };
+    spec.key = {"id"};
+    spec.scd2.tracked = {"name"};  // updated_at alone moving is no change
+    spec.scd2.hard_deletes = "new_record";
+    const auto run = [&](const Rows& rows, const char* run_time) { return Load(spec, rows, run_time); };
     run({{"1", "a", "2026-01-01"}, {"2", "b", "2026-01-01"}}, kR1);
     MergeCounts c = run({{"1", "a", "2026-01-09"}}, kR2);
     EXPECT_EQ(c.unchanged, 1);
@@ -173,19 +167,7 @@ TEST(SqliteScd2, CheckStrategyTakesTheLastStagedRowOfAKeyAndCountsTheRest) {
     TargetSpec spec = Target(db, "dim", "if_missing", "scd2");
     spec.key = {"id"};
     spec.scd2.tracked = {"name"};
-    const auto run = [&](const Rows& rows, const char* run_time) {
-        spec.run_started_at = run_time;
-        auto sink = OpenSqliteSink(spec);
-        const Schema target = sink->Prepare(DimSchema());
-        auto writer = sink->OpenWriter();
-        Slice whole;
-        whole.strategy = "none";
-        writer->Begin(whole);
-        writer->Write(MakeBatch(target, rows));
-        const MergeCounts counts = writer->Merge().value_or(MergeCounts{});
-        writer->Commit();
-        return counts;
-    };
+    const auto run = [&](const Rows& rows, const char* run_time) { return Load(spec, rows, run_time); };
     run({{"1", "a", "2026-01-01"}, {"2", "b", "2026-01-01"}, {"3", "c", "2026-01-01"}}, kR1);
     // Key 1 twice (the later row wins: a change), key 2 twice with the same values as before
     // (unchanged), key 3 once, unchanged: only the changed key reaches the history.
