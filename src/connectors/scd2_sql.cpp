@@ -94,9 +94,8 @@ std::string PlanSelect(const Scd2Target& t, const std::string& points, const std
 /// version unless V is alive with the same hash (V closes at the point). The points are made
 /// by that join, and a point that changes nothing is dropped there: an unchanged key costs one
 /// hash and one index probe (or, with `values_differ`, a comparison of values and no hash), and
-/// nothing later in the merge sees it. `sluice_simple` = 0 marks
-/// the points of keys with a version at or after the point, or with closed versions only: they
-/// are left to PlanSelect. (The lookup of a key without a current version is a LIMIT 1
+/// nothing later in the merge sees it. `sluice_simple` = 0 marks the points of keys with a
+/// version at or after the point, or with closed versions only: they are left to PlanSelect. (The lookup of a key without a current version is a LIMIT 1
 /// subquery: as EXISTS, PostgreSQL hashes the whole table for it.)
 std::string QuickPointsSql(const Scd2Target& t, const std::string& points, const std::string& source,
                            const std::string& scope) {
