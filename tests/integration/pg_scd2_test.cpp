@@ -92,5 +92,31 @@ TEST_F(PgScd2Test, NumericWhoseTextChangesOpensAVersion) {
     EXPECT_EQ(History(2), "b|2.5|true");
 }
 
+TEST_F(PgScd2Test, AHandMadeHistoryInAnotherColumnOrderKeepsItsPastAndGetsVersionsByValue) {
+    // Columns in another order, an extra column, and versions loaded by hand earlier (closed
+    // ones, and current ones without a hash): values decide, the past stays as it was.
+    Exec("DROP TABLE dim");
+    Exec("CREATE TABLE dim (scd2_hash text, valid_to timestamptz, note text DEFAULT 'hand', price numeric, "
+         "is_current boolean NOT NULL DEFAULT true, name text, valid_from timestamptz NOT NULL, id bigint NOT NULL)");
+    Exec("INSERT INTO dim (id, name, price, valid_from, valid_to, is_current) VALUES "
+         "(5, 'old', 1, '2025-01-01', '2025-06-01', false), (5, 'e', 1, '2025-06-01', NULL, true), "
+         "(6, 'f', 1, '2025-06-01', NULL, true), (7, 'g', 1, '2025-06-01', NULL, true)");
+    Exec("CREATE TABLE before AS SELECT * FROM dim");
+    const MergeCounts c = Run({{"5", "e", "9"}, {"6", "F", "1"}, {"8", "h", "1"}}, kR1, {"name"});
+    EXPECT_EQ(c.unchanged, 1);  // 5: same name (price is not tracked)
+    EXPECT_EQ(c.updated, 1);    // 6
+    EXPECT_EQ(c.inserted, 1);   // 8
+    EXPECT_EQ(History(5), "old|1|false e|1|true");
+    EXPECT_EQ(History(6), "f|1|false F|1|true");
+    EXPECT_EQ(History(7), "g|1|true");  // hard_deletes: ignore
+    EXPECT_EQ(History(8), "h|1|true");
+    // Every hand-made row is as it was but the closed one, which got its end and nothing else.
+    EXPECT_EQ(Value("SELECT count(*) FROM (SELECT * FROM before EXCEPT SELECT * FROM dim) d"), "1");
+    EXPECT_EQ(Value("SELECT count(*) FROM dim d JOIN before b USING (id, valid_from) WHERE d.valid_to IS DISTINCT "
+                    "FROM b.valid_to"),
+              "1");
+    EXPECT_EQ(Value("SELECT count(*) FROM dim WHERE note = 'hand'"), "6");  // 4 by hand, 2 new versions
+}
+
 }  // namespace
 }  // namespace sluice::testing
