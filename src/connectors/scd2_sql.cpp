@@ -261,14 +261,18 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
 
     if (t.hard_deletes != "ignore") {
         out.deletes.push_back("DROP TABLE IF EXISTS " + gone);
+        const std::string missing =
+            t.unseen_keys.empty()
+                ? fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})", t.stage, Match(t.key, "s", "x"))
+                : fmt::format(" AND EXISTS (SELECT 1 FROM {} s WHERE {})", t.unseen_keys, Match(t.key, "s", "x"));
         out.deletes.push_back(fmt::format(
             "CREATE TEMP TABLE {gone} AS SELECT {xkey}, x.{vf} AS sluice_t FROM {table} x WHERE x.{cur}{alive} AND "
-            "x.{vf} < {now}{scope} AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {match})",
+            "x.{vf} < {now}{scope}{missing}",
             fmt::arg("gone", gone), fmt::arg("xkey", List(t.key, "x")), fmt::arg("vf", t.valid_from),
             fmt::arg("table", t.table), fmt::arg("cur", t.current),
             fmt::arg("alive", t.deleted.empty() ? "" : fmt::format(" AND x.{} IS NOT TRUE", t.deleted)),
             fmt::arg("now", t.run_time), fmt::arg("scope", scope.empty() ? "" : " AND " + scope),
-            fmt::arg("stage", t.stage), fmt::arg("match", Match(t.key, "s", "x"))));
+            fmt::arg("missing", missing)));
         out.deletes.push_back(fmt::format(
             "UPDATE {table} AS x SET {vt} = {now}, {cur} = FALSE FROM {gone} g WHERE {match} AND x.{vf} = g.sluice_t",
             fmt::arg("table", t.table), fmt::arg("vt", t.valid_to), fmt::arg("now", t.run_time),
@@ -284,6 +288,9 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         }
         out.deleted = "SELECT count(*) FROM " + gone;
         out.cleanup.push_back("DROP TABLE IF EXISTS " + gone);
+    }
+    if (!t.unseen_keys.empty()) {
+        out.cleanup.push_back("DROP TABLE IF EXISTS " + t.unseen_keys);
     }
     out.cleanup.push_back("DROP TABLE IF EXISTS " + latest);
     out.cleanup.push_back("DROP TABLE IF EXISTS " + points);

@@ -28,6 +28,10 @@ struct Scd2Target {
     bool unique_keys = false;          ///< at most one staged row per key: no sort to pick one
 
     std::string stage;                 ///< the staging table the partition's rows went into
+    /// When rows were left out of the staging table (unchanged ones, found before staging): a
+    /// temporary table of the keys whose current versions no row of the partition named,
+    /// which hard_deletes closes; "" = the keys the staging table lacks.
+    std::string unseen_keys;
     std::string read_order;            ///< on alias `s`: the order rows were staged in
     std::string temp_prefix;           ///< how temporary tables are named: "pg_temp." or "temp."
     std::string temp_suffix;           ///< tells several targets' temporary tables apart on one connection

@@ -8,6 +8,7 @@
 
 #include "connectors/postgres/pg_connection.hpp"
 #include "connectors/postgres/pg_names.hpp"
+#include "connectors/postgres/pg_wire.hpp"
 #include "core/error.hpp"
 
 namespace sluice::pg {
@@ -215,14 +216,70 @@ Scd2Target PlanPgScd2(const TargetSpec& spec, const std::string& table_sql, cons
     return t;
 }
 
-MergeCounts RunPgScd2(PgConnection& conn, const Scd2Target& t, const std::vector<std::string>& scope,
-                      const std::string& display) {
+std::optional<Scd2RowFilter> PlanScd2RowFilter(const Scd2Target& t, const std::vector<PgColumn>& loaded) {
+    if (!t.unique_keys || !t.updated_at.empty() || !t.values_differ) {
+        return std::nullopt;
+    }
+    const auto at = [&](const std::string& quoted) {
+        const auto c = std::find_if(loaded.begin(), loaded.end(),
+                                    [&](const PgColumn& l) { return QuoteIdent(l.name) == quoted; });
+        return static_cast<size_t>(c - loaded.begin());
+    };
+    std::vector<size_t> key;
+    std::vector<size_t> tracked;
+    std::vector<PgColumn> current;
+    for (const std::string& k : t.key) {
+        key.push_back(at(k));
+        current.push_back(loaded.at(key.back()));
+    }
+    for (const std::string& c : t.tracked) {
+        tracked.push_back(at(c));
+        current.push_back(loaded.at(tracked.back()));
+    }
+    return Scd2RowFilter(loaded.size(), std::move(key), std::move(tracked), std::move(current));
+}
+
+std::string CurrentVersionsCopySql(const Scd2Target& t, const std::vector<std::string>& scope) {
+    std::string columns;
+    for (const std::vector<std::string>* list : {&t.key, &t.tracked}) {
+        for (const std::string& c : *list) {
+            columns += (columns.empty() ? "x." : ", x.") + c;
+        }
+    }
+    std::string where = fmt::format("x.{} AND x.{} < {}", t.current, t.valid_from, t.run_time);
+    if (!t.deleted.empty()) {
+        where += fmt::format(" AND x.{} IS NOT TRUE", t.deleted);
+    }
+    for (const std::string& c : scope) {
+        where += c.empty() ? "" : " AND " + c;
+    }
+    return fmt::format("COPY (SELECT {} FROM {} x WHERE {}) TO STDOUT (FORMAT binary)", columns, t.table, where);
+}
+
+MergeCounts RunPgScd2(PgConnection& conn, const Scd2Target& target, const std::vector<std::string>& scope,
+                      const std::string& display, const Scd2RowFilter* filter) {
     std::string condition;
     for (const std::string& c : scope) {
         condition += c.empty() ? "" : (condition.empty() ? "" : " AND ") + c;
     }
-    const Scd2Statements sql = PlanScd2(t, condition);
     const std::string what = "merging the partition's history into " + display;
+    Scd2Target t = target;
+    if (filter && t.hard_deletes != "ignore") {
+        t.unseen_keys = "pg_temp.sluice_scd2_unseen";
+        std::string keys;
+        for (const std::string& k : t.key) {
+            keys += (keys.empty() ? "x." : ", x.") + k;
+        }
+        conn.Exec(fmt::format("DROP TABLE IF EXISTS {0}; CREATE TEMP TABLE {0} AS SELECT {1} FROM {2} x LIMIT 0",
+                              t.unseen_keys, keys, t.table),
+                  what);
+        WireBuffer unseen;
+        filter->AppendUnseenKeys(unseen);
+        conn.BeginCopyIn(fmt::format("COPY {} FROM STDIN (FORMAT binary)", t.unseen_keys), what);
+        conn.PutCopyData(unseen.view());
+        conn.EndCopyIn();
+    }
+    const Scd2Statements sql = PlanScd2(t, condition);
     conn.Exec(kSettings, what);
     for (const std::string& statement : sql.plan) {
         conn.Exec(statement, what);
@@ -244,8 +301,9 @@ MergeCounts RunPgScd2(PgConnection& conn, const Scd2Target& t, const std::vector
     for (const std::string& statement : sql.cleanup) {
         conn.Exec(statement, what);
     }
-    return Scd2Counts(value(counts.get(), 0), value(counts.get(), 1), value(counts.get(), 2), value(counts.get(), 3),
-                      deleted);
+    const int64_t dropped = filter ? filter->dropped() : 0;
+    return Scd2Counts(value(counts.get(), 0) + dropped, value(counts.get(), 1) + dropped,
+                      value(counts.get(), 2) + dropped, value(counts.get(), 3), deleted);
 }
 
 }  // namespace sluice::pg

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <optional>
 
 #include "connectors/postgres/pg_catalog.hpp"
@@ -22,7 +23,11 @@ constexpr size_t kFlushBytes = size_t{1} << 20;
 class PgSinkWriter final : public SinkWriter {
 public:
     explicit PgSinkWriter(std::shared_ptr<const LoadTarget> target)
-        : target_(std::move(target)), encoder_(target_->columns) {}
+        : target_(std::move(target)), encoder_(target_->columns) {
+        if (target_->scd2) {
+            filter_ = PlanScd2RowFilter(*target_->scd2, target_->columns);
+        }
+    }
 
     ~PgSinkWriter() override { Rollback(); }
 
@@ -54,6 +59,12 @@ public:
         copy_open_ = false;
         raw_mode_ = false;
         buffer_.Clear();
+        // The current versions are read for a key range (or the whole table) only: another
+        // kind of partition would read every key's for a share of them.
+        const size_t budget = FilterBudget();
+        filtering_ = filter_ && budget > 0 && (slice.strategy == "none" || slice.strategy == "key_range") &&
+                     filter_->Load(*conn_, CurrentVersionsCopySql(*target_->scd2, Scope()), budget,
+                                     slice.estimated_rows);
     }
 
     void Write(const Batch& batch) override {
@@ -67,12 +78,19 @@ public:
         } else if (raw != raw_mode_) {
             throw Error(ErrorKind::kInternal, "a partition mixed raw and decoded batches");
         }
-        if (raw) {
+        if (raw && filtering_) {
+            filter_->Filter(batch.raw, buffer_);
+        } else if (raw) {
             Flush();
             conn_->PutCopyData(batch.raw);
             return;
+        } else if (filtering_) {
+            encoded_.Clear();
+            encoder_.Encode(batch, false, encoded_);
+            filter_->Filter(encoded_.view(), buffer_);
+        } else {
+            encoder_.Encode(batch, text_mode_, buffer_);
         }
-        encoder_.Encode(batch, text_mode_, buffer_);
         if (buffer_.size() >= kFlushBytes) {
             Flush();
         }
@@ -102,9 +120,8 @@ public:
             if (target_->scd2->hard_deletes != "ignore") {
                 RequireKeyRange(slice_);
             }
-            MergeCounts counts =
-                RunPgScd2(*conn_, *target_->scd2, SliceScope(target_->columns, slice_, target_->tenant_column, "x"),
-                          target_->table_display);
+            MergeCounts counts = RunPgScd2(*conn_, *target_->scd2, Scope(), target_->table_display,
+                                           filtering_ ? &*filter_ : nullptr);
             merged_ = true;
             return counts;
         }
@@ -211,6 +228,20 @@ private:
         }
     }
 
+    /// The open partition's keys and tenant, as conditions on alias x.
+    std::vector<std::string> Scope() const {
+        return SliceScope(target_->columns, slice_, target_->tenant_column, "x");
+    }
+
+    /// Bytes the current versions of one partition may take in memory before it is staged
+    /// whole instead. SLUICE_SCD2_FILTER_BYTES overrides it, for tests: 0 turns the filter off.
+    static size_t FilterBudget() {
+        if (const char* env = std::getenv("SLUICE_SCD2_FILTER_BYTES"); env != nullptr && *env != '\0') {
+            return std::strtoull(env, nullptr, 10);
+        }
+        return size_t{256} << 20;
+    }
+
     void StartCopy(bool raw, bool text) {
         std::string columns;
         for (const PgColumn& c : target_->columns) {
@@ -218,6 +249,9 @@ private:
         }
         raw_mode_ = raw;
         text_mode_ = text;
+        if (text) {
+            filtering_ = false;  // the filter reads binary tuples; the server compares these
+        }
         const char* format = text ? "(FORMAT text)" : "(FORMAT binary)";
         const std::string& into = target_->merge ? target_->merge->stage_table : target_->load_sql;
         conn_->BeginCopyIn(fmt::format("COPY {} ({}) FROM STDIN {}", into, columns, format),
@@ -253,6 +287,9 @@ private:
     CopyEncoder encoder_;
     std::optional<PgConnection> conn_;
     WireBuffer buffer_;
+    WireBuffer encoded_;                    ///< a decoded batch's tuples before the filter
+    std::optional<Scd2RowFilter> filter_;  ///< scd2: keeps unchanged rows out of staging
+    bool filtering_ = false;                ///< the open partition's rows pass filter_
     bool in_transaction_ = false;
     bool copy_open_ = false;
     bool raw_mode_ = false;
