@@ -125,20 +125,23 @@ same_histories() {  # WHAT
   b=$(table_digest db "(SELECT id, $tracked, note, is_current, is_deleted, valid_to IS NULL AS open, scd2_hash FROM mart.h_whole)" "t::text")
   [ "$a" = "$b" ] && pass "$1: filtered and whole staging give the same history ($a)" || fail "$1: filtered $a, whole $b"
 }
-prefiltered_runs() { grep -c 'COPY (SELECT x."id", x."t".* FROM "mart"."h_filtered" x' "$WORK/pg/server.log" || true; }
+# Partitions that read the current versions of TABLE (not the check on no rows at the start).
+prefiltered() {  # TABLE
+  grep "COPY (SELECT x.\"id\", x.\"t\".* FROM $1 x" "$WORK/pg/server.log" | grep -vc '1 = 0' || true
+}
 
 # 1. The first load, then a run that changes nothing: every row is dropped before staging.
 run_checked "first run" filtered mart.h_filtered
 run_checked "first run" whole mart.h_whole SLUICE_SCD2_FILTER_BYTES=0
 expect_contains "$WORK/out" "pass-through"
 same_histories "first run"
-before=$(prefiltered_runs)
+before=$(prefiltered '"mart"."h_filtered"')
 run_checked "nothing changed" filtered mart.h_filtered
 [ "$(last_counts)" = "0 0 0 4000" ] && pass "nothing changed: 4000 unchanged" || fail "nothing changed counted $(last_counts)"
-[ "$(prefiltered_runs)" -gt "$before" ] && pass "the filtered job read the current versions before staging" ||
+[ "$(prefiltered '"mart"."h_filtered"')" -gt "$before" ] && pass "the filtered job read the current versions before staging" ||
   fail "the filtered job never read the current versions: the filter did not run"
-grep -q 'COPY (SELECT x."id", x."t".* FROM "mart"."h_whole" x' "$WORK/pg/server.log" &&
-  fail "the job with SLUICE_SCD2_FILTER_BYTES=0 still filtered" || pass "a budget of 0 stages partitions whole"
+[ "$(prefiltered '"mart"."h_whole"')" = 0 ] && pass "a budget of 0 stages partitions whole" ||
+  fail "the job with SLUICE_SCD2_FILTER_BYTES=0 still filtered"
 run_checked "nothing changed" whole mart.h_whole SLUICE_SCD2_FILTER_BYTES=0
 
 # 2. Changes at the edges of each tracked type (one column per key), an untracked column that

@@ -340,6 +340,11 @@ private:
         try {
             conn.Exec(target.merge->stage_create, what);
             pg::RunPgScd2(conn, *target.scd2, {"1 = 0"}, target.table_display);
+            if (std::optional<pg::Scd2RowFilter> filter = pg::PlanScd2RowFilter(*target.scd2, target.columns)) {
+                // The statements of a partition whose unchanged rows were dropped before staging.
+                filter->Load(conn, pg::CurrentVersionsCopySql(*target.scd2, {"1 = 0"}), 1 << 20, 0);
+                pg::RunPgScd2(conn, *target.scd2, {"1 = 0"}, target.table_display, &*filter);
+            }
         } catch (const Error& e) {
             conn.Exec("ROLLBACK");
             throw Error(ErrorKind::kSchema, fmt::format("mode scd2 into {}: {}", target.table_display, e.what()),
