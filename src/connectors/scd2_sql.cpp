@@ -26,6 +26,15 @@ std::string Match(const std::vector<std::string>& key, const std::string& a, con
     return out;
 }
 
+/// " OR x.k1 IS NULL OR ...": a NULL key matches no staged row, so its version counts as missing.
+std::string NullKey(const std::vector<std::string>& key) {
+    std::string out;
+    for (const std::string& k : key) {
+        out += fmt::format(" OR x.{} IS NULL", k);
+    }
+    return out;
+}
+
 std::vector<std::string> Qualified(const std::vector<std::string>& names, const std::string& alias) {
     std::vector<std::string> out;
     for (const std::string& n : names) {
@@ -264,7 +273,8 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
         const std::string missing =
             t.unseen_keys.empty()
                 ? fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})", t.stage, Match(t.key, "s", "x"))
-                : fmt::format(" AND EXISTS (SELECT 1 FROM {} s WHERE {})", t.unseen_keys, Match(t.key, "s", "x"));
+                : fmt::format(" AND (EXISTS (SELECT 1 FROM {} s WHERE {}){})", t.unseen_keys, Match(t.key, "s", "x"),
+                              NullKey(t.key));
         out.deletes.push_back(fmt::format(
             "CREATE TEMP TABLE {gone} AS SELECT {xkey}, x.{vf} AS sluice_t FROM {table} x WHERE x.{cur}{alive} AND "
             "x.{vf} < {now}{scope}{missing}",

@@ -247,6 +247,9 @@ std::string CurrentVersionsCopySql(const Scd2Target& t, const std::vector<std::s
         }
     }
     std::string where = fmt::format("x.{} AND x.{} < {}", t.current, t.valid_from, t.run_time);
+    for (const std::string& k : t.key) {
+        where += fmt::format(" AND x.{} IS NOT NULL", k);  // a NULL key matches no row: never dropped
+    }
     if (!t.deleted.empty()) {
         where += fmt::format(" AND x.{} IS NOT TRUE", t.deleted);
     }

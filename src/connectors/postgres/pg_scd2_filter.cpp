@@ -65,10 +65,10 @@ bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t
     bool over = false;
     std::vector<const char*> starts;
     for (;;) {
-        // Batches keep their buffers from partition to partition: a fresh 8 MiB string costs
-        // its page faults again.
+        // Batches keep their buffers from partition to partition: a fresh buffer grown to a
+        // few MiB costs its copies and page faults again.
         if (arena_used_ == arena_.size()) {
-            arena_.emplace_back().reserve(CopyDecoder::kMaxRawBatchBytes + 65536);
+            arena_.emplace_back().reserve(size_t{1} << 20);
         }
         batch.raw.swap(arena_[arena_used_]);
         batch.raw.clear();

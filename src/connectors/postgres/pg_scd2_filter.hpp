@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,8 +71,10 @@ private:
     std::vector<size_t> key_;
     std::vector<size_t> tracked_;
     std::vector<PgColumn> current_;
-    std::vector<std::string> arena_;  // the loaded tuples' batches; slots point into them
-    size_t arena_used_ = 0;           // the first batches hold this partition's; the rest are spare
+    // The loaded tuples' batches; slots point into them (a deque never moves its strings).
+    // The first arena_used_ hold this partition's; the rest are spare buffers for the next.
+    std::deque<std::string> arena_;
+    size_t arena_used_ = 0;
     std::vector<Version> slots_;  // a power of two, at most half full
     size_t versions_ = 0;
     std::vector<const char*> starts_;  // scratch: each field's length prefix in a tuple
