@@ -26,11 +26,11 @@ std::string Match(const std::vector<std::string>& key, const std::string& a, con
     return out;
 }
 
-/// " OR x.k1 IS NULL OR ...": a NULL key matches no staged row, so its version counts as missing.
+/// "x.k1 IS NULL OR x.k2 IS NULL".
 std::string NullKey(const std::vector<std::string>& key) {
     std::string out;
     for (const std::string& k : key) {
-        out += fmt::format(" OR x.{} IS NULL", k);
+        out += fmt::format("{}x.{} IS NULL", out.empty() ? "" : " OR ", k);
     }
     return out;
 }
@@ -270,19 +270,20 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
 
     if (t.hard_deletes != "ignore") {
         out.deletes.push_back("DROP TABLE IF EXISTS " + gone);
-        const std::string missing =
-            t.unseen_keys.empty()
-                ? fmt::format(" AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})", t.stage, Match(t.key, "s", "x"))
-                : fmt::format(" AND (EXISTS (SELECT 1 FROM {} s WHERE {}){})", t.unseen_keys, Match(t.key, "s", "x"),
-                              NullKey(t.key));
-        out.deletes.push_back(fmt::format(
-            "CREATE TEMP TABLE {gone} AS SELECT {xkey}, x.{vf} AS sluice_t FROM {table} x WHERE x.{cur}{alive} AND "
-            "x.{vf} < {now}{scope}{missing}",
-            fmt::arg("gone", gone), fmt::arg("xkey", List(t.key, "x")), fmt::arg("vf", t.valid_from),
-            fmt::arg("table", t.table), fmt::arg("cur", t.current),
+        const std::string versions = fmt::format(
+            "SELECT {xkey}, x.{vf} AS sluice_t FROM {table} x WHERE x.{cur}{alive} AND x.{vf} < {now}{scope}",
+            fmt::arg("xkey", List(t.key, "x")), fmt::arg("vf", t.valid_from), fmt::arg("table", t.table),
+            fmt::arg("cur", t.current),
             fmt::arg("alive", t.deleted.empty() ? "" : fmt::format(" AND x.{} IS NOT TRUE", t.deleted)),
-            fmt::arg("now", t.run_time), fmt::arg("scope", scope.empty() ? "" : " AND " + scope),
-            fmt::arg("missing", missing)));
+            fmt::arg("now", t.run_time), fmt::arg("scope", scope.empty() ? "" : " AND " + scope));
+        // The alive current versions of keys no staged row has: a NULL key matches none.
+        out.deletes.push_back(
+            t.unseen_keys.empty()
+                ? fmt::format("CREATE TEMP TABLE {} AS {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})", gone,
+                              versions, t.stage, Match(t.key, "s", "x"))
+                : fmt::format("CREATE TEMP TABLE {0} AS {1} AND EXISTS (SELECT 1 FROM {2} s WHERE {3}) UNION ALL "
+                              "{1} AND ({4})",
+                              gone, versions, t.unseen_keys, Match(t.key, "s", "x"), NullKey(t.key)));
         out.deletes.push_back(fmt::format(
             "UPDATE {table} AS x SET {vt} = {now}, {cur} = FALSE FROM {gone} g WHERE {match} AND x.{vf} = g.sluice_t",
             fmt::arg("table", t.table), fmt::arg("vt", t.valid_to), fmt::arg("now", t.run_time),
