@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 
@@ -63,7 +64,6 @@ bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t
     Batch batch;
     size_t used = 0;
     bool over = false;
-    std::vector<const char*> starts;
     for (;;) {
         // Batches keep their buffers from partition to partition: a fresh buffer grown to a
         // few MiB costs its copies and page faults again.
@@ -83,12 +83,7 @@ bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t
         if (over) {
             continue;  // read to the end, so that the connection is ready for the load
         }
-        const std::string& kept = arena_[arena_used_++];
-        for (const char* p = kept.data(); p < kept.data() + kept.size();) {
-            const char* end = WalkTuple(p, current_.size(), starts);
-            Add(starts[0]);
-            p = end;
-        }
+        IndexNextBatch();
     }
     if (over) {
         slots_.clear();
@@ -97,6 +92,23 @@ bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t
         arena_used_ = 0;
     }
     return !over;
+}
+
+void Scd2RowFilter::Keep(std::string tuples) {
+    if (arena_used_ == arena_.size()) {
+        arena_.emplace_back();
+    }
+    arena_[arena_used_] = std::move(tuples);
+    IndexNextBatch();
+}
+
+void Scd2RowFilter::IndexNextBatch() {
+    const std::string& kept = arena_[arena_used_++];
+    for (const char* p = kept.data(); p < kept.data() + kept.size();) {
+        const char* end = WalkTuple(p, current_.size(), starts_);
+        Add(starts_[0]);
+        p = end;
+    }
 }
 
 Scd2RowFilter::Version& Scd2RowFilter::Slot(std::string_view key, uint32_t hash) {
@@ -129,7 +141,7 @@ void Scd2RowFilter::Grow(size_t slots) {
 
 void Scd2RowFilter::Add(const char* at) {
     if (2 * (versions_ + 1) > slots_.size()) {
-        Grow(slots_.size() * 2);
+        Grow(std::max<size_t>(slots_.size() * 2, 4096));
     }
     const std::string_view key = LoadedKey(at);
     const uint32_t hash = HashOf(key);

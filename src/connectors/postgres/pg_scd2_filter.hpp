@@ -36,6 +36,10 @@ public:
     /// `expected`: about how many versions there are (sizes the table), -1 = unknown.
     bool Load(PgConnection& conn, const std::string& copy_sql, size_t budget, int64_t expected);
 
+    /// Keeps `tuples` (whole binary COPY tuples of key and tracked fields) as loaded versions,
+    /// next to those kept since the last Load: what Load does with each batch it reads.
+    void Keep(std::string tuples);
+
     /// Appends to `out` those of the whole binary COPY tuples in `tuples` that are not
     /// unchanged. Passing the same tuples again (a batch probed, then written) drops the same.
     void Filter(std::string_view tuples, WireBuffer& out);
@@ -66,6 +70,8 @@ private:
     std::string_view LoadedKey(const char* at) const;
     void Add(const char* at);
     void Grow(size_t slots);
+    /// Adds the versions of the arena's next batch (its bytes already in place).
+    void IndexNextBatch();
 
     size_t fields_;
     std::vector<size_t> key_;
