@@ -51,8 +51,8 @@ Scd2RowFilter::Scd2RowFilter(size_t fields, std::vector<size_t> key, std::vector
 
 bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t budget, int64_t expected) {
     slots_.clear();
-    size_t slots = size_t{1} << 12;
-    while (expected > 0 && slots < 2 * static_cast<size_t>(expected) && slots < (size_t{1} << 24)) {
+    size_t slots = size_t{1} << 12;  // a quarter more than the estimate, before it grows
+    while (expected > 0 && slots < 2 * static_cast<size_t>(expected + expected / 4) && slots < (size_t{1} << 24)) {
         slots *= 2;
     }
     Grow(slots);
