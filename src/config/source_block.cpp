@@ -88,7 +88,12 @@ std::vector<std::pair<std::string, std::string>> ParseColumns(const Field& colum
     return out;
 }
 
-std::string FormatFromGlob(const std::string& glob) {
+std::string FormatFromGlob(std::string_view glob) {
+    for (std::string_view compressed : {".gz", ".zst"}) {  // data/*.jsonl.gz is JSON lines
+        if (glob.ends_with(compressed)) {
+            glob.remove_suffix(compressed.size());
+        }
+    }
     for (std::string_view ext : {".jsonl", ".ndjson", ".json"}) {
         if (glob.ends_with(ext)) {
             return "jsonl";

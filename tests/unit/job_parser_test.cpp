@@ -288,6 +288,9 @@ streams:
   - name: forced
     source: {files: "/abs/x.txt", format: jsonl}
     target: {path: out/forced}
+  - name: compressed
+    source: {files: "events/*.jsonl.zst"}
+    target: {connection: dwh, table: c}
 )yaml");
     const SourceSpec& tsv = job.streams.at(0).source;
     EXPECT_EQ(tsv.files, "/srv/etl/jobs/in/*.tsv");
@@ -305,6 +308,7 @@ streams:
     EXPECT_EQ(forced.source.format, "jsonl");
     EXPECT_EQ(forced.target.path, "/srv/etl/jobs/out/forced");
     EXPECT_EQ(forced.target.url, "file:///srv/etl/jobs/out/forced");
+    EXPECT_EQ(job.streams.at(3).source.format, "jsonl");  // the extension before .zst
 }
 
 TEST(JobParser, VariablesExpandWithDefaultsAndEscapes) {

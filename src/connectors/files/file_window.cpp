@@ -49,6 +49,14 @@ FileWindow::FileWindow(std::string path, int64_t begin, size_t chunk_bytes)
     if (fd_.get() < 0) {
         throw Error(ErrorKind::kIo, fmt::format("cannot open {}: {}", path_, ErrnoText()));
     }
+    if (const Compression compression = CompressionOf(path_); compression != Compression::kNone) {
+        if (begin != 0) {
+            throw Error(ErrorKind::kInternal,
+                        fmt::format("{} is {}-compressed and cannot be read from byte {}; plan again", path_,
+                                    CompressionName(compression), begin));
+        }
+        decompressor_ = Decompressor::Make(compression, path_);
+    }
     if (begin > 0 && ::lseek(fd_.get(), begin, SEEK_SET) < 0) {
         throw Error(ErrorKind::kIo,
                     fmt::format("cannot seek to byte {} of {}: {}", begin, path_, ErrnoText()));
@@ -84,6 +92,12 @@ bool FileWindow::Fill() {
         std::memcpy(bigger.get(), buffer_.get(), end_);
         buffer_ = std::move(bigger);
         capacity_ = grown;
+    }
+    if (decompressor_) {
+        const size_t n = decompressor_->Read(fd_.get(), buffer_.get() + end_, capacity_ - end_);
+        end_ += n;
+        eof_ = n == 0;
+        return n > 0;
     }
     while (true) {
         const ssize_t n = ::read(fd_.get(), buffer_.get() + end_, capacity_ - end_);

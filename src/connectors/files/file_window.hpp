@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "connectors/files/decompress.hpp"
+
 namespace sluice::files {
 
 /// Owns a POSIX file descriptor; closes it on destruction. Move-only.
@@ -32,12 +34,14 @@ inline constexpr size_t kDefaultChunkBytes = size_t{1} << 20;
 inline constexpr size_t kMaxRecordBytes = size_t{256} << 20;
 
 /// A sliding window over a file read sequentially from a byte offset, for record parsers:
+/// a compressed file (decompress.hpp: by its name) shows its content, read from the start.
 /// [data(), data() + size()) are the bytes not yet consumed. Fill() keeps them (moving them
 /// to the front) and appends more, so a record that spans two reads is contiguous. Pointers
 /// into the window are valid until the next Fill(). Not thread-safe.
 class FileWindow {
 public:
-    /// Opens `path` positioned at `begin`. Throws Error(kIo) when it cannot be opened.
+    /// Opens `path` positioned at `begin` (0 for a compressed file). Throws Error(kIo) when it
+    /// cannot be opened.
     FileWindow(std::string path, int64_t begin, size_t chunk_bytes = kDefaultChunkBytes);
 
     const char* data() const { return buffer_.get() + start_; }
@@ -63,6 +67,7 @@ public:
 private:
     std::string path_;
     FileDescriptor fd_;
+    std::unique_ptr<Decompressor> decompressor_;  // null: the file is read as it is
     // Uninitialized storage that read(2) fills: a vector would zero every byte first.
     std::unique_ptr<char[]> buffer_;  // NOLINT(modernize-avoid-c-arrays)
     size_t capacity_;

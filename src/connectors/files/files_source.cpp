@@ -11,6 +11,7 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include "connectors/files/decompress.hpp"
 #include "connectors/files/csv_reader.hpp"
 #include "connectors/files/file_columns.hpp"
 #include "connectors/files/line_reader.hpp"
@@ -150,9 +151,10 @@ private:
     }
     void DescribeOnce();
     int64_t EstimateFileRows(const InputFile& file) const {
-        return avg_row_bytes_ > 0
-                   ? static_cast<int64_t>(static_cast<double>(file.size) / avg_row_bytes_)
-                   : 0;
+        // A compressed file's size is not its content's: assume text compresses about 4:1.
+        const double bytes = static_cast<double>(file.size) *
+                             (files::CompressionOf(file.path) == files::Compression::kNone ? 1.0 : 4.0);
+        return avg_row_bytes_ > 0 ? static_cast<int64_t>(bytes / avg_row_bytes_) : 0;
     }
     void CutFile(const InputFile& file, int64_t target_bytes, std::vector<Slice>& slices);
     std::string Display(const std::string& path) const {
@@ -253,7 +255,12 @@ std::vector<Slice> FilesSource::Partition(const PartitionRequest& request) {
             continue;  // incremental: loaded before
         }
         const int64_t estimate = EstimateFileRows(file);
-        if (may_cut && avg_row_bytes_ > 0 && estimate > chunk_rows) {
+        const files::Compression compression = files::CompressionOf(file.path);
+        if (compression != files::Compression::kNone && may_cut && avg_row_bytes_ > 0 && estimate > chunk_rows) {
+            notes_.push_back(fmt::format("{} is {}-compressed: one partition (compressed data has no byte offsets "
+                                         "to start a range at)",
+                                         Display(file.path), files::CompressionName(compression)));
+        } else if (may_cut && avg_row_bytes_ > 0 && estimate > chunk_rows) {
             CutFile(file, std::max<int64_t>(1, target_bytes), slices);
             continue;
         }
