@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "connectors/postgres/pg_copy_decoder.hpp"
+#include "connectors/postgres/pg_pool.hpp"
 #include "connectors/postgres/pg_source_shape.hpp"
 
 namespace sluice::pg {
@@ -29,11 +30,8 @@ public:
         const std::string app = TruncateName(fmt::format(
             "{}/{}", shape_->application_name.empty() ? "sluice" : shape_->application_name,
             slice.Describe()));
-        conn_.emplace(PgConnection::Connect(shape_->url, app));
+        conn_.emplace(PgPool::Shared().Lease(shape_->url, app, shape_->tenant_schema));
         const std::string what = "reading " + shape_->display;
-        if (!shape_->tenant_schema.empty()) {
-            conn_->Exec("SET search_path = " + QuoteIdent(shape_->tenant_schema), what);
-        }
         if (!shape_->snapshot.empty()) {
             // Every reader of the run sees the same snapshot as the planner exported.
             conn_->Exec(fmt::format("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
@@ -89,7 +87,9 @@ private:
             in_transaction_ = false;
             conn_->Exec("COMMIT", "reading " + shape_->display);
         }
-        conn_.reset();  // the slice is read: give the server its connection back now
+        // The slice is read: the session goes back to the pool for the next partition.
+        PgPool::Shared().Return(shape_->url, std::move(*conn_));
+        conn_.reset();
     }
 
     std::shared_ptr<const SourceShape> shape_;

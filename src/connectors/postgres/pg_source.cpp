@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "connectors/postgres/pg_pool.hpp"
 #include "connectors/postgres/pg_source_shape.hpp"
 
 namespace sluice {
@@ -56,6 +57,9 @@ std::string TrimQuery(std::string query) {
 class PgSource final : public Source {
 public:
     explicit PgSource(SourceSpec spec) : spec_(std::move(spec)) {}
+    ~PgSource() override { ReleaseConn(); }
+    PgSource(const PgSource&) = delete;
+    PgSource& operator=(const PgSource&) = delete;
 
     Schema Describe() override { return Shape().schema; }
 
@@ -103,7 +107,7 @@ public:
         if (shape.snapshot.empty()) {
             // Planning is over: with many tenants, idle planning sessions would crowd out the
             // readers under max_connections. (A held snapshot needs its session to stay.)
-            conn_.reset();
+            ReleaseConn();
         }
         return slices;
     }
@@ -153,13 +157,18 @@ private:
     PgConnection& Conn() {
         if (!conn_ || PQstatus(conn_->get()) != CONNECTION_OK) {
             const std::string app = spec_.application_name.empty() ? "sluice" : spec_.application_name;
-            conn_.emplace(PgConnection::Connect(spec_.url, pg::TruncateName(app + "/plan")));
-            if (!spec_.tenant_schema.empty()) {
-                conn_->Exec("SET search_path = " + pg::QuoteIdent(spec_.tenant_schema),
-                            "selecting tenant schema " + spec_.tenant_schema);
-            }
+            conn_.emplace(pg::PgPool::Shared().Lease(spec_.url, pg::TruncateName(app + "/plan"), spec_.tenant_schema));
         }
         return *conn_;
+    }
+
+    /// Planning is over: the session goes back to the pool for the next tenant or a reader (or
+    /// is closed when it holds the run's snapshot in a transaction).
+    void ReleaseConn() {
+        if (conn_) {
+            pg::PgPool::Shared().Return(spec_.url, std::move(*conn_));
+            conn_.reset();
+        }
     }
 
     void AddNote(std::string note) {
