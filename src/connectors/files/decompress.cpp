@@ -81,8 +81,9 @@ public:
     GzipDecompressor& operator=(const GzipDecompressor&) = delete;
 
     size_t Read(int fd, char* out, size_t capacity) override {
+        const auto room_at_start = static_cast<uInt>(std::min<size_t>(capacity, UINT32_MAX));
         stream_.next_out = reinterpret_cast<Bytef*>(out);
-        stream_.avail_out = static_cast<uInt>(std::min<size_t>(capacity, UINT32_MAX));
+        stream_.avail_out = room_at_start;
         while (stream_.avail_out > 0) {
             const bool more = input_.Ensure(fd);
             if (!more && !in_member_) {
@@ -111,7 +112,7 @@ public:
                 throw input_.Truncated(Compression::kGzip);  // no input left inside a member
             }
         }
-        return capacity - stream_.avail_out;
+        return room_at_start - stream_.avail_out;
     }
 
 private:
