@@ -281,9 +281,10 @@ Scd2Statements PlanScd2(const Scd2Target& t, const std::string& scope) {
             t.unseen_keys.empty()
                 ? fmt::format("CREATE TEMP TABLE {} AS {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE {})", gone,
                               versions, t.stage, Match(t.key, "s", "x"))
-                : fmt::format("CREATE TEMP TABLE {0} AS {1} AND EXISTS (SELECT 1 FROM {2} s WHERE {3}) UNION ALL "
-                              "{1} AND ({4})",
-                              gone, versions, t.unseen_keys, Match(t.key, "s", "x"), NullKey(t.key)));
+                : fmt::format("CREATE TEMP TABLE {0} AS {1} AND EXISTS (SELECT 1 FROM {2} u WHERE {3}) AND NOT "
+                              "EXISTS (SELECT 1 FROM {4} s WHERE {5}) UNION ALL {1} AND ({6})",
+                              gone, versions, t.unseen_keys, Match(t.key, "u", "x"), t.stage,
+                              Match(t.key, "s", "x"), NullKey(t.key)));
         out.deletes.push_back(fmt::format(
             "UPDATE {table} AS x SET {vt} = {now}, {cur} = FALSE FROM {gone} g WHERE {match} AND x.{vf} = g.sluice_t",
             fmt::arg("table", t.table), fmt::arg("vt", t.valid_to), fmt::arg("now", t.run_time),

@@ -29,8 +29,8 @@ struct Scd2Target {
 
     std::string stage;                 ///< the staging table the partition's rows went into
     /// When rows were left out of the staging table (unchanged ones, found before staging): a
-    /// temporary table of the keys whose current versions no row of the partition named,
-    /// which hard_deletes closes; "" = the keys the staging table lacks.
+    /// temporary table of the keys of current versions whose row was not left out; hard_deletes
+    /// closes those of them the staging table lacks. "" = every key the staging table lacks.
     std::string unseen_keys;
     std::string read_order;            ///< on alias `s`: the order rows were staged in
     std::string temp_prefix;           ///< how temporary tables are named: "pg_temp." or "temp."

@@ -120,3 +120,58 @@ TEST_F(PgScd2Test, AHandMadeHistoryInAnotherColumnOrderKeepsItsPastAndGetsVersio
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// hard_deletes with unchanged rows dropped before staging: a key written differently from the
+// history's (numeric 7 vs 7.00) is equal by value, so its version is not closed as missing.
+TEST(PgScd2KeySpelling, AnEqualKeyInOtherBytesIsNotClosedAsMissing) {
+    PgTestServer& server = PgTestServer::Get();
+    ASSERT_TRUE(server.ok()) << server.error();
+    const std::string db = "t_keys_" + RandomSuffix();
+    pg::PgConnection::Connect(server.Url("postgres")).Exec("CREATE DATABASE " + db);
+    pg::PgConnection conn = pg::PgConnection::Connect(server.Url(db));
+    conn.Exec("CREATE TABLE dim (id numeric(10,2) NOT NULL, name text, valid_from timestamptz NOT NULL, "
+              "valid_to timestamptz, is_current boolean NOT NULL DEFAULT true, scd2_hash text, "
+              "is_deleted boolean NOT NULL DEFAULT false)");
+    conn.Exec("INSERT INTO dim (id, name, valid_from) VALUES (7.00, 'same', '2026-01-01'), (8.00, 'old', '2026-01-01'), "
+              "(9.00, 'gone', '2026-01-01')");
+    TargetSpec spec = PgTargetSpec(server.Url(db), "dim", "scd2");
+    spec.key = {"id"};
+    spec.unique_keys = true;
+    spec.run_started_at = "2026-02-01 00:00:00+00";
+    spec.scd2.tracked = {"name"};
+    spec.scd2.hard_deletes = "new_record";
+    auto sink = OpenPostgresSink(spec);
+    Schema source;
+    source.fields = {{"id", MakeType(LogicalType::kText), false, ""}, {"name", MakeType(LogicalType::kText), true, ""}};
+    source.primary_key = {"id"};
+    Batch batch(sink->Prepare(source));
+    for (const auto& [id, name] : std::vector<std::pair<std::string, std::string>>{{"7", "same"}, {"8", "new"}}) {
+        EXPECT_TRUE(AppendParsed(batch.columns[0], id).ok());
+        EXPECT_TRUE(AppendParsed(batch.columns[1], name).ok());
+    }
+    auto writer = sink->OpenWriter();
+    Slice whole;
+    whole.strategy = "none";
+    writer->Begin(whole);
+    writer->Write(batch);
+    const MergeCounts c = writer->Merge().value_or(MergeCounts{});
+    writer->Commit();
+    sink->Finalize(true);
+    EXPECT_EQ(c.unchanged, 1);
+    EXPECT_EQ(c.updated, 1);
+    EXPECT_EQ(c.deleted, 1);  // 9 only: 7 is in the source, written 7 rather than 7.00
+    EXPECT_EQ(conn.QueryValue("SELECT string_agg(id || ':' || name || ':' || is_current || ':' || is_deleted, ' ' "
+                              "ORDER BY id, valid_from) FROM dim"),
+              "7.00:same:true:false 8.00:old:false:false 8.00:new:true:false 9.00:gone:false:false "
+              "9.00:gone:true:true");
+    writer.reset();
+    sink.reset();
+    conn.Exec("SELECT 1");
+    pg::PgConnection::Connect(server.Url("postgres")).Exec("DROP DATABASE " + db + " WITH (FORCE)");
+}
+
+}  // namespace
+}  // namespace sluice::testing

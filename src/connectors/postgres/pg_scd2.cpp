@@ -277,7 +277,7 @@ MergeCounts RunPgScd2(PgConnection& conn, const Scd2Target& target, const std::v
                               t.unseen_keys, keys, t.table),
                   what);
         WireBuffer unseen;
-        filter->AppendUnseenKeys(unseen);
+        filter->AppendKeysNotDropped(unseen);
         conn.BeginCopyIn(fmt::format("COPY {} FROM STDIN (FORMAT binary)", t.unseen_keys), what);
         conn.PutCopyData(unseen.view());
         conn.EndCopyIn();

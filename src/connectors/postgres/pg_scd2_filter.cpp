@@ -51,14 +51,16 @@ Scd2RowFilter::Scd2RowFilter(size_t fields, std::vector<size_t> key, std::vector
 
 bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t budget, int64_t expected) {
     slots_.clear();
-    size_t slots = size_t{1} << 12;  // a quarter more than the estimate, before it grows
-    while (expected > 0 && slots < 2 * static_cast<size_t>(expected + expected / 4) && slots < (size_t{1} << 24)) {
+    size_t slots = size_t{1} << 12;  // a quarter more than the estimate, within half the budget
+    while (expected > 0 && slots < 2 * static_cast<size_t>(expected + expected / 4) &&
+           2 * slots * sizeof(Version) <= budget / 2) {
         slots *= 2;
     }
     Grow(slots);
     versions_ = 0;
     arena_used_ = 0;
     dropped_ = 0;
+    filtered_any_ = false;
     CopyDecoder decoder(current_, /*raw=*/true);
     conn.BeginCopyOut(copy_sql, "reading the current versions of the partition's keys");
     Batch batch;
@@ -78,15 +80,16 @@ bool Scd2RowFilter::Load(PgConnection& conn, const std::string& copy_sql, size_t
         if (!got) {
             break;
         }
-        used += arena_[arena_used_].size() + batch.raw_rows * 2 * sizeof(Version);
-        over = over || used > budget;
+        used += arena_[arena_used_].size();
+        // The table holds at least twice as many slots as versions, and grows by doubling.
+        over = over || used + std::max(slots_.size(), 4 * (versions_ + batch.raw_rows)) * sizeof(Version) > budget;
         if (over) {
             continue;  // read to the end, so that the connection is ready for the load
         }
         IndexNextBatch();
     }
     if (over) {
-        slots_.clear();
+        std::vector<Version>().swap(slots_);  // its memory too
         versions_ = 0;
         arena_.clear();  // the spare buffers too: this partition was a big one
         arena_used_ = 0;
@@ -180,6 +183,7 @@ void Scd2RowFilter::Filter(std::string_view tuples, WireBuffer& out) {
     const char* p = tuples.data();
     const char* const end = tuples.data() + tuples.size();
     Version empty;
+    filtered_any_ = filtered_any_ || !tuples.empty();
     while (p < end) {
         const char* next = WalkTuple(p, fields_, starts_);
         const std::string_view key = KeyOf(starts_);
@@ -199,11 +203,11 @@ void Scd2RowFilter::Filter(std::string_view tuples, WireBuffer& out) {
     }
 }
 
-int64_t Scd2RowFilter::AppendUnseenKeys(WireBuffer& out) const {
+int64_t Scd2RowFilter::AppendKeysNotDropped(WireBuffer& out) const {
     AppendCopyHeader(out);
     int64_t n = 0;
     for (const Version& v : slots_) {
-        if (v.at != nullptr && v.seen == Seen::kNo) {
+        if (v.at != nullptr && v.seen != Seen::kDropped) {
             out.AppendI16(static_cast<int16_t>(key_.size()));
             out.Append(LoadedKey(v.at));
             ++n;

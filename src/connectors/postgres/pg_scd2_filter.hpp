@@ -20,9 +20,12 @@ class PgConnection;
 /// scope; a row whose key has one with the same bytes in every tracked column is not sent.
 /// Equal bytes are equal values (a type's binary input is a function of its bytes), so a
 /// dropped row is one the server would have found unchanged; a row that differs only in how a
-/// value is written is staged and compared there. The keys of those versions that no row named
-/// are the ones hard_deletes closes: the staging table no longer holds every key, so they are
-/// handed over apart (AppendUnseenKeys).
+/// value is written is staged and compared there. hard_deletes closes the versions whose keys
+/// no staged row has; since the dropped rows' keys are not staged, the server is handed the
+/// keys of the loaded versions that were not dropped (AppendKeysNotDropped) and closes those
+/// of them that the staging table lacks, by the key type's own equality: the same versions as
+/// without the filter, also for a key spelled differently (numeric 7 and 7.00) and for a row
+/// refused while staging.
 class Scd2RowFilter {
 public:
     /// `fields`: the staged tuples' field count; `key`, `tracked`: indexes of those fields.
@@ -46,9 +49,11 @@ public:
 
     /// Rows dropped as unchanged (each key counted once).
     int64_t dropped() const { return dropped_; }
-    /// Appends a binary COPY stream (header to trailer) of the keys of loaded versions that no
-    /// filtered tuple named; returns how many.
-    int64_t AppendUnseenKeys(WireBuffer& out) const;
+    /// Appends a binary COPY stream (header to trailer) of the keys of the loaded versions
+    /// whose row was not dropped (not named, or staged); returns how many.
+    int64_t AppendKeysNotDropped(WireBuffer& out) const;
+    /// True once Filter has seen a tuple since the last Load.
+    bool filtered_any() const { return filtered_any_; }
 
 private:
     enum class Seen : uint8_t { kNo, kDropped, kStaged };
@@ -86,6 +91,7 @@ private:
     std::vector<const char*> starts_;  // scratch: each field's length prefix in a tuple
     std::string key_scratch_;          // a composite key's fields, gathered
     int64_t dropped_ = 0;
+    bool filtered_any_ = false;
 };
 
 }  // namespace sluice::pg

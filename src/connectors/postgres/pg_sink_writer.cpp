@@ -249,6 +249,11 @@ private:
         }
         raw_mode_ = raw;
         text_mode_ = text;
+        if (text && filtering_ && filter_->filtered_any()) {
+            // Rows already left out of staging cannot be put back: the partition fails (and is
+            // retried) rather than losing them.
+            throw Error(ErrorKind::kInternal, "an scd2 partition switched to a text COPY after its rows were filtered");
+        }
         if (text) {
             filtering_ = false;  // the filter reads binary tuples; the server compares these
         }
