@@ -22,11 +22,28 @@ struct TenantSpec {
     bool enabled() const { return !schemas.empty() || !values.empty() || !query.empty(); }
 };
 
+/// Where an expression's text is in the job file, so that a problem at a byte offset of the
+/// expression can be reported at its file:line:column.
+struct ExprPlace {
+    std::string file;      ///< display path of the job file; empty when set by --set
+    std::string location;  ///< Location() of the value: "file:line:column" or "--set ..."
+    int line = 0;
+    int column = 0;
+    bool quoted = false;   ///< the text starts one column later, after the quote
+
+    /// "file:line:column" of byte `offset` of `text` (a multi-line block scalar: its line).
+    std::string At(std::string_view text, size_t offset) const;
+};
+
 /// `transform:` of a stream: target column -> expression over source columns, and a filter.
 struct TransformSpec {
     std::vector<std::pair<std::string, std::string>> columns;
+    std::vector<ExprPlace> column_places;  ///< parallel to `columns`
     std::string filter;
-    std::string location;  ///< "file:line:column" of the block, for the planner's refusal
+    ExprPlace filter_place;
+    std::string location;  ///< "file:line:column" of the block
+
+    bool enabled() const { return !columns.empty() || !filter.empty(); }
 };
 
 

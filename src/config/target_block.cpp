@@ -1,7 +1,28 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "config/connection_url.hpp"
 #include "config/job_blocks.hpp"
+
+namespace sluice {
+
+std::string ExprPlace::At(std::string_view text, size_t offset) const {
+    if (file.empty()) {
+        return fmt::format("{} (character {} of the expression)", location, offset + 1);
+    }
+    offset = std::min(offset, text.size());
+    const size_t newlines = static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+    if (newlines > 0) {
+        // A block scalar (| or >): its lines start on the next lines of the file.
+        const size_t line_start = text.rfind('\n', offset - 1) + 1;
+        return fmt::format("{}:{}: (column {} of the expression's line {})", file, line + static_cast<int>(newlines) + 1,
+                           offset - line_start + 1, newlines + 1);
+    }
+    return fmt::format("{}:{}:{}", file, line, column + static_cast<int>(offset) + (quoted ? 1 : 0));
+}
+
+}  // namespace sluice
 
 namespace sluice::config {
 
@@ -228,6 +249,22 @@ void ParseIncremental(const Field& incremental, const SourceSpec& source, const 
     });
 }
 
+namespace {
+
+ExprPlace PlaceOf(const Field& field) {
+    ExprPlace place;
+    place.location = field.Location();
+    if (!field.FromOverride()) {
+        place.file = field.document().display_path();
+        place.line = field.value_line();
+        place.column = field.value_column();
+        place.quoted = field.IsQuoted();
+    }
+    return place;
+}
+
+}  // namespace
+
 TransformSpec ParseTransform(const Field& transform) {
     transform.CheckKeys(kTransformKeys);
     TransformSpec out;
@@ -235,17 +272,26 @@ TransformSpec ParseTransform(const Field& transform) {
         if (columns->IsList()) {
             for (const Field& item : columns->Items("a list of column names")) {
                 const std::string name = item.NonEmptyString("a column name");
-                out.columns.emplace_back(name, name);
+                // A listed name is the column itself, quoted so that any name is one column.
+                std::string quoted = "\"";
+                for (char c : name) {
+                    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+                }
+                out.columns.emplace_back(name, quoted + "\"");
+                out.column_places.push_back(PlaceOf(item));
+                out.column_places.back().quoted = false;  // the name's own text has no quote
             }
         } else {
             for (const auto& [name, expression] :
                  columns->Entries("a map of target column: expression")) {
                 out.columns.emplace_back(name, expression.NonEmptyString("an expression"));
+                out.column_places.push_back(PlaceOf(expression));
             }
         }
     }
     if (auto filter = transform.Get("filter")) {
         out.filter = filter->NonEmptyString("a boolean expression");
+        out.filter_place = PlaceOf(*filter);
     }
     return out;
 }

@@ -105,6 +105,15 @@ public:
 
     const std::string& path() const { return path_; }
     int line() const { return line_; }
+    int column() const { return column_; }
+    /// Where the value itself starts (a quote included), 1-based; the key's place when the
+    /// parser did not record it.
+    int value_line() const { return node_.Mark().line >= 0 ? node_.Mark().line + 1 : line_; }
+    int value_column() const { return node_.Mark().line >= 0 ? node_.Mark().column + 1 : column_; }
+    /// A scalar written in quotes ('...' or "..."): its text starts one column after column().
+    bool IsQuoted() const { return node_.IsScalar() && node_.Tag() == "!"; }
+    /// Set by --set: where the override's text is (Location() says "--set ...").
+    bool FromOverride() const { return override_ >= 0; }
     const Document& document() const { return *doc_; }
     /// "FILE:LINE:COLUMN" or "--set OVERRIDE".
     std::string Location() const;

@@ -1,5 +1,7 @@
 #include "core/column.hpp"
 
+#include <stdexcept>
+
 namespace sluice {
 
 Column::Column(DataType type) : type_(type), width_(FixedWidth(type.id)) {
@@ -49,6 +51,27 @@ void Column::AppendFrom(const Column& other, size_t row) {
         const uint8_t* src = other.fixed_.data() + row * width_;
         fixed_.insert(fixed_.end(), src, src + width_);
     }
+}
+
+void Column::AllocateValid(size_t rows, size_t width) {
+    if (width != width_ || size_ != 0) {
+        throw std::logic_error("Column::AllocateValues needs an empty column of that width");
+    }
+    size_ = rows;
+    valid_.assign((rows + 7) / 8, 0xff);
+    if ((rows & 7) != 0) {
+        valid_.back() = static_cast<uint8_t>((1u << (rows & 7)) - 1);
+    }
+    fixed_.assign(rows * width_, 0);
+}
+
+Column Column::Take(const std::vector<uint32_t>& rows) const {
+    Column out(type_);
+    out.Reserve(rows.size());
+    for (const uint32_t row : rows) {
+        out.AppendFrom(*this, row);
+    }
+    return out;
 }
 
 void Column::Clear() {

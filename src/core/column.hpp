@@ -52,6 +52,23 @@ public:
         return {reinterpret_cast<const char*>(fixed_.data()) + row * width_, width_};
     }
 
+    /// The fixed-width values as an array (NULL rows hold zeros); T must have the column's width.
+    template <class T>
+    const T* Values() const {
+        return reinterpret_cast<const T*>(fixed_.data());
+    }
+    /// Makes an empty fixed-width column `rows` long, every row valid and zero, and returns
+    /// its values to fill in place (SetNull marks the NULLs): the vectorized kernels' output.
+    template <class T>
+    T* AllocateValues(size_t rows) {
+        AllocateValid(rows, sizeof(T));
+        return reinterpret_cast<T*>(fixed_.data());
+    }
+    /// Marks a row NULL (it keeps its bytes: zero for AllocateValues, empty for AppendBytes("")).
+    void SetNull(size_t row) { valid_[row >> 3] &= static_cast<uint8_t>(~(1u << (row & 7))); }
+    /// A column of the rows `rows` of this one, in that order.
+    Column Take(const std::vector<uint32_t>& rows) const;
+
     void Clear();
     /// Drops the rows from `rows` on (undoes a partly appended row).
     void Truncate(size_t rows);
@@ -62,6 +79,7 @@ public:
 private:
     void MarkValid();
     void GrowBitmap();
+    void AllocateValid(size_t rows, size_t width);
 
     DataType type_;
     size_t width_;

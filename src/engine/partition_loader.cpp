@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/convert.hpp"
 #include "engine/ledger_watch.hpp"
 #include "engine/retry.hpp"
 
@@ -25,7 +26,27 @@ PartitionTally TallyOf(const PartitionCounts& counts) {
             .rows_inserted = landed.inserted,
             .rows_updated = landed.updated,
             .rows_unchanged = landed.unchanged,
-            .rows_deleted = landed.deleted};
+            .rows_deleted = landed.deleted,
+            .rows_filtered = counts.rows_filtered};
+}
+
+/// What a transform's run_id(), now(), tenant() and source_file() say in this partition. now()
+/// is the run's start as the ledger keeps it, so a resumed run computes the same values.
+expr::EvalEnv TransformEnv(const std::string& run_id, const StreamState& st, const PartitionPlan& p) {
+    expr::EvalEnv env;
+    env.run_id = run_id;
+    Column started(MakeType(LogicalType::kTimestampTz));
+    const std::string& at = st.plan->spec.target.run_started_at;
+    if (!at.empty() && AppendParsed(started, at).ok()) {
+        env.run_started_micros = started.Get<int64_t>(0);
+    } else {
+        env.run_started_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+    }
+    env.tenant = p.slice.tenant;
+    env.source_file = p.slice.file;
+    return env;
 }
 
 }  // namespace
@@ -65,7 +86,10 @@ void PartitionLoader::RunTask(const Task& task) {
             // Bisecting needs decoded rows: pass-through streams read through the
             // decoding sources for that retry.
             Source& source = bisect ? *st.plan->sources[p.source_index] : *st.sources[p.source_index];
-            PipelineContext ctx{source, p.slice, p.id, *writer,
+            const expr::EvalEnv env = TransformEnv(options.run_id, st, p);
+            const RowTransform* transform =
+                p.source_index < st.plan->transforms.size() ? st.plan->transforms[p.source_index].get() : nullptr;
+            PipelineContext ctx{source, p.slice, p.id, *writer, transform, &env,
                                 *st.conformer, *st.rejects, *st.counters, options.max_rejects,
                                 options.queue_batches, options.queue_bytes,
                                 queue_.CancelToken(), {}, {}, bisect};
@@ -186,7 +210,8 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
     PartitionCounts counts;
     counts.rows_written = done.rows;
     counts.rows_read = std::max(done.rows, done.rows_read);
-    counts.rows_rejected = counts.rows_read - done.rows;
+    counts.rows_filtered = done.rows_filtered;
+    counts.rows_rejected = std::max<int64_t>(counts.rows_read - done.rows - done.rows_filtered, 0);
     if (MergesTarget(st)) {
         const int64_t landed = done.rows_inserted + done.rows_updated + done.rows_unchanged;
         counts.merge = MergeCounts{.inserted = done.rows_inserted,
@@ -197,6 +222,7 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
     }
     st.counters->rows_read.fetch_add(counts.rows_read, std::memory_order_relaxed);
     st.counters->rows_rejected.fetch_add(counts.rows_rejected, std::memory_order_relaxed);
+    st.counters->rows_filtered.fetch_add(counts.rows_filtered, std::memory_order_relaxed);
     streams_.PartitionCommitted(st, p, counts, attempt);
 }
 
@@ -206,6 +232,7 @@ void PartitionLoader::Uncount(StreamState& st, const PartitionCounts& counts) {
     st.counters->rows_read.fetch_sub(counts.rows_read, std::memory_order_relaxed);
     st.counters->bytes.fetch_sub(counts.bytes_read, std::memory_order_relaxed);
     st.counters->rows_rejected.fetch_sub(counts.rows_rejected, std::memory_order_relaxed);
+    st.counters->rows_filtered.fetch_sub(counts.rows_filtered, std::memory_order_relaxed);
 }
 
 /// When the stream's target holds a mark for the partition, records it committed in the

@@ -226,6 +226,12 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
             if (ctx.cancel.stop_requested()) {
                 throw Cancelled();
             }
+            if (ctx.transform != nullptr) {
+                RowTransform::Result transformed = ctx.transform->Apply(std::move(*batch), *ctx.transform_env);
+                counts.rows_filtered += transformed.filtered;
+                ctx.counters.rows_filtered.fetch_add(transformed.filtered, std::memory_order_relaxed);
+                *batch = std::move(transformed.batch);
+            }
             Batch conformed = ctx.conformer.Apply(std::move(*batch), ctx.slice.tenant);
             if (!conformed.rejected.empty()) {
                 counts.rejects.insert(counts.rejects.end(), conformed.rejected.begin(),
@@ -274,6 +280,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
         ctx.counters.rows_read.fetch_sub(rows_read.load(), std::memory_order_relaxed);
         ctx.counters.bytes.fetch_sub(bytes_read.load(), std::memory_order_relaxed);
         ctx.counters.rows_rejected.fetch_sub(counts.rows_rejected, std::memory_order_relaxed);
+        ctx.counters.rows_filtered.fetch_sub(counts.rows_filtered, std::memory_order_relaxed);
         throw;
     }
     // Written after the commit so that retried or rolled-back attempts leave no rows behind;

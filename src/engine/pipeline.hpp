@@ -12,6 +12,7 @@
 #include "state/ledger.hpp"
 #include "observe/progress.hpp"
 #include "transform/conform.hpp"
+#include "transform/row_transform.hpp"
 
 namespace sluice {
 
@@ -21,6 +22,7 @@ struct PartitionCounts {
     int64_t bytes_read = 0;
     int64_t rows_written = 0;
     int64_t rows_rejected = 0;
+    int64_t rows_filtered = 0;             ///< left out by the transform's filter
     std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger
     bool marked_in_transaction = false;    ///< the ledger mark committed with the rows
     std::string undo;                      ///< SinkWriter::UndoToken of the transaction
@@ -37,6 +39,10 @@ struct PipelineContext {
     const Slice& slice;
     int partition_id;
     SinkWriter& writer;
+    /// The stream's transform for this partition's source, or null; runs before `conformer`.
+    const RowTransform* transform;
+    /// What the transform's run_id(), now(), tenant() and source_file() return.
+    const expr::EvalEnv* transform_env;
     const BatchConformer& conformer;
     RejectWriter& rejects;
     StreamCounters& counters;

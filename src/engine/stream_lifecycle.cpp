@@ -219,6 +219,7 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
             tenant.read += counts.rows_read;
             tenant.written += counts.rows_written;
             tenant.rejected += counts.rows_rejected;
+            tenant.filtered += counts.rows_filtered;
             add_landed(tenant);
         }
         last = FinishPartitionLocked(st);
@@ -385,6 +386,7 @@ RunSummary StreamLifecycle::Finish() {
         st.summary.rows.read = st.counters->rows_read.load();
         st.summary.rows.written = st.counters->rows_written.load();
         st.summary.rows.rejected = st.counters->rows_rejected.load();
+        st.summary.rows.filtered = st.counters->rows_filtered.load();
         const int64_t end = st.counters->finished_ns ? st.counters->finished_ns.load() : run_.tracker.NowNs();
         st.summary.seconds = static_cast<double>(end - st.counters->started_ns.load()) / 1e9;
         if (st.rejects && st.rejects->used()) {

@@ -40,6 +40,7 @@ struct StreamCounters {
     std::atomic<int64_t> rows_read{0};
     std::atomic<int64_t> rows_written{0};
     std::atomic<int64_t> rows_rejected{0};
+    std::atomic<int64_t> rows_filtered{0};  ///< left out by a transform's filter
     std::atomic<int64_t> bytes{0};  ///< bytes of the batches read (Batch::ByteSize)
     std::atomic<size_t> partitions_done{0};
     std::atomic<size_t> partitions_failed{0};

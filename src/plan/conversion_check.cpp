@@ -162,7 +162,13 @@ ConversionReport CheckConversions(const StreamPlan& stream, const Schema& target
             stream.sources.at(first.source_index)->Open(first.slice);
         Batch batch;
         std::string text;
+        const RowTransform* transform =
+            first.source_index < stream.transforms.size() ? stream.transforms[first.source_index].get() : nullptr;
+        const expr::EvalEnv env{.tenant = first.slice.tenant, .source_file = first.slice.file};
         while (out.sampled_rows < static_cast<int64_t>(sample_rows) && reader->Next(batch)) {
+            if (transform != nullptr) {
+                batch = transform->Apply(std::move(batch), env).batch;  // the sample as it would load
+            }
             const size_t rows = std::min<size_t>(batch.rows(), sample_rows - static_cast<size_t>(out.sampled_rows));
             for (size_t row = 0; row < rows; ++row) {
                 bool refused = false;

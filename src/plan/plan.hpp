@@ -10,6 +10,7 @@
 
 #include "config/job_spec.hpp"
 #include "connectors/connector.hpp"
+#include "transform/row_transform.hpp"
 
 namespace sluice {
 
@@ -75,7 +76,10 @@ struct StreamPlan {
     /// columns in first-seen order, less those the existing target lacks.
     Schema source_schema;
     /// Each source's own columns, parallel to `sources`: tenants map to the target by name.
+    /// With a transform these are its output columns.
     std::vector<Schema> source_schemas;
+    /// transform: each source's compiled transform, parallel to `sources`; empty without one.
+    std::vector<std::shared_ptr<const RowTransform>> transforms;
     std::vector<FailedTenant> failed_tenants;
     std::vector<WindowPlan> windows;  ///< incremental: one per planned source
     int64_t estimated_rows = -1;

@@ -124,6 +124,12 @@ std::string RenderPlan(const Plan& plan) {
             out += "  pass-through: yes (binary COPY bytes stream through undecoded when the "
                    "target table is new or has the same column types)\n";
         }
+        if (!stream.transforms.empty()) {
+            out += "  transform (evaluated in sluice):\n";
+            for (const std::string& line : stream.transforms.front()->Describe()) {
+                out += fmt::format("    {}\n", line);
+            }
+        }
         for (const TenantPlan& tenant : stream.tenants) {
             out += fmt::format("  tenant {}: ~{} rows, {} partition(s){}\n", tenant.id,
                                Thousands(tenant.estimated_rows), tenant.partitions,
@@ -204,6 +210,8 @@ nlohmann::json PlanToJson(const Plan& plan) {
                            {"target", Relative(TargetLabel(stream.spec), base)},
                            {"after", stream.spec.after},
                            {"passthrough", stream.passthrough_candidate},
+                           {"transform", stream.transforms.empty() ? nlohmann::json::array()
+                                                                   : nlohmann::json(stream.transforms.front()->Describe())},
                            {"tenants", tenants},
                            {"incremental", WindowsJson(stream.windows)},
                            {"notes", stream.notes},

@@ -154,6 +154,32 @@ void CheckDeleteMissing(const StreamSpec& spec, const std::vector<PartitionPlan>
     }
 }
 
+/// Compiles the transform against each source's columns; each source's schema becomes the
+/// transform's output. A tenant whose columns do not fit fails alone; when none fits, the
+/// first problem is the job file's error (exit 2 at the expression).
+void CompileTransforms(const StreamSpec& spec, std::vector<PlannedSource>& sources) {
+    std::optional<Error> first;
+    bool any = false;
+    for (PlannedSource& s : sources) {
+        if (!s.error.empty()) {
+            continue;
+        }
+        try {
+            s.transform = std::make_shared<const RowTransform>(spec.transform, s.schema);
+            s.schema = s.transform->output();
+            any = true;
+        } catch (const Error& e) {
+            if (!first) {
+                first = e;
+            }
+            s.error = s.tenant.empty() ? e.what() : fmt::format("tenant {}: {}", s.tenant, e.what());
+        }
+    }
+    if (!any && first) {
+        throw *first;
+    }
+}
+
 void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, const LoadedFiles& loaded,
                 StreamPlan& out) {
     out.spec = spec;
@@ -181,6 +207,9 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
         }
     }
     PlanSources(sources, request, workers);
+    if (spec.transform.enabled()) {
+        CompileTransforms(spec, sources);
+    }
     out.spec.target.unique_keys = SourceKeysUnique(spec, sources);
     if (spec.tenants.enabled()) {
         out.source_schema = ReconcileTenantColumns(TargetColumns(spec, out.notes), spec.tenants.as_column,
@@ -211,6 +240,9 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
         }
         out.sources.push_back(std::move(s.source));
         out.source_schemas.push_back(std::move(s.schema));
+        if (s.transform) {
+            out.transforms.push_back(std::move(s.transform));
+        }
         if (!s.tenant.empty()) {
             out.tenants.push_back(std::move(tenant_plan));
         }
@@ -220,7 +252,7 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
     }
     CheckDeleteMissing(spec, out.partitions);
     out.passthrough_candidate = IsPostgres(spec.source.url) && IsPostgres(spec.target.url) &&
-                                spec.transform.columns.empty() && spec.transform.filter.empty() &&
+                                !spec.transform.enabled() &&
                                 spec.tenants.as_column.empty() && !spec.source.consistent;
     AddTargetNotes(spec, out.notes);
     if (spec.source.consistent && IsPostgres(spec.source.url) && IsPostgres(spec.target.url)) {
@@ -230,16 +262,9 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
     }
 }
 
-/// The job file accepts transform: and incremental: (DESIGN.md's contract), but this build does
-/// not apply them yet. Ignoring them would load rows the user asked to leave out, so refuse.
-void RefuseUnimplementedBlocks(const StreamSpec& spec) {
-    if (!spec.transform.columns.empty() || !spec.transform.filter.empty()) {
-        throw Error(ErrorKind::kConfig,
-                    fmt::format("{}: transform: is not implemented in this build of sluice, and a load "
-                                "that ignored it would write rows or columns you asked to leave out; "
-                                "remove it and select or filter in source.query instead",
-                                spec.transform.location));
-    }
+/// incremental: loads only what changed since the last run, so a target it replaces would end
+/// up holding only that: refuse the combination.
+void RefuseIncrementalReplace(const StreamSpec& spec) {
     if ((spec.incremental.enabled() || spec.incremental.by_files()) &&
         (spec.target.mode == "replace" || spec.target.create == "replace")) {
         throw Error(ErrorKind::kConfig,
@@ -307,7 +332,7 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const 
     plan.streams.resize(job.streams.size());
     for (size_t i = 0; i < job.streams.size(); ++i) {
         try {
-            RefuseUnimplementedBlocks(job.streams[i]);
+            RefuseIncrementalReplace(job.streams[i]);
             CheckTargetOf(job.streams[i]);
             CheckTargetSchema(job.streams[i]);
             PlanStream(job.streams[i], workers, marks, loaded, plan.streams[i]);

@@ -9,6 +9,7 @@
 #include "config/job_spec.hpp"
 #include "connectors/connector.hpp"
 #include "plan/plan.hpp"
+#include "transform/row_transform.hpp"
 
 namespace sluice {
 
@@ -30,6 +31,8 @@ struct PlannedSource {
     std::vector<std::string> merge_key;  ///< a merge's key: the window's repeated keys are counted
     /// incremental: {files: ...}: the files earlier runs of the stream loaded, by path.
     const std::map<std::string, FileMark>* loaded_files = nullptr;
+    /// transform: compiled against this source's columns; `schema` is then its output.
+    std::shared_ptr<const RowTransform> transform;
     CursorWindow window;                ///< the window planned (every slice carries it)
     WindowCount window_count;
 };

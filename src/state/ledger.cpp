@@ -25,7 +25,8 @@ namespace {
 // 6: checkpoints.tenant (incremental marks per stream and tenant).
 // 7: partitions.rows_inserted, .rows_updated, .rows_unchanged, .rows_deleted (how a merge's
 //    rows landed); the files table (incremental: {files: ...}).
-constexpr int kSchemaVersion = 7;
+// 8: partitions.rows_filtered (rows a transform's filter left out on purpose).
+constexpr int kSchemaVersion = 8;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS {p}partitions (
   error text, slice text, undo text, rows_read {big} NOT NULL DEFAULT 0,
   bytes {big} NOT NULL DEFAULT 0, rows_inserted {big} NOT NULL DEFAULT 0,
   rows_updated {big} NOT NULL DEFAULT 0, rows_unchanged {big} NOT NULL DEFAULT 0,
-  rows_deleted {big} NOT NULL DEFAULT 0,
+  rows_deleted {big} NOT NULL DEFAULT 0, rows_filtered {big} NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, stream, partition_id));
 CREATE TABLE IF NOT EXISTS {p}invocations (
   run_id text NOT NULL, invocation integer NOT NULL, owner text, started_at {ts}, finished_at {ts},
@@ -220,6 +221,9 @@ void Ledger::Migrate() {
         AddColumnIfMissing("partitions", "rows_unchanged", true);
         AddColumnIfMissing("partitions", "rows_deleted", true);
     }
+    if (version >= 1 && version < 8) {
+        AddColumnIfMissing("partitions", "rows_filtered", true);
+    }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
                      {std::to_string(kSchemaVersion)});
@@ -316,7 +320,7 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
     auto rows = store_->Query(
         fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
                     "rows, worker, lease_until, error, slice, undo, rows_read, bytes, rows_inserted, rows_updated, "
-                    "rows_unchanged, rows_deleted FROM {} WHERE {} "
+                    "rows_unchanged, rows_deleted, rows_filtered FROM {} WHERE {} "
                     "ORDER BY stream, partition_id",
                     Table("partitions"), where),
         params);
@@ -341,6 +345,7 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
         p.rows_updated = SqlInt(r[16]);
         p.rows_unchanged = SqlInt(r[17]);
         p.rows_deleted = SqlInt(r[18]);
+        p.rows_filtered = SqlInt(r[19]);
         out.push_back(std::move(p));
     }
     return out;
@@ -516,11 +521,11 @@ CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, const PartitionTal
     // and the caller rolls the data back with it.
     mark.fenced_update = fmt::format(
         "UPDATE {} SET status = 'committed', rows = {}, rows_read = {}, bytes = {}, rows_inserted = {}, "
-        "rows_updated = {}, rows_unchanged = {}, rows_deleted = {}, finished_at = {}, "
+        "rows_updated = {}, rows_unchanged = {}, rows_deleted = {}, rows_filtered = {}, finished_at = {}, "
         "lease_until = NULL, error = NULL, undo = {} WHERE run_id = {} AND stream = {} "
         "AND partition_id = {} AND status = 'running' AND worker = {} AND attempts = {}",
         Table("partitions"), tally.rows_written, tally.rows_read, tally.bytes, tally.rows_inserted,
-        tally.rows_updated, tally.rows_unchanged, tally.rows_deleted, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
+        tally.rows_updated, tally.rows_unchanged, tally.rows_deleted, tally.rows_filtered, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
         SqlLiteral(claim.stream), claim.partition, SqlLiteral(claim.worker), claim.attempt);
     for (const RejectedRow& r : rejects) {
         mark.rejects += fmt::format(

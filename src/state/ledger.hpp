@@ -43,6 +43,7 @@ struct PartitionTally {
     int64_t rows_updated = 0;
     int64_t rows_unchanged = 0;
     int64_t rows_deleted = 0;  ///< target rows delete_missing removed (never read)
+    int64_t rows_filtered = 0; ///< rows a transform's filter left out (read, not written)
 };
 
 /// A running partition's tally, for Ledger::RecordProgress.
@@ -84,6 +85,7 @@ struct PartitionRecord {
     int64_t rows_updated = 0;
     int64_t rows_unchanged = 0;
     int64_t rows_deleted = 0;
+    int64_t rows_filtered = 0;       ///< committed: rows the transform's filter left out
     std::string worker;
     std::string lease_until;
     std::string error;

@@ -44,10 +44,11 @@ expect_contains "$WORK/job/rejects/bad_rows.jsonl" '"run":"r'
 expect_exit 2 "$SLUICE" run --resume --progress none
 expect_contains "$WORK/err" "JOB is required"
 
-# Blocks this build does not apply are refused, not ignored.
-printf 'transform: {filter: "amount > 0"}\n' | cat "$WORK/job/job.yaml" - > "$WORK/job/transform.yaml"
+# A transform that names a column the source lacks is refused at the expression's column,
+# with the column it most likely meant, before a run is recorded.
+printf 'transform: {filter: "amuont > 0"}\n' | cat "$WORK/job/job.yaml" - > "$WORK/job/transform.yaml"
 expect_exit 2 "$SLUICE" run "$WORK/job/transform.yaml" --progress none
-expect_contains "$WORK/err" "transform.yaml:6:1: transform: is not implemented"
+expect_contains "$WORK/err" "transform.yaml:6:22: transform.filter: unknown column amuont; did you mean 'amount'?"
 
 # Modes and targets this build cannot write are refused by plan and validate, before a run
 # is recorded.

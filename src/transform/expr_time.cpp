@@ -1,0 +1,1066 @@
+// Date and time functions. Timestamps are microseconds since 1970 UTC and there is no session
+// time zone: everything PostgreSQL does in the session's zone (date_trunc and extract on a
+// timestamptz, a date widened to timestamptz) is done here as a session with TimeZone=UTC does.
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "core/convert.hpp"
+#include "transform/expr_ast.hpp"
+#include "transform/expr_decimal.hpp"
+#include "transform/expr_functions.hpp"
+#include "transform/expr_kernels.hpp"
+
+namespace sluice::expr {
+
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+constexpr int64_t kMicrosPerMinute = 60 * kMicrosPerSecond;
+constexpr int64_t kMicrosPerHour = 60 * kMicrosPerMinute;
+constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
+/// PostgreSQL's first valid day, 4714-11-24 BC (Julian day 0), as days since 1970.
+constexpr int64_t kFirstDay = -2'440'588;
+/// PostgreSQL's last valid date, 5874897-12-31, as days since 1970.
+constexpr int64_t kLastDay = 2'145'042'905;
+
+bool Finite(int64_t micros) { return micros != INT64_MIN && micros != INT64_MAX; }
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+
+/// Days since 1970 of a proleptic Gregorian date, for any year (core's DaysFromCivil narrows to
+/// int32, which month arithmetic on extreme values can overflow).
+int64_t DaysFrom(int64_t year, int64_t month, int64_t day) {
+    year -= month <= 2 ? 1 : 0;
+    const int64_t era = FloorDiv(year, 400);
+    const int64_t yoe = year - era * 400;
+    const int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool IsLeap(int64_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int64_t DaysInMonth(int64_t year, int64_t month) {
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && IsLeap(year) ? 29 : kDays[month - 1];
+}
+
+/// A calendar date; `year` is astronomical (1 BC is year 0), as PostgreSQL's internal tm_year.
+struct Civil {
+    int64_t year = 0;
+    int64_t month = 1;
+    int64_t day = 1;
+};
+
+Civil ToCivil(int64_t days) {
+    Civil c;
+    unsigned m = 0, d = 0;
+    CivilFromDays(days, c.year, m, d);
+    c.month = m;
+    c.day = d;
+    return c;
+}
+
+int64_t Weekday(int64_t days) { return ((days + 4) % 7 + 7) % 7; }  // 0 = Sunday; 1970-01-01 was a Thursday
+
+/// The ISO 8601 year and week of a day: weeks start on Monday and belong to the year that
+/// holds their Thursday.
+std::pair<int64_t, int64_t> IsoWeek(int64_t days) {
+    const int64_t thursday = days - (Weekday(days) + 6) % 7 + 3;
+    const int64_t year = ToCivil(thursday).year;
+    return {year, (thursday - DaysFrom(year, 1, 1)) / 7 + 1};
+}
+
+}  // namespace
+
+/// PostgreSQL's timestamp + interval, with its order of operations. Where PostgreSQL reports
+/// "timestamp out of range", this saturates to the largest finite timestamps (INT64_MIN + 1,
+/// INT64_MAX - 1), never to an infinity; no caller can report a row error through this
+/// signature, and a value that far out is refused when it is loaded into PostgreSQL.
+int64_t AddInterval(int64_t micros, const Interval& interval, int sign) {
+    if (!Finite(micros)) {
+        return micros;
+    }
+    int64_t days = FloorDiv(micros, kMicrosPerDay);
+    const int64_t time = micros - days * kMicrosPerDay;
+    if (interval.months != 0) {
+        Civil c = ToCivil(days);
+        const int64_t total = c.year * 12 + (c.month - 1) + sign * static_cast<int64_t>(interval.months);
+        c.year = FloorDiv(total, 12);
+        c.month = total - c.year * 12 + 1;
+        c.day = std::min(c.day, DaysInMonth(c.year, c.month));  // Jan 31 + 1 month = Feb 28/29
+        days = DaysFrom(c.year, c.month, c.day);
+    }
+    days += sign * static_cast<int64_t>(interval.days);
+    // Day and time first, then the interval's time: past the range either way saturates.
+    const int64_t shift = sign < 0 && interval.micros == INT64_MIN ? INT64_MAX : sign * interval.micros;
+    int64_t result = 0;
+    const bool overflow = __builtin_mul_overflow(days, kMicrosPerDay, &result) ||
+                          __builtin_add_overflow(result, time, &result) || __builtin_add_overflow(result, shift, &result);
+    if (overflow || !Finite(result)) {
+        const bool high = overflow ? days > 0 || (days == 0 && shift > 0) : result == INT64_MAX;
+        return high ? INT64_MAX - 1 : INT64_MIN + 1;
+    }
+    return result;
+}
+
+namespace {
+
+// ---- units ------------------------------------------------------------------------------
+
+enum class Unit {
+    kMicroseconds, kMilliseconds, kSecond, kMinute, kHour, kDay, kWeek, kMonth, kQuarter, kYear, kDecade,
+    kCentury, kMillennium, kEpoch, kDow, kIsoDow, kDoy, kIsoYear, kTimezone, kTimezoneHour, kTimezoneMinute, kJulian,
+};
+
+/// PostgreSQL's spellings of units (its deltatktbl plus the special words).
+struct UnitName {
+    std::string_view name;
+    Unit unit;
+};
+constexpr UnitName kUnitNames[] = {
+    {"c", Unit::kCentury}, {"cent", Unit::kCentury}, {"centuries", Unit::kCentury}, {"century", Unit::kCentury},
+    {"d", Unit::kDay}, {"day", Unit::kDay}, {"days", Unit::kDay},
+    {"dec", Unit::kDecade}, {"decade", Unit::kDecade}, {"decades", Unit::kDecade}, {"decs", Unit::kDecade},
+    {"h", Unit::kHour}, {"hour", Unit::kHour}, {"hours", Unit::kHour}, {"hr", Unit::kHour}, {"hrs", Unit::kHour},
+    {"m", Unit::kMinute}, {"min", Unit::kMinute}, {"mins", Unit::kMinute}, {"minute", Unit::kMinute},
+    {"minutes", Unit::kMinute},
+    {"microsecon", Unit::kMicroseconds}, {"us", Unit::kMicroseconds}, {"usec", Unit::kMicroseconds},
+    {"useconds", Unit::kMicroseconds}, {"usecs", Unit::kMicroseconds},
+    {"mil", Unit::kMillennium}, {"millennia", Unit::kMillennium}, {"millennium", Unit::kMillennium},
+    {"mils", Unit::kMillennium},
+    {"millisecon", Unit::kMilliseconds}, {"ms", Unit::kMilliseconds}, {"msec", Unit::kMilliseconds},
+    {"mseconds", Unit::kMilliseconds}, {"msecs", Unit::kMilliseconds},
+    {"mon", Unit::kMonth}, {"mons", Unit::kMonth}, {"month", Unit::kMonth}, {"months", Unit::kMonth},
+    {"qtr", Unit::kQuarter}, {"quarter", Unit::kQuarter},
+    {"s", Unit::kSecond}, {"sec", Unit::kSecond}, {"second", Unit::kSecond}, {"seconds", Unit::kSecond},
+    {"secs", Unit::kSecond},
+    {"timezone", Unit::kTimezone}, {"timezone_h", Unit::kTimezoneHour}, {"timezone_m", Unit::kTimezoneMinute},
+    {"w", Unit::kWeek}, {"week", Unit::kWeek}, {"weeks", Unit::kWeek},
+    {"y", Unit::kYear}, {"year", Unit::kYear}, {"years", Unit::kYear}, {"yr", Unit::kYear}, {"yrs", Unit::kYear},
+    {"epoch", Unit::kEpoch}, {"dow", Unit::kDow}, {"isodow", Unit::kIsoDow}, {"doy", Unit::kDoy},
+    {"isoyear", Unit::kIsoYear}, {"j", Unit::kJulian}, {"jd", Unit::kJulian}, {"julian", Unit::kJulian},
+};
+
+/// Looks a unit up as PostgreSQL does: case-insensitively, on its first 10 characters.
+std::optional<Unit> ParseUnit(std::string_view text) {
+    std::string lower = ChangeCase(text.substr(0, 10), false);
+    for (const UnitName& u : kUnitNames) {
+        if (u.name == lower) {
+            return u.unit;
+        }
+    }
+    return std::nullopt;
+}
+
+/// The unit of a date_trunc/extract/date_part call: its first argument, which must be a
+/// constant so that it is checked when the job is planned.
+std::optional<Unit> ConstantUnit(const std::string& function, const ArgInfo& arg, const std::string& known) {
+    if (arg.null_literal) {
+        return std::nullopt;
+    }
+    if (!arg.constant) {
+        throw ExprError(arg.offset, fmt::format("{}: the unit must be a constant such as 'month'", function));
+    }
+    auto unit = ParseUnit(*arg.constant);
+    if (!unit) {
+        throw ExprError(arg.offset, fmt::format("{}: unit \"{}\" not recognized; use one of {}", function, *arg.constant,
+                                                known));
+    }
+    return unit;
+}
+
+/// A column of `rows` NULLs of the call's result type (a NULL unit).
+Column AllNull(const KernelCall& call) {
+    Column out(call.result);
+    out.Reserve(call.rows);
+    for (size_t row = 0; row < call.rows; ++row) {
+        out.AppendNull();
+    }
+    return out;
+}
+
+/// The type a temporal argument is taken as: its own, or timestamptz for a '...' literal.
+DataType TemporalArg(const std::string& name, const std::vector<ArgInfo>& args, size_t i, size_t offset,
+                     const std::string& usage) {
+    if (args[i].null_literal || args[i].string_literal) {
+        return MakeType(LogicalType::kTimestampTz);
+    }
+    if (!IsTemporalType(args[i].type.id)) {
+        NoOverload(name, args, offset, usage);
+    }
+    return args[i].type;
+}
+
+// ---- date_trunc -------------------------------------------------------------------------
+
+const std::string kTruncUnits =
+    "microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, millennium";
+
+/// date_trunc of a finite timestamp, with PostgreSQL's rules for years before 1 AD.
+int64_t Truncate(Unit unit, int64_t micros) {
+    const int64_t days = FloorDiv(micros, kMicrosPerDay);
+    auto floor_to = [micros](int64_t step) { return FloorDiv(micros, step) * step; };
+    Civil c = ToCivil(days);
+    switch (unit) {
+        case Unit::kMicroseconds: return micros;
+        case Unit::kMilliseconds: return floor_to(1000);
+        case Unit::kSecond: return floor_to(kMicrosPerSecond);
+        case Unit::kMinute: return floor_to(kMicrosPerMinute);
+        case Unit::kHour: return floor_to(kMicrosPerHour);
+        case Unit::kDay: return days * kMicrosPerDay;
+        case Unit::kWeek: return (days - (Weekday(days) + 6) % 7) * kMicrosPerDay;
+        case Unit::kMillennium:
+            c.year = c.year > 0 ? ((c.year + 999) / 1000) * 1000 - 999 : -((999 - (c.year - 1)) / 1000) * 1000 + 1;
+            c.month = 1;
+            break;
+        case Unit::kCentury:
+            c.year = c.year > 0 ? ((c.year + 99) / 100) * 100 - 99 : -((99 - (c.year - 1)) / 100) * 100 + 1;
+            c.month = 1;
+            break;
+        case Unit::kDecade:
+            c.year = c.year > 0 ? (c.year / 10) * 10 : -((8 - (c.year - 1)) / 10) * 10;
+            c.month = 1;
+            break;
+        case Unit::kYear: c.month = 1; break;
+        case Unit::kQuarter: c.month = 3 * ((c.month - 1) / 3) + 1; break;
+        default: break;  // kMonth
+    }
+    return DaysFrom(c.year, c.month, 1) * kMicrosPerDay;
+}
+
+/// date_trunc(unit, timestamp | timestamptz | date): a date becomes a timestamptz, as in
+/// PostgreSQL (which picks date_trunc(text, timestamptz) for it).
+void RegisterDateTrunc(FunctionTable& table) {
+    static const std::string kUsage = "date_trunc('unit', timestamp | timestamptz | date) -> timestamp | timestamptz";
+    table["date_trunc"] = {
+        [](const std::vector<ArgInfo>& args, size_t offset) {
+            ExpectArgs("date_trunc", args, 2, 2, offset, kUsage);
+            DataType type = TemporalArg("date_trunc", args, 1, offset, kUsage);
+            if (type.id == LogicalType::kDate) {
+                type = MakeType(LogicalType::kTimestampTz);
+            }
+            const std::optional<Unit> unit = ConstantUnit("date_trunc", args[0], kTruncUnits);
+            if (unit && *unit > Unit::kMillennium) {
+                throw ExprError(args[0].offset, fmt::format("date_trunc: unit \"{}\" not supported; use one of {}",
+                                                            *args[0].constant, kTruncUnits));
+            }
+            Kernel kernel = [unit](const KernelCall& call) {
+                if (!unit) {
+                    return AllNull(call);
+                }
+                return MapRows<int64_t, std::string_view, int64_t>(
+                    call, [u = *unit](size_t, std::string_view, int64_t t) -> std::optional<int64_t> {
+                        return Finite(t) ? Truncate(u, t) : t;
+                    });
+            };
+            return Resolution{type, {MakeType(LogicalType::kText), type}, kernel, nullptr};
+        },
+        kUsage};
+}
+
+// ---- extract and date_part --------------------------------------------------------------
+
+const std::string kExtractUnits =
+    "microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, millennium, "
+    "epoch, dow, isodow, doy, isoyear, timezone, timezone_hour, timezone_minute";
+
+/// One unit's value: `value` / 10^`scale` exactly (extract's numeric) and `real` as
+/// PostgreSQL's date_part computes it in double precision.
+struct Part {
+    int64_t value = 0;
+    int scale = 0;
+    double real = 0;
+};
+
+Part Whole(int64_t v) { return {v, 0, static_cast<double>(v)}; }
+
+/// The value of `unit` at a finite time (a date is its midnight).
+Part UnitValue(Unit unit, int64_t micros, bool is_date) {
+    const int64_t days = FloorDiv(micros, kMicrosPerDay);
+    const int64_t time = micros - days * kMicrosPerDay;
+    const int64_t second_micros = time % kMicrosPerMinute;  // seconds and fraction within the minute
+    const Civil c = ToCivil(days);
+    const int64_t sec = second_micros / kMicrosPerSecond;
+    const int64_t frac = second_micros % kMicrosPerSecond;
+    switch (unit) {
+        case Unit::kMicroseconds: return Whole(second_micros);
+        case Unit::kMilliseconds: return {second_micros, 3, sec * 1000.0 + frac / 1000.0};
+        case Unit::kSecond: return {second_micros, 6, sec + frac / 1000000.0};
+        case Unit::kMinute: return Whole(time / kMicrosPerMinute % 60);
+        case Unit::kHour: return Whole(time / kMicrosPerHour);
+        case Unit::kDay: return Whole(c.day);
+        case Unit::kMonth: return Whole(c.month);
+        case Unit::kQuarter: return Whole((c.month - 1) / 3 + 1);
+        case Unit::kWeek: return Whole(IsoWeek(days).second);
+        case Unit::kYear: return Whole(c.year > 0 ? c.year : c.year - 1);  // there is no year 0
+        case Unit::kDecade: return Whole(c.year > 0 ? c.year / 10 : -((8 - (c.year - 1)) / 10));
+        case Unit::kCentury: return Whole(c.year > 0 ? (c.year + 99) / 100 : -((99 - (c.year - 1)) / 100));
+        case Unit::kMillennium: return Whole(c.year > 0 ? (c.year + 999) / 1000 : -((999 - (c.year - 1)) / 1000));
+        case Unit::kIsoYear: {
+            const int64_t y = IsoWeek(days).first;
+            return Whole(y > 0 ? y : y - 1);
+        }
+        case Unit::kDow: return Whole(Weekday(days));
+        case Unit::kIsoDow: return Whole(Weekday(days) == 0 ? 7 : Weekday(days));
+        case Unit::kDoy: return Whole(days - DaysFrom(c.year, 1, 1) + 1);
+        case Unit::kEpoch:
+            if (is_date) {
+                return Whole(days * 86400);
+            }
+            return {micros, 6, static_cast<double>(micros) / 1000000.0};
+        default: return Whole(0);  // time zone units: the session zone is UTC
+    }
+}
+
+/// Units that keep growing with time: an infinite input gives an infinite value for them and
+/// NULL for the others (PostgreSQL 15).
+bool Monotonic(Unit unit) {
+    return unit == Unit::kYear || unit == Unit::kDecade || unit == Unit::kCentury || unit == Unit::kMillennium ||
+           unit == Unit::kIsoYear || unit == Unit::kEpoch;
+}
+
+/// Reads row `row` of a date, timestamp or timestamptz column as microseconds (infinities kept).
+int64_t ReadMicros(const Column& c, size_t row) {
+    if (c.type().id != LogicalType::kDate) {
+        return c.Get<int64_t>(row);
+    }
+    const int32_t d = c.Get<int32_t>(row);
+    return d == INT32_MIN ? INT64_MIN : d == INT32_MAX ? INT64_MAX : static_cast<int64_t>(d) * kMicrosPerDay;
+}
+
+/// Checks a unit against the argument's type as PostgreSQL does, at plan time.
+void CheckUnitForType(const std::string& function, Unit unit, LogicalType type, const ArgInfo& unit_arg) {
+    const bool time_unit = unit <= Unit::kHour;
+    const bool zone_unit = unit == Unit::kTimezone || unit == Unit::kTimezoneHour || unit == Unit::kTimezoneMinute;
+    const char* type_name = nullptr;
+    if (unit == Unit::kJulian) {
+        type_name = "expressions (julian is not implemented)";
+    } else if (type == LogicalType::kDate && (time_unit || zone_unit)) {
+        type_name = "date";
+    } else if (type == LogicalType::kTimestamp && zone_unit) {
+        type_name = "timestamp";
+    }
+    if (type_name) {
+        throw ExprError(unit_arg.offset, fmt::format("{}: unit \"{}\" not supported for {}; use one of {}", function,
+                                                     *unit_arg.constant, type_name, kExtractUnits));
+    }
+}
+
+/// extract (numeric, exact) and date_part (double precision).
+void RegisterExtract(FunctionTable& table, const std::string& name, bool numeric) {
+    const std::string usage = numeric ? "extract(unit FROM date | timestamp | timestamptz) -> decimal"
+                                      : "date_part('unit', date | timestamp | timestamptz) -> float64";
+    table[name] = {
+        [name, numeric, usage](const std::vector<ArgInfo>& args, size_t offset) {
+            ExpectArgs(name, args, 2, 2, offset, usage);
+            DataType type = TemporalArg(name, args, 1, offset, usage);
+            if (!numeric && type.id == LogicalType::kDate) {
+                type = MakeType(LogicalType::kTimestampTz);  // date_part has no date variant in PostgreSQL
+            }
+            const std::optional<Unit> unit = ConstantUnit(name, args[0], kExtractUnits);
+            if (unit) {
+                CheckUnitForType(name, *unit, type.id, args[0]);
+            }
+            const DataType result = MakeType(numeric ? LogicalType::kDecimal : LogicalType::kFloat64);
+            Kernel kernel = [unit, numeric](const KernelCall& call) {
+                if (!unit) {
+                    return AllNull(call);
+                }
+                const Column& in = *call.args[1];
+                const bool is_date = in.type().id == LogicalType::kDate;
+                Column out(call.result);
+                out.Reserve(call.rows);
+                for (size_t row = 0; row < call.rows; ++row) {
+                    if (in.IsNull(row)) {
+                        out.AppendNull();
+                        continue;
+                    }
+                    const int64_t t = ReadMicros(in, row);
+                    if (!Finite(t)) {
+                        if (!Monotonic(*unit)) {
+                            out.AppendNull();
+                        } else if (numeric) {
+                            out.AppendBytes(t > 0 ? "Infinity" : "-Infinity");
+                        } else {
+                            out.Append<double>(t > 0 ? HUGE_VAL : -HUGE_VAL);
+                        }
+                        continue;
+                    }
+                    const Part part = UnitValue(*unit, t, is_date);
+                    if (numeric) {
+                        out.AppendBytes(FormatDecimal(Decimal{part.value, part.scale}));
+                    } else {
+                        out.Append<double>(part.real);
+                    }
+                }
+                return out;
+            };
+            return Resolution{result, {MakeType(LogicalType::kText), type}, kernel, nullptr};
+        },
+        usage};
+}
+
+// ---- make_date, to_timestamp(number), now ------------------------------------------------
+
+/// Days since 1970 of a date PostgreSQL accepts, or an error message.
+std::optional<int64_t> ValidDate(int64_t year, int64_t month, int64_t day, std::string& error) {
+    if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) {
+        error = "date/time field value out of range";
+        return std::nullopt;
+    }
+    const int64_t days = DaysFrom(year, month, day);
+    if (days < kFirstDay || days > kLastDay) {
+        error = "date out of range";
+        return std::nullopt;
+    }
+    return days;
+}
+
+void RegisterMakeDate(FunctionTable& table) {
+    static const std::string kUsage = "make_date(year integer, month integer, day integer) -> date";
+    table["make_date"] = {
+        [](const std::vector<ArgInfo>& args, size_t offset) {
+            ExpectArgs("make_date", args, 3, 3, offset, kUsage);
+            for (const ArgInfo& a : args) {
+                if (!a.null_literal && !a.string_literal && !IsIntegerType(a.type.id)) {
+                    NoOverload("make_date", args, offset, kUsage);
+                }
+            }
+            const DataType i64 = MakeType(LogicalType::kInt64);
+            return Resolution{MakeType(LogicalType::kDate), {i64, i64, i64}, [](const KernelCall& call) {
+                                  return MapRows<int32_t, int64_t, int64_t, int64_t>(
+                                      call, [&call](size_t row, int64_t y, int64_t m, int64_t d) -> std::optional<int32_t> {
+                                          // Negative years are BC: -44 is 44 BC, astronomical -43.
+                                          std::string error;
+                                          auto days = y == 0 ? std::nullopt : ValidDate(y < 0 ? y + 1 : y, m, d, error);
+                                          if (!days) {
+                                              call.errors.Fail(row, fmt::format("date field value out of range: {}-{:02}-{:02}",
+                                                                                y, m, d));
+                                              return std::nullopt;
+                                          }
+                                          return static_cast<int32_t>(*days);
+                                      });
+                              },
+                              nullptr};
+        },
+        kUsage};
+}
+
+/// to_timestamp(seconds since 1970) as PostgreSQL: infinities stay, NaN and values outside
+/// its timestamp range are errors, rounding to the microsecond is done relative to 2000-01-01.
+std::optional<int64_t> EpochSeconds(double seconds, std::string& error) {
+    if (std::isnan(seconds)) {
+        error = "timestamp cannot be NaN";
+        return std::nullopt;
+    }
+    if (std::isinf(seconds)) {
+        return seconds > 0 ? INT64_MAX : INT64_MIN;
+    }
+    constexpr double kPgEpoch = 946'684'800.0;  // 2000-01-01 in Unix seconds
+    constexpr double kLowest = static_cast<double>(kFirstDay) * 86400;
+    const double micros = std::rint((seconds - kPgEpoch) * 1e6) + kPgEpoch * 1e6;
+    if (seconds < kLowest || micros >= 9.2233720368547e18) {
+        Column c(MakeType(LogicalType::kFloat64));
+        c.Append<double>(seconds);
+        error = fmt::format("timestamp out of range: \"{}\"", FormatValue(c, 0));
+        return std::nullopt;
+    }
+    return static_cast<int64_t>(micros);
+}
+
+// ---- to_date and to_timestamp with a template -------------------------------------------
+
+/// What a template item reads (PostgreSQL's formatting.c from_char actions).
+enum class Item {
+    kText, kSpace, kSeparator, kFixed,
+    kYear4, kYear3, kYear2, kYear1, kMonth, kDay, kDayOfYear, kHour12, kHour24, kMinute, kSecond,
+    kSecondsOfDay, kMillis, kMicros, kFraction, kMeridiem, kMeridiemDots, kEra, kEraDots, kMonthName,
+    kMonthAbbrev, kDayName, kDayAbbrev, kWeekday, kQuarter, kJulianDay, kZoneHour, kZoneMinute, kUnsupported,
+};
+
+struct Keyword {
+    std::string_view name;  // upper case; the template matches it in any case
+    Item item;
+    bool digits;  // reads digits (decides how the item before it reads, as in PostgreSQL)
+};
+
+// Ordered so that a longer keyword comes before its prefixes, as PostgreSQL's table is.
+constexpr Keyword kKeywords[] = {
+    {"A.D.", Item::kEraDots, false}, {"A.M.", Item::kMeridiemDots, false}, {"AD", Item::kEra, false},
+    {"AM", Item::kMeridiem, false}, {"B.C.", Item::kEraDots, false}, {"BC", Item::kEra, false},
+    {"CC", Item::kUnsupported, true}, {"DAY", Item::kDayName, false}, {"DDD", Item::kDayOfYear, true},
+    {"DD", Item::kDay, true}, {"DY", Item::kDayAbbrev, false}, {"D", Item::kWeekday, true},
+    {"FF1", Item::kFraction, true}, {"FF2", Item::kFraction, true}, {"FF3", Item::kFraction, true},
+    {"FF4", Item::kFraction, true}, {"FF5", Item::kFraction, true}, {"FF6", Item::kFraction, true},
+    {"FX", Item::kFixed, false}, {"HH24", Item::kHour24, true}, {"HH12", Item::kHour12, true},
+    {"HH", Item::kHour12, true}, {"IDDD", Item::kUnsupported, true}, {"ID", Item::kUnsupported, true},
+    {"IW", Item::kUnsupported, true}, {"IYYY", Item::kUnsupported, true}, {"IYY", Item::kUnsupported, true},
+    {"IY", Item::kUnsupported, true}, {"I", Item::kUnsupported, true}, {"J", Item::kJulianDay, true},
+    {"MI", Item::kMinute, true}, {"MM", Item::kMonth, true}, {"MONTH", Item::kMonthName, false},
+    {"MON", Item::kMonthAbbrev, false}, {"MS", Item::kMillis, true}, {"OF", Item::kUnsupported, false},
+    {"P.M.", Item::kMeridiemDots, false}, {"PM", Item::kMeridiem, false}, {"Q", Item::kQuarter, true},
+    {"RM", Item::kUnsupported, false}, {"SSSSS", Item::kSecondsOfDay, true}, {"SSSS", Item::kSecondsOfDay, true},
+    {"SS", Item::kSecond, true}, {"TZH", Item::kZoneHour, false}, {"TZM", Item::kZoneMinute, true},
+    {"TZ", Item::kUnsupported, false}, {"US", Item::kMicros, true}, {"WW", Item::kUnsupported, true},
+    {"W", Item::kUnsupported, true}, {"Y,YYY", Item::kUnsupported, true}, {"YYYY", Item::kYear4, true},
+    {"YYY", Item::kYear3, true}, {"YY", Item::kYear2, true}, {"Y", Item::kYear1, true},
+};
+
+const char* const kSupportedPatterns =
+    "YYYY YYY YY Y MM DD DDD HH HH12 HH24 MI SS SSSS MS US FF1-FF6 AM PM A.M. P.M. AD BC Month Mon Day Dy D Q J "
+    "TZH TZM, the prefixes FM and FX and the suffix TH";
+
+struct Node {
+    Item item = Item::kText;
+    std::string_view name;  // the keyword as written, for messages
+    int width = 0;          // digits a fixed-width numeric item reads
+    bool digits = false;
+    bool fill = false;      // FM: read as many digits as there are
+    bool ordinal = false;   // TH: skip an ordinal suffix after the number
+};
+
+bool StartsWithNoCase(std::string_view s, std::string_view upper_prefix) {
+    if (s.size() < upper_prefix.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < upper_prefix.size(); ++i) {
+        const char c = s[i] >= 'a' && s[i] <= 'z' ? static_cast<char>(s[i] - 32) : s[i];
+        if (c != upper_prefix[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// PostgreSQL's separator characters: printable ASCII that is not a letter, digit or space.
+bool IsSeparator(char c) {
+    return c > 0x20 && c < 0x7F && !(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9');
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+size_t Utf8Len(std::string_view s, size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    return std::min<size_t>(c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4, s.size() - i);
+}
+
+/// A template split into items as PostgreSQL's parse_format does.
+struct Template {
+    std::vector<Node> nodes;
+    std::string text;
+};
+
+std::optional<Template> CompileTemplate(std::string_view text, std::string& error) {
+    Template t;
+    t.text = std::string(text);
+    const std::string_view f = t.text;
+    for (size_t i = 0; i < f.size();) {
+        Node node;
+        bool fill = false;
+        if (StartsWithNoCase(f.substr(i), "FM") || StartsWithNoCase(f.substr(i), "TM")) {
+            fill = StartsWithNoCase(f.substr(i), "FM");
+            i += 2;
+        }
+        const Keyword* keyword = nullptr;
+        for (const Keyword& k : kKeywords) {
+            if (StartsWithNoCase(f.substr(i), k.name)) {
+                keyword = &k;
+                break;
+            }
+        }
+        if (keyword) {
+            if (keyword->item == Item::kUnsupported) {
+                error = fmt::format("template pattern \"{}\" is not supported; supported: {}",
+                                    f.substr(i, keyword->name.size()), kSupportedPatterns);
+                return std::nullopt;
+            }
+            node.item = keyword->item;
+            node.name = f.substr(i, keyword->name.size());
+            node.digits = keyword->digits;
+            node.fill = fill;
+            node.width = keyword->item == Item::kFraction ? keyword->name[2] - '0'
+                         : keyword->item == Item::kHour24 || keyword->item == Item::kHour12 ? 2
+                                                                                            : static_cast<int>(keyword->name.size());
+            i += keyword->name.size();
+            if (StartsWithNoCase(f.substr(i), "TH")) {
+                node.ordinal = true;
+                i += 2;
+            }
+            t.nodes.push_back(node);
+            continue;
+        }
+        if (fill) {
+            continue;  // a modifier before nothing it applies to
+        }
+        if (f[i] == '"') {
+            // Quoted text: each character skips one character of input; \ quotes the next.
+            for (++i; i < f.size() && f[i] != '"';) {
+                i += f[i] == '\\' && i + 1 < f.size() ? 1 : 0;
+                const size_t len = Utf8Len(f, i);
+                t.nodes.push_back(Node{.item = Item::kText, .name = f.substr(i, len)});
+                i += len;
+            }
+            i += i < f.size() ? 1 : 0;
+            continue;
+        }
+        i += f[i] == '\\' && i + 1 < f.size() && f[i + 1] == '"' ? 1 : 0;
+        const size_t len = Utf8Len(f, i);
+        node.item = IsSeparator(f[i]) ? Item::kSeparator : IsSpace(f[i]) ? Item::kSpace : Item::kText;
+        node.name = f.substr(i, len);
+        t.nodes.push_back(node);
+        i += len;
+    }
+    return t;
+}
+
+/// Field values read from the input (PostgreSQL's TmFromChar).
+struct Fields {
+    std::optional<int64_t> year, month, day, day_of_year, hour, minute, second, seconds_of_day, julian;
+    int64_t millis = 0, micros = 0;
+    int year_digits = 0;
+    bool twelve_hour = false, pm = false, bc = false;
+    int zone_sign = 0;
+    int64_t zone_hour = 0, zone_minute = 0;
+};
+
+constexpr std::string_view kMonthNames[] = {"January", "February", "March",     "April",   "May",      "June",
+                                            "July",    "August",   "September", "October", "November", "December"};
+constexpr std::string_view kDayNames[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                          "Thursday", "Friday", "Saturday"};
+
+/// Reads a template against one input; an error message when the input does not fit.
+class TemplateReader {
+public:
+    TemplateReader(const Template& t, std::string_view input) : t_(t), in_(input) {}
+
+    std::optional<Fields> Read(std::string& error) {
+        bool fixed = false;
+        int extra_skip = 0;  // spaces skipped beyond what the template asked for
+        for (size_t n = 0; n < t_.nodes.size() && pos_ < in_.size(); ++n) {
+            const Node& node = t_.nodes[n];
+            const bool action = node.item > Item::kFixed;
+            if (!fixed && node.item != Item::kFixed && (action || n == 0)) {
+                extra_skip += SkipSpaces();
+            }
+            if (node.item == Item::kSpace || node.item == Item::kSeparator) {
+                // One template separator or space matches one in the input, or nothing.
+                if (fixed) {
+                    pos_ += Utf8Len(in_, pos_);
+                } else if (IsSpace(in_[pos_]) || IsSeparator(in_[pos_])) {
+                    ++pos_;
+                }
+                continue;
+            }
+            if (node.item == Item::kText) {
+                // Any character matches a text character; one skipped as space already counts.
+                if (!fixed && extra_skip > 0) {
+                    --extra_skip;
+                } else {
+                    pos_ += Utf8Len(in_, pos_);
+                }
+                continue;
+            }
+            if (node.item == Item::kFixed) {
+                fixed = true;
+                continue;
+            }
+            if (!ReadItem(n, extra_skip, error)) {
+                return std::nullopt;
+            }
+            if (node.ordinal) {
+                pos_ = std::min(pos_ + 2, in_.size());
+            }
+            if (!fixed) {
+                extra_skip = SkipSpaces();
+            }
+        }
+        return fields_;
+    }
+
+private:
+    int SkipSpaces() {
+        int skipped = 0;
+        for (; pos_ < in_.size() && IsSpace(in_[pos_]); ++pos_) {
+            ++skipped;
+        }
+        return skipped;
+    }
+
+    /// Whether the item after `n` cannot be mistaken for more digits (then `n` reads as many
+    /// digits as there are, not exactly its width).
+    bool NextIsSeparator(size_t n) const {
+        if (t_.nodes[n].ordinal || n + 1 >= t_.nodes.size()) {
+            return true;
+        }
+        const Node& next = t_.nodes[n + 1];
+        if (next.item > Item::kFixed) {
+            return !next.digits;
+        }
+        return !(next.name.size() == 1 && next.name[0] >= '0' && next.name[0] <= '9');
+    }
+
+    /// PostgreSQL's from_char_parse_int_len: an integer of `width` digits, or of any length
+    /// when the item is FM or a non-digit follows. Stores it in `*into` (refusing a second,
+    /// different value) or `*plain`; returns the characters read.
+    std::optional<int> ReadInt(size_t n, int width, std::optional<int64_t>* into, int64_t* plain, std::string& error) {
+        const Node& node = t_.nodes[n];
+        SkipSpaces();
+        const std::string rest(in_.substr(pos_));  // strtoll needs the terminating NUL
+        const std::string copy = rest.substr(0, static_cast<size_t>(width));
+        const bool any_length = node.fill || NextIsSeparator(n);
+        if (!any_length && copy.size() < static_cast<size_t>(width)) {
+            error = fmt::format("source string too short for \"{}\" formatting field", node.name);
+            return std::nullopt;
+        }
+        const char* digits = any_length ? rest.c_str() : copy.c_str();
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(digits, &end, 10);
+        const auto used = static_cast<int>(end - digits);
+        if (used == 0) {
+            error = fmt::format("invalid value \"{}\" for \"{}\": a number was expected", copy, node.name);
+            return std::nullopt;
+        }
+        if (!any_length && used < width) {
+            error = fmt::format("invalid value \"{}\" for \"{}\": {} digits were expected (the FM prefix allows fewer)",
+                                copy, node.name, width);
+            return std::nullopt;
+        }
+        if (errno == ERANGE || v < INT32_MIN || v > INT32_MAX) {
+            error = fmt::format("value for \"{}\" in source string is out of range", node.name);
+            return std::nullopt;
+        }
+        pos_ += static_cast<size_t>(used);
+        if (into) {
+            if (*into && **into != v) {
+                error = fmt::format("conflicting values for \"{}\" field in formatting string", node.name);
+                return std::nullopt;
+            }
+            *into = v;
+        } else {
+            *plain = v;
+        }
+        return used;
+    }
+
+    /// The index of the first of `names` the input continues with (case-insensitive), as
+    /// PostgreSQL's seq_search; `prefix` cuts each name to its first characters.
+    template <size_t N>
+    std::optional<size_t> ReadName(size_t n, const std::string_view (&names)[N], size_t prefix, std::string& error) {
+        for (size_t k = 0; k < N; ++k) {
+            const std::string_view name = names[k].substr(0, prefix);
+            if (StartsWithNoCase(in_.substr(pos_), ChangeCase(name, true))) {
+                pos_ += name.size();
+                return k;
+            }
+        }
+        error = fmt::format("invalid value \"{}\" for \"{}\": expected one of {}", in_.substr(pos_, prefix ? prefix : 9),
+                            t_.nodes[n].name, fmt::join(names, ", "));
+        return std::nullopt;
+    }
+
+    bool ReadItem(size_t n, int extra_skip, std::string& error) {
+        const Node& node = t_.nodes[n];
+        static constexpr std::string_view kMeridiem[] = {"AM", "PM"};
+        static constexpr std::string_view kMeridiemDots[] = {"A.M.", "P.M."};
+        static constexpr std::string_view kEra[] = {"AD", "BC"};
+        static constexpr std::string_view kEraDots[] = {"A.D.", "B.C."};
+        std::optional<size_t> k;
+        std::optional<int> used;
+        int64_t ignored = 0;
+        switch (node.item) {
+            case Item::kYear4:
+            case Item::kYear3:
+            case Item::kYear2:
+            case Item::kYear1:
+                used = ReadInt(n, node.width, &fields_.year, nullptr, error);
+                if (used && node.item != Item::kYear4 && *used < 4) {
+                    fields_.year = AdjustPartialYear(*fields_.year);
+                }
+                fields_.year_digits = node.width;
+                return used.has_value();
+            case Item::kMonth: return ReadInt(n, 2, &fields_.month, nullptr, error).has_value();
+            case Item::kDay: return ReadInt(n, 2, &fields_.day, nullptr, error).has_value();
+            case Item::kDayOfYear: return ReadInt(n, 3, &fields_.day_of_year, nullptr, error).has_value();
+            case Item::kHour12:
+                fields_.twelve_hour = true;
+                return ReadInt(n, 2, &fields_.hour, nullptr, error).has_value();
+            case Item::kHour24: return ReadInt(n, 2, &fields_.hour, nullptr, error).has_value();
+            case Item::kMinute: return ReadInt(n, 2, &fields_.minute, nullptr, error).has_value();
+            case Item::kSecond: return ReadInt(n, 2, &fields_.second, nullptr, error).has_value();
+            case Item::kSecondsOfDay: return ReadInt(n, node.width, &fields_.seconds_of_day, nullptr, error).has_value();
+            case Item::kJulianDay: return ReadInt(n, node.width, &fields_.julian, nullptr, error).has_value();
+            case Item::kWeekday:
+            case Item::kQuarter: return ReadInt(n, 1, nullptr, &ignored, error).has_value();  // ignored, as PostgreSQL
+            case Item::kMillis:
+                // "25" is 0.25 seconds, as is "250"; "025" is 0.025.
+                used = ReadInt(n, 3, nullptr, &fields_.millis, error);
+                fields_.millis *= used == 1 ? 100 : used == 2 ? 10 : 1;
+                return used.has_value();
+            case Item::kMicros:
+            case Item::kFraction: {
+                const int width = node.item == Item::kMicros ? 6 : node.width;
+                used = ReadInt(n, width, nullptr, &fields_.micros, error);
+                for (int d = used.value_or(6); d < 6; ++d) {
+                    fields_.micros *= 10;
+                }
+                return used.has_value();
+            }
+            case Item::kMeridiem:
+            case Item::kMeridiemDots:
+                k = node.item == Item::kMeridiem ? ReadName(n, kMeridiem, 0, error) : ReadName(n, kMeridiemDots, 0, error);
+                fields_.pm = k == 1;
+                fields_.twelve_hour = true;
+                return k.has_value();
+            case Item::kEra:
+            case Item::kEraDots:
+                k = node.item == Item::kEra ? ReadName(n, kEra, 0, error) : ReadName(n, kEraDots, 0, error);
+                fields_.bc = k == 1;
+                return k.has_value();
+            case Item::kMonthName:
+            case Item::kMonthAbbrev:
+                k = ReadName(n, kMonthNames, node.item == Item::kMonthName ? 0 : 3, error);
+                if (k && fields_.month && *fields_.month != static_cast<int64_t>(*k) + 1) {
+                    error = fmt::format("conflicting values for \"{}\" field in formatting string", node.name);
+                    return false;
+                }
+                if (k) {
+                    fields_.month = static_cast<int64_t>(*k) + 1;
+                }
+                return k.has_value();
+            case Item::kDayName:
+            case Item::kDayAbbrev:
+                return ReadName(n, kDayNames, node.item == Item::kDayName ? 0 : 3, error).has_value();
+            case Item::kZoneHour:
+                // A minus may have been skipped as a separator: it still gives the sign.
+                if (in_[pos_] == '+' || in_[pos_] == '-' || in_[pos_] == ' ') {
+                    fields_.zone_sign = in_[pos_] == '-' ? -1 : 1;
+                    ++pos_;
+                } else {
+                    fields_.zone_sign = extra_skip > 0 && pos_ > 0 && in_[pos_ - 1] == '-' ? -1 : 1;
+                }
+                return ReadInt(n, 2, nullptr, &fields_.zone_hour, error).has_value();
+            case Item::kZoneMinute:
+                fields_.zone_sign = fields_.zone_sign == 0 ? 1 : fields_.zone_sign;
+                return ReadInt(n, 2, nullptr, &fields_.zone_minute, error).has_value();
+            default: return true;
+        }
+    }
+
+    /// Years given in fewer than 4 digits land nearest to 2020, as PostgreSQL's
+    /// adjust_partial_year_to_2020.
+    static int64_t AdjustPartialYear(int64_t y) {
+        return y < 70 ? y + 2000 : y < 100 ? y + 1900 : y < 520 ? y + 2000 : y < 1000 ? y + 1000 : y;
+    }
+
+    const Template& t_;
+    std::string_view in_;
+    size_t pos_ = 0;
+    Fields fields_;
+};
+
+/// What a template read, resolved: the day, the time of day and the zone's offset.
+struct Moment {
+    int64_t days = 0;
+    int64_t time = 0;          // microseconds since midnight
+    int64_t zone_seconds = 0;  // east of UTC
+};
+
+/// Resolves and checks the fields a template read (PostgreSQL's do_to_timestamp).
+std::optional<Moment> Resolve(const Fields& f, std::string_view input, std::string& error) {
+    int64_t hour = f.hour.value_or(0);
+    if (f.twelve_hour) {
+        if (hour < 1 || hour > 12) {
+            error = fmt::format("hour \"{}\" is invalid for the 12-hour clock; use HH24, or an hour from 1 to 12", hour);
+            return std::nullopt;
+        }
+        hour = f.pm && hour < 12 ? hour + 12 : !f.pm && hour == 12 ? 0 : hour;
+    }
+    int64_t minute = f.minute.value_or(0);
+    int64_t second = f.second.value_or(0);
+    if (f.seconds_of_day) {
+        hour += *f.seconds_of_day / 3600;
+        minute += *f.seconds_of_day / 60 % 60;
+        second += *f.seconds_of_day % 60;
+    }
+    // Without a year PostgreSQL takes year 0, which is 1 BC; a negative year or BC is BC.
+    int64_t year = f.year.value_or(0);
+    if (f.year) {
+        year = f.bc ? -year : year;
+        year += year < 0 ? 1 : 0;
+    }
+    const auto out_of_range = [&] {
+        error = fmt::format("date/time field value out of range: \"{}\"", input);
+        return std::nullopt;
+    };
+    Moment m;
+    if (f.julian) {
+        m.days = *f.julian - 2'440'588;
+    } else if (f.day_of_year && (!f.month || !f.day)) {
+        if (!f.year) {
+            error = "cannot calculate day of year without year information";
+            return std::nullopt;
+        }
+        if (*f.day_of_year < 1 || *f.day_of_year > (IsLeap(year) ? 366 : 365)) {
+            return out_of_range();
+        }
+        m.days = DaysFrom(year, 1, 1) + *f.day_of_year - 1;
+    } else {
+        std::string ignored;
+        auto days = ValidDate(year, f.month.value_or(1), f.day.value_or(1), ignored);
+        if (!days) {
+            return out_of_range();
+        }
+        m.days = *days;
+    }
+    const int64_t fraction = f.millis * 1000 + f.micros;
+    if (hour < 0 || hour >= 24 || minute < 0 || minute >= 60 || second < 0 || second >= 60 || fraction < 0 ||
+        fraction >= kMicrosPerSecond) {
+        return out_of_range();
+    }
+    if (f.zone_minute < 0 || f.zone_minute >= 60) {
+        error = fmt::format("invalid value \"{}\" for \"TZM\"", f.zone_minute);
+        return std::nullopt;
+    }
+    m.time = hour * kMicrosPerHour + minute * kMicrosPerMinute + second * kMicrosPerSecond + fraction;
+    m.zone_seconds = f.zone_sign * (f.zone_hour * 3600 + f.zone_minute * 60);
+    return m;
+}
+
+/// to_timestamp's value of a moment: UTC microseconds within PostgreSQL's range.
+std::optional<int64_t> MomentMicros(const Moment& m, std::string_view input, std::string& error) {
+    int64_t micros = 0;
+    const bool overflow = __builtin_mul_overflow(m.days, kMicrosPerDay, &micros) ||
+                          __builtin_add_overflow(micros, m.time - m.zone_seconds * kMicrosPerSecond, &micros);
+    if (overflow || micros < kFirstDay * kMicrosPerDay || micros == INT64_MAX) {
+        error = fmt::format("timestamp out of range: \"{}\"", input);
+        return std::nullopt;
+    }
+    return micros;
+}
+
+/// to_date's value of a moment: its day, whatever the time and zone (as PostgreSQL).
+std::optional<int32_t> MomentDate(const Moment& m, std::string_view input, std::string& error) {
+    if (m.days < kFirstDay || m.days > kLastDay) {
+        error = fmt::format("date out of range: \"{}\"", input);
+        return std::nullopt;
+    }
+    return static_cast<int32_t>(m.days);
+}
+
+/// Templates that are not constants, compiled as the rows come (the last one kept).
+class TemplateCache {
+public:
+    const Template* Get(std::string_view text, std::string& error) {
+        if (!last_ || last_->text != text) {
+            last_ = CompileTemplate(text, error);
+        }
+        return last_ ? &*last_ : nullptr;
+    }
+
+private:
+    std::optional<Template> last_;
+};
+
+/// Reads every row's text with its template (the constant one prepared at plan time, or the
+/// row's own) and turns the moment into the result with `finish`.
+template <class Out, class Finish>
+Column ParseRows(const KernelCall& call, Finish finish) {
+    TemplateCache cache;
+    const auto* constant = static_cast<const Template*>(call.state);
+    return MapRows<Out, std::string_view, std::string_view>(
+        call, [&](size_t row, std::string_view s, std::string_view format) -> std::optional<Out> {
+            std::string error;
+            const Template* t = constant ? constant : cache.Get(format, error);
+            auto fields = t ? TemplateReader(*t, s).Read(error) : std::nullopt;
+            auto moment = fields ? Resolve(*fields, s, error) : std::nullopt;
+            auto value = moment ? finish(*moment, s, error) : std::nullopt;
+            if (!value) {
+                call.errors.Fail(row, fmt::format("'{}' does not match format '{}': {}", s, format, error));
+            }
+            return value;
+        });
+}
+
+/// to_date(text, template) and to_timestamp(text, template); to_timestamp(seconds) too.
+void RegisterTemplates(FunctionTable& table) {
+    for (const bool date : {true, false}) {
+        const std::string name = date ? "to_date" : "to_timestamp";
+        const std::string usage = date ? "to_date(text, template text) -> date"
+                                       : "to_timestamp(text, template text) -> timestamptz or to_timestamp(seconds "
+                                         "float64) -> timestamptz";
+        table[name] = {
+            [name, usage, date](const std::vector<ArgInfo>& args, size_t offset) {
+                const DataType text = MakeType(LogicalType::kText);
+                const DataType tz = MakeType(LogicalType::kTimestampTz);
+                ExpectArgs(name, args, date ? 2 : 1, 2, offset, usage);
+                if (args.size() == 1) {
+                    if (!args[0].null_literal && !args[0].string_literal && !IsNumericType(args[0].type.id)) {
+                        NoOverload(name, args, offset, usage);
+                    }
+                    const DataType f64 = MakeType(LogicalType::kFloat64);
+                    return Resolution{tz, {f64}, [](const KernelCall& call) {
+                                          return MapRows<int64_t, double>(
+                                              call, [&call](size_t row, double s) -> std::optional<int64_t> {
+                                                  std::string error;
+                                                  auto t = EpochSeconds(s, error);
+                                                  if (!t) {
+                                                      call.errors.Fail(row, error);
+                                                  }
+                                                  return t;
+                                              });
+                                      },
+                                      nullptr};
+                }
+                for (const ArgInfo& a : args) {
+                    if (!a.null_literal && !a.string_literal && a.type.id != LogicalType::kText) {
+                        NoOverload(name, args, offset, usage);
+                    }
+                }
+                std::shared_ptr<const Template> prepared;
+                if (args[1].constant) {
+                    std::string error;
+                    auto t = CompileTemplate(*args[1].constant, error);
+                    if (!t) {
+                        throw ExprError(args[1].offset, fmt::format("{}: {}", name, error));
+                    }
+                    prepared = std::make_shared<const Template>(std::move(*t));
+                }
+                Kernel kernel = [date](const KernelCall& call) {
+                    if (date) {
+                        return ParseRows<int32_t>(call, MomentDate);
+                    }
+                    return ParseRows<int64_t>(call, MomentMicros);
+                };
+                return Resolution{date ? MakeType(LogicalType::kDate) : tz, {text, text}, kernel, prepared};
+            },
+            usage};
+    }
+}
+
+}  // namespace
+
+void RegisterTimeFunctions(FunctionTable& table) {
+    table["now"] = {[](const std::vector<ArgInfo>& args, size_t offset) {
+                        ExpectArgs("now", args, 0, 0, offset, "now()");
+                        return Resolution{MakeType(LogicalType::kTimestampTz), {}, [](const KernelCall& call) {
+                                              ColumnWriter<int64_t> out(call.result, call.rows);
+                                              for (size_t row = 0; row < call.rows; ++row) {
+                                                  out.Put(row, call.env.run_started_micros);
+                                              }
+                                              return out.Finish();
+                                          },
+                                          nullptr};
+                    },
+                    "now() -> timestamptz (when the run started; a resumed run keeps it)", true};
+    RegisterDateTrunc(table);
+    RegisterExtract(table, "extract", true);
+    RegisterExtract(table, "date_part", false);
+    RegisterMakeDate(table);
+    RegisterTemplates(table);
+}
+
+}  // namespace sluice::expr
