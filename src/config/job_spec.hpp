@@ -41,6 +41,9 @@ struct TransformSpec {
     std::vector<ExprPlace> column_places;  ///< parallel to `columns`
     std::string filter;
     ExprPlace filter_place;
+    /// Hand the filter to a database source when its SQL computes exactly the same (plan
+    /// says where it ran); false evaluates everything in sluice.
+    bool push_down = true;
     std::string location;  ///< "file:line:column" of the block
 
     bool enabled() const { return !columns.empty() || !filter.empty(); }

@@ -36,7 +36,7 @@ const std::vector<std::string> kScd2Keys = {"tracked", "updated_at", "valid_from
                                             "current", "hash",       "hard_deletes", "deleted"};
 const std::vector<std::string> kTenantKeys = {"schemas", "values", "query", "column", "as_column"};
 const std::vector<std::string> kTenantValuesKeys = {"column", "list"};
-const std::vector<std::string> kTransformKeys = {"columns", "filter"};
+const std::vector<std::string> kTransformKeys = {"columns", "filter", "push_down"};
 constexpr std::string_view kFileScheme = "file://";
 
 Scd2Spec ParseScd2(const Field& scd2) {
@@ -292,6 +292,9 @@ TransformSpec ParseTransform(const Field& transform) {
     if (auto filter = transform.Get("filter")) {
         out.filter = filter->NonEmptyString("a boolean expression");
         out.filter_place = PlaceOf(*filter);
+    }
+    if (auto push_down = transform.Get("push_down")) {
+        out.push_down = push_down->Bool();
     }
     return out;
 }

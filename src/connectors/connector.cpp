@@ -6,6 +6,10 @@
 
 namespace sluice {
 
+void Source::PushFilter(const std::string& condition) {
+    throw Error(ErrorKind::kInternal, fmt::format("this source cannot filter where it reads ({})", condition));
+}
+
 std::vector<std::string> Source::QueryValues(const std::string& query) {
     throw Error(ErrorKind::kConfig,
                 fmt::format("this source cannot run queries (\"{}\"); list tenants with "

@@ -200,6 +200,12 @@ public:
     virtual std::unique_ptr<SliceReader> Open(const Slice& slice) = 0;
     /// Notes for `plan` (fallbacks, caveats); empty when there is nothing to say.
     virtual std::vector<std::string> PlanNotes() { return {}; }
+    /// Push-down: the SQL dialect PushFilter takes ("postgresql"), or "" when this source
+    /// cannot filter where it reads.
+    virtual std::string FilterDialect() const { return ""; }
+    /// Adds a condition every slice's read applies, so that the rows it leaves out never
+    /// leave the source. Call after Describe, before EstimateRows and Partition.
+    virtual void PushFilter(const std::string& condition);
     /// Runs a query returning one column and gives its values as text (tenant lists).
     /// Sources without a query language throw Error(kConfig).
     virtual std::vector<std::string> QueryValues(const std::string& query);

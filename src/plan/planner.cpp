@@ -154,29 +154,20 @@ void CheckDeleteMissing(const StreamSpec& spec, const std::vector<PartitionPlan>
     }
 }
 
-/// Compiles the transform against each source's columns; each source's schema becomes the
-/// transform's output. A tenant whose columns do not fit fails alone; when none fits, the
-/// first problem is the job file's error (exit 2 at the expression).
-void CompileTransforms(const StreamSpec& spec, std::vector<PlannedSource>& sources) {
-    std::optional<Error> first;
-    bool any = false;
-    for (PlannedSource& s : sources) {
-        if (!s.error.empty()) {
-            continue;
+/// A transform that fits no tenant's columns is the job file's error (exit 2 at the
+/// expression), not a list of failed tenants.
+void RefuseTransformFittingNoTenant(const std::vector<PlannedSource>& sources) {
+    const PlannedSource* first_error = nullptr;
+    for (const PlannedSource& s : sources) {
+        if (s.error.empty()) {
+            return;
         }
-        try {
-            s.transform = std::make_shared<const RowTransform>(spec.transform, s.schema);
-            s.schema = s.transform->output();
-            any = true;
-        } catch (const Error& e) {
-            if (!first) {
-                first = e;
-            }
-            s.error = s.tenant.empty() ? e.what() : fmt::format("tenant {}: {}", s.tenant, e.what());
+        if (first_error == nullptr && s.transform_error) {
+            first_error = &s;
         }
     }
-    if (!any && first) {
-        throw *first;
+    if (first_error != nullptr) {
+        throw *first_error->transform_error;
     }
 }
 
@@ -206,10 +197,13 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
             }
         }
     }
-    PlanSources(sources, request, workers);
     if (spec.transform.enabled()) {
-        CompileTransforms(spec, sources);
+        for (PlannedSource& s : sources) {
+            s.transform_spec = &out.spec.transform;
+        }
     }
+    PlanSources(sources, request, workers);
+    RefuseTransformFittingNoTenant(sources);
     out.spec.target.unique_keys = SourceKeysUnique(spec, sources);
     if (spec.tenants.enabled()) {
         out.source_schema = ReconcileTenantColumns(TargetColumns(spec, out.notes), spec.tenants.as_column,

@@ -1,5 +1,7 @@
 #include "plan/tenant_planner.hpp"
 
+#include "transform/expr_sql.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -124,9 +126,33 @@ void SkipLoadedFiles(PlannedSource& s, PartitionRequest& request) {
                                   changed, unchanged));
 }
 
+/// Compiles the transform against the source's columns and, where the source's own SQL
+/// computes the filter exactly, hands the filter to the source (before it estimates and
+/// partitions, so both count only the rows kept).
+void CompileTransform(PlannedSource& s) {
+    const TransformSpec& spec = *s.transform_spec;
+    std::string pushed;
+    try {
+        if (spec.push_down && !spec.filter.empty() && s.source->FilterDialect() == "postgresql") {
+            pushed = expr::PostgresCondition(spec.filter, s.schema).value_or("");
+        }
+        s.transform = std::make_shared<const RowTransform>(spec, s.schema, pushed);
+    } catch (const Error& e) {
+        s.transform_error = e;
+        throw;
+    }
+    if (!pushed.empty()) {
+        s.source->PushFilter(pushed);
+    }
+    s.schema = s.transform->output();
+}
+
 void PlanOne(PlannedSource& s, PartitionRequest request) {
     s.source = OpenSource(s.spec);
     s.schema = s.source->Describe();
+    if (s.transform_spec != nullptr) {
+        CompileTransform(s);
+    }
     s.estimated_rows = s.source->EstimateRows();
     if (s.incremental != nullptr && s.incremental->by_files()) {
         SkipLoadedFiles(s, request);

@@ -31,8 +31,12 @@ struct PlannedSource {
     std::vector<std::string> merge_key;  ///< a merge's key: the window's repeated keys are counted
     /// incremental: {files: ...}: the files earlier runs of the stream loaded, by path.
     const std::map<std::string, FileMark>* loaded_files = nullptr;
-    /// transform: compiled against this source's columns; `schema` is then its output.
+    /// transform: the stream's block (null without one); compiled against this source's
+    /// columns into `transform`, whose output `schema` then is. A compile error is also kept
+    /// in `transform_error`: when every tenant has one, it is the job file's error.
+    const TransformSpec* transform_spec = nullptr;
     std::shared_ptr<const RowTransform> transform;
+    std::optional<Error> transform_error;
     CursorWindow window;                ///< the window planned (every slice carries it)
     WindowCount window_count;
 };

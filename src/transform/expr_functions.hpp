@@ -47,6 +47,7 @@ void RegisterOperators(FunctionTable& table);
 void RegisterTextFunctions(FunctionTable& table);
 void RegisterTimeFunctions(FunctionTable& table);
 void RegisterHashJsonFunctions(FunctionTable& table);
+void RegisterEnvFunctions(FunctionTable& table);
 
 // Type helpers for resolvers.
 

@@ -588,6 +588,7 @@ const FunctionTable& Functions() {
         RegisterTextFunctions(t);
         RegisterTimeFunctions(t);
         RegisterHashJsonFunctions(t);
+        RegisterEnvFunctions(t);
         return t;
     }();
     return table;

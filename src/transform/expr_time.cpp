@@ -515,7 +515,7 @@ const char* const kSupportedPatterns =
 
 struct Node {
     Item item = Item::kText;
-    std::string_view name;  // the keyword as written, for messages
+    std::string name;       // the keyword or character as written
     int width = 0;          // digits a fixed-width numeric item reads
     bool digits = false;
     bool fill = false;      // FM: read as many digits as there are
@@ -600,7 +600,7 @@ std::optional<Template> CompileTemplate(std::string_view text, std::string& erro
             for (++i; i < f.size() && f[i] != '"';) {
                 i += f[i] == '\\' && i + 1 < f.size() ? 1 : 0;
                 const size_t len = Utf8Len(f, i);
-                t.nodes.push_back(Node{.item = Item::kText, .name = f.substr(i, len)});
+                t.nodes.push_back(Node{.item = Item::kText, .name = std::string(f.substr(i, len))});
                 i += len;
             }
             i += i < f.size() ? 1 : 0;
@@ -649,8 +649,9 @@ public:
                 // One template separator or space matches one in the input, or nothing.
                 if (fixed) {
                     pos_ += Utf8Len(in_, pos_);
-                } else if (IsSpace(in_[pos_]) || IsSeparator(in_[pos_])) {
+                } else if (--extra_skip, IsSpace(in_[pos_]) || IsSeparator(in_[pos_])) {
                     ++pos_;
+                    ++extra_skip;
                 }
                 continue;
             }
@@ -751,7 +752,7 @@ private:
     template <size_t N>
     std::optional<size_t> ReadName(size_t n, const std::string_view (&names)[N], size_t prefix, std::string& error) {
         for (size_t k = 0; k < N; ++k) {
-            const std::string_view name = names[k].substr(0, prefix);
+            const std::string_view name = prefix ? names[k].substr(0, prefix) : names[k];
             if (StartsWithNoCase(in_.substr(pos_), ChangeCase(name, true))) {
                 pos_ += name.size();
                 return k;

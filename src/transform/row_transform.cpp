@@ -27,7 +27,8 @@ bool IsPlainColumn(const expr::Bound& e, const Schema& input, const std::string&
 
 }  // namespace
 
-RowTransform::RowTransform(const TransformSpec& spec, const Schema& input) : input_(input) {
+RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter)
+    : input_(input), pushed_filter_(std::move(pushed_filter)) {
     if (!spec.filter.empty()) {
         filter_ = CompileAt(spec.filter, spec.filter_place, "transform.filter", input);
         if (filter_->type.id != LogicalType::kBool) {
@@ -36,6 +37,9 @@ RowTransform::RowTransform(const TransformSpec& spec, const Schema& input) : inp
                                     spec.filter_place.At(spec.filter, 0), TypeName(filter_->type), spec.filter));
         }
         filter_text_ = spec.filter;
+        if (!pushed_filter_.empty()) {
+            filter_.reset();  // the source applies it
+        }
     }
     if (spec.columns.empty()) {
         // A filter alone keeps every column.
@@ -81,8 +85,10 @@ std::vector<std::string> RowTransform::Describe() const {
     for (size_t i = 0; i < columns_.size(); ++i) {
         lines.push_back(fmt::format("{} {} = {}", columns_[i].name, TypeName(output_.fields[i].type), columns_[i].text));
     }
-    if (filter_) {
-        lines.push_back("filter: " + filter_text_);
+    if (!pushed_filter_.empty()) {
+        lines.push_back(fmt::format("filter: {} (pushed down: the source reads WHERE {})", filter_text_, pushed_filter_));
+    } else if (filter_) {
+        lines.push_back(fmt::format("filter: {} (evaluated in sluice)", filter_text_));
     }
     return lines;
 }

@@ -18,8 +18,10 @@ namespace sluice {
 class RowTransform {
 public:
     /// Compiles every expression. Throws Error(kConfig) "file:line:column: transform.columns.x:
-    /// ..." at the first problem (unknown column or function, a type mismatch).
-    RowTransform(const TransformSpec& spec, const Schema& input);
+    /// ..." at the first problem (unknown column or function, a type mismatch). With
+    /// `pushed_filter` (the filter as the source's SQL, which the source applies) the filter
+    /// is checked but not evaluated again.
+    RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter = "");
 
     const Schema& input() const { return input_; }
     /// The columns the transform produces, typed; the source's primary key when every key
@@ -48,6 +50,7 @@ private:
     Schema output_;
     std::optional<expr::Bound> filter_;
     std::string filter_text_;
+    std::string pushed_filter_;
     std::vector<OutputColumn> columns_;
 };
 

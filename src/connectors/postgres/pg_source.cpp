@@ -127,6 +127,15 @@ public:
         return notes_;
     }
 
+    std::string FilterDialect() const override { return "postgresql"; }
+
+    void PushFilter(const std::string& condition) override {
+        std::lock_guard lock(mu_);
+        pg::SourceShape& shape = InitLocked();
+        shape.filter = shape.filter.empty() ? "(" + condition + ")" : shape.filter + " AND (" + condition + ")";
+        estimate_.reset();  // EXPLAIN counts what the filter keeps
+    }
+
     std::optional<std::vector<std::string>> CursorMax(const std::vector<std::string>& columns,
                                                       double settle_seconds) override {
         std::lock_guard lock(mu_);
