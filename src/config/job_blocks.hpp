@@ -35,6 +35,9 @@ TenantSpec ParseTenants(const Field& tenants);
 /// `transform:` of a stream.
 TransformSpec ParseTransform(const Field& transform);
 
+/// `lookup:` of a stream; a lookup without `connection:` reads from `default_url` (the target's).
+std::vector<LookupSpec> ParseLookups(const Field& lookup, const JobSpec& job, const std::string& default_url);
+
 /// `incremental:` of a stream into `out`.
 void ParseIncremental(const Field& incremental, const SourceSpec& source, const TargetSpec& target,
                       IncrementalSpec& out);

@@ -24,7 +24,7 @@ using Field = config::Field;  // sluice::Field (core/schema.hpp) is a column
 
 const std::vector<std::string> kJobKeys = {"version",   "name",        "connections", "streams",
                                            "settings",  "source",      "target",      "tenants",
-                                           "transform", "incremental", "after"};
+                                           "transform", "incremental", "after", "lookup"};
 const std::vector<std::string> kSettingsKeys = {
     "workers",    "min_rows_for_parallel", "chunk_rows", "on_error",
     "retry",      "max_rejects",           "rejects",    "state",
@@ -197,6 +197,9 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
         stream.transform = config::ParseTransform(transform);
         stream.transform.location = transform.Location();
     });
+    block.With("lookup", [&](const Field& lookup) {
+        stream.transform.lookups = config::ParseLookups(lookup, job, stream.target.url);
+    });
     block.With("incremental", [&](const Field& incremental) {
         config::ParseIncremental(incremental, stream.source, stream.target, stream.incremental);
     });
@@ -330,7 +333,7 @@ namespace config {
 
 const std::vector<std::string>& StreamKeys() {
     static const std::vector<std::string> kKeys = {"name",      "source",      "target", "tenants",
-                                                   "transform", "incremental", "after"};
+                                                   "transform", "incremental", "after", "lookup"};
     return kKeys;
 }
 

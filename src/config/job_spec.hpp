@@ -35,6 +35,20 @@ struct ExprPlace {
     std::string At(std::string_view text, size_t offset) const;
 };
 
+/// One entry of `lookup:`: a natural key -> surrogate key mapping read from a dimension table
+/// once per run; its column `name` holds `take` of the dimension row whose `match` columns
+/// equal the source row's.
+struct LookupSpec {
+    std::string name;                                          ///< the column it adds
+    std::string url;                                           ///< connection (default: the target's)
+    std::string table;                                         ///< `from:`
+    std::vector<std::pair<std::string, std::string>> match;    ///< source column -> dimension column
+    std::string take;                                          ///< the dimension column to take
+    std::string on_missing = "null";                           ///< null | reject | fail
+    std::string filter;                                        ///< dimension rows to use (e.g. is_current)
+    std::string location;                                      ///< "file:line:column" of the entry
+};
+
 /// `transform:` of a stream: target column -> expression over source columns, and a filter.
 struct TransformSpec {
     std::vector<std::pair<std::string, std::string>> columns;
@@ -46,7 +60,11 @@ struct TransformSpec {
     bool push_down = true;
     std::string location;  ///< "file:line:column" of the block
 
-    bool enabled() const { return !columns.empty() || !filter.empty(); }
+    /// `lookup:` of the stream: columns added before the filter and the columns are computed,
+    /// so both may use them by name.
+    std::vector<LookupSpec> lookups;
+
+    bool enabled() const { return !columns.empty() || !filter.empty() || !lookups.empty(); }
 };
 
 

@@ -14,7 +14,7 @@ namespace {
 
 // Keys a stream may put at the top level of the job instead of under streams:.
 const std::vector<std::string> kTopLevelStreamKeys = {"source",    "target",      "tenants",
-                                                      "transform", "incremental", "after"};
+                                                      "transform", "incremental", "after", "lookup"};
 
 [[noreturn]] void FailOverride(const std::string& text, std::string_view message) {
     throw Error(ErrorKind::kConfig, fmt::format("--set {}: {}", text, message));

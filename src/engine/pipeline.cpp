@@ -227,7 +227,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
                 throw Cancelled();
             }
             if (ctx.transform != nullptr) {
-                RowTransform::Result transformed = ctx.transform->Apply(std::move(*batch), *ctx.transform_env);
+                RowTransform::Result transformed = ctx.transform->Apply(std::move(*batch), *ctx.transform_env, ctx.lookups);
                 counts.rows_filtered += transformed.filtered;
                 ctx.counters.rows_filtered.fetch_add(transformed.filtered, std::memory_order_relaxed);
                 *batch = std::move(transformed.batch);

@@ -43,6 +43,7 @@ struct PipelineContext {
     const RowTransform* transform;
     /// What the transform's run_id(), now(), tenant() and source_file() return.
     const expr::EvalEnv* transform_env;
+    const LoadedLookups* lookups;  ///< the stream's lookups, for the transform
     const BatchConformer& conformer;
     RejectWriter& rejects;
     StreamCounters& counters;

@@ -34,6 +34,7 @@ struct StreamState {
     std::unique_ptr<BatchConformer> conformer;
     std::unique_ptr<RejectWriter> rejects;
     std::vector<std::shared_ptr<Source>> sources;  ///< plan's sources, or raw-copy reopenings
+    LoadedLookups lookups;                         ///< the stream's lookups, read when it starts
     size_t remaining = 0;
     StreamSummary summary;
     std::vector<std::string> failed_partition_tenants;  ///< tenant of each failed partition

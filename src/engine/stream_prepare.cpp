@@ -8,6 +8,7 @@
 #include "connectors/registry.hpp"
 #include "engine/stream_marks.hpp"
 #include "engine/stream_undo.hpp"
+#include "plan/lookup_planner.hpp"
 #include "engine/tenant_streams.hpp"
 #include "state/ledger.hpp"
 
@@ -140,6 +141,11 @@ void PrepareStream(const RunContext& run, StreamState& st) {
     st.conformer = MakeStreamConformer(sp, target);
     st.rejects = std::make_unique<RejectWriter>(run.options.rejects_dir, sp.spec.name, run.options.run_id);
     st.sources = sp.sources;
+    // After the target is prepared and every `after:` stream committed: a dimension loaded
+    // earlier in this job is read as that stream left it.
+    for (const LookupSpec& lookup : sp.spec.transform.lookups) {
+        st.lookups.push_back(LoadLookup(lookup, sp.spec));
+    }
     if (sp.passthrough_candidate) {
         ReopenForPassThrough(st, target);
     }

@@ -80,6 +80,8 @@ struct StreamPlan {
     std::vector<Schema> source_schemas;
     /// transform: each source's compiled transform, parallel to `sources`; empty without one.
     std::vector<std::shared_ptr<const RowTransform>> transforms;
+    /// lookup: the column each lookup adds (the dimension's type of `take`).
+    std::vector<Field> lookup_columns;
     std::vector<FailedTenant> failed_tenants;
     std::vector<WindowPlan> windows;  ///< incremental: one per planned source
     int64_t estimated_rows = -1;

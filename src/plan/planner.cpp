@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <optional>
+#include <span>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,6 +9,7 @@
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "plan/plan.hpp"
+#include "plan/lookup_planner.hpp"
 #include "plan/tenant_planner.hpp"
 #include "transform/conform.hpp"
 
@@ -172,7 +174,7 @@ void RefuseTransformFittingNoTenant(const std::vector<PlannedSource>& sources) {
 }
 
 void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, const LoadedFiles& loaded,
-                StreamPlan& out) {
+                std::span<const StreamPlan> earlier, StreamPlan& out) {
     out.spec = spec;
     out.strategy.clear();
     PartitionRequest request = spec.source.partition;
@@ -198,8 +200,10 @@ void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, c
         }
     }
     if (spec.transform.enabled()) {
+        out.lookup_columns = DescribeLookups(spec, earlier);
         for (PlannedSource& s : sources) {
             s.transform_spec = &out.spec.transform;
+            s.lookup_columns = &out.lookup_columns;
         }
     }
     PlanSources(sources, request, workers);
@@ -329,7 +333,8 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const 
             RefuseIncrementalReplace(job.streams[i]);
             CheckTargetOf(job.streams[i]);
             CheckTargetSchema(job.streams[i]);
-            PlanStream(job.streams[i], workers, marks, loaded, plan.streams[i]);
+            PlanStream(job.streams[i], workers, marks, loaded, std::span<const StreamPlan>(plan.streams.data(), i),
+                       plan.streams[i]);
         } catch (Error& e) {
             if (e.context().stream.empty()) {
                 e.context().stream = job.streams[i].name;

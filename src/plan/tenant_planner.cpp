@@ -136,7 +136,8 @@ void CompileTransform(PlannedSource& s) {
         if (spec.push_down && !spec.filter.empty() && s.source->FilterDialect() == "postgresql") {
             pushed = expr::PostgresCondition(spec.filter, s.schema).value_or("");
         }
-        s.transform = std::make_shared<const RowTransform>(spec, s.schema, pushed);
+        s.transform = std::make_shared<const RowTransform>(spec, s.schema, pushed,
+                                                           s.lookup_columns ? *s.lookup_columns : std::vector<Field>{});
     } catch (const Error& e) {
         s.transform_error = e;
         throw;

@@ -35,6 +35,7 @@ struct PlannedSource {
     /// columns into `transform`, whose output `schema` then is. A compile error is also kept
     /// in `transform_error`: when every tenant has one, it is the job file's error.
     const TransformSpec* transform_spec = nullptr;
+    const std::vector<Field>* lookup_columns = nullptr;  ///< the lookups' columns
     std::shared_ptr<const RowTransform> transform;
     std::optional<Error> transform_error;
     CursorWindow window;                ///< the window planned (every slice carries it)

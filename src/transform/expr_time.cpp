@@ -522,6 +522,17 @@ struct Node {
     bool ordinal = false;   // TH: skip an ordinal suffix after the number
 };
 
+/// Whether `s` starts with a keyword as PostgreSQL's tables spell it: all upper case, all
+/// lower case, or (for names, `capitalized`) Day, Dy, Month, Mon.
+bool StartsWithKeyword(std::string_view s, std::string_view upper, bool capitalized) {
+    if (s.size() < upper.size()) {
+        return false;
+    }
+    const std::string_view head = s.substr(0, upper.size());
+    const std::string lower = ChangeCase(upper, false);
+    return head == upper || head == lower || (capitalized && head[0] == upper[0] && head.substr(1) == lower.substr(1));
+}
+
 bool StartsWithNoCase(std::string_view s, std::string_view upper_prefix) {
     if (s.size() < upper_prefix.size()) {
         return false;
@@ -560,13 +571,15 @@ std::optional<Template> CompileTemplate(std::string_view text, std::string& erro
     for (size_t i = 0; i < f.size();) {
         Node node;
         bool fill = false;
-        if (StartsWithNoCase(f.substr(i), "FM") || StartsWithNoCase(f.substr(i), "TM")) {
-            fill = StartsWithNoCase(f.substr(i), "FM");
+        if (StartsWithKeyword(f.substr(i), "FM", false) || StartsWithKeyword(f.substr(i), "TM", false)) {
+            fill = StartsWithKeyword(f.substr(i), "FM", false);
             i += 2;
         }
         const Keyword* keyword = nullptr;
         for (const Keyword& k : kKeywords) {
-            if (StartsWithNoCase(f.substr(i), k.name)) {
+            const bool name = k.item == Item::kMonthName || k.item == Item::kMonthAbbrev || k.item == Item::kDayName ||
+                              k.item == Item::kDayAbbrev;
+            if (StartsWithKeyword(f.substr(i), k.name, name)) {
                 keyword = &k;
                 break;
             }
@@ -585,7 +598,7 @@ std::optional<Template> CompileTemplate(std::string_view text, std::string& erro
                          : keyword->item == Item::kHour24 || keyword->item == Item::kHour12 ? 2
                                                                                             : static_cast<int>(keyword->name.size());
             i += keyword->name.size();
-            if (StartsWithNoCase(f.substr(i), "TH")) {
+            if (StartsWithKeyword(f.substr(i), "TH", false)) {
                 node.ordinal = true;
                 i += 2;
             }
@@ -616,11 +629,12 @@ std::optional<Template> CompileTemplate(std::string_view text, std::string& erro
     return t;
 }
 
-/// Field values read from the input (PostgreSQL's TmFromChar).
+/// Field values read from the input (PostgreSQL's TmFromChar). As there, 0 means not given:
+/// month 00 is January and day 00 the first.
 struct Fields {
-    std::optional<int64_t> year, month, day, day_of_year, hour, minute, second, seconds_of_day, julian;
-    int64_t millis = 0, micros = 0;
-    int year_digits = 0;
+    int64_t year = 0, month = 0, day = 0, day_of_year = 0, hour = 0, minute = 0, second = 0, seconds_of_day = 0;
+    int64_t julian = 0, millis = 0, micros = 0;
+    int precision = 0;  // FF1..FF6: to_timestamp rounds to that many fraction digits
     bool twelve_hour = false, pm = false, bc = false;
     int zone_sign = 0;
     int64_t zone_hour = 0, zone_minute = 0;
@@ -704,9 +718,9 @@ private:
     }
 
     /// PostgreSQL's from_char_parse_int_len: an integer of `width` digits, or of any length
-    /// when the item is FM or a non-digit follows. Stores it in `*into` (refusing a second,
-    /// different value) or `*plain`; returns the characters read.
-    std::optional<int> ReadInt(size_t n, int width, std::optional<int64_t>* into, int64_t* plain, std::string& error) {
+    /// when the item is FM or a non-digit follows. Stores it in `*into` unless that is null,
+    /// refusing a second, different value; returns the characters read.
+    std::optional<int> ReadInt(size_t n, int width, int64_t* into, std::string& error) {
         const Node& node = t_.nodes[n];
         SkipSpaces();
         const std::string rest(in_.substr(pos_));  // strtoll needs the terminating NUL
@@ -736,13 +750,11 @@ private:
         }
         pos_ += static_cast<size_t>(used);
         if (into) {
-            if (*into && **into != v) {
+            if (*into != 0 && *into != v) {
                 error = fmt::format("conflicting values for \"{}\" field in formatting string", node.name);
                 return std::nullopt;
             }
             *into = v;
-        } else {
-            *plain = v;
         }
         return used;
     }
@@ -771,40 +783,39 @@ private:
         static constexpr std::string_view kEraDots[] = {"A.D.", "B.C."};
         std::optional<size_t> k;
         std::optional<int> used;
-        int64_t ignored = 0;
         switch (node.item) {
             case Item::kYear4:
             case Item::kYear3:
             case Item::kYear2:
             case Item::kYear1:
-                used = ReadInt(n, node.width, &fields_.year, nullptr, error);
+                used = ReadInt(n, node.width, &fields_.year, error);
                 if (used && node.item != Item::kYear4 && *used < 4) {
-                    fields_.year = AdjustPartialYear(*fields_.year);
+                    fields_.year = AdjustPartialYear(fields_.year);
                 }
-                fields_.year_digits = node.width;
                 return used.has_value();
-            case Item::kMonth: return ReadInt(n, 2, &fields_.month, nullptr, error).has_value();
-            case Item::kDay: return ReadInt(n, 2, &fields_.day, nullptr, error).has_value();
-            case Item::kDayOfYear: return ReadInt(n, 3, &fields_.day_of_year, nullptr, error).has_value();
+            case Item::kMonth: return ReadInt(n, 2, &fields_.month, error).has_value();
+            case Item::kDay: return ReadInt(n, 2, &fields_.day, error).has_value();
+            case Item::kDayOfYear: return ReadInt(n, 3, &fields_.day_of_year, error).has_value();
             case Item::kHour12:
                 fields_.twelve_hour = true;
-                return ReadInt(n, 2, &fields_.hour, nullptr, error).has_value();
-            case Item::kHour24: return ReadInt(n, 2, &fields_.hour, nullptr, error).has_value();
-            case Item::kMinute: return ReadInt(n, 2, &fields_.minute, nullptr, error).has_value();
-            case Item::kSecond: return ReadInt(n, 2, &fields_.second, nullptr, error).has_value();
-            case Item::kSecondsOfDay: return ReadInt(n, node.width, &fields_.seconds_of_day, nullptr, error).has_value();
-            case Item::kJulianDay: return ReadInt(n, node.width, &fields_.julian, nullptr, error).has_value();
+                return ReadInt(n, 2, &fields_.hour, error).has_value();
+            case Item::kHour24: return ReadInt(n, 2, &fields_.hour, error).has_value();
+            case Item::kMinute: return ReadInt(n, 2, &fields_.minute, error).has_value();
+            case Item::kSecond: return ReadInt(n, 2, &fields_.second, error).has_value();
+            case Item::kSecondsOfDay: return ReadInt(n, node.width, &fields_.seconds_of_day, error).has_value();
+            case Item::kJulianDay: return ReadInt(n, node.width, &fields_.julian, error).has_value();
             case Item::kWeekday:
-            case Item::kQuarter: return ReadInt(n, 1, nullptr, &ignored, error).has_value();  // ignored, as PostgreSQL
+            case Item::kQuarter: return ReadInt(n, 1, nullptr, error).has_value();  // ignored, as PostgreSQL
             case Item::kMillis:
                 // "25" is 0.25 seconds, as is "250"; "025" is 0.025.
-                used = ReadInt(n, 3, nullptr, &fields_.millis, error);
+                used = ReadInt(n, 3, &fields_.millis, error);
                 fields_.millis *= used == 1 ? 100 : used == 2 ? 10 : 1;
                 return used.has_value();
             case Item::kMicros:
             case Item::kFraction: {
                 const int width = node.item == Item::kMicros ? 6 : node.width;
-                used = ReadInt(n, width, nullptr, &fields_.micros, error);
+                used = ReadInt(n, width, &fields_.micros, error);
+                fields_.precision = node.item == Item::kFraction ? node.width : fields_.precision;
                 for (int d = used.value_or(6); d < 6; ++d) {
                     fields_.micros *= 10;
                 }
@@ -824,7 +835,7 @@ private:
             case Item::kMonthName:
             case Item::kMonthAbbrev:
                 k = ReadName(n, kMonthNames, node.item == Item::kMonthName ? 0 : 3, error);
-                if (k && fields_.month && *fields_.month != static_cast<int64_t>(*k) + 1) {
+                if (k && fields_.month != 0 && fields_.month != static_cast<int64_t>(*k) + 1) {
                     error = fmt::format("conflicting values for \"{}\" field in formatting string", node.name);
                     return false;
                 }
@@ -843,10 +854,10 @@ private:
                 } else {
                     fields_.zone_sign = extra_skip > 0 && pos_ > 0 && in_[pos_ - 1] == '-' ? -1 : 1;
                 }
-                return ReadInt(n, 2, nullptr, &fields_.zone_hour, error).has_value();
+                return ReadInt(n, 2, &fields_.zone_hour, error).has_value();
             case Item::kZoneMinute:
                 fields_.zone_sign = fields_.zone_sign == 0 ? 1 : fields_.zone_sign;
-                return ReadInt(n, 2, nullptr, &fields_.zone_minute, error).has_value();
+                return ReadInt(n, 2, &fields_.zone_minute, error).has_value();
             default: return true;
         }
     }
@@ -868,11 +879,12 @@ struct Moment {
     int64_t days = 0;
     int64_t time = 0;          // microseconds since midnight
     int64_t zone_seconds = 0;  // east of UTC
+    int precision = 0;         // fraction digits to round to_timestamp's result to; 0: all
 };
 
 /// Resolves and checks the fields a template read (PostgreSQL's do_to_timestamp).
 std::optional<Moment> Resolve(const Fields& f, std::string_view input, std::string& error) {
-    int64_t hour = f.hour.value_or(0);
+    int64_t hour = f.hour;
     if (f.twelve_hour) {
         if (hour < 1 || hour > 12) {
             error = fmt::format("hour \"{}\" is invalid for the 12-hour clock; use HH24, or an hour from 1 to 12", hour);
@@ -880,38 +892,43 @@ std::optional<Moment> Resolve(const Fields& f, std::string_view input, std::stri
         }
         hour = f.pm && hour < 12 ? hour + 12 : !f.pm && hour == 12 ? 0 : hour;
     }
-    int64_t minute = f.minute.value_or(0);
-    int64_t second = f.second.value_or(0);
-    if (f.seconds_of_day) {
-        hour += *f.seconds_of_day / 3600;
-        minute += *f.seconds_of_day / 60 % 60;
-        second += *f.seconds_of_day % 60;
-    }
+    int64_t minute = f.minute;
+    int64_t second = f.second;
+    hour += f.seconds_of_day / 3600;
+    minute += f.seconds_of_day / 60 % 60;
+    second += f.seconds_of_day % 60;
     // Without a year PostgreSQL takes year 0, which is 1 BC; a negative year or BC is BC.
-    int64_t year = f.year.value_or(0);
-    if (f.year) {
+    int64_t year = f.year;
+    if (year != 0) {
         year = f.bc ? -year : year;
         year += year < 0 ? 1 : 0;
     }
+    int64_t month = f.month != 0 ? f.month : 1;
+    int64_t day = f.day != 0 ? f.day : 1;
     const auto out_of_range = [&] {
         error = fmt::format("date/time field value out of range: \"{}\"", input);
         return std::nullopt;
     };
-    Moment m;
-    if (f.julian) {
-        m.days = *f.julian - 2'440'588;
-    } else if (f.day_of_year && (!f.month || !f.day)) {
-        if (!f.year) {
+    if (f.julian == 0 && f.day_of_year != 0 && (month <= 1 || day <= 1)) {
+        // A day of the year fills in the month and day that were not given.
+        if (year == 0 && !f.bc) {
             error = "cannot calculate day of year without year information";
             return std::nullopt;
         }
-        if (*f.day_of_year < 1 || *f.day_of_year > (IsLeap(year) ? 366 : 365)) {
-            return out_of_range();
+        int64_t m = 1;
+        int64_t before = 0;  // days of the year before month m
+        while (m < 13 && f.day_of_year > before + DaysInMonth(year, m)) {
+            before += DaysInMonth(year, m++);
         }
-        m.days = DaysFrom(year, 1, 1) + *f.day_of_year - 1;
+        month = month <= 1 ? m : month;
+        day = day <= 1 ? f.day_of_year - before : day;
+    }
+    Moment m;
+    if (f.julian != 0) {
+        m.days = f.julian - 2'440'588;
     } else {
         std::string ignored;
-        auto days = ValidDate(year, f.month.value_or(1), f.day.value_or(1), ignored);
+        auto days = ValidDate(year, month, day, ignored);
         if (!days) {
             return out_of_range();
         }
@@ -928,6 +945,7 @@ std::optional<Moment> Resolve(const Fields& f, std::string_view input, std::stri
     }
     m.time = hour * kMicrosPerHour + minute * kMicrosPerMinute + second * kMicrosPerSecond + fraction;
     m.zone_seconds = f.zone_sign * (f.zone_hour * 3600 + f.zone_minute * 60);
+    m.precision = f.precision;
     return m;
 }
 
@@ -939,6 +957,18 @@ std::optional<int64_t> MomentMicros(const Moment& m, std::string_view input, std
     if (overflow || micros < kFirstDay * kMicrosPerDay || micros == INT64_MAX) {
         error = fmt::format("timestamp out of range: \"{}\"", input);
         return std::nullopt;
+    }
+    if (m.precision > 0) {
+        // Rounded half away from zero as PostgreSQL's AdjustTimestampForTypmod, which counts
+        // from its epoch 2000-01-01.
+        constexpr int64_t kPgEpochMicros = 946'684'800 * kMicrosPerSecond;
+        int64_t scale = 1;
+        for (int d = m.precision; d < 6; ++d) {
+            scale *= 10;
+        }
+        const int64_t t = micros - kPgEpochMicros;
+        const int64_t rounded = t >= 0 ? (t + scale / 2) / scale * scale : -((-t + scale / 2) / scale * scale);
+        micros = rounded + kPgEpochMicros;
     }
     return micros;
 }

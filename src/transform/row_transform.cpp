@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "config/did_you_mean.hpp"
 #include "core/convert.hpp"
 #include "core/error.hpp"
 #include "transform/expr_ast.hpp"
 #include "transform/expr_bind.hpp"
+#include "transform/expr_functions.hpp"
+#include "transform/lookup.hpp"
 
 namespace sluice {
 
@@ -25,12 +28,60 @@ bool IsPlainColumn(const expr::Bound& e, const Schema& input, const std::string&
     return e.kind == expr::Bound::Kind::kColumn && input.fields[e.column].name == name;
 }
 
+expr::Bound ColumnRef(const Schema& schema, size_t c) {
+    expr::Bound b;
+    b.kind = expr::Bound::Kind::kColumn;
+    b.column = c;
+    b.type = schema.fields[c].type;
+    b.text = schema.fields[c].name;
+    return b;
+}
+
+std::string Position(const Batch& b, size_t row) {
+    return row < b.source_rows.size() ? fmt::format("row {}", b.source_rows[row]) : fmt::format("batch row {}", row + 1);
+}
+
+/// The rows `kept` of `in`, with their source positions.
+Batch Narrow(const Batch& in, const std::vector<uint32_t>& kept) {
+    Batch out;
+    out.schema = in.schema;
+    for (const Column& c : in.columns) {
+        out.columns.push_back(c.Take(kept));
+    }
+    for (const uint32_t row : kept) {
+        if (row < in.source_rows.size()) {
+            out.source_rows.push_back(in.source_rows[row]);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
-RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter)
-    : input_(input), pushed_filter_(std::move(pushed_filter)) {
+RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter,
+                           std::vector<Field> lookups)
+    : input_(input), evaluated_(input), pushed_filter_(std::move(pushed_filter)) {
+    for (size_t i = 0; i < spec.lookups.size(); ++i) {
+        const LookupSpec& l = spec.lookups[i];
+        Lookup lookup{l, {}};
+        for (const auto& [source_column, dim_column] : l.match) {
+            std::optional<size_t> at = input.Find(source_column);
+            if (!at) {
+                std::vector<std::string> names;
+                for (const Field& f : input.fields) {
+                    names.push_back(f.name);
+                }
+                throw Error(ErrorKind::kConfig, fmt::format("{}: lookup {}: match column {} is not a column of the source{}",
+                                                            l.location, l.name, source_column,
+                                                            config::SuggestAndList(source_column, names, "it has")));
+            }
+            lookup.keys.push_back(*at);
+        }
+        lookups_.push_back(std::move(lookup));
+        evaluated_.fields.push_back(i < lookups.size() ? lookups[i] : Field{l.name, MakeType(LogicalType::kText)});
+    }
     if (!spec.filter.empty()) {
-        filter_ = CompileAt(spec.filter, spec.filter_place, "transform.filter", input);
+        filter_ = CompileAt(spec.filter, spec.filter_place, "transform.filter", evaluated_);
         if (filter_->type.id != LogicalType::kBool) {
             throw Error(ErrorKind::kConfig,
                         fmt::format("{}: transform.filter: is {}, not a condition; compare it (for example {} > 0)",
@@ -42,36 +93,39 @@ RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::
         }
     }
     if (spec.columns.empty()) {
-        // A filter alone keeps every column.
-        output_ = input;
-        for (size_t c = 0; c < input.fields.size(); ++c) {
-            expr::Bound b;
-            b.kind = expr::Bound::Kind::kColumn;
-            b.column = c;
-            b.type = input.fields[c].type;
-            b.text = input.fields[c].name;
-            columns_.push_back({input.fields[c].name, input.fields[c].name, std::move(b)});
+        // A filter or lookups alone keep every column (and add the lookups').
+        output_ = evaluated_;
+        for (size_t c = 0; c < evaluated_.fields.size(); ++c) {
+            columns_.push_back({evaluated_.fields[c].name, evaluated_.fields[c].name, ColumnRef(evaluated_, c)});
         }
+        output_.primary_key = input.primary_key;
         return;
     }
     for (size_t i = 0; i < spec.columns.size(); ++i) {
         const auto& [name, text] = spec.columns[i];
         const ExprPlace place = i < spec.column_places.size() ? spec.column_places[i] : ExprPlace{};
-        expr::Bound e = CompileAt(text, place, "transform.columns." + name, input);
+        expr::Bound e = CompileAt(text, place, "transform.columns." + name, evaluated_);
         Field field{.name = name, .type = e.type, .nullable = true, .native_type = ""};
         if (e.kind == expr::Bound::Kind::kColumn) {
-            field.nullable = input.fields[e.column].nullable;
-            field.native_type = input.fields[e.column].native_type;
+            field.nullable = evaluated_.fields[e.column].nullable;
+            field.native_type = evaluated_.fields[e.column].native_type;
         }
         output_.fields.push_back(field);
         columns_.push_back({name, text, std::move(e)});
+    }
+    // A lookup's column is loaded too unless the columns say what to do with it.
+    for (size_t c = input.fields.size(); c < evaluated_.fields.size(); ++c) {
+        if (!output_.Find(evaluated_.fields[c].name)) {
+            output_.fields.push_back(evaluated_.fields[c]);
+            columns_.push_back({evaluated_.fields[c].name, evaluated_.fields[c].name, ColumnRef(evaluated_, c)});
+        }
     }
     // The source's key stays the key when its columns come through as themselves.
     bool key_kept = !input.primary_key.empty();
     for (const std::string& key : input.primary_key) {
         bool found = false;
         for (const OutputColumn& c : columns_) {
-            found = found || (c.name == key && IsPlainColumn(c.expr, input, key));
+            found = found || (c.name == key && IsPlainColumn(c.expr, evaluated_, key));
         }
         key_kept = key_kept && found;
     }
@@ -82,6 +136,15 @@ RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::
 
 std::vector<std::string> RowTransform::Describe() const {
     std::vector<std::string> lines;
+    for (const Lookup& l : lookups_) {
+        std::string match;
+        for (const auto& [source_column, dim_column] : l.spec.match) {
+            match += fmt::format("{}{} = {}", match.empty() ? "" : " AND ", source_column, dim_column);
+        }
+        lines.push_back(fmt::format("lookup {} = {}.{} WHERE {}{} (on_missing: {}, loaded once per run)", l.spec.name,
+                                    l.spec.table, l.spec.take, match,
+                                    l.spec.filter.empty() ? "" : " AND " + l.spec.filter, l.spec.on_missing));
+    }
     for (size_t i = 0; i < columns_.size(); ++i) {
         lines.push_back(fmt::format("{} {} = {}", columns_[i].name, TypeName(output_.fields[i].type), columns_[i].text));
     }
@@ -93,7 +156,56 @@ std::vector<std::string> RowTransform::Describe() const {
     return lines;
 }
 
-RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env) const {
+void RowTransform::AddLookups(Batch& in, const LoadedLookups* loaded, std::vector<std::string>& failure) const {
+    if (lookups_.empty()) {
+        return;
+    }
+    if (loaded == nullptr || loaded->size() != lookups_.size()) {
+        throw Error(ErrorKind::kInternal, "the stream's lookups were not loaded before its partitions");
+    }
+    const size_t rows = in.rows();
+    for (size_t i = 0; i < lookups_.size(); ++i) {
+        const Lookup& l = lookups_[i];
+        const LookupTable& table = *(*loaded)[i];
+        std::vector<Column> cast;
+        expr::RowErrors ignored(rows);  // a value that is not of the key's type matches nothing
+        for (size_t k = 0; k < l.keys.size(); ++k) {
+            cast.push_back(expr::CastValues(in.columns[l.keys[k]], table.match_types()[k], ignored, l.spec.name));
+        }
+        std::vector<const Column*> keys;
+        for (const Column& c : cast) {
+            keys.push_back(&c);
+        }
+        std::vector<bool> missing;
+        Column found = table.Find(keys, rows, missing);
+        if (found.type() != evaluated_.fields[input_.fields.size() + i].type) {
+            found = expr::CastValues(found, evaluated_.fields[input_.fields.size() + i].type, ignored, l.spec.name);
+        }
+        for (size_t row = 0; row < rows && l.spec.on_missing != "null"; ++row) {
+            if (!missing[row]) {
+                continue;
+            }
+            std::string key;
+            for (size_t k = 0; k < l.keys.size(); ++k) {
+                const Column& c = in.columns[l.keys[k]];
+                key += fmt::format("{}{} = {}", k == 0 ? "" : ", ", l.spec.match[k].second,
+                                   c.IsNull(row) ? "NULL" : FormatValue(c, row));
+            }
+            const std::string message = fmt::format("lookup {}: no row of {} with {}", l.spec.name, l.spec.table, key);
+            if (l.spec.on_missing == "fail") {
+                throw Error(ErrorKind::kData, message + " (on_missing: fail)");
+            }
+            failure.resize(rows);
+            if (failure[row].empty()) {
+                failure[row] = message;
+            }
+        }
+        in.columns.push_back(std::move(found));
+    }
+    in.schema = evaluated_;
+}
+
+RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env, const LoadedLookups* lookups) const {
     if (!in.raw.empty()) {
         throw Error(ErrorKind::kInternal, "a transform got raw COPY bytes; pass-through must be off for it");
     }
@@ -104,47 +216,40 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
     }
     Result result;
     const size_t rows = in.rows();
+    std::vector<std::string> failure;  // per row: why it is a reject (lookups first)
+    AddLookups(in, lookups, failure);
     expr::EvalEnv env = base_env;
     env.source_rows = &in.source_rows;
     std::vector<RejectedRow> rejected = std::move(in.rejected);
-    auto position = [&](const Batch& b, size_t row) {
-        return row < b.source_rows.size() ? fmt::format("row {}", b.source_rows[row]) : fmt::format("batch row {}", row + 1);
-    };
-    // The filter first, so that rows it drops never fail a column's expression.
+    // Then the filter, so that rows it drops are neither rejects nor computed.
+    std::optional<Column> keep;
+    expr::RowErrors filter_errors(rows);
     if (filter_) {
-        expr::RowErrors errors(rows);
-        Column keep = expr::Evaluate(*filter_, in, env, errors);
-        std::vector<uint32_t> kept;
-        kept.reserve(rows);
-        for (size_t row = 0; row < rows; ++row) {
-            if (errors.failed(row)) {
-                rejected.push_back({position(in, row), RowJson(in, row),
-                                    fmt::format("transform.filter ({}): {}", filter_text_, errors.message(row)), "22000"});
-            } else if (!keep.IsNull(row) && keep.Get<uint8_t>(row) != 0) {
-                kept.push_back(static_cast<uint32_t>(row));
-            } else {
-                result.filtered++;
-            }
+        keep = expr::Evaluate(*filter_, in, env, filter_errors);
+    }
+    std::vector<uint32_t> kept;
+    kept.reserve(rows);
+    for (size_t row = 0; row < rows; ++row) {
+        if (filter_errors.failed(row)) {
+            rejected.push_back({Position(in, row), RowJson(in, row),
+                                fmt::format("transform.filter ({}): {}", filter_text_, filter_errors.message(row)),
+                                "22000"});
+        } else if (keep && (keep->IsNull(row) || keep->Get<uint8_t>(row) == 0)) {
+            result.filtered++;
+        } else if (row < failure.size() && !failure[row].empty()) {
+            rejected.push_back({Position(in, row), RowJson(in, row), failure[row], "22000"});
+        } else {
+            kept.push_back(static_cast<uint32_t>(row));
         }
-        if (kept.size() != rows) {
-            Batch narrowed(in.schema);
-            narrowed.columns.clear();
-            for (const Column& c : in.columns) {
-                narrowed.columns.push_back(c.Take(kept));
-            }
-            for (const uint32_t row : kept) {
-                if (row < in.source_rows.size()) {
-                    narrowed.source_rows.push_back(in.source_rows[row]);
-                }
-            }
-            in = std::move(narrowed);
-            env.source_rows = &in.source_rows;
-        }
+    }
+    if (kept.size() != rows) {
+        in = Narrow(in, kept);
+        env.source_rows = &in.source_rows;
     }
     const size_t survivors = in.rows();
     Batch out;
     out.schema = output_;
-    std::vector<std::string> failure;  // per row: the first column that failed
+    failure.assign(failure.empty() ? 0 : survivors, "");
     for (const OutputColumn& c : columns_) {
         expr::RowErrors errors(survivors);
         out.columns.push_back(expr::Evaluate(c.expr, in, env, errors));
@@ -158,7 +263,11 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
         }
     }
     out.source_rows = std::move(in.source_rows);
-    if (failure.empty()) {
+    bool any_failed = false;
+    for (const std::string& f : failure) {
+        any_failed = any_failed || !f.empty();
+    }
+    if (!any_failed) {
         out.rejected = std::move(rejected);
         result.batch = std::move(out);
         return result;
@@ -168,21 +277,11 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
         if (failure[row].empty()) {
             good.push_back(static_cast<uint32_t>(row));
         } else {
-            rejected.push_back({position(out, row), RowJson(in, row), failure[row], "22000"});
+            rejected.push_back({Position(out, row), RowJson(in, row), failure[row], "22000"});
         }
     }
-    Batch kept;
-    kept.schema = output_;
-    for (const Column& c : out.columns) {
-        kept.columns.push_back(c.Take(good));
-    }
-    for (const uint32_t row : good) {
-        if (row < out.source_rows.size()) {
-            kept.source_rows.push_back(out.source_rows[row]);
-        }
-    }
-    kept.rejected = std::move(rejected);
-    result.batch = std::move(kept);
+    result.batch = Narrow(out, good);
+    result.batch.rejected = std::move(rejected);
     return result;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,32 +13,43 @@
 
 namespace sluice {
 
-/// The `transform:` of a stream compiled against one source's columns: a filter, then the
-/// output columns, each a typed expression evaluated over whole batches. Immutable after
-/// construction, so one instance serves every worker reading that source.
+class LookupTable;
+
+/// The lookups of a stream loaded for this run, in `lookup:` order.
+using LoadedLookups = std::vector<std::shared_ptr<const LookupTable>>;
+
+/// The `transform:` (and `lookup:`) of a stream compiled against one source's columns: the
+/// lookup columns are added, then the filter keeps rows, then the output columns are computed,
+/// each a typed expression evaluated over whole batches. Immutable after construction, so one
+/// instance serves every worker reading that source.
 class RowTransform {
 public:
     /// Compiles every expression. Throws Error(kConfig) "file:line:column: transform.columns.x:
-    /// ..." at the first problem (unknown column or function, a type mismatch). With
+    /// ..." at the first problem (unknown column or function, a type mismatch). `lookups`
+    /// holds each lookup's column (name and the dimension's type of `take`). With
     /// `pushed_filter` (the filter as the source's SQL, which the source applies) the filter
     /// is checked but not evaluated again.
-    RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter = "");
+    RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter = "",
+                 std::vector<Field> lookups = {});
 
     const Schema& input() const { return input_; }
+    bool has_lookups() const { return !lookups_.empty(); }
     /// The columns the transform produces, typed; the source's primary key when every key
     /// column passes through unchanged under its own name.
     const Schema& output() const { return output_; }
-    /// "name type = expression" per output column, then "filter: expression", for `plan`.
+    /// "name type = expression" per output column, then the filter and where it runs, for `plan`.
     std::vector<std::string> Describe() const;
 
     struct Result {
         Batch batch;
         int64_t filtered = 0;  ///< rows the filter left out on purpose (not rejects)
     };
-    /// Keeps the rows the filter holds true for, then computes the output columns over them.
-    /// A row whose filter or a column failed (a cast, a division by zero) moves to
-    /// `batch.rejected`, naming the column and the expression; the run goes on.
-    Result Apply(Batch in, const expr::EvalEnv& env) const;
+    /// Adds the lookup columns (`lookups`: loaded for this run, in `lookup:` order), keeps the
+    /// rows the filter holds true for, then computes the output columns over them. A row whose
+    /// filter or a column failed (a cast, a division by zero), or whose lookup found nothing
+    /// under on_missing: reject, moves to `batch.rejected` naming the column and the
+    /// expression; the run goes on. on_missing: fail throws Error(kData).
+    Result Apply(Batch in, const expr::EvalEnv& env, const LoadedLookups* lookups = nullptr) const;
 
 private:
     struct OutputColumn {
@@ -45,9 +57,18 @@ private:
         std::string text;
         expr::Bound expr;
     };
+    struct Lookup {
+        LookupSpec spec;
+        std::vector<size_t> keys;  ///< source columns, in match order
+    };
+
+    /// Appends the lookup columns to `in`; a row a lookup misses gets its message in `failure`.
+    void AddLookups(Batch& in, const LoadedLookups* loaded, std::vector<std::string>& failure) const;
 
     Schema input_;
+    Schema evaluated_;  ///< input_ and the lookup columns: what the expressions see
     Schema output_;
+    std::vector<Lookup> lookups_;
     std::optional<expr::Bound> filter_;
     std::string filter_text_;
     std::string pushed_filter_;

@@ -4,7 +4,8 @@
 # rows stay untouched, rows whose expression fails are rejects naming the column, filtered rows
 # are counted; the filter pushed down to the source and the same filter evaluated in sluice
 # (push_down: false) load identical tables; kill -9 + --resume is exact and now() is the run's
-# start in every partition, resumed or not.
+# start in every partition, resumed or not. A lookup maps status to the dimension's current
+# surrogate key, loaded once per run (a NULL or unknown status gets NULL).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 psql_db postgres -c "CREATE DATABASE db"
@@ -25,7 +26,11 @@ INSERT INTO src.orders
   FROM generate_series(1, 12000) g;
 -- Earlier rows of other runs, on ids the source never has: a load must leave them as they are.
 CREATE TABLE mart.orders_tx (id int8 PRIMARY KEY, status_uc text, amount_x numeric, per_item numeric, label text,
-                             code_num int4, loaded_at timestamptz, big boolean, day timestamp);
+                             code_num int4, loaded_at timestamptz, big boolean, day timestamp, status_sk int4);
+-- A dimension with history: only the current row of a code is the one to take.
+CREATE TABLE mart.dim_status (status_code text, status_sk int4, is_current boolean);
+INSERT INTO mart.dim_status VALUES ('open', 1, true), ('Shipped', 2, false), ('Shipped', 3, true),
+  ('straße', 4, true), ('cancelled', 5, true), ('unused', 6, true);
 INSERT INTO mart.orders_tx (id, status_uc, label) SELECT -g, 'EARLIER', 'earlier ' || g FROM generate_series(1, 50) g;
 CREATE TABLE mart.earlier AS SELECT * FROM mart.orders_tx;
 CREATE TABLE mart.orders_local (LIKE mart.orders_tx INCLUDING ALL);
@@ -54,6 +59,8 @@ transform:
     big: amount BETWEEN 100 AND 200 OR score = 'NaN'
     day: created_at::date
   filter: "$FILTER"
+lookup:
+  status_sk: {from: mart.dim_status, match: {status: status_code}, take: status_sk, filter: is_current}
 target: {connection: "$PG_BASE/db", table: $2, key: [id]}
 settings: {max_rejects: 1000, rejects: rejects/, min_rows_for_parallel: 0}
 YAML
@@ -67,20 +74,23 @@ CREATE TABLE mart.expected AS
   SELECT id, upper(status) AS status_uc, amount * 1.1 AS amount_x,
          CASE WHEN qty = 0 THEN NULL ELSE amount / qty END AS per_item,
          coalesce(note, 'none') || '-' || id AS label, code::int AS code_num,
-         amount BETWEEN 100 AND 200 OR score = 'NaN' AS big, created_at::date::timestamp AS day
-  FROM src.orders WHERE ($FILTER) AND code ~ '^-?[0-9]+$';
+         amount BETWEEN 100 AND 200 OR score = 'NaN' AS big, created_at::date::timestamp AS day,
+         d.status_sk
+  FROM src.orders o LEFT JOIN mart.dim_status d ON d.status_code = o.status AND d.is_current
+  WHERE ($FILTER) AND code ~ '^-?[0-9]+$';
 SQL
 expected=$(table_digest db mart.expected id)
 kept=$(psql_db db -c "SELECT count(*) FROM src.orders WHERE $FILTER")
 bad=$(psql_db db -c "SELECT count(*) FROM src.orders WHERE ($FILTER) AND code !~ '^-?[0-9]+$'")
 total=$(psql_db db -c "SELECT count(*) FROM src.orders")
 loaded() {  # TABLE: the loaded rows without the time column, as the oracle has them
-  table_digest db "(SELECT id, status_uc, amount_x, per_item, label, code_num, big, day FROM $1 WHERE id > 0)" id
+  table_digest db "(SELECT id, status_uc, amount_x, per_item, label, code_num, big, day, status_sk FROM $1 WHERE id > 0)" id
 }
 
 "$SLUICE" plan "$WORK/pushed.yaml" > "$WORK/plan.txt"
 expect_contains "$WORK/plan.txt" "amount_x decimal = amount * 1.1"
 expect_contains "$WORK/plan.txt" "pushed down: the source reads WHERE"
+expect_contains "$WORK/plan.txt" "lookup status_sk = mart.dim_status.status_sk WHERE status = status_code AND is_current"
 "$SLUICE" plan "$WORK/local.yaml" > "$WORK/plan_local.txt"
 expect_contains "$WORK/plan_local.txt" "(evaluated in sluice)"
 

@@ -1,0 +1,112 @@
+#include "transform/lookup.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "config/did_you_mean.hpp"
+#include "core/convert.hpp"
+#include "core/error.hpp"
+
+namespace sluice {
+
+namespace {
+
+size_t DimensionColumn(const LookupSpec& spec, const Schema& dimension, const std::string& name, const char* role) {
+    if (std::optional<size_t> at = dimension.Find(name)) {
+        return *at;
+    }
+    std::vector<std::string> names;
+    for (const Field& f : dimension.fields) {
+        names.push_back(f.name);
+    }
+    throw Error(ErrorKind::kConfig, fmt::format("{}: lookup {}: {} column {} is not a column of {}{}", spec.location,
+                                                spec.name, role, name, spec.table,
+                                                config::SuggestAndList(name, names, "it has")));
+}
+
+/// Equal decimals have one text: 1.50 and 1.5 are one key.
+void AppendCanonical(const Column& c, size_t row, std::string& out) {
+    const size_t start = out.size();
+    FormatValue(c, row, out);
+    if (c.type().id == LogicalType::kDecimal && out.find('.', start) != std::string::npos) {
+        while (out.back() == '0') {
+            out.pop_back();
+        }
+        if (out.back() == '.') {
+            out.pop_back();
+        }
+    }
+}
+
+}  // namespace
+
+LookupTable::LookupTable(LookupSpec spec, const Schema& dimension)
+    : spec_(std::move(spec)), values_(MakeType(LogicalType::kText)) {
+    for (const auto& [source_column, dim_column] : spec_.match) {
+        match_columns_.push_back(DimensionColumn(spec_, dimension, dim_column, "match"));
+        match_types_.push_back(dimension.fields[match_columns_.back()].type);
+    }
+    take_column_ = DimensionColumn(spec_, dimension, spec_.take, "take");
+    values_ = Column(dimension.fields[take_column_].type);
+}
+
+bool LookupTable::EncodeKey(const std::vector<const Column*>& parts, size_t row, std::string& key) {
+    key.clear();
+    for (const Column* part : parts) {
+        if (part->IsNull(row)) {
+            return false;  // NULL equals nothing, as in SQL
+        }
+        const size_t at = key.size();
+        key.append(4, '\0');
+        AppendCanonical(*part, row, key);
+        const auto length = static_cast<uint32_t>(key.size() - at - 4);
+        std::memcpy(key.data() + at, &length, 4);
+    }
+    return true;
+}
+
+void LookupTable::Add(const Batch& rows) {
+    std::vector<const Column*> parts;
+    for (size_t c : match_columns_) {
+        parts.push_back(&rows.columns.at(c));
+    }
+    const Column& take = rows.columns.at(take_column_);
+    std::string key;
+    for (size_t row = 0; row < rows.rows(); ++row) {
+        if (!EncodeKey(parts, row, key)) {
+            continue;
+        }
+        const auto [it, fresh] = index_.emplace(key, static_cast<uint32_t>(values_.size()));
+        if (!fresh) {
+            std::string shown;
+            for (size_t i = 0; i < parts.size(); ++i) {
+                shown += fmt::format("{}{} = {}", i == 0 ? "" : ", ", spec_.match[i].second, FormatValue(*parts[i], row));
+            }
+            throw Error(ErrorKind::kData,
+                        fmt::format("lookup {}: {} has more than one row with {}; a lookup takes one row per key: "
+                                    "add filter: (for example is_current) or match on more columns",
+                                    spec_.name, spec_.table, shown));
+        }
+        values_.AppendFrom(take, row);
+    }
+}
+
+Column LookupTable::Find(const std::vector<const Column*>& keys, size_t rows, std::vector<bool>& missing) const {
+    Column out(values_.type());
+    out.Reserve(rows);
+    missing.assign(rows, false);
+    std::string key;
+    for (size_t row = 0; row < rows; ++row) {
+        auto it = EncodeKey(keys, row, key) ? index_.find(key) : index_.end();
+        if (it == index_.end()) {
+            missing[row] = true;
+            out.AppendNull();
+        } else {
+            out.AppendFrom(values_, it->second);
+        }
+    }
+    return out;
+}
+
+}  // namespace sluice
