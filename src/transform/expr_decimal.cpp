@@ -139,20 +139,24 @@ std::optional<Decimal> ParseDecimal(std::string_view text) {
 }
 
 std::string FormatDecimal(const Decimal& d) {
-    std::string digits;
+    // Digits from the right into a buffer: at most 38 digits, a point, leading zeros, a sign.
+    char buffer[96];
+    char* end = buffer + sizeof(buffer);
+    char* p = end;
     i128 v = Abs(d.value);
-    do {
-        digits.push_back(static_cast<char>('0' + static_cast<int>(v % 10)));
+    int written = 0;
+    while (v > 0 || written <= d.scale) {
+        if (written == d.scale && d.scale > 0) {
+            *--p = '.';
+        }
+        *--p = static_cast<char>('0' + static_cast<int>(v % 10));
         v /= 10;
-    } while (v > 0);
-    while (static_cast<int>(digits.size()) <= d.scale) {
-        digits.push_back('0');
+        ++written;
     }
-    std::reverse(digits.begin(), digits.end());
-    if (d.scale > 0) {
-        digits.insert(digits.end() - d.scale, '.');
+    if (d.value < 0) {
+        *--p = '-';
     }
-    return d.value < 0 ? "-" + digits : digits;
+    return std::string(p, end);
 }
 
 std::optional<Decimal> Rescale(const Decimal& d, int scale) {

@@ -1,5 +1,6 @@
 #include "transform/expr_eval.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 namespace sluice::expr {
@@ -137,15 +138,19 @@ Column Evaluate(const Bound& expr, const Batch& batch, const EvalEnv& env, RowEr
         case Bound::Kind::kCoalesce: return Coalesce(expr, batch, env, errors);
         case Bound::Kind::kCall: break;
     }
-    std::vector<Column> args;
-    args.reserve(expr.args.size());
-    for (const Bound& arg : expr.args) {
-        args.push_back(Evaluate(arg, batch, env, errors));
-    }
+    // A column argument is read where it is: copying it for every call would cost more than
+    // most kernels.
+    std::vector<std::optional<Column>> computed(expr.args.size());
     KernelCall call{.args = {}, .rows = rows, .env = env, .errors = errors, .state = expr.state.get(),
                     .result = expr.type};
-    for (const Column& arg : args) {
-        call.args.push_back(&arg);
+    for (size_t i = 0; i < expr.args.size(); ++i) {
+        const Bound& arg = expr.args[i];
+        if (arg.kind == Bound::Kind::kColumn) {
+            call.args.push_back(&batch.columns.at(arg.column));
+        } else {
+            computed[i] = Evaluate(arg, batch, env, errors);
+            call.args.push_back(&*computed[i]);
+        }
     }
     Column out = expr.kernel(call);
     if (out.size() != rows) {

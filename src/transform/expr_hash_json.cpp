@@ -6,6 +6,12 @@
 // - JSON values that -> and #> return, and containers that ->> returns, are minified;
 //   PostgreSQL's json keeps the source's spacing and jsonb adds ", " and ": ". Numbers keep
 //   their source text (1.50 stays 1.50), as json does; jsonb would print 1e2 as 100.
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
 #include <openssl/evp.h>
 #include <simdjson.h>
 #include <xxhash.h>
@@ -415,7 +421,7 @@ public:
         buffer_.assign(text);
         buffer_.resize(text.size() + simdjson::SIMDJSON_PADDING);
         size_ = text.size();
-        near_ = buffer_.data();
+        near_ = nullptr;
         od::document doc;
         auto code = parser_.iterate(buffer_.data(), size_, buffer_.size()).get(doc);
         od::json_type type{};
@@ -426,9 +432,11 @@ public:
             code = type == od::json_type::object || type == od::json_type::array ? CheckContainer(doc) : CheckScalar(doc, type);
         }
         if (code) {
-            error = fmt::format("invalid JSON near byte {}: {}", near_ - buffer_.data(),
-                                code == simdjson::TRAILING_CONTENT ? "more text after the value"
-                                                                   : simdjson::error_message(code));
+            std::string reason = code == simdjson::TRAILING_CONTENT ? "more text after the value"
+                                                                     : simdjson::error_message(code);
+            reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+            error = near_ ? fmt::format("invalid JSON near byte {}: {}", near_ - buffer_.data(), reason)
+                          : "invalid JSON: " + reason;
             return false;
         }
         return true;
@@ -675,7 +683,7 @@ private:
     od::parser parser_;
     std::string buffer_;
     size_t size_ = 0;
-    const char* near_ = nullptr;  // the last value reached, for messages
+    const char* near_ = nullptr;  // where the last value checked starts, for messages
 };
 
 /// The steps of a #> path, a text array literal; nullopt for a NULL element (the result is

@@ -13,8 +13,10 @@
 //   the shortest overall ('(a.*?)(c.*)' on 'abcabc': PostgreSQL {ab,c}, here {ab,cabc}).
 //   With 'n', [^...] still matches a newline.
 #include <clocale>
+#include <cstdlib>
 #include <cwctype>
 #include <locale.h>
+#include <memory>
 #include <unordered_map>
 
 #include <fmt/format.h>

@@ -1,6 +1,7 @@
 // Date and time functions. Timestamps are microseconds since 1970 UTC and there is no session
 // time zone: everything PostgreSQL does in the session's zone (date_trunc and extract on a
 // timestamptz, a date widened to timestamptz) is done here as a session with TimeZone=UTC does.
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
@@ -335,17 +336,17 @@ int64_t ReadMicros(const Column& c, size_t row) {
 void CheckUnitForType(const std::string& function, Unit unit, LogicalType type, const ArgInfo& unit_arg) {
     const bool time_unit = unit <= Unit::kHour;
     const bool zone_unit = unit == Unit::kTimezone || unit == Unit::kTimezoneHour || unit == Unit::kTimezoneMinute;
-    const char* type_name = nullptr;
+    std::string problem;
     if (unit == Unit::kJulian) {
-        type_name = "expressions (julian is not implemented)";
+        problem = "is not implemented";
     } else if (type == LogicalType::kDate && (time_unit || zone_unit)) {
-        type_name = "date";
+        problem = "not supported for date";
     } else if (type == LogicalType::kTimestamp && zone_unit) {
-        type_name = "timestamp";
+        problem = "not supported for timestamp (it has no time zone)";
     }
-    if (type_name) {
-        throw ExprError(unit_arg.offset, fmt::format("{}: unit \"{}\" not supported for {}; use one of {}", function,
-                                                     *unit_arg.constant, type_name, kExtractUnits));
+    if (!problem.empty()) {
+        throw ExprError(unit_arg.offset, fmt::format("{}: unit \"{}\" {}; use one of {}", function, *unit_arg.constant,
+                                                     problem, kExtractUnits));
     }
 }
 
@@ -938,6 +939,10 @@ std::optional<Moment> Resolve(const Fields& f, std::string_view input, std::stri
     if (hour < 0 || hour >= 24 || minute < 0 || minute >= 60 || second < 0 || second >= 60 || fraction < 0 ||
         fraction >= kMicrosPerSecond) {
         return out_of_range();
+    }
+    if (f.zone_hour < 0 || f.zone_hour > 15) {
+        error = fmt::format("time zone displacement out of range: \"{}\"", input);
+        return std::nullopt;
     }
     if (f.zone_minute < 0 || f.zone_minute >= 60) {
         error = fmt::format("invalid value \"{}\" for \"TZM\"", f.zone_minute);

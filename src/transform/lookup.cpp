@@ -1,8 +1,10 @@
 #include "transform/lookup.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "config/did_you_mean.hpp"
 #include "core/convert.hpp"
@@ -53,6 +55,17 @@ LookupTable::LookupTable(LookupSpec spec, const Schema& dimension)
 
 bool LookupTable::EncodeKey(const std::vector<const Column*>& parts, size_t row, std::string& key) {
     key.clear();
+    if (parts.size() == 1) {
+        if (parts[0]->IsNull(row)) {
+            return false;
+        }
+        if (parts[0]->type().id == LogicalType::kText) {
+            key.append(parts[0]->GetBytes(row));
+        } else {
+            AppendCanonical(*parts[0], row, key);
+        }
+        return true;
+    }
     for (const Column* part : parts) {
         if (part->IsNull(row)) {
             return false;  // NULL equals nothing, as in SQL
@@ -66,6 +79,32 @@ bool LookupTable::EncodeKey(const std::vector<const Column*>& parts, size_t row,
     return true;
 }
 
+size_t LookupTable::Probe(std::string_view key, uint64_t hash) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const Slot& slot = slots_[i];
+        if (slot.value == UINT32_MAX ||
+            (slot.hash == hash && std::string_view(keys_).substr(slot.key_at, slot.key_size) == key)) {
+            return i;
+        }
+    }
+}
+
+void LookupTable::Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(64, old.size() * 2), Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+        if (slot.value != UINT32_MAX) {
+            size_t i = slot.hash & mask;
+            while (slots_[i].value != UINT32_MAX) {
+                i = (i + 1) & mask;
+            }
+            slots_[i] = slot;
+        }
+    }
+}
+
 void LookupTable::Add(const Batch& rows) {
     std::vector<const Column*> parts;
     for (size_t c : match_columns_) {
@@ -77,8 +116,12 @@ void LookupTable::Add(const Batch& rows) {
         if (!EncodeKey(parts, row, key)) {
             continue;
         }
-        const auto [it, fresh] = index_.emplace(key, static_cast<uint32_t>(values_.size()));
-        if (!fresh) {
+        if ((count_ + 1) * 2 > slots_.size()) {
+            Grow();  // at most half full: probes stay short
+        }
+        const uint64_t hash = XXH3_64bits(key.data(), key.size());
+        Slot& slot = slots_[Probe(key, hash)];
+        if (slot.value != UINT32_MAX) {
             std::string shown;
             for (size_t i = 0; i < parts.size(); ++i) {
                 shown += fmt::format("{}{} = {}", i == 0 ? "" : ", ", spec_.match[i].second, FormatValue(*parts[i], row));
@@ -88,7 +131,11 @@ void LookupTable::Add(const Batch& rows) {
                                     "add filter: (for example is_current) or match on more columns",
                                     spec_.name, spec_.table, shown));
         }
+        slot = Slot{hash, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(key.size()),
+                    static_cast<uint32_t>(values_.size())};
+        keys_.append(key);
         values_.AppendFrom(take, row);
+        ++count_;
     }
 }
 
@@ -98,12 +145,15 @@ Column LookupTable::Find(const std::vector<const Column*>& keys, size_t rows, st
     missing.assign(rows, false);
     std::string key;
     for (size_t row = 0; row < rows; ++row) {
-        auto it = EncodeKey(keys, row, key) ? index_.find(key) : index_.end();
-        if (it == index_.end()) {
+        const Slot* slot = nullptr;
+        if (!slots_.empty() && EncodeKey(keys, row, key)) {
+            slot = &slots_[Probe(key, XXH3_64bits(key.data(), key.size()))];
+        }
+        if (slot == nullptr || slot->value == UINT32_MAX) {
             missing[row] = true;
             out.AppendNull();
         } else {
-            out.AppendFrom(values_, it->second);
+            out.AppendFrom(values_, slot->value);
         }
     }
     return out;

@@ -56,6 +56,15 @@ Batch Narrow(const Batch& in, const std::vector<uint32_t>& kept) {
     return out;
 }
 
+void CountColumnReads(const expr::Bound& e, std::vector<int>& reads) {
+    if (e.kind == expr::Bound::Kind::kColumn) {
+        reads.at(e.column)++;
+    }
+    for (const expr::Bound& arg : e.args) {
+        CountColumnReads(arg, reads);
+    }
+}
+
 }  // namespace
 
 RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter,
@@ -119,6 +128,13 @@ RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::
             output_.fields.push_back(evaluated_.fields[c]);
             columns_.push_back({evaluated_.fields[c].name, evaluated_.fields[c].name, ColumnRef(evaluated_, c)});
         }
+    }
+    std::vector<int> reads(evaluated_.fields.size(), 0);
+    for (const OutputColumn& c : columns_) {
+        CountColumnReads(c.expr, reads);
+    }
+    for (OutputColumn& c : columns_) {
+        c.movable = c.expr.kind == expr::Bound::Kind::kColumn && reads[c.expr.column] == 1;
     }
     // The source's key stays the key when its columns come through as themselves.
     bool key_kept = !input.primary_key.empty();
@@ -250,9 +266,14 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
     Batch out;
     out.schema = output_;
     failure.assign(failure.empty() ? 0 : survivors, "");
-    for (const OutputColumn& c : columns_) {
+    std::vector<std::optional<Column>> computed(columns_.size());
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        const OutputColumn& c = columns_[i];
+        if (c.movable) {
+            continue;  // after the others: rejects show the row as read
+        }
         expr::RowErrors errors(survivors);
-        out.columns.push_back(expr::Evaluate(c.expr, in, env, errors));
+        computed[i] = expr::Evaluate(c.expr, in, env, errors);
         for (size_t row = 0; errors.any() && row < survivors; ++row) {
             if (errors.failed(row)) {
                 failure.resize(survivors);
@@ -262,11 +283,18 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
             }
         }
     }
-    out.source_rows = std::move(in.source_rows);
     bool any_failed = false;
     for (const std::string& f : failure) {
         any_failed = any_failed || !f.empty();
     }
+    for (size_t i = 0; i < columns_.size(); ++i) {
+        if (columns_[i].movable) {
+            Column& column = in.columns[columns_[i].expr.column];
+            computed[i] = any_failed ? Column(column) : std::move(column);
+        }
+        out.columns.push_back(std::move(*computed[i]));
+    }
+    out.source_rows = any_failed ? in.source_rows : std::move(in.source_rows);
     if (!any_failed) {
         out.rejected = std::move(rejected);
         result.batch = std::move(out);

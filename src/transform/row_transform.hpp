@@ -56,6 +56,8 @@ private:
         std::string name;
         std::string text;
         expr::Bound expr;
+        /// A column of the batch that no other output reads: moved out instead of copied.
+        bool movable = false;
     };
     struct Lookup {
         LookupSpec spec;
