@@ -15,6 +15,7 @@
 #include "cli/run_job.hpp"
 #include "config/job_parser.hpp"
 #include "plan/plan.hpp"
+#include "plan/stream_patterns.hpp"
 
 namespace sluice::cli {
 
@@ -68,6 +69,7 @@ void RegisterPlan(CLI::App& app, int& exit_code) {
     cmd->callback([state, &exit_code] {
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
         ApplyFlags(state->flags, job);
+        ExpandTablePatterns(job);
         Plan plan = BuildPlan(job, ResolveWorkers(job), ReadMarks(job), ReadLoadedFiles(job));
         NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
         for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {

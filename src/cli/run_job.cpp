@@ -19,6 +19,7 @@
 #include "engine/run.hpp"
 #include "plan/delivery.hpp"
 #include "plan/plan.hpp"
+#include "plan/stream_patterns.hpp"
 #include "state/job_lock.hpp"
 #include "state/ledger.hpp"
 
@@ -250,6 +251,7 @@ int ResolveWorkers(const JobSpec& job) {
 
 int RunJob(JobSpec job, const RunFlags& flags) {
     ApplyFlags(flags, job);
+    ExpandTablePatterns(job);
     const auto mode = ParseProgressMode(flags.progress);
     if (!mode) {
         throw Error(ErrorKind::kUsage, fmt::format("--progress {}: expected auto, bar, plain, json "

@@ -9,6 +9,7 @@
 #include "connectors/registry.hpp"
 #include "plan/conversion_check.hpp"
 #include "plan/plan.hpp"
+#include "plan/stream_patterns.hpp"
 
 namespace sluice::cli {
 
@@ -93,6 +94,7 @@ void RegisterValidate(CLI::App& app, int& exit_code) {
         // Nothing is printed until every check passed: a failed validation says one thing, the
         // error, never "valid" beside it.
         JobSpec job = LoadJobFile(state->job, state->sets);
+        ExpandTablePatterns(job);
         Plan plan = BuildPlan(job, ResolveWorkers(job));
         std::string report;
         std::vector<std::string> warnings;

@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<std::string> kSourceKeys = {"connection",  "table",     "query",     "files",
                                               "path",        "format",    "csv",       "columns",
-                                              "infer_types", "partition", "consistent"};
+                                              "infer_types", "partition", "consistent", "exclude"};
 const std::vector<std::string> kFilesKeys = {"path", "format", "csv", "columns", "infer_types"};
 const std::vector<std::string> kFileOptionKeys = {"format", "csv", "columns", "infer_types"};
 const std::vector<std::string> kCsvKeys = {"header", "delimiter", "quote", "escape", "null"};
@@ -171,7 +171,22 @@ void ParseDatabaseSource(const Field& source, const JobSpec& job, SourceSpec& sp
         }
     });
     if (auto table = source.Get("table")) {
-        spec.table = table->NonEmptyString("a table name (schema.table or table)");
+        // A list or a glob stands for many tables: one stream each, when the job is planned.
+        if (table->IsList()) {
+            spec.table_patterns = table->StringList("a list of table names or patterns (public.*)");
+        } else {
+            spec.table = table->NonEmptyString("a table name (schema.table or table) or a pattern (public.*)");
+            if (spec.table.find_first_of("*?") != std::string::npos) {
+                spec.table_patterns = {spec.table};
+                spec.table.clear();
+            }
+        }
+        if (auto exclude = source.Get("exclude")) {
+            if (spec.table_patterns.empty()) {
+                exclude->Fail("exclude: leaves tables out of a pattern; this source reads one table");
+            }
+            spec.exclude = exclude->StringList("a list of table names or patterns to leave out");
+        }
     } else {
         spec.query = source.Get("query")->NonEmptyString("a SELECT statement");
     }
@@ -249,6 +264,9 @@ SourceSpec ParseSource(const Field& source, const JobSpec& job) {
     if (kinds.size() > 1) {
         kinds[1].Fail(
             fmt::format("give only one of table, query, files (already {})", kinds[0].path()));
+    }
+    if (auto exclude = source.Get("exclude"); exclude && !source.Has("table")) {
+        exclude->Report("exclude: leaves tables out of a table pattern (table: public.*); this source has none");
     }
     SourceSpec spec;
     spec.partition.chunk_rows = job.settings.chunk_rows;

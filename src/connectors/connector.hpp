@@ -76,6 +76,10 @@ struct PartitionRequest {
 struct SourceSpec {
     std::string url;                 ///< resolved connection URL (sqlite://, postgresql://, file)
     std::string table;               ///< schema-qualified or plain table name
+    /// `table:` with * or ?, or a list: the stream stands for every table these match (less
+    /// `exclude`), expanded into one stream per table when the job is planned.
+    std::vector<std::string> table_patterns;
+    std::vector<std::string> exclude;
     std::string query;               ///< SELECT text, when reading a query
     std::string files;               ///< glob of input files (files source)
     std::string format = "csv";      ///< csv | jsonl (files source)

@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -104,12 +105,45 @@ nlohmann::json WindowsJson(const std::vector<WindowPlan>& windows) {
     return out;
 }
 
+/// "a, b -> c -> d": the streams in the order `after:` lets them start, those of one step
+/// together (they share the workers, largest partitions first); empty without `after:`.
+std::string StreamOrder(const Plan& plan) {
+    std::map<std::string, int> level;
+    bool any_after = false;
+    for (size_t round = 0; round <= plan.streams.size(); ++round) {
+        for (const StreamPlan& s : plan.streams) {
+            int at = 0;
+            for (const std::string& before : s.spec.after) {
+                any_after = true;
+                const auto it = level.find(before);
+                at = std::max(at, it == level.end() ? 0 : it->second + 1);
+            }
+            level[s.spec.name] = at;
+        }
+    }
+    if (!any_after) {
+        return {};
+    }
+    std::map<int, std::vector<std::string>> steps;
+    for (const StreamPlan& s : plan.streams) {
+        steps[level[s.spec.name]].push_back(s.spec.name);
+    }
+    std::string out;
+    for (const auto& [at, names] : steps) {
+        out += fmt::format("{}{}", out.empty() ? "" : " -> ", fmt::join(names, ", "));
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string RenderPlan(const Plan& plan) {
     std::string out = fmt::format("job {}: {} stream(s), {} partition(s), ~{} rows, {} worker(s)\n",
                                   plan.job, plan.streams.size(), plan.PartitionCount(),
                                   Thousands(plan.EstimatedRows()), plan.workers);
+    if (const std::string order = StreamOrder(plan); !order.empty()) {
+        out += fmt::format("order: {}\n", order);
+    }
     for (const StreamPlan& stream : plan.streams) {
         const std::string& base = stream.spec.source.base_dir;
         out += fmt::format("\nstream {}: strategy {}, ~{} rows, {} partition(s)\n", stream.spec.name,

@@ -494,11 +494,32 @@ struct Regex {
     bool global = false;
 };
 
+/// Whether `p` at `i` is a bound {m}, {m,} or {m,n}; `end` is set past it.
+bool IsBound(std::string_view p, size_t i, size_t& end) {
+    size_t j = i + 1;
+    const size_t digits = j;
+    while (j < p.size() && p[j] >= '0' && p[j] <= '9') {
+        ++j;
+    }
+    if (j == digits) {
+        return false;
+    }
+    if (j < p.size() && p[j] == ',') {
+        ++j;
+        while (j < p.size() && p[j] >= '0' && p[j] <= '9') {
+            ++j;
+        }
+    }
+    end = j + 1;
+    return j < p.size() && p[j] == '}';
+}
+
 /// True when PostgreSQL would treat the pattern as non-greedy: its first quantifier is
 /// (*?, +?, ??, {m,n}?). Escapes and bracket expressions are skipped.
 bool FirstQuantifierLazy(std::string_view p) {
     for (size_t i = 0; i < p.size(); ++i) {
         const char c = p[i];
+        size_t end = i + 1;
         if (c == '\\') {
             ++i;
         } else if (c == '[') {
@@ -508,21 +529,14 @@ bool FirstQuantifierLazy(std::string_view p) {
             while (j < p.size() && p[j] != ']') {
                 const size_t class_end = p[j] == '[' && j + 1 < p.size() && p[j + 1] == ':' ? p.find(":]", j + 2)
                                                                                             : std::string_view::npos;
-                j = class_end == std::string_view::npos ? j + 1 : class_end + 2;  // [:alpha:] holds no ]
+                // [:alpha:] holds no ], and \] is an escaped one
+                j = class_end != std::string_view::npos ? class_end + 2 : j + (p[j] == '\\' ? 2 : 1);
             }
             i = j;
         } else if (c == '(' && i + 1 < p.size() && p[i + 1] == '?') {
             ++i;  // (?:...), (?i): not a quantifier
-        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
-            size_t j = i + 1;
-            if (c == '{') {
-                const size_t close = p.find('}', i);
-                if (close == std::string_view::npos) {
-                    continue;
-                }
-                j = close + 1;
-            }
-            return j < p.size() && p[j] == '?';
+        } else if (c == '*' || c == '+' || c == '?' || (c == '{' && IsBound(p, i, end))) {
+            return end < p.size() && p[end] == '?';
         }
     }
     return false;
@@ -578,7 +592,7 @@ public:
     RegexCache(std::string function, bool allow_global) : function_(std::move(function)), allow_global_(allow_global) {}
 
     const Regex* Get(std::string_view pattern, std::string_view flags, std::string& error) {
-        std::string key = std::string(flags) + '/' + std::string(pattern);
+        std::string key = fmt::format("{}:{}{}", flags.size(), flags, pattern);
         auto it = compiled_.find(key);
         if (it == compiled_.end()) {
             auto regex = CompileRegex(pattern, flags, function_, allow_global_, error);

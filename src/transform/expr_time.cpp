@@ -1,6 +1,12 @@
 // Date and time functions. Timestamps are microseconds since 1970 UTC and there is no session
 // time zone: everything PostgreSQL does in the session's zone (date_trunc and extract on a
 // timestamptz, a date widened to timestamptz) is done here as a session with TimeZone=UTC does.
+//
+// Differences from PostgreSQL 15:
+// - Timestamps end in 294247 AD (an int64 of microseconds since 1970), PostgreSQL's in 294276.
+// - extract/date_part refuse the unit julian, to_date/to_timestamp the template patterns
+//   CC, I*, IW, W, WW, RM, OF, TZ and Y,YYY (PostgreSQL 15 accepts all but OF and TZ): both
+//   when the job is planned, so nothing is silently read differently.
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -462,8 +468,9 @@ std::optional<int64_t> EpochSeconds(double seconds, std::string& error) {
     }
     constexpr double kPgEpoch = 946'684'800.0;  // 2000-01-01 in Unix seconds
     constexpr double kLowest = static_cast<double>(kFirstDay) * 86400;
+    constexpr double kBeyondInt64 = 9'223'372'036'854'775'808.0;  // 2^63
     const double micros = std::rint((seconds - kPgEpoch) * 1e6) + kPgEpoch * 1e6;
-    if (seconds < kLowest || micros >= 9.2233720368547e18) {
+    if (seconds < kLowest || micros >= kBeyondInt64) {
         Column c(MakeType(LogicalType::kFloat64));
         c.Append<double>(seconds);
         error = fmt::format("timestamp out of range: \"{}\"", FormatValue(c, 0));

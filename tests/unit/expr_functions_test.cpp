@@ -538,6 +538,16 @@ TEST(ExprFunctionTime, MatchesPostgres) {
         {"to_date('2451545', 'J')", "2000-01-01"},
         {"to_date('5th of Jan 2024', 'DDth \"of\" Mon YYYY')", "2024-01-05"},
         {"to_date('2024-1-5', 'FMYYYY-FMMM-FMDD')", "2024-01-05"},
+        {"to_date('2024-00-10', 'YYYY-MM-DD')", "2024-01-10"},
+        {"to_date('0000-01-05', 'YYYY-MM-DD')", "0001-01-05 BC"},
+        {"to_date('2024-03 060', 'YYYY-MM DDD')", "2024-03-29"},
+        {"to_date('2024-01-02', 'FXYYYY-MM-DD')", "2024-01-02"},
+        {"to_date('2024年01月02日', 'YYYY\"年\"MM\"月\"DD\"日\"')", "2024-01-02"},
+        {"to_timestamp('2024-01-02 12:30:45.55', 'YYYY-MM-DD HH24:MI:SS.FF1')", "2024-01-02 12:30:45.6+00"},
+        {"to_timestamp('1980-01-02 12:30:45.25', 'YYYY-MM-DD HH24:MI:SS.FF1')", "1980-01-02 12:30:45.2+00"},
+        {"to_timestamp('2024-01-02 12:30:45.999999', 'YYYY-MM-DD HH24:MI:SS.FF5')", "2024-01-02 12:30:46+00"},
+        {"to_timestamp('2024-01-02 12:30 -00:30', 'YYYY-MM-DD HH24:MI TZH:TZM')", "2024-01-02 13:00:00+00"},
+        {"to_timestamp('Tue Jan 02 12:30:00 2024', 'Dy Mon DD HH24:MI:SS YYYY')", "2024-01-02 12:30:00+00"},
         {"to_timestamp('2024-01-05 01:02:03.5 PM', 'YYYY-MM-DD HH:MI:SS.MS AM')", "2024-01-05 13:02:03.5+00"},
         {"to_timestamp('2024-01-05 13:02:03.123456', 'YYYY-MM-DD HH24:MI:SS.US')", "2024-01-05 13:02:03.123456+00"},
         {"to_timestamp('2024-01-05 13:02:03.12', 'YYYY-MM-DD HH24:MI:SS.FF3')", "2024-01-05 13:02:03.12+00"},
@@ -628,6 +638,14 @@ TEST(ExprFunctionTime, TemplatesThatDoNotMatchAreRowErrors) {
     const Input f{"f", "text", {"DD/MM/YYYY", "YYYY.MM.DD"}};
     EXPECT_EQ(EvalRows("to_date(v, f)", {v, f}), (std::vector<std::string>{"2024-01-05", "2024-01-05"}));
     EXPECT_TRUE(Contains(Eval("to_date('2024', 'IYYY')"), "template pattern \"IYYY\" is not supported"));
+    // PostgreSQL 15 refuses all of these too.
+    for (const char* bad : {"to_date('2024-01-02', 'Yyyy-Mm-Dd')", "to_date('2024 367', 'YYYY DDD')",
+                            "to_date('060', 'DDD')",
+                            "to_timestamp('2024-01-02 12:30 +16', 'YYYY-MM-DD HH24:MI TZH')",
+                            "to_timestamp('2024-01-02 12:30:60', 'YYYY-MM-DD HH24:MI:SS')",
+                            "to_date('05 06', 'DD DD')", "to_timestamp('2024-01-02 5 XM', 'YYYY-MM-DD HH PM')"}) {
+        EXPECT_TRUE(Contains(Eval(bad), "PLAN ERROR: '")) << bad;
+    }
 }
 
 TEST(ExprFunctionTime, NumbersToTimestampsAndDates) {
