@@ -1,3 +1,4 @@
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -21,7 +22,8 @@ namespace {
 struct CopyArgs {
     std::string from;
     std::string to;
-    std::string table;
+    std::vector<std::string> tables;  ///< --table, repeatable, with * and ? globs
+    std::string schema;               ///< --schema: every table of it
     std::string target_table;
     std::string mode = "append";
     std::string strategy = "auto";
@@ -52,12 +54,50 @@ std::string PortableUrl(const std::string& url, const std::string& cwd) {
 
 /// The job file equivalent to the copy command line and its flags. `copy` runs exactly this
 /// job (through the job-file parser), and `--print-job` prints it.
+/// The tables `copy` reads: one name, or (several --table, globs, --schema) a pattern list
+/// the planner expands into a stream per table.
+bool CopiesManyTables(const CopyArgs& args) {
+    const std::string scheme = UrlScheme(args.from);
+    if (scheme.empty() || scheme == "file") {
+        return false;  // files load into the one --table
+    }
+    return !args.schema.empty() || args.tables.size() > 1 ||
+           (args.tables.size() == 1 && args.tables[0].find_first_of("*?") != std::string::npos);
+}
+
+/// Where the tables of a many-table copy go: --target-table (with *), else the same schema in
+/// a PostgreSQL target when all patterns name one, else the table's own name.
+std::string TargetPattern(const CopyArgs& args) {
+    if (!args.target_table.empty()) {
+        return args.target_table;
+    }
+    if (UrlScheme(args.to) != "postgresql") {
+        return "*";
+    }
+    std::string schema = args.schema;
+    for (const std::string& t : args.tables) {
+        const size_t dot = t.find('.');
+        const std::string s = dot == std::string::npos ? "public" : t.substr(0, dot);
+        if (!schema.empty() && s != schema) {
+            return "*";
+        }
+        schema = s;
+    }
+    return schema + ".*";
+}
+
 YAML::Node CopyJobTree(const CopyArgs& args, const RunFlags& flags, const std::string& cwd) {
     YAML::Node job;
+    const bool many = CopiesManyTables(args);
+    const std::string label = !args.schema.empty() ? args.schema : args.tables.empty() ? "files" : args.tables.front();
+    std::string name = "copy_" + label;
+    for (char& c : name) {
+        c = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_';
+    }
     job["version"] = 1;
-    job["name"] = Literal("copy_" + args.table);
+    job["name"] = Literal(name);
     YAML::Node stream;
-    stream["name"] = Literal(args.table);
+    stream["name"] = Literal(many ? "copy" : label);
     YAML::Node source;
     const std::string scheme = UrlScheme(args.from);
     if (scheme.empty() || scheme == "file") {
@@ -68,7 +108,15 @@ YAML::Node CopyJobTree(const CopyArgs& args, const RunFlags& flags, const std::s
         source["infer_types"] = true;
     } else {
         source["connection"] = PortableUrl(args.from, cwd);
-        source["table"] = Literal(args.table);
+        if (!many) {
+            source["table"] = Literal(args.tables.at(0));
+        } else if (!args.schema.empty()) {
+            source["table"].push_back(Literal(args.schema + ".*"));
+        } else {
+            for (const std::string& t : args.tables) {
+                source["table"].push_back(Literal(t));
+            }
+        }
     }
     YAML::Node partition;
     partition["strategy"] = args.strategy;
@@ -87,10 +135,10 @@ YAML::Node CopyJobTree(const CopyArgs& args, const RunFlags& flags, const std::s
     stream["source"] = source;
     YAML::Node target;
     target["connection"] = PortableUrl(args.to, cwd);
-    target["table"] = Literal(args.target_table.empty() ? args.table : args.target_table);
+    target["table"] = Literal(many ? TargetPattern(args) : args.target_table.empty() ? args.tables.at(0) : args.target_table);
     target["mode"] = args.mode;
     target["create"] = "if_missing";
-    if (args.create_schema) {
+    if (args.create_schema || (many && UrlScheme(args.to) == "postgresql")) {
         target["create_schema"] = true;
     }
     if (!args.upsert_key.empty()) {
@@ -139,8 +187,8 @@ void CheckSets(const std::vector<std::string>& sets) {
 }  // namespace
 
 void RegisterCopy(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("copy", "Copy one table (or CSV files) from FROM_URL into "
-                                           "TO_URL, creating the target table if missing");
+    auto* cmd = app.add_subcommand("copy", "Copy tables (or CSV files) from FROM_URL into TO_URL, "
+                                           "creating the target tables if missing");
     struct State {
         CopyArgs args;
         RunFlags flags;
@@ -158,8 +206,13 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., sqlite://..., or a CSV path/glob")
         ->required();
     cmd->add_option("TO_URL", args.to, "Target: postgresql://... or sqlite://...")->required();
-    cmd->add_option("--table", args.table, "Source table (schema-qualified if needed)")->required();
-    cmd->add_option("--target-table", args.target_table, "Target table (default: --table)");
+    cmd->add_option("--table", args.tables,
+                    "Source table (schema-qualified if needed); repeat it, or use * and ? (public.order_*), "
+                    "for many tables: one stream each");
+    cmd->add_option("--schema", args.schema, "Copy every table and view of this schema (PostgreSQL)");
+    cmd->add_option("--target-table", args.target_table,
+                    "Target table (default: --table); with many tables a pattern with * for each table's name "
+                    "(default: the same schema)");
     cmd->add_option("--mode", args.mode, "append|replace, or upsert (needs --key)")
         ->check(CLI::IsMember({"append", "replace", "upsert"}));
     cmd->add_option("--key", args.upsert_key, "Business key column(s) for --mode upsert")->delimiter(',');
@@ -184,6 +237,18 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
     cmd->callback([cmd, state, &exit_code] {
         ReadResumeFlag(*cmd, state->flags);
         CheckSets(state->flags.sets);
+        const bool files = UrlScheme(state->args.from).empty() || UrlScheme(state->args.from) == "file";
+        if (!files && state->args.tables.empty() && state->args.schema.empty()) {
+            throw Error(ErrorKind::kUsage, "say what to copy: --table NAME (repeatable, with * globs) or --schema NAME");
+        }
+        if (files && state->args.tables.size() != 1) {
+            throw Error(ErrorKind::kUsage, "--table NAME: the one table the files load into");
+        }
+        if (CopiesManyTables(state->args) && !state->args.target_table.empty() &&
+            state->args.target_table.find('*') == std::string::npos) {
+            throw Error(ErrorKind::kUsage, "--target-table: copying many tables needs a pattern with * where each "
+                                           "table's name goes (for example staging.*)");
+        }
         if (state->args.mode == "upsert" && state->args.upsert_key.empty()) {
             throw Error(ErrorKind::kUsage, "--mode upsert needs the business key: --key COLUMN[,COLUMN...]");
         }

@@ -34,8 +34,8 @@ std::optional<ArrayLiteral> ParseArrayLiteral(std::string_view text);
 
 namespace {
 
-const DataType kTextType = MakeType(LogicalType::kText);
-const DataType kBytesType = MakeType(LogicalType::kBytes);
+constexpr DataType kTextType{.id = LogicalType::kText};
+constexpr DataType kBytesType{.id = LogicalType::kBytes};
 
 bool IsLiteral(const ArgInfo& a) { return a.null_literal || a.string_literal; }
 

@@ -46,8 +46,8 @@ void AppendArrayElement(std::string& out, std::optional<std::string_view> elemen
 
 namespace {
 
-const DataType kTextType = MakeType(LogicalType::kText);
-const DataType kInt64Type = MakeType(LogicalType::kInt64);
+constexpr DataType kTextType{.id = LogicalType::kText};
+constexpr DataType kInt64Type{.id = LogicalType::kInt64};
 
 // ---- UTF-8 ------------------------------------------------------------------------------
 

@@ -164,7 +164,7 @@ std::optional<Unit> ParseUnit(std::string_view text) {
 
 /// The unit of a date_trunc/extract/date_part call: its first argument, which must be a
 /// constant so that it is checked when the job is planned.
-std::optional<Unit> ConstantUnit(const std::string& function, const ArgInfo& arg, const std::string& known) {
+std::optional<Unit> ConstantUnit(const std::string& function, const ArgInfo& arg, std::string_view known) {
     if (arg.null_literal) {
         return std::nullopt;
     }
@@ -203,7 +203,7 @@ DataType TemporalArg(const std::string& name, const std::vector<ArgInfo>& args, 
 
 // ---- date_trunc -------------------------------------------------------------------------
 
-const std::string kTruncUnits =
+constexpr std::string_view kTruncUnits =
     "microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, millennium";
 
 /// date_trunc of a finite timestamp, with PostgreSQL's rules for years before 1 AD.
@@ -270,7 +270,7 @@ void RegisterDateTrunc(FunctionTable& table) {
 
 // ---- extract and date_part --------------------------------------------------------------
 
-const std::string kExtractUnits =
+constexpr std::string_view kExtractUnits =
     "microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year, decade, century, millennium, "
     "epoch, dow, isodow, doy, isoyear, timezone, timezone_hour, timezone_minute";
 
@@ -344,7 +344,7 @@ void CheckUnitForType(const std::string& function, Unit unit, LogicalType type, 
     const bool zone_unit = unit == Unit::kTimezone || unit == Unit::kTimezoneHour || unit == Unit::kTimezoneMinute;
     std::string problem;
     if (unit == Unit::kJulian) {
-        problem = "is not implemented";
+        problem = "is not available here";
     } else if (type == LogicalType::kDate && (time_unit || zone_unit)) {
         problem = "not supported for date";
     } else if (type == LogicalType::kTimestamp && zone_unit) {
@@ -517,7 +517,7 @@ constexpr Keyword kKeywords[] = {
     {"YYY", Item::kYear3, true}, {"YY", Item::kYear2, true}, {"Y", Item::kYear1, true},
 };
 
-const char* const kSupportedPatterns =
+constexpr std::string_view kSupportedPatterns =
     "YYYY YYY YY Y MM DD DDD HH HH12 HH24 MI SS SSSS MS US FF1-FF6 AM PM A.M. P.M. AD BC Month Mon Day Dy D Q J "
     "TZH TZM, the prefixes FM and FX and the suffix TH";
 

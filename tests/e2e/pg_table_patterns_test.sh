@@ -57,6 +57,25 @@ sed 's/table: "public.\*"/table: "public.nothing_*"/' "$WORK/job.yaml" > "$WORK/
 expect_exit 2 "$SLUICE" plan "$WORK/none.yaml"
 expect_contains "$WORK/err" "no table of the source matches public.nothing_*"
 
+# sluice copy --schema: every table and view of the schema, into the same schema of the target.
+psql_db postgres -c "CREATE DATABASE copydb"
+expect_exit 0 "$SLUICE" copy "$PG_BASE/src" "$PG_BASE/copydb" --schema public --progress none
+for t in orders '"LineItems"' big_orders skip_audit; do
+  [ "$(table_digest src "public.$t" 1)" = "$(table_digest copydb "public.$t" 1)" ] && pass "copy --schema: public.$t exact" \
+    || fail "copy --schema: public.$t differs"
+done
+[ "$(psql_db copydb -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'other'")" = 0 ] && pass "copy --schema: other schemas left out" \
+  || fail "copy --schema copied another schema"
+# --table globs, repeatable, into a pattern of the target.
+expect_exit 0 "$SLUICE" copy "$PG_BASE/src" "$PG_BASE/copydb" --table 'public.ord*' --table 'public.Line*' \
+  --target-table 'globbed.*' --progress none
+[ "$(table_digest copydb globbed.orders id)" = "$(table_digest src public.orders id)" ] && pass "copy --table glob: orders" \
+  || fail "copy --table glob: orders differs"
+[ "$(table_digest copydb 'globbed."LineItems"' id)" = "$(table_digest src 'public."LineItems"' id)" ] && pass "copy --table glob: LineItems" \
+  || fail "copy --table glob: LineItems differs"
+expect_exit 2 "$SLUICE" copy "$PG_BASE/src" "$PG_BASE/copydb" --table "public.*" --target-table one --progress none
+expect_contains "$WORK/err" "--target-table: copying many tables needs a pattern with *"
+
 # SQLite: the same expansion over its tables.
 sqlite3 "$WORK/src.db" "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO a VALUES (1, 'x'), (2, 'y');
   CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO b VALUES (7);"
