@@ -459,12 +459,7 @@ private:
         }
         if (t.kind == Tok::kQuotedIdent) {
             Advance();
-            Node n;
-            n.kind = Node::Kind::kColumn;
-            n.text = t.text;
-            n.offset = t.offset;
-            n.end = t.end;
-            return n;
+            return ColumnNode(t);
         }
         if (t.kind != Tok::kIdent) {
             throw ExprError(t.offset, fmt::format("expected a value, a column or a function here, found {}", Describe(t)));
@@ -538,6 +533,10 @@ private:
             Expect(Tok::kRParen, ") or , in the argument list");
             return Call(word, t.offset, std::move(args));
         }
+        return ColumnNode(t);
+    }
+
+    static Node ColumnNode(const Token& t) {
         Node n;
         n.kind = Node::Kind::kColumn;
         n.text = t.text;

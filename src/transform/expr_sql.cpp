@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/postgres/pg_types.hpp"
 #include "transform/expr_ast.hpp"
 #include "transform/expr_bind.hpp"
 #include "transform/expr_functions.hpp"
@@ -31,28 +32,6 @@ std::string QuoteLiteral(std::string_view text) {
         out += c == '\'' ? std::string("''") : std::string(1, c);
     }
     return out + "'";
-}
-
-/// The PostgreSQL spelling of a type, or "" when there is none to cast to safely.
-std::string PgType(const DataType& t) {
-    switch (t.id) {
-        case LogicalType::kBool: return "boolean";
-        case LogicalType::kInt16: return "smallint";
-        case LogicalType::kInt32: return "integer";
-        case LogicalType::kInt64: return "bigint";
-        case LogicalType::kFloat32: return "real";
-        case LogicalType::kFloat64: return "double precision";
-        case LogicalType::kDecimal: return t.precision > 0 ? fmt::format("numeric({},{})", t.precision, t.scale) : "numeric";
-        case LogicalType::kText: return "text";
-        case LogicalType::kBytes: return "bytea";
-        case LogicalType::kDate: return "date";
-        case LogicalType::kTime: return "time";
-        case LogicalType::kTimestamp: return "timestamp";
-        case LogicalType::kTimestampTz: return "timestamptz";
-        case LogicalType::kUuid: return "uuid";
-        case LogicalType::kInterval: return "interval";
-        default: return "";
-    }
 }
 
 bool IsText(const DataType& t) { return t.id == LogicalType::kText; }
@@ -101,10 +80,7 @@ private:
 
     std::optional<std::string> Cast(const Node& n) {
         const Node& value = n.args[0];
-        const std::string type = PgType(n.cast_to);
-        if (type.empty()) {
-            return std::nullopt;
-        }
+        const std::string type = pg::SqlTypeFor(Field{.name = "", .type = n.cast_to});
         // A literal was checked when the plan was made; other values only where no value fails.
         if (!(value.kind == Node::Kind::kLiteral && value.literal == Node::Literal::kString)) {
             const std::optional<DataType> from = TypeOf(value);

@@ -173,8 +173,10 @@ namespace {
 
 enum class Param { kText, kInt };
 
+bool IsLiteral(const ArgInfo& a) { return a.null_literal || a.string_literal; }
+
 bool Accepts(Param p, const ArgInfo& a) {
-    if (a.null_literal || a.string_literal) {
+    if (IsLiteral(a)) {
         return true;
     }
     return p == Param::kText ? a.type.id == LogicalType::kText : IsIntegerType(a.type.id);
@@ -215,36 +217,22 @@ bool AnyNull(const KernelCall& call, size_t row) {
     return false;
 }
 
-// ---- case, length, trimming -------------------------------------------------------------
+// ---- case, length, trimming, substrings ------------------------------------------------
 
-Kernel CaseKernel(bool upper) {
-    return [upper](const KernelCall& call) {
-        return MapRows<std::string, std::string_view>(
-            call, [upper](size_t, std::string_view s) -> std::optional<std::string> { return ChangeCase(s, upper); });
+/// A kernel applying `f(values...)`, whose result converts to text, to every row without a
+/// NULL argument.
+template <class... In, class F>
+Kernel TextKernel(F f) {
+    return [f](const KernelCall& call) {
+        return MapRows<std::string, In...>(call, [&](size_t, In... v) -> std::optional<std::string> {
+            return std::string(f(v...));
+        });
     };
 }
 
-void RegisterLength(FunctionTable& table) {
-    for (const char* name : {"length", "char_length", "character_length"}) {
-        const std::string usage = fmt::format("{}(text) -> integer (characters; bytes of a bytea)", name);
-        table[name] = {[fname = std::string(name), usage](const std::vector<ArgInfo>& args, size_t offset) {
-                           ExpectArgs(fname, args, 1, 1, offset, usage);
-                           const bool bytes = args[0].type.id == LogicalType::kBytes && !args[0].string_literal &&
-                                              !args[0].null_literal && fname == "length";
-                           if (!bytes && !Accepts(Param::kText, args[0])) {
-                               NoOverload(fname, args, offset, usage);
-                           }
-                           return Resolution{MakeType(LogicalType::kInt32), {bytes ? args[0].type : kTextType},
-                                             [bytes](const KernelCall& call) {
-                                                 return MapRows<int32_t, std::string_view>(
-                                                     call, [bytes](size_t, std::string_view s) -> std::optional<int32_t> {
-                                                         return static_cast<int32_t>(bytes ? s.size() : CountChars(s));
-                                                     });
-                                             },
-                                             nullptr};
-                       },
-                       usage};
-    }
+/// The kernel for a call with `short_arity` arguments, or `full` when the optional last one is given.
+Kernel ByArity(size_t short_arity, Kernel shorter, Kernel full) {
+    return [=](const KernelCall& call) { return call.args.size() == short_arity ? shorter(call) : full(call); };
 }
 
 /// Whether the character `ch` (one UTF-8 sequence) is one of `set`'s characters. A valid
@@ -272,24 +260,6 @@ std::string_view Trim(std::string_view s, std::string_view set, bool left, bool 
     return s;
 }
 
-void RegisterTrim(FunctionTable& table, const std::string& name, bool left, bool right) {
-    table[name] = Simple(name, name + "(text[, characters text]) -> text (strips spaces by default)",
-                         {Param::kText, Param::kText}, 1, LogicalType::kText, [left, right](const KernelCall& call) {
-                             if (call.args.size() == 1) {
-                                 return MapRows<std::string, std::string_view>(
-                                     call, [=](size_t, std::string_view s) -> std::optional<std::string> {
-                                         return std::string(Trim(s, " ", left, right));
-                                     });
-                             }
-                             return MapRows<std::string, std::string_view, std::string_view>(
-                                 call, [=](size_t, std::string_view s, std::string_view set) -> std::optional<std::string> {
-                                     return std::string(Trim(s, set, left, right));
-                                 });
-                         });
-}
-
-// ---- substrings -------------------------------------------------------------------------
-
 /// PostgreSQL's substr: characters from `start` (1-based; earlier positions count but yield
 /// nothing), `count` of them or to the end.
 std::string_view Substr(std::string_view s, int64_t start, std::optional<int64_t> count) {
@@ -303,23 +273,6 @@ std::string_view Substr(std::string_view s, int64_t start, std::optional<int64_t
         return s.substr(from, ByteOffset(s.substr(from), end - first));
     }
     return s.substr(ByteOffset(s, first - 1));
-}
-
-Column SubstrKernel(const KernelCall& call) {
-    if (call.args.size() == 2) {
-        return MapRows<std::string, std::string_view, int64_t>(
-            call, [](size_t, std::string_view s, int64_t start) -> std::optional<std::string> {
-                return std::string(Substr(s, start, std::nullopt));
-            });
-    }
-    return MapRows<std::string, std::string_view, int64_t, int64_t>(
-        call, [&call](size_t row, std::string_view s, int64_t start, int64_t count) -> std::optional<std::string> {
-            if (count < 0) {
-                call.errors.Fail(row, "negative substring length not allowed");
-                return std::nullopt;
-            }
-            return std::string(Substr(s, start, count));
-        });
 }
 
 /// left(s, n): the first n characters; negative n: all but the last -n.
@@ -388,67 +341,100 @@ std::string Pad(std::string_view s, int64_t length, std::string_view fill, bool 
     return left ? padding.append(s) : std::string(s).append(padding);
 }
 
-void RegisterPad(FunctionTable& table, const std::string& name, bool left) {
-    table[name] = Simple(name, name + "(text, length integer[, fill text]) -> text", {Param::kText, Param::kInt, Param::kText},
-                         2, LogicalType::kText, [left](const KernelCall& call) {
-                             if (call.args.size() == 2) {
-                                 return MapRows<std::string, std::string_view, int64_t>(
-                                     call, [left](size_t, std::string_view s, int64_t n) -> std::optional<std::string> {
-                                         return Pad(s, n, " ", left);
-                                     });
-                             }
-                             return MapRows<std::string, std::string_view, int64_t, std::string_view>(
-                                 call, [left](size_t, std::string_view s, int64_t n, std::string_view fill)
-                                           -> std::optional<std::string> { return Pad(s, n, fill, left); });
-                         });
+/// substr(s, start, count): a negative count is a row error, as in PostgreSQL.
+Column SubstrKernel(const KernelCall& call) {
+    return MapRows<std::string, std::string_view, int64_t, int64_t>(
+        call, [&call](size_t row, std::string_view s, int64_t start, int64_t count) -> std::optional<std::string> {
+            if (count < 0) {
+                call.errors.Fail(row, "negative substring length not allowed");
+                return std::nullopt;
+            }
+            return std::string(Substr(s, start, count));
+        });
 }
 
-void RegisterSubstrings(FunctionTable& table) {
-    for (const char* name : {"substr", "substring"}) {
-        table[name] = Simple(name, fmt::format("{}(text, start integer[, count integer]) -> text", name),
-                             {Param::kText, Param::kInt, Param::kInt}, 2, LogicalType::kText, SubstrKernel);
-    }
-    table["left"] = Simple("left", "left(text, n integer) -> text", {Param::kText, Param::kInt}, 2, LogicalType::kText,
-                           [](const KernelCall& call) {
-                               return MapRows<std::string, std::string_view, int64_t>(
-                                   call, [](size_t, std::string_view s, int64_t n) -> std::optional<std::string> {
-                                       return std::string(Left(s, n));
-                                   });
-                           });
-    table["right"] = Simple("right", "right(text, n integer) -> text", {Param::kText, Param::kInt}, 2,
-                            LogicalType::kText, [](const KernelCall& call) {
-                                return MapRows<std::string, std::string_view, int64_t>(
-                                    call, [](size_t, std::string_view s, int64_t n) -> std::optional<std::string> {
-                                        return std::string(Right(s, n));
-                                    });
-                            });
-    table["replace"] = Simple("replace", "replace(text, from text, to text) -> text",
-                              {Param::kText, Param::kText, Param::kText}, 3, LogicalType::kText, [](const KernelCall& call) {
-                                  return MapRows<std::string, std::string_view, std::string_view, std::string_view>(
-                                      call, [](size_t, std::string_view s, std::string_view from, std::string_view to)
-                                                -> std::optional<std::string> { return Replace(s, from, to); });
-                              });
-    table["split_part"] = Simple(
-        "split_part", "split_part(text, delimiter text, n integer) -> text (n < 0 counts from the end)",
-        {Param::kText, Param::kText, Param::kInt}, 3, LogicalType::kText, [](const KernelCall& call) {
-            return MapRows<std::string, std::string_view, std::string_view, int64_t>(
-                call, [&call](size_t row, std::string_view s, std::string_view d, int64_t n) -> std::optional<std::string> {
-                    if (n == 0) {
-                        call.errors.Fail(row, "field position must not be zero");
-                        return std::nullopt;
-                    }
-                    return std::string(SplitPart(s, d, n));
-                });
+Column SplitPartKernel(const KernelCall& call) {
+    return MapRows<std::string, std::string_view, std::string_view, int64_t>(
+        call, [&call](size_t row, std::string_view s, std::string_view d, int64_t n) -> std::optional<std::string> {
+            if (n == 0) {
+                call.errors.Fail(row, "field position must not be zero");
+                return std::nullopt;
+            }
+            return std::string(SplitPart(s, d, n));
         });
-    table["starts_with"] = Simple("starts_with", "starts_with(text, prefix text) -> boolean", {Param::kText, Param::kText},
-                                  2, LogicalType::kBool, [](const KernelCall& call) {
+}
+
+/// length (also char_length, character_length): characters, or bytes of a bytea.
+void RegisterLength(FunctionTable& table) {
+    for (const std::string name : {"length", "char_length", "character_length"}) {
+        const std::string usage = name + "(text) -> integer (characters; bytes of a bytea)";
+        table[name] = {[name, usage](const std::vector<ArgInfo>& args, size_t offset) {
+                           ExpectArgs(name, args, 1, 1, offset, usage);
+                           const bool bytes = name == "length" && !IsLiteral(args[0]) &&
+                                              args[0].type.id == LogicalType::kBytes;
+                           if (!bytes && !Accepts(Param::kText, args[0])) {
+                               NoOverload(name, args, offset, usage);
+                           }
+                           Kernel kernel = [bytes](const KernelCall& call) {
+                               return MapRows<int32_t, std::string_view>(call, [bytes](size_t, std::string_view s) {
+                                   return std::optional(static_cast<int32_t>(bytes ? s.size() : CountChars(s)));
+                               });
+                           };
+                           return Resolution{MakeType(LogicalType::kInt32), {bytes ? args[0].type : kTextType}, kernel,
+                                             nullptr};
+                       },
+                       usage};
+    }
+}
+
+/// The functions of text and integer parameters.
+void RegisterSimple(FunctionTable& table) {
+    constexpr Param kT = Param::kText;
+    constexpr Param kI = Param::kInt;
+    constexpr LogicalType kTextResult = LogicalType::kText;
+    table["upper"] = Simple("upper", "upper(text) -> text", {kT}, 1, kTextResult,
+                            TextKernel<std::string_view>([](std::string_view s) { return ChangeCase(s, true); }));
+    table["lower"] = Simple("lower", "lower(text) -> text", {kT}, 1, kTextResult,
+                            TextKernel<std::string_view>([](std::string_view s) { return ChangeCase(s, false); }));
+    RegisterLength(table);
+    for (const auto& [name, left, right] : {std::tuple{"trim", true, true}, std::tuple{"btrim", true, true},
+                                            std::tuple{"ltrim", true, false}, std::tuple{"rtrim", false, true}}) {
+        table[name] = Simple(
+            name, std::string(name) + "(text[, characters text]) -> text (strips spaces by default)", {kT, kT}, 1, kTextResult,
+            ByArity(1, TextKernel<std::string_view>([l = left, r = right](std::string_view s) { return Trim(s, " ", l, r); }),
+                    TextKernel<std::string_view, std::string_view>(
+                        [l = left, r = right](std::string_view s, std::string_view set) { return Trim(s, set, l, r); })));
+    }
+    for (const std::string name : {"substr", "substring"}) {
+        table[name] = Simple(name, name + "(text, start integer[, count integer]) -> text", {kT, kI, kI}, 2, kTextResult,
+                             ByArity(2, TextKernel<std::string_view, int64_t>([](std::string_view s, int64_t start) {
+                                         return Substr(s, start, std::nullopt);
+                                     }),
+                                     SubstrKernel));
+    }
+    table["left"] = Simple("left", "left(text, n integer) -> text", {kT, kI}, 2, kTextResult,
+                           TextKernel<std::string_view, int64_t>(Left));
+    table["right"] = Simple("right", "right(text, n integer) -> text", {kT, kI}, 2, kTextResult,
+                            TextKernel<std::string_view, int64_t>(Right));
+    table["replace"] = Simple("replace", "replace(text, from text, to text) -> text", {kT, kT, kT}, 3, kTextResult,
+                              TextKernel<std::string_view, std::string_view, std::string_view>(Replace));
+    table["split_part"] = Simple("split_part", "split_part(text, delimiter text, n integer) -> text (n < 0 counts from "
+                                 "the end)",
+                                 {kT, kT, kI}, 3, kTextResult, SplitPartKernel);
+    for (const auto& [name, left] : {std::pair{"lpad", true}, std::pair{"rpad", false}}) {
+        table[name] = Simple(
+            name, std::string(name) + "(text, length integer[, fill text]) -> text", {kT, kI, kT}, 2, kTextResult,
+            ByArity(2, TextKernel<std::string_view, int64_t>([l = left](std::string_view s, int64_t n) { return Pad(s, n, " ", l); }),
+                    TextKernel<std::string_view, int64_t, std::string_view>(
+                        [l = left](std::string_view s, int64_t n, std::string_view fill) { return Pad(s, n, fill, l); })));
+    }
+    table["starts_with"] = Simple("starts_with", "starts_with(text, prefix text) -> boolean", {kT, kT}, 2,
+                                  LogicalType::kBool, [](const KernelCall& call) {
                                       return MapRows<bool, std::string_view, std::string_view>(
-                                          call, [](size_t, std::string_view s, std::string_view p) -> std::optional<bool> {
-                                              return s.starts_with(p);
+                                          call, [](size_t, std::string_view s, std::string_view prefix) {
+                                              return std::optional(s.starts_with(prefix));
                                           });
                                   });
-    RegisterPad(table, "lpad", true);
-    RegisterPad(table, "rpad", false);
 }
 
 /// concat(...): every argument's text form, NULLs skipped. Booleans print as PostgreSQL's
@@ -1105,14 +1091,7 @@ void RegisterSubscript(FunctionTable& table) {
 }  // namespace
 
 void RegisterTextFunctions(FunctionTable& table) {
-    table["upper"] = Simple("upper", "upper(text) -> text", {Param::kText}, 1, LogicalType::kText, CaseKernel(true));
-    table["lower"] = Simple("lower", "lower(text) -> text", {Param::kText}, 1, LogicalType::kText, CaseKernel(false));
-    RegisterLength(table);
-    RegisterTrim(table, "trim", true, true);
-    RegisterTrim(table, "btrim", true, true);
-    RegisterTrim(table, "ltrim", true, false);
-    RegisterTrim(table, "rtrim", false, true);
-    RegisterSubstrings(table);
+    RegisterSimple(table);
     RegisterConcat(table);
     RegisterRegexpReplace(table);
     RegisterRegexpMatch(table);

@@ -198,6 +198,13 @@ TEST(ExprFunctionText, WrongTypesSayWhatTheFunctionTakes) {
 
 TEST(ExprFunctionRegex, MatchesPostgres) {
     ExpectCases({
+        {"regexp_replace('CamelCaseString', '([a-z])([A-Z])', '\\1_\\2', 'g')", "Camel_Case_String"},
+        {"regexp_replace('aaa bbb', 'a+?', 'X', 'g')", "XXX bbb"},
+        {"regexp_replace('aaa', 'a*?', 'X', 'g')", "XaXaXaX"},
+        {"regexp_replace('a]b', '[]]', 'x')", "axb"},
+        {"regexp_match('abcd', '(a|ab)(c|bcd)')", "{a,bcd}"},
+        {"regexp_match('aaaa', 'a{2,3}?')", "{aa}"},
+        {"regexp_like('foo123', '[[:digit:]]+')", "t"},
         {"regexp_replace('foobarbaz', 'b(..)', 'X\\1Y')", "fooXarYbaz"},
         {"regexp_replace('foobarbaz', 'b(..)', 'X\\1Y', 'g')", "fooXarYXazY"},
         {"regexp_replace('foobarbaz', 'B(..)', '<\\&>', 'gi')", "foo<bar><baz>"},
@@ -313,6 +320,7 @@ TEST(ExprFunctionHash, MatchesPostgres) {
         {"decode('YWI=', 'base64')", "\\x6162"},
         {"decode('61 62', 'hex')", "\\x6162"},
         {"decode('DEADbeef', 'hex')", "\\xdeadbeef"},
+        {"decode('a\\\\b\\001', 'escape')", "\\x615c6201"},
     });
 }
 
@@ -387,7 +395,6 @@ TEST(ExprFunctionHash, Xxhash64SeparatesArgumentsAndNulls) {
 
 TEST(ExprFunctionJson, MatchesPostgres) {
     ExpectCases({
-        {"decode('a\\\\b\\001', 'escape')", "\\x615c6201"},
         {"'{\"a\":1,\"a\":2}'::json -> 'a'", "2"},
         {"'[1,2,3]'::json -> -1", "3"},
         {"'[1,2,3]'::json -> 5", "NULL"},

@@ -464,9 +464,13 @@ TEST(JobParserErrors, UnknownKeyWithSuggestion) {
 }
 
 TEST(JobParserErrors, WrongTypes) {
-    EXPECT_PREFIX(ConfigError(kStreamHead + "    source: {connection: src, table: [a, b]}\n"),
+    // A list of tables is a pattern (one stream per table); a map is no table at all.
+    EXPECT_PREFIX(ConfigError(kStreamHead + "    source: {connection: src, table: {a: b}}\n"),
                   "jobs/mart.yaml:5:31: streams[0].source.table: expected a table name (schema.table "
-                  "or table); got a list");
+                  "or table) or a pattern (public.*); got a map");
+    EXPECT_PREFIX(ConfigError(kStreamHead + "    source: {connection: src, query: \"SELECT 1\", exclude: [a]}\n" +
+                              "    target: {connection: dwh, table: t}\n"),
+                  "jobs/mart.yaml:5:50: streams[0].source.exclude: exclude: leaves tables out of a table pattern");
     EXPECT_PREFIX(ConfigError("version: 1\nsettings:\n  workers: abc\n"),
                   "jobs/mart.yaml:3:3: settings.workers: expected a non-negative integer (0 = number "
                   "of cores); got 'abc'");
