@@ -136,7 +136,7 @@ double ReadFloat(const Column& c, size_t row) {
 }
 
 /// Appends an integer to an integer column of any width; false when it does not fit.
-bool AppendInt(Column& out, __int128 v) {
+bool AppendInt(Column& out, Int128 v) {
     switch (out.type().id) {
         case LogicalType::kInt16:
             if (v < INT16_MIN || v > INT16_MAX) return false;
@@ -187,7 +187,7 @@ std::string CastOne(const Column& in, size_t row, Column& out, std::string& text
         if (!std::isfinite(v) || v < -9.3e18 || v > 9.3e18) {
             return "integer out of range";
         }
-        return AppendInt(out, static_cast<__int128>(v)) ? "" : "integer out of range";
+        return AppendInt(out, static_cast<Int128>(v)) ? "" : "integer out of range";
     }
     if (from == LogicalType::kDecimal && to_int) {
         auto d = ParseDecimal(in.GetBytes(row));
@@ -198,10 +198,13 @@ std::string CastOne(const Column& in, size_t row, Column& out, std::string& text
         return AppendInt(out, whole->value) ? "" : "integer out of range";
     }
     if (IsTemporalType(from) && IsTemporalType(to.id)) {
-        int64_t micros = from == LogicalType::kDate ? static_cast<int64_t>(in.Get<int32_t>(row)) * kMicrosPerDay
-                                                    : in.Get<int64_t>(row);
-        if (from == LogicalType::kDate && (in.Get<int32_t>(row) == INT32_MIN || in.Get<int32_t>(row) == INT32_MAX)) {
-            micros = in.Get<int32_t>(row) == INT32_MIN ? INT64_MIN : INT64_MAX;
+        int64_t micros = 0;
+        if (from != LogicalType::kDate) {
+            micros = in.Get<int64_t>(row);
+        } else if (const int32_t days = in.Get<int32_t>(row); days == INT32_MIN || days == INT32_MAX) {
+            micros = days == INT32_MIN ? INT64_MIN : INT64_MAX;  // -infinity / infinity stay
+        } else if (__builtin_mul_overflow(static_cast<int64_t>(days), kMicrosPerDay, &micros)) {
+            return "date out of range for timestamp";
         }
         if (to.id == LogicalType::kDate) {
             const int64_t days = micros == INT64_MIN ? INT32_MIN

@@ -8,7 +8,7 @@ namespace sluice::expr {
 
 namespace {
 
-using i128 = __int128;
+using i128 = Int128;
 
 constexpr int kMaxDigits = 38;
 
@@ -171,10 +171,11 @@ std::optional<Decimal> AddDecimal(const Decimal& a, const Decimal& b) {
     const int scale = std::max(a.scale, b.scale);
     auto x = Rescale(a, scale);
     auto y = Rescale(b, scale);
-    if (!x || !y || !Fits(x->value + y->value)) {
+    i128 sum = 0;
+    if (!x || !y || __builtin_add_overflow(x->value, y->value, &sum) || !Fits(sum)) {
         return std::nullopt;
     }
-    return Decimal{x->value + y->value, scale};
+    return Decimal{sum, scale};
 }
 
 std::optional<Decimal> SubDecimal(const Decimal& a, const Decimal& b) {

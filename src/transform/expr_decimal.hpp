@@ -6,10 +6,13 @@
 
 namespace sluice::expr {
 
+/// 128-bit integers for exact decimals (a GCC/Clang extension; __extension__ keeps -Wpedantic quiet).
+__extension__ typedef __int128 Int128;
+
 /// An exact decimal for expression arithmetic: value / 10^scale, up to 38 digits. Columns
 /// keep decimals as canonical text; kernels parse, compute and format with this.
 struct Decimal {
-    __int128 value = 0;
+    Int128 value = 0;
     int scale = 0;
 };
 

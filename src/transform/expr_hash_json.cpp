@@ -57,6 +57,18 @@ std::string Hex(std::string_view bytes) {
     return out;
 }
 
+/// Digests `data`; false when OpenSSL refuses (an algorithm a FIPS build leaves out).
+bool Digest(EVP_MD_CTX* context, const EVP_MD* md, std::string_view data, std::string& out) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (context == nullptr || md == nullptr || EVP_DigestInit_ex(context, md, nullptr) != 1 ||
+        EVP_DigestUpdate(context, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(context, digest, &length) != 1) {
+        return false;
+    }
+    out.assign(reinterpret_cast<const char*>(digest), length);
+    return true;
+}
+
 /// md5 gives lower-case hex text; the sha functions give bytea, as in PostgreSQL.
 void RegisterDigest(FunctionTable& table, const std::string& name, const EVP_MD* (*algorithm)(), bool hex) {
     const std::string usage = hex ? name + "(text | bytea) -> text (hex)" : name + "(bytea | text) -> bytea";
@@ -72,21 +84,24 @@ void RegisterDigest(FunctionTable& table, const std::string& name, const EVP_MD*
             const DataType in = a.type.id == LogicalType::kBytes && !IsLiteral(a) ? kBytesType
                                 : a.string_literal && !hex                      ? kBytesType
                                                                                 : kTextType;
+            // Checked once here, so that a library without the algorithm stops the plan
+            // instead of rejecting every row.
+            DigestContextPtr probe(EVP_MD_CTX_new());
+            std::string ignored;
+            if (!Digest(probe.get(), algorithm(), "", ignored)) {
+                throw ExprError(offset, fmt::format("{}: the OpenSSL library refuses this digest", name));
+            }
             Kernel kernel = [algorithm, hex](const KernelCall& call) {
                 DigestContextPtr context(EVP_MD_CTX_new());
                 const EVP_MD* md = algorithm();
+                std::string digest;
                 return MapRows<std::string, std::string_view>(
                     call, [&](size_t row, std::string_view data) -> std::optional<std::string> {
-                        unsigned char digest[EVP_MAX_MD_SIZE];
-                        unsigned int length = 0;
-                        if (!context || EVP_DigestInit_ex(context.get(), md, nullptr) != 1 ||
-                            EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
-                            EVP_DigestFinal_ex(context.get(), digest, &length) != 1) {
+                        if (!Digest(context.get(), md, data, digest)) {
                             call.errors.Fail(row, "OpenSSL could not compute the digest");
                             return std::nullopt;
                         }
-                        const std::string_view bytes(reinterpret_cast<const char*>(digest), length);
-                        return hex ? Hex(bytes) : std::string(bytes);
+                        return hex ? Hex(digest) : digest;
                     });
             };
             return Resolution{hex ? kTextType : kBytesType, {in}, kernel, nullptr};
@@ -236,12 +251,9 @@ bool Decode(Encoding encoding, std::string_view text, std::string& out, std::str
 }
 
 std::string Encode(Encoding encoding, std::string_view bytes) {
-    switch (encoding) {
-        case Encoding::kHex: return Hex(bytes);
-        case Encoding::kBase64: return Base64Encode(bytes);
-        case Encoding::kEscape: return EscapeEncode(bytes);
-    }
-    return {};
+    return encoding == Encoding::kHex      ? Hex(bytes)
+           : encoding == Encoding::kBase64 ? Base64Encode(bytes)
+                                           : EscapeEncode(bytes);
 }
 
 /// encode(bytea, format) -> text and decode(text, format) -> bytea; a constant format is
@@ -274,12 +286,11 @@ void RegisterCodec(FunctionTable& table, bool encode) {
                             call.errors.Fail(row, fmt::format("unrecognized encoding: \"{}\"", format));
                             return std::nullopt;
                         }
-                        if (encode) {
-                            return Encode(*encoding, value);
-                        }
                         std::string out;
                         std::string error;
-                        if (!Decode(*encoding, value, out, error)) {
+                        if (encode) {
+                            out = Encode(*encoding, value);
+                        } else if (!Decode(*encoding, value, out, error)) {
                             call.errors.Fail(row, error);
                             return std::nullopt;
                         }

@@ -62,8 +62,8 @@ int CompareValues(const Column& a, size_t ra, const Column& b, size_t rb) {
         case LogicalType::kInterval: {
             const auto x = a.Get<Interval>(ra);
             const auto y = b.Get<Interval>(rb);
-            const __int128 p = (static_cast<__int128>(x.months) * 30 + x.days) * kMicrosPerDay + x.micros;
-            const __int128 q = (static_cast<__int128>(y.months) * 30 + y.days) * kMicrosPerDay + y.micros;
+            const Int128 p = (static_cast<Int128>(x.months) * 30 + x.days) * kMicrosPerDay + x.micros;
+            const Int128 q = (static_cast<Int128>(y.months) * 30 + y.days) * kMicrosPerDay + y.micros;
             return Sign(p, q);
         }
         default: return CompareBytes(a.GetBytes(ra), b.GetBytes(rb));
@@ -253,8 +253,9 @@ std::optional<Resolution> TemporalArith(Arith op, const std::vector<ArgInfo>& ar
                           [sign](const KernelCall& call) {
                               return MapRows<int32_t, int32_t, int64_t>(
                                   call, [&call, sign](size_t row, int32_t d, int64_t n) -> std::optional<int32_t> {
-                                      const int64_t r = d + sign * n;
-                                      if (r <= INT32_MIN || r >= INT32_MAX) {
+                                      int64_t r = 0;
+                                      if (d == INT32_MIN || d == INT32_MAX || __builtin_mul_overflow(n, sign, &r) ||
+                                          __builtin_add_overflow(r, int64_t{d}, &r) || r <= INT32_MIN || r >= INT32_MAX) {
                                           call.errors.Fail(row, "date out of range");
                                           return std::nullopt;
                                       }
@@ -267,7 +268,15 @@ std::optional<Resolution> TemporalArith(Arith op, const std::vector<ArgInfo>& ar
         return Resolution{MakeType(LogicalType::kInt32), {MakeType(LogicalType::kDate), MakeType(LogicalType::kDate)},
                           [](const KernelCall& call) {
                               return MapRows<int32_t, int32_t, int32_t>(
-                                  call, [](size_t, int32_t x, int32_t y) -> std::optional<int32_t> { return x - y; });
+                                  call, [&call](size_t row, int32_t x, int32_t y) -> std::optional<int32_t> {
+                                      int32_t d = 0;
+                                      const bool infinite = x == INT32_MIN || x == INT32_MAX || y == INT32_MIN || y == INT32_MAX;
+                                      if (infinite || __builtin_sub_overflow(x, y, &d)) {
+                                          call.errors.Fail(row, "integer out of range");
+                                          return std::nullopt;
+                                      }
+                                      return d;
+                                  });
                           },
                           nullptr};
     }
@@ -286,8 +295,13 @@ std::optional<Resolution> TemporalArith(Arith op, const std::vector<ArgInfo>& ar
     if ((a == LogicalType::kTimestamp || a == LogicalType::kTimestampTz) && a == b && op == Arith::kSub) {
         return Resolution{MakeType(LogicalType::kInterval), {args[0].type, args[0].type}, [](const KernelCall& call) {
                               return MapRows<Interval, int64_t, int64_t>(
-                                  call, [](size_t, int64_t x, int64_t y) -> std::optional<Interval> {
-                                      const int64_t d = x - y;
+                                  call, [&call](size_t row, int64_t x, int64_t y) -> std::optional<Interval> {
+                                      int64_t d = 0;
+                                      const bool infinite = x == INT64_MIN || x == INT64_MAX || y == INT64_MIN || y == INT64_MAX;
+                                      if (infinite || __builtin_sub_overflow(x, y, &d)) {
+                                          call.errors.Fail(row, "interval out of range");
+                                          return std::nullopt;
+                                      }
                                       return Interval{d % kMicrosPerDay, static_cast<int32_t>(d / kMicrosPerDay), 0};
                                   });
                           },

@@ -322,6 +322,9 @@ std::string_view SplitPart(std::string_view s, std::string_view delimiter, int64
     return index >= 0 && index < count ? fields[static_cast<size_t>(index)] : std::string_view();
 }
 
+/// PostgreSQL's limit on lpad/rpad: `length` characters of up to 4 bytes must fit in 1 GB.
+constexpr int64_t kMaxPadLength = (0x3FFFFFFF - 4) / 4;
+
 /// lpad/rpad: `s` filled with repetitions of `fill` to `length` characters, or cut to it.
 std::string Pad(std::string_view s, int64_t length, std::string_view fill, bool left) {
     if (length <= 0) {
@@ -362,6 +365,28 @@ Column SplitPartKernel(const KernelCall& call) {
             }
             return std::string(SplitPart(s, d, n));
         });
+}
+
+/// lpad/rpad with or without the fill (a space); a length over PostgreSQL's limit fails the row.
+Kernel PadKernel(bool left) {
+    return [left](const KernelCall& call) {
+        ColumnWriter<std::string_view> out(call.result, call.rows);
+        for (size_t row = 0; row < call.rows; ++row) {
+            if (AnyNull(call, row)) {
+                out.Null(row);
+                continue;
+            }
+            const int64_t length = call.args[1]->Get<int64_t>(row);
+            if (length > kMaxPadLength) {
+                call.errors.Fail(row, "requested length too large");
+                out.Null(row);
+                continue;
+            }
+            const std::string_view fill = call.args.size() == 3 ? call.args[2]->GetBytes(row) : " ";
+            out.Put(row, Pad(call.args[0]->GetBytes(row), length, fill, left));
+        }
+        return out.Finish();
+    };
 }
 
 /// length (also char_length, character_length): characters, or bytes of a bytea.
@@ -422,11 +447,8 @@ void RegisterSimple(FunctionTable& table) {
                                  "the end)",
                                  {kT, kT, kI}, 3, kTextResult, SplitPartKernel);
     for (const auto& [name, left] : {std::pair{"lpad", true}, std::pair{"rpad", false}}) {
-        table[name] = Simple(
-            name, std::string(name) + "(text, length integer[, fill text]) -> text", {kT, kI, kT}, 2, kTextResult,
-            ByArity(2, TextKernel<std::string_view, int64_t>([l = left](std::string_view s, int64_t n) { return Pad(s, n, " ", l); }),
-                    TextKernel<std::string_view, int64_t, std::string_view>(
-                        [l = left](std::string_view s, int64_t n, std::string_view fill) { return Pad(s, n, fill, l); })));
+        table[name] = Simple(name, std::string(name) + "(text, length integer[, fill text]) -> text", {kT, kI, kT}, 2,
+                             kTextResult, PadKernel(left));
     }
     table["starts_with"] = Simple("starts_with", "starts_with(text, prefix text) -> boolean", {kT, kT}, 2,
                                   LogicalType::kBool, [](const KernelCall& call) {
