@@ -113,6 +113,14 @@ nlohmann::json StreamIdentity(const StreamSpec& s) {
                              {"query", s.tenants.query},
                              {"as_column", s.tenants.as_column}};
     }
+    if (s.transform.enabled()) {
+        // Rows committed before a resume were computed by it: a resume must compute the same.
+        nlohmann::json lookups = nlohmann::json::array();
+        for (const LookupSpec& l : s.transform.lookups) {
+            lookups.push_back({l.name, l.table, l.match, l.take, l.on_missing, l.filter});
+        }
+        source["transform"] = {{"columns", s.transform.columns}, {"filter", s.transform.filter}, {"lookups", lookups}};
+    }
     return {{"source", source},
             {"target",
              {{"url", MaskSecrets(s.target.url)},
