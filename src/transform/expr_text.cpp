@@ -334,13 +334,13 @@ std::string Pad(std::string_view s, int64_t length, std::string_view fill, bool 
     if (have >= length || fill.empty()) {
         return std::string(s.substr(0, ByteOffset(s, length)));
     }
+    const int64_t need = length - have;
+    const int64_t fill_chars = CountChars(fill);
     std::string padding;
-    size_t at = 0;  // byte offset in fill, cycling
-    for (int64_t need = length - have; need > 0; --need) {
-        const size_t len = CharLen(fill, at);
-        padding.append(fill.substr(at, len));
-        at = (at + len) % fill.size();
+    for (int64_t whole = need / fill_chars; whole > 0; --whole) {
+        padding.append(fill);
     }
+    padding.append(fill.substr(0, ByteOffset(fill, need % fill_chars)));
     return left ? padding.append(s) : std::string(s).append(padding);
 }
 

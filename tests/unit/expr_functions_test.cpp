@@ -182,6 +182,8 @@ TEST(ExprFunctionText, BadArgumentsAreRowErrors) {
     const Input csv{"s", "text", {"a,b", "a,b", "a,b"}};
     EXPECT_EQ(EvalRows("split_part(s, ',', n)", {csv, field}),
               (std::vector<std::string>{"a", "ERROR: field position must not be zero", "b"}));
+    const Input length{"n", "int64", {"268435455"}};  // over PostgreSQL's limit: 1 GB of 4-byte characters
+    EXPECT_EQ(EvalRows("rpad('', n)", {length})[0], "ERROR: requested length too large");
     // A constant that fails is an error in the expression, not in every row.
     EXPECT_TRUE(Contains(Eval("substr('x', 1, -1)"), "negative substring length not allowed"));
 }
