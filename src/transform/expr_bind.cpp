@@ -284,7 +284,11 @@ private:
         if (found == functions.end()) {
             std::vector<std::string> names;
             for (const auto& [name, info] : functions) {
-                if (std::isalpha(static_cast<unsigned char>(name[0])) && name.find('_') == std::string::npos) {
+                // Operators' own entries (is_null, negate, ...) are written as operators.
+                const bool internal = name == "is_null" || name == "is_true" || name == "is_false" ||
+                                      name == "is_distinct_from" || name == "negate" || name == "like" ||
+                                      name == "ilike" || name == "in" || name == "not";
+                if (std::isalpha(static_cast<unsigned char>(name[0])) && !internal) {
                     names.push_back(name);
                 }
             }

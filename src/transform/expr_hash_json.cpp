@@ -21,23 +21,14 @@
 #include "transform/expr_ast.hpp"
 #include "transform/expr_functions.hpp"
 #include "transform/expr_kernels.hpp"
+#include "transform/expr_text_util.hpp"
 
 namespace sluice::expr {
 
-/// Defined with the array subscript in expr_text.cpp.
-struct ArrayLiteral {
-    std::vector<std::optional<std::string>> elements;
-    int64_t lower_bound = 1;
-    bool nested = false;
-};
-std::optional<ArrayLiteral> ParseArrayLiteral(std::string_view text);
-
 namespace {
 
-constexpr DataType kTextType{.id = LogicalType::kText};
 constexpr DataType kBytesType{.id = LogicalType::kBytes};
 
-bool IsLiteral(const ArgInfo& a) { return a.null_literal || a.string_literal; }
 
 // ---- digests ----------------------------------------------------------------------------
 

@@ -194,6 +194,8 @@ TEST(ExprCore, PlanTimeErrorsPointAtTheProblem) {
     EXPECT_EQ(ErrorOffset("uper(t)"), 0u);
     EXPECT_NE(ErrorText("coalese(t, 'x')").find("did you mean coalesce()?"), std::string::npos)
         << ErrorText("coalese(t, 'x')");
+    EXPECT_NE(ErrorText("date_trnc('day', a)").find("did you mean date_trunc()?"), std::string::npos)
+        << ErrorText("date_trnc('day', a)");
     EXPECT_EQ(ErrorOffset("a + t"), 0u);
     EXPECT_NE(ErrorText("a + t").find("+(int64, text) does not exist"), std::string::npos) << ErrorText("a + t");
     EXPECT_EQ(ErrorOffset("a = 1 AND t"), 10u);
