@@ -117,7 +117,7 @@ nlohmann::json StreamIdentity(const StreamSpec& s) {
         // Rows committed before a resume were computed by it: a resume must compute the same.
         nlohmann::json lookups = nlohmann::json::array();
         for (const LookupSpec& l : s.transform.lookups) {
-            lookups.push_back({l.name, l.table, l.match, l.take, l.on_missing, l.filter});
+            lookups.push_back({l.name, MaskSecrets(l.url), l.table, l.match, l.take, l.on_missing, l.filter});
         }
         source["transform"] = {{"columns", s.transform.columns}, {"filter", s.transform.filter}, {"lookups", lookups}};
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -67,11 +68,11 @@ std::string QuotePart(const std::string& part) {
     return out + "\"";
 }
 
-/// "schema.table" (or "table") as a source's `table:`.
+/// "schema.table" (or "table") as a source's `table:`. SQLite reads a name as it is written.
 std::string AsTableName(const std::string& name, bool schemas) {
     const auto quote = QuotePart;
     if (!schemas) {
-        return quote(name);
+        return name;
     }
     const size_t dot = name.find('.');
     return quote(name.substr(0, dot)) + "." + quote(name.substr(dot + 1));
@@ -79,14 +80,14 @@ std::string AsTableName(const std::string& name, bool schemas) {
 
 /// The target's `table:` pattern with * replaced by `name`; the part holding it is quoted
 /// when it is not a plain identifier ("staging.*" and LineItems: staging."LineItems").
-std::string TargetTable(const std::string& pattern, const std::string& name) {
+std::string TargetTable(const std::string& pattern, const std::string& name, bool quote) {
     const size_t star = pattern.find('*');
     const size_t dot = pattern.rfind('.', star);
     const size_t begin = dot == std::string::npos ? 0 : dot + 1;
     const size_t end = std::min(pattern.find('.', star), pattern.size());
     std::string part = pattern.substr(begin, end - begin);
     part.replace(part.find('*'), 1, name);
-    return pattern.substr(0, begin) + QuotePart(part) + pattern.substr(end);
+    return pattern.substr(0, begin) + (quote ? QuotePart(part) : part) + pattern.substr(end);
 }
 
 std::vector<StreamSpec> Expand(const StreamSpec& stream) {
@@ -123,6 +124,7 @@ std::vector<StreamSpec> Expand(const StreamSpec& stream) {
     }
     const bool clash = short_names.size() != tables.size();  // the same name in two schemas
     std::vector<StreamSpec> out;
+    std::map<std::string, std::string> targets;  // folded target name -> the table loading it
     for (const std::string& t : tables) {
         StreamSpec s = stream;
         const std::string label = clash ? t : Unqualified(t);
@@ -131,7 +133,17 @@ std::vector<StreamSpec> Expand(const StreamSpec& stream) {
         s.source.table_patterns.clear();
         s.source.exclude.clear();
         s.source.application_name = stream.source.application_name + "/" + label;
-        s.target.table = TargetTable(stream.target.table, clash ? t.substr(0, t.find('.')) + "_" + Unqualified(t) : Unqualified(t));
+        s.target.table = TargetTable(stream.target.table, clash ? t.substr(0, t.find('.')) + "_" + Unqualified(t) : Unqualified(t),
+                                     UrlScheme(stream.target.url) == "postgresql");
+        std::string folded = s.target.table;  // SQLite's names ignore case; PostgreSQL's quoted ones do not
+        for (char& c : folded) {
+            c = UrlScheme(stream.target.url) == "postgresql" ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        if (const auto [it, fresh] = targets.emplace(folded, t); !fresh) {
+            throw Error(ErrorKind::kConfig, fmt::format("{}: target.table: {} and {} would both load {}; name the "
+                                                        "target tables so that each table has its own",
+                                                        where, it->second, t, s.target.table));
+        }
         out.push_back(std::move(s));
     }
     return out;

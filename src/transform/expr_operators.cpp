@@ -1,5 +1,6 @@
 // Arithmetic, comparison, boolean and string operators.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -34,6 +35,26 @@ int CompareBytes(std::string_view a, std::string_view b) {
     return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
+/// Orders decimals ParseDecimal cannot hold: NaN above everything (as PostgreSQL), then
+/// ±Infinity, and numbers of more than 38 digits by their nearest long double.
+int CompareWideDecimal(std::string_view a, std::string_view b) {
+    auto rank = [](std::string_view v, long double& value) {
+        if (v == "NaN") {
+            return 2;
+        }
+        value = v == "Infinity" ? HUGE_VALL : v == "-Infinity" ? -HUGE_VALL : std::strtold(std::string(v).c_str(), nullptr);
+        return 1;
+    };
+    long double x = 0;
+    long double y = 0;
+    const int rx = rank(a, x);
+    const int ry = rank(b, y);
+    if (rx != ry) {
+        return rx < ry ? -1 : 1;
+    }
+    return rx == 2 ? 0 : Sign(x, y);
+}
+
 }  // namespace
 
 /// Orders two non-NULL values of the same type, as PostgreSQL does (text bytewise, as the C
@@ -53,10 +74,10 @@ int CompareValues(const Column& a, size_t ra, const Column& b, size_t rb) {
         case LogicalType::kDecimal: {
             auto x = ParseDecimal(a.GetBytes(ra));
             auto y = ParseDecimal(b.GetBytes(rb));
-            if (!x || !y) {  // NaN sorts above every number
-                return !x && !y ? 0 : !x ? 1 : -1;
+            if (x && y) {
+                return CompareDecimal(*x, *y);
             }
-            return CompareDecimal(*x, *y);
+            return CompareWideDecimal(a.GetBytes(ra), b.GetBytes(rb));
         }
         case LogicalType::kUuid: return CompareBytes(a.GetFixedBytes(ra), b.GetFixedBytes(rb));
         case LogicalType::kInterval: {

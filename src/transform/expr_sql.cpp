@@ -45,7 +45,7 @@ public:
             case Node::Kind::kLiteral: return Literal(n);
             case Node::Kind::kColumn: {
                 const std::optional<size_t> at = input_.Find(n.text);
-                if (!at) {
+                if (!at || !ComparesAlike(input_.fields[*at])) {
                     return std::nullopt;
                 }
                 return QuoteIdent(input_.fields[*at].name);
@@ -58,6 +58,22 @@ public:
     }
 
 private:
+    /// Whether PostgreSQL compares the column's values as sluice compares what it reads:
+    /// char(n) ignores trailing blanks, citext case, enums their declared order, and
+    /// unconstrained numeric holds more digits than sluice computes with.
+    static bool ComparesAlike(const Field& f) {
+        const std::string& native = f.native_type;
+        if (f.type.id == LogicalType::kText) {
+            return native.empty() || native == "text" || native == "name" || native.starts_with("character varying") ||
+                   native.starts_with("varchar");
+        }
+        if (f.type.id == LogicalType::kDecimal) {
+            return f.type.precision > 0 && f.type.precision <= 38;
+        }
+        return f.type.id != LogicalType::kFloat32 && f.type.id != LogicalType::kJson && f.type.id != LogicalType::kArray &&
+               f.type.id != LogicalType::kBytes;
+    }
+
     /// The type sluice gives `n`, or nullopt when it does not bind on its own.
     std::optional<DataType> TypeOf(const Node& n) const {
         try {
@@ -153,7 +169,8 @@ private:
     std::optional<std::string> Call(const Node& n) {
         static const std::set<std::string> kCompare = {"=", "<>", "<", "<=", ">", ">="};
         static const std::set<std::string> kArith = {"+", "-", "*"};
-        static const std::set<std::string> kFunctions = {"upper", "lower", "length", "char_length", "btrim", "ltrim",
+        // Not upper, lower or ILIKE: PostgreSQL folds case by the database's locale.
+        static const std::set<std::string> kFunctions = {"length", "char_length", "btrim", "ltrim",
                                                          "rtrim", "trim", "replace", "starts_with", "md5",
                                                          "coalesce", "nullif"};
         const std::string& f = n.text;
@@ -173,18 +190,19 @@ private:
         if (kCompare.contains(f) || f == "is_distinct_from" || f == "between" || f == "in") {
             return Comparison(n);
         }
-        if (f == "like" || f == "ilike" || f == "||") {
+        if (f == "like" || f == "||") {
+            // Over text only: sluice casts a number to text here, PostgreSQL has no int LIKE.
             const auto a = TypeOf(n.args[0]);
             const auto b = TypeOf(n.args[1]);
-            if (!a || !b || !TextForm(*a) || !TextForm(*b)) {
+            if (!a || !b || !IsText(*a) || !IsText(*b)) {
                 return std::nullopt;
             }
-            auto args = Args(n, f == "||" ? " || " : f == "like" ? " LIKE " : " ILIKE ");
+            auto args = Args(n, f == "||" ? " || " : " LIKE ");
             return args ? std::optional<std::string>("(" + *args + ")") : std::nullopt;
         }
         if (kArith.contains(f)) {
             const auto t = TypeOf(n);
-            if (!t || !(IsIntegerType(t->id) || t->id == LogicalType::kDecimal || t->id == LogicalType::kFloat64)) {
+            if (!t || !(IsIntegerType(t->id) || t->id == LogicalType::kFloat64)) {
                 return std::nullopt;
             }
             auto args = Args(n, " " + f + " ");
@@ -197,7 +215,7 @@ private:
         if (kFunctions.contains(f)) {
             for (const Node& arg : n.args) {
                 const auto t = TypeOf(arg);
-                if (!t || !TextForm(*t)) {
+                if (!t || !IsText(*t)) {
                     return std::nullopt;
                 }
             }
@@ -205,11 +223,6 @@ private:
             return args ? std::optional<std::string>(fmt::format("{}({})", f, *args)) : std::nullopt;
         }
         return std::nullopt;
-    }
-
-    /// Types whose text form and comparisons are the same in both: text, integers, decimals.
-    static bool TextForm(const DataType& t) {
-        return IsText(t) || IsIntegerType(t.id) || t.id == LogicalType::kDecimal;
     }
 
     std::optional<std::string> Comparison(const Node& n) {
@@ -222,7 +235,9 @@ private:
                 t->id == LogicalType::kBytes) {
                 return std::nullopt;
             }
-            text = text || IsText(*t);
+            const bool untyped = arg.kind == Node::Kind::kLiteral &&
+                                 (arg.literal == Node::Literal::kString || arg.literal == Node::Literal::kNull);
+            text = text || (IsText(*t) && !untyped);
             // PostgreSQL reads a zoneless value against timestamptz in the session's time zone.
             const bool literal = arg.kind == Node::Kind::kLiteral || arg.kind == Node::Kind::kCast;
             zoned = zoned || t->id == LogicalType::kTimestampTz;
@@ -237,7 +252,8 @@ private:
             if (!rendered) {
                 return std::nullopt;
             }
-            args.push_back(text ? fmt::format("({} COLLATE \"C\")", *rendered) : *rendered);
+            const bool null_literal = arg.kind == Node::Kind::kLiteral && arg.literal == Node::Literal::kNull;
+            args.push_back(text && !null_literal ? fmt::format("({} COLLATE \"C\")", *rendered) : *rendered);
         }
         const std::string& f = n.text;
         if (f == "between") {

@@ -131,6 +131,11 @@ void LookupTable::Add(const Batch& rows) {
                                     "add filter: (for example is_current) or match on more columns",
                                     spec_.name, spec_.table, shown));
         }
+        if (keys_.size() + key.size() > UINT32_MAX || values_.size() >= UINT32_MAX - 1) {
+            throw Error(ErrorKind::kData, fmt::format("lookup {}: {} is too large to hold in memory as a lookup "
+                                                      "(over 4 GiB of keys); filter it to the rows needed",
+                                                      spec_.name, spec_.table));
+        }
         slot = Slot{hash, static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(key.size()),
                     static_cast<uint32_t>(values_.size())};
         keys_.append(key);

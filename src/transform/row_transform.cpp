@@ -72,6 +72,11 @@ RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::
     : input_(input), evaluated_(input), pushed_filter_(std::move(pushed_filter)) {
     for (size_t i = 0; i < spec.lookups.size(); ++i) {
         const LookupSpec& l = spec.lookups[i];
+        if (evaluated_.Find(l.name)) {
+            throw Error(ErrorKind::kConfig, fmt::format("{}: lookup {}: the source already has a column {}; name the "
+                                                        "lookup's column differently",
+                                                        l.location, l.name, l.name));
+        }
         Lookup lookup{l, {}};
         for (const auto& [source_column, dim_column] : l.match) {
             std::optional<size_t> at = input.Find(source_column);
@@ -172,7 +177,8 @@ std::vector<std::string> RowTransform::Describe() const {
     return lines;
 }
 
-void RowTransform::AddLookups(Batch& in, const LoadedLookups* loaded, std::vector<std::string>& failure) const {
+void RowTransform::AddLookups(Batch& in, const LoadedLookups* loaded, std::vector<std::string>& failure,
+                              std::vector<bool>& fatal) const {
     if (lookups_.empty()) {
         return;
     }
@@ -207,13 +213,11 @@ void RowTransform::AddLookups(Batch& in, const LoadedLookups* loaded, std::vecto
                 key += fmt::format("{}{} = {}", k == 0 ? "" : ", ", l.spec.match[k].second,
                                    c.IsNull(row) ? "NULL" : FormatValue(c, row));
             }
-            const std::string message = fmt::format("lookup {}: no row of {} with {}", l.spec.name, l.spec.table, key);
-            if (l.spec.on_missing == "fail") {
-                throw Error(ErrorKind::kData, message + " (on_missing: fail)");
-            }
             failure.resize(rows);
+            fatal.resize(rows, false);
             if (failure[row].empty()) {
-                failure[row] = message;
+                failure[row] = fmt::format("lookup {}: no row of {} with {}", l.spec.name, l.spec.table, key);
+                fatal[row] = l.spec.on_missing == "fail";  // fails the partition if the filter keeps it
             }
         }
         in.columns.push_back(std::move(found));
@@ -232,8 +236,10 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
     }
     Result result;
     const size_t rows = in.rows();
+    in.schema = input_;  // a reused batch may still carry another shape's names
     std::vector<std::string> failure;  // per row: why it is a reject (lookups first)
-    AddLookups(in, lookups, failure);
+    std::vector<bool> fatal;           // per row: its lookup says on_missing: fail
+    AddLookups(in, lookups, failure, fatal);
     expr::EvalEnv env = base_env;
     env.source_rows = &in.source_rows;
     std::vector<RejectedRow> rejected = std::move(in.rejected);
@@ -253,6 +259,9 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
         } else if (keep && (keep->IsNull(row) || keep->Get<uint8_t>(row) == 0)) {
             result.filtered++;
         } else if (row < failure.size() && !failure[row].empty()) {
+            if (fatal[row]) {
+                throw Error(ErrorKind::kData, failure[row] + " (on_missing: fail)");
+            }
             rejected.push_back({Position(in, row), RowJson(in, row), failure[row], "22000"});
         } else {
             kept.push_back(static_cast<uint32_t>(row));

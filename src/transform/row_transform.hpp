@@ -64,8 +64,10 @@ private:
         std::vector<size_t> keys;  ///< source columns, in match order
     };
 
-    /// Appends the lookup columns to `in`; a row a lookup misses gets its message in `failure`.
-    void AddLookups(Batch& in, const LoadedLookups* loaded, std::vector<std::string>& failure) const;
+    /// Appends the lookup columns to `in`; a row a lookup misses gets its message in `failure`
+    /// (and `fatal` set under on_missing: fail: the run fails only if the filter keeps the row).
+    void AddLookups(Batch& in, const LoadedLookups* loaded, std::vector<std::string>& failure,
+                    std::vector<bool>& fatal) const;
 
     Schema input_;
     Schema evaluated_;  ///< input_ and the lookup columns: what the expressions see

@@ -78,7 +78,7 @@ expect_contains "$WORK/err" "--target-table: copying many tables needs a pattern
 
 # SQLite: the same expansion over its tables.
 sqlite3 "$WORK/src.db" "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO a VALUES (1, 'x'), (2, 'y');
-  CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO b VALUES (7);"
+  CREATE TABLE B (id INTEGER PRIMARY KEY); INSERT INTO B VALUES (7);"
 cat > "$WORK/lite.yaml" <<YAML
 version: 1
 name: lite
@@ -86,6 +86,6 @@ source: {connection: "sqlite://$WORK/src.db", table: ["*"]}
 target: {connection: "sqlite://$WORK/out.db", table: "copy_*"}
 YAML
 expect_exit 0 "$SLUICE" run "$WORK/lite.yaml" --progress none
-[ "$(sqlite3 "$WORK/out.db" "SELECT group_concat(v) FROM copy_a; SELECT count(*) FROM copy_b")" = "$(printf 'x,y\n1')" ] \
+[ "$(sqlite3 "$WORK/out.db" "SELECT group_concat(v) FROM copy_a; SELECT count(*) FROM copy_B")" = "$(printf 'x,y\n1')" ] \
   && pass "SQLite tables expanded and copied" || fail "SQLite pattern copy: $(sqlite3 "$WORK/out.db" .tables)"
 finish

@@ -37,7 +37,7 @@ CREATE TABLE mart.orders_local (LIKE mart.orders_tx INCLUDING ALL);
 INSERT INTO mart.orders_local SELECT * FROM mart.earlier;
 SQL
 
-FILTER="(status <> 'cancelled' AND amount > 0) OR note LIKE 'keep%' OR status IS NULL AND score > 3000"
+FILTER="(status <> 'cancelled' AND amount > 0 AND created_at >= '2026-01-02') OR note LIKE 'keep%' OR status IS NULL AND score > 3000"
 job() {  # FILE TABLE PUSH_DOWN
   cat > "$1" <<YAML
 version: 1

@@ -33,4 +33,31 @@ got=$(sqlite3 "$WORK/job/out.db" "SELECT group_concat(id || '|' || per_unit || '
 want="1|9.5238095238095238|BERLIN|a.csv:2 4|-50.0000000000000000|UNKNOWN|a.csv:5 5|14.2857142857142857|OSLO|b.csv:2 6|1.00000000000000000000|LIMA|b.csv:3"
 [ "$got" = "$want" ] && pass "rows computed, origins named" || fail "got '$got', want '$want'"
 expect_contains "$WORK/job/rejects/tx_files.jsonl" '"position":"row 4"'
+
+# A lookup of a table another stream of the job loads must wait for it (after:), or it could
+# read the dimension half loaded; its filter is checked when the job is planned.
+printf 'code,sk\nBERLIN,1\n' > "$WORK/job/dim.csv"
+cat > "$WORK/job/two.yaml" <<'YAML'
+version: 1
+name: two
+connections: {out: "sqlite://two.db"}
+streams:
+  - name: dim
+    source: {files: {path: dim.csv, format: csv}}
+    target: {connection: out, table: dim_city}
+  - name: facts
+    source: {files: {path: data/a.csv, format: csv}}
+    lookup:
+      city_sk: {from: dim_city, match: {city: code}, take: sk}
+    target: {connection: out, table: facts}
+YAML
+expect_exit 2 "$SLUICE" plan "$WORK/job/two.yaml"
+expect_contains "$WORK/err" "lookup city_sk: stream dim loads dim_city in this job: add after: [dim]"
+sed -i 's/    target: {connection: out, table: facts}/    target: {connection: out, table: facts}\n    after: [dim]/' "$WORK/job/two.yaml"
+sed 's/take: sk}/take: sk, filter: "sk >"}/' "$WORK/job/two.yaml" > "$WORK/job/two_bad.yaml"
+expect_exit 2 "$SLUICE" plan "$WORK/job/two_bad.yaml"
+expect_contains "$WORK/err" "lookup city_sk: filter sk >"
+expect_exit 0 "$SLUICE" run "$WORK/job/two.yaml" --progress none --set settings.max_rejects=5
+[ "$(sqlite3 "$WORK/job/two.db" "SELECT count(city_sk) FROM facts")" = 0 ] && pass "lower-case cities find no upper-case code: NULL" \
+  || fail "lookup matched across case"
 finish

@@ -220,6 +220,9 @@ TEST(ExprCore, ComparesAcrossNumericAndTemporalKinds) {
     EXPECT_EQ(Eval("a > d", rows), V{"t"});
     EXPECT_EQ(Eval("t > 'a' AND t < 'c'", rows), V{"t"});
     EXPECT_EQ(Eval("'NaN'::float8 > f", rows), V{"t"});  // NaN sorts above every number
+    EXPECT_EQ(Eval("'-Infinity'::numeric < d AND 'Infinity'::numeric > d AND 'NaN'::numeric > 'Infinity'::numeric", rows),
+              V{"t"});
+    EXPECT_EQ(Eval("'1e40'::numeric > d AND '-1e40'::numeric < 0", rows), V{"t"}) << "beyond 38 digits";
     EXPECT_EQ(Eval("date '2024-01-01' < timestamp '2024-01-01 00:00:01'", rows), V{"t"});
 }
 

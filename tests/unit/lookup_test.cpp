@@ -135,10 +135,27 @@ TEST(Lookup, OnMissingThroughTheTransform) {
             EXPECT_EQ(r.batch.rejected[0].error, "lookup sk: no row of dim with code = z, amount = 9");
         }
     }
+    {
+        // on_missing: fail fails only for a row the filter keeps.
+        TransformSpec spec;
+        spec.lookups = {Spec("fail")};
+        spec.filter = "sk IS NOT NULL OR id = 2";
+        const RowTransform transform(spec, source, "", columns);
+        const LoadedLookups loaded = {Loaded("fail")};
+        EXPECT_THROW(transform.Apply(rows(), expr::EvalEnv{}, &loaded), Error) << "id 2 misses and is kept";
+        spec.filter = "sk IS NOT NULL";
+        const RowTransform dropping(spec, source, "", columns);
+        RowTransform::Result r = dropping.Apply(rows(), expr::EvalEnv{}, &loaded);
+        EXPECT_EQ(r.filtered, 2);
+        EXPECT_EQ(r.batch.rows(), 2u);
+    }
     TransformSpec spec;
     spec.lookups = {Spec()};
     EXPECT_THROW(RowTransform(spec, source, "", columns).Apply(rows(), expr::EvalEnv{}, nullptr), Error)
         << "lookups not loaded";
+    spec.lookups[0].name = "c";
+    EXPECT_THROW(RowTransform(spec, source, "", columns), Error) << "a lookup named like a source column";
+    spec.lookups[0].name = "sk";
     spec.lookups[0].match = {{"cc", "code"}};
     EXPECT_THROW(RowTransform(spec, source, "", columns), Error) << "a match column the source lacks";
 }
