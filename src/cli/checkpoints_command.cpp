@@ -12,6 +12,7 @@
 #include "cli/run_ledger.hpp"
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
+#include "plan/stream_patterns.hpp"
 #include "state/ledger.hpp"
 
 namespace sluice::cli {
@@ -91,7 +92,8 @@ void RegisterCheckpoints(CLI::App& app, int& exit_code) {
     cmd->footer("A run moves the marks only when it succeeded: a crash, a stop or a failed tenant leaves "
                 "them where they were, and --resume reads the same windows again.");
     cmd->callback([cmd, state, &exit_code] {
-        const JobSpec job = LoadJobFile(state->job);
+        JobSpec job = LoadJobFile(state->job);
+        ExpandTablePatterns(job);  // marks are kept per stream a pattern expands into
         auto ledger = Ledger::Open(ResolveStateUrl(job), "sluice/checkpoints");
         if (cmd->get_option("--reset")->count() > 0) {
             if (!state->reset_stream.empty()) {
