@@ -259,7 +259,9 @@ int RunJob(JobSpec job, const RunFlags& flags) {
                                                    flags.progress));
     }
     const int workers = ResolveWorkers(job);
-    Plan plan = flags.full_refresh ? BuildPlan(job, workers) : BuildPlan(job, workers, ReadMarks(job), ReadLoadedFiles(job));
+    const CursorMarks marks = flags.full_refresh ? CursorMarks{} : ReadMarks(job);
+    const LoadedFiles loaded = flags.full_refresh ? LoadedFiles{} : ReadLoadedFiles(job);
+    Plan plan = BuildPlan(job, workers, marks, loaded);
     NoteDeliveryGuarantees(plan, StateUrlIfAny(job));
     if (!flags.resume && !flags.restart) {
         for (const RerunWarning& warning : RerunWarnings(job, plan, StateUrlIfAny(job))) {
@@ -314,6 +316,14 @@ int RunJob(JobSpec job, const RunFlags& flags) {
                               .string();
     options.retry = job.settings.retry;
     options.queue_batches = std::max<size_t>(1, job.settings.queue_batches);
+    // A stream that runs after others is planned when they have finished: they may have
+    // written what it reads. Its partitions reach the ledger then, on a connection of its own.
+    options.plan_stream = [&plan, &marks, &loaded, &state_url, &start, &job](size_t index) {
+        StreamPlan fresh = PlanReadyStream(plan, index, marks, loaded);
+        fresh.spec.target.run_started_at = start.started_at;
+        RecordReadyStream(*Ledger::Open(state_url, "sluice/" + job.name + "/ledger"), start.run_id, fresh);
+        return fresh;
+    };
 
     SignalWatcher signals;
     options.stop = signals.stop();

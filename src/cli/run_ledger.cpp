@@ -33,64 +33,86 @@ PartitionRecord Record(const StreamPlan& stream, const PartitionPlan& p) {
     return r;
 }
 
+std::vector<PartitionRecord> Records(const StreamPlan& stream) {
+    std::vector<PartitionRecord> out;
+    for (const PartitionPlan& p : stream.partitions) {
+        out.push_back(Record(stream, p));
+    }
+    return out;
+}
+
+/// The partitions of the streams planned now: those planned when ready are recorded then.
 std::vector<PartitionRecord> Records(const Plan& plan) {
     std::vector<PartitionRecord> out;
     for (const StreamPlan& stream : plan.streams) {
-        for (const PartitionPlan& p : stream.partitions) {
-            out.push_back(Record(stream, p));
+        if (!stream.plan_when_ready) {
+            std::vector<PartitionRecord> more = Records(stream);
+            out.insert(out.end(), more.begin(), more.end());
         }
     }
     return out;
 }
 
-/// Rebuilds each stream's partitions from the ledger so a resumed run reads exactly what it
+/// Rebuilds a stream's partitions from the ledger so a resumed run reads exactly what it
 /// planned; committed ones are skipped (a replace keeps them in its staging table).
 /// Returns the partitions of tenants the unfinished run could not plan (a missing table then,
 /// fixed since): they are planned now, with new ids, and must be added to the ledger.
+/// `committed` counts the partitions found committed.
+std::vector<PartitionRecord> AdoptStreamPartitions(const std::vector<PartitionRecord>& records, StreamPlan& stream,
+                                                   size_t& committed) {
+    std::vector<PartitionRecord> added;
+    std::vector<PartitionPlan> partitions;
+    std::set<std::string> recorded_tenants;
+    int next_id = 1;
+    for (const PartitionRecord& r : records) {
+        if (r.stream == stream.spec.name) {
+            recorded_tenants.insert(r.tenant);
+            next_id = std::max(next_id, r.partition_id + 1);
+        }
+    }
+    for (const PartitionRecord& r : records) {
+        if (r.stream != stream.spec.name) {
+            continue;
+        }
+        PartitionPlan p;
+        p.id = r.partition_id;
+        p.slice = SliceFromJson(r.slice);
+        for (size_t t = 0; t < stream.tenants.size(); ++t) {
+            if (stream.tenants[t].id == p.slice.tenant) {
+                p.source_index = t;
+            }
+        }
+        p.committed = r.status == "committed";
+        committed += p.committed ? 1 : 0;
+        partitions.push_back(std::move(p));
+    }
+    if (partitions.empty() && !stream.partitions.empty()) {
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("the unfinished run has no partitions for stream {}; the job "
+                                "file changed since. Use --restart to start over",
+                                stream.spec.name));
+    }
+    for (const PartitionPlan& fresh : stream.partitions) {
+        if (!fresh.slice.tenant.empty() && !recorded_tenants.contains(fresh.slice.tenant)) {
+            PartitionPlan p = fresh;
+            p.id = next_id++;
+            added.push_back(Record(stream, p));
+            partitions.push_back(std::move(p));
+        }
+    }
+    stream.partitions = std::move(partitions);
+    return added;
+}
+
+/// AdoptStreamPartitions for every stream planned now.
 std::vector<PartitionRecord> AdoptLedgerPartitions(const std::vector<PartitionRecord>& records, Plan& plan,
                                                    RunStart& start) {
     std::vector<PartitionRecord> added;
     for (StreamPlan& stream : plan.streams) {
-        std::vector<PartitionPlan> partitions;
-        std::set<std::string> recorded_tenants;
-        int next_id = 1;
-        for (const PartitionRecord& r : records) {
-            if (r.stream == stream.spec.name) {
-                recorded_tenants.insert(r.tenant);
-                next_id = std::max(next_id, r.partition_id + 1);
-            }
+        if (!stream.plan_when_ready) {
+            std::vector<PartitionRecord> more = AdoptStreamPartitions(records, stream, start.already_committed);
+            added.insert(added.end(), more.begin(), more.end());
         }
-        for (const PartitionRecord& r : records) {
-            if (r.stream != stream.spec.name) {
-                continue;
-            }
-            PartitionPlan p;
-            p.id = r.partition_id;
-            p.slice = SliceFromJson(r.slice);
-            for (size_t t = 0; t < stream.tenants.size(); ++t) {
-                if (stream.tenants[t].id == p.slice.tenant) {
-                    p.source_index = t;
-                }
-            }
-            p.committed = r.status == "committed";
-            start.already_committed += p.committed ? 1 : 0;
-            partitions.push_back(std::move(p));
-        }
-        if (partitions.empty() && !stream.partitions.empty()) {
-            throw Error(ErrorKind::kUsage,
-                        fmt::format("the unfinished run has no partitions for stream {}; the job "
-                                    "file changed since. Use --restart to start over",
-                                    stream.spec.name));
-        }
-        for (const PartitionPlan& fresh : stream.partitions) {
-            if (!fresh.slice.tenant.empty() && !recorded_tenants.contains(fresh.slice.tenant)) {
-                PartitionPlan p = fresh;
-                p.id = next_id++;
-                added.push_back(Record(stream, p));
-                partitions.push_back(std::move(p));
-            }
-        }
-        stream.partitions = std::move(partitions);
     }
     return added;
 }
@@ -290,6 +312,19 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
                                       "run loads (replace targets are rebuilt from scratch)");
     }
     return start;
+}
+
+void RecordReadyStream(Ledger& ledger, const std::string& run_id, StreamPlan& stream) {
+    std::vector<PartitionRecord> records = ledger.Partitions(run_id);
+    std::erase_if(records, [&](const PartitionRecord& r) { return r.stream != stream.spec.name; });
+    if (records.empty()) {
+        ledger.AddPartitions(run_id, Records(stream));
+        return;
+    }
+    size_t committed = 0;  // an earlier invocation of this run planned it: resume that plan
+    if (const std::vector<PartitionRecord> added = AdoptStreamPartitions(records, stream, committed); !added.empty()) {
+        ledger.AddPartitions(run_id, added);
+    }
 }
 
 }  // namespace sluice::cli

@@ -35,4 +35,9 @@ std::string StateUrlIfAny(const JobSpec& job);
 /// plan's partitions are replaced by the ledger's, committed ones marked to skip.
 RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags& flags);
 
+/// A stream planned when ready (StreamPlan::plan_when_ready), just planned: records its
+/// partitions in run `run_id`, or, when an earlier invocation of the run recorded them
+/// already (a resume), takes those instead, committed ones marked to skip.
+void RecordReadyStream(Ledger& ledger, const std::string& run_id, StreamPlan& stream);
+
 }  // namespace sluice::cli

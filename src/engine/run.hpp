@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <stop_token>
 #include <string>
@@ -37,6 +38,11 @@ struct RunOptions {
     /// --restart: the abandoned run whose committed rows each stream deletes (by their undo
     /// tokens) before its first partition loads, so a restart loads every row exactly once.
     std::string undo_run;
+    /// Plans stream `index` of the plan (one with StreamPlan::plan_when_ready) when the streams
+    /// it runs after have finished, with its partitions recorded in the ledger (or, resuming,
+    /// taken from it), and returns the plan to run. Called from a worker thread, once per
+    /// stream; throwing fails the stream. Unset: such streams run as planned at the start.
+    std::function<StreamPlan(size_t index)> plan_stream;
 };
 
 enum class RunStatus { kSucceeded, kFailed, kPartial, kStopped };

@@ -33,23 +33,57 @@ StreamLifecycle::StreamLifecycle(const RunContext& run, Plan& plan, WorkQueue& q
         StreamPlan& sp = plan.streams[i];
         StreamState& st = streams_[i];
         st.plan = &sp;
-        st.counters = &run.tracker.AddStream(sp.spec.name, sp.estimated_rows, sp.partitions.size());
         st.summary.name = sp.spec.name;
-        st.summary.partitions = sp.partitions.size();
-        for (const PartitionPlan& p : sp.partitions) {
-            if (p.committed) {
-                st.summary.partitions_committed++;
-                st.counters->partitions_done++;
-            } else {
-                st.remaining++;
-            }
+        if (PlansWhenReady(sp)) {
+            st.counters = &run.tracker.AddStream(sp.spec.name, -1, 0);  // counted when planned
+            continue;
         }
-        if (std::string error = RecordUnplannedTenants(sp, st.summary, run.reporter);
-            !error.empty() && first_error_.empty()) {
-            first_error_ = std::move(error);
-            first_error_kind_ = ErrorKind::kSchema;
+        st.counters = &run.tracker.AddStream(sp.spec.name, sp.estimated_rows, sp.partitions.size());
+        CountPlannedLocked(st);
+    }
+}
+
+void StreamLifecycle::CountPlannedLocked(StreamState& st) {
+    const StreamPlan& sp = *st.plan;
+    st.summary.partitions = sp.partitions.size();
+    st.counters->estimated_rows = sp.estimated_rows;
+    st.counters->partitions_total = sp.partitions.size();
+    for (const PartitionPlan& p : sp.partitions) {
+        if (p.committed) {
+            st.summary.partitions_committed++;
+            st.counters->partitions_done++;
+        } else {
+            st.remaining++;
         }
     }
+    if (std::string error = RecordUnplannedTenants(sp, st.summary, run_.reporter);
+        !error.empty() && first_error_.empty()) {
+        first_error_ = std::move(error);
+        first_error_kind_ = ErrorKind::kSchema;
+    }
+}
+
+bool StreamLifecycle::PlansWhenReady(const StreamPlan& sp) const {
+    return sp.plan_when_ready && run_.options.plan_stream;
+}
+
+void StreamLifecycle::PlanNow(size_t index) {
+    StreamState& st = streams_[index];
+    StreamPlan fresh;
+    try {
+        fresh = run_.options.plan_stream(index);
+        if (!run_.options.continue_on_error) {
+            RefuseFailedTenants(fresh);  // on_error: stop loads nothing of a stream with one
+        }
+    } catch (...) {
+        std::lock_guard lock(run_.mu);
+        st.plan->partitions.clear();  // the plan made at the start never reached the ledger
+        throw;
+    }
+    fresh.plan_when_ready = false;
+    std::lock_guard lock(run_.mu);
+    *st.plan = std::move(fresh);
+    CountPlannedLocked(st);
 }
 
 void StreamLifecycle::ActivateReady() {
@@ -119,6 +153,9 @@ void StreamLifecycle::Activate(size_t index) {
     StreamPlan& sp = *st.plan;
     st.counters->started_ns = run_.tracker.NowNs();
     try {
+        if (PlansWhenReady(sp)) {
+            PlanNow(index);
+        }
         PrepareStream(run_, st);
     } catch (Error& e) {
         e.context().stream = sp.spec.name;

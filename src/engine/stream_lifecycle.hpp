@@ -59,6 +59,14 @@ private:
     const StreamState* FindStream(const std::string& name) const;
     /// Prepares the stream's target and queues its partitions (largest first overall).
     void Activate(size_t index);
+    /// Counts the stream's partitions (a resume's committed ones are done) and records its
+    /// tenants that could not be planned. Under mu_ for a stream planned when ready.
+    void CountPlannedLocked(StreamState& st);
+    /// A stream planned when ready: plans it (RunOptions::plan_stream) and swaps the plan in.
+    /// Throws Error when it cannot be planned.
+    void PlanNow(size_t index);
+    /// Whether `sp` is planned when its `after` streams have finished (not at the start).
+    bool PlansWhenReady(const StreamPlan& sp) const;
     void FailStreamLocked(StreamState& st, const Error& e);
     /// Counts one ended partition; true when it was the stream's last: the caller then calls
     /// CompleteStream, after releasing mu_.

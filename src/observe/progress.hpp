@@ -35,8 +35,9 @@ struct PartitionSnapshot {
 /// path), read by reporters.
 struct StreamCounters {
     std::string name;
-    int64_t estimated_rows = -1;
-    size_t partitions_total = 0;
+    /// Both change once more when a stream planned when ready is planned.
+    std::atomic<int64_t> estimated_rows{-1};
+    std::atomic<size_t> partitions_total{0};
     std::atomic<int64_t> rows_read{0};
     std::atomic<int64_t> rows_written{0};
     std::atomic<int64_t> rows_rejected{0};

@@ -91,6 +91,14 @@ struct StreamPlan {
     /// Source and target are both PostgreSQL with an identity mapping: COPY bytes stream
     /// through undecoded (confirmed again when the target is prepared).
     bool passthrough_candidate = false;
+    /// The stream runs `after:` other streams of the job, which may write what it reads
+    /// (staging -> mart): a run plans it again when they have finished (PlanReadyStream) and
+    /// records its partitions in the ledger only then. This plan, made at the start, checks
+    /// the job and gives `plan` its estimates.
+    bool plan_when_ready = false;
+    /// Why the plan made at the start has no partitions: the source does not exist yet (an
+    /// earlier stream creates it). Empty when it planned.
+    std::string deferred;
 };
 
 /// The whole job's plan.
@@ -112,10 +120,18 @@ struct Plan {
 /// `loaded` the files earlier runs of incremental: {files: ...} streams loaded.
 Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks = {}, const LoadedFiles& loaded = {});
 
+/// Plans stream `index` of `plan` again, now that the streams it runs after have finished,
+/// and returns the new plan (the caller swaps it in). `plan`'s other streams are only read
+/// (lookups of what they loaded). Throws Error naming the stream when it cannot be planned.
+StreamPlan PlanReadyStream(const Plan& plan, size_t index, const CursorMarks& marks = {},
+                           const LoadedFiles& loaded = {});
+
 /// Throws Error(kSchema) naming the stream and tenant of the plan's first failed tenant, with
 /// the count of others; does nothing when every tenant was planned. For `on_error: stop`,
-/// which must fail before anything loads.
+/// which must fail before anything loads. Streams planned when ready are judged then.
 void RefuseFailedTenants(const Plan& plan);
+/// The same for one stream, whatever its plan_when_ready.
+void RefuseFailedTenants(const StreamPlan& stream);
 
 /// The plan as text for `sluice plan`: stable (no timings, no addresses), passwords masked.
 std::string RenderPlan(const Plan& plan);

@@ -152,7 +152,12 @@ std::string RenderPlan(const Plan& plan) {
         out += fmt::format("  source: {}\n", Relative(SourceLabel(stream.spec), base));
         out += fmt::format("  target: {}\n", Relative(TargetLabel(stream.spec), base));
         if (!stream.spec.after.empty()) {
-            out += fmt::format("  after: {}\n", fmt::join(stream.spec.after, ", "));
+            out += fmt::format("  after: {}{}\n", fmt::join(stream.spec.after, ", "),
+                               stream.plan_when_ready ? " (planned again when they finish: they may write what it reads)"
+                                                      : "");
+        }
+        if (!stream.deferred.empty()) {
+            out += fmt::format("  not planned yet: {}\n", stream.deferred);
         }
         if (stream.passthrough_candidate) {
             out += "  pass-through: yes (binary COPY bytes stream through undecoded when the "
@@ -243,6 +248,8 @@ nlohmann::json PlanToJson(const Plan& plan) {
                            {"source", Relative(SourceLabel(stream.spec), base)},
                            {"target", Relative(TargetLabel(stream.spec), base)},
                            {"after", stream.spec.after},
+                           {"plan_when_ready", stream.plan_when_ready},
+                           {"deferred", stream.deferred},
                            {"passthrough", stream.passthrough_candidate},
                            {"transform", stream.transforms.empty() ? nlohmann::json::array()
                                                                    : nlohmann::json(stream.transforms.front()->Describe())},

@@ -323,43 +323,93 @@ int64_t Plan::EstimatedRows() const {
     return n;
 }
 
+namespace {
+
+/// Whether `spec` runs after another stream of the job.
+bool RunsAfterAnother(const JobSpec& job, const StreamSpec& spec) {
+    return std::any_of(spec.after.begin(), spec.after.end(), [&](const std::string& name) {
+        return std::any_of(job.streams.begin(), job.streams.end(),
+                           [&](const StreamSpec& other) { return other.name == name; });
+    });
+}
+
+void NameStream(Error& e, const std::string& stream) {
+    if (e.context().stream.empty()) {
+        e.context().stream = stream;
+    }
+}
+
+}  // namespace
+
 Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const LoadedFiles& loaded) {
     Plan plan;
     plan.job = job.name;
     plan.workers = workers;
     plan.streams.resize(job.streams.size());
     for (size_t i = 0; i < job.streams.size(); ++i) {
+        const StreamSpec& spec = job.streams[i];
+        StreamPlan& out = plan.streams[i];
         try {
-            RefuseIncrementalReplace(job.streams[i]);
-            CheckTargetOf(job.streams[i]);
-            CheckTargetSchema(job.streams[i]);
-            PlanStream(job.streams[i], workers, marks, loaded, std::span<const StreamPlan>(plan.streams.data(), i),
-                       plan.streams[i]);
+            RefuseIncrementalReplace(spec);
+            CheckTargetOf(spec);
+            CheckTargetSchema(spec);
         } catch (Error& e) {
-            if (e.context().stream.empty()) {
-                e.context().stream = job.streams[i].name;
-            }
+            NameStream(e, spec.name);
             throw;
+        }
+        out.plan_when_ready = RunsAfterAnother(job, spec);
+        try {
+            PlanStream(spec, workers, marks, loaded, std::span<const StreamPlan>(plan.streams.data(), i), out);
+        } catch (Error& e) {
+            // A missing source table of a stream that runs after others is most likely theirs
+            // to create: it is planned when they have finished. Anything else is a job error.
+            if (!out.plan_when_ready || e.kind() != ErrorKind::kSchema) {
+                NameStream(e, spec.name);
+                throw;
+            }
+            out = StreamPlan{};
+            out.spec = spec;
+            out.plan_when_ready = true;
+            out.strategy = "when ready";
+            out.deferred = e.Describe();
         }
     }
     return plan;
 }
 
+StreamPlan PlanReadyStream(const Plan& plan, size_t index, const CursorMarks& marks, const LoadedFiles& loaded) {
+    const StreamSpec spec = plan.streams.at(index).spec;
+    StreamPlan out;
+    try {
+        PlanStream(spec, plan.workers, marks, loaded, std::span<const StreamPlan>(plan.streams.data(), index), out);
+    } catch (Error& e) {
+        NameStream(e, spec.name);
+        throw;
+    }
+    return out;
+}
+
 void RefuseFailedTenants(const Plan& plan) {
     for (const StreamPlan& stream : plan.streams) {
-        if (stream.failed_tenants.empty()) {
-            continue;
+        if (!stream.plan_when_ready) {
+            RefuseFailedTenants(stream);
         }
-        const size_t others = stream.failed_tenants.size() - 1;
-        Error e(ErrorKind::kSchema,
-                fmt::format("{}{}; nothing was loaded (on_error: stop). Fix the tenant, or run with "
-                            "--ignore-errors (on_error: continue) to load the other tenants",
-                            stream.failed_tenants[0].error,
-                            others == 0 ? "" : fmt::format(" (and {} other tenant{} failed: see sluice plan)",
-                                                           others, others == 1 ? "" : "s")));
-        e.context().stream = stream.spec.name;
-        throw e;
     }
+}
+
+void RefuseFailedTenants(const StreamPlan& stream) {
+    if (stream.failed_tenants.empty()) {
+        return;
+    }
+    const size_t others = stream.failed_tenants.size() - 1;
+    Error e(ErrorKind::kSchema,
+            fmt::format("{}{}; nothing was loaded (on_error: stop). Fix the tenant, or run with "
+                        "--ignore-errors (on_error: continue) to load the other tenants",
+                        stream.failed_tenants[0].error,
+                        others == 0 ? "" : fmt::format(" (and {} other tenant{} failed: see sluice plan)",
+                                                       others, others == 1 ? "" : "s")));
+    e.context().stream = stream.spec.name;
+    throw e;
 }
 
 }  // namespace sluice
