@@ -210,6 +210,13 @@ public:
     /// Adds a condition every slice's read applies, so that the rows it leaves out never
     /// leave the source. Call after Describe, before EstimateRows and Partition.
     virtual void PushFilter(const std::string& condition);
+    /// Projection push-down: readers read only `names` (columns of Describe, in its order), so
+    /// that the others never leave the source; Describe then returns just those. Returns false
+    /// when this source reads every column anyway. Call after Describe, before Partition.
+    virtual bool ProjectColumns(const std::vector<std::string>& names) {
+        (void)names;
+        return false;
+    }
     /// Runs a query returning one column and gives its values as text (tenant lists).
     /// Sources without a query language throw Error(kConfig).
     virtual std::vector<std::string> QueryValues(const std::string& query);

@@ -155,6 +155,41 @@ RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::
     }
 }
 
+namespace {
+
+void MarkColumnsUsed(const expr::Bound& e, std::vector<bool>& used) {
+    if (e.kind == expr::Bound::Kind::kColumn && e.column < used.size()) {
+        used[e.column] = true;
+    }
+    for (const expr::Bound& arg : e.args) {
+        MarkColumnsUsed(arg, used);
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> RowTransform::InputColumnsUsed() const {
+    std::vector<bool> used(input_.size(), false);  // lookup columns lie past the input's
+    for (const OutputColumn& c : columns_) {
+        MarkColumnsUsed(c.expr, used);
+    }
+    if (filter_) {
+        MarkColumnsUsed(*filter_, used);
+    }
+    for (const Lookup& l : lookups_) {
+        for (size_t key : l.keys) {
+            used[key] = true;
+        }
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < used.size(); ++i) {
+        if (used[i]) {
+            names.push_back(input_.fields[i].name);
+        }
+    }
+    return names;
+}
+
 std::vector<std::string> RowTransform::Describe() const {
     std::vector<std::string> lines;
     for (const Lookup& l : lookups_) {

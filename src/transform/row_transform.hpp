@@ -37,6 +37,9 @@ public:
     /// The columns the transform produces, typed; the source's primary key when every key
     /// column passes through unchanged under its own name.
     const Schema& output() const { return output_; }
+    /// The input columns the transform reads (output columns, the filter unless the source
+    /// applies it, lookup keys), in input order: the only ones the source needs to send.
+    std::vector<std::string> InputColumnsUsed() const;
     /// "name type = expression" per output column, then the filter and where it runs, for `plan`.
     std::vector<std::string> Describe() const;
 

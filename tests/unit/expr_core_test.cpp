@@ -269,5 +269,19 @@ TEST(ExprCore, RowTransformKeepsTheKeyWhenItPassesThrough) {
     EXPECT_THROW(RowTransform(not_bool, rows.schema), Error);
 }
 
+TEST(ExprCore, RowTransformNamesTheInputColumnsItReads) {
+    Rows rows;  // columns a, b, t, d, f, bo
+    TransformSpec spec;
+    spec.columns = {{"x", "upper(t) || a"}, {"y", "CASE WHEN d > 0 THEN 1 ELSE 2 END"}};
+    spec.column_places.resize(2);
+    spec.filter = "f > 0";
+    EXPECT_EQ(RowTransform(spec, rows.schema).InputColumnsUsed(), (std::vector<std::string>{"a", "t", "d", "f"}));
+    // A filter the source applies needs no column in sluice.
+    EXPECT_EQ(RowTransform(spec, rows.schema, "f > 0").InputColumnsUsed(), (std::vector<std::string>{"a", "t", "d"}));
+    TransformSpec keep_all;
+    keep_all.filter = "a > 0";
+    EXPECT_EQ(RowTransform(keep_all, rows.schema).InputColumnsUsed().size(), rows.schema.size());
+}
+
 }  // namespace
 }  // namespace sluice

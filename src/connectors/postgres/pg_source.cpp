@@ -1,6 +1,7 @@
 #include "connectors/postgres/pg_source.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -28,7 +29,7 @@ std::string SourceShape::SelectList() const {
 }
 
 const PgColumn* SourceShape::FindColumn(const std::string& name) const {
-    for (const PgColumn& c : columns) {
+    for (const PgColumn& c : all_columns.empty() ? columns : all_columns) {
         if (c.name == name) {
             return &c;
         }
@@ -134,6 +135,33 @@ public:
         pg::SourceShape& shape = InitLocked();
         shape.filter = shape.filter.empty() ? "(" + condition + ")" : shape.filter + " AND (" + condition + ")";
         estimate_.reset();  // EXPLAIN counts what the filter keeps
+    }
+
+    bool ProjectColumns(const std::vector<std::string>& names) override {
+        std::lock_guard lock(mu_);
+        pg::SourceShape& shape = InitLocked();
+        if (shape.raw || names.empty() || names.size() >= shape.columns.size()) {
+            return false;
+        }
+        if (shape.all_columns.empty()) {
+            shape.all_columns = shape.columns;
+        }
+        std::vector<pg::PgColumn> columns;
+        Schema schema;
+        schema.primary_key = shape.schema.primary_key;
+        for (size_t i = 0; i < shape.columns.size(); ++i) {
+            if (std::find(names.begin(), names.end(), shape.columns[i].name) != names.end()) {
+                columns.push_back(shape.columns[i]);
+                schema.fields.push_back(shape.schema.fields[i]);
+            }
+        }
+        shape.columns = std::move(columns);
+        shape.schema = std::move(schema);
+        shape.has_fallbacks = std::any_of(shape.columns.begin(), shape.columns.end(),
+                                          [](const pg::PgColumn& c) { return !c.type.binary; });
+        AddNote(fmt::format("reads {} of {} columns ({}): the transform needs no others", shape.columns.size(),
+                            shape.all_columns.size(), fmt::join(names, ", ")));
+        return true;
     }
 
     std::optional<std::vector<std::string>> CursorMax(const std::vector<std::string>& columns,

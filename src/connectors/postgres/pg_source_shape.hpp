@@ -20,7 +20,10 @@ struct SourceShape {
     std::optional<Relation> relation; ///< table sources
     std::string from_sql;             ///< `"public"."events"` or `(SELECT ...) AS sluice_q(...)`
     std::string filter;               ///< tenant condition, or empty
-    std::vector<PgColumn> columns;    ///< the source's columns with their own types
+    std::vector<PgColumn> columns;    ///< the columns read, with their own types
+    /// Every column of the source: bounds, cursors and tenant columns may name columns a
+    /// projection (Source::ProjectColumns) left out of `columns`.
+    std::vector<PgColumn> all_columns;
     Schema schema;                    ///< what readers produce (fallback columns as text)
     std::string snapshot;             ///< exported snapshot readers join; empty = none
     bool raw = false;                 ///< pass-through: readers keep COPY tuples as bytes
