@@ -1,4 +1,4 @@
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 
 #include <algorithm>
 #include <random>
@@ -11,7 +11,7 @@
 #include "core/error.hpp"
 #include "plan/slice_json.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 namespace {
 
@@ -292,4 +292,4 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
     return start;
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice

@@ -2,12 +2,12 @@
 
 #include <string>
 
-#include "cli/commands.hpp"
+#include "run/run_flags.hpp"
 #include "config/job_spec.hpp"
 #include "plan/plan.hpp"
 #include "state/ledger.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 /// The ledger URL of a job: `settings.state`, where "target" means the first stream's target
 /// database. Throws Error(kConfig) when neither names a database.
@@ -35,4 +35,4 @@ std::string StateUrlIfAny(const JobSpec& job);
 /// plan's partitions are replaced by the ledger's, committed ones marked to skip.
 RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags& flags);
 
-}  // namespace sluice::cli
+}  // namespace sluice
