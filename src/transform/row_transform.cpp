@@ -1,5 +1,7 @@
 #include "transform/row_transform.hpp"
 
+#include "transform/custom_transform.hpp"
+
 #include <fmt/format.h>
 
 #include "config/did_you_mean.hpp"
@@ -67,9 +69,26 @@ void CountColumnReads(const expr::Bound& e, std::vector<int>& reads) {
 
 }  // namespace
 
-RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter,
+namespace {
+
+std::shared_ptr<CustomRowTransform> CustomOf(const TransformSpec& spec) {
+    if (spec.custom.empty()) {
+        return nullptr;
+    }
+    try {
+        return OpenCustomTransform(spec.custom, spec.options);
+    } catch (Error& e) {
+        throw Error(e.kind(), fmt::format("{}: {}", spec.location, e.what()));
+    }
+}
+
+}  // namespace
+
+RowTransform::RowTransform(const TransformSpec& spec, const Schema& source, std::string pushed_filter,
                            std::vector<Field> lookups)
-    : input_(input), evaluated_(input), pushed_filter_(std::move(pushed_filter)) {
+    : input_(source), custom_(CustomOf(spec)), custom_output_(custom_ ? custom_->Output(source) : source),
+      evaluated_(custom_output_), pushed_filter_(std::move(pushed_filter)) {
+    const Schema& input = custom_output_;  // what lookups, filter and columns see
     for (size_t i = 0; i < spec.lookups.size(); ++i) {
         const LookupSpec& l = spec.lookups[i];
         if (evaluated_.Find(l.name)) {
@@ -234,9 +253,13 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
                     fmt::format("a transform compiled for {} columns got a batch of {}", input_.fields.size(),
                                 in.columns.size()));
     }
+    in.schema = input_;  // a reused batch may still carry another shape's names
+    if (custom_) {
+        in = custom_->Apply(std::move(in));
+        in.schema = custom_output_;
+    }
     Result result;
     const size_t rows = in.rows();
-    in.schema = input_;  // a reused batch may still carry another shape's names
     std::vector<std::string> failure;  // per row: why it is a reject (lookups first)
     std::vector<bool> fatal;           // per row: its lookup says on_missing: fail
     AddLookups(in, lookups, failure, fatal);

@@ -14,6 +14,7 @@
 namespace sluice {
 
 class LookupTable;
+class CustomRowTransform;
 
 /// The lookups of a stream loaded for this run, in `lookup:` order.
 using LoadedLookups = std::vector<std::shared_ptr<const LookupTable>>;
@@ -70,7 +71,10 @@ private:
                     std::vector<bool>& fatal) const;
 
     Schema input_;
-    Schema evaluated_;  ///< input_ and the lookup columns: what the expressions see
+    /// `custom:` transform, run first; the rest is compiled against its output.
+    std::shared_ptr<CustomRowTransform> custom_;
+    Schema custom_output_;  ///< what custom_ produces (input_ without one)
+    Schema evaluated_;  ///< custom_output_ and the lookup columns: what the expressions see
     Schema output_;
     std::vector<Lookup> lookups_;
     std::optional<expr::Bound> filter_;
