@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
 #include "plan/stream_patterns.hpp"

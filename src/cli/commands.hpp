@@ -5,24 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "run/run_flags.hpp"
+
 namespace sluice::cli {
 
-/// Options shared by `run` and `copy` that shape a run.
-struct RunFlags {
-    int workers = -1;                 ///< -1 = from the job (settings.workers)
-    bool ignore_errors = false;
-    int64_t chunk_rows = -1;
-    int64_t min_rows_for_parallel = -1;
-    bool dry_run = false;
-    std::string progress = "auto";
-    std::vector<std::string> sets;    ///< --set key.path=value
-    bool resume = false;              ///< --resume [RUN]
-    std::string resume_run;           ///< the RUN of --resume, when given
-    bool restart = false;             ///< --restart
-    bool yes = false;                 ///< --yes: a re-run that loads everything again is meant
-    std::string summary_json;         ///< --summary-json FILE (or $SLUICE_SUMMARY_JSON)
-    bool full_refresh = false;        ///< --full-refresh: incremental streams ignore their marks once
-};
+/// Options shared by `run` and `copy` that shape a run (defined by the run service).
+using sluice::RunFlags;
 
 /// Adds the run flags to a sub-command.
 void AddRunFlags(CLI::App& app, RunFlags& flags);

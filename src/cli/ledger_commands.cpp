@@ -9,7 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/ledger_location.hpp"
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
 #include "state/ledger.hpp"

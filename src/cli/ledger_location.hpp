@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
 

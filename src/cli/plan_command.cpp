@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/incremental_marks.hpp"
-#include "cli/rerun_warning.hpp"
-#include "cli/run_ledger.hpp"
+#include "run/incremental_marks.hpp"
+#include "run/rerun_warning.hpp"
+#include "run/run_ledger.hpp"
 #include "connectors/registry.hpp"
 #include "plan/conversion_check.hpp"
 #include "plan/delivery.hpp"

@@ -22,6 +22,9 @@ std::string ResolveConnection(const Field& field, const JobSpec& job);
 /// `job.settings`.
 SourceSpec ParseSource(const Field& source, const JobSpec& job);
 
+/// `options:` of a custom node: a map of scalars, kept as text.
+std::map<std::string, std::string> ParseNodeOptions(const Field& options);
+
 /// `target:` of a stream into `stream.target` (with its `scd2:` block).
 void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream);
 

@@ -64,7 +64,12 @@ struct TransformSpec {
     /// so both may use them by name.
     std::vector<LookupSpec> lookups;
 
-    bool enabled() const { return !columns.empty() || !filter.empty() || !lookups.empty(); }
+    /// `custom: NAME`: a transform registered in this process (transform/custom_transform.hpp),
+    /// with its `options:`; it runs first, and lookups, filter and columns see its output.
+    std::string custom;
+    std::map<std::string, std::string> options;
+
+    bool enabled() const { return !columns.empty() || !filter.empty() || !lookups.empty() || !custom.empty(); }
 };
 
 

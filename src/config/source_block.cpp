@@ -6,6 +6,7 @@
 #include "config/connection_url.hpp"
 #include "config/did_you_mean.hpp"
 #include "config/job_blocks.hpp"
+#include "connectors/custom_url.hpp"
 #include "core/types.hpp"
 
 namespace sluice::config {
@@ -14,7 +15,8 @@ namespace {
 
 const std::vector<std::string> kSourceKeys = {"connection",  "table",     "query",     "files",
                                               "path",        "format",    "csv",       "columns",
-                                              "infer_types", "partition", "consistent", "exclude"};
+                                              "infer_types", "partition", "consistent", "exclude",
+                                              "custom",      "options"};
 const std::vector<std::string> kFilesKeys = {"path", "format", "csv", "columns", "infer_types"};
 const std::vector<std::string> kFileOptionKeys = {"format", "csv", "columns", "infer_types"};
 const std::vector<std::string> kCsvKeys = {"header", "delimiter", "quote", "escape", "null"};
@@ -248,8 +250,37 @@ int64_t ParseChunkRows(const Field& field) {
     return field.Int(1, "a positive integer (rows per partition) or auto");
 }
 
+std::map<std::string, std::string> ParseNodeOptions(const Field& options) {
+    std::map<std::string, std::string> out;
+    for (const auto& [key, value] : options.Entries("a map of option: value")) {
+        out[key] = value.String("a scalar value");
+    }
+    return out;
+}
+
 SourceSpec ParseSource(const Field& source, const JobSpec& job) {
     source.CheckKeys(kSourceKeys);
+    if (auto options = source.Get("options"); options && !source.Has("custom")) {
+        options->Report("options: go with custom: NAME (a source registered by a program using the sluice library)");
+    }
+    if (auto custom = source.Get("custom")) {
+        for (std::string_view key : {"connection", "table", "query", "files", "path"}) {
+            if (auto other = source.Get(key)) {
+                other->Report("a custom source reads through its own code; leave " + std::string(key) + " out");
+            }
+        }
+        SourceSpec spec;
+        spec.partition.chunk_rows = job.settings.chunk_rows;
+        spec.partition.min_rows_for_parallel = job.settings.min_rows_for_parallel;
+        CustomNode node{custom->NonEmptyString("the name a program registered the source under"), {}};
+        source.With("options", [&](const Field& f) { node.options = ParseNodeOptions(f); });
+        spec.url = CustomUrl(node);
+        spec.table = node.name;
+        source.With("partition", [&](const Field& f) { ParsePartition(f, spec.partition); });
+        spec.base_dir = job.base_dir;
+        spec.batch_rows = job.settings.batch_rows;
+        return spec;
+    }
     std::vector<Field> kinds;
     for (std::string_view key : {"table", "query", "files", "path"}) {
         if (auto kind = source.Get(key)) {

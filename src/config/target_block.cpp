@@ -4,6 +4,7 @@
 
 #include "config/connection_url.hpp"
 #include "config/job_blocks.hpp"
+#include "connectors/custom_url.hpp"
 
 namespace sluice {
 
@@ -29,14 +30,15 @@ namespace sluice::config {
 namespace {
 
 const std::vector<std::string> kTargetKeys = {"connection", "table",         "path", "create",        "mode",
-                                              "key",        "create_schema", "scd2", "delete_missing"};
+                                              "key",        "create_schema", "scd2", "delete_missing",
+                                              "custom",     "options"};
 const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
 const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
 const std::vector<std::string> kScd2Keys = {"tracked", "updated_at", "valid_from", "valid_to",
                                             "current", "hash",       "hard_deletes", "deleted"};
 const std::vector<std::string> kTenantKeys = {"schemas", "values", "query", "column", "as_column"};
 const std::vector<std::string> kTenantValuesKeys = {"column", "list"};
-const std::vector<std::string> kTransformKeys = {"columns", "filter", "push_down"};
+const std::vector<std::string> kTransformKeys = {"columns", "filter", "push_down", "custom", "options"};
 constexpr std::string_view kFileScheme = "file://";
 
 Scd2Spec ParseScd2(const Field& scd2) {
@@ -88,6 +90,27 @@ void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
     target.CheckKeys(kTargetKeys);
     const Document& doc = target.document();
     TargetSpec& spec = stream.target;
+    if (auto options = target.Get("options"); options && !target.Has("custom")) {
+        options->Report("options: go with custom: NAME (a sink registered by a program using the sluice library)");
+    }
+    if (auto custom = target.Get("custom")) {
+        for (std::string_view key : {"connection", "table", "path"}) {
+            if (auto other = target.Get(key)) {
+                other->Report("a custom sink writes through its own code; leave " + std::string(key) + " out");
+            }
+        }
+        CustomNode node{custom->NonEmptyString("the name a program registered the sink under"), {}};
+        target.With("options", [&](const Field& f) { node.options = ParseNodeOptions(f); });
+        spec.url = CustomUrl(node);
+        spec.table = node.name;
+        target.With("mode", [&](const Field& f) {
+            if (f.Enum(kModes) != "append") {
+                f.Fail("a custom sink takes mode: append (its writer decides what a write means)");
+            }
+        });
+        spec.base_dir = job.base_dir;
+        return;
+    }
     std::optional<Field> connection = target.Get("connection");
     std::optional<Field> path = target.Get("path");
     const bool connection_ok =
@@ -268,6 +291,18 @@ ExprPlace PlaceOf(const Field& field) {
 TransformSpec ParseTransform(const Field& transform) {
     transform.CheckKeys(kTransformKeys);
     TransformSpec out;
+    if (auto custom = transform.Get("custom")) {
+        out.custom = custom->NonEmptyString("the name a program registered the transform under");
+        // The filter sees the custom transform's output, which the source's SQL never has.
+        out.push_down = false;
+    }
+    if (auto options = transform.Get("options")) {
+        if (out.custom.empty()) {
+            options->Report("options: go with custom: NAME (a transform registered by a program using the sluice library)");
+        } else {
+            out.options = ParseNodeOptions(*options);
+        }
+    }
     if (auto columns = transform.Get("columns")) {
         if (columns->IsList()) {
             for (const Field& item : columns->Items("a list of column names")) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/custom_url.hpp"
 #include "connectors/files/files_source.hpp"
 #include "connectors/postgres/pg_sink.hpp"
 #include "connectors/postgres/pg_source.hpp"
@@ -26,6 +27,23 @@ namespace {
 
 std::mutex registered_mu;
 std::map<std::string, SinkFactory> registered_sinks;  // guarded by registered_mu
+std::map<std::string, CustomSourceFactory> custom_sources;  // guarded by registered_mu
+std::map<std::string, SinkFactory> custom_sinks;            // guarded by registered_mu
+
+template <class Factory>
+Factory Custom(const std::map<std::string, Factory>& table, const std::string& name, const char* role,
+               const char* register_call) {
+    {
+        std::lock_guard lock(registered_mu);
+        if (const auto it = table.find(name); it != table.end()) {
+            return it->second;
+        }
+    }
+    throw Error(ErrorKind::kConfig,
+                fmt::format("{}.custom: no custom {} '{}' is registered in this process; register it with "
+                            "sluice::api::{} before running the job (the sluice command has none)",
+                            role, role == std::string("source") ? "source" : "sink", name, register_call));
+}
 
 /// The registered factory for the URL's scheme, or an empty one.
 SinkFactory RegisteredSink(const std::string& url) {
@@ -48,6 +66,9 @@ bool IsPostgres(const std::string& scheme) { return scheme == "postgresql" || sc
 }  // namespace
 
 std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
+    if (UrlScheme(spec.url) == kCustomScheme) {
+        return Custom(custom_sources, ParseCustomUrl(spec.url).name, "source", "RegisterSource")(spec);
+    }
     if (!spec.files.empty()) {
         return OpenFilesSource(spec);
     }
@@ -61,6 +82,24 @@ std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
     Unsupported(spec.url, "source");
 }
 
+void RegisterCustomSource(const std::string& name, CustomSourceFactory factory) {
+    std::lock_guard lock(registered_mu);
+    if (factory) {
+        custom_sources[name] = std::move(factory);
+    } else {
+        custom_sources.erase(name);
+    }
+}
+
+void RegisterCustomSink(const std::string& name, SinkFactory factory) {
+    std::lock_guard lock(registered_mu);
+    if (factory) {
+        custom_sinks[name] = std::move(factory);
+    } else {
+        custom_sinks.erase(name);
+    }
+}
+
 void RegisterSinkScheme(const std::string& scheme, SinkFactory factory) {
     std::lock_guard lock(registered_mu);
     if (factory) {
@@ -71,6 +110,14 @@ void RegisterSinkScheme(const std::string& scheme, SinkFactory factory) {
 }
 
 void CheckTarget(const TargetSpec& spec) {
+    if (UrlScheme(spec.url) == kCustomScheme) {
+        const std::string name = ParseCustomUrl(spec.url).name;
+        Custom(custom_sinks, name, "target", "RegisterSink");
+        if (spec.mode != "append") {
+            throw Error(ErrorKind::kConfig, fmt::format("target.mode: custom sink '{}' takes mode append only", name));
+        }
+        return;
+    }
     const std::string scheme = UrlScheme(spec.url);
     if (RegisteredSink(spec.url)) {
         return;  // a registered sink checks its spec when it opens
@@ -85,6 +132,9 @@ void CheckTarget(const TargetSpec& spec) {
 }
 
 std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
+    if (UrlScheme(spec.url) == kCustomScheme) {
+        return Custom(custom_sinks, ParseCustomUrl(spec.url).name, "target", "RegisterSink")(spec);
+    }
     if (SinkFactory factory = RegisteredSink(spec.url)) {
         return factory(spec);
     }

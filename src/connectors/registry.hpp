@@ -29,6 +29,18 @@ using SinkFactory = std::function<std::unique_ptr<Sink>(const TargetSpec&)>;
 /// embedders; connector code never calls it. Thread-safe.
 void RegisterSinkScheme(const std::string& scheme, SinkFactory factory);
 
+/// Opens a custom source (`source: {custom: NAME}`: its spec's url is custom://NAME?options,
+/// connectors/custom_url.hpp).
+using CustomSourceFactory = std::function<std::unique_ptr<Source>(const SourceSpec&)>;
+
+/// Registers the custom source `name` (OpenSource opens it for `spec.custom == name`); an
+/// empty factory removes it. The library API (src/api/) registers user code here; connector
+/// code never calls it. Thread-safe.
+void RegisterCustomSource(const std::string& name, CustomSourceFactory factory);
+
+/// Registers the custom sink `name` (`target: {custom: NAME}`), as RegisterCustomSource.
+void RegisterCustomSink(const std::string& name, SinkFactory factory);
+
 /// The URL scheme ("sqlite", "postgresql", ...) or empty when `url` has none.
 std::string UrlScheme(const std::string& url);
 

@@ -222,6 +222,9 @@ void ProgressReporter::RenderTick(bool final_tick) {
 }
 
 void ProgressReporter::Event(nlohmann::json event) {
+    if (listener_) {
+        listener_(event);
+    }
     if (mode_ == ProgressMode::kNone) {
         return;
     }

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,6 +44,9 @@ public:
     /// Records an event: JSON mode prints it as one line; plain and bar print the notable ones
     /// (failures, retries, stream completion) as log lines.
     void Event(nlohmann::json event);
+    /// Also hands every event to `listener` (on the thread that raised it, whatever the mode;
+    /// it must be thread-safe and must not throw). Call before the run starts.
+    void Listen(std::function<void(const nlohmann::json&)> listener) { listener_ = std::move(listener); }
 
 private:
     void Loop(const std::stop_token& stop);
@@ -53,6 +57,7 @@ private:
 
     const ProgressTracker& tracker_;
     ProgressMode mode_;
+    std::function<void(const nlohmann::json&)> listener_;  ///< set before the run, then read only
     std::mutex mu_;  // serializes output
     std::condition_variable_any wake_;
     std::jthread thread_;

@@ -146,11 +146,10 @@ void CompileTransform(PlannedSource& s) {
         s.source->PushFilter(pushed);
     }
     // Projection push-down: columns no expression reads stay in the source. The transform
-    // binds columns by position, so it is compiled again against what the readers send.
+    // reads columns by position: it moves to the positions the readers send them at.
     if (spec.push_down && s.source->ProjectColumns(s.transform->InputColumnsUsed())) {
         s.schema = s.source->Describe();
-        s.transform = std::make_shared<const RowTransform>(spec, s.schema, pushed,
-                                                           s.lookup_columns ? *s.lookup_columns : std::vector<Field>{});
+        s.transform = s.transform->Projected(s.schema);
     }
     s.schema = s.transform->output();
 }

@@ -1,5 +1,7 @@
 #include "transform/row_transform.hpp"
 
+#include "transform/custom_transform.hpp"
+
 #include <fmt/format.h>
 
 #include "config/did_you_mean.hpp"
@@ -67,9 +69,26 @@ void CountColumnReads(const expr::Bound& e, std::vector<int>& reads) {
 
 }  // namespace
 
-RowTransform::RowTransform(const TransformSpec& spec, const Schema& input, std::string pushed_filter,
+namespace {
+
+std::shared_ptr<CustomRowTransform> CustomOf(const TransformSpec& spec) {
+    if (spec.custom.empty()) {
+        return nullptr;
+    }
+    try {
+        return OpenCustomTransform(spec.custom, spec.options);
+    } catch (Error& e) {
+        throw Error(e.kind(), fmt::format("{}: {}", spec.location, e.what()));
+    }
+}
+
+}  // namespace
+
+RowTransform::RowTransform(const TransformSpec& spec, const Schema& source, std::string pushed_filter,
                            std::vector<Field> lookups)
-    : input_(input), evaluated_(input), pushed_filter_(std::move(pushed_filter)) {
+    : input_(source), custom_(CustomOf(spec)), custom_output_(custom_ ? custom_->Output(source) : source),
+      evaluated_(custom_output_), pushed_filter_(std::move(pushed_filter)) {
+    const Schema& input = custom_output_;  // what lookups, filter and columns see
     for (size_t i = 0; i < spec.lookups.size(); ++i) {
         const LookupSpec& l = spec.lookups[i];
         if (evaluated_.Find(l.name)) {
@@ -169,16 +188,19 @@ void MarkColumnsUsed(const expr::Bound& e, std::vector<bool>& used) {
 }  // namespace
 
 std::vector<std::string> RowTransform::InputColumnsUsed() const {
-    std::vector<bool> used(input_.size(), false);  // lookup columns lie past the input's
-    for (const OutputColumn& c : columns_) {
-        MarkColumnsUsed(c.expr, used);
-    }
-    if (filter_) {
-        MarkColumnsUsed(*filter_, used);
-    }
-    for (const Lookup& l : lookups_) {
-        for (size_t key : l.keys) {
-            used[key] = true;
+    // A custom transform may read any column; lookup columns lie past the input's.
+    std::vector<bool> used(input_.size(), custom_ != nullptr);
+    if (!custom_) {
+        for (const OutputColumn& c : columns_) {
+            MarkColumnsUsed(c.expr, used);
+        }
+        if (filter_) {
+            MarkColumnsUsed(*filter_, used);
+        }
+        for (const Lookup& l : lookups_) {
+            for (size_t key : l.keys) {
+                used[key] = true;
+            }
         }
     }
     std::vector<std::string> names;
@@ -188,6 +210,54 @@ std::vector<std::string> RowTransform::InputColumnsUsed() const {
         }
     }
     return names;
+}
+
+namespace {
+
+void RemapColumns(expr::Bound& e, const std::vector<size_t>& to) {
+    if (e.kind == expr::Bound::Kind::kColumn) {
+        e.column = to.at(e.column);
+    }
+    for (expr::Bound& arg : e.args) {
+        RemapColumns(arg, to);
+    }
+}
+
+}  // namespace
+
+std::shared_ptr<const RowTransform> RowTransform::Projected(const Schema& input) const {
+    if (custom_) {
+        throw Error(ErrorKind::kInternal, "a custom transform reads every column: it cannot be projected");
+    }
+    // Old position -> new: input columns by name, the lookup columns after the new input's.
+    constexpr size_t kGone = static_cast<size_t>(-1);
+    std::vector<size_t> to(evaluated_.size(), kGone);
+    for (size_t i = 0; i < input_.size(); ++i) {
+        if (std::optional<size_t> at = input.Find(input_.fields[i].name)) {
+            to[i] = *at;
+        }
+    }
+    for (size_t i = input_.size(); i < evaluated_.size(); ++i) {
+        to[i] = input.size() + (i - input_.size());
+    }
+    auto out = std::make_shared<RowTransform>(*this);
+    out->input_ = input;
+    out->custom_output_ = input;
+    out->evaluated_ = input;
+    out->evaluated_.fields.insert(out->evaluated_.fields.end(), evaluated_.fields.begin() + static_cast<std::ptrdiff_t>(input_.size()),
+                                  evaluated_.fields.end());
+    for (OutputColumn& c : out->columns_) {
+        RemapColumns(c.expr, to);
+    }
+    if (out->filter_) {
+        RemapColumns(*out->filter_, to);
+    }
+    for (Lookup& l : out->lookups_) {
+        for (size_t& key : l.keys) {
+            key = to.at(key);
+        }
+    }
+    return out;
 }
 
 std::vector<std::string> RowTransform::Describe() const {
@@ -269,9 +339,13 @@ RowTransform::Result RowTransform::Apply(Batch in, const expr::EvalEnv& base_env
                     fmt::format("a transform compiled for {} columns got a batch of {}", input_.fields.size(),
                                 in.columns.size()));
     }
+    in.schema = input_;  // a reused batch may still carry another shape's names
+    if (custom_) {
+        in = custom_->Apply(std::move(in));
+        in.schema = custom_output_;
+    }
     Result result;
     const size_t rows = in.rows();
-    in.schema = input_;  // a reused batch may still carry another shape's names
     std::vector<std::string> failure;  // per row: why it is a reject (lookups first)
     std::vector<bool> fatal;           // per row: its lookup says on_missing: fail
     AddLookups(in, lookups, failure, fatal);

@@ -14,6 +14,7 @@
 namespace sluice {
 
 class LookupTable;
+class CustomRowTransform;
 
 /// The lookups of a stream loaded for this run, in `lookup:` order.
 using LoadedLookups = std::vector<std::shared_ptr<const LookupTable>>;
@@ -40,6 +41,11 @@ public:
     /// The input columns the transform reads (output columns, the filter unless the source
     /// applies it, lookup keys), in input order: the only ones the source needs to send.
     std::vector<std::string> InputColumnsUsed() const;
+    /// This transform over `input`, a projection of input() that keeps every column
+    /// InputColumnsUsed names (projection push-down): the same expressions, reading each
+    /// column at its new position. A filter the source applies is not compiled again, so the
+    /// columns only it reads may be left out.
+    std::shared_ptr<const RowTransform> Projected(const Schema& input) const;
     /// "name type = expression" per output column, then the filter and where it runs, for `plan`.
     std::vector<std::string> Describe() const;
 
@@ -73,7 +79,10 @@ private:
                     std::vector<bool>& fatal) const;
 
     Schema input_;
-    Schema evaluated_;  ///< input_ and the lookup columns: what the expressions see
+    /// `custom:` transform, run first; the rest is compiled against its output.
+    std::shared_ptr<CustomRowTransform> custom_;
+    Schema custom_output_;  ///< what custom_ produces (input_ without one)
+    Schema evaluated_;  ///< custom_output_ and the lookup columns: what the expressions see
     Schema output_;
     std::vector<Lookup> lookups_;
     std::optional<expr::Bound> filter_;

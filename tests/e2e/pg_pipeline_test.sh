@@ -48,6 +48,10 @@ expect_exit 0 "$SLUICE" run "$WORK/job/pipeline.yaml" --progress none
 [ "$(mart_digest mart.orders)" = "$(oracle)" ] && pass "staging -> mart in one run on an empty target" \
   || fail "mart after the first run: $(mart_digest mart.orders), want $(oracle)"
 
+# The mart's filter runs in the source, so status, which only the filter reads, stays there.
+expect_exit 0 "$SLUICE" plan "$WORK/job/pipeline.yaml"
+expect_contains "$WORK/out" "reads 3 of 4 columns (id, customer, amount)"
+
 # The source grows past the old key range and loses rows: the mart's partitions must be cut
 # from the staging table this run wrote, not from the one the run started with.
 psql_db src -c "DELETE FROM orders WHERE id % 5 = 0" \

@@ -283,5 +283,27 @@ TEST(ExprCore, RowTransformNamesTheInputColumnsItReads) {
     EXPECT_EQ(RowTransform(keep_all, rows.schema).InputColumnsUsed().size(), rows.schema.size());
 }
 
+TEST(ExprCore, ProjectedRowTransformComputesWhatTheWholeOneDoes) {
+    TransformSpec spec;
+    spec.columns = {{"x", "upper(t) || a"}, {"y", "d * 2"}};
+    spec.column_places.resize(2);
+    spec.filter = "f > 0";
+    Rows whole;
+    whole.Add({"1", "7", "p", "1.5", "2", "true"}).Add({"2", "8", "q", "", "-1", "false"});
+    Rows part;  // only a, t, d: what the transform reads once the source applies the filter
+    part.schema.fields = {whole.schema.fields[0], whole.schema.fields[2], whole.schema.fields[3]};
+    part.batch = Batch(part.schema);
+    part.Add({"1", "p", "1.5"});
+    const RowTransform full(spec, whole.schema, "f > 0");
+    const std::shared_ptr<const RowTransform> projected = full.Projected(part.schema);
+    RowTransform::Result a = full.Apply(std::move(whole.batch), expr::EvalEnv{});
+    RowTransform::Result b = projected->Apply(std::move(part.batch), expr::EvalEnv{});
+    ASSERT_EQ(b.batch.rows(), 1u);
+    EXPECT_EQ(FormatValue(b.batch.columns[0], 0), FormatValue(a.batch.columns[0], 0));
+    EXPECT_EQ(FormatValue(b.batch.columns[0], 0), "P1");
+    EXPECT_EQ(FormatValue(b.batch.columns[1], 0), "3.0");
+    EXPECT_EQ(projected->output(), full.output());
+}
+
 }  // namespace
 }  // namespace sluice

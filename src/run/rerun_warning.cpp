@@ -1,14 +1,14 @@
-#include "cli/rerun_warning.hpp"
+#include "run/rerun_warning.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "state/ledger.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 namespace {
 
@@ -52,4 +52,4 @@ std::vector<RerunWarning> RerunWarnings(const JobSpec& job, const Plan& plan, co
     return out;
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice

@@ -1,4 +1,4 @@
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 
 #include <algorithm>
 #include <random>
@@ -11,7 +11,7 @@
 #include "core/error.hpp"
 #include "plan/slice_json.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 namespace {
 
@@ -327,4 +327,4 @@ void RecordReadyStream(Ledger& ledger, const std::string& run_id, StreamPlan& st
     }
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice

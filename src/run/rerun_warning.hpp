@@ -6,7 +6,7 @@
 #include "config/job_spec.hpp"
 #include "plan/plan.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 struct RerunWarning {
     std::string stream;
@@ -19,4 +19,4 @@ struct RerunWarning {
 /// with `settings.allow_rerun: true`, or when there is no such run.
 std::vector<RerunWarning> RerunWarnings(const JobSpec& job, const Plan& plan, const std::string& state_url);
 
-}  // namespace sluice::cli
+}  // namespace sluice

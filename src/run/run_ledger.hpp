@@ -2,12 +2,12 @@
 
 #include <string>
 
-#include "cli/commands.hpp"
+#include "run/run_flags.hpp"
 #include "config/job_spec.hpp"
 #include "plan/plan.hpp"
 #include "state/ledger.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 /// The ledger URL of a job: `settings.state`, where "target" means the first stream's target
 /// database. Throws Error(kConfig) when neither names a database.
@@ -40,4 +40,4 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
 /// already (a resume), takes those instead, committed ones marked to skip.
 void RecordReadyStream(Ledger& ledger, const std::string& run_id, StreamPlan& stream);
 
-}  // namespace sluice::cli
+}  // namespace sluice

@@ -6,7 +6,7 @@
 #include "plan/plan.hpp"
 #include "state/ledger.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 /// The job's incremental marks from its ledger, read without creating anything; none when
 /// the job has no incremental stream or its ledger does not exist yet.
@@ -25,4 +25,4 @@ LoadedFiles ReadLoadedFiles(const JobSpec& job);
 /// stream, as they are now (size, mtime, fingerprint), to record with the run's success.
 std::vector<FileRecord> FilesReached(const Plan& plan);
 
-}  // namespace sluice::cli
+}  // namespace sluice

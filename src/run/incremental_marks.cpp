@@ -1,14 +1,14 @@
-#include "cli/incremental_marks.hpp"
+#include "run/incremental_marks.hpp"
 
 #include <algorithm>
 #include <set>
 
 #include <sys/stat.h>
 
-#include "cli/run_ledger.hpp"
+#include "run/run_ledger.hpp"
 #include "connectors/files/file_fingerprint.hpp"
 
-namespace sluice::cli {
+namespace sluice {
 
 CursorMarks ReadMarks(const JobSpec& job) {
     const bool incremental = std::any_of(job.streams.begin(), job.streams.end(),
@@ -74,4 +74,4 @@ std::vector<FileRecord> FilesReached(const Plan& plan) {
     return out;
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice
