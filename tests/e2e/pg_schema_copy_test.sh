@@ -75,7 +75,7 @@ WITH t AS (SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid 
 SELECT 'T|' || relname || '|' || coalesce(obj_description(oid, 'pg_class'), '') FROM t
 UNION ALL
 SELECT 'C|' || t.relname || '|' || a.attname || '|' || format_type(a.atttypid, a.atttypmod) || '|' || a.attnotnull
-       || '|' || a.attidentity || '|' || a.attgenerated || '|' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+       || '|' || a.attidentity::text || '|' || a.attgenerated::text || '|' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
        || '|' || coalesce(col_description(t.oid, a.attnum), '')
 FROM t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum
@@ -84,7 +84,7 @@ SELECT 'I|' || t.relname || '|' || i.indisunique || '|' || i.indisprimary || '|'
        || substr(pg_get_indexdef(i.indexrelid), position(' USING ' in pg_get_indexdef(i.indexrelid)))
 FROM t JOIN pg_index i ON i.indrelid = t.oid
 UNION ALL
-SELECT 'K|' || t.relname || '|' || con.conname || '|' || con.contype || '|' || pg_get_constraintdef(con.oid)
+SELECT 'K|' || t.relname || '|' || con.conname || '|' || con.contype::text || '|' || pg_get_constraintdef(con.oid)
 FROM t JOIN pg_constraint con ON con.conrelid = t.oid
 UNION ALL
 SELECT 'S|' || t.relname || '|' || a.attname || '|' || s.seqstart || '|' || s.seqincrement || '|'

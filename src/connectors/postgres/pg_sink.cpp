@@ -468,8 +468,10 @@ private:
             copy_->BeforeCreate(conn, schema);
             std::string columns;
             for (const Field& field : source.fields) {
+                // The source's own type (same dialect): ranges, enums, domains stay what they are.
                 columns += fmt::format("{}{} {}{}", columns.empty() ? "" : ", ", QuoteIdent(field.name),
-                                       pg::SqlTypeFor(field), copy_->ColumnClauses(field.name));
+                                       field.native_type.empty() ? pg::SqlTypeFor(field) : field.native_type,
+                                       copy_->ColumnClauses(field.name));
             }
             conn.Exec(fmt::format("CREATE TABLE {} ({})", name.Sql(), columns), what);
             copy_->AfterCreate(conn, name.Sql());
