@@ -6,11 +6,11 @@
 # check, exclusion) after the data, foreign keys last (across schemas, a self-reference and a
 # deferrable cycle), and sets the sequences to the source's values. Checked: the target's
 # catalog equals the source's with schema names normalised, per-table count + ordered md5;
-# kill -9 during the load, then --resume, ends identical; copying again into the existing
+# kill -9 at three moments, then --resume, ends identical; copying again into the existing
 # tables adds nothing to their definition and says so.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
-psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst" -c "CREATE DATABASE dst2"
+psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst"
 psql_db src <<'SQL'
 CREATE SCHEMA shop;
 CREATE SCHEMA crm;
@@ -137,18 +137,27 @@ same_data dst "copy"
 # twice), a warning says so, and the rows, which the primary keys hold already, are refused.
 catalog dst mirror > "$WORK/before"
 expect_exit 1 "$SLUICE" "${COPY[@]}" --progress plain
+grep -m1 "error" "$WORK/err" || true
 expect_contains "$WORK/err" "its definition is left as it is"
 catalog dst mirror > "$WORK/after"
 diff -q "$WORK/before" "$WORK/after" >/dev/null && pass "second copy left the definitions alone" \
   || { fail "second copy changed the catalog"; diff "$WORK/before" "$WORK/after"; }
 same_data dst "after the second copy"
 
-# kill -9 during the load, then --resume: the same tables, indexes, keys and rows.
-"$SLUICE" "${COPY[@]}" --print-job | sed "s#$PG_BASE/dst#$PG_BASE/dst2#" > "$WORK/job.yaml"
-expect_contains "$WORK/job.yaml" "copy_definition: true"
-kill_run_after 700 "$WORK/job.yaml"
-psql_db dst2 -c "SELECT 'killed with ' || count(*) || ' tables' FROM pg_tables WHERE schemaname = 'mirror'"
-expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --resume --progress none
-same_catalog dst2 "kill -9 + resume"
-same_data dst2 "kill -9 + resume"
+# kill -9 at three moments (loading, building indexes, adding foreign keys: the copy takes a
+# few seconds), then --resume: the same tables, indexes, keys and rows.
+"$SLUICE" "${COPY[@]}" --print-job > "$WORK/job0.yaml"
+expect_contains "$WORK/job0.yaml" "copy_definition: true"
+for ms in 700 2500 4000; do
+  psql_db postgres -c "CREATE DATABASE kill_$ms"
+  sed "s#$PG_BASE/dst#$PG_BASE/kill_$ms#" "$WORK/job0.yaml" > "$WORK/job.yaml"
+  kill_run_after "$ms" "$WORK/job.yaml"
+  psql_db "kill_$ms" -c "SELECT 'killed after $ms ms: ' || count(*) || ' tables, ' ||
+    (SELECT count(*) FROM pg_indexes WHERE schemaname = 'mirror') || ' indexes, ' ||
+    (SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'mirror'::regnamespace) || ' foreign keys'
+    FROM pg_tables WHERE schemaname = 'mirror'"
+  expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --resume --progress none
+  same_catalog "kill_$ms" "kill -9 after $ms ms + resume"
+  same_data "kill_$ms" "kill -9 after $ms ms + resume"
+done
 finish
