@@ -1,5 +1,10 @@
 #include "engine/table_definitions.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 namespace sluice {
 
 namespace {
@@ -31,19 +36,38 @@ std::optional<Error> FinishJobSteps(const RunContext& run, std::vector<StreamSta
             return std::nullopt;  // the steps wait for a run (or --resume) in which all succeed
         }
     }
-    for (StreamState& st : streams) {
-        try {
-            for (const std::string& warning : st.sink->FinishJob()) {
-                Warn(run, st.plan->spec.name, warning);
+    // Stream by stream on up to `workers` threads: each sink has a connection of its own,
+    // and a table's foreign keys validate while another's do.
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    std::optional<Error> first;  // guarded by mu
+    const auto work = [&] {
+        for (size_t i = next++; i < streams.size(); i = next++) {
+            StreamState& st = streams[i];
+            try {
+                for (const std::string& warning : st.sink->FinishJob()) {
+                    Warn(run, st.plan->spec.name, warning);
+                }
+            } catch (const std::exception& e) {
+                const auto* error = dynamic_cast<const Error*>(&e);
+                Error failed = error ? *error : Error(ErrorKind::kInternal, e.what());
+                failed.context().stream = st.plan->spec.name;
+                std::lock_guard lock(mu);
+                st.summary.status = "failed";
+                st.summary.error = failed.Describe();
+                if (!first) {
+                    first = failed;
+                }
             }
-        } catch (Error& e) {
-            e.context().stream = st.plan->spec.name;
-            st.summary.status = "failed";
-            st.summary.error = e.Describe();
-            return e;
+        }
+    };
+    {
+        std::vector<std::jthread> threads;
+        for (int t = 0; t < std::max(1, run.options.workers); ++t) {
+            threads.emplace_back(work);
         }
     }
-    return std::nullopt;
+    return first;
 }
 
 }  // namespace sluice

@@ -15,7 +15,8 @@ namespace sluice {
 Schema PrepareSinkLikeSource(const RunContext& run, const StreamPlan& sp, Sink& sink, const Schema& load);
 
 /// When every stream succeeded: each sink's job-level steps (foreign keys between the job's
-/// tables), stream by stream. A stream whose step fails ends failed; returns the first error.
+/// tables), sinks in parallel on up to `workers` threads (each sink on its own connection). A
+/// stream whose step fails ends failed; returns the first error.
 std::optional<Error> FinishJobSteps(const RunContext& run, std::vector<StreamState>& streams);
 
 }  // namespace sluice

@@ -12,6 +12,7 @@ namespace sluice::pg {
 namespace {
 
 constexpr const char* kMarkTable = "sluice.copy_unfinished";
+constexpr const char* kIndexMemory = "512MB";  // per build; at most 4 builds at once per table
 
 std::string Value(PGresult* r, int row, int col) {
     return PQgetisnull(r, row, col) ? std::string() : std::string(PQgetvalue(r, row, col));
@@ -182,8 +183,10 @@ void SchemaCopy::AfterData(PgConnection& conn, const Relation& table, const std:
             continue;
         }
         const std::string name = FreeName(conn, table.schema, o.name, chosen);
-        builds.push_back(fmt::format("CREATE {}INDEX {} ON {} USING {}", o.kind == "index" ? "" : "UNIQUE ",
-                                     QuoteIdent(name), table.Sql(), body));
+        // A sort in memory: the server's default (64MB) spills a large table's keys to disk.
+        builds.push_back(fmt::format("SET maintenance_work_mem = '{}'; CREATE {}INDEX {} ON {} USING {}",
+                                     kIndexMemory, o.kind == "index" ? "" : "UNIQUE ", QuoteIdent(name),
+                                     table.Sql(), body));
         index_of[o.name] = name;
     }
     RunParallel(conn, builds, url, application_name, "building the indexes of " + table.Display());
@@ -228,19 +231,41 @@ std::string SchemaCopy::ReferencedTable(const TableDefinition::Object& fk, const
 std::vector<std::string> SchemaCopy::ForeignKeys(PgConnection& conn, const Relation& table) {
     const std::map<std::string, std::string> constraints = ExistingConstraints(conn, table);
     std::vector<std::string> skipped;
-    for (const TableDefinition::Object& o : def_.objects) {
-        if (o.kind != "foreign_key" || constraints.contains(o.name)) {
-            continue;
+    std::vector<std::string> validate;
+    // Added NOT VALID (a moment's lock on both tables), one process at a time: two tables
+    // referencing each other, added at once, would deadlock. Validated after that, without
+    // the lock: VALIDATE CONSTRAINT lets the other tables' validations run at the same time.
+    const std::string what = "adding the foreign keys of " + table.Display();
+    conn.Exec("SELECT pg_advisory_lock(hashtext('sluice.copy_foreign_keys'))", what);
+    try {
+        for (const TableDefinition::Object& o : def_.objects) {
+            if (o.kind != "foreign_key") {
+                continue;
+            }
+            const bool not_valid = o.ref_tail.ends_with("NOT VALID");  // so in the source: kept so
+            if (!constraints.contains(o.name)) {
+                const std::string ref = ReferencedTable(o, table);
+                if (conn.QueryValue("SELECT to_regclass($1) IS NOT NULL", {ref}) != "t") {
+                    skipped.push_back(fmt::format("foreign key {} of {}: the target has no table {} (copy it too)",
+                                                  o.name, table.Display(), ref));
+                    continue;
+                }
+                conn.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}{}{}", table.Sql(), QuoteIdent(o.name),
+                                      o.body, ref, o.ref_tail, not_valid ? "" : " NOT VALID"),
+                          what);
+            }
+            if (!not_valid) {
+                validate.push_back(o.name);  // a no-op when an earlier attempt validated it
+            }
         }
-        const std::string ref = ReferencedTable(o, table);
-        if (conn.QueryValue("SELECT to_regclass($1) IS NOT NULL", {ref}) != "t") {
-            skipped.push_back(fmt::format("foreign key {} of {}: the target has no table {} (copy it too)", o.name,
-                                          table.Display(), ref));
-            continue;
-        }
-        conn.Exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}{}", table.Sql(), QuoteIdent(o.name), o.body, ref,
-                              o.ref_tail),
-                  "adding foreign key " + o.name + " of " + table.Display());
+    } catch (...) {
+        conn.Exec("SELECT pg_advisory_unlock(hashtext('sluice.copy_foreign_keys'))");
+        throw;
+    }
+    conn.Exec("SELECT pg_advisory_unlock(hashtext('sluice.copy_foreign_keys'))", what);
+    for (const std::string& name : validate) {
+        conn.Exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", table.Sql(), QuoteIdent(name)),
+                  "validating foreign key " + name + " of " + table.Display());
     }
     conn.ExecParams(fmt::format("DELETE FROM {} WHERE relid = $1::oid", kMarkTable), {table.oid},
                     "finishing the copy of " + table.Display());
