@@ -138,6 +138,9 @@ YAML::Node CopyJobTree(const CopyArgs& args, const RunFlags& flags, const std::s
     target["table"] = Literal(many ? TargetPattern(args) : args.target_table.empty() ? args.tables.at(0) : args.target_table);
     target["mode"] = args.mode;
     target["create"] = "if_missing";
+    if (!scheme.empty() && scheme != "file") {
+        target["copy_definition"] = true;  // a table sluice creates gets the source table's definition
+    }
     if (args.create_schema || (many && UrlScheme(args.to) == "postgresql")) {
         target["create_schema"] = true;
     }

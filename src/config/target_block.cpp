@@ -31,7 +31,7 @@ namespace {
 
 const std::vector<std::string> kTargetKeys = {"connection", "table",         "path", "create",        "mode",
                                               "key",        "create_schema", "scd2", "delete_missing",
-                                              "custom",     "options"};
+                                              "custom",     "options",       "copy_definition"};
 const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
 const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
 const std::vector<std::string> kScd2Keys = {"tracked", "updated_at", "valid_from", "valid_to",
@@ -129,6 +129,7 @@ void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
     });
     target.With("create", [&](const Field& f) { spec.create = f.Enum(kCreateValues); });
     target.With("create_schema", [&](const Field& f) { spec.create_schema = f.Bool(); });
+    target.With("copy_definition", [&](const Field& f) { spec.copy_definition = f.Bool(); });
     std::optional<Field> mode = target.Get("mode");
     bool mode_ok = !mode || doc.Collect([&] { spec.mode = mode->Enum(kModes); });
     std::optional<Field> key = target.Get("key");

@@ -129,6 +129,12 @@ struct TargetSpec {
     /// `create_schema: true`: a missing schema of `table` is created. Otherwise it is an error,
     /// since a misspelt schema would silently become a new one.
     bool create_schema = false;
+    /// `copy_definition: true` (sluice copy sets it): a table sluice creates gets the source
+    /// table's definition (TableDefinition) when source and target are of one dialect.
+    bool copy_definition = false;
+    /// Pattern streams: every table of the job, source "schema.table" (unquoted) -> target
+    /// table as written, so a copied foreign key references the target of its table.
+    std::map<std::string, std::string> job_tables;
     std::vector<std::string> key;
     /// A merge: among the rows of one key in a partition, the last in this order wins (the
     /// incremental cursor; then the order read). Empty = the order read.
@@ -158,6 +164,48 @@ struct TargetSpec {
     std::string base_dir;
     std::string application_name;
     std::string path;                   ///< file targets: output directory or file
+};
+
+/// A source table's definition beyond its columns and primary key, for a target of the same
+/// dialect that creates the table (whole-schema copy): defaults, comments, identity and
+/// generated columns, sequences, secondary indexes, constraints and foreign keys. Texts are in
+/// `dialect`'s SQL; only a sink of that dialect reads them, the others ignore the definition.
+/// Names of other relations inside texts are schema-qualified; the table's own name is left
+/// out (the sink writes the target's).
+struct TableDefinition {
+    std::string dialect;  ///< "postgresql"
+    std::string schema;   ///< the source table's schema and name, unquoted
+    std::string name;
+    std::string comment;  ///< empty = none
+    struct Column {
+        std::string name;
+        bool not_null = false;
+        std::string default_sql;       ///< DEFAULT expression; empty = none (or not carried)
+        std::string generated_sql;     ///< GENERATED ALWAYS AS (expr) STORED; empty = not generated
+        std::string identity;          ///< "ALWAYS" | "BY DEFAULT" | "" (not an identity column)
+        std::string comment;
+        /// The sequence this column owns (identity, or a serial's nextval default): its name
+        /// (unquoted, in the table's schema on the target), options and value.
+        std::string sequence;
+        std::string sequence_options;  ///< "AS bigint START WITH 1 INCREMENT BY 1 ..."
+        std::string sequence_last_value;  ///< empty = unknown (not readable)
+        bool sequence_called = false;
+    };
+    std::vector<Column> columns;
+    /// An index or constraint, built after the data; foreign keys after every stream.
+    struct Object {
+        std::string kind;  ///< index | unique_index | primary_key | unique | check | exclusion | foreign_key
+        std::string name;
+        /// index kinds (and primary_key/unique, whose index is built first): what follows
+        /// "CREATE [UNIQUE] INDEX name ON table USING "; constraints: the definition after
+        /// "ADD CONSTRAINT name " (foreign_key: up to and including "REFERENCES ").
+        std::string body;
+        std::string index_body;   ///< primary_key / unique: the index, as `body` of an index
+        std::string ref_schema;   ///< foreign_key: the referenced table (source names)
+        std::string ref_name;
+        std::string ref_tail;     ///< foreign_key: "(cols) ON DELETE ... DEFERRABLE ..."
+    };
+    std::vector<Object> objects;
 };
 
 /// One partition of a stream: what the planner cut and a reader reads. Bounds are text so
@@ -236,6 +284,12 @@ public:
     /// `column`, as text at full precision in the column's type. Throws Error(kConfig) when
     /// the column is not a date or timestamp.
     virtual std::string CursorBefore(const std::string& column, const std::string& value, double seconds);
+    /// The table's definition in `dialect` (see TableDefinition), for a sink that creates the
+    /// target table like it; nullopt for sources that are not one table of that dialect.
+    virtual std::optional<TableDefinition> Definition(const std::string& dialect) {
+        (void)dialect;
+        return std::nullopt;
+    }
 };
 
 /// The SQL condition of `window` (empty when it is not active). With `row_values` the bounds
@@ -352,6 +406,20 @@ public:
     /// schemas that do (for a "did you mean"); nullopt when it exists, when the table names no
     /// schema, or when the target has no schemas. Changes nothing.
     virtual std::optional<std::vector<std::string>> MissingSchema() { return std::nullopt; }
+    /// The dialect of TableDefinition this sink can create its table like (before Prepare);
+    /// "" when it creates tables from the columns alone (or target.copy_definition is off).
+    virtual std::string DefinitionDialect() const { return ""; }
+    /// Hands the source table's definition over, before Prepare. Prepare creates a missing
+    /// table with it, Finalize builds its indexes and constraints after the data and
+    /// FinishJob its foreign keys; a table that exists and that sluice did not create is left
+    /// as it is (DefinitionNote says so).
+    virtual void UseDefinition(TableDefinition definition) { (void)definition; }
+    /// After Prepare: what became of the definition, for a warning ("" = nothing to say).
+    virtual std::string DefinitionNote() const { return ""; }
+    /// Job-level steps once every stream of the job succeeded (foreign keys, which may
+    /// reference another stream's table). Returns warnings (what it left out); throws Error
+    /// when the target refuses.
+    virtual std::vector<std::string> FinishJob() { return {}; }
 };
 
 }  // namespace sluice

@@ -10,6 +10,7 @@
 
 #include "engine/stream_prepare.hpp"
 #include "engine/stream_undo.hpp"
+#include "engine/table_definitions.hpp"
 #include "engine/tenant_streams.hpp"
 #include "engine/worker_ledger.hpp"
 
@@ -398,6 +399,9 @@ void StreamLifecycle::NoteErrorLocked(const Error& e) {
 
 RunSummary StreamLifecycle::Finish() {
     // The workers have ended: this thread alone reads the streams now, without mu_.
+    if (std::optional<Error> e = FinishJobSteps(run_, streams_)) {
+        NoteErrorLocked(*e);  // foreign keys after every stream (sluice copy)
+    }
     RunSummary summary;
     summary.seconds = run_.tracker.ElapsedSeconds();
     bool any_failed = false;

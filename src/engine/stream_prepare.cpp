@@ -8,6 +8,7 @@
 #include "connectors/registry.hpp"
 #include "engine/stream_marks.hpp"
 #include "engine/stream_undo.hpp"
+#include "engine/table_definitions.hpp"
 #include "plan/lookup_planner.hpp"
 #include "engine/tenant_streams.hpp"
 #include "state/ledger.hpp"
@@ -136,7 +137,7 @@ void PrepareStream(const RunContext& run, StreamState& st) {
     if (run.options.resuming && st.summary.partitions_committed > 0 && !st.sink->Resume()) {
         ReloadCommittedPartitions(run, st);
     }
-    Schema target = st.sink->Prepare(StreamLoadSchema(sp));
+    Schema target = PrepareSinkLikeSource(run, sp, *st.sink, StreamLoadSchema(sp));
     UndoAbandonedRun(run, st);
     st.conformer = MakeStreamConformer(sp, target);
     st.rejects = std::make_unique<RejectWriter>(run.options.rejects_dir, sp.spec.name, run.options.run_id);

@@ -243,6 +243,8 @@ void ProgressReporter::Event(nlohmann::json event) {
         line = fmt::format("retrying stream {} partition {} (attempt {}) after: {}",
                            event.value("stream", ""), event.value("partition", 0),
                            event.value("attempt", 0), event.value("error", ""));
+    } else if (kind == "warning" && event.contains("message")) {
+        line = fmt::format("warning: stream {}: {}", event.value("stream", ""), event.value("message", ""));
     } else if (kind == "stream_finished") {
         line = fmt::format("stream {} {}: {} rows written", event.value("stream", ""),
                            event.value("status", ""), event.value("rows_written", 0));

@@ -90,6 +90,18 @@ std::string TargetTable(const std::string& pattern, const std::string& name, boo
     return pattern.substr(0, begin) + (quote ? QuotePart(part) : part) + pattern.substr(end);
 }
 
+/// Each stream learns where every table of its pattern goes, so that a foreign key copied
+/// with a table (sluice copy) references the other table's target.
+void LinkJobTables(const std::vector<std::string>& tables, std::vector<StreamSpec>& streams) {
+    std::map<std::string, std::string> targets;
+    for (size_t i = 0; i < tables.size() && i < streams.size(); ++i) {
+        targets[tables[i]] = streams[i].target.table;
+    }
+    for (StreamSpec& s : streams) {
+        s.target.job_tables = targets;
+    }
+}
+
 std::vector<StreamSpec> Expand(const StreamSpec& stream) {
     const SourceSpec& source = stream.source;
     const std::string where = stream.target_location.empty() ? stream.name : stream.target_location;
@@ -146,6 +158,7 @@ std::vector<StreamSpec> Expand(const StreamSpec& stream) {
         }
         out.push_back(std::move(s));
     }
+    LinkJobTables(tables, out);
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include "connectors/postgres/pg_catalog.hpp"
 #include "connectors/postgres/pg_connection.hpp"
 #include "connectors/postgres/pg_scd2.hpp"
+#include "connectors/postgres/pg_schema_copy.hpp"
 #include "connectors/postgres/pg_sink_writer.hpp"
 #include "connectors/postgres/pg_table_swap.hpp"
 #include "connectors/postgres/pg_types.hpp"
@@ -54,6 +55,13 @@ public:
                         fmt::format("target table {} does not exist in {} — create it, or set "
                                     "create: if_missing to let sluice create it from the source",
                                     name_.Display(), conn.display()));
+        }
+        if (copy_ && existing && !pg::SchemaCopy::Unfinished(conn, *existing)) {
+            definition_note_ = fmt::format("{} exists and sluice did not create it (or finished it before): "
+                                           "its definition is left as it is (no indexes, constraints, foreign "
+                                           "keys, defaults or comments copied)",
+                                           existing->Display());
+            copy_.reset();
         }
         const bool swap = spec_.mode == "replace" || spec_.create == "replace";
         const bool like_old = existing && spec_.create != "replace";
@@ -147,6 +155,9 @@ public:
             CheckMerge(conn, *target);
         }
         target_ = std::move(target);
+        if (copy_) {
+            copied_ = load;
+        }
         return out;
     }
 
@@ -176,6 +187,10 @@ public:
     }
 
     void Finalize(bool success) override {
+        if (success && copy_ && copied_) {
+            // Indexes and constraints after the data: faster than maintaining them while loading.
+            copy_->AfterData(Conn(), *copied_, spec_.url, AppName());
+        }
         if (!swap_) {
             return;
         }
@@ -256,6 +271,25 @@ public:
             }
             return {fmt::format("publish: refused, the run will fail before loading: {}", e.what())};
         }
+    }
+
+    std::string DefinitionDialect() const override {
+        return spec_.copy_definition && spec_.mode == "append" ? "postgresql" : "";
+    }
+
+    void UseDefinition(TableDefinition definition) override {
+        if (definition.dialect == "postgresql") {
+            copy_.emplace(std::move(definition), spec_.job_tables);
+        }
+    }
+
+    std::string DefinitionNote() const override { return definition_note_; }
+
+    std::vector<std::string> FinishJob() override {
+        if (!copy_ || !copied_) {
+            return {};
+        }
+        return copy_->ForeignKeys(Conn(), *copied_);
     }
 
     std::optional<Schema> ExistingSchema() override {
@@ -418,8 +452,45 @@ private:
                   "creating schema " + name_.schema);
     }
 
+    std::string AppName() const { return spec_.application_name.empty() ? "sluice" : spec_.application_name; }
+
+    /// A table like the source's (copy_definition): columns with their defaults, NOT NULL,
+    /// identity and generated clauses, sequences and comments in one transaction with the
+    /// mark that makes the rest (indexes, keys, constraints) sluice's to finish. The primary
+    /// key comes after the data too.
+    void CreateCopiedTable(PgConnection& conn, const QualifiedName& name, const Schema& source) {
+        EnsureSchema(conn);
+        const std::string what = "creating table " + name.Display();
+        conn.Exec("BEGIN", what);
+        try {
+            const std::string schema = !name.schema.empty() ? name.schema
+                                                            : conn.QueryValue("SELECT current_schema()").value_or("public");
+            copy_->BeforeCreate(conn, schema);
+            std::string columns;
+            for (const Field& field : source.fields) {
+                // The source's own type (same dialect): ranges, enums, domains stay what they are.
+                columns += fmt::format("{}{} {}{}", columns.empty() ? "" : ", ", QuoteIdent(field.name),
+                                       field.native_type.empty() ? pg::SqlTypeFor(field) : field.native_type,
+                                       copy_->ColumnClauses(field.name));
+            }
+            conn.Exec(fmt::format("CREATE TABLE {} ({})", name.Sql(), columns), what);
+            copy_->AfterCreate(conn, name.Sql());
+            conn.Exec("COMMIT", what);
+        } catch (...) {
+            try {
+                conn.Exec("ROLLBACK");
+            } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+            }
+            throw;
+        }
+    }
+
     void CreateTable(PgConnection& conn, const QualifiedName& name, const Schema& source,
                      const std::vector<std::string>& key) {
+        if (copy_ && spec_.mode == "append") {
+            CreateCopiedTable(conn, name, source);
+            return;
+        }
         EnsureSchema(conn);
         std::string columns;
         for (const Field& field : source.fields) {
@@ -453,6 +524,9 @@ private:
     std::optional<pg::TableSwap> swap_;
     std::optional<Relation> old_;  ///< the table a replace swaps out, when it existed
     bool resuming_ = false;
+    std::optional<pg::SchemaCopy> copy_;  ///< the source's definition, while the table is sluice's to build
+    std::optional<Relation> copied_;      ///< the table it applies to (after Prepare)
+    std::string definition_note_;
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "connectors/postgres/pg_pool.hpp"
 #include "connectors/postgres/pg_source_shape.hpp"
+#include "connectors/postgres/pg_table_definition.hpp"
 
 namespace sluice {
 
@@ -183,6 +184,16 @@ public:
     std::vector<std::string> QueryValues(const std::string& query) override {
         std::lock_guard lock(mu_);
         return Conn().QueryColumn(TrimQuery(query), {}, "running the tenant query");
+    }
+
+    std::optional<TableDefinition> Definition(const std::string& dialect) override {
+        const pg::SourceShape& shape = Shape();
+        if (dialect != "postgresql" || !shape.relation || (shape.relation->kind != 'r' && shape.relation->kind != 'p')) {
+            return std::nullopt;  // a query or a view: only its columns
+        }
+        // Its own short connection: the planning one may hold an exported snapshot open.
+        PgConnection conn = PgConnection::Connect(spec_.url, pg::TruncateName(spec_.application_name + "/definition"));
+        return pg::ReadTableDefinition(conn, *shape.relation);
     }
 
 private:

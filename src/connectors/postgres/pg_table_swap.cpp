@@ -37,6 +37,8 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
     return out;
 }
 
+}  // namespace
+
 void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
                  const std::string& url, const std::string& application_name,
                  const std::string& what) {
@@ -81,8 +83,6 @@ void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
         throw *first_error;
     }
 }
-
-}  // namespace
 
 Dependents TableSwap::CheckReplaceable(PgConnection& conn, const Relation& old, bool recreate) {
     if (old.kind == 'p') {

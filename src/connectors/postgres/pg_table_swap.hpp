@@ -9,6 +9,11 @@
 
 namespace sluice::pg {
 
+/// Runs `statements` (independent index builds) on up to 4 connections of their own to `url`
+/// at once; one statement runs on `conn`. Throws the first error after all builders stopped.
+void RunParallel(PgConnection& conn, const std::vector<std::string>& statements, const std::string& url,
+                 const std::string& application_name, const std::string& what);
+
 /// Publishes a table loaded under a temporary name in place of the target, so readers see
 /// either the old rows or all of the new ones. Usually a swap: indexes and key constraints
 /// are built after the data (independent indexes in parallel connections), then one
