@@ -135,5 +135,4 @@ for trial in 1 2 3; do
   [ "$starts" = 1 ] && pass "trial $trial: now() is the run's start in resumed partitions too" \
     || fail "trial $trial: $starts distinct now() values"
 done
-[ -n "${KEEP:-}" ] && { echo "$WORK"; trap - EXIT; }
 finish
