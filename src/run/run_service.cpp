@@ -199,6 +199,10 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     options.queue_batches = std::max<size_t>(1, job.settings.queue_batches);
 
     ProgressTracker tracker;
+    struct Release {
+        RunObserver& observer;
+        ~Release() { observer.Released(); }
+    } release{observer};  // before the tracker goes, however RunPlan ends
     observer.Started(start, plan, tracker, control);
     options.stop = control.stop;
     options.abort = control.abort;
