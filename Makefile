@@ -23,7 +23,7 @@ $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON $(WERROR)
 
 build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sluice_unit_tests
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sluice_unit_tests sluice_api_tests
 
 demo: build
 	examples/quickstart/run.sh

@@ -54,8 +54,9 @@ public:
         e.json = json.dump();
         Deliver(e);
     }
+    void Released() override { StopSampling(); }
     void Finished(const RunStart& start, const RunSummary& summary) override {
-        StopSampling();
+        StopSampling();  // no progress event after run_finished
         api::Event e;
         e.kind = "run_finished";
         e.run_id = start.run_id;

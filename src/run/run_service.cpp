@@ -209,6 +209,10 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     };
 
     ProgressTracker tracker;
+    struct Release {
+        RunObserver& observer;
+        ~Release() { observer.Released(); }
+    } release{observer};  // before the tracker goes, however RunPlan ends
     observer.Started(start, plan, tracker, control);
     options.stop = control.stop;
     options.abort = control.abort;

@@ -49,6 +49,9 @@ public:
     /// An engine event (partition_failed, partition_retry, stream_finished, ...), from any
     /// worker thread: must be thread-safe and must not throw.
     virtual void Event(const nlohmann::json& event) { (void)event; }
+    /// The tracker given to Started is about to go: called once after Started, whether the
+    /// run ended or threw.
+    virtual void Released() {}
     /// The run ended and its outcome is in the ledger.
     virtual void Finished(const RunStart& start, const RunSummary& summary) {
         (void)start;
