@@ -142,6 +142,10 @@ nlohmann::json StreamIdentity(const StreamSpec& s) {
             lookups.push_back({l.name, MaskSecrets(l.url), l.table, l.match, l.take, l.on_missing, l.filter});
         }
         source["transform"] = {{"columns", s.transform.columns}, {"filter", s.transform.filter}, {"lookups", lookups}};
+        if (!s.transform.custom.empty()) {
+            // Added only when set, so runs recorded before custom transforms still resume.
+            source["transform"]["custom"] = {s.transform.custom, s.transform.options};
+        }
     }
     return {{"source", source},
             {"target",
