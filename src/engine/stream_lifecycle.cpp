@@ -70,6 +70,7 @@ bool StreamLifecycle::PlansWhenReady(const StreamPlan& sp) const {
 
 void StreamLifecycle::PlanNow(size_t index) {
     StreamState& st = streams_[index];
+    std::lock_guard planning(planning_mu_);
     StreamPlan fresh;
     try {
         fresh = run_.options.plan_stream(index);
@@ -82,9 +83,12 @@ void StreamLifecycle::PlanNow(size_t index) {
         throw;
     }
     fresh.plan_when_ready = false;
-    std::lock_guard lock(run_.mu);
-    *st.plan = std::move(fresh);
-    CountPlannedLocked(st);
+    {
+        std::lock_guard lock(run_.mu);
+        std::swap(*st.plan, fresh);
+        CountPlannedLocked(st);
+    }
+    // `fresh` holds the plan made at the start now: its sources close here, without the lock.
 }
 
 void StreamLifecycle::ActivateReady() {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,9 @@ private:
     const RunContext& run_;
     WorkQueue& queue_;
     std::vector<StreamState> streams_;  // phases, summaries and counters guarded by run_.mu
+    /// Held while a stream planned when ready is planned and swapped in: planning reads the
+    /// earlier streams' plans, which another stream's swap would change under it.
+    std::mutex planning_mu_;
     std::string first_error_;           // guarded by run_.mu
     ErrorKind first_error_kind_ = ErrorKind::kInternal;  // guarded by run_.mu
 };

@@ -361,9 +361,10 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const 
         try {
             PlanStream(spec, workers, marks, loaded, std::span<const StreamPlan>(plan.streams.data(), i), out);
         } catch (Error& e) {
-            // A missing source table of a stream that runs after others is most likely theirs
-            // to create: it is planned when they have finished. Anything else is a job error.
-            if (!out.plan_when_ready || e.kind() != ErrorKind::kSchema) {
+            // A missing source table (42P01) of a stream that runs after others is most likely
+            // theirs to create: it is planned when they have finished. Anything else is a job
+            // error now.
+            if (!out.plan_when_ready || e.kind() != ErrorKind::kSchema || e.sqlstate() != "42P01") {
                 NameStream(e, spec.name);
                 throw;
             }

@@ -147,7 +147,13 @@ void CompileTransform(PlannedSource& s) {
     }
     // Projection push-down: columns no expression reads stay in the source. The transform
     // reads columns by position: it moves to the positions the readers send them at.
-    if (spec.push_down && s.source->ProjectColumns(s.transform->InputColumnsUsed())) {
+    std::vector<std::string> read = s.transform->InputColumnsUsed();
+    for (const std::string& key : s.schema.primary_key) {  // rejects name their row by it
+        if (std::find(read.begin(), read.end(), key) == read.end()) {
+            read.push_back(key);
+        }
+    }
+    if (spec.push_down && s.source->ProjectColumns(read)) {
         s.schema = s.source->Describe();
         s.transform = s.transform->Projected(s.schema);
     }

@@ -182,6 +182,12 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     }
     for (StreamPlan& stream : plan.streams) {
         stream.spec.target.run_started_at = start.started_at;  // scd2's version time, the same on resume
+        if (stream.plan_when_ready) {
+            // Planned again when ready: the sources planned now would hold sessions (and a
+            // consistent: true snapshot, whose lock would block an upstream replace) until then.
+            stream.sources.clear();
+            stream.transforms.clear();
+        }
     }
 
     RunOptions options;

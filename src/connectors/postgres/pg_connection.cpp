@@ -363,4 +363,19 @@ PgBufferPtr PgConnection::GetCopyData(size_t& length) {
     throw MakeError(result.get(), copy_what_);
 }
 
+void InTransaction(PgConnection& conn, const std::string& what, const std::function<void()>& body,
+                   const std::string& begin) {
+    conn.Exec(begin, what);
+    try {
+        body();
+        conn.Exec("COMMIT", what);
+    } catch (...) {
+        try {
+            conn.Exec("ROLLBACK");
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+        }
+        throw;
+    }
+}
+
 }  // namespace sluice::pg

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -118,5 +119,10 @@ private:
     std::string copy_what_;  // the action of the open COPY, for its error messages
     bool in_copy_ = false;
 };
+
+/// Runs `body` in one transaction opened by `begin`: COMMIT when it returns; when it throws,
+/// ROLLBACK (whose own failure is dropped: the first error is the one to report) and rethrow.
+void InTransaction(PgConnection& conn, const std::string& what, const std::function<void()>& body,
+                   const std::string& begin = "BEGIN");
 
 }  // namespace sluice::pg

@@ -214,22 +214,14 @@ public:
         PgConnection& conn = Conn();
         const std::string table = target_ ? target_->load_sql : name_.Sql();
         const std::string what = "undoing committed partitions in " + name_.Display();
-        conn.Exec("BEGIN", what);
-        try {
+        pg::InTransaction(conn, what, [&] {
             if (!xids.empty()) {
                 conn.Exec(fmt::format("DELETE FROM {} WHERE xmin::text::bigint IN ({})", table, xids), what);
             }
             if (!ledger_sql.empty()) {
                 conn.Exec(ledger_sql, what);
             }
-            conn.Exec("COMMIT", what);
-        } catch (...) {
-            try {
-                conn.Exec("ROLLBACK");
-            } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
-            }
-            throw;
-        }
+        });
     }
 
     int64_t CarryOverTenant(const std::string& column, const std::string& value) override {
@@ -461,8 +453,7 @@ private:
     void CreateCopiedTable(PgConnection& conn, const QualifiedName& name, const Schema& source) {
         EnsureSchema(conn);
         const std::string what = "creating table " + name.Display();
-        conn.Exec("BEGIN", what);
-        try {
+        pg::InTransaction(conn, what, [&] {
             const std::string schema = !name.schema.empty() ? name.schema
                                                             : conn.QueryValue("SELECT current_schema()").value_or("public");
             copy_->BeforeCreate(conn, schema);
@@ -475,14 +466,7 @@ private:
             }
             conn.Exec(fmt::format("CREATE TABLE {} ({})", name.Sql(), columns), what);
             copy_->AfterCreate(conn, name.Sql());
-            conn.Exec("COMMIT", what);
-        } catch (...) {
-            try {
-                conn.Exec("ROLLBACK");
-            } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
-            }
-            throw;
-        }
+        });
     }
 
     void CreateTable(PgConnection& conn, const QualifiedName& name, const Schema& source,

@@ -161,22 +161,17 @@ TableDefinition ReadTableDefinition(PgConnection& conn, const Relation& table) {
     out.schema = table.schema;
     out.name = table.name;
     const std::string what = "reading the definition of " + table.Display();
-    conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", what);
-    try {
-        conn.Exec("SELECT set_config('search_path', 'pg_catalog', true)", what);
-        conn.Exec("SAVEPOINT sluice_definition", what);
-        out.comment = conn.QueryValue("SELECT obj_description($1::oid, 'pg_class')", {table.oid}).value_or("");
-        ReadColumns(conn, table, out);
-        ReadIndexes(conn, table, out);
-        ReadConstraints(conn, table, out);
-        conn.Exec("COMMIT", what);
-    } catch (...) {
-        try {
-            conn.Exec("ROLLBACK");
-        } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
-        }
-        throw;
-    }
+    InTransaction(
+        conn, what,
+        [&] {
+            conn.Exec("SELECT set_config('search_path', 'pg_catalog', true)", what);
+            conn.Exec("SAVEPOINT sluice_definition", what);
+            out.comment = conn.QueryValue("SELECT obj_description($1::oid, 'pg_class')", {table.oid}).value_or("");
+            ReadColumns(conn, table, out);
+            ReadIndexes(conn, table, out);
+            ReadConstraints(conn, table, out);
+        },
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     return out;
 }
 
