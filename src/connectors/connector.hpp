@@ -70,6 +70,9 @@ struct PartitionRequest {
     /// never merge the same key. Only key_range and hash on `column` (a key column) qualify;
     /// `auto` picks one of them instead of ctid or offset.
     bool whole_keys = false;
+    /// chunk_rows auto: other streams of the job run beside this one, enough to keep every
+    /// worker busy, so the planner keeps tables whole (up to a limit) rather than splitting them.
+    bool streams_fill_workers = false;
 };
 
 /// Where a stream reads from: one of table, query or files.
@@ -222,6 +225,10 @@ struct Slice {
     int64_t estimated_rows = -1;         ///< -1 = unknown
     std::string tenant;                  ///< tenant id when the stream fans out over tenants
     CursorWindow window;                 ///< incremental: only rows in this window
+    /// Set by the engine when this is the only partition loading its target in the run: a
+    /// sink may then take the table for the partition's transaction (PostgreSQL: TRUNCATE an
+    /// empty table it created, and COPY FREEZE). Not part of the plan or the ledger.
+    bool sole_writer = false;
 
     /// Human-readable bounds for plan and logs ("[100, 200)", "data/afg.csv", "all rows").
     std::string Describe() const;

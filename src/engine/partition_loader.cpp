@@ -89,7 +89,9 @@ void PartitionLoader::RunTask(const Task& task) {
             const expr::EvalEnv env = TransformEnv(options.run_id, st, p);
             const RowTransform* transform =
                 p.source_index < st.plan->transforms.size() ? st.plan->transforms[p.source_index].get() : nullptr;
-            PipelineContext ctx{source, p.slice, p.id, *writer, transform, &env, &st.lookups,
+            Slice slice = p.slice;
+            slice.sole_writer = st.plan->partitions.size() == 1;
+            PipelineContext ctx{source, slice, p.id, *writer, transform, &env, &st.lookups,
                                 *st.conformer, *st.rejects, *st.counters, options.max_rejects,
                                 options.queue_batches, options.queue_bytes,
                                 queue_.CancelToken(), {}, {}, bisect};

@@ -31,8 +31,6 @@ public:
                              {"workers", options.workers},
                              {"partitions", plan_.PartitionCount()}});
         queue_.BeginWork();  // the coordinator's activation counts as work in flight
-        streams_.ActivateReady();
-        queue_.EndWork();
         std::stop_callback on_stop(options.stop, [this] { queue_.RequestStop(); });
         std::stop_callback on_abort(options.abort, [this] { queue_.RequestStop(); });
         {
@@ -46,6 +44,11 @@ public:
             for (int w = 0; w < std::max(1, options.workers); ++w) {
                 pool.emplace_back([this, w] { WorkerLoop(w); });
             }
+            // The workers load the first streams' partitions while the later streams are
+            // prepared (each creates its table and reads its definition: connections and
+            // round trips), so a copy of many tables does not wait for all of them.
+            streams_.ActivateReady();
+            queue_.EndWork();
             pool.clear();  // joins the workers; then the ledger threads are stopped and joined
         }
         return streams_.Finish();

@@ -138,6 +138,11 @@ void StreamLifecycle::ActivateReady() {
         if (to_activate.empty()) {
             return;
         }
+        // Largest first, as the queue hands out partitions: the longest stream starts loading
+        // while the others are still being prepared.
+        std::stable_sort(to_activate.begin(), to_activate.end(), [this](size_t a, size_t b) {
+            return streams_[a].plan->estimated_rows > streams_[b].plan->estimated_rows;
+        });
         for (size_t i : to_activate) {
             Activate(i);
         }

@@ -174,11 +174,12 @@ void RefuseTransformFittingNoTenant(const std::vector<PlannedSource>& sources) {
 }
 
 void PlanStream(const StreamSpec& spec, int workers, const CursorMarks& marks, const LoadedFiles& loaded,
-                std::span<const StreamPlan> earlier, StreamPlan& out) {
+                std::span<const StreamPlan> earlier, StreamPlan& out, bool streams_fill_workers = false) {
     out.spec = spec;
     out.strategy.clear();
     PartitionRequest request = spec.source.partition;
     request.workers = workers;
+    request.streams_fill_workers = streams_fill_workers;
     PartitionByKey(spec, request, out.notes);
     std::vector<PlannedSource> sources = ExpandTenants(spec);
     if (spec.incremental.by_files()) {
@@ -339,6 +340,48 @@ void NameStream(Error& e, const std::string& stream) {
     }
 }
 
+/// `chunk_rows: auto` across a job (AutoChunkRows): when at least `workers` streams start
+/// together and none holds more than twice a worker's share of their rows, the streams keep
+/// the workers busy by themselves, and those that auto split are planned again as whole tables.
+/// A job whose largest table would hold up the end keeps the split.
+void KeepTablesWhole(const JobSpec& job, Plan& plan, const CursorMarks& marks, const LoadedFiles& loaded) {
+    std::vector<size_t> together;
+    int64_t rows = 0;
+    int64_t largest = 0;
+    for (size_t i = 0; i < plan.streams.size(); ++i) {
+        const StreamPlan& s = plan.streams[i];
+        if (s.plan_when_ready) {
+            continue;
+        }
+        together.push_back(i);
+        rows += std::max<int64_t>(0, s.estimated_rows);
+        largest = std::max(largest, s.estimated_rows);
+    }
+    const int64_t workers = std::max(1, plan.workers);
+    if (static_cast<int64_t>(together.size()) < workers || largest * workers > 2 * rows) {
+        return;
+    }
+    for (size_t i : together) {
+        StreamPlan& s = plan.streams[i];
+        if (s.partitions.size() <= std::max<size_t>(1, s.tenants.size()) || s.spec.source.partition.chunk_rows > 0) {
+            continue;  // already whole (each tenant's table), or split as the job asks
+        }
+        StreamPlan whole;
+        whole.plan_when_ready = s.plan_when_ready;
+        try {
+            PlanStream(job.streams[i], plan.workers, marks, loaded,
+                       std::span<const StreamPlan>(plan.streams.data(), i), whole, true);
+        } catch (Error& e) {
+            NameStream(e, s.spec.name);
+            throw;
+        }
+        whole.notes.push_back(fmt::format("chunk_rows auto: loaded whole, as one partition per 10,000,000 rows: the "
+                                          "job's {} streams keep the {} worker(s) busy without splitting tables",
+                                          together.size(), workers));
+        s = std::move(whole);
+    }
+}
+
 }  // namespace
 
 Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const LoadedFiles& loaded) {
@@ -375,6 +418,7 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const 
             out.deferred = e.Describe();
         }
     }
+    KeepTablesWhole(job, plan, marks, loaded);
     return plan;
 }
 

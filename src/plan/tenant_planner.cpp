@@ -26,11 +26,25 @@ namespace {
 /// more, smaller ones when held down by the maximum), so that no worker runs a last partition
 /// alone while the others idle: 110,000 rows on 2 workers are 2 partitions, not 3 (1.2 s
 /// instead of 1.45 s for bench/upsert's merge).
-int64_t AutoChunkRows(int64_t estimated_rows, int workers) {
+///
+/// When the job's other streams keep the workers busy (a copy of many tables:
+/// `streams_fill_workers`), a table is loaded whole up to 10,000,000 rows, and a larger one in
+/// equal chunks of at most that. Splitting a table then gains no parallelism, only server work:
+/// a transaction per partition, several COPYs contending for one table, and the loss of the
+/// sole-partition load (TRUNCATE and COPY FREEZE into a table sluice created: no WAL with
+/// wal_level minimal, no later freezing pass). bench/schema, 2026-12-04: pgbench at scale 50
+/// plus two wide tables on 2 workers, 8.9-9.2 s as whole tables, 10.6-10.8 s with
+/// pgbench_accounts in 2 partitions, 13.4-17.1 s with the 4-per-worker rule.
+int64_t AutoChunkRows(int64_t estimated_rows, int workers, bool streams_fill_workers) {
     constexpr int64_t kMin = 50'000;
     constexpr int64_t kMax = 1'000'000;
+    constexpr int64_t kWholeMax = 10'000'000;
     if (estimated_rows <= 0) {
         return kMin;
+    }
+    if (streams_fill_workers) {
+        const int64_t count = (estimated_rows + kWholeMax - 1) / kWholeMax;
+        return std::max(kMin, (estimated_rows + count - 1) / count);
     }
     const int64_t w = std::max(1, workers);
     const int64_t chunk = std::clamp((estimated_rows + w * 4 - 1) / (w * 4), kMin, kMax);
@@ -174,7 +188,7 @@ void PlanOne(PlannedSource& s, PartitionRequest request) {
         return;  // no slices: nothing new since the mark
     }
     if (request.chunk_rows <= 0) {
-        request.chunk_rows = AutoChunkRows(s.estimated_rows, request.workers);
+        request.chunk_rows = AutoChunkRows(s.estimated_rows, request.workers, request.streams_fill_workers);
     }
     s.slices = s.source->Partition(request);
     for (Slice& slice : s.slices) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
 #include <set>
 
 #include "connectors/postgres/pg_names.hpp"
@@ -26,23 +27,17 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
     return out;
 }
 
-/// `wanted`, or wanted_1, wanted_2, ... when a relation of `schema` (or one chosen before)
-/// has that name: index and sequence names are per schema, and tables of two source
-/// schemas may land in one.
-std::string FreeName(PgConnection& conn, const std::string& schema, const std::string& wanted,
-                     std::set<std::string>& chosen) {
-    for (int i = 0;; ++i) {
-        const std::string name = i == 0 ? TruncateName(wanted) : fmt::format("{}_{}", TruncateName(wanted.substr(0, 56)), i);
-        if (chosen.contains(name)) {
-            continue;
-        }
-        if (!conn.QueryValue("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                             "WHERE n.nspname = $1 AND c.relname = $2",
-                             {schema, name})) {
-            chosen.insert(name);
-            return name;
-        }
-    }
+/// Index and sequence names this process is creating, as "schema.name": two tables of a job
+/// may land in one schema with objects of the same name, built at the same time, and neither
+/// is in the catalog until its build commits.
+struct ReservedNames {
+    std::mutex mu;
+    std::set<std::string> names;
+};
+
+ReservedNames& Reserved() {
+    static ReservedNames reserved;
+    return reserved;
 }
 
 /// The table's indexes as the source's reader prints them (after " USING "), by name; under
@@ -124,13 +119,39 @@ std::string SchemaCopy::ColumnClauses(const std::string& column) const {
     return "";
 }
 
+SchemaCopy::~SchemaCopy() {
+    ReservedNames& reserved = Reserved();
+    std::lock_guard lock(reserved.mu);
+    for (const std::string& name : reserved_) {
+        reserved.names.erase(name);
+    }
+}
+
+std::string SchemaCopy::FreeName(PgConnection& conn, const std::string& schema, const std::string& wanted) {
+    ReservedNames& reserved = Reserved();
+    std::lock_guard lock(reserved.mu);
+    for (int i = 0;; ++i) {
+        const std::string name = i == 0 ? TruncateName(wanted) : fmt::format("{}_{}", TruncateName(wanted.substr(0, 56)), i);
+        const std::string key = schema + "." + name;
+        if (reserved.names.contains(key)) {
+            continue;
+        }
+        if (!conn.QueryValue("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                             "WHERE n.nspname = $1 AND c.relname = $2",
+                             {schema, name})) {
+            reserved.names.insert(key);
+            reserved_.push_back(key);
+            return name;
+        }
+    }
+}
+
 void SchemaCopy::BeforeCreate(PgConnection& conn, const std::string& schema) {
-    std::set<std::string> chosen;
     for (const TableDefinition::Column& c : def_.columns) {
         if (c.sequence.empty() || !c.identity.empty()) {
             continue;  // an identity column creates its own sequence
         }
-        const std::string seq = QualifiedName{schema, FreeName(conn, schema, c.sequence, chosen)}.Sql();
+        const std::string seq = QualifiedName{schema, FreeName(conn, schema, c.sequence)}.Sql();
         conn.Exec(fmt::format("CREATE SEQUENCE {} {}", seq, c.sequence_options), "creating sequence " + seq);
         sequences_[c.name] = seq;
     }
@@ -170,7 +191,6 @@ void SchemaCopy::AfterData(PgConnection& conn, const Relation& table, const std:
     std::multimap<std::string, std::string> existing = ExistingIndexes(conn, table);
     std::map<std::string, std::string> index_of;  // object name -> index name on the target
     std::vector<std::string> builds;
-    std::set<std::string> chosen;
     for (const TableDefinition::Object& o : def_.objects) {
         const bool plain = o.kind == "index" || o.kind == "unique_index";
         const std::string& body = plain ? o.body : o.index_body;
@@ -182,7 +202,7 @@ void SchemaCopy::AfterData(PgConnection& conn, const Relation& table, const std:
             existing.erase(it);
             continue;
         }
-        const std::string name = FreeName(conn, table.schema, o.name, chosen);
+        const std::string name = FreeName(conn, table.schema, o.name);
         // A sort in memory: the server's default (64MB) spills a large table's keys to disk.
         builds.push_back(fmt::format("SET maintenance_work_mem = '{}'; CREATE {}INDEX {} ON {} USING {}",
                                      kIndexMemory, o.kind == "index" ? "" : "UNIQUE ", QuoteIdent(name),

@@ -25,6 +25,10 @@ class SchemaCopy {
 public:
     SchemaCopy(TableDefinition definition, std::map<std::string, std::string> job_tables)
         : def_(std::move(definition)), job_tables_(std::move(job_tables)) {}
+    SchemaCopy(SchemaCopy&&) = default;
+    SchemaCopy& operator=(SchemaCopy&&) = delete;
+    /// Gives back the names this copy reserved (FreeName).
+    ~SchemaCopy();
 
     /// Whether `table` was created by a copy whose definition steps have not all run.
     static bool Unfinished(PgConnection& conn, const Relation& table);
@@ -44,6 +48,12 @@ public:
     std::vector<std::string> ForeignKeys(PgConnection& conn, const Relation& table);
 
 private:
+    /// `wanted`, or wanted_1, wanted_2, ... when a relation of `schema` has that name or this
+    /// process reserved it for an object it is creating: index and sequence names are per
+    /// schema, and tables of two source schemas may land in one. The name stays reserved
+    /// until this copy is destroyed.
+    std::string FreeName(PgConnection& conn, const std::string& schema, const std::string& wanted);
+
     /// The target table a foreign key references: the job's target for a table of the job,
     /// else the same schema and name.
     std::string ReferencedTable(const TableDefinition::Object& fk, const Relation& table) const;
@@ -51,6 +61,7 @@ private:
     TableDefinition def_;
     std::map<std::string, std::string> job_tables_;
     std::map<std::string, std::string> sequences_;  ///< column -> quoted target sequence (serial)
+    std::vector<std::string> reserved_;             ///< "schema.name"s held in FreeName's registry
 };
 
 }  // namespace sluice::pg

@@ -154,6 +154,9 @@ public:
                                           !spec_.insert_new_keys, spec_.delete_missing == "soft", spec_.unique_keys);
             CheckMerge(conn, *target);
         }
+        target->created_for_job = (copy_ || swap_ || !existing) && load->kind == 'r' &&
+                                  conn.QueryValue("SELECT NOT EXISTS (SELECT FROM pg_constraint WHERE confrelid = $1)",
+                                                  {load->oid}) == "t";
         target_ = std::move(target);
         if (copy_) {
             copied_ = load;

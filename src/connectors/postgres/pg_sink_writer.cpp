@@ -59,6 +59,7 @@ public:
         copy_open_ = false;
         raw_mode_ = false;
         buffer_.Clear();
+        freeze_ = slice.sole_writer && target_->created_for_job && !target_->merge && TakeEmptyTable();
         // The current versions are read for a key range (or the whole table) only: another
         // kind of partition would read every key's for a share of them.
         const size_t budget = FilterBudget();
@@ -180,10 +181,13 @@ public:
         EndCopy();
         conn_->Exec("SAVEPOINT sluice_batch", "isolating a batch");
         std::optional<Error> refused;
+        in_savepoint_ = true;  // COPY FREEZE is refused in a subtransaction
         try {
             Write(batch);
             EndCopy();
+            in_savepoint_ = false;
         } catch (const Error& e) {
+            in_savepoint_ = false;
             if (e.kind() != ErrorKind::kData) {
                 throw;
             }
@@ -233,6 +237,21 @@ private:
         return SliceScope(target_->columns, slice_, target_->tenant_column, "x");
     }
 
+    /// Locks the load table for this transaction and, when it holds no row, truncates it, so
+    /// that COPY may FREEZE. An empty table loses nothing to TRUNCATE, and the lock keeps it
+    /// empty until then; a table with rows (which a sole partition of a table created for the
+    /// job should never find) is loaded with a plain COPY.
+    bool TakeEmptyTable() {
+        const std::string& table = target_->load_sql;
+        const std::string what = "taking " + target_->table_display + " for its only partition";
+        conn_->Exec(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", table), what);
+        if (conn_->QueryValue(fmt::format("SELECT EXISTS (SELECT FROM ONLY {})", table)) != "f") {
+            return false;
+        }
+        conn_->Exec(fmt::format("TRUNCATE ONLY {}", table), what);
+        return true;
+    }
+
     /// Bytes the current versions of one partition may take in memory before it is staged
     /// whole instead. SLUICE_SCD2_FILTER_BYTES overrides it, for tests: 0 turns the filter off.
     static size_t FilterBudget() {
@@ -257,9 +276,10 @@ private:
         if (text) {
             filtering_ = false;  // the filter reads binary tuples; the server compares these
         }
-        const char* format = text ? "(FORMAT text)" : "(FORMAT binary)";
+        const char* format = text ? "(FORMAT text" : "(FORMAT binary";
+        const char* freeze = freeze_ && !in_savepoint_ ? ", FREEZE)" : ")";
         const std::string& into = target_->merge ? target_->merge->stage_table : target_->load_sql;
-        conn_->BeginCopyIn(fmt::format("COPY {} ({}) FROM STDIN {}", into, columns, format),
+        conn_->BeginCopyIn(fmt::format("COPY {} ({}) FROM STDIN {}{}", into, columns, format, freeze),
                            "loading " + target_->table_display);
         copy_open_ = true;
         buffer_.Clear();
@@ -300,6 +320,8 @@ private:
     bool raw_mode_ = false;
     bool text_mode_ = false;
     bool merged_ = false;       ///< Merge ran in this partition's transaction
+    bool freeze_ = false;       ///< this transaction truncated the load table: COPY may FREEZE
+    bool in_savepoint_ = false;  ///< TryWrite's batch is being written in a savepoint
     Slice slice_;               ///< the open partition's (delete_missing scopes by it)
     bool stage_ready_ = false;  ///< the session's upsert staging table exists (committed)
 };

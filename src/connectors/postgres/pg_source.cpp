@@ -191,9 +191,13 @@ public:
         if (dialect != "postgresql" || !shape.relation || (shape.relation->kind != 'r' && shape.relation->kind != 'p')) {
             return std::nullopt;  // a query or a view: only its columns
         }
-        // Its own short connection: the planning one may hold an exported snapshot open.
-        PgConnection conn = PgConnection::Connect(spec_.url, pg::TruncateName(spec_.application_name + "/definition"));
-        return pg::ReadTableDefinition(conn, *shape.relation);
+        // Not the planning session, which may hold an exported snapshot open: a pooled one,
+        // given back after the definition's own read-only transaction.
+        PgConnection conn =
+            pg::PgPool::Shared().Lease(spec_.url, pg::TruncateName(spec_.application_name + "/definition"));
+        TableDefinition definition = pg::ReadTableDefinition(conn, *shape.relation);
+        pg::PgPool::Shared().Return(spec_.url, std::move(conn));
+        return definition;
     }
 
 private:

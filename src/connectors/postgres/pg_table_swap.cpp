@@ -60,6 +60,11 @@ void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
                 try {
                     PgConnection own = PgConnection::Connect(
                         url, TruncateName(fmt::format("{}/index{}", application_name, t)));
+                    // Builds side by side already keep as many backends busy as there are
+                    // builders; parallel workers for each only add their start-up and the
+                    // merge of their sorts (wide_a's 4 indexes: 2.5 CPU-s without, 3.2-4.2
+                    // with, bench/RESULTS.md 2026-12-04).
+                    own.Exec("SET max_parallel_maintenance_workers = 0", what);
                     for (size_t k = next++; k < statements.size() && !failed; k = next++) {
                         own.Exec(statements[k], what);
                     }
