@@ -34,6 +34,8 @@ struct CopyArgs {
     std::string rejects;
     std::string on_error;
     bool print_job = false;
+    std::string format;       ///< file targets: csv | jsonl
+    std::string compression;  ///< file targets: none | gzip | zstd
 };
 
 /// Text as a job-file scalar: `$` is written `$$`, since job files expand `${VAR}`.
@@ -134,7 +136,21 @@ YAML::Node CopyJobTree(const CopyArgs& args, const RunFlags& flags, const std::s
     source["partition"] = partition;
     stream["source"] = source;
     YAML::Node target;
-    target["connection"] = PortableUrl(args.to, cwd);
+    const std::string to_scheme = UrlScheme(args.to);
+    if (to_scheme.empty() || to_scheme == "file") {
+        // A directory: one file per partition.
+        target["path"] = Literal(config::AbsolutePath(to_scheme.empty() ? args.to : args.to.substr(7), cwd));
+        if (!args.format.empty()) {
+            target["format"] = args.format;
+        }
+        if (!args.compression.empty()) {
+            target["compression"] = args.compression;
+        }
+    } else if (!args.format.empty() || !args.compression.empty()) {
+        throw Error(ErrorKind::kUsage, "--format and --compression are for files: give a directory as TO_URL");
+    } else {
+        target["connection"] = PortableUrl(args.to, cwd);
+    }
     target["table"] = Literal(many ? TargetPattern(args) : args.target_table.empty() ? args.tables.at(0) : args.target_table);
     target["mode"] = args.mode;
     target["create"] = "if_missing";
@@ -208,7 +224,12 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
                 "source.files.columns in a job file.");
     cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., sqlite://..., or a CSV path/glob")
         ->required();
-    cmd->add_option("TO_URL", args.to, "Target: postgresql://... or sqlite://...")->required();
+    cmd->add_option("TO_URL", args.to, "Target: postgresql://..., sqlite://..., or a directory for files (one per partition)")
+        ->required();
+    cmd->add_option("--format", args.format, "File targets: csv (PostgreSQL's CSV, with a header) or jsonl")
+        ->check(CLI::IsMember({"csv", "jsonl"}));
+    cmd->add_option("--compression", args.compression, "File targets: none, gzip or zstd")
+        ->check(CLI::IsMember({"none", "gzip", "zstd"}));
     cmd->add_option("--table", args.tables,
                     "Source table (schema-qualified if needed); repeat it, or use * and ? (public.order_*), "
                     "for many tables: one stream each");

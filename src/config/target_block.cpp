@@ -31,7 +31,8 @@ namespace {
 
 const std::vector<std::string> kTargetKeys = {"connection", "table",         "path", "create",        "mode",
                                               "key",        "create_schema", "scd2", "delete_missing",
-                                              "custom",     "options",       "copy_definition"};
+                                              "custom",     "options",       "copy_definition",
+                                              "format",     "compression"};
 const std::vector<std::string> kCreateValues = {"if_missing", "never", "replace"};
 const std::vector<std::string> kModes = {"append", "replace", "upsert", "scd2"};
 const std::vector<std::string> kScd2Keys = {"tracked", "updated_at", "valid_from", "valid_to",
@@ -82,6 +83,8 @@ void ParseFileTarget(const Field& target, const std::optional<Field>& path, Targ
     if (auto table = target.Get("table")) {
         spec.table = table->NonEmptyString("a name");
     }
+    target.With("format", [&](const Field& f) { spec.format = f.Enum({"csv", "jsonl"}); });
+    target.With("compression", [&](const Field& f) { spec.compression = f.Enum({"none", "gzip", "zstd"}); });
 }
 
 }  // namespace
@@ -127,6 +130,17 @@ void ParseTarget(const Field& target, const JobSpec& job, StreamSpec& stream) {
                              .NonEmptyString("a table name (schema.table or table)");
         }
     });
+    if (spec.url.starts_with(kFileScheme)) {
+        if (spec.table.empty()) {
+            spec.table = stream.name;  // names the files
+        }
+    } else {
+        for (std::string_view key : {"format", "compression"}) {
+            if (auto f = target.Get(key)) {
+                f->Report(std::string(key) + ": is for file targets (path: or a file:// connection)");
+            }
+        }
+    }
     target.With("create", [&](const Field& f) { spec.create = f.Enum(kCreateValues); });
     target.With("create_schema", [&](const Field& f) { spec.create_schema = f.Bool(); });
     target.With("copy_definition", [&](const Field& f) { spec.copy_definition = f.Bool(); });

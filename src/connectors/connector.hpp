@@ -166,7 +166,14 @@ struct TargetSpec {
     bool DeletesMissingKeys() const { return !delete_missing.empty() || (mode == "scd2" && scd2.DeletesKeys()); }
     std::string base_dir;
     std::string application_name;
-    std::string path;                   ///< file targets: output directory or file
+    std::string path;                   ///< file targets: output directory
+    std::string format;                 ///< file targets: csv | jsonl ("" = csv)
+    std::string compression;            ///< file targets: none | gzip | zstd ("" = none)
+    /// The run writing (set by the run service): a file target names its files by it.
+    std::string run_id;
+    /// `--restart`: the run whose rows are undone before this one loads (a file target deletes
+    /// its files, including one the ledger never heard of).
+    std::string abandoned_run;
 };
 
 /// A source table's definition beyond its columns and primary key, for a target of the same
@@ -229,6 +236,8 @@ struct Slice {
     /// sink may then take the table for the partition's transaction (PostgreSQL: TRUNCATE an
     /// empty table it created, and COPY FREEZE). Not part of the plan or the ledger.
     bool sole_writer = false;
+    /// Set by the engine: the partition's id within its stream (a file target names its file by it).
+    int partition = 0;
 
     /// Human-readable bounds for plan and logs ("[100, 200)", "data/afg.csv", "all rows").
     std::string Describe() const;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "connectors/custom_url.hpp"
+#include "connectors/files/file_sink.hpp"
 #include "connectors/files/files_source.hpp"
 #include "connectors/postgres/pg_sink.hpp"
 #include "connectors/postgres/pg_source.hpp"
@@ -58,8 +59,8 @@ bool IsPostgres(const std::string& scheme) { return scheme == "postgresql" || sc
     const std::string scheme = UrlScheme(url);
     throw Error(ErrorKind::kConfig,
                 fmt::format("no {} connector for '{}' (scheme '{}'); this build reads "
-                            "postgresql://, sqlite:// and files, and writes postgresql:// and "
-                            "sqlite://",
+                            "postgresql://, sqlite:// and files, and writes postgresql://, "
+                            "sqlite:// and files (path: or file://)",
                             role, MaskSecrets(url), scheme));
 }
 
@@ -122,7 +123,9 @@ void CheckTarget(const TargetSpec& spec) {
     if (RegisteredSink(spec.url)) {
         return;  // a registered sink checks its spec when it opens
     }
-    if (scheme == "sqlite") {
+    if (scheme == "file") {
+        CheckFileTarget(spec);
+    } else if (scheme == "sqlite") {
         CheckSqliteTarget(spec);
     } else if (IsPostgres(scheme)) {
         CheckPostgresTarget(spec);
@@ -139,6 +142,9 @@ std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
         return factory(spec);
     }
     const std::string scheme = UrlScheme(spec.url);
+    if (scheme == "file") {
+        return OpenFileSink(spec);
+    }
     if (scheme == "sqlite") {
         return OpenSqliteSink(spec);
     }

@@ -91,6 +91,7 @@ void PartitionLoader::RunTask(const Task& task) {
                 p.source_index < st.plan->transforms.size() ? st.plan->transforms[p.source_index].get() : nullptr;
             Slice slice = p.slice;
             slice.sole_writer = st.plan->partitions.size() == 1;
+            slice.partition = p.id;
             PipelineContext ctx{source, slice, p.id, *writer, transform, &env, &st.lookups,
                                 *st.conformer, *st.rejects, *st.counters, options.max_rejects,
                                 options.queue_batches, options.queue_bytes,

@@ -33,6 +33,14 @@ public:
         queue_.BeginWork();  // the coordinator's activation counts as work in flight
         std::stop_callback on_stop(options.stop, [this] { queue_.RequestStop(); });
         std::stop_callback on_abort(options.abort, [this] { queue_.RequestStop(); });
+        // Lookups read other tables while their stream is prepared: when one of them may be a
+        // table this job loads, every stream is prepared before any loads, as the job reads.
+        const bool load_while_preparing = std::none_of(plan_.streams.begin(), plan_.streams.end(),
+                                                       [](const StreamPlan& s) { return s.spec.transform.lookups.size() > 0; });
+        if (!load_while_preparing) {
+            Activate();
+        }
+        std::exception_ptr activation_error;
         {
             std::vector<std::jthread> workers;
             if (!options.ledger_url.empty()) {
@@ -47,14 +55,35 @@ public:
             // The workers load the first streams' partitions while the later streams are
             // prepared (each creates its table and reads its definition: connections and
             // round trips), so a copy of many tables does not wait for all of them.
-            streams_.ActivateReady();
-            queue_.EndWork();
+            if (load_while_preparing) {
+                try {
+                    Activate();
+                } catch (...) {
+                    activation_error = std::current_exception();  // after the workers are joined
+                }
+            }
             pool.clear();  // joins the workers; then the ledger threads are stopped and joined
+        }
+        if (activation_error) {
+            std::rethrow_exception(activation_error);
         }
         return streams_.Finish();
     }
 
 private:
+    /// The coordinator's activation of the streams that can start; ends its unit of work in
+    /// flight, and stops the run when it fails (so that the workers do not wait for it).
+    void Activate() {
+        try {
+            streams_.ActivateReady();
+        } catch (...) {
+            queue_.RequestStop();
+            queue_.EndWork();
+            throw;
+        }
+        queue_.EndWork();
+    }
+
     void WorkerLoop(int worker) {
         PartitionLoader loader(run_, streams_, queue_, worker);
         while (const std::optional<Task> task = queue_.Take()) {

@@ -16,6 +16,12 @@ void NoteDeliveryGuarantees(Plan& plan, const std::string& ledger_url) {
         if (stream.spec.target.url == ledger_url) {
             stream.notes.push_back("exactly once: each partition's ledger mark commits in the target's own "
                                    "transaction");
+        } else if (UrlScheme(stream.spec.target.url) == "file") {
+            stream.notes.push_back(fmt::format(
+                "exactly once: each partition writes one file named by the run and the partition, whole under a "
+                "temporary name and then renamed; a partition loaded again (a crash before the ledger in {} "
+                "heard of it) replaces its file",
+                MaskSecrets(ledger_url)));
         } else if (KeepsTargetMarks(stream.spec.target.url, ledger_url)) {
             stream.notes.push_back(fmt::format(
                 "exactly once: the ledger is in {}; each partition's mark commits with its rows in the "

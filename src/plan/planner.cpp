@@ -286,6 +286,23 @@ void CheckTargetOf(const StreamSpec& spec) {
     }
 }
 
+/// A file target replaced swaps its whole directory: no other stream may write into it.
+void CheckReplacedDirectoryAlone(const JobSpec& job, const StreamSpec& spec) {
+    const TargetSpec& target = spec.target;
+    if (UrlScheme(target.url) != "file" || (target.mode != "replace" && target.create != "replace")) {
+        return;
+    }
+    for (const StreamSpec& other : job.streams) {
+        if (&other != &spec && UrlScheme(other.target.url) == "file" && other.target.path == target.path) {
+            throw Error(ErrorKind::kConfig,
+                        fmt::format("{}{}target.mode: replace swaps the whole directory {}, so no other stream may "
+                                    "write into it (stream {} does); give each stream a directory of its own",
+                                    spec.target_location, spec.target_location.empty() ? "" : ": ", target.path,
+                                    other.name));
+        }
+    }
+}
+
 /// A target table in a schema that does not exist is most often a typo (mrat.events): refuse
 /// it with the closest existing schema, unless the job says to create it.
 void CheckTargetSchema(const StreamSpec& spec) {
@@ -341,9 +358,11 @@ void NameStream(Error& e, const std::string& stream) {
 }
 
 /// `chunk_rows: auto` across a job (AutoChunkRows): when at least `workers` streams start
-/// together and none holds more than twice a worker's share of their rows, the streams keep
-/// the workers busy by themselves, and those that auto split are planned again as whole tables.
-/// A job whose largest table would hold up the end keeps the split.
+/// together and none holds more than twice a worker's share of their rows (which with one or
+/// two workers always holds), the streams keep the workers busy by themselves, and those that
+/// auto split are planned again as whole tables. With three or more workers, a job whose
+/// largest table would hold up the end keeps the split. Merges (upsert, scd2) keep theirs:
+/// they gain nothing from a whole table, and a retry or a bisection redoes a whole partition.
 void KeepTablesWhole(const JobSpec& job, Plan& plan, const CursorMarks& marks, const LoadedFiles& loaded) {
     std::vector<size_t> together;
     int64_t rows = 0;
@@ -363,8 +382,9 @@ void KeepTablesWhole(const JobSpec& job, Plan& plan, const CursorMarks& marks, c
     }
     for (size_t i : together) {
         StreamPlan& s = plan.streams[i];
-        if (s.partitions.size() <= std::max<size_t>(1, s.tenants.size()) || s.spec.source.partition.chunk_rows > 0) {
-            continue;  // already whole (each tenant's table), or split as the job asks
+        if (s.partitions.size() <= std::max<size_t>(1, s.tenants.size()) || s.spec.source.partition.chunk_rows > 0 ||
+            s.spec.target.MergesByKey() || s.spec.target.mode == "scd2") {
+            continue;  // already whole (each tenant's table), split as the job asks, or a merge
         }
         StreamPlan whole;
         whole.plan_when_ready = s.plan_when_ready;
@@ -395,6 +415,7 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const 
         try {
             RefuseIncrementalReplace(spec);
             CheckTargetOf(spec);
+            CheckReplacedDirectoryAlone(job, spec);
             CheckTargetSchema(spec);
         } catch (Error& e) {
             NameStream(e, spec.name);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "connectors/files/file_sink.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "plan/slice_json.hpp"
@@ -226,6 +227,9 @@ std::string ResolveStateUrl(const JobSpec& job) {
     }
     const std::string& url = job.streams.front().target.url;
     const std::string scheme = UrlScheme(url);
+    if (scheme == "file") {
+        return FileTargetStateUrl(job.streams.front().target);
+    }
     if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres") {
         throw Error(ErrorKind::kConfig,
                     fmt::format("settings.state: target: the target {} cannot hold the sluice "

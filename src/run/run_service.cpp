@@ -182,6 +182,8 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     }
     for (StreamPlan& stream : plan.streams) {
         stream.spec.target.run_started_at = start.started_at;  // scd2's version time, the same on resume
+        stream.spec.target.run_id = start.run_id;
+        stream.spec.target.abandoned_run = start.abandoned_run;
         if (stream.plan_when_ready) {
             // Planned again when ready: the sources planned now would hold sessions (and a
             // consistent: true snapshot, whose lock would block an upstream replace) until then.
@@ -210,6 +212,8 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     options.plan_stream = [&plan, &marks, &loaded, &state_url, &start, &job](size_t index) {
         StreamPlan fresh = PlanReadyStream(plan, index, marks, loaded);
         fresh.spec.target.run_started_at = start.started_at;
+        fresh.spec.target.run_id = start.run_id;
+        fresh.spec.target.abandoned_run = start.abandoned_run;
         RecordReadyStream(*Ledger::Open(state_url, "sluice/" + job.name + "/ledger"), start.run_id, fresh);
         return fresh;
     };

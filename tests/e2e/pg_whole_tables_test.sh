@@ -6,7 +6,8 @@
 # is frozen. Hostile: a copy whose third table fails leaves the other two created but
 # unfinished; someone inserts a row into one of them; the --restart undoes the first run's
 # rows and loads the source again beside that row, which survives (a table that is not empty
-# is never truncated), while the emptied one is frozen again.
+# is never truncated), the one emptied by the undo is frozen again, and one that another session
+# is reading is loaded with a plain COPY after a second's wait for the lock, not blocked.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst" -c "CREATE DATABASE split" -c "CREATE DATABASE host"
@@ -59,20 +60,33 @@ same_rows split big id "split"
 # The hostile shape. bad's target exists with an int column: its rows are refused, the copy
 # fails (the others finish with --ignore-errors) and leaves big and small unfinished.
 psql_db host -c "CREATE TABLE bad (id int PRIMARY KEY, v int)"
-HOSTILE=(--table public.big --table public.small --table public.bad -w 2 --ignore-errors --progress none)
+HOSTILE=(--table public.big --table public.mid --table public.small --table public.bad -w 2 --ignore-errors
+         --rejects "$WORK/rejects" --progress none)
 expect_exit 3 "$SLUICE" copy "$PG_BASE/src" "$PG_BASE/host" "${HOSTILE[@]}"
-[ "$(psql_db host -c "SELECT count(*) FROM sluice.copy_unfinished")" = 2 ] && pass "big and small are unfinished" \
+[ "$(psql_db host -c "SELECT count(*) FROM sluice.copy_unfinished")" = 3 ] && pass "big, mid and small are unfinished" \
   || fail "copy_unfinished: $(psql_db host -c "SELECT table_name FROM sluice.copy_unfinished")"
 psql_db host -c "INSERT INTO small VALUES (-1, 'inserted by hand between the runs')"
 psql_db host -c "ALTER TABLE bad ALTER v TYPE text"
+# A reader holds big (ACCESS SHARE) through the whole --restart.
+psql -X -q -d host -c "BEGIN" -c "SELECT count(*) FROM big" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+reader=$!
+for _ in $(seq 1 50); do
+  [ "$(psql_db host -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+  sleep 0.1
+done
 expect_exit 0 "$SLUICE" copy "$PG_BASE/src" "$PG_BASE/host" "${HOSTILE[@]}" --restart --yes
+kill "$reader" 2>/dev/null || true
+psql_db postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'" >/dev/null
 [ "$(psql_db host -c "SELECT s FROM small WHERE id = -1")" = "inserted by hand between the runs" ] \
   && pass "restart: the row inserted by hand survives" || fail "restart: the hand-inserted row is gone"
 [ "$(table_digest host "(SELECT * FROM small WHERE id > 0) " id)" = "$(table_digest src small id)" ] \
   && pass "restart: small holds the source's rows once, beside it" || fail "restart: small's source rows differ"
 [ "$(frozen host small | cut -d/ -f1)" = 0 ] && pass "restart: small, not empty, loaded without TRUNCATE" \
   || fail "restart: small was frozen: $(frozen host small)"
-same_rows host big id "restart"
-all_frozen host big "restart (emptied by the undo)"
+same_rows host big id "restart (read by another session meanwhile)"
+[ "$(frozen host big | cut -d/ -f1)" = 0 ] && pass "restart: big, locked by a reader, loaded with a plain COPY" \
+  || fail "restart: big was frozen under a reader: $(frozen host big)"
+same_rows host mid id "restart"
+all_frozen host mid "restart (emptied by the undo)"
 same_rows host bad id "restart"
 finish

@@ -27,7 +27,7 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
     return out;
 }
 
-/// Index and sequence names this process is creating, as "schema.name": two tables of a job
+/// Index and sequence names this process is creating, as "<database> schema.name": two tables of a job
 /// may land in one schema with objects of the same name, built at the same time, and neither
 /// is in the catalog until its build commits.
 struct ReservedNames {
@@ -132,7 +132,7 @@ std::string SchemaCopy::FreeName(PgConnection& conn, const std::string& schema, 
     std::lock_guard lock(reserved.mu);
     for (int i = 0;; ++i) {
         const std::string name = i == 0 ? TruncateName(wanted) : fmt::format("{}_{}", TruncateName(wanted.substr(0, 56)), i);
-        const std::string key = schema + "." + name;
+        const std::string key = conn.display() + " " + schema + "." + name;
         if (reserved.names.contains(key)) {
             continue;
         }

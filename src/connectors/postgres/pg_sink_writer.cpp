@@ -240,16 +240,31 @@ private:
     /// Locks the load table for this transaction and, when it holds no row, truncates it, so
     /// that COPY may FREEZE. An empty table loses nothing to TRUNCATE, and the lock keeps it
     /// empty until then; a table with rows (which a sole partition of a table created for the
-    /// job should never find) is loaded with a plain COPY.
+    /// job should never find) is loaded with a plain COPY. So is a table someone is reading
+    /// (the lock is not granted within a second) or that this role may not lock or truncate:
+    /// the step runs in a savepoint whose failure only costs the fast path. Released, the
+    /// savepoint's TRUNCATE counts as this transaction's, which is what FREEZE asks.
     bool TakeEmptyTable() {
         const std::string& table = target_->load_sql;
         const std::string what = "taking " + target_->table_display + " for its only partition";
-        conn_->Exec(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", table), what);
-        if (conn_->QueryValue(fmt::format("SELECT EXISTS (SELECT FROM ONLY {})", table)) != "f") {
+        conn_->Exec("SAVEPOINT sluice_take; SET LOCAL lock_timeout = '1s'", what);
+        try {
+            conn_->Exec(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", table), what);
+            const bool empty = conn_->QueryValue(fmt::format("SELECT NOT EXISTS (SELECT FROM ONLY {})", table)) == "t";
+            if (empty) {
+                conn_->Exec(fmt::format("TRUNCATE ONLY {}", table), what);
+            }
+            conn_->Exec("RELEASE SAVEPOINT sluice_take; SET LOCAL lock_timeout TO DEFAULT", what);
+            return empty;
+        } catch (const Error& e) {
+            if (e.sqlstate() != "55P03" && e.sqlstate() != "42501") {
+                throw;
+            }
+            conn_->Exec("ROLLBACK TO SAVEPOINT sluice_take; RELEASE SAVEPOINT sluice_take; "
+                        "SET LOCAL lock_timeout TO DEFAULT",
+                        what);
             return false;
         }
-        conn_->Exec(fmt::format("TRUNCATE ONLY {}", table), what);
-        return true;
     }
 
     /// Bytes the current versions of one partition may take in memory before it is staged
