@@ -27,6 +27,9 @@ void UndoAbandonedRun(const RunContext& run, StreamState& st) {
         return;
     }
     if (MergesTarget(st)) {
+        if (options.resuming) {
+            return;  // said when the run started
+        }
         run.reporter.Event({{"event", "warning"},
                             {"stream", st.plan->spec.name},
                             {"message", fmt::format("--restart: what run {} merged stays (a merge updates rows in "

@@ -274,6 +274,10 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
         start.run_id = unfinished->run_id;
         start.started_at = CanonicalUtc(unfinished->started_at);
         start.resumed = true;
+        // A --restart that died before every stream was prepared left some of the abandoned
+        // run's rows in place: the resume undoes those (streams undone already have no
+        // committed partition of it left, so theirs is a no-op).
+        start.abandoned_run = ledger.SupersededBy(start.run_id).value_or("");
         const std::vector<PartitionRecord> added = AdoptLedgerPartitions(records, plan, start);
         if (!added.empty()) {
             ledger.AddPartitions(start.run_id, added);

@@ -22,7 +22,9 @@ struct RunStart {
     std::string run_id;
     bool resumed = false;
     size_t already_committed = 0;  ///< partitions a resumed run skips
-    std::string abandoned_run;     ///< --restart: the unfinished run whose rows are undone first
+    /// --restart: the unfinished run whose rows are undone first; on a resume of the run that
+    /// restarted it, the same (for the streams that run did not reach before it stopped).
+    std::string abandoned_run;
     std::string started_at;        ///< the run's first start (a resumed run keeps it)
 };
 

@@ -406,6 +406,16 @@ void Ledger::Supersede(const std::string& old_run, const std::string& new_run) {
                  {new_run, old_run});
 }
 
+std::optional<std::string> Ledger::SupersededBy(const std::string& new_run) {
+    const std::vector<SqlRow> rows = store_->Query(
+        fmt::format("SELECT run_id FROM {} WHERE superseded_by = ? ORDER BY started_at DESC LIMIT 1", Table("runs")),
+        {new_run});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return SqlText(rows.front()[0]);
+}
+
 void Ledger::FinishRun(const RunRecord& run, bool resumed) {
     const char* plus = resumed ? "rows_read + " : "";
     const char* plus_rejected = resumed ? "rows_rejected + " : "";

@@ -186,6 +186,8 @@ public:
     void ResumeRun(const std::string& run_id, const std::string& owner);
     /// Marks `old_run` as replaced by `new_run` (--restart).
     void Supersede(const std::string& old_run, const std::string& new_run);
+    /// The run `new_run` replaced with --restart, if any.
+    std::optional<std::string> SupersededBy(const std::string& new_run);
     /// Records a run's outcome. Rows read and rejected add to what earlier invocations of a
     /// resumed run recorded; rows written are the rows of its committed partitions (all of its
     /// invocations, without what a failed tenant's rollback removed).
