@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "config/did_you_mean.hpp"
+#include "connectors/files/file_sink.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "plan/plan.hpp"
@@ -286,19 +287,42 @@ void CheckTargetOf(const StreamSpec& spec) {
     }
 }
 
-/// A file target replaced swaps its whole directory: no other stream may write into it.
-void CheckReplacedDirectoryAlone(const JobSpec& job, const StreamSpec& spec) {
+/// File targets of a job must not write the same files: two streams with one file name in one
+/// directory would replace each other's partitions, and a replace swaps its whole directory
+/// (with any directory inside it) and cannot keep a failed tenant's earlier files.
+void CheckFileTargetsApart(const JobSpec& job, const StreamSpec& spec) {
     const TargetSpec& target = spec.target;
-    if (UrlScheme(target.url) != "file" || (target.mode != "replace" && target.create != "replace")) {
+    if (UrlScheme(target.url) != "file") {
         return;
     }
+    const std::string where = spec.target_location.empty() ? "" : spec.target_location + ": ";
+    const bool replaces = target.mode == "replace" || target.create == "replace";
+    if (replaces && spec.tenants.enabled()) {
+        throw Error(ErrorKind::kConfig,
+                    fmt::format("{}target.mode: replace of a file target swaps the whole directory, so a failed "
+                                "tenant could not keep its earlier files; use mode: append, or a database target",
+                                where));
+    }
+    const auto inside = [](const std::string& a, const std::string& b) {
+        return a == b || a.starts_with(b.ends_with('/') ? b : b + "/");
+    };
     for (const StreamSpec& other : job.streams) {
-        if (&other != &spec && UrlScheme(other.target.url) == "file" && other.target.path == target.path) {
+        if (&other == &spec || UrlScheme(other.target.url) != "file") {
+            continue;
+        }
+        if (replaces && (inside(other.target.path, target.path) || inside(target.path, other.target.path))) {
             throw Error(ErrorKind::kConfig,
-                        fmt::format("{}{}target.mode: replace swaps the whole directory {}, so no other stream may "
-                                    "write into it (stream {} does); give each stream a directory of its own",
-                                    spec.target_location, spec.target_location.empty() ? "" : ": ", target.path,
-                                    other.name));
+                        fmt::format("{}target.mode: replace swaps the whole directory {}, so no other stream may "
+                                    "write into it or a directory inside it (stream {} writes into {}); give each "
+                                    "stream a directory of its own",
+                                    where, target.path, other.name, other.target.path));
+        }
+        if (other.target.path == target.path && FileTargetBase(other.target) == FileTargetBase(target)) {
+            throw Error(ErrorKind::kConfig,
+                        fmt::format("{}target: streams {} and {} would both write {}/{}-RUN-pNNNN files and replace "
+                                    "each other's; give one a table: of its own (it names the files) or another "
+                                    "directory",
+                                    where, other.name, spec.name, target.path, FileTargetBase(target)));
         }
     }
 }
@@ -415,7 +439,7 @@ Plan BuildPlan(const JobSpec& job, int workers, const CursorMarks& marks, const 
         try {
             RefuseIncrementalReplace(spec);
             CheckTargetOf(spec);
-            CheckReplacedDirectoryAlone(job, spec);
+            CheckFileTargetsApart(job, spec);
             CheckTargetSchema(spec);
         } catch (Error& e) {
             NameStream(e, spec.name);

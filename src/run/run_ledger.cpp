@@ -148,11 +148,12 @@ nlohmann::json StreamIdentity(const StreamSpec& s) {
             source["transform"]["custom"] = {s.transform.custom, s.transform.options};
         }
     }
-    return {{"source", source},
-            {"target",
-             {{"url", MaskSecrets(s.target.url)},
-              {"table", s.target.table},
-              {"mode", s.target.mode}}}};
+    nlohmann::json target = {{"url", MaskSecrets(s.target.url)}, {"table", s.target.table}, {"mode", s.target.mode}};
+    if (!s.target.format.empty() || !s.target.compression.empty()) {
+        // A file target's file names: a resume writing other ones would keep a partition twice.
+        target["files"] = {s.target.format, s.target.compression};
+    }
+    return {{"source", source}, {"target", target}};
 }
 
 

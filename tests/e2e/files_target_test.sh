@@ -93,8 +93,8 @@ rm -rf "$OUT" "$OUT".sluice.db*
 # kill -9 at several moments, then --resume: each partition's file once, whole.
 for ms in 100 250 500; do
   kill_run_after "$ms" "$WORK/job.yaml"
-  partial=$(find "$OUT" -name '*.gz' -o -name '*.zst' 2>/dev/null | wc -l)
-  if [ "$(sqlite3 "$OUT.sluice.db" "SELECT status FROM sluice_runs ORDER BY started_at DESC LIMIT 1")" = succeeded ]; then
+  partial=$( (find "$OUT" -name '*.gz' -o -name '*.zst' 2>/dev/null || true) | wc -l)
+  if [ "$(sqlite3 "$OUT.sluice.db" "SELECT status FROM sluice_runs ORDER BY started_at DESC LIMIT 1" 2>/dev/null || true)" = succeeded ]; then
     pass "the run finished before the kill after $ms ms"  # a --resume would be a new run
     rm -rf "$OUT" "$OUT".sluice.db*
     continue
@@ -131,15 +131,39 @@ touch "$OUT/not-sluices.txt"
 psql_db src -c "UPDATE t SET s = 'changed' WHERE id = 7"
 want=$(table_digest src t id)
 kill_run_after 300 "$WORK/job.yaml"
-[ "$(find "$OUT" -maxdepth 1 -name "*-$first-p*" | wc -l)" -gt 0 ] && [ -z "$(find "$OUT" -maxdepth 1 -name '*.gz' ! -name "*-$first-p*")" ] \
-  && pass "replace killed midway: the directory still holds the previous run's files only" \
-  || fail "replace killed midway changed the directory: $(ls "$OUT")"
-expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --resume --progress none
+if [ "$(sqlite3 "$OUT.sluice.db" "SELECT status FROM sluice_runs ORDER BY started_at DESC LIMIT 1" 2>/dev/null || true)" = succeeded ]; then
+  pass "the replace finished before the kill"
+  expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --progress none
+else
+  [ "$(find "$OUT" -maxdepth 1 -name "*-$first-p*" | wc -l)" -gt 0 ] && [ -z "$(find "$OUT" -maxdepth 1 -name '*.gz' ! -name "*-$first-p*")" ] \
+    && pass "replace killed midway: the directory still holds the previous run's files only" \
+    || fail "replace killed midway changed the directory: $(ls "$OUT")"
+  expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --resume --progress none
+fi
 [ -z "$(find "$OUT" -maxdepth 1 -name "*-$first-p*")" ] && [ ! -e "$OUT/not-sluices.txt" ] \
   && pass "replace: the directory was swapped whole" || fail "replace: old files left: $(ls "$OUT")"
 check_csv "replace after a kill + resume"
 check_json "replace after a kill + resume"
 [ ! -e "$OUT.sluice-new" ] && pass "replace: no staging directory left" || fail "replace: $OUT.sluice-new left"
+# A crash after the exchange, before the run was marked succeeded: the staging directory holds
+# the superseded files. The --resume must not exchange them back.
+published=$(last_run)
+mkdir "$OUT.sluice-new"
+cp "$OUT"/t-*.csv.gz "$OUT.sluice-new/"
+for f in "$OUT.sluice-new"/t-*.csv.gz; do mv "$f" "${f/$published/r19990101-000000-0000}"; done
+sqlite3 "$OUT.sluice.db" "UPDATE sluice_runs SET status = 'failed', finished_at = NULL WHERE run_id = '$published'"
+expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --resume --progress none
+[ -z "$(find "$OUT" -name '*r19990101*')" ] && [ ! -e "$OUT.sluice-new" ] \
+  && pass "resume after a crash past the exchange: the published files stay, the old ones go" \
+  || fail "resume after the exchange brought old files back: $(ls "$OUT")"
+check_csv "resume after a crash past the exchange"
+
+# Two streams writing files of one name into one directory are refused.
+JOUT=$OUT
+job append
+sed -i 's#target: {path: \(.*\), format: jsonl#target: {path: \1, table: t, format: jsonl#' "$WORK/job.yaml"
+expect_exit 2 "$SLUICE" plan "$WORK/job.yaml"
+expect_contains "$WORK/err" "would both write"
 
 # Refusals: format on a database target (file:line), a merge into files, an unknown format.
 cat > "$WORK/bad.yaml" <<YAML

@@ -40,8 +40,10 @@ std::string OutputDir(const TargetSpec& spec) {
     return dir;
 }
 
-/// A table or stream name as part of a file name: letters, digits, '.', '_' and '-' stay.
-std::string FileBase(const std::string& name) {
+}  // namespace
+
+std::string FileTargetBase(const TargetSpec& spec) {
+    const std::string& name = spec.table;
     std::string out;
     for (char c : name) {
         const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -50,6 +52,8 @@ std::string FileBase(const std::string& name) {
     }
     return out.empty() ? "part" : out;
 }
+
+namespace {
 
 files::Compression CompressionNamed(const std::string& name) {
     return name == "gzip" ? files::Compression::kGzip
@@ -201,7 +205,7 @@ public:
         }
         auto target = std::make_shared<FileTarget>();
         target->dir = Replaces() ? dir_ + kStagingSuffix : dir_;
-        target->base = FileBase(spec_.table);
+        target->base = FileTargetBase(spec_);
         target->extension = Extension(spec_);
         target->run_id = spec_.run_id.empty() ? "run" : spec_.run_id;
         target->csv = spec_.format.empty() || spec_.format == "csv";
@@ -232,7 +236,10 @@ public:
             return true;
         }
         std::error_code ec;
-        resuming_ = fs::is_directory(dir_ + kStagingSuffix, ec);
+        // The staging directory with the committed partitions, or this run's files already
+        // exchanged into place by a publish that died before the run was marked succeeded.
+        resuming_ = fs::is_directory(dir_ + kStagingSuffix, ec) ||
+                    HasRunFiles(dir_, FileTargetBase(spec_), spec_.run_id);
         return resuming_;
     }
 
@@ -254,10 +261,14 @@ public:
             return;
         }
         const std::string staging = target_->dir;
-        if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
-            IoError("exchanging the loaded directory with", dir_);
+        // A resume after a crash that followed the exchange finds this run's files published
+        // and the old ones in the staging directory: exchanging again would bring those back.
+        if (!HasRunFiles(dir_, target_->base, target_->run_id)) {
+            if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
+                IoError("exchanging the loaded directory with", dir_);
+            }
+            SyncDirectory(fs::path(dir_).parent_path().string());
         }
-        SyncDirectory(fs::path(dir_).parent_path().string());
         fs::remove_all(staging, ec);  // the files the replace superseded
     }
 
@@ -279,7 +290,7 @@ public:
     std::vector<std::string> PlanNotes() override {
         std::vector<std::string> notes = {fmt::format("writes {}/{}-RUN-pNNNN{}: one file per partition, renamed into "
                                                       "place when it is complete",
-                                                      dir_, FileBase(spec_.table), Extension(spec_))};
+                                                      dir_, FileTargetBase(spec_), Extension(spec_))};
         if (Replaces()) {
             notes.push_back(fmt::format("publish: {}{} is exchanged with {} when every partition committed", dir_,
                                         kStagingSuffix, dir_));
@@ -289,6 +300,17 @@ public:
 
 private:
     bool Replaces() const { return spec_.mode == "replace" || spec_.create == "replace"; }
+
+    static bool HasRunFiles(const std::string& dir, const std::string& base, const std::string& run) {
+        const std::string prefix = base + "-" + run + "-p";
+        std::error_code ec;
+        for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+            if (entry.path().filename().string().rfind(prefix, 0) == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     static void RemoveRunFiles(const std::string& dir, const std::string& base, const std::string& run) {
         const std::string prefix = base + "-" + run + "-p";

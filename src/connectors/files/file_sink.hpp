@@ -18,6 +18,10 @@ namespace sluice {
 /// rename (RENAME_EXCHANGE), then deletes the old files. Modes upsert and scd2 are refused.
 std::unique_ptr<Sink> OpenFileSink(const TargetSpec& spec);
 
+/// The name every file of the target starts with: target.table (the stream's name unless
+/// given) with characters other than letters, digits, '.', '_' and '-' made '_'.
+std::string FileTargetBase(const TargetSpec& spec);
+
 /// The checks of OpenFileSink that touch no file (mode, format, compression), for `plan`.
 void CheckFileTarget(const TargetSpec& spec);
 

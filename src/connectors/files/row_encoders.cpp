@@ -1,6 +1,7 @@
 #include "connectors/files/row_encoders.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/convert.hpp"
 #include "core/utf8.hpp"
@@ -138,8 +139,13 @@ void AppendJsonLines(const Batch& batch, std::string& out) {
                     }
                     break;
                 case LogicalType::kJson:
-                    // A raw CR or LF in valid JSON text is whitespace (inside strings they are
-                    // escaped): a space keeps the line one line.
+                    // Sources that do not check JSON (SQLite, files) may hold text that is not:
+                    // it goes as a string. In valid JSON a raw CR or LF is whitespace (inside
+                    // strings they are escaped): a space keeps the line one line.
+                    if (!nlohmann::json::accept(value)) {
+                        AppendJsonString(value, out);
+                        break;
+                    }
                     for (char ch : value) {
                         out += ch == '\n' || ch == '\r' ? ' ' : ch;
                     }
