@@ -8,6 +8,7 @@
 #include "connectors/custom_url.hpp"
 #include "connectors/files/file_sink.hpp"
 #include "connectors/files/files_source.hpp"
+#include "connectors/mariadb/mariadb_source.hpp"
 #include "connectors/postgres/pg_sink.hpp"
 #include "connectors/postgres/pg_source.hpp"
 #include "connectors/sqlite/sqlite_sink.hpp"
@@ -54,12 +55,13 @@ SinkFactory RegisteredSink(const std::string& url) {
 }
 
 bool IsPostgres(const std::string& scheme) { return scheme == "postgresql" || scheme == "postgres"; }
+bool IsMariaDb(const std::string& scheme) { return scheme == "mysql" || scheme == "mariadb"; }
 
 [[noreturn]] void Unsupported(const std::string& url, const char* role) {
     const std::string scheme = UrlScheme(url);
     throw Error(ErrorKind::kConfig,
                 fmt::format("no {} connector for '{}' (scheme '{}'); this build reads "
-                            "postgresql://, sqlite:// and files, and writes postgresql://, "
+                            "postgresql://, mysql:// (mariadb://), sqlite:// and files, and writes postgresql://, "
                             "sqlite:// and files (path: or file://)",
                             role, MaskSecrets(url), scheme));
 }
@@ -79,6 +81,9 @@ std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
     }
     if (IsPostgres(scheme)) {
         return OpenPostgresSource(spec);
+    }
+    if (IsMariaDb(scheme)) {
+        return mariadb::OpenSource(spec);
     }
     Unsupported(spec.url, "source");
 }

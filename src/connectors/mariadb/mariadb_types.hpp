@@ -1,0 +1,52 @@
+#pragma once
+
+#include <mysql.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/schema.hpp"
+
+namespace sluice::mariadb {
+
+/// A column as information_schema.COLUMNS describes it.
+struct ColumnInfo {
+    std::string name;
+    std::string data_type;    ///< DATA_TYPE, lower case: "int", "varchar", "decimal"
+    std::string column_type;  ///< COLUMN_TYPE: "int(10) unsigned", "decimal(12,2)", "bit(1)"
+    bool nullable = true;
+    int precision = 0;        ///< NUMERIC_PRECISION (decimal)
+    int scale = 0;            ///< NUMERIC_SCALE
+    bool json = false;        ///< a JSON column (MariaDB stores them as longtext CHECK json_valid)
+};
+
+/// The logical type that holds every value of a MariaDB column exactly (docs/job-file.md has
+/// the table): unsigned integers widen (BIGINT UNSIGNED to decimal(20,0)), BIT(1) is bool and
+/// wider BITs integers, ENUM and SET text, TIMESTAMP timestamptz (an instant), DATETIME
+/// timestamp, binary strings bytes, types it does not know text.
+DataType TypeOfColumn(const ColumnInfo& column);
+
+/// COLUMN_TYPE without the integer display widths MariaDB prints and nobody means
+/// ("int(11) unsigned" -> "int unsigned", "year(4)" -> "year"): the native type shown in
+/// messages, and one a PostgreSQL target would otherwise take for its own "int".
+std::string NativeType(const ColumnInfo& column);
+
+/// The same for a result column of a query (no information_schema row to read).
+DataType TypeOfField(const MYSQL_FIELD& field);
+/// The type as MariaDB spells it, for messages and `plan`: "int unsigned", "decimal(12,2)".
+std::string NativeTypeOfField(const MYSQL_FIELD& field);
+
+/// The expression that reads column `field` (quoted `column`) in the form the reader parses:
+/// FLOAT widened to DOUBLE (the text protocol prints FLOAT with 6 digits, which loses bits)
+/// and BIT as its number (the text protocol sends BIT's raw bytes).
+std::string ReadExpression(const Field& field, const std::string& column);
+
+/// A literal of `value` (a value of `field` as text) that compares with the column as the
+/// value does: numbers bare (a quoted one would compare as a double), binary strings in hex,
+/// text quoted.
+std::string Literal(const Field& field, std::string_view value);
+
+/// True for columns whose native type is BIT (read through ReadExpression as a number).
+bool IsBit(const Field& field);
+
+}  // namespace sluice::mariadb
