@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes the quickstart's CSV files into data/: customers and orders for five countries of
-# very different sizes, deterministic (same bytes on every machine), with awk only.
+# very different sizes, deterministic (same bytes on every machine), with mawk only: Debian's
+# default awk, named because gawk (which mariadb-server pulls in) draws other random numbers.
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p data
@@ -13,7 +14,7 @@ ken 1500 15000"
 stamp=data/.generated-v1
 [ -f "$stamp" ] && exit 0
 while read -r code customers orders; do
-  awk -v code="$code" -v n="$customers" 'BEGIN {
+  mawk -v code="$code" -v n="$customers" 'BEGIN {
     srand(length(code) * 7919 + n);
     split("Amina Omar Layla Karim Nadia Yusuf Sara Ali Hana Tariq", first, " ");
     split("Haddad Rahman Okafor Demir Mwangi Karimi Aziz Yilmaz Otieno Hossain", last, " ");
@@ -25,7 +26,7 @@ while read -r code customers orders; do
       printf "%s%07d,%s,%s %s,%s,%s\n", toupper(code), i, toupper(code), f, l, d, seg;
     }
   }' > "data/customers_${code}.csv"
-  awk -v code="$code" -v n="$orders" -v nc="$customers" 'BEGIN {
+  mawk -v code="$code" -v n="$orders" -v nc="$customers" 'BEGIN {
     srand(length(code) * 104729 + n);
     split("new paid shipped delivered returned", status, " ");
     print "order_id,country,customer_id,ordered_at,amount,quantity,status,note";

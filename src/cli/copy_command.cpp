@@ -222,7 +222,7 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
                 "date, timestamp, timestamptz, else text). Decimals such as money are inferred as "
                 "float64: for exact numeric columns, create the table first or declare "
                 "source.files.columns in a job file.");
-    cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., sqlite://..., or a CSV path/glob")
+    cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., mysql://... (MariaDB), sqlite://..., or a CSV path/glob")
         ->required();
     cmd->add_option("TO_URL", args.to, "Target: postgresql://..., sqlite://..., or a directory for files (one per partition)")
         ->required();

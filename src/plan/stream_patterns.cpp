@@ -18,7 +18,7 @@ namespace sluice {
 namespace {
 
 /// Tables (and views) a database source can read, as "schema.table" (PostgreSQL) or "table"
-/// (SQLite), without sluice's own ledger tables.
+/// (SQLite, MariaDB: the URL's database), without sluice's own ledger tables.
 std::vector<std::string> ListTables(const SourceSpec& spec) {
     const std::string scheme = UrlScheme(spec.url);
     std::string query;
@@ -31,9 +31,12 @@ std::vector<std::string> ListTables(const SourceSpec& spec) {
     } else if (scheme == "sqlite") {
         query = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' "
                 "ESCAPE '\\' AND name NOT LIKE 'sluice\\_%' ESCAPE '\\' ORDER BY 1";
+    } else if (scheme == "mysql" || scheme == "mariadb") {
+        // The URL's database; names unqualified, as SQLite's.
+        query = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1";
     } else {
         throw Error(ErrorKind::kConfig, fmt::format("source.table: patterns need a database source that can list its "
-                                                    "tables (PostgreSQL, SQLite), not {}", scheme));
+                                                    "tables (PostgreSQL, MariaDB, SQLite), not {}", scheme));
     }
     SourceSpec probe = spec;
     probe.table_patterns.clear();
