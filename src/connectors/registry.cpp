@@ -8,6 +8,7 @@
 #include "connectors/custom_url.hpp"
 #include "connectors/files/file_sink.hpp"
 #include "connectors/files/files_source.hpp"
+#include "connectors/mariadb/mariadb_sink.hpp"
 #include "connectors/mariadb/mariadb_source.hpp"
 #include "connectors/postgres/pg_sink.hpp"
 #include "connectors/postgres/pg_source.hpp"
@@ -62,7 +63,7 @@ bool IsMariaDb(const std::string& scheme) { return scheme == "mysql" || scheme =
     throw Error(ErrorKind::kConfig,
                 fmt::format("no {} connector for '{}' (scheme '{}'); this build reads "
                             "postgresql://, mysql:// (mariadb://), sqlite:// and files, and writes postgresql://, "
-                            "sqlite:// and files (path: or file://)",
+                            "mysql://, sqlite:// and files (path: or file://)",
                             role, MaskSecrets(url), scheme));
 }
 
@@ -134,6 +135,8 @@ void CheckTarget(const TargetSpec& spec) {
         CheckSqliteTarget(spec);
     } else if (IsPostgres(scheme)) {
         CheckPostgresTarget(spec);
+    } else if (IsMariaDb(scheme)) {
+        mariadb::CheckTarget(spec);
     } else {
         Unsupported(spec.url, "target");
     }
@@ -155,6 +158,9 @@ std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
     }
     if (IsPostgres(scheme)) {
         return OpenPostgresSink(spec);
+    }
+    if (IsMariaDb(scheme)) {
+        return mariadb::OpenSink(spec);
     }
     Unsupported(spec.url, "target");
 }

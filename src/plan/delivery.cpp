@@ -27,12 +27,12 @@ void NoteDeliveryGuarantees(Plan& plan, const std::string& ledger_url) {
                 "exactly once: the ledger is in {}; each partition's mark commits with its rows in the "
                 "target's own {}, and the ledger is brought in line from those marks",
                 MaskSecrets(ledger_url),
-                UrlScheme(stream.spec.target.url) == "sqlite" ? "sluice_partition_marks" : "sluice.partition_marks"));
+                UrlScheme(stream.spec.target.url).starts_with("postgres") ? "sluice.partition_marks" : "sluice_partition_marks"));
         } else {
             stream.notes.push_back(fmt::format(
                 "at least once: the ledger is in {}, not in this stream's target, so a partition is marked "
                 "after its COMMIT; a crash in between loads it again on --resume (duplicates unless the "
-                "target has a key). Only PostgreSQL and SQLite targets can keep the marks for exactly once",
+                "target has a key). Only PostgreSQL, SQLite and MariaDB targets can keep the marks for exactly once",
                 MaskSecrets(ledger_url)));
         }
     }

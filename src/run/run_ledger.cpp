@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/connection_url.hpp"
 #include "connectors/files/file_sink.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
@@ -230,6 +231,11 @@ std::string ResolveStateUrl(const JobSpec& job) {
     const std::string scheme = UrlScheme(url);
     if (scheme == "file") {
         return FileTargetStateUrl(job.streams.front().target);
+    }
+    if (scheme == "mysql" || scheme == "mariadb") {
+        // The ledger stays beside the job file; the partition marks live in the MariaDB target
+        // (TargetMarks), committed with the rows, which keeps every partition exactly once.
+        return "sqlite://" + config::AbsolutePath(job.name + ".sluice.db", job.base_dir);
     }
     if (scheme != "sqlite" && scheme != "postgresql" && scheme != "postgres") {
         throw Error(ErrorKind::kConfig,

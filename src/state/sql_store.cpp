@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+
 #include <fmt/format.h>
 
+#include "connectors/mariadb/mariadb_connection.hpp"
 #include "connectors/postgres/pg_connection.hpp"
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
@@ -11,6 +14,24 @@
 namespace sluice {
 
 namespace {
+
+/// `?` outside quoted literals, each replaced by `replace(n)` (n from 0).
+std::string ReplacePlaceholders(const std::string& sql, const std::function<std::string(int)>& replace) {
+    std::string out;
+    int n = 0;
+    bool quoted = false;
+    for (char c : sql) {
+        if (c == '\'') {
+            quoted = !quoted;
+        }
+        if (c == '?' && !quoted) {
+            out += replace(n++);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
 
 class PgStore final : public SqlStore {
 public:
@@ -47,23 +68,41 @@ public:
 private:
     /// `?` → `$n`, outside of quoted literals.
     static std::string Numbered(const std::string& sql) {
-        std::string out;
-        int n = 0;
-        bool quoted = false;
-        for (char c : sql) {
-            if (c == '\'') {
-                quoted = !quoted;
-            }
-            if (c == '?' && !quoted) {
-                out += '$' + std::to_string(++n);
-            } else {
-                out += c;
-            }
-        }
-        return out;
+        return ReplacePlaceholders(sql, [](int n) { return "$" + std::to_string(n + 1); });
     }
 
     pg::PgConnection conn_;
+};
+
+/// The partition marks of a MariaDB target. Parameters are spliced in as literals (the
+/// session has NO_BACKSLASH_ESCAPES, so SqlLiteral's quoting is exact).
+class MariaDbStore final : public SqlStore {
+public:
+    explicit MariaDbStore(const std::string& url) : conn_(mariadb::ParseUrl(url), "the partition marks") {
+        conn_.Execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'NO_BACKSLASH_ESCAPES')",
+                      "setting up the marks session");
+    }
+
+    void Exec(const std::string& sql, const std::vector<SqlValue>& params) override {
+        conn_.Execute(Literal(sql, params), "updating the partition marks");
+    }
+
+    std::vector<SqlRow> Query(const std::string& sql, const std::vector<SqlValue>& params) override {
+        return conn_.Rows(Literal(sql, params), "reading the partition marks");
+    }
+
+    void ExecScript(const std::string& sql) override { conn_.Execute(sql, "setting up the partition marks"); }
+    bool postgres() const override { return false; }
+    bool mariadb() const override { return true; }
+
+private:
+    static std::string Literal(const std::string& sql, const std::vector<SqlValue>& params) {
+        return ReplacePlaceholders(sql, [&](int n) {
+            return static_cast<size_t>(n) < params.size() ? SqlLiteral(params[static_cast<size_t>(n)]) : "NULL";
+        });
+    }
+
+    mariadb::Connection conn_;
 };
 
 struct SqliteCloser {
@@ -187,6 +226,9 @@ std::unique_ptr<SqlStore> OpenSqlStore(const std::string& url, const std::string
     }
     if (scheme == "sqlite") {
         return std::make_unique<SqliteStore>(url.substr(std::string("sqlite://").size()));
+    }
+    if (scheme == "mysql" || scheme == "mariadb") {
+        return std::make_unique<MariaDbStore>(url);
     }
     throw Error(ErrorKind::kConfig,
                 fmt::format("settings.state: cannot keep the ledger in '{}'; use target, "

@@ -22,7 +22,8 @@ bool KeepsTargetMarks(const std::string& target_url, const std::string& ledger_u
         return false;
     }
     const std::string scheme = UrlScheme(target_url);
-    return scheme == "postgresql" || scheme == "postgres" || scheme == "sqlite";
+    return scheme == "postgresql" || scheme == "postgres" || scheme == "sqlite" || scheme == "mysql" ||
+           scheme == "mariadb";
 }
 
 std::unique_ptr<TargetMarks> TargetMarks::Open(const std::string& target_url,
@@ -30,6 +31,15 @@ std::unique_ptr<TargetMarks> TargetMarks::Open(const std::string& target_url,
     auto marks = std::make_unique<TargetMarks>(OpenSqlStore(target_url, application_name), target_url,
                                                application_name);
     const bool pg = marks->store_->postgres();
+    if (marks->store_->mariadb()) {
+        // InnoDB, so that a mark commits with its rows; bounded keys (an index takes no TEXT).
+        marks->store_->ExecScript(
+            "CREATE TABLE IF NOT EXISTS sluice_partition_marks (job varchar(255) NOT NULL, run_id varchar(64) NOT NULL, "
+            "stream varchar(255) NOT NULL, partition_id integer NOT NULL, tenant text, attempt integer NOT NULL, "
+            "`rows` bigint NOT NULL, `undo` text, committed_at text, PRIMARY KEY (run_id, stream, partition_id)) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+        return marks;
+    }
     const std::string columns = fmt::format(
         "(job text NOT NULL, run_id text NOT NULL, stream text NOT NULL, partition_id integer NOT NULL, "
         "tenant text, attempt integer NOT NULL, rows {} NOT NULL, undo text, committed_at text, "
@@ -65,15 +75,21 @@ std::string TargetMarks::Table() const {
     return store_->postgres() ? "sluice.partition_marks" : "sluice_partition_marks";
 }
 
+std::string TargetMarks::Columns() const {
+    return store_->mariadb() ? "partition_id, attempt, `rows`, `undo`" : "partition_id, attempt, rows, undo";
+}
+
 std::string TargetMarks::InsertSql(const std::string& job, const PartitionClaim& claim, const std::string& tenant,
                                    int64_t rows, const std::string& undo) const {
     // Keyed by partition, not attempt: of two attempts that both reach COMMIT (a presumed-dead
     // worker that wakes up), the second inserts nothing and rolls back.
-    return fmt::format("INSERT INTO {} (job, run_id, stream, partition_id, tenant, attempt, rows, undo, "
-                       "committed_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}) {}",
-                       Table(), SqlLiteral(job), SqlLiteral(claim.run_id), SqlLiteral(claim.stream),
-                       claim.partition, SqlLiteral(tenant), claim.attempt, rows, SqlLiteral(undo),
-                       SqlLiteral(UtcTimestamp()), "ON CONFLICT DO NOTHING");
+    const bool mariadb = store_->mariadb();
+    // Columns in the order of Columns(): partition_id, attempt, rows, undo.
+    return fmt::format("INSERT {}INTO {} (job, run_id, stream, tenant, committed_at, {}) VALUES ({}, {}, {}, {}, {}, "
+                       "{}, {}, {}, {}){}",
+                       mariadb ? "IGNORE " : "", Table(), Columns(), SqlLiteral(job), SqlLiteral(claim.run_id),
+                       SqlLiteral(claim.stream), SqlLiteral(tenant), SqlLiteral(UtcTimestamp()), claim.partition,
+                       claim.attempt, rows, SqlLiteral(undo), mariadb ? "" : " ON CONFLICT DO NOTHING");
 }
 
 std::string TargetMarks::DeleteSql(const std::string& run_id, const std::string& stream,
@@ -84,9 +100,8 @@ std::string TargetMarks::DeleteSql(const std::string& run_id, const std::string&
 
 std::optional<TargetMark> TargetMarks::Find(const std::string& run_id, const std::string& stream, int partition) {
     std::lock_guard lock(mu_);
-    auto rows = Query(fmt::format("SELECT partition_id, attempt, rows, undo FROM {} WHERE run_id = ? "
-                                          "AND stream = ? AND partition_id = ?",
-                                          Table()),
+    auto rows = Query(fmt::format("SELECT {} FROM {} WHERE run_id = ? AND stream = ? AND partition_id = ?",
+                                          Columns(), Table()),
                               {run_id, stream, std::to_string(partition)});
     if (rows.empty()) {
         return std::nullopt;
@@ -97,8 +112,7 @@ std::optional<TargetMark> TargetMarks::Find(const std::string& run_id, const std
 std::map<int, TargetMark> TargetMarks::All(const std::string& run_id, const std::string& stream) {
     std::lock_guard lock(mu_);
     std::map<int, TargetMark> out;
-    for (const SqlRow& row : Query(fmt::format("SELECT partition_id, attempt, rows, undo FROM {} "
-                                                       "WHERE run_id = ? AND stream = ?",
+    for (const SqlRow& row : Query(fmt::format("SELECT {} FROM {} WHERE run_id = ? AND stream = ?", Columns(),
                                                        Table()),
                                            {run_id, stream})) {
         TargetMark mark = ToMark(row);

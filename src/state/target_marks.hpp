@@ -65,6 +65,8 @@ public:
 
 private:
     std::string Table() const;
+    /// "partition_id, attempt, rows, undo", quoted where they are reserved words (MariaDB).
+    std::string Columns() const;
     /// Runs on the store, reconnecting once when its connection was lost (the target's server
     /// restarted mid-run). Call with mu_ held.
     std::vector<SqlRow> Query(const std::string& sql, const std::vector<SqlValue>& params);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/mariadb/mariadb_catalog.hpp"
 #include "connectors/mariadb/mariadb_connection.hpp"
 #include "connectors/mariadb/mariadb_key_ranges.hpp"
 #include "connectors/mariadb/mariadb_slice_reader.hpp"
@@ -83,33 +84,6 @@ private:
     int lost_ = 0;  // guarded by mu_
 };
 
-/// "shop.orders" or "`shop`.`orders`" -> {"shop", "orders"}; "orders" -> {"", "orders"}.
-std::pair<std::string, std::string> SplitTableName(const std::string& name) {
-    std::vector<std::string> parts(1);
-    bool quoted = false;
-    for (size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        if (c == '`') {
-            if (quoted && i + 1 < name.size() && name[i + 1] == '`') {
-                parts.back() += '`';
-                ++i;
-            } else {
-                quoted = !quoted;
-            }
-        } else if (c == '.' && !quoted) {
-            parts.emplace_back();
-        } else {
-            parts.back() += c;
-        }
-    }
-    if (parts.size() > 2 || parts.back().empty()) {
-        throw Error(ErrorKind::kConfig, fmt::format("source.table {} is not a MariaDB table name; write table or "
-                                                    "database.table",
-                                                    name));
-    }
-    return parts.size() == 2 ? std::pair{parts[0], parts[1]} : std::pair{std::string(), parts[0]};
-}
-
 class MariaDbSource final : public Source {
 public:
     explicit MariaDbSource(SourceSpec spec) : spec_(std::move(spec)), url_(ParseUrl(spec_.url)) {
@@ -119,7 +93,7 @@ public:
         zero_dates_ = ZeroDatesOf(url_);
         conn_ = std::make_unique<Connection>(url_, "planning");
         if (spec_.query.empty()) {
-            auto [database, table] = SplitTableName(spec_.table);
+            auto [database, table] = SplitTableName(spec_.table, "source.table");
             database_ = database.empty() ? url_.database : database;
             if (database_.empty()) {
                 throw Error(ErrorKind::kConfig,
@@ -442,75 +416,12 @@ private:
     }
 
     Schema DescribeTable() {
-        const std::string where = fmt::format("TABLE_SCHEMA = {} AND TABLE_NAME = {}", QuoteString(database_),
-                                              QuoteString(table_));
-        const std::string what = "reading the columns of " + label_;
-        const auto rows = conn_->Rows(
-            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION, NUMERIC_SCALE, TABLE_NAME "
-            "FROM information_schema.COLUMNS WHERE " + where + " ORDER BY ORDINAL_POSITION",
-            what);
-        if (rows.empty()) {
-            throw MissingTable();
+        std::optional<Schema> schema = ReadTable(*conn_, database_, table_);
+        if (!schema) {
+            throw MissingTableError(*conn_, database_, table_, "source.table");
         }
-        // information_schema compares names without case: prefer the table spelt exactly so.
-        const bool exact = std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r[6] == table_; });
-        table_ = exact ? table_ : *rows.front()[6];
         label_ = database_ + "." + table_;
-        std::vector<std::string> json_columns;
-        for (const auto& r : conn_->Rows("SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
-                                         "CONSTRAINT_SCHEMA = " + QuoteString(database_) + " AND TABLE_NAME = " +
-                                             QuoteString(table_),
-                                         what)) {
-            json_columns.push_back(r[0].value_or(""));
-        }
-        Schema schema;
-        for (const auto& r : rows) {
-            if (*r[6] != table_) {
-                continue;
-            }
-            ColumnInfo info;
-            info.name = r[0].value_or("");
-            info.data_type = r[1].value_or("");
-            info.column_type = r[2].value_or("");
-            info.nullable = r[3] == "YES";
-            info.precision = r[4] ? std::stoi(*r[4]) : 0;
-            info.scale = r[5] ? std::stoi(*r[5]) : 0;
-            info.json = std::find(json_columns.begin(), json_columns.end(),
-                                  "json_valid(" + QuoteIdent(info.name) + ")") != json_columns.end();
-            schema.fields.push_back(Field{info.name, TypeOfColumn(info), info.nullable, NativeType(info)});
-        }
-        for (const auto& r : conn_->Rows("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
-                                         "CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA = " + QuoteString(database_) +
-                                             " AND TABLE_NAME = " + QuoteString(table_) + " ORDER BY ORDINAL_POSITION",
-                                         what)) {
-            schema.primary_key.push_back(r[0].value_or(""));
-        }
-        return schema;
-    }
-
-    Error MissingTable() {
-        const auto databases = conn_->Rows("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
-                                               QuoteString(database_),
-                                           "looking for database " + database_);
-        if (databases.empty()) {
-            return Error(ErrorKind::kSchema, fmt::format("MariaDB database {} does not exist (source.table {})",
-                                                         database_, spec_.table),
-                         "3D000");
-        }
-        std::string tables;
-        const auto names = conn_->Rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                                           QuoteString(database_) + " ORDER BY TABLE_NAME LIMIT 11",
-                                       "listing the tables of " + database_);
-        for (size_t i = 0; i < names.size() && i < 10; ++i) {
-            tables += (tables.empty() ? "" : ", ") + names[i][0].value_or("");
-        }
-        if (names.size() > 10) {
-            tables += ", ...";
-        }
-        return Error(ErrorKind::kSchema,
-                     fmt::format("MariaDB table {} does not exist; check source.table (tables in {}: {})", label_,
-                                 database_, tables.empty() ? "none" : tables),
-                     "42S02");
+        return *schema;
     }
 
     Schema DescribeQuery() {

@@ -163,6 +163,31 @@ std::string NativeTypeOfField(const MYSQL_FIELD& field) {
     return type.id == LogicalType::kBytes ? "varbinary" : TypeName(type);
 }
 
+std::string SqlTypeFor(const Field& field, bool in_key) {
+    const DataType& t = field.type;
+    switch (t.id) {
+        case LogicalType::kBool: return "BOOLEAN";
+        case LogicalType::kInt16: return "SMALLINT";
+        case LogicalType::kInt32: return "INT";
+        case LogicalType::kInt64: return "BIGINT";
+        case LogicalType::kFloat32: return "FLOAT";
+        case LogicalType::kFloat64: return "DOUBLE";
+        case LogicalType::kDecimal:
+            if (t.precision > 0 && t.precision <= 65 && t.scale >= 0 && t.scale <= 38 && t.scale <= t.precision) {
+                return fmt::format("DECIMAL({},{})", t.precision, t.scale);
+            }
+            return "DECIMAL(65,30)";
+        case LogicalType::kBytes: return in_key ? "VARBINARY(255)" : "LONGBLOB";
+        case LogicalType::kDate: return "DATE";
+        case LogicalType::kTime: return "TIME(6)";
+        case LogicalType::kTimestamp:
+        case LogicalType::kTimestampTz: return "DATETIME(6)";
+        case LogicalType::kUuid: return "CHAR(36)";  // MariaDB's UUID refuses versions above 5 that PostgreSQL keeps
+        case LogicalType::kJson: return "JSON";
+        default: return in_key ? "VARCHAR(255)" : "LONGTEXT";  // text, interval, array
+    }
+}
+
 bool IsBit(const Field& field) { return field.native_type.rfind("bit", 0) == 0; }
 
 std::string ReadExpression(const Field& field, const std::string& column) {

@@ -46,6 +46,12 @@ std::string ReadExpression(const Field& field, const std::string& column);
 /// text quoted.
 std::string Literal(const Field& field, std::string_view value);
 
+/// The MariaDB column type a table sluice creates gets for `field`: the logical type's exact
+/// counterpart (docs/job-file.md); uuid as CHAR(36); timestamptz as DATETIME(6) holding UTC (TIMESTAMP ends in
+/// 2038), text and bytes as LONGTEXT / LONGBLOB, or VARCHAR(255) / VARBINARY(255) in a key
+/// (an index takes no LONGTEXT), an unconstrained decimal as DECIMAL(65,30).
+std::string SqlTypeFor(const Field& field, bool in_key);
+
 /// True for columns whose native type is BIT (read through ReadExpression as a number).
 bool IsBit(const Field& field);
 

@@ -1,0 +1,224 @@
+#include "connectors/mariadb/mariadb_writer.hpp"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include <fmt/format.h>
+
+namespace sluice::mariadb {
+
+const char* const kWriterSqlMode =
+    "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,"
+    "NO_ENGINE_SUBSTITUTION,NO_BACKSLASH_ESCAPES";
+
+namespace {
+
+/// INSERT statements stay well below max_allowed_packet (16 MiB by default).
+constexpr size_t kInsertStatementBytes = 4 << 20;
+
+/// What the local-infile callbacks read: the encoded batch.
+struct InfileData {
+    const std::string* bytes = nullptr;
+    size_t at = 0;
+};
+
+int InfileInit(void** state, const char* /*filename*/, void* userdata) {
+    *state = userdata;
+    static_cast<InfileData*>(userdata)->at = 0;
+    return 0;
+}
+
+int InfileRead(void* state, char* buffer, unsigned int length) {
+    auto* data = static_cast<InfileData*>(state);
+    const size_t n = std::min<size_t>(length, data->bytes->size() - data->at);
+    std::memcpy(buffer, data->bytes->data() + data->at, n);
+    data->at += n;
+    return static_cast<int>(n);
+}
+
+void InfileEnd(void* /*state*/) {}
+
+int InfileError(void* /*state*/, char* message, unsigned int length) {
+    std::snprintf(message, length, "sluice could not supply the rows");
+    return CR_UNKNOWN_ERROR;
+}
+
+/// The SQLSTATE of a warning LOAD DATA LOCAL raised instead of failing.
+std::string WarningSqlstate(unsigned code) {
+    switch (code) {
+        case ER_DUP_ENTRY:
+        case ER_BAD_NULL_ERROR:
+        case ER_NO_REFERENCED_ROW_2:
+        case ER_ROW_IS_REFERENCED_2: return "23000";
+        case ER_DATA_TOO_LONG:
+        case WARN_DATA_TRUNCATED: return "22001";
+        case ER_WARN_DATA_OUT_OF_RANGE: return "22003";
+        case ER_TRUNCATED_WRONG_VALUE:
+        case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: return "22007";
+        case ER_CONSTRAINT_FAILED: return "23000";
+        default: return "22000";
+    }
+}
+
+class Writer final : public SinkWriter {
+public:
+    explicit Writer(std::shared_ptr<const LoadPlan> plan) : plan_(std::move(plan)) {
+        std::string columns;
+        std::string assignments;
+        for (size_t i = 0; i < plan_->columns.size(); ++i) {
+            const std::string column = QuoteIdent(plan_->columns[i]);
+            const LoadAs as = plan_->load_as[i];
+            if (as == LoadAs::kText) {
+                columns += (columns.empty() ? "" : ", ") + column;
+                continue;
+            }
+            const std::string variable = fmt::format("@sluice_{}", i);
+            columns += (columns.empty() ? "" : ", ") + variable;
+            assignments += fmt::format("{}{} = {}", assignments.empty() ? " SET " : ", ", column,
+                                       as == LoadAs::kHex ? fmt::format("UNHEX({})", variable)
+                                                          : fmt::format("CAST({} AS UNSIGNED)", variable));
+        }
+        // NO_BACKSLASH_ESCAPES: '\' is one backslash.
+        load_sql_ = fmt::format("LOAD DATA LOCAL INFILE 'sluice' INTO TABLE {} CHARACTER SET utf8mb4 FIELDS "
+                                "TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' ({}){}",
+                                plan_->table_sql, columns, assignments);
+        std::string names;
+        for (const std::string& c : plan_->columns) {
+            names += (names.empty() ? "" : ", ") + QuoteIdent(c);
+        }
+        insert_head_ = fmt::format("INSERT INTO {} ({}) VALUES ", plan_->table_sql, names);
+    }
+
+    ~Writer() override { Rollback(); }
+
+    void Begin(const Slice& /*slice*/) override {
+        if (!conn_) {
+            conn_ = std::make_unique<Connection>(plan_->url, "loading " + plan_->display);
+            conn_->Execute(fmt::format("SET SESSION sql_mode = '{}'", kWriterSqlMode), "setting up the load session");
+            mysql_set_local_infile_handler(conn_->get(), InfileInit, InfileRead, InfileEnd, InfileError, &infile_);
+        }
+        conn_->Execute("START TRANSACTION", "starting the partition's transaction on " + plan_->display);
+        open_ = true;
+    }
+
+    void Write(const Batch& batch) override { Load(batch); }
+
+    void Commit() override {
+        conn_->Execute("COMMIT", "committing the partition into " + plan_->display);
+        open_ = false;
+    }
+
+    void Rollback() noexcept override {
+        if (open_ && conn_) {
+            mysql_query(conn_->get(), "ROLLBACK");
+        }
+        open_ = false;
+    }
+
+    std::optional<int64_t> ExecuteCounting(const std::string& statement) override {
+        if (mysql_real_query(conn_->get(), statement.data(), statement.size()) != 0) {
+            throw conn_->LastError("marking the partition in " + plan_->display);
+        }
+        return static_cast<int64_t>(mysql_affected_rows(conn_->get()));
+    }
+
+    bool SupportsIsolatedWrites() const override { return true; }
+
+    std::optional<Error> TryWrite(const Batch& batch) override {
+        conn_->Execute("SAVEPOINT sluice_batch", "isolating a batch");
+        try {
+            Load(batch);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::kData || !IsDataSqlstate(e.sqlstate())) {
+                throw;
+            }
+            conn_->Execute("ROLLBACK TO SAVEPOINT sluice_batch", "setting a refused batch aside");
+            return e;
+        }
+        conn_->Execute("RELEASE SAVEPOINT sluice_batch", "isolating a batch");
+        return std::nullopt;
+    }
+
+    /// MariaDB rows carry nothing that tells which transaction wrote them: the token says so,
+    /// and the sink's Undo refuses rather than leave the rows to be loaded twice.
+    std::string UndoToken() override { return kNoUndoToken; }
+
+private:
+    void Load(const Batch& batch) {
+        if (batch.rows() == 0) {
+            return;
+        }
+        if (!use_insert_) {
+            encoded_.clear();
+            EncodeLoadRows(batch, plan_->load_as, encoded_);
+            infile_.bytes = &encoded_;
+            if (mysql_real_query(conn_->get(), load_sql_.data(), load_sql_.size()) == 0) {
+                CheckLoaded(batch.rows());
+                return;
+            }
+            const unsigned code = mysql_errno(conn_->get());
+            if (code != ER_NOT_ALLOWED_COMMAND && code != ER_LOAD_INFILE_CAPABILITY_DISABLED) {
+                throw conn_->LastError("loading rows into " + plan_->display);
+            }
+            use_insert_ = true;  // the server (or its local_infile setting) refuses LOCAL INFILE
+        }
+        for (size_t begin = 0; begin < batch.rows();) {
+            encoded_ = insert_head_;
+            size_t end = begin;
+            while (end < batch.rows() && (end == begin || encoded_.size() < kInsertStatementBytes)) {
+                if (end > begin) {
+                    encoded_ += ", ";
+                }
+                EncodeInsertRows(batch, end, end + 1, plan_->load_as, encoded_);
+                ++end;
+            }
+            conn_->Execute(encoded_, "inserting rows into " + plan_->display);
+            begin = end;
+        }
+    }
+
+    /// LOAD DATA LOCAL reports bad values and duplicate keys as warnings and goes on without
+    /// those rows: any warning, or a row missing, fails the load as an INSERT would.
+    void CheckLoaded(size_t sent) {
+        const auto loaded = static_cast<size_t>(mysql_affected_rows(conn_->get()));
+        if (mysql_warning_count(conn_->get()) == 0 && loaded == sent) {
+            return;
+        }
+        for (const auto& w : conn_->Rows("SHOW WARNINGS LIMIT 10", "reading the load's warnings")) {
+            if (w.size() >= 3 && w[0] != "Note") {
+                const auto code = static_cast<unsigned>(std::stoul(w[1].value_or("0")));
+                throw Error(ErrorKind::kData,
+                            fmt::format("loading rows into {}: {} (MariaDB error {})", plan_->display,
+                                        w[2].value_or(""), code),
+                            WarningSqlstate(code));
+            }
+        }
+        if (loaded != sent) {
+            throw Error(ErrorKind::kData,
+                        fmt::format("loading rows into {}: MariaDB took {} of {} rows without saying why",
+                                    plan_->display, loaded, sent),
+                        "22000");
+        }
+    }
+
+    std::shared_ptr<const LoadPlan> plan_;
+    std::unique_ptr<Connection> conn_;
+    std::string load_sql_;
+    std::string insert_head_;
+    std::string encoded_;
+    InfileData infile_;
+    bool open_ = false;
+    bool use_insert_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<SinkWriter> MakeWriter(std::shared_ptr<const LoadPlan> plan) {
+    return std::make_unique<Writer>(std::move(plan));
+}
+
+}  // namespace sluice::mariadb
