@@ -1,6 +1,7 @@
 #include "run/run_ledger.hpp"
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -210,6 +211,30 @@ bool HeldByLiveProcess(const RunRecord& run, const std::vector<PartitionRecord>&
     return false;
 }
 
+/// --restart takes back what the abandoned run committed before loading again; a MariaDB
+/// table cannot tell those rows from earlier ones (its rows record no transaction), so an
+/// append into one is refused here, before the run is abandoned and while --resume still works.
+void RefuseRestartThatCannotUndo(Ledger& ledger, const std::string& run_id, const Plan& plan) {
+    std::map<std::string, int> committed;
+    for (const PartitionRecord& p : ledger.Partitions(run_id)) {
+        committed[p.stream] += p.status == "committed" ? 1 : 0;
+    }
+    for (const StreamPlan& stream : plan.streams) {
+        const TargetSpec& target = stream.spec.target;
+        const std::string scheme = UrlScheme(target.url);
+        const bool replaces = target.mode == "replace" || target.create == "replace";
+        if ((scheme == "mysql" || scheme == "mariadb") && !replaces && !target.MergesByKey() &&
+            committed[stream.spec.name] > 0) {
+            throw Error(ErrorKind::kUsage,
+                        fmt::format("--restart would have to take back the rows {} committed partition(s) of run "
+                                    "{} appended to MariaDB table {} (stream {}), and MariaDB rows do not record "
+                                    "the transaction that wrote them. Nothing was changed: use --resume to finish "
+                                    "that run, or target.mode: replace to load the table afresh",
+                                    committed[stream.spec.name], run_id, target.table, stream.spec.name));
+        }
+    }
+}
+
 }  // namespace
 
 std::string JobFingerprint(const JobSpec& job) {
@@ -311,6 +336,9 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
                                 "--restart to abandon it and start over",
                                 job.name, unfinished->run_id, unfinished->status,
                                 unfinished->started_at, committed, planned));
+    }
+    if (unfinished && committed > 0) {
+        RefuseRestartThatCannotUndo(ledger, unfinished->run_id, plan);
     }
     start.run_id = NewRunId();
     RunRecord run;

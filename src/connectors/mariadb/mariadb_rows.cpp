@@ -1,5 +1,7 @@
 #include "connectors/mariadb/mariadb_rows.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -29,6 +31,18 @@ std::string_view ValueText(const Column& column, size_t row, LoadAs load_as, std
     }
     switch (type) {
         case LogicalType::kBool: return column.Get<uint8_t>(row) != 0 ? "1" : "0";
+        case LogicalType::kFloat32: {
+            // The float's exact double: MariaDB parses the text as a double and then narrows it,
+            // and the float's own shortest text ("3.4028235e+38") parses above FLT_MAX.
+            const auto value = static_cast<double>(column.Get<float>(row));
+            if (std::isfinite(value)) {
+                char digits[32];
+                const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+                scratch.assign(digits, end);
+                return scratch;
+            }
+            break;
+        }
         case LogicalType::kText:
         case LogicalType::kJson:
         case LogicalType::kDecimal:
