@@ -176,7 +176,7 @@ Connection::Connection(const Url& url, std::string_view purpose) {
     if (mysql_real_connect(mysql_, host, url.user.empty() ? nullptr : url.user.c_str(),
                            url.password.empty() ? nullptr : url.password.c_str(),
                            url.database.empty() ? nullptr : url.database.c_str(), url.port, socket,
-                           CLIENT_LOCAL_FILES) == nullptr) {
+                           CLIENT_LOCAL_FILES | CLIENT_MULTI_STATEMENTS) == nullptr) {
         const std::string where = socket != nullptr ? fmt::format("socket {}", url.socket)
                                                     : fmt::format("{}:{}", url.host, url.port);
         Error error = LastError(fmt::format("connecting to MariaDB at {} ({})", where, purpose));

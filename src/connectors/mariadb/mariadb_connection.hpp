@@ -49,7 +49,7 @@ public:
 
     MYSQL* get() { return mysql_; }
 
-    /// Runs statements that return no rows (or whose rows are discarded).
+    /// Runs statements (one, or several separated by `;`) whose rows, if any, are discarded.
     void Execute(const std::string& sql, std::string_view what);
     /// Runs a query and returns every row, NULL as nullopt.
     std::vector<std::vector<std::optional<std::string>>> Rows(const std::string& sql, std::string_view what);

@@ -1,6 +1,10 @@
 #include "connectors/mariadb/mariadb_sink.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -159,7 +163,63 @@ private:
     }
 
     std::vector<std::string> KeyForNewTable(const Schema& source) const {
+        if (spec_.MergesByKey() && !spec_.key.empty()) {
+            return spec_.key;  // ON DUPLICATE KEY needs it unique
+        }
         return source.primary_key.empty() ? spec_.key : source.primary_key;
+    }
+
+    /// An upsert loads a staging table and merges it per partition, by `key`, which must be
+    /// the table's primary key or a unique index (ON DUPLICATE KEY finds rows by those).
+    void AddMerge(const Schema& target, LoadPlan& plan) {
+        std::vector<std::string> key;
+        for (const std::string& k : spec_.key.empty() ? target.primary_key : spec_.key) {
+            const std::optional<size_t> at = target.Find(k);
+            if (!at) {
+                throw Error(ErrorKind::kConfig, fmt::format("target.key {} is not a column the source fills in {} "
+                                                            "(columns: {})",
+                                                            k, Display(table_), target.Describe()));
+            }
+            key.push_back(target.fields[*at].name);
+        }
+        if (key.empty()) {
+            throw Error(ErrorKind::kConfig,
+                        fmt::format("mode {} into {} needs target.key (the table has no primary key)", spec_.mode,
+                                    Display(table_)));
+        }
+        if (!HasUniqueIndexOn(key)) {
+            throw Error(ErrorKind::kSchema,
+                        fmt::format("mode {} into {} merges by target.key ({}), which must be the table's primary "
+                                    "key or a UNIQUE index; add one (ALTER TABLE {} ADD UNIQUE ({}))",
+                                    spec_.mode, Display(table_), JoinQuoted(key), Sql(table_), JoinQuoted(key)),
+                        "42P10");
+        }
+        std::vector<std::string> order;
+        for (const std::string& o : spec_.merge_order) {
+            if (const std::optional<size_t> at = target.Find(o)) {
+                order.push_back(target.fields[*at].name);
+            }
+        }
+        plan.merge = PlanMerge(Sql(load_), plan.columns, key, order, !spec_.insert_new_keys);
+    }
+
+    bool HasUniqueIndexOn(const std::vector<std::string>& key) {
+        std::map<std::string, std::set<std::string>> indexes;
+        for (const auto& r : Planner().Rows(
+                 fmt::format("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = {} "
+                             "AND TABLE_NAME = {} AND NON_UNIQUE = 0",
+                             QuoteString(database_), QuoteString(load_)),
+                 "reading the unique indexes of " + Display(load_))) {
+            std::string column = r[1].value_or("");
+            std::transform(column.begin(), column.end(), column.begin(), [](unsigned char c) { return std::tolower(c); });
+            indexes[r[0].value_or("")].insert(column);
+        }
+        std::set<std::string> wanted;
+        for (std::string k : key) {
+            std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+            wanted.insert(k);
+        }
+        return std::any_of(indexes.begin(), indexes.end(), [&](const auto& index) { return index.second == wanted; });
     }
 
     std::string CreateSql(const Schema& source, const std::string& name) const {
@@ -220,6 +280,9 @@ private:
                                     DescribeColumnDiff(CompareColumns(source, table)), missing.size() == 1 ? "it" : "them"),
                         "42S22");
         }
+        if (spec_.MergesByKey()) {
+            AddMerge(target, *plan);
+        }
         plan_ = std::move(plan);
         return target;
     }
@@ -268,10 +331,18 @@ private:
 }  // namespace
 
 void CheckTarget(const TargetSpec& spec) {
-    if (spec.mode != "append" && spec.mode != "replace") {
+    if (spec.mode != "append" && spec.mode != "replace" && spec.mode != "upsert") {
         throw Error(ErrorKind::kConfig, fmt::format("target.mode {} into MariaDB is not in this build; MariaDB targets "
-                                                    "take append and replace",
+                                                    "take append, replace and upsert",
                                                     spec.mode));
+    }
+    if (!spec.delete_missing.empty()) {
+        throw Error(ErrorKind::kConfig, "target.delete_missing into MariaDB is not in this build; a MariaDB upsert "
+                                        "keeps the keys the source no longer has");
+    }
+    if (spec.mode == "upsert" && spec.create == "replace") {
+        throw Error(ErrorKind::kConfig, "target.create: replace empties the table, so a mode upsert into it would "
+                                        "start from nothing; use create: if_missing");
     }
     if (spec.create != "if_missing" && spec.create != "never" && spec.create != "replace") {
         throw Error(ErrorKind::kConfig,

@@ -6,7 +6,7 @@
 
 namespace sluice::mariadb {
 
-/// Checks a MariaDB / MySQL target's spec without connecting: modes append and replace,
+/// Checks a MariaDB / MySQL target's spec without connecting: modes append, replace, upsert,
 /// create if_missing | never | replace, a table. Throws Error(kConfig).
 void CheckTarget(const TargetSpec& spec);
 
@@ -18,7 +18,8 @@ void CheckTarget(const TargetSpec& spec);
 /// append loads into the table; replace into `<table>__sluice_new` (created LIKE the table,
 /// so its indexes and constraints refuse what the table would), which Finalize publishes with
 /// one atomic RENAME TABLE (or DELETE + INSERT in one transaction when foreign keys reference
-/// the table). Each partition is one InnoDB transaction (MakeWriter); the run's partition marks
+/// the table). upsert merges each partition by key through a staging table (PlanMerge). Each
+/// partition is one InnoDB transaction (MakeWriter); the run's partition marks
 /// (TargetMarks, `sluice_partition_marks`) commit in it, which makes every partition exactly
 /// once. MariaDB rows cannot be traced back to the transaction that wrote them, so Undo (a
 /// failed tenant, --restart) refuses, naming what to do, instead of loading rows twice.

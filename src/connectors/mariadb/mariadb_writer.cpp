@@ -83,14 +83,15 @@ public:
                                                           : fmt::format("CAST({} AS UNSIGNED)", variable));
         }
         // NO_BACKSLASH_ESCAPES: '\' is one backslash.
+        const std::string& into = plan_->merge ? plan_->merge->stage : plan_->table_sql;
         load_sql_ = fmt::format("LOAD DATA LOCAL INFILE 'sluice' INTO TABLE {} CHARACTER SET utf8mb4 FIELDS "
                                 "TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' ({}){}",
-                                plan_->table_sql, columns, assignments);
+                                into, columns, assignments);
         std::string names;
         for (const std::string& c : plan_->columns) {
             names += (names.empty() ? "" : ", ") + QuoteIdent(c);
         }
-        insert_head_ = fmt::format("INSERT INTO {} ({}) VALUES ", plan_->table_sql, names);
+        insert_head_ = fmt::format("INSERT INTO {} ({}) VALUES ", into, names);
     }
 
     ~Writer() override { Rollback(); }
@@ -100,9 +101,42 @@ public:
             conn_ = std::make_unique<Connection>(plan_->url, "loading " + plan_->display);
             conn_->Execute(fmt::format("SET SESSION sql_mode = '{}'", kWriterSqlMode), "setting up the load session");
             mysql_set_local_infile_handler(conn_->get(), InfileInit, InfileRead, InfileEnd, InfileError, &infile_);
+            if (plan_->merge) {
+                for (const std::string& statement : plan_->merge->create) {
+                    conn_->Execute(statement, "creating the staging table of an upsert into " + plan_->display);
+                }
+            }
         }
         conn_->Execute("START TRANSACTION", "starting the partition's transaction on " + plan_->display);
         open_ = true;
+        if (plan_->merge) {
+            conn_->Execute(plan_->merge->clear, "emptying the staging table of an upsert into " + plan_->display);
+        }
+    }
+
+    std::optional<MergeCounts> Merge() override {
+        if (!plan_->merge) {
+            return std::nullopt;
+        }
+        const MergePlan& m = *plan_->merge;
+        const std::string what = "merging the partition into " + plan_->display;
+        conn_->Execute(m.pick_last, what);
+        MergeCounts counts;
+        counts.superseded = Affected(m.drop_others, what);
+        const int64_t keys = std::stoll(conn_->Value(m.keys, what).value_or("0"));
+        const int64_t existing = std::stoll(conn_->Value(m.existing, what).value_or("0"));
+        const int64_t affected = Affected(m.merge, what);
+        if (m.updates) {
+            // ON DUPLICATE KEY UPDATE counts 1 per inserted row, 2 per changed row, 0 per row
+            // that already held these values.
+            counts.inserted = keys - existing;
+            counts.updated = (affected - counts.inserted) / 2;
+            counts.unchanged = existing - counts.updated;
+        } else {
+            counts.inserted = affected;
+            counts.unchanged = keys - affected;
+        }
+        return counts;
     }
 
     void Write(const Batch& batch) override { Load(batch); }
@@ -120,10 +154,7 @@ public:
     }
 
     std::optional<int64_t> ExecuteCounting(const std::string& statement) override {
-        if (mysql_real_query(conn_->get(), statement.data(), statement.size()) != 0) {
-            throw conn_->LastError("marking the partition in " + plan_->display);
-        }
-        return static_cast<int64_t>(mysql_affected_rows(conn_->get()));
+        return Affected(statement, "marking the partition in " + plan_->display);
     }
 
     bool SupportsIsolatedWrites() const override { return true; }
@@ -148,6 +179,14 @@ public:
     std::string UndoToken() override { return kNoUndoToken; }
 
 private:
+    /// Runs one statement and says how many rows it changed.
+    int64_t Affected(const std::string& statement, const std::string& what) {
+        if (mysql_real_query(conn_->get(), statement.data(), statement.size()) != 0) {
+            throw conn_->LastError(what);
+        }
+        return static_cast<int64_t>(mysql_affected_rows(conn_->get()));
+    }
+
     void Load(const Batch& batch) {
         if (batch.rows() == 0) {
             return;

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "connectors/connector.hpp"
 #include "connectors/mariadb/mariadb_connection.hpp"
+#include "connectors/mariadb/mariadb_merge.hpp"
 #include "connectors/mariadb/mariadb_rows.hpp"
 
 namespace sluice::mariadb {
@@ -17,7 +19,7 @@ struct LoadPlan {
     std::string display;               ///< db.table for messages
     std::vector<std::string> columns;  ///< target columns, in the order of the batches' columns
     std::vector<LoadAs> load_as;
-    std::string application;           ///< who loads, for messages
+    std::optional<MergePlan> merge;    ///< upsert: rows load into its staging table, Merge applies them
 };
 
 /// The session every writer runs in: strict (a value that does not fit is an error, not a
