@@ -62,9 +62,13 @@ expect_exit 1 "$SLUICE" validate "$WORK/job/scd2_existing.yaml"
 expect_contains "$WORK/err" "target table t lacks the history column(s) valid_from, valid_to, is_current, scd2_hash that mode scd2 keeps"
 expect_exit 1 "$SLUICE" run "$WORK/job/scd2_existing.yaml" --progress none
 expect_contains "$WORK/err" "mode scd2 into t: the table lacks the history column(s) valid_from, valid_to, is_current, scd2_hash"
-sed 's|sqlite://out.db|mysql://u:secret@db/mart|' "$WORK/job/job.yaml" > "$WORK/job/mysql.yaml"
+sed 's|sqlite://out.db|odbc://u:secret@WarehouseDSN|' "$WORK/job/job.yaml" > "$WORK/job/odbc.yaml"
+expect_exit 2 "$SLUICE" plan "$WORK/job/odbc.yaml"
+expect_contains "$WORK/err" "no target connector for 'odbc://u:***@WarehouseDSN'"
+sed 's|sqlite://out.db|mysql://u:secret@db/mart|; s/table: t}/table: t, mode: scd2, key: [id]}/' "$WORK/job/job.yaml" > "$WORK/job/mysql.yaml"
 expect_exit 2 "$SLUICE" plan "$WORK/job/mysql.yaml"
-expect_contains "$WORK/err" "no target connector for 'mysql://u:***@db/mart'"
+expect_contains "$WORK/err" "target.mode scd2 into MariaDB is not in this build"
+grep -q secret "$WORK/err" && fail "the password was printed" || pass "the password was not printed"
 
 # A run that failed before committing anything does not block the next one.
 sed 's/name: bad_rows/name: no_commit/; s/table: t}/table: narrow}/' "$WORK/job/job.yaml" > "$WORK/job/narrow.yaml"
