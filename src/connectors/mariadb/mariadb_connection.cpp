@@ -151,7 +151,7 @@ ZeroDates ZeroDatesOf(const Url& url) {
     throw Error(ErrorKind::kConfig, fmt::format("MariaDB URL: zero_dates must be null or reject, not '{}'", it->second));
 }
 
-Connection::Connection(const Url& url, std::string_view purpose) {
+Connection::Connection(const Url& url, std::string_view purpose, bool local_infile) : url_(url) {
     InitLibrary();
     mysql_ = mysql_init(nullptr);
     if (mysql_ == nullptr) {
@@ -176,7 +176,7 @@ Connection::Connection(const Url& url, std::string_view purpose) {
     if (mysql_real_connect(mysql_, host, url.user.empty() ? nullptr : url.user.c_str(),
                            url.password.empty() ? nullptr : url.password.c_str(),
                            url.database.empty() ? nullptr : url.database.c_str(), url.port, socket,
-                           CLIENT_LOCAL_FILES | CLIENT_MULTI_STATEMENTS) == nullptr) {
+                           CLIENT_MULTI_STATEMENTS | (local_infile ? CLIENT_LOCAL_FILES : 0)) == nullptr) {
         const std::string where = socket != nullptr ? fmt::format("socket {}", url.socket)
                                                     : fmt::format("{}:{}", url.host, url.port);
         Error error = LastError(fmt::format("connecting to MariaDB at {} ({})", where, purpose));
@@ -258,6 +258,17 @@ MYSQL_RES* Connection::Stream(const std::string& sql, std::string_view what) {
 void Connection::Cancel() noexcept {
     if (mysql_ != nullptr) {
         mariadb_cancel(mysql_);
+    }
+}
+
+void Connection::KillRunningQuery() noexcept {
+    if (mysql_ == nullptr) {
+        return;
+    }
+    try {
+        Connection killer(url_, "stopping a read");
+        killer.Execute(fmt::format("KILL QUERY {}", mysql_thread_id(mysql_)), "stopping a read");
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the server may be gone
     }
 }
 

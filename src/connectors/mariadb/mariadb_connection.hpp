@@ -42,7 +42,9 @@ class Connection {
 public:
     /// Connects; Error(kConnection) with SQLSTATE 28000 for a refused login, transient
     /// Error(kConnection) for an unreachable server. `purpose` names the use in messages.
-    Connection(const Url& url, std::string_view purpose);
+    /// `local_infile`: the connection may send LOAD DATA LOCAL INFILE (writers only: a server
+    /// may ask for any file a connection with it allowed names).
+    Connection(const Url& url, std::string_view purpose, bool local_infile = false);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -61,11 +63,16 @@ public:
     /// Makes the connection's pending reads fail at once, so that freeing an unfinished
     /// unbuffered result does not read its remaining rows first.
     void Cancel() noexcept;
+    /// Stops the statement this connection runs on the server (KILL QUERY from a connection
+    /// of its own): a cancelled read would otherwise go on until the server's write times out,
+    /// holding its snapshot. Best effort; never throws.
+    void KillRunningQuery() noexcept;
 
     /// The Error for the connection's last failure, naming `what`.
     Error LastError(std::string_view what);
 
 private:
+    Url url_;
     MYSQL* mysql_ = nullptr;
 };
 

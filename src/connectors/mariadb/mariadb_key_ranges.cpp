@@ -8,8 +8,12 @@ namespace sluice::mariadb {
 
 namespace {
 
-bool IsInteger(LogicalType t) {
-    return t == LogicalType::kInt16 || t == LogicalType::kInt32 || t == LogicalType::kInt64;
+/// Keys cut evenly between MIN and MAX. Not YEAR: MariaDB reads a literal 1..99 as a two-digit
+/// year, so an even cut below 100 would mean another year.
+bool IsEvenlyCut(const Field& key) {
+    const LogicalType t = key.type.id;
+    return (t == LogicalType::kInt16 || t == LogicalType::kInt32 || t == LogicalType::kInt64) &&
+           key.native_type.rfind("year", 0) != 0;
 }
 
 std::string Where(const std::string& condition, const std::string& filter) {
@@ -43,13 +47,15 @@ std::vector<Slice> FromCuts(const Field& key, const std::vector<std::string>& cu
 std::vector<std::string> WalkCuts(const KeyRangeQuery& q, int64_t chunk_rows) {
     const std::string column = QuoteIdent(q.key.name);
     const std::string what = fmt::format("reading the partition key {} of {}", q.key.name, q.label);
-    ResultPtr result(q.connection->Stream(fmt::format("SELECT {} FROM {}{} ORDER BY {}", ReadExpression(q.key, column),
+    ResultPtr result(q.connection->Stream(fmt::format("SELECT {} FROM {}{} ORDER BY {}", BoundExpression(q.key, column),
                                                       q.from, Where(column + " IS NOT NULL", q.filter), column),
                                           what));
     std::vector<std::string> cuts;
     int64_t seen = 0;
     while (MYSQL_ROW row = mysql_fetch_row(result.get())) {
-        if (++seen % chunk_rows != 1 || seen == 1) {
+        // Rows chunk_rows + 1, 2 * chunk_rows + 1, ... start a slice.
+        ++seen;
+        if (seen == 1 || (seen - 1) % chunk_rows != 0) {
             continue;
         }
         const std::string value(row[0], mysql_fetch_lengths(result.get())[0]);
@@ -68,7 +74,7 @@ std::vector<std::string> WalkCuts(const KeyRangeQuery& q, int64_t chunk_rows) {
 bool CanCutOn(const Field& key) {
     const LogicalType t = key.type.id;
     return t != LogicalType::kBool && t != LogicalType::kJson && t != LogicalType::kArray &&
-           t != LogicalType::kInterval && !IsBit(key);
+           t != LogicalType::kInterval && !IsBit(key) && !IsEnumOrSet(key);
 }
 
 std::vector<Slice> CutKeyRanges(const KeyRangeQuery& q, int64_t rows, int64_t chunk_rows) {
@@ -77,7 +83,7 @@ std::vector<Slice> CutKeyRanges(const KeyRangeQuery& q, int64_t rows, int64_t ch
     if (slices <= 1) {
         return FromCuts(q.key, {}, rows);
     }
-    if (IsInteger(q.key.type.id)) {
+    if (IsEvenlyCut(q.key)) {
         const std::string column = QuoteIdent(q.key.name);
         const auto bounds = q.connection->Rows(
             fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}{2}", column, q.from, q.filter.empty() ? "" : " WHERE " + q.filter),

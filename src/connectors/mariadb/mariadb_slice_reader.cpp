@@ -39,7 +39,9 @@ SliceReader::SliceReader(std::unique_ptr<Connection> connection, ResultPtr resul
 
 SliceReader::~SliceReader() {
     if (!done_) {
-        // mysql_free_result would first read every row the server still has to send.
+        // mysql_free_result would first read every row the server still has to send; and the
+        // server would go on sending until its write timed out.
+        connection_->KillRunningQuery();
         connection_->Cancel();
     }
     result_.reset();

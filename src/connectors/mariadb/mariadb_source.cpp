@@ -1,8 +1,8 @@
 #include "connectors/mariadb/mariadb_source.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -40,6 +40,7 @@ public:
                 free_.push_back(std::move(c));
             }
         } catch (...) {
+            free_.clear();  // a retry opens a whole new set, at one new instant
             planner.Execute("UNLOCK TABLES", "unlocking the tables");
             throw;
         }
@@ -49,8 +50,10 @@ public:
 
     std::unique_ptr<Connection> Borrow(const std::string& label) {
         std::unique_lock lock(mu_);
-        // A worker may open its next slice a moment before it frees the last one's connection.
-        cv_.wait_for(lock, std::chrono::seconds(30), [&] { return !free_.empty() || lost_ == total_; });
+        // Every borrowed connection comes back (or is counted lost) when its reader goes, so
+        // waiting for one cannot hang: a worker may open its next slice a moment before it
+        // frees the last one's connection.
+        cv_.wait(lock, [&] { return !free_.empty() || lost_ == total_; });
         if (free_.empty()) {
             throw Error(ErrorKind::kConnection,
                         fmt::format("consistent: true: the snapshot connections reading {} were lost ({} of {}); "
@@ -91,7 +94,7 @@ public:
             url_.database = spec_.tenant_schema;  // a tenant's database; unqualified names resolve there
         }
         zero_dates_ = ZeroDatesOf(url_);
-        conn_ = std::make_unique<Connection>(url_, "planning");
+        Planner();  // fails here, at plan time, for a wrong URL, password or database
         if (spec_.query.empty()) {
             auto [database, table] = SplitTableName(spec_.table, "source.table");
             database_ = database.empty() ? url_.database : database;
@@ -122,7 +125,7 @@ public:
         }
         const std::string what = "counting the rows of " + label_;
         if (!table_.empty() && spec_.tenant_column.empty()) {
-            const auto rows = conn_->Value(
+            const auto rows = Planner().Value(
                 fmt::format("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND "
                             "TABLE_NAME = {}",
                             QuoteString(database_), QuoteString(table_)),
@@ -130,100 +133,16 @@ public:
             estimate_ = rows ? std::stoll(*rows) : -1;
         }
         if (estimate_ < kExactCountBelow) {
-            estimate_ = std::stoll(conn_->Value(fmt::format("SELECT COUNT(*) FROM {}{}", From(), Where({})), what)
+            estimate_ = std::stoll(Planner().Value(fmt::format("SELECT COUNT(*) FROM {}{}", From(), Where({})), what)
                                        .value_or("0"));
         }
         return estimate_;
     }
 
     std::vector<Slice> Partition(const PartitionRequest& request) override {
-        const Schema schema = Describe();
-        workers_ = std::max(1, request.workers);
-        std::string strategy = request.strategy;
-        if (strategy != "auto" && strategy != "none" && strategy != "key_range" && strategy != "hash" &&
-            strategy != "offset") {
-            throw Error(ErrorKind::kConfig, fmt::format("partition strategy {} does not apply to MariaDB source {}; "
-                                                        "use auto, key_range, hash, offset or none",
-                                                        strategy, label_));
-        }
-        std::string column = request.column;
-        if (column.empty() && schema.primary_key.size() == 1) {
-            column = schema.primary_key.front();
-        }
-        const std::optional<size_t> at = column.empty() ? std::nullopt : schema.Find(column);
-        if (!column.empty() && !at && (strategy != "auto" || !request.column.empty())) {
-            throw Error(ErrorKind::kConfig, fmt::format("partition.column {} is not a column of {} (columns: {})",
-                                                        column, label_, schema.Describe()));
-        }
-        if (column.empty() && (strategy == "key_range" || strategy == "hash" || strategy == "offset")) {
-            throw Error(ErrorKind::kConfig, fmt::format("partition.strategy {} needs partition.column: {} has no "
-                                                        "single-column primary key",
-                                                        strategy, label_));
-        }
-        const bool windowed = request.window.active();
-        const int64_t rows = windowed && request.window_rows >= 0 ? request.window_rows : EstimateRows();
-        const Field* key = at ? &schema.fields[*at] : nullptr;
-        if (strategy == "auto") {
-            const bool integer_key = key && (key->type.id == LogicalType::kInt16 || key->type.id == LogicalType::kInt32 ||
-                                             key->type.id == LogicalType::kInt64);
-            const bool named = key && !request.column.empty() && CanCutOn(*key);
-            strategy = rows >= request.min_rows_for_parallel && (integer_key || named) ? "key_range" : "none";
-            if (strategy == "none" && request.whole_keys && key && rows >= request.min_rows_for_parallel) {
-                strategy = "hash";  // a merge's key MariaDB cannot order usefully still splits by hash
-            }
-        }
-        if (strategy == "key_range" && !CanCutOn(*key)) {
-            throw Error(ErrorKind::kConfig, fmt::format("partition.column {} of {} is {}; key_range needs a number, "
-                                                        "text, date or timestamp column; use hash or none",
-                                                        key->name, label_, key->native_type));
-        }
-        if (strategy == "none") {
-            Slice all;
-            all.strategy = "none";
-            all.estimated_rows = rows;
-            return {all};
-        }
-        if (strategy == "hash") {
-            const int buckets = std::max(1, request.hash_partitions > 0 ? request.hash_partitions : request.workers);
-            std::vector<Slice> out;
-            for (int i = 0; i < buckets; ++i) {
-                Slice s;
-                s.strategy = "hash";
-                s.column = key->name;
-                s.lower = std::to_string(i);
-                s.upper = std::to_string(buckets);
-                s.includes_nulls = i == 0;
-                s.estimated_rows = rows < 0 ? -1 : rows / buckets;
-                out.push_back(std::move(s));
-            }
-            return out;
-        }
-        if (strategy == "offset") {
-            notes_.push_back(fmt::format("offset partitions order by {}: it must be unique, and rows changing during "
-                                         "the run may be missed or read twice unless consistent: true",
-                                         key->name));
-            const int64_t chunk = std::max<int64_t>(1, request.chunk_rows);
-            const int64_t slices = std::max<int64_t>(1, (rows + chunk - 1) / chunk);
-            std::vector<Slice> out;
-            for (int64_t i = 0; i < slices; ++i) {
-                Slice s;
-                s.strategy = "offset";
-                s.column = key->name;
-                if (i > 0) s.lower = std::to_string(i * chunk);
-                if (i + 1 < slices) s.upper = std::to_string((i + 1) * chunk);
-                s.estimated_rows = chunk;
-                out.push_back(std::move(s));
-            }
-            return out;
-        }
-        NoteMissingIndex(key->name);
-        KeyRangeQuery query{conn_.get(), From(), label_, *key, ""};
-        std::vector<std::string> filter;
-        if (windowed) {
-            filter.push_back(WindowSql(schema, request.window));
-        }
-        query.filter = Conditions(filter);
-        return CutKeyRanges(query, rows, request.chunk_rows);
+        std::vector<Slice> slices = Cut(request);
+        ReleasePlanner();
+        return slices;
     }
 
     std::unique_ptr<sluice::SliceReader> Open(const Slice& slice) override {
@@ -277,7 +196,7 @@ public:
 
     std::vector<std::string> QueryValues(const std::string& query) override {
         std::vector<std::string> values;
-        for (auto& row : conn_->Rows(query, "running tenants.query")) {
+        for (auto& row : Planner().Rows(query, "running tenants.query")) {
             if (!row.empty() && row[0]) {
                 values.push_back(std::move(*row[0]));
             }
@@ -294,7 +213,7 @@ public:
         for (const std::string& name : columns) {
             const Field& field = CursorField(schema, name);
             const std::string column = QuoteIdent(field.name);
-            select += (select.empty() ? "" : ", ") + ReadExpression(field, column);
+            select += (select.empty() ? "" : ", ") + BoundExpression(field, column);
             order += (order.empty() ? "" : ", ") + column + " DESC";
             conditions.push_back(column + " IS NOT NULL");
         }
@@ -303,7 +222,7 @@ public:
             conditions.push_back(fmt::format("{} <= NOW(6) - INTERVAL {} MICROSECOND", QuoteIdent(columns.front()),
                                              static_cast<int64_t>(settle_seconds * 1e6)));
         }
-        const auto rows = conn_->Rows(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1", select, From(),
+        const auto rows = Planner().Rows(fmt::format("SELECT {} FROM {}{} ORDER BY {} LIMIT 1", select, From(),
                                                   Where(conditions), order),
                                       "reading the incremental cursor's high-water mark of " + label_);
         if (rows.empty()) {
@@ -324,7 +243,7 @@ public:
         }
         const std::string what = "counting the rows of the incremental window of " + label_;
         const std::string in_window = WindowSql(schema, window);
-        const auto counts = conn_->Rows(fmt::format("SELECT COALESCE(SUM({}), 0), COALESCE(SUM({}), 0) FROM {}{}",
+        const auto counts = Planner().Rows(fmt::format("SELECT COALESCE(SUM({}), 0), COALESCE(SUM({}), 0) FROM {}{}",
                                                     in_window, any_null, From(), Where({})),
                                         what);
         WindowCount out{std::stoll(counts.at(0).at(0).value_or("0")), std::stoll(counts.at(0).at(1).value_or("0"))};
@@ -335,7 +254,7 @@ public:
             }
         }
         if (!key_list.empty() && out.rows > 0) {
-            const auto distinct = conn_->Value(fmt::format("SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {}{}) AS k",
+            const auto distinct = Planner().Value(fmt::format("SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {}{}) AS k",
                                                            key_list, From(), Where({in_window})),
                                                what);
             out.repeated_keys = out.rows - std::stoll(distinct.value_or("0"));
@@ -352,7 +271,7 @@ public:
                                                         field.name, label_, field.native_type));
         }
         const std::string cast = t == LogicalType::kDate ? "DATE" : "DATETIME(6)";
-        const auto out = conn_->Value(fmt::format("SELECT CAST(CAST({} AS DATETIME(6)) - INTERVAL {} MICROSECOND AS {})",
+        const auto out = Planner().Value(fmt::format("SELECT CAST(CAST({} AS DATETIME(6)) - INTERVAL {} MICROSECOND AS {})",
                                                   QuoteString(value), static_cast<int64_t>(seconds * 1e6), cast),
                                       "going back incremental.lookback from the mark");
         if (!out) {
@@ -364,6 +283,98 @@ public:
     }
 
 private:
+    /// The slices of Partition (see OpenSource).
+    std::vector<Slice> Cut(const PartitionRequest& request) {
+        const Schema schema = Describe();
+        workers_ = std::max(1, request.workers);
+        std::string strategy = request.strategy;
+        if (strategy != "auto" && strategy != "none" && strategy != "key_range" && strategy != "hash" &&
+            strategy != "offset") {
+            throw Error(ErrorKind::kConfig, fmt::format("partition strategy {} does not apply to MariaDB source {}; "
+                                                        "use auto, key_range, hash, offset or none",
+                                                        strategy, label_));
+        }
+        std::string column = request.column;
+        if (column.empty() && schema.primary_key.size() == 1) {
+            column = schema.primary_key.front();
+        }
+        const std::optional<size_t> at = column.empty() ? std::nullopt : schema.Find(column);
+        if (!column.empty() && !at && (strategy != "auto" || !request.column.empty())) {
+            throw Error(ErrorKind::kConfig, fmt::format("partition.column {} is not a column of {} (columns: {})",
+                                                        column, label_, schema.Describe()));
+        }
+        if (column.empty() && (strategy == "key_range" || strategy == "hash" || strategy == "offset")) {
+            throw Error(ErrorKind::kConfig, fmt::format("partition.strategy {} needs partition.column: {} has no "
+                                                        "single-column primary key",
+                                                        strategy, label_));
+        }
+        const bool windowed = request.window.active();
+        const int64_t rows = windowed && request.window_rows >= 0 ? request.window_rows : EstimateRows();
+        const Field* key = at ? &schema.fields[*at] : nullptr;
+        if (strategy == "auto") {
+            const bool integer_key = key && (key->type.id == LogicalType::kInt16 || key->type.id == LogicalType::kInt32 ||
+                                             key->type.id == LogicalType::kInt64);
+            const bool named = key && !request.column.empty() && CanCutOn(*key);
+            strategy = rows >= request.min_rows_for_parallel && (integer_key || named) ? "key_range" : "none";
+            if (strategy == "none" && request.whole_keys && key && rows >= request.min_rows_for_parallel) {
+                strategy = "hash";  // a merge's key MariaDB cannot order usefully still splits by hash
+            }
+        }
+        if (strategy == "key_range" && !CanCutOn(*key)) {
+            throw Error(ErrorKind::kConfig, fmt::format("partition.column {} of {} is {}; key_range needs a number, "
+                                                        "text, binary, date or timestamp column (not bool, BIT, ENUM, "
+                                                        "SET or JSON); use hash or none",
+                                                        key->name, label_, key->native_type));
+        }
+        if (strategy == "none") {
+            Slice all;
+            all.strategy = "none";
+            all.estimated_rows = rows;
+            return {all};
+        }
+        if (strategy == "hash") {
+            const int buckets = std::max(1, request.hash_partitions > 0 ? request.hash_partitions : request.workers);
+            std::vector<Slice> out;
+            for (int i = 0; i < buckets; ++i) {
+                Slice s;
+                s.strategy = "hash";
+                s.column = key->name;
+                s.lower = std::to_string(i);
+                s.upper = std::to_string(buckets);
+                s.includes_nulls = i == 0;
+                s.estimated_rows = rows < 0 ? -1 : rows / buckets;
+                out.push_back(std::move(s));
+            }
+            return out;
+        }
+        if (strategy == "offset") {
+            notes_.push_back(fmt::format("offset partitions order by {}: it must be unique, and rows changing during "
+                                         "the run may be missed or read twice unless consistent: true",
+                                         key->name));
+            const int64_t chunk = std::max<int64_t>(1, request.chunk_rows);
+            const int64_t slices = std::max<int64_t>(1, (rows + chunk - 1) / chunk);
+            std::vector<Slice> out;
+            for (int64_t i = 0; i < slices; ++i) {
+                Slice s;
+                s.strategy = "offset";
+                s.column = key->name;
+                if (i > 0) s.lower = std::to_string(i * chunk);
+                if (i + 1 < slices) s.upper = std::to_string((i + 1) * chunk);
+                s.estimated_rows = chunk;
+                out.push_back(std::move(s));
+            }
+            return out;
+        }
+        NoteMissingIndex(key->name);
+        KeyRangeQuery query{&Planner(), From(), label_, *key, ""};
+        std::vector<std::string> filter;
+        if (windowed) {
+            filter.push_back(WindowSql(schema, request.window));
+        }
+        query.filter = Conditions(filter);
+        return CutKeyRanges(query, rows, request.chunk_rows);
+    }
+
     std::string From() const {
         if (table_.empty()) {
             return "(" + spec_.query + ") AS sluice_query";
@@ -393,7 +404,18 @@ private:
     std::string TenantLiteral() const {
         const Schema schema = schema_.value_or(Schema{});
         const std::optional<size_t> at = schema.Find(spec_.tenant_column);
+        if (at && schema.fields[*at].type.id == LogicalType::kBytes) {
+            return fmt::format("X'{}'", HexOf(spec_.tenant_value));
+        }
         return at ? Literal(schema.fields[*at], spec_.tenant_value) : QuoteString(spec_.tenant_value);
+    }
+
+    static std::string HexOf(std::string_view bytes) {
+        std::string out;
+        for (const unsigned char c : bytes) {
+            fmt::format_to(std::back_inserter(out), "{:02X}", c);
+        }
+        return out;
     }
 
     const Field& CursorField(const Schema& schema, const std::string& name) const {
@@ -401,6 +423,12 @@ private:
         if (!at) {
             throw Error(ErrorKind::kSchema, fmt::format("incremental.cursor column {} is not a column of {} (columns: {})",
                                                         name, label_, schema.Describe()));
+        }
+        if (IsEnumOrSet(schema.fields[*at])) {
+            throw Error(ErrorKind::kConfig, fmt::format("incremental.cursor column {} of {} is {}: MariaDB orders its "
+                                                        "values by the definition but compares them as text, so no "
+                                                        "window of them holds; use another column",
+                                                        name, label_, schema.fields[*at].native_type));
         }
         return schema.fields[*at];
     }
@@ -416,9 +444,9 @@ private:
     }
 
     Schema DescribeTable() {
-        std::optional<Schema> schema = ReadTable(*conn_, database_, table_);
+        std::optional<Schema> schema = ReadTable(Planner(), database_, table_);
         if (!schema) {
-            throw MissingTableError(*conn_, database_, table_, "source.table");
+            throw MissingTableError(Planner(), database_, table_, "source.table");
         }
         label_ = database_ + "." + table_;
         return *schema;
@@ -427,13 +455,13 @@ private:
     Schema DescribeQuery() {
         const std::string what = "preparing source.query";
         const std::string sql = fmt::format("SELECT * FROM {} LIMIT 0", From());
-        if (mysql_real_query(conn_->get(), sql.data(), sql.size()) != 0) {
-            Error e = conn_->LastError(what);
+        if (mysql_real_query(Planner().get(), sql.data(), sql.size()) != 0) {
+            Error e = Planner().LastError(what);
             throw Error(ErrorKind::kConfig, std::string(e.what()) + "; source.query must be one SELECT", e.sqlstate());
         }
-        ResultPtr result(mysql_store_result(conn_->get()));
+        ResultPtr result(mysql_store_result(Planner().get()));
         if (!result) {
-            throw conn_->LastError(what);
+            throw Planner().LastError(what);
         }
         Schema schema;
         const unsigned count = mysql_num_fields(result.get());
@@ -456,7 +484,7 @@ private:
         if (table_.empty()) {
             return;
         }
-        const auto indexed = conn_->Value(
+        const auto indexed = Planner().Value(
             fmt::format("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} "
                         "AND COLUMN_NAME = {} AND SEQ_IN_INDEX = 1",
                         QuoteString(database_), QuoteString(table_), QuoteString(column)),
@@ -468,10 +496,25 @@ private:
         }
     }
 
+    /// The planner's connection, opened on first use. Released once the source is cut into
+    /// partitions, so that a job of hundreds of tenants does not hold one per tenant for the run.
+    Connection& Planner() {
+        if (!conn_) {
+            conn_ = std::make_unique<Connection>(url_, "planning");
+        }
+        return *conn_;
+    }
+
+    void ReleasePlanner() {
+        if (!spec_.consistent) {
+            conn_.reset();  // a consistent read still locks the tables through it, at the first Open
+        }
+    }
+
     SnapshotPool& Snapshot() {
         std::lock_guard lock(snapshot_mu_);
         if (!snapshot_.opened()) {
-            snapshot_.Open(url_, *conn_, workers_);
+            snapshot_.Open(url_, Planner(), workers_);
         }
         return snapshot_;
     }
@@ -479,7 +522,7 @@ private:
     SourceSpec spec_;
     Url url_;
     ZeroDates zero_dates_ = ZeroDates::kNull;
-    std::unique_ptr<Connection> conn_;  // the planner's connection
+    std::unique_ptr<Connection> conn_;  // the planner's connection (Planner())
     std::string database_;
     std::string table_;  // empty for a query
     std::string label_;

@@ -139,6 +139,8 @@ DataType TypeOfField(const MYSQL_FIELD& field) {
 std::string NativeTypeOfField(const MYSQL_FIELD& field) {
     const DataType type = TypeOfField(field);
     const std::string unsigned_suffix = (field.flags & UNSIGNED_FLAG) != 0 ? " unsigned" : "";
+    if ((field.flags & ENUM_FLAG) != 0) return "enum";
+    if ((field.flags & SET_FLAG) != 0) return "set";
     switch (field.type) {
         case MYSQL_TYPE_TINY: return "tinyint" + unsigned_suffix;
         case MYSQL_TYPE_SHORT: return "smallint" + unsigned_suffix;
@@ -190,6 +192,14 @@ std::string SqlTypeFor(const Field& field, bool in_key) {
 
 bool IsBit(const Field& field) { return field.native_type.rfind("bit", 0) == 0; }
 
+bool IsEnumOrSet(const Field& field) {
+    return field.native_type.rfind("enum", 0) == 0 || field.native_type.rfind("set", 0) == 0;
+}
+
+std::string BoundExpression(const Field& field, const std::string& column) {
+    return field.type.id == LogicalType::kBytes ? fmt::format("HEX({})", column) : ReadExpression(field, column);
+}
+
 std::string ReadExpression(const Field& field, const std::string& column) {
     if (field.type.id == LogicalType::kFloat32) {
         return fmt::format("{} + 0e0", column);  // DOUBLE holds every FLOAT exactly
@@ -212,11 +222,13 @@ std::string Literal(const Field& field, std::string_view value) {
         return std::string(value);
     }
     if (t == LogicalType::kBytes) {
-        std::string hex = "X'";
-        for (const unsigned char c : value) {
-            fmt::format_to(std::back_inserter(hex), "{:02X}", c);
+        const bool hex = value.size() % 2 == 0 && std::all_of(value.begin(), value.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+        });
+        if (!hex) {
+            throw Error(ErrorKind::kInternal, fmt::format("a bound of binary column {} is not hex", field.name));
         }
-        return hex + "'";
+        return fmt::format("X'{}'", value);
     }
     return QuoteString(value);
 }

@@ -41,10 +41,19 @@ std::string NativeTypeOfField(const MYSQL_FIELD& field);
 /// and BIT as its number (the text protocol sends BIT's raw bytes).
 std::string ReadExpression(const Field& field, const std::string& column);
 
-/// A literal of `value` (a value of `field` as text) that compares with the column as the
-/// value does: numbers bare (a quoted one would compare as a double), binary strings in hex,
-/// text quoted.
+/// The expression whose text is a bound of column `field` (a key_range cut, an incremental
+/// mark): ReadExpression's, except binary strings as HEX(), so that bounds are always text
+/// the plan and the ledger can hold.
+std::string BoundExpression(const Field& field, const std::string& column);
+
+/// A literal of `value` (a bound of `field` as BoundExpression writes it) that compares with
+/// the column as the value does: numbers bare (a quoted one would compare as a double), binary
+/// strings from their hex, text quoted.
 std::string Literal(const Field& field, std::string_view value);
+
+/// ENUM and SET columns: MariaDB orders them by their position in the definition but compares
+/// them with strings as strings, so no range of them can be cut or windowed consistently.
+bool IsEnumOrSet(const Field& field);
 
 /// The MariaDB column type a table sluice creates gets for `field`: the logical type's exact
 /// counterpart (docs/job-file.md); uuid as CHAR(36); timestamptz as DATETIME(6) holding UTC (TIMESTAMP ends in

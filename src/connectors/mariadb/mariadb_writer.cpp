@@ -98,7 +98,7 @@ public:
 
     void Begin(const Slice& /*slice*/) override {
         if (!conn_) {
-            conn_ = std::make_unique<Connection>(plan_->url, "loading " + plan_->display);
+            conn_ = std::make_unique<Connection>(plan_->url, "loading " + plan_->display, true);
             conn_->Execute(fmt::format("SET SESSION sql_mode = '{}'", kWriterSqlMode), "setting up the load session");
             mysql_set_local_infile_handler(conn_->get(), InfileInit, InfileRead, InfileEnd, InfileError, &infile_);
             if (plan_->merge) {
