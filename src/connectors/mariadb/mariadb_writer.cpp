@@ -1,13 +1,13 @@
 #include "connectors/mariadb/mariadb_writer.hpp"
 
-#include <errmsg.h>
 #include <mysqld_error.h>
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
+
+#include "connectors/mariadb/mariadb_load_stream.hpp"
 
 namespace sluice::mariadb {
 
@@ -19,33 +19,6 @@ namespace {
 
 /// INSERT statements stay well below max_allowed_packet (16 MiB by default).
 constexpr size_t kInsertStatementBytes = 4 << 20;
-
-/// What the local-infile callbacks read: the encoded batch.
-struct InfileData {
-    const std::string* bytes = nullptr;
-    size_t at = 0;
-};
-
-int InfileInit(void** state, const char* /*filename*/, void* userdata) {
-    *state = userdata;
-    static_cast<InfileData*>(userdata)->at = 0;
-    return 0;
-}
-
-int InfileRead(void* state, char* buffer, unsigned int length) {
-    auto* data = static_cast<InfileData*>(state);
-    const size_t n = std::min<size_t>(length, data->bytes->size() - data->at);
-    std::memcpy(buffer, data->bytes->data() + data->at, n);
-    data->at += n;
-    return static_cast<int>(n);
-}
-
-void InfileEnd(void* /*state*/) {}
-
-int InfileError(void* /*state*/, char* message, unsigned int length) {
-    std::snprintf(message, length, "sluice could not supply the rows");
-    return CR_UNKNOWN_ERROR;
-}
 
 /// The SQLSTATE of a warning LOAD DATA LOCAL raised instead of failing.
 std::string WarningSqlstate(unsigned code) {
@@ -100,7 +73,9 @@ public:
         if (!conn_) {
             conn_ = std::make_unique<Connection>(plan_->url, "loading " + plan_->display, true);
             conn_->Execute(fmt::format("SET SESSION sql_mode = '{}'", kWriterSqlMode), "setting up the load session");
-            mysql_set_local_infile_handler(conn_->get(), InfileInit, InfileRead, InfileEnd, InfileError, &infile_);
+            stream_.Install(conn_->get());
+            // A server with local_infile off refuses LOAD DATA LOCAL: INSERTs instead.
+            use_insert_ = conn_->Value("SELECT @@local_infile", "setting up the load session") != "1";
             if (plan_->merge) {
                 for (const std::string& statement : plan_->merge->create) {
                     conn_->Execute(statement, "creating the staging table of an upsert into " + plan_->display);
@@ -118,6 +93,7 @@ public:
         if (!plan_->merge) {
             return std::nullopt;
         }
+        FinishStream();
         const MergePlan& m = *plan_->merge;
         const std::string what = "merging the partition into " + plan_->display;
         conn_->Execute(m.pick_last, what);
@@ -139,14 +115,36 @@ public:
         return counts;
     }
 
-    void Write(const Batch& batch) override { Load(batch); }
+    /// Streams the batch into the partition's one LOAD statement (started by the first batch),
+    /// which runs while the next batch is read and encoded.
+    void Write(const Batch& batch) override {
+        if (batch.rows() == 0) {
+            return;
+        }
+        if (use_insert_) {
+            Insert(batch);
+            return;
+        }
+        if (!stream_.running()) {
+            stream_.Start(conn_->get(), load_sql_);
+            streamed_rows_ = 0;
+        }
+        std::string chunk;
+        EncodeLoadRows(batch, plan_->load_as, chunk);
+        streamed_rows_ += batch.rows();
+        if (!stream_.Push(std::move(chunk))) {
+            FinishStream();  // the statement ended early: throws its error
+        }
+    }
 
     void Commit() override {
+        FinishStream();
         conn_->Execute("COMMIT", "committing the partition into " + plan_->display);
         open_ = false;
     }
 
     void Rollback() noexcept override {
+        stream_.Abort();
         if (open_ && conn_) {
             mysql_query(conn_->get(), "ROLLBACK");
         }
@@ -154,15 +152,18 @@ public:
     }
 
     std::optional<int64_t> ExecuteCounting(const std::string& statement) override {
+        FinishStream();
         return Affected(statement, "marking the partition in " + plan_->display);
     }
 
     bool SupportsIsolatedWrites() const override { return true; }
 
     std::optional<Error> TryWrite(const Batch& batch) override {
+        FinishStream();
         conn_->Execute("SAVEPOINT sluice_batch", "isolating a batch");
         try {
-            Load(batch);
+            Write(batch);
+            FinishStream();
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::kData || !IsDataSqlstate(e.sqlstate())) {
                 throw;
@@ -176,7 +177,10 @@ public:
 
     /// MariaDB rows carry nothing that tells which transaction wrote them: the token says so,
     /// and the sink's Undo refuses rather than leave the rows to be loaded twice.
-    std::string UndoToken() override { return kNoUndoToken; }
+    std::string UndoToken() override {
+        FinishStream();
+        return kNoUndoToken;
+    }
 
 private:
     /// Runs one statement and says how many rows it changed.
@@ -187,24 +191,19 @@ private:
         return static_cast<int64_t>(mysql_affected_rows(conn_->get()));
     }
 
-    void Load(const Batch& batch) {
-        if (batch.rows() == 0) {
+    /// Ends the partition's LOAD statement, if one runs, and checks what it stored.
+    void FinishStream() {
+        if (!stream_.running()) {
             return;
         }
-        if (!use_insert_) {
-            encoded_.clear();
-            EncodeLoadRows(batch, plan_->load_as, encoded_);
-            infile_.bytes = &encoded_;
-            if (mysql_real_query(conn_->get(), load_sql_.data(), load_sql_.size()) == 0) {
-                CheckLoaded(batch.rows());
-                return;
-            }
-            const unsigned code = mysql_errno(conn_->get());
-            if (code != ER_NOT_ALLOWED_COMMAND && code != ER_LOAD_INFILE_CAPABILITY_DISABLED) {
-                throw conn_->LastError("loading rows into " + plan_->display);
-            }
-            use_insert_ = true;  // the server (or its local_infile setting) refuses LOCAL INFILE
+        if (stream_.Finish() != 0) {
+            throw conn_->LastError("loading rows into " + plan_->display);
         }
+        CheckLoaded(streamed_rows_);
+    }
+
+    /// Multi-row INSERTs, for a server that refuses LOCAL INFILE.
+    void Insert(const Batch& batch) {
         for (size_t begin = 0; begin < batch.rows();) {
             encoded_ = insert_head_;
             size_t end = begin;
@@ -249,7 +248,8 @@ private:
     std::string load_sql_;
     std::string insert_head_;
     std::string encoded_;
-    InfileData infile_;
+    LoadStream stream_;
+    size_t streamed_rows_ = 0;  // rows handed to the running LOAD statement
     bool open_ = false;
     bool use_insert_ = false;
 };

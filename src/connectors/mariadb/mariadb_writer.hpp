@@ -31,9 +31,8 @@ extern const char* const kWriterSqlMode;
 inline constexpr const char* kNoUndoToken = "mariadb:none";
 
 /// A partition's transaction on its own connection (kept from one partition to the next).
-/// Rows go in with LOAD DATA LOCAL INFILE fed from memory through libmariadb's local-infile
-/// callbacks, one statement per batch; where the server refuses LOCAL INFILE, with multi-row
-/// INSERTs. LOAD DATA LOCAL turns bad values and duplicate keys into warnings and skips or
+/// Rows go in with one LOAD DATA LOCAL INFILE per partition, fed batch by batch while it runs
+/// (LoadStream); where the server has local_infile off, with multi-row INSERTs. LOAD DATA LOCAL turns bad values and duplicate keys into warnings and skips or
 /// truncates those rows (the server cannot stop the client's stream), so every load checks
 /// its warnings and row count and fails as the INSERT would have (class 22/23 SQLSTATE): the
 /// engine's bisection (TryWrite, in savepoints) then sets exactly the bad rows aside.
