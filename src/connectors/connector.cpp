@@ -126,6 +126,21 @@ std::string KeyRangeCondition(const Slice& slice, const std::string& column,
     return range.empty() ? column + " IS NOT NULL" : range;
 }
 
+std::vector<Slice> HashSlices(const std::string& column, int buckets, int64_t estimated_rows) {
+    std::vector<Slice> out;
+    for (int i = 0; i < buckets; ++i) {
+        Slice s;
+        s.strategy = "hash";
+        s.column = column;
+        s.lower = std::to_string(i);
+        s.upper = std::to_string(buckets);
+        s.includes_nulls = i == 0;
+        s.estimated_rows = estimated_rows < 0 ? -1 : estimated_rows / buckets;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 std::optional<Error> SinkWriter::TryWrite(const Batch& batch) {
     (void)batch;
     throw Error(ErrorKind::kInternal, "this target cannot isolate rows inside a transaction");

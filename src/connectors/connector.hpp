@@ -332,6 +332,11 @@ struct MergeCounts {
 std::string KeyRangeCondition(const Slice& slice, const std::string& column,
                               const std::function<std::string(const std::string&)>& literal);
 
+/// `buckets` hash slices of `column` (bounds "i" and "buckets"; bucket 0 also takes NULL keys),
+/// each estimated at its share of `estimated_rows` (-1: unknown). Each source writes its own
+/// condition for a bucket.
+std::vector<Slice> HashSlices(const std::string& column, int buckets, int64_t estimated_rows);
+
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
 class SinkWriter {
 public:

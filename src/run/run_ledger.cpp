@@ -13,6 +13,7 @@
 #include "connectors/registry.hpp"
 #include "core/error.hpp"
 #include "plan/slice_json.hpp"
+#include "state/target_marks.hpp"
 
 namespace sluice {
 
@@ -223,8 +224,19 @@ void RefuseRestartThatCannotUndo(Ledger& ledger, const std::string& run_id, cons
         const TargetSpec& target = stream.spec.target;
         const std::string scheme = UrlScheme(target.url);
         const bool replaces = target.mode == "replace" || target.create == "replace";
-        if ((scheme == "mysql" || scheme == "mariadb") && !replaces && !target.MergesByKey() &&
-            committed[stream.spec.name] > 0) {
+        if ((scheme != "mysql" && scheme != "mariadb") || replaces || target.MergesByKey()) {
+            continue;
+        }
+        if (committed[stream.spec.name] == 0) {
+            // A partition may have committed in the target and died before the ledger heard:
+            // the target's marks say so.
+            try {
+                committed[stream.spec.name] =
+                    static_cast<int>(TargetMarks::Open(target.url, "sluice/restart")->All(run_id, stream.spec.name).size());
+            } catch (const Error&) {  // NOLINT(bugprone-empty-catch): unreachable now; the run fails later
+            }
+        }
+        if (committed[stream.spec.name] > 0) {
             throw Error(ErrorKind::kUsage,
                         fmt::format("--restart would have to take back the rows {} committed partition(s) of run "
                                     "{} appended to MariaDB table {} (stream {}), and MariaDB rows do not record "
@@ -337,7 +349,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
                                 job.name, unfinished->run_id, unfinished->status,
                                 unfinished->started_at, committed, planned));
     }
-    if (unfinished && committed > 0) {
+    if (unfinished) {
         RefuseRestartThatCannotUndo(ledger, unfinished->run_id, plan);
     }
     start.run_id = NewRunId();

@@ -162,6 +162,12 @@ set +e; "$SLUICE" run "$WORK/job.yaml" --resume --progress none >"$WORK/out" 2>"
 # --- errors ------------------------------------------------------------------------------------
 expect_exit 1 "$SLUICE" copy "$SRC" "$DST" --table events --target-table kept_view --progress none || true
 grep -q "is a view" "$WORK/err" && pass "a view as target is refused" || { fail "view target"; cat "$WORK/err"; }
+maria dst "CREATE TABLE audited LIKE kept; CREATE TABLE audit_log (n int); CREATE TRIGGER audited_ins AFTER INSERT ON audited FOR EACH ROW INSERT INTO audit_log VALUES (1); INSERT INTO audited (id, note) VALUES (1, 'mine')"
+expect_exit 1 "$SLUICE" copy "$SRC" "$DST" --table events --target-table audited --mode replace --progress none || true
+grep -q "would lose what depends on it" "$WORK/err" && [ "$(maria dst "SELECT note FROM audited")" = mine ] \
+  && pass "replace of a table with a trigger is refused before loading; the table is untouched" || { fail "replace with trigger"; cat "$WORK/err"; }
+expect_exit 2 "$SLUICE" copy "$SRC" "mysql://$MARIADB_USER:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/" --table events --target-table dst.x --progress none || true
+grep -q "must name a database" "$WORK/err" && pass "a target URL without a database is refused (the marks live there)" || { fail "URL without database"; cat "$WORK/err"; }
 maria dst "CREATE TABLE nokey (id bigint, tenant int, note text, amount decimal(12,2), at datetime(6))"
 expect_exit 1 "$SLUICE" copy "$SRC" "$DST" --table events --target-table nokey --mode upsert --key id --progress none || true
 grep -q "must be the table's primary key or a UNIQUE index" "$WORK/err" && [ "$(maria dst "SELECT COUNT(*) FROM nokey")" = 0 ] \

@@ -290,6 +290,7 @@ Error MakeError(unsigned code, std::string_view sqlstate, std::string_view messa
         case ER_BAD_FIELD_ERROR:
             return Error(ErrorKind::kSchema, text, "42S22");
         case ER_LOCK_DEADLOCK:
+        case ER_LOCK_WAIT_TIMEOUT:  // another session held the rows too long: worth another try
             return Error(ErrorKind::kData, text, "40001");
         case ER_SERVER_SHUTDOWN:
         case ER_CONNECTION_KILLED:

@@ -50,10 +50,15 @@ MergePlan PlanMerge(const std::string& target_sql, const std::vector<std::string
     for (const std::string& o : order) {
         ordering += QuoteIdent(o) + " DESC, ";
     }
+    // A NULL in the key matches no row of a unique index: each such row is its own key.
+    std::string has_null;
+    for (const std::string& k : key) {
+        has_null += (has_null.empty() ? "" : " OR ") + QuoteIdent(k) + " IS NULL";
+    }
     plan.pick_last = fmt::format(
-        "INSERT INTO `sluice_keep` SELECT seq FROM (SELECT `sluice_seq` AS seq, ROW_NUMBER() OVER (PARTITION BY {} "
-        "ORDER BY {}`sluice_seq` DESC) AS n FROM `sluice_stage`) AS ranked WHERE n = 1",
-        Join(key), ordering);
+        "INSERT INTO `sluice_keep` SELECT seq FROM (SELECT `sluice_seq` AS seq, {} AS has_null, ROW_NUMBER() OVER "
+        "(PARTITION BY {} ORDER BY {}`sluice_seq` DESC) AS n FROM `sluice_stage`) AS ranked WHERE n = 1 OR has_null",
+        has_null, Join(key), ordering);
     plan.drop_others = "DELETE s FROM `sluice_stage` AS s LEFT JOIN `sluice_keep` AS k ON k.seq = s.`sluice_seq` "
                        "WHERE k.seq IS NULL";
     plan.keys = "SELECT COUNT(*) FROM `sluice_stage`";  // one row per key once drop_others ran

@@ -60,6 +60,9 @@ public:
         }
         replaced_existed_ = existing.has_value() && spec_.create != "replace";
         load_ = table_;
+        if (Replaces() && existing) {
+            RefuseReplaceThatLoses(conn);
+        }
         if (Replaces()) {
             load_ = StagingName();
             conn.Execute("DROP TABLE IF EXISTS " + Sql(OldName()), "dropping a leftover " + Display(OldName()));
@@ -117,12 +120,18 @@ public:
         }
     }
 
-    void Undo(const std::vector<std::string>& tokens, const std::string& /*ledger_sql*/) override {
+    void Undo(const std::vector<std::string>& tokens, const std::string& ledger_sql) override {
+        if (tokens.empty()) {
+            if (!ledger_sql.empty()) {
+                Planner().Execute(ledger_sql, "recording the rollback in the partition marks");
+            }
+            return;  // nothing committed: nothing to take back
+        }
         throw Error(ErrorKind::kConfig,
                     fmt::format("cannot take back the rows of {} committed partition(s) in MariaDB table {}: MariaDB "
                                 "rows do not record the transaction that wrote them, so they cannot be told from "
                                 "rows loaded before. Nothing was deleted. To finish that run use --resume (it skips "
-                                "the committed partitions); to load the stream afresh use target.mode: replace",
+                                "the committed partitions)",
                                 tokens.size(), Display(table_)));
     }
 
@@ -137,7 +146,7 @@ public:
             return {};
         }
         return {fmt::format("replace: rows load into {}, which one RENAME TABLE swaps in when every partition "
-                            "committed (DELETE + INSERT in one transaction where foreign keys reference the table)",
+                            "committed",
                             Display(StagingName()))};
     }
 
@@ -287,27 +296,44 @@ private:
         return target;
     }
 
-    /// Swaps the staging table in: one RENAME TABLE of both names, which MariaDB does
-    /// atomically; where foreign keys reference the table (a rename would take them along),
-    /// its rows are replaced in one transaction instead.
+    /// A replace swaps in a table made LIKE the old one, which copies neither the table's own
+    /// foreign keys nor its triggers, and other tables' foreign keys would follow the old table
+    /// (and a DELETE instead would cascade into them): refused before anything loads.
+    void RefuseReplaceThatLoses(Connection& conn) const {
+        const std::string table = QuoteString(table_);
+        const std::string database = QuoteString(database_);
+        const auto count = [&](const std::string& sql) {
+            return std::stoll(conn.Value(sql, "looking up what depends on " + Display(table_)).value_or("0"));
+        };
+        const int64_t referenced = count(fmt::format(
+            "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = {} AND "
+            "REFERENCED_TABLE_NAME = {}",
+            database, table));
+        const int64_t references = count(fmt::format(
+            "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = {} AND "
+            "TABLE_NAME = {}",
+            database, table));
+        const int64_t triggers = count(fmt::format(
+            "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = {} AND EVENT_OBJECT_TABLE = {}",
+            database, table));
+        if (referenced + references + triggers == 0) {
+            return;
+        }
+        throw Error(ErrorKind::kSchema,
+                    fmt::format("mode replace of MariaDB table {} would lose what depends on it ({} foreign key(s) of "
+                                "other tables referencing it, {} of its own, {} trigger(s)): the table swapped in "
+                                "cannot carry them over. Nothing was loaded; use mode append or upsert into it",
+                                Display(table_), referenced, references, triggers),
+                    "2BP01");
+    }
+
+    /// Swaps the staging table in with one RENAME TABLE of both names, which MariaDB does
+    /// atomically (RefuseReplaceThatLoses made sure nothing depends on the old table).
     void Publish(Connection& conn) {
         const std::string what = "publishing the new " + Display(table_);
         std::string table = table_;
-        const bool exists = ReadTable(conn, database_, table).has_value();
-        const auto referenced = conn.Value(
-            fmt::format("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
-                        "UNIQUE_CONSTRAINT_SCHEMA = {} AND REFERENCED_TABLE_NAME = {}",
-                        QuoteString(database_), QuoteString(table_)),
-            what);
-        if (!exists) {
+        if (!ReadTable(conn, database_, table)) {
             conn.Execute(fmt::format("RENAME TABLE {} TO {}", Sql(load_), Sql(table_)), what);
-        } else if (replaced_existed_ && referenced.value_or("0") != "0") {
-            const std::string columns = JoinQuoted(plan_->columns);
-            conn.Execute(fmt::format("START TRANSACTION; DELETE FROM {0}; INSERT INTO {0} ({1}) SELECT {1} FROM {2}; "
-                                     "COMMIT",
-                                     Sql(table_), columns, Sql(load_)),
-                         what);
-            conn.Execute("DROP TABLE " + Sql(load_), what);
         } else {
             conn.Execute(fmt::format("RENAME TABLE {} TO {}, {} TO {}", Sql(table_), Sql(OldName()), Sql(load_),
                                      Sql(table_)),
@@ -352,7 +378,10 @@ void CheckTarget(const TargetSpec& spec) {
         throw Error(ErrorKind::kConfig, "a MariaDB target needs target.table");
     }
     SplitTableName(spec.table, "target.table");
-    ParseUrl(spec.url);
+    if (ParseUrl(spec.url).database.empty()) {
+        throw Error(ErrorKind::kConfig, "a MariaDB target's URL must name a database (mysql://host/database): "
+                                        "sluice keeps the partition marks that make each partition exactly once there");
+    }
 }
 
 std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {

@@ -16,9 +16,8 @@ void CheckTarget(const TargetSpec& spec);
 /// the source's did; the source's primary key; InnoDB). Columns match the source's by name.
 ///
 /// append loads into the table; replace into `<table>__sluice_new` (created LIKE the table,
-/// so its indexes and constraints refuse what the table would), which Finalize publishes with
-/// one atomic RENAME TABLE (or DELETE + INSERT in one transaction when foreign keys reference
-/// the table). upsert merges each partition by key through a staging table (PlanMerge). Each
+/// so its indexes and checks refuse what the table would), which Finalize publishes with one
+/// atomic RENAME TABLE (a table with triggers or foreign keys either way is refused). upsert merges each partition by key through a staging table (PlanMerge). Each
 /// partition is one InnoDB transaction (MakeWriter); the run's partition marks
 /// (TargetMarks, `sluice_partition_marks`) commit in it, which makes every partition exactly
 /// once. MariaDB rows cannot be traced back to the transaction that wrote them, so Undo (a

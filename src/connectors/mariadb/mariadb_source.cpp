@@ -334,18 +334,7 @@ private:
         }
         if (strategy == "hash") {
             const int buckets = std::max(1, request.hash_partitions > 0 ? request.hash_partitions : request.workers);
-            std::vector<Slice> out;
-            for (int i = 0; i < buckets; ++i) {
-                Slice s;
-                s.strategy = "hash";
-                s.column = key->name;
-                s.lower = std::to_string(i);
-                s.upper = std::to_string(buckets);
-                s.includes_nulls = i == 0;
-                s.estimated_rows = rows < 0 ? -1 : rows / buckets;
-                out.push_back(std::move(s));
-            }
-            return out;
+            return HashSlices(key->name, buckets, rows);
         }
         if (strategy == "offset") {
             notes_.push_back(fmt::format("offset partitions order by {}: it must be unique, and rows changing during "

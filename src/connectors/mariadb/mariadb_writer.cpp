@@ -220,27 +220,27 @@ private:
     }
 
     /// LOAD DATA LOCAL reports bad values and duplicate keys as warnings and goes on without
-    /// those rows: any warning, or a row missing, fails the load as an INSERT would.
+    /// those rows, or with them truncated or rounded (a Note, for a rounded decimal): any
+    /// warning or note at all, or a row missing, fails the load as a strict INSERT would.
     void CheckLoaded(size_t sent) {
         const auto loaded = static_cast<size_t>(mysql_affected_rows(conn_->get()));
         if (mysql_warning_count(conn_->get()) == 0 && loaded == sent) {
             return;
         }
-        for (const auto& w : conn_->Rows("SHOW WARNINGS LIMIT 10", "reading the load's warnings")) {
-            if (w.size() >= 3 && w[0] != "Note") {
+        for (const auto& w : conn_->Rows("SHOW WARNINGS LIMIT 1", "reading the load's warnings")) {
+            if (w.size() >= 3) {
                 const auto code = static_cast<unsigned>(std::stoul(w[1].value_or("0")));
                 throw Error(ErrorKind::kData,
-                            fmt::format("loading rows into {}: {} (MariaDB error {})", plan_->display,
-                                        w[2].value_or(""), code),
+                            fmt::format("loading rows into {}: {} (MariaDB {} {})", plan_->display, w[2].value_or(""),
+                                        w[0].value_or("warning"), code),
                             WarningSqlstate(code));
             }
         }
-        if (loaded != sent) {
-            throw Error(ErrorKind::kData,
-                        fmt::format("loading rows into {}: MariaDB took {} of {} rows without saying why",
-                                    plan_->display, loaded, sent),
-                        "22000");
-        }
+        throw Error(ErrorKind::kData,
+                    fmt::format("loading rows into {}: MariaDB took {} of {} rows with {} warning(s) it no longer "
+                                "lists",
+                                plan_->display, loaded, sent, mysql_warning_count(conn_->get())),
+                    "22000");
     }
 
     std::shared_ptr<const LoadPlan> plan_;

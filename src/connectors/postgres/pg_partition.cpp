@@ -220,18 +220,7 @@ std::vector<Slice> CtidRanges(PgConnection& conn, const SourceShape& shape, int6
 std::vector<Slice> HashBuckets(const SourceShape& shape, const std::string& column, int buckets,
                                int64_t estimated_rows) {
     RequireColumn(shape, column, "hash");
-    std::vector<Slice> out;
-    for (int i = 0; i < buckets; ++i) {
-        Slice s;
-        s.strategy = "hash";
-        s.column = column;
-        s.lower = std::to_string(i);
-        s.upper = std::to_string(buckets);
-        s.includes_nulls = i == 0;
-        s.estimated_rows = estimated_rows < 0 ? -1 : estimated_rows / buckets;
-        out.push_back(std::move(s));
-    }
-    return out;
+    return HashSlices(column, buckets, estimated_rows);
 }
 
 std::vector<Slice> Offsets(const SourceShape& shape, const std::string& column, int64_t slices,
