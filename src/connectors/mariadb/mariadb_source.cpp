@@ -263,7 +263,8 @@ public:
     }
 
     std::string CursorBefore(const std::string& column, const std::string& value, double seconds) override {
-        const Field& field = CursorField(Describe(), column);
+        const Schema schema = Describe();
+        const Field& field = CursorField(schema, column);  // a reference into it: keep the schema alive
         const LogicalType t = field.type.id;
         if (t != LogicalType::kDate && t != LogicalType::kTimestamp && t != LogicalType::kTimestampTz) {
             throw Error(ErrorKind::kConfig, fmt::format("incremental.lookback goes back in time, but cursor column {} "
