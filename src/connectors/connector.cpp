@@ -141,6 +141,41 @@ std::vector<Slice> HashSlices(const std::string& column, int buckets, int64_t es
     return out;
 }
 
+std::vector<Slice> KeyRangeSlices(const Field& key, const std::vector<std::string>& cuts, int64_t rows) {
+    std::vector<Slice> out;
+    for (size_t i = 0; i <= cuts.size(); ++i) {
+        Slice s;
+        s.strategy = "key_range";
+        s.column = key.name;
+        if (i > 0) {
+            s.lower = cuts[i - 1];
+        }
+        if (i < cuts.size()) {
+            s.upper = cuts[i];
+        }
+        s.includes_nulls = i == 0 && key.nullable;
+        s.estimated_rows = rows < 0 ? -1 : rows / static_cast<int64_t>(cuts.size() + 1);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::optional<std::vector<std::string>> EvenIntegerCuts(int64_t low, int64_t high, int64_t rows, int64_t slices) {
+    // long double: MAX - MIN of two int64 may not fit an int64.
+    if (static_cast<long double>(high) - static_cast<long double>(low) + 1 > 2.0L * static_cast<long double>(rows)) {
+        return std::nullopt;
+    }
+    const int64_t span = high - low + 1;  // dense: at most twice the rows, so it fits
+    std::vector<std::string> cuts;
+    for (int64_t i = 1; i < slices; ++i) {
+        const int64_t cut = low + span * i / slices;
+        if (cut > low && (cuts.empty() || std::to_string(cut) != cuts.back())) {
+            cuts.push_back(std::to_string(cut));
+        }
+    }
+    return cuts;
+}
+
 std::optional<Error> SinkWriter::TryWrite(const Batch& batch) {
     (void)batch;
     throw Error(ErrorKind::kInternal, "this target cannot isolate rows inside a transaction");

@@ -337,6 +337,16 @@ std::string KeyRangeCondition(const Slice& slice, const std::string& column,
 /// condition for a bucket.
 std::vector<Slice> HashSlices(const std::string& column, int buckets, int64_t estimated_rows);
 
+/// key_range slices of `key` between ordered, distinct cut points: the first unbounded below
+/// (and taking the NULL keys when the key is nullable), the last unbounded above, so that
+/// together they cover every row exactly once; each estimated at its share of `rows`.
+std::vector<Slice> KeyRangeSlices(const Field& key, const std::vector<std::string>& cuts, int64_t rows);
+
+/// Cut points that split integer keys from `low` to `high` into `slices` even spans, when the
+/// keys are dense (the span is at most twice the `rows`); nullopt when they are not, and an
+/// even cut would give uneven slices.
+std::optional<std::vector<std::string>> EvenIntegerCuts(int64_t low, int64_t high, int64_t rows, int64_t slices);
+
 /// Writes one partition at a time inside one target transaction. Owned by one worker.
 class SinkWriter {
 public:

@@ -10,6 +10,7 @@
 #include "connectors/files/files_source.hpp"
 #include "connectors/mariadb/mariadb_sink.hpp"
 #include "connectors/mariadb/mariadb_source.hpp"
+#include "connectors/odbc/odbc_source.hpp"
 #include "connectors/postgres/pg_sink.hpp"
 #include "connectors/postgres/pg_source.hpp"
 #include "connectors/sqlite/sqlite_sink.hpp"
@@ -62,7 +63,7 @@ bool IsMariaDb(const std::string& scheme) { return scheme == "mysql" || scheme =
     const std::string scheme = UrlScheme(url);
     throw Error(ErrorKind::kConfig,
                 fmt::format("no {} connector for '{}' (scheme '{}'); this build reads "
-                            "postgresql://, mysql:// (mariadb://), sqlite:// and files, and writes postgresql://, "
+                            "postgresql://, mysql:// (mariadb://), sqlite://, odbc:// and files, and writes postgresql://, "
                             "mysql://, sqlite:// and files (path: or file://)",
                             role, MaskSecrets(url), scheme));
 }
@@ -85,6 +86,9 @@ std::unique_ptr<Source> OpenSource(const SourceSpec& spec) {
     }
     if (IsMariaDb(scheme)) {
         return mariadb::OpenSource(spec);
+    }
+    if (scheme == "odbc") {
+        return odbc::OpenSource(spec);
     }
     Unsupported(spec.url, "source");
 }

@@ -7,8 +7,11 @@
 #include <charconv>
 #include <iterator>
 #include <mutex>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include "core/percent.hpp"
 
 namespace sluice::mariadb {
 
@@ -16,29 +19,12 @@ namespace {
 
 constexpr std::string_view kSeparator = "://";
 
-int HexDigit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 std::string PercentDecode(std::string_view text, std::string_view part) {
-    std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        const int high = i + 1 < text.size() ? HexDigit(text[i + 1]) : -1;
-        const int low = i + 2 < text.size() ? HexDigit(text[i + 2]) : -1;
-        if (high < 0 || low < 0) {
-            throw Error(ErrorKind::kConfig, fmt::format("MariaDB URL: bad percent escape in the {}", part));
-        }
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
+    std::optional<std::string> decoded = sluice::PercentDecode(text);
+    if (!decoded) {
+        throw Error(ErrorKind::kConfig, fmt::format("MariaDB URL: bad percent escape in the {}", part));
     }
-    return out;
+    return std::move(*decoded);
 }
 
 unsigned ParsePort(std::string_view text) {

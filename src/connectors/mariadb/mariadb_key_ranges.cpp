@@ -23,26 +23,6 @@ std::string Where(const std::string& condition, const std::string& filter) {
     return fmt::format(" WHERE {} AND ({})", condition, filter);
 }
 
-/// Slices from ordered, distinct cut points.
-std::vector<Slice> FromCuts(const Field& key, const std::vector<std::string>& cuts, int64_t rows) {
-    std::vector<Slice> out;
-    for (size_t i = 0; i <= cuts.size(); ++i) {
-        Slice s;
-        s.strategy = "key_range";
-        s.column = key.name;
-        if (i > 0) {
-            s.lower = cuts[i - 1];
-        }
-        if (i < cuts.size()) {
-            s.upper = cuts[i];
-        }
-        s.includes_nulls = i == 0 && key.nullable;
-        s.estimated_rows = rows < 0 ? -1 : rows / static_cast<int64_t>(cuts.size() + 1);
-        out.push_back(std::move(s));
-    }
-    return out;
-}
-
 /// Every chunk_rows-th key value in key order (one streaming read of the key).
 std::vector<std::string> WalkCuts(const KeyRangeQuery& q, int64_t chunk_rows) {
     const std::string column = QuoteIdent(q.key.name);
@@ -81,7 +61,7 @@ std::vector<Slice> CutKeyRanges(const KeyRangeQuery& q, int64_t rows, int64_t ch
     chunk_rows = std::max<int64_t>(chunk_rows, 1);
     const int64_t slices = rows <= 0 ? 1 : (rows + chunk_rows - 1) / chunk_rows;
     if (slices <= 1) {
-        return FromCuts(q.key, {}, rows);
+        return KeyRangeSlices(q.key, {}, rows);
     }
     if (IsEvenlyCut(q.key)) {
         const std::string column = QuoteIdent(q.key.name);
@@ -89,24 +69,14 @@ std::vector<Slice> CutKeyRanges(const KeyRangeQuery& q, int64_t rows, int64_t ch
             fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}{2}", column, q.from, q.filter.empty() ? "" : " WHERE " + q.filter),
             fmt::format("reading the range of partition key {} of {}", q.key.name, q.label));
         if (bounds.empty() || !bounds[0][0] || !bounds[0][1]) {
-            return FromCuts(q.key, {}, rows);  // no key values: one slice takes the rows (NULL keys)
+            return KeyRangeSlices(q.key, {}, rows);  // no key values: one slice takes the rows (NULL keys)
         }
-        const int64_t low = std::stoll(*bounds[0][0]);
-        const int64_t high = std::stoll(*bounds[0][1]);
-        // long double: MAX - MIN of two int64 may not fit an int64.
-        if (static_cast<long double>(high) - static_cast<long double>(low) + 1 <= 2.0L * static_cast<long double>(rows)) {
-            const int64_t span = high - low + 1;  // dense: at most twice the rows
-            std::vector<std::string> cuts;
-            for (int64_t i = 1; i < slices; ++i) {
-                const int64_t cut = low + span * i / slices;
-                if (cut > low && (cuts.empty() || std::to_string(cut) != cuts.back())) {
-                    cuts.push_back(std::to_string(cut));
-                }
-            }
-            return FromCuts(q.key, cuts, rows);
+        const auto cuts = EvenIntegerCuts(std::stoll(*bounds[0][0]), std::stoll(*bounds[0][1]), rows, slices);
+        if (cuts) {
+            return KeyRangeSlices(q.key, *cuts, rows);
         }
     }
-    return FromCuts(q.key, WalkCuts(q, chunk_rows), rows);
+    return KeyRangeSlices(q.key, WalkCuts(q, chunk_rows), rows);
 }
 
 std::string SliceCondition(const Slice& slice, const Field& key, std::string& tail) {
