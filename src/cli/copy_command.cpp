@@ -222,9 +222,9 @@ void RegisterCopy(CLI::App& app, int& exit_code) {
                 "date, timestamp, timestamptz, else text). Decimals such as money are inferred as "
                 "float64: for exact numeric columns, create the table first or declare "
                 "source.files.columns in a job file.");
-    cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., mysql://... (MariaDB), sqlite://..., or a CSV path/glob")
+    cmd->add_option("FROM_URL", args.from, "Source: postgresql://..., mysql://... (MariaDB), sqlite://..., odbc://DSN (or a connection string), or a CSV path/glob")
         ->required();
-    cmd->add_option("TO_URL", args.to, "Target: postgresql://..., sqlite://..., or a directory for files (one per partition)")
+    cmd->add_option("TO_URL", args.to, "Target: postgresql://..., mysql://... (MariaDB), sqlite://..., or a directory for files (one per partition)")
         ->required();
     cmd->add_option("--format", args.format, "File targets: csv (PostgreSQL's CSV, with a header) or jsonl")
         ->check(CLI::IsMember({"csv", "jsonl"}));

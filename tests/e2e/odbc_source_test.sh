@@ -60,6 +60,8 @@ streams:
   - {name: dense, source: {connection: src, table: dense, partition: {strategy: key_range, chunk_rows: 25000}}, target: {connection: dst, table: dense}}
 settings: {workers: 2}
 YAML
+expect_exit 0 "$SLUICE" plan "$WORK/strategies.yaml"
+grep -q "walk" "$WORK/out" && grep -q "sparse" "$WORK/out" && pass "plan cuts an ODBC source and says how" || { fail "plan output"; cat "$WORK/out"; }
 expect_exit 0 "$SLUICE" run "$WORK/strategies.yaml" --progress none
 for t in ev_walk ev_auto ev_none; do
   [ "$(table_digest dst $t id)" = "$expected" ] && pass "$t equals the source" || fail "$t: $(table_digest dst $t id) != $expected"
