@@ -159,6 +159,37 @@ grep -q "use --resume to finish" "$WORK/err" && [ "$(maria dst "SELECT COUNT(*) 
 set +e; "$SLUICE" run "$WORK/job.yaml" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
 [ "$code" = 0 ] && [ "$(maria_digest crash)" = "$expected" ] && pass "--resume after the refused restart is exact" || { fail "resume after restart: exit $code, $(maria_digest crash)"; cat "$WORK/err"; }
 
+# --- kill -9 while replace waits to publish: the old table stays whole, --resume publishes ---
+maria dst "INSERT INTO crash (id) VALUES (-1)"   # the old table differs from the source by this row
+old=$(maria_digest crash)
+maria dst "START TRANSACTION; SELECT COUNT(*) FROM crash; DO SLEEP(6); COMMIT" >/dev/null &
+holder=$!
+sleep 0.3
+"$SLUICE" run "$WORK/replace.yaml" --progress none >/dev/null 2>&1 &
+run=$!
+waiting=""
+for _ in $(seq 1 250); do
+  waiting=$(maria sluice_test "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")
+  [ "$waiting" != 0 ] && break
+  sleep 0.02
+done
+kill -9 "$run" 2>/dev/null || true; wait "$run" 2>/dev/null || true
+wait "$holder" || true
+[ "$waiting" != 0 ] && [ "$(maria_digest crash)" = "$old" ] && pass "killed inside the publish (RENAME waiting on a lock): the old table is whole" \
+  || fail "publish kill: waiting=$waiting, $(maria_digest crash) != $old"
+set +e; "$SLUICE" run "$WORK/replace.yaml" --resume --progress none >"$WORK/out" 2>"$WORK/err"; code=$?; set -e
+[ "$code" = 0 ] && [ "$(maria_digest crash)" = "$expected" ] && pass "--resume then publishes exactly the source" || { fail "resume after a publish kill: exit $code"; cat "$WORK/err"; }
+
+# --- two processes on one job: the second is refused, the first loads exactly ----------------
+sed -e 's/^name: maria_target_crash$/name: maria_two/' -e 's/table: crash}$/table: two}/' "$WORK/job.yaml" > "$WORK/two.yaml"
+"$SLUICE" run "$WORK/two.yaml" --progress none >"$WORK/first.out" 2>&1 &
+first=$!
+for _ in $(seq 1 200); do [ -n "$(maria dst "SHOW TABLES LIKE 'two'")" ] && break; sleep 0.02; done
+expect_exit 2 "$SLUICE" run "$WORK/two.yaml" --progress none || true
+grep -q "is being run right now" "$WORK/err" && pass "a second process on the job is refused while the first runs" || { fail "second process"; cat "$WORK/err"; }
+set +e; wait "$first"; code=$?; set -e
+[ "$code" = 0 ] && [ "$(maria_digest two)" = "$expected" ] && pass "the first process's load is exact" || { fail "first process: exit $code"; cat "$WORK/first.out"; }
+
 # --- errors ------------------------------------------------------------------------------------
 expect_exit 1 "$SLUICE" copy "$SRC" "$DST" --table events --target-table kept_view --progress none || true
 grep -q "is a view" "$WORK/err" && pass "a view as target is refused" || { fail "view target"; cat "$WORK/err"; }
