@@ -27,5 +27,6 @@ void RegisterStatus(CLI::App& app, int& exit_code);
 void RegisterStop(CLI::App& app, int& exit_code);
 void RegisterRejects(CLI::App& app, int& exit_code);
 void RegisterCheckpoints(CLI::App& app, int& exit_code);
+void RegisterServe(CLI::App& app, int& exit_code);
 
 }  // namespace sluice::cli

@@ -184,33 +184,7 @@ void ProgressReporter::RenderTick(bool final_tick) {
             if (final_tick) {
                 break;
             }
-            const ProgressSnapshot s = Measure();
-            nlohmann::json streams = nlohmann::json::array();
-            for (const StreamSnapshot& st : s.running) {
-                nlohmann::json slowest = nlohmann::json::array();
-                for (const auto& [tenant, seconds] : st.slowest_tenants) {
-                    slowest.push_back({{"tenant", tenant}, {"running_s", seconds}});
-                }
-                streams.push_back({{"stream", st.name},
-                                   {"rows_read", st.rows_read},
-                                   {"estimated_rows", st.estimated_rows},
-                                   {"rows_per_s", st.rows_per_s},
-                                   {"partitions_done", st.partitions_done},
-                                   {"partitions_total", st.partitions_total},
-                                   {"slowest_tenants", slowest}});
-            }
-            nlohmann::json j = {{"event", "progress"},
-                                {"elapsed_s", s.elapsed_s},
-                                {"rows_read", s.rows_read},
-                                {"rows_written", s.rows_written},
-                                {"rows_rejected", s.rows_rejected},
-                                {"bytes_read", s.bytes_read},
-                                {"rows_per_s", s.rows_per_s},
-                                {"partitions_done", s.partitions_done},
-                                {"partitions_total", s.partitions_total},
-                                {"estimated_rows", s.estimated_rows},
-                                {"eta_s", s.eta_s},
-                                {"streams", streams}};
+            const nlohmann::json j = ProgressJson(Measure());
             std::fprintf(stdout, "%s\n", j.dump().c_str());
             std::fflush(stdout);
             break;
@@ -219,6 +193,35 @@ void ProgressReporter::RenderTick(bool final_tick) {
         case ProgressMode::kNone:
             break;
     }
+}
+
+nlohmann::json ProgressJson(const ProgressSnapshot& s) {
+    nlohmann::json streams = nlohmann::json::array();
+    for (const StreamSnapshot& st : s.running) {
+        nlohmann::json slowest = nlohmann::json::array();
+        for (const auto& [tenant, seconds] : st.slowest_tenants) {
+            slowest.push_back({{"tenant", tenant}, {"running_s", seconds}});
+        }
+        streams.push_back({{"stream", st.name},
+                           {"rows_read", st.rows_read},
+                           {"estimated_rows", st.estimated_rows},
+                           {"rows_per_s", st.rows_per_s},
+                           {"partitions_done", st.partitions_done},
+                           {"partitions_total", st.partitions_total},
+                           {"slowest_tenants", slowest}});
+    }
+    return {{"event", "progress"},
+            {"elapsed_s", s.elapsed_s},
+            {"rows_read", s.rows_read},
+            {"rows_written", s.rows_written},
+            {"rows_rejected", s.rows_rejected},
+            {"bytes_read", s.bytes_read},
+            {"rows_per_s", s.rows_per_s},
+            {"partitions_done", s.partitions_done},
+            {"partitions_total", s.partitions_total},
+            {"estimated_rows", s.estimated_rows},
+            {"eta_s", s.eta_s},
+            {"streams", streams}};
 }
 
 void ProgressReporter::Event(nlohmann::json event) {

@@ -65,6 +65,9 @@ private:
     EtaEstimator eta_;      ///< guarded by mu_
 };
 
+/// The `progress` event of `--progress json` (and the server's event stream) for a snapshot.
+nlohmann::json ProgressJson(const ProgressSnapshot& snapshot);
+
 /// The total line: "[####....]  45% 1.2M rows  120k rows/s  partitions 3/8  elapsed 12s  ETA 15s".
 std::string TotalLine(const ProgressSnapshot& s);
 /// A running stream's line under the total, with its slowest tenants.

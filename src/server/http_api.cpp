@@ -1,0 +1,496 @@
+#include "server/http_api.hpp"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "config/job_parser.hpp"
+#include "core/error.hpp"
+#include "run/run_ledger.hpp"
+#include "server/job_directory.hpp"
+#include "server/metrics.hpp"
+#include "server/run_manager.hpp"
+#include "state/ledger.hpp"
+
+namespace sluice::server {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxBody = 64 * 1024;
+constexpr int kRunsScanned = 1000;  ///< runs read per ledger for lists and metrics
+constexpr auto kEventWait = std::chrono::seconds(2);
+
+void Reply(httplib::Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+}
+
+void ReplyError(httplib::Response& res, int status, const std::string& message, json extra = json::object()) {
+    extra["error"] = MaskSecrets(message);
+    Reply(res, status, extra);
+}
+
+json RunJson(const RunRecord& r) {
+    return {{"run_id", r.run_id},
+            {"job", r.job},
+            {"status", r.status},
+            {"started_at", r.started_at},
+            {"finished_at", r.finished_at},
+            {"rows_read", r.rows_read},
+            {"rows_written", r.rows_written},
+            {"rows_rejected", r.rows_rejected},
+            {"error", MaskSecrets(r.error)},
+            {"stop_requested", r.stop_requested},
+            {"superseded_by", r.superseded_by},
+            {"owner", r.owner}};
+}
+
+json PartitionJson(const PartitionRecord& p) {
+    return {{"stream", p.stream},         {"partition", p.partition_id}, {"tenant", p.tenant},
+            {"lower_bound", p.lower_bound}, {"upper_bound", p.upper_bound}, {"status", p.status},
+            {"attempts", p.attempts},     {"rows", p.rows},               {"rows_read", p.rows_read},
+            {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)}};
+}
+
+/// SHA-256 of both sides compared in constant time: neither the token nor its length leaks
+/// through the time a refusal takes.
+bool SameSecret(const std::string& given, const std::string& token) {
+    unsigned char a[SHA256_DIGEST_LENGTH];
+    unsigned char b[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), b);
+    return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+bool IsLoopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
+
+std::pair<std::string, int> SplitBind(const std::string& bind) {
+    const size_t colon = bind.rfind(':');
+    if (colon == std::string::npos || colon + 1 == bind.size()) {
+        throw Error(ErrorKind::kUsage, fmt::format("--bind {}: write HOST:PORT (127.0.0.1:8080)", bind));
+    }
+    std::string host = bind.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    int port = -1;
+    try {
+        port = std::stoi(bind.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (port < 0 || port > 65535) {
+        throw Error(ErrorKind::kUsage, fmt::format("--bind {}: the port must be a number from 0 to 65535", bind));
+    }
+    return {host, port};
+}
+
+class Api {
+public:
+    explicit Api(const ServeOptions& options) : options_(options) {}
+
+    void Route(httplib::Server& svr) {
+        svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, {{"status", "ok"}}); });
+        svr.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) { Ready(res); });
+        svr.Get("/api/jobs", [this](const httplib::Request&, httplib::Response& res) { Jobs(res); });
+        svr.Post(R"(/api/jobs/([^/]+)/runs)", [this](const httplib::Request& req, httplib::Response& res) {
+            if (Authorized(req, res)) StartRun(req.matches[1], req.body, res);
+        });
+        svr.Get("/api/runs", [this](const httplib::Request& req, httplib::Response& res) { Runs(req, res); });
+        svr.Get(R"(/api/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            RunDetail(req.matches[1], res);
+        });
+        svr.Get(R"(/api/runs/([^/]+)/rejects)", [this](const httplib::Request& req, httplib::Response& res) {
+            Rejects(req.matches[1], req, res);
+        });
+        svr.Post(R"(/api/runs/([^/]+)/stop)", [this](const httplib::Request& req, httplib::Response& res) {
+            if (Authorized(req, res)) Stop(req.matches[1], res);
+        });
+        svr.Get(R"(/api/runs/([^/]+)/events)", [this](const httplib::Request& req, httplib::Response& res) {
+            Events(req.matches[1], req, res);
+        });
+        svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+            res.set_content(Metrics(), "text/plain; version=0.0.4");
+        });
+        // Refusals httplib makes itself (no Content-Length, a body past the limit) come without
+        // a body: give them one that says what to do.
+        svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+            if (!res.body.empty()) {
+                return;
+            }
+            std::string message = fmt::format("HTTP {}", res.status);
+            if (res.status == 400) {
+                message = "bad request: a POST needs a body or Content-Length: 0 (curl: -d '')";
+            } else if (res.status == 413) {
+                message = fmt::format("the request body is over {} KiB", kMaxBody / 1024);
+            } else if (res.status == 404) {
+                message = "no such route; the API is under /api (see docs/serve.md)";
+            }
+            ReplyError(res, res.status, message);
+        });
+        svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+            try {
+                std::rethrow_exception(ep);
+            } catch (const Error& e) {
+                ReplyError(res, e.kind() == ErrorKind::kConnection ? 503 : 500, e.what());
+            } catch (const std::exception& e) {
+                ReplyError(res, 500, e.what());
+            }
+        });
+    }
+
+private:
+    /// The ledgers the API reads: --state, else every job's own (distinct).
+    std::vector<std::string> LedgerUrls() const {
+        if (!options_.state.empty()) {
+            return {options_.state};
+        }
+        std::vector<std::string> urls;
+        for (const JobEntry& entry : ScanJobs(options_.jobs_dir)) {
+            if (!entry.job) {
+                continue;
+            }
+            try {
+                const std::string url = ResolveStateUrl(*entry.job);
+                if (std::find(urls.begin(), urls.end(), url) == urls.end()) {
+                    urls.push_back(url);
+                }
+            } catch (const Error&) {
+                // a job whose ledger cannot be resolved lists its error under /api/jobs
+            }
+        }
+        return urls;
+    }
+
+    /// The ledger holding `run_id`, and the run; nullopt when no ledger has it.
+    std::optional<std::pair<std::unique_ptr<Ledger>, RunRecord>> FindRun(const std::string& run_id) const {
+        for (const std::string& url : LedgerUrls()) {
+            auto ledger = Ledger::Open(url, "sluice/serve");
+            if (std::optional<RunRecord> run = ledger->GetRun(run_id)) {
+                return std::make_pair(std::move(ledger), std::move(*run));
+            }
+        }
+        return std::nullopt;
+    }
+
+    bool Authorized(const httplib::Request& req, httplib::Response& res) const {
+        if (options_.token.empty()) {
+            return true;  // loopback only (Serve refuses anything else without a token)
+        }
+        const std::string header = req.get_header_value("Authorization");
+        const std::string prefix = "Bearer ";
+        if (header.rfind(prefix, 0) == 0 && SameSecret(header.substr(prefix.size()), options_.token)) {
+            return true;
+        }
+        res.set_header("WWW-Authenticate", "Bearer");
+        ReplyError(res, 401, "this call needs the server's token: Authorization: Bearer TOKEN");
+        return false;
+    }
+
+    void Ready(httplib::Response& res) const {
+        json ledgers = json::array();
+        bool ready = true;
+        for (const std::string& url : LedgerUrls()) {
+            try {
+                Ledger::Open(url, "sluice/serve")->RecentRuns(1);
+                ledgers.push_back({{"ledger", MaskSecrets(url)}, {"ok", true}});
+            } catch (const Error& e) {
+                ready = false;
+                ledgers.push_back({{"ledger", MaskSecrets(url)}, {"ok", false}, {"error", MaskSecrets(e.what())}});
+            }
+        }
+        Reply(res, ready ? 200 : 503, {{"status", ready ? "ready" : "unavailable"}, {"ledgers", ledgers}});
+    }
+
+    void Jobs(httplib::Response& res) const {
+        json out = json::array();
+        for (const JobEntry& entry : ScanJobs(options_.jobs_dir)) {
+            json job = {{"name", entry.name}, {"file", entry.file}, {"valid", entry.job.has_value()}};
+            if (entry.job) {
+                json streams = json::array();
+                for (const StreamSpec& s : entry.job->streams) {
+                    streams.push_back(s.name);
+                }
+                job["streams"] = streams;
+                job["schedule"] = nullptr;
+            } else {
+                job["error"] = entry.error;
+            }
+            job["running_run"] = nullptr;
+            for (const auto& run : manager_.Running()) {
+                if (run->job() == entry.name) {
+                    job["running_run"] = run->run_id();
+                }
+            }
+            out.push_back(job);
+        }
+        Reply(res, 200, out);
+    }
+
+    void StartRun(const std::string& name, const std::string& body, httplib::Response& res) {
+        json request = json::object();
+        if (!body.empty()) {
+            try {
+                request = json::parse(body);
+            } catch (const json::parse_error& e) {
+                return ReplyError(res, 400, fmt::format("the request body is not JSON: {}", e.what()));
+            }
+            if (!request.is_object()) {
+                return ReplyError(res, 400, "the request body must be a JSON object: {\"set\": {...}, \"resume\": true}");
+            }
+        }
+        RunFlags flags;
+        std::vector<std::string> sets;
+        for (const auto& [key, value] : request.items()) {
+            if (key == "resume" || key == "restart") {
+                if (!value.is_boolean()) {
+                    return ReplyError(res, 400, fmt::format("field {} must be true or false", key), {{"field", key}});
+                }
+                (key == "resume" ? flags.resume : flags.restart) = value.get<bool>();
+            } else if (key == "set") {
+                if (!value.is_object()) {
+                    return ReplyError(res, 400, "field set must be an object of key.path: value", {{"field", key}});
+                }
+                for (const auto& [path, v] : value.items()) {
+                    if (v.is_object() || v.is_array() || v.is_null()) {
+                        return ReplyError(res, 400, fmt::format("set.{} must be a string, number or boolean", path),
+                                          {{"field", "set." + path}});
+                    }
+                    sets.push_back(path + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+                }
+            } else {
+                return ReplyError(res, 400, fmt::format("unknown field {}; the fields are set, resume and restart", key),
+                                  {{"field", key}});
+            }
+        }
+        if (flags.resume && flags.restart) {
+            return ReplyError(res, 400, "resume and restart exclude each other", {{"field", "restart"}});
+        }
+        std::optional<JobEntry> entry = FindJob(options_.jobs_dir, name);
+        if (!entry) {
+            return ReplyError(res, 404, fmt::format("no job {} in {}", name, options_.jobs_dir));
+        }
+        if (!options_.state.empty()) {
+            sets.push_back("settings.state=" + options_.state);
+        }
+        JobSpec job;
+        try {
+            job = LoadJobFile(entry->file, sets);
+        } catch (const Error& e) {
+            return ReplyError(res, 400, e.what());
+        }
+        for (const auto& run : manager_.Running()) {
+            if (run->job() == job.name) {
+                return ReplyError(res, 409, fmt::format("job {} is running already: run {}", job.name, run->run_id()),
+                                  {{"run_id", run->run_id()}});
+            }
+        }
+        try {
+            auto run = manager_.Start(std::move(job), flags);
+            Reply(res, 202, {{"run_id", run->run_id()},
+                             {"job", run->job()},
+                             {"events", fmt::format("/api/runs/{}/events", run->run_id())}});
+        } catch (const Error& e) {
+            const std::string message = e.what();
+            const bool held = message.find("is being run right now") != std::string::npos;
+            ReplyError(res, held ? 409 : (e.kind() == ErrorKind::kConnection ? 503 : 400), message);
+        }
+    }
+
+    void Runs(const httplib::Request& req, httplib::Response& res) const {
+        const std::string job = req.get_param_value("job");
+        const std::string status = req.get_param_value("status");
+        int limit = 50;
+        int offset = 0;
+        try {
+            if (req.has_param("limit")) limit = std::stoi(req.get_param_value("limit"));
+            if (req.has_param("offset")) offset = std::stoi(req.get_param_value("offset"));
+        } catch (const std::exception&) {
+            return ReplyError(res, 400, "limit and offset must be numbers", {{"field", "limit"}});
+        }
+        if (limit < 1 || limit > 1000 || offset < 0) {
+            return ReplyError(res, 400, "limit must be 1 to 1000 and offset 0 or more", {{"field", "limit"}});
+        }
+        std::vector<RunRecord> runs;
+        for (const std::string& url : LedgerUrls()) {
+            for (RunRecord& r : Ledger::Open(url, "sluice/serve")->RecentRuns(kRunsScanned)) {
+                if ((job.empty() || r.job == job) && (status.empty() || r.status == status)) {
+                    runs.push_back(std::move(r));
+                }
+            }
+        }
+        std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) {
+            return a.started_at != b.started_at ? a.started_at > b.started_at : a.run_id > b.run_id;
+        });
+        json page = json::array();
+        for (size_t i = static_cast<size_t>(offset); i < runs.size() && page.size() < static_cast<size_t>(limit); ++i) {
+            page.push_back(RunJson(runs[i]));
+        }
+        Reply(res, 200, {{"runs", page}, {"total", runs.size()}, {"limit", limit}, {"offset", offset}});
+    }
+
+    void RunDetail(const std::string& run_id, httplib::Response& res) const {
+        auto found = FindRun(run_id);
+        if (!found) {
+            return ReplyError(res, 404, fmt::format("no run {} in the server's ledgers", run_id));
+        }
+        auto& [ledger, run] = *found;
+        json out = RunJson(run);
+        json partitions = json::array();
+        for (const PartitionRecord& p : ledger->Partitions(run_id)) {
+            partitions.push_back(PartitionJson(p));
+        }
+        out["partitions"] = partitions;
+        out["live"] = manager_.Find(run_id) != nullptr && !manager_.Find(run_id)->finished();
+        Reply(res, 200, out);
+    }
+
+    void Rejects(const std::string& run_id, const httplib::Request& req, httplib::Response& res) const {
+        auto found = FindRun(run_id);
+        if (!found) {
+            return ReplyError(res, 404, fmt::format("no run {} in the server's ledgers", run_id));
+        }
+        size_t limit = 100;
+        size_t offset = 0;
+        try {
+            if (req.has_param("limit")) limit = std::stoul(req.get_param_value("limit"));
+            if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
+        } catch (const std::exception&) {
+            return ReplyError(res, 400, "limit and offset must be numbers", {{"field", "limit"}});
+        }
+        const std::vector<RejectRecord> rejects = found->first->Rejects(run_id);
+        json page = json::array();
+        for (size_t i = offset; i < rejects.size() && page.size() < std::min<size_t>(limit, 1000); ++i) {
+            const RejectRecord& r = rejects[i];
+            page.push_back({{"stream", r.stream}, {"partition", r.partition_id}, {"tenant", r.tenant},
+                            {"position", r.position}, {"row", r.row}, {"error", MaskSecrets(r.error)},
+                            {"sqlstate", r.sqlstate}});
+        }
+        Reply(res, 200, {{"rejects", page}, {"total", rejects.size()}, {"limit", limit}, {"offset", offset}});
+    }
+
+    void Stop(const std::string& run_id, httplib::Response& res) {
+        auto found = FindRun(run_id);
+        if (!found) {
+            return ReplyError(res, 404, fmt::format("no run {} in the server's ledgers", run_id));
+        }
+        auto& [ledger, run] = *found;
+        const auto live = manager_.Find(run_id);
+        if (run.status != "running" && !(live && !live->finished())) {
+            return ReplyError(res, 409, fmt::format("run {} has ended ({})", run_id, run.status), {{"status", run.status}});
+        }
+        ledger->RequestStop(run_id);  // reaches a run of the CLI too: it polls the ledger
+        if (live) {
+            live->RequestStop();
+        }
+        Reply(res, 202, {{"run_id", run_id}, {"stop_requested", true}});
+    }
+
+    void Events(const std::string& run_id, const httplib::Request& req, httplib::Response& res) {
+        std::shared_ptr<LiveRun> live = manager_.Find(run_id);
+        if (!live) {
+            auto found = FindRun(run_id);
+            if (!found) {
+                return ReplyError(res, 404, fmt::format("no run {} in the server's ledgers", run_id));
+            }
+            // Not started here (the CLI's, or before a restart): its state once, then the end.
+            json event = RunJson(found->second);
+            event["event"] = "run_status";
+            res.set_content(fmt::format("data: {}\n\n", event.dump()), "text/event-stream");
+            return;
+        }
+        int64_t from = 0;
+        if (req.has_header("Last-Event-ID")) {
+            try {
+                from = std::stoll(req.get_header_value("Last-Event-ID")) + 1;
+            } catch (const std::exception&) {
+            }
+        }
+        auto next = std::make_shared<int64_t>(from);
+        res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider("text/event-stream", [live, next](size_t, httplib::DataSink& sink) {
+            int64_t after = 0;
+            bool ended = false;
+            const std::vector<json> events = live->EventsFrom(*next, kEventWait, after, ended);
+            std::string out;
+            int64_t id = after - static_cast<int64_t>(events.size());
+            for (const json& event : events) {
+                out += fmt::format("id: {}\ndata: {}\n\n", id++, event.dump());
+            }
+            if (out.empty() && !ended) {
+                out = ": waiting\n\n";  // a comment: keeps proxies from closing an idle stream
+            }
+            *next = after;
+            if (!out.empty() && !sink.write(out.data(), out.size())) {
+                return false;
+            }
+            if (ended) {
+                sink.done();
+            }
+            return true;
+        });
+    }
+
+    std::string Metrics() const {
+        std::vector<RunRecord> runs;
+        std::map<std::string, std::vector<PartitionRecord>> partitions;
+        for (const std::string& url : LedgerUrls()) {
+            auto ledger = Ledger::Open(url, "sluice/serve");
+            for (RunRecord& r : ledger->RecentRuns(kRunsScanned)) {
+                if (r.status == "running") {
+                    partitions[r.run_id] = ledger->Partitions(r.run_id);
+                }
+                runs.push_back(std::move(r));
+            }
+        }
+        return RenderMetrics(runs, partitions, manager_.Running().size());
+    }
+
+    const ServeOptions& options_;
+    RunManager manager_;  ///< last: its destructor stops the runs while the rest still stands
+};
+
+}  // namespace
+
+void Serve(const ServeOptions& options, std::stop_token stop) {
+    const auto [host, port] = SplitBind(options.bind);
+    if (!IsLoopback(host) && options.token.empty()) {
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("--bind {} reaches beyond this machine: give a token (--token or SLUICE_TOKEN) that "
+                                "every call that changes something must send",
+                                options.bind));
+    }
+    ScanJobs(options.jobs_dir);  // refuses a jobs directory that is not one, before binding
+    httplib::Server svr;
+    svr.new_task_queue = [] { return new httplib::ThreadPool(96); };  // event streams hold a thread each
+    svr.set_payload_max_length(kMaxBody);
+    Api api(options);
+    api.Route(svr);
+    int bound = port;
+    if (port == 0) {
+        bound = svr.bind_to_any_port(host);
+    } else if (!svr.bind_to_port(host, port)) {
+        bound = -1;
+    }
+    if (bound < 0) {
+        throw Error(ErrorKind::kUsage, fmt::format("cannot listen on {} (in use, or not an address of this machine)",
+                                                   options.bind));
+    }
+    if (!options.port_file.empty()) {
+        std::ofstream(options.port_file) << bound << "\n";
+    }
+    std::fprintf(stderr, "sluice: serving %s on http://%s:%d\n", options.jobs_dir.c_str(), host.c_str(), bound);
+    std::stop_callback on_stop(stop, [&svr] { svr.stop(); });
+    svr.listen_after_bind();
+}
+
+}  // namespace sluice::server

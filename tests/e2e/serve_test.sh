@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# `sluice serve` driven over HTTP with curl: jobs listed (a broken one with its error, no
+# password anywhere), a run started through the API loads exactly and its event stream ends
+# with run_finished, a second start of a running job is 409 naming the run, a stop through the
+# API ends the run `stopped` with only whole partitions in the target, rejects and metrics from
+# the ledger, bad requests answered 400/404 naming the field, tokens required off loopback and
+# checked on every mutating call, and SIGTERM ends the server.
+source "$(dirname "$0")/lib.sh"
+mkdir -p "$WORK/jobs/data"
+for f in 1 2 3 4 5 6; do
+  awk -v f="$f" 'BEGIN { print "id,name,amount"; for (i = 1; i <= 60000; i++) printf "%d,name %d,%d.%02d\n", f * 1000000 + i, i, i % 977, i % 100 }' \
+    > "$WORK/jobs/data/part_$f.csv"
+done
+printf 'id,name,amount\n1,ok,1.00\n2,bad,not-a-number\n3,ok,3.00\n' > "$WORK/jobs/data/small.csv"
+cat > "$WORK/jobs/load.yaml" <<'YAML'
+version: 1
+name: load
+source:
+  files: {path: data/part_*.csv, format: csv, columns: {id: bigint, name: text, amount: "numeric(10,2)"}}
+  partition: {strategy: file, chunk_rows: 3000}
+target: {connection: "sqlite://out.db", table: t}
+settings: {workers: 2}
+YAML
+cat > "$WORK/jobs/rejects.yaml" <<'YAML'
+version: 1
+name: rejects
+source:
+  files: {path: data/small.csv, format: csv, columns: {id: bigint, name: text, amount: "numeric(10,2)"}}
+target: {connection: "sqlite://small.db", table: s}
+settings: {max_rejects: 5}
+YAML
+cat > "$WORK/jobs/secret.yaml" <<'YAML'
+version: 1
+name: secret
+source: {connection: "postgresql://app:topsecret-pw@127.0.0.1:1/nodb", table: t}
+target: {connection: "sqlite://secret.db", table: t}
+settings: {state: "sqlite://secret_state.db"}
+YAML
+printf 'version: 1\nname: broken\nstreams:\n  - name: x\n    sorce: {table: t}\n' > "$WORK/jobs/broken.yaml"
+
+"$SLUICE" serve --jobs "$WORK/jobs" --bind 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/serve.log" 2>&1 &
+server=$!
+trap 'kill "$server" ${server2:+"$server2"} 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+API="http://127.0.0.1:$(cat "$WORK/port")"
+call() {  # METHOD PATH [BODY] -> body in $WORK/body, status echoed
+  local method=$1 path=$2; shift 2
+  curl -s -o "$WORK/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' "$@" "$API$path"
+}
+json() { python3 -c "import json,sys; d=json.load(open('$WORK/body')); print($1)"; }
+wait_ended() {  # RUN: reads the run's event stream to its end, into $WORK/events
+  curl -sN --max-time 120 "$API/api/runs/$1/events" > "$WORK/events"
+}
+
+[ "$(call GET /healthz)" = 200 ] && pass "healthz" || fail "healthz"
+[ "$(call GET /readyz)" = 200 ] && pass "readyz: every job's ledger is reachable" || { fail "readyz"; cat "$WORK/body"; }
+[ "$(call GET /api/jobs)" = 200 ] || fail "GET /api/jobs"
+[ "$(json "sorted(j['name'] for j in d)")" = "['broken', 'load', 'rejects', 'secret']" ] && pass "every job file is listed" || { fail "jobs"; cat "$WORK/body"; }
+grep -q "broken.yaml" <<< "$(json "[j for j in d if j['name'] == 'broken'][0]['error']")" && pass "a job that does not parse shows its error, naming the file" || { fail "broken job error"; cat "$WORK/body"; }
+! grep -q "topsecret-pw" "$WORK/body" && pass "no password in the job list" || fail "a password leaked in /api/jobs"
+
+# --- a run through the API: exact, its event stream ends with run_finished ---------------------
+[ "$(call POST /api/jobs/load/runs -d '{}')" = 202 ] || { fail "start load"; cat "$WORK/body"; }
+run=$(json "d['run_id']")
+[ "$(call POST /api/jobs/load/runs -d '{}')" = 409 ] && grep -q "$run" "$WORK/body" && pass "starting a running job again: 409 naming $run" || { fail "second start"; cat "$WORK/body"; }
+wait_ended "$run"
+tail -n 3 "$WORK/events" | grep -q '"event":"run_finished"' && grep -q '"status":"succeeded"' "$WORK/events" \
+  && pass "the event stream ends with run_finished (succeeded)" || { fail "event stream end"; tail -5 "$WORK/events"; }
+grep -q '"event":"partition_committed"' "$WORK/events" && pass "the event stream carries the engine's events" || fail "no partition events"
+[ "$(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) || ' ' || count(DISTINCT id) FROM t")" = "360000 360000" ] && pass "the API's run loaded every row once" || fail "target after the API run"
+[ "$(call GET "/api/runs/$run")" = 200 ] && [ "$(json "d['status'] + ' ' + str(d['rows_written']) + ' ' + str(sum(p['rows'] for p in d['partitions'] if p['status'] == 'committed'))")" = "succeeded 360000 360000" ] \
+  && pass "GET /api/runs/ID: status, rows and partitions from the ledger" || { fail "run detail"; head -c 400 "$WORK/body"; }
+
+# --- stop through the API: the run ends stopped, the target holds whole partitions only --------
+sqlite3 "$WORK/jobs/out.db" "DELETE FROM t"
+# Small partitions, one worker: a run long enough to be stopped in the middle.
+[ "$(call POST /api/jobs/load/runs -d '{"set": {"settings.workers": 1, "source.partition.chunk_rows": 100}}')" = 202 ] || { fail "start for stop"; cat "$WORK/body"; }
+run2=$(json "d['run_id']")
+[ "$(call POST "/api/runs/$run2/stop" -d '')" = 202 ] && pass "POST stop: 202" || { fail "stop"; cat "$WORK/body"; }
+wait_ended "$run2"
+[ "$(call GET "/api/runs/$run2")" = 200 ] && status=$(json "d['status']") && committed=$(json "sum(p['rows'] for p in d['partitions'] if p['status'] == 'committed')")
+[ "$status" = stopped ] && [ "$(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) FROM t")" = "$committed" ] \
+  && pass "stopped through the API: status stopped, the target holds exactly the $committed committed rows" || fail "stop: status $status, target $(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) FROM t") vs committed $committed"
+[ "$(call POST "/api/runs/$run2/stop" -d '')" = 409 ] && pass "stopping an ended run: 409" || fail "stop of an ended run: $(cat "$WORK/body")"
+[ "$(call POST /api/jobs/load/runs -d '{"resume": true, "set": {"settings.workers": 1, "source.partition.chunk_rows": 100}}')" = 202 ] && wait_ended "$(json "d['run_id']")" || cat "$WORK/body"
+[ "$(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) || ' ' || count(DISTINCT id) FROM t")" = "360000 360000" ] && pass "resume through the API completes it exactly" || fail "resume via API"
+
+# --- rejects, runs list, metrics ------------------------------------------------------------------
+[ "$(call POST /api/jobs/rejects/runs -d '')" = 202 ] && rrun=$(json "d['run_id']") && wait_ended "$rrun"
+[ "$(call GET "/api/runs/$rrun/rejects")" = 200 ] && [ "$(json "d['total']")" = 1 ] && grep -q "not-a-number" <<< "$(json "d['rejects'][0]['error']")" \
+  && pass "GET rejects: the bad row and why" || { fail "rejects"; cat "$WORK/body"; }
+[ "$(call GET "/api/runs?job=load&status=succeeded&limit=1")" = 200 ] && [ "$(json "len(d['runs']), d['total']")" = "1 2" ] \
+  && pass "GET /api/runs filters by job and status and pages" || { fail "runs list"; cat "$WORK/body"; }
+[ "$(call GET /metrics)" = 200 ] && grep -q '^sluice_runs{job="load",status="succeeded"} 2$' "$WORK/body" && grep -q '^sluice_rows_rejected_total{job="rejects"} 1$' "$WORK/body" \
+  && pass "/metrics: runs by status and row counters from the ledger" || { fail "metrics"; cat "$WORK/body"; }
+
+# --- bad requests ----------------------------------------------------------------------------------
+[ "$(call POST /api/jobs/load/runs -d '{"resum": true}')" = 400 ] && [ "$(json "d['field']")" = resum ] && pass "unknown field: 400 naming it" || fail "unknown field"
+[ "$(call POST /api/jobs/load/runs -d '{"resume": true')" = 400 ] && pass "bad JSON: 400" || fail "bad JSON"
+[ "$(call POST /api/jobs/load/runs -d '{"resume": "yes"}')" = 400 ] && pass "a field of the wrong type: 400" || fail "wrong type"
+[ "$(call POST /api/jobs/nosuch/runs -d '{}')" = 404 ] && pass "unknown job: 404" || fail "unknown job"
+[ "$(call GET /api/runs/r-nosuch)" = 404 ] && pass "unknown run: 404" || fail "unknown run"
+head -c 70000 /dev/zero | tr '\0' 'x' > "$WORK/big"
+[ "$(call POST /api/jobs/load/runs --data-binary @"$WORK/big")" = 413 ] && pass "a body past 64 KiB: 413" || fail "body limit: $(cat "$WORK/body")"
+code=$(call POST /api/jobs/secret/runs -d '{}')
+[ "$code" != 202 ] && ! grep -q "topsecret-pw" "$WORK/body" && pass "a job that cannot start: $code, password masked" || { fail "secret job: $code"; cat "$WORK/body"; }
+
+# --- tokens -----------------------------------------------------------------------------------------
+expect_exit 2 "$SLUICE" serve --jobs "$WORK/jobs" --bind 0.0.0.0:0 || true
+grep -q "give a token" "$WORK/err" && pass "binding beyond loopback without a token is refused" || { fail "no-token bind"; cat "$WORK/err"; }
+SLUICE_TOKEN=s3cret "$SLUICE" serve --jobs "$WORK/jobs" --bind 127.0.0.1:0 --port-file "$WORK/port2" >"$WORK/serve2.log" 2>&1 &
+server2=$!
+for _ in $(seq 1 100); do [ -s "$WORK/port2" ] && break; sleep 0.05; done
+API2="http://127.0.0.1:$(cat "$WORK/port2")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$API2/api/jobs/rejects/runs")" = 401 ] && pass "no token: 401" || fail "no token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' -H 'Authorization: Bearer wrong' "$API2/api/jobs/rejects/runs")" = 401 ] && pass "a wrong token: 401" || fail "wrong token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$API2/api/jobs")" = 200 ] && pass "reading needs no token" || fail "read with token server"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' -H 'Authorization: Bearer s3cret' "$API2/api/jobs/rejects/runs")" = 202 ] && pass "the token: 202" || fail "right token"
+kill -TERM "$server2"; wait "$server2" || true
+
+kill -TERM "$server"
+set +e; wait "$server"; code=$?; set -e
+[ "$code" = 0 ] && pass "SIGTERM ends the server (exit 0)" || { fail "server exit $code"; cat "$WORK/serve.log"; }
+finish
