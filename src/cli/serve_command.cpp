@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "server/http_api.hpp"
+#include "server/scheduler.hpp"
 
 namespace sluice::cli {
 
@@ -14,6 +15,8 @@ void RegisterServe(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("serve", "Serve the REST API (runs, partitions, rejects, events, metrics) "
                                             "and run the jobs of a directory on request");
     auto options = std::make_shared<server::ServeOptions>();
+    cmd->add_flag("--once", options->once,
+                  "Run the scheduled jobs that are due now, wait for them, and exit (for cron or a Kubernetes CronJob)");
     cmd->add_option("--jobs", options->jobs_dir, "Directory of job files (*.yaml) the API lists and runs")
         ->required();
     cmd->add_option("--bind", options->bind, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free)");
@@ -27,6 +30,10 @@ void RegisterServe(CLI::App& app, int& exit_code) {
             if (const char* env = std::getenv("SLUICE_TOKEN"); env != nullptr) {
                 options->token = env;
             }
+        }
+        if (options->once) {
+            exit_code = server::RunDueOnce(*options);
+            return;
         }
         // SIGINT and SIGTERM end the server gracefully: every thread blocks them, one waits.
         sigset_t signals;

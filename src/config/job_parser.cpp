@@ -1,4 +1,5 @@
 #include "config/job_parser.hpp"
+#include "config/schedule.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -24,7 +25,8 @@ using Field = config::Field;  // sluice::Field (core/schema.hpp) is a column
 
 const std::vector<std::string> kJobKeys = {"version",   "name",        "connections", "streams",
                                            "settings",  "source",      "target",      "tenants",
-                                           "transform", "incremental", "after", "lookup"};
+                                           "transform", "incremental", "after", "lookup",
+                                           "schedule",  "timezone",    "catchup"};
 const std::vector<std::string> kSettingsKeys = {
     "workers",    "min_rows_for_parallel", "chunk_rows", "on_error",
     "retry",      "max_rejects",           "rejects",    "state",
@@ -333,7 +335,8 @@ namespace config {
 
 const std::vector<std::string>& StreamKeys() {
     static const std::vector<std::string> kKeys = {"name",      "source",      "target", "tenants",
-                                                   "transform", "incremental", "after", "lookup"};
+                                                   "transform", "incremental", "after", "lookup",
+                                           "schedule",  "timezone",    "catchup"};
     return kKeys;
 }
 
@@ -377,6 +380,28 @@ JobSpec ParseJob(const std::string& yaml_text, const std::string& display_path,
     root.With("connections", [&](const config::Field& connections) { ParseConnections(connections, job); });
     job.settings.rejects = config::AbsolutePath(job.settings.rejects, job.base_dir);
     root.With("settings", [&](const config::Field& settings) { ParseSettings(settings, job); });
+    root.With("schedule", [&](const config::Field& field) {
+        job.schedule = field.NonEmptyString("five cron fields (0 2 * * *) or @hourly / @daily");
+        try {
+            CronSchedule::Parse(job.schedule);
+        } catch (const Error& e) {
+            field.Fail(e.what());
+        }
+    });
+    root.With("timezone", [&](const config::Field& field) {
+        job.timezone = field.NonEmptyString("a tz database name, e.g. Europe/Paris");
+        try {
+            TimeZone::Load(job.timezone);
+        } catch (const Error& e) {
+            field.Fail(e.what());
+        }
+    });
+    root.With("catchup", [&](const config::Field& field) {
+        if (field.Bool()) {
+            field.Fail("catchup: true is not available: after downtime a schedule runs its missed window once "
+                       "(catchup: false)");
+        }
+    });
     doc.Collect([&] { ParseStreams(root, job); });
     doc.ThrowIfProblems();
     return job;

@@ -140,6 +140,10 @@ struct JobSpec {
     std::map<std::string, std::string> connections;  ///< name -> expanded URL
     std::vector<StreamSpec> streams;
     Settings settings;
+    /// `schedule:` (config/schedule.hpp: five cron fields or @daily ...), run by `sluice serve`;
+    /// empty = run on request only. `timezone:` is the zone its times are in.
+    std::string schedule;
+    std::string timezone = "UTC";
 };
 
 }  // namespace sluice

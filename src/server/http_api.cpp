@@ -5,6 +5,9 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <set>
@@ -18,6 +21,7 @@
 #include "server/job_directory.hpp"
 #include "server/metrics.hpp"
 #include "server/run_manager.hpp"
+#include "server/scheduler.hpp"
 #include "state/ledger.hpp"
 
 namespace sluice::server {
@@ -97,6 +101,8 @@ std::pair<std::string, int> SplitBind(const std::string& bind) {
 class Api {
 public:
     explicit Api(const ServeOptions& options) : options_(options) {}
+
+    RunManager& manager() { return manager_; }
 
     void Route(httplib::Server& svr) {
         svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, {{"status", "ok"}}); });
@@ -221,7 +227,8 @@ private:
                     streams.push_back(s.name);
                 }
                 job["streams"] = streams;
-                job["schedule"] = nullptr;
+                job["schedule"] = entry.job->schedule.empty() ? json(nullptr) : json(entry.job->schedule);
+                job["timezone"] = entry.job->timezone;
             } else {
                 job["error"] = entry.error;
             }
@@ -489,8 +496,25 @@ void Serve(const ServeOptions& options, std::stop_token stop) {
         std::ofstream(options.port_file) << bound << "\n";
     }
     std::fprintf(stderr, "sluice: serving %s on http://%s:%d\n", options.jobs_dir.c_str(), host.c_str(), bound);
+    // Schedules: checked at start and every 20 s (a minute's firing is seen within it).
+    std::jthread schedules([&options, &api](std::stop_token done) {
+        Scheduler scheduler(options, api.manager());
+        std::mutex mu;
+        std::condition_variable_any wake;
+        while (!done.stop_requested()) {
+            try {
+                scheduler.Tick(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch()).count());
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "sluice: schedule: %s\n", MaskSecrets(e.what()).c_str());
+            }
+            std::unique_lock lock(mu);
+            wake.wait_for(lock, done, std::chrono::seconds(20), [] { return false; });
+        }
+    });
     std::stop_callback on_stop(stop, [&svr] { svr.stop(); });
     svr.listen_after_bind();
+    schedules.request_stop();
 }
 
 }  // namespace sluice::server

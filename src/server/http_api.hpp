@@ -12,6 +12,7 @@ struct ServeOptions {
     std::string state;                    ///< the ledger of the runs it starts; "" = each job's own
     std::string token;                    ///< bearer token of mutating calls; required off loopback
     std::string port_file;                ///< when set, the bound port is written there once listening
+    bool once = false;                    ///< run what is due now and exit (no HTTP)
 };
 
 /// Serves the REST API over the ledger until `stop` is requested; then stops the runs it

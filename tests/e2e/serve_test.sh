@@ -60,7 +60,8 @@ grep -q "broken.yaml" <<< "$(json "[j for j in d if j['name'] == 'broken'][0]['e
 ! grep -q "topsecret-pw" "$WORK/body" && pass "no password in the job list" || fail "a password leaked in /api/jobs"
 
 # --- a run through the API: exact, its event stream ends with run_finished ---------------------
-[ "$(call POST /api/jobs/load/runs -d '{}')" = 202 ] || { fail "start load"; cat "$WORK/body"; }
+# Small partitions: a run that lasts a few seconds, so that the second start meets it running.
+[ "$(call POST /api/jobs/load/runs -d '{"set": {"source.partition.chunk_rows": 300}}')" = 202 ] || { fail "start load"; cat "$WORK/body"; }
 run=$(json "d['run_id']")
 [ "$(call POST /api/jobs/load/runs -d '{}')" = 409 ] && grep -q "$run" "$WORK/body" && pass "starting a running job again: 409 naming $run" || { fail "second start"; cat "$WORK/body"; }
 wait_ended "$run"
@@ -117,6 +118,34 @@ API2="http://127.0.0.1:$(cat "$WORK/port2")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$API2/api/jobs")" = 200 ] && pass "reading needs no token" || fail "read with token server"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' -H 'Authorization: Bearer s3cret' "$API2/api/jobs/rejects/runs")" = 202 ] && pass "the token: 202" || fail "right token"
 kill -TERM "$server2"; wait "$server2" || true
+
+# --- schedules: --once runs what is due, once; a server runs it by itself ----------------------
+mkdir -p "$WORK/sched"
+cp "$WORK/jobs/data/small.csv" "$WORK/sched/small.csv"
+cat > "$WORK/sched/yearly.yaml" <<'YAML'
+version: 1
+name: yearly
+schedule: "0 0 1 1 *"
+timezone: Pacific/Kiritimati
+source:
+  files: {path: small.csv, format: csv, columns: {id: bigint, name: text, amount: text}}
+target: {connection: "sqlite://sched.db", table: s}
+YAML
+printf 'version: 1\nname: badcron\nschedule: "61 * * * *"\nsource: {files: {path: small.csv}}\ntarget: {connection: "sqlite://x.db", table: x}\n' > "$WORK/sched/badcron.yaml"
+expect_exit 0 "$SLUICE" serve --jobs "$WORK/sched" --once
+grep -q "job yearly: started run" "$WORK/err" && [ "$(sqlite3 "$WORK/sched/sched.db" "SELECT count(*) FROM s")" = 3 ] \
+  && pass "--once runs a job whose window is due, and waits for it" || { fail "--once"; cat "$WORK/err"; }
+expect_exit 0 "$SLUICE" serve --jobs "$WORK/sched" --once
+grep -q "nothing is due" "$WORK/err" && [ "$(sqlite3 "$WORK/sched/sched.db" "SELECT count(*) FROM s")" = 3 ] \
+  && pass "--once again: the window ran already, nothing runs" || { fail "--once twice"; cat "$WORK/err"; }
+sqlite3 "$WORK/sched/sched.db" "DROP TABLE s; DELETE FROM sluice_runs; DELETE FROM sluice_partitions" 2>/dev/null || true
+"$SLUICE" serve --jobs "$WORK/sched" --bind 127.0.0.1:0 --port-file "$WORK/port3" >"$WORK/serve3.log" 2>&1 &
+server3=$!
+for _ in $(seq 1 100); do [ "$(sqlite3 "$WORK/sched/sched.db" "SELECT count(*) FROM s" 2>/dev/null)" = 3 ] && break; sleep 0.1; done
+[ "$(sqlite3 "$WORK/sched/sched.db" "SELECT count(*) FROM s" 2>/dev/null)" = 3 ] && pass "the server runs a due schedule by itself" || { fail "server schedule"; cat "$WORK/serve3.log"; }
+curl -s "http://127.0.0.1:$(cat "$WORK/port3")/api/jobs" > "$WORK/body"
+grep -q "minute '61'" <<< "$(json "[j for j in d if j['name'] == 'badcron'][0]['error']")" && pass "a bad schedule is the job's error, naming the field" || { fail "bad cron"; cat "$WORK/body"; }
+kill -TERM "$server3"; wait "$server3" || true
 
 kill -TERM "$server"
 set +e; wait "$server"; code=$?; set -e
