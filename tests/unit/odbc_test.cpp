@@ -46,8 +46,8 @@ TEST(OdbcTypes, MapsExactlyAndNeverNarrows) {
     EXPECT_EQ(TypeName(field(SQL_VARCHAR, 5, false, "bool").type), "bool");          // psqlODBC BoolsAsChar
     EXPECT_EQ(TypeName(field(SQL_GUID, 37, false, "uuid").type), "uuid");
     EXPECT_EQ(TypeName(field(SQL_LONGVARBINARY, 0, false, "bytea").type), "bytes");
-    EXPECT_EQ(field(SQL_CHAR, 3, false, "char").native_type, "char(3)");  // never a bare char(1)
-    EXPECT_EQ(field(SQL_CHAR, 3, false, "char", "SQLite").native_type, "text");
+    EXPECT_EQ(field(SQL_CHAR, 3, false, "char").native_type, "text");  // never a bare char(1), nor padding
+    EXPECT_EQ(TypeName(field(SQL_FLOAT, 15, false, "money").type), "text");  // psqlODBC's money
 }
 
 TEST(OdbcTypes, LongColumnsAreReadWholeUnlessTheDriverRereads) {
@@ -60,7 +60,14 @@ TEST(OdbcTypes, LongColumnsAreReadWholeUnlessTheDriverRereads) {
     ColumnDescription name{.name = "n", .sql_type = SQL_VARCHAR, .size = 20, .type_name = "varchar"};
     EXPECT_FALSE(PlanFetch(name, FieldOf(name, "MariaDB"), "MariaDB", false).is_long);
     EXPECT_EQ(PlanFetch(name, FieldOf(name, "MariaDB"), "MariaDB", false).cell_bytes, 82u);  // 20 pairs + NUL
+    const FetchPlan bytes = PlanFetch(name, FieldOf(name, "MariaDB"), "MariaDB", false, true);
+    EXPECT_EQ(bytes.c_type, SQL_C_BINARY);  // UTF-8 as stored: a NUL does not cut it
+    EXPECT_TRUE(bytes.utf8);
+    EXPECT_EQ(bytes.cell_bytes, 80u);
     EXPECT_TRUE(PlanFetch(name, FieldOf(name, "SQLite"), "SQLite", false).is_long);  // lengths bound nothing
+    ColumnDescription real{.name = "r", .sql_type = SQL_REAL, .size = 7, .type_name = "float"};
+    EXPECT_EQ(PlanFetch(real, FieldOf(real, "MariaDB"), "MariaDB", false).c_type, SQL_C_DOUBLE);  // all its digits
+    EXPECT_EQ(PlanFetch(real, FieldOf(real, "SQLite"), "SQLite", false).c_type, SQL_C_CHAR);
 }
 
 TEST(OdbcTypes, Utf16ToUtf8) {

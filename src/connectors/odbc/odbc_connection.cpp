@@ -76,20 +76,21 @@ bool SetsAttribute(const std::string& connection_string, std::string_view key) {
     return false;
 }
 
-/// The attributes that make a driver stream a result instead of reading all of it first;
-/// the first one's name says whether the connection string chose already.
-std::string StreamingAttributes(std::string_view driver) {
+/// Attributes sluice adds for a driver unless the connection string sets them: those that
+/// make it stream a result instead of reading all of it first, and MariaDB's character set,
+/// so that text arrives as UTF-8 bytes (Connection::TextAsUtf8).
+std::vector<std::pair<std::string, std::string>> DriverAttributes(std::string_view driver) {
     const std::string lower = Lower(driver);
     if (lower.starts_with("psqlodbc")) {
-        return "UseDeclareFetch=1;Fetch=10000";  // a server-side cursor, read 10000 rows a round trip
+        return {{"UseDeclareFetch", "1"}, {"Fetch", "10000"}};  // a server-side cursor, 10000 rows a round trip
     }
     if (lower.starts_with("libmaodbc")) {
-        return "NO_CACHE=1";
+        return {{"NO_CACHE", "1"}, {"CHARSET", "utf8mb4"}};
     }
     if (lower.find("sqlite") != std::string::npos) {
-        return "StepAPI=1";
+        return {{"StepAPI", "1"}};
     }
-    return "";
+    return {};
 }
 
 ErrorKind KindOf(const std::string& state) {
@@ -168,8 +169,9 @@ Error DiagError(SQLSMALLINT handle_type, SQLHANDLE handle, std::string_view what
         if (!SQL_SUCCEEDED(rc)) {
             break;
         }
-        if (first_state.empty()) {
-            first_state = reinterpret_cast<const char*>(state);
+        const std::string this_state = reinterpret_cast<const char*>(state);
+        if (first_state.empty() && !this_state.starts_with("01")) {  // 01xxx: a warning beside the error
+            first_state = this_state;
         }
         std::string message(reinterpret_cast<const char*>(text));
         while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
@@ -181,6 +183,15 @@ Error DiagError(SQLSMALLINT handle_type, SQLHANDLE handle, std::string_view what
         messages = "the driver gave no diagnostics";
     }
     std::string text = MaskSecrets(fmt::format("{}: {}", what, messages));
+    // Drivers report a refused login as a failed connection (psqlODBC: 08001): not worth retrying.
+    const std::string lower = Lower(messages);
+    if (lower.find("password authentication failed") != std::string::npos ||
+        lower.find("access denied for user") != std::string::npos) {
+        first_state = "28000";
+    }
+    if (first_state.empty() && lower.find("can't open lib") != std::string::npos) {
+        first_state = "IM003";  // unixODBC's "driver could not be loaded", given as a warning
+    }
     const ErrorKind kind = KindOf(first_state);
     if (first_state == "28000") {
         text += "; check the user and password";
@@ -223,10 +234,15 @@ void Statement::Cancel() noexcept { SQLCancel(stmt_); }
 Connection::Connection(const std::string& connection_string, std::string_view purpose)
     : connection_string_(connection_string) {
     Open(purpose);
-    const std::string streaming = StreamingAttributes(driver_);
-    if (!streaming.empty() && !SetsAttribute(connection_string_, streaming.substr(0, streaming.find('=')))) {
+    std::string added;
+    for (const auto& [key, value] : DriverAttributes(driver_)) {
+        if (!SetsAttribute(connection_string_, key)) {
+            added += ";" + key + "=" + value;
+        }
+    }
+    if (!added.empty()) {
         Close();
-        connection_string_ += (connection_string_.ends_with(";") ? "" : ";") + streaming;
+        connection_string_ += (connection_string_.ends_with(";") ? added.substr(1) : added);
         Open(purpose);
     }
 }
@@ -270,6 +286,15 @@ std::string Connection::Info(SQLUSMALLINT what) const {
         return "";
     }
     return text;
+}
+
+bool Connection::TextAsUtf8() const {
+    const std::string lower = Lower(driver_);
+    if (lower.find("sqlite") != std::string::npos) {
+        return true;  // SQLite keeps text as UTF-8
+    }
+    const std::string settings = Lower(connection_string_);
+    return lower.starts_with("libmaodbc") && settings.find("charset=utf8mb4") != std::string::npos;
 }
 
 bool Connection::RereadsCutValues() const {

@@ -44,8 +44,9 @@ private:
 ///
 /// Streaming: drivers that read a whole result into memory by default get the attribute that
 /// makes them stream, unless the connection string sets it already: psqlODBC
-/// `UseDeclareFetch=1` (a server cursor), MariaDB Connector/ODBC `NO_CACHE=1`, the SQLite
-/// driver `StepAPI=1`. Memory then stays bounded whatever a slice's size.
+/// `UseDeclareFetch=1;Fetch=10000` (a server cursor), MariaDB Connector/ODBC `NO_CACHE=1` (and
+/// `CHARSET=utf8mb4`), the SQLite driver `StepAPI=1`. Memory then stays bounded whatever a
+/// slice's size.
 class Connection {
 public:
     /// Connects; Error(kConnection) with the driver's SQLSTATE (28000 for a refused login,
@@ -75,6 +76,9 @@ public:
     /// SQLGetData). Only drivers tried to do it right: MariaDB's and SQLite's report
     /// SQL_GD_BLOCK but return another row's value or fail.
     bool RereadsCutValues() const;
+    /// Whether text can be fetched as the UTF-8 bytes the driver holds (SQL_C_BINARY): SQLite's
+    /// driver, and MariaDB's with CHARSET=utf8mb4. Their UTF-16 conversion cuts a value at a NUL.
+    bool TextAsUtf8() const;
 
 private:
     void Open(std::string_view purpose);

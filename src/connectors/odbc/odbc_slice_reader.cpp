@@ -1,6 +1,7 @@
 #include "connectors/odbc/odbc_slice_reader.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <utility>
 
@@ -224,8 +225,24 @@ void SliceReader::AppendRow(Batch& batch) {
             } else {
                 column.AppendBytes(cell.bytes);
             }
+        } else if (plans_[c].c_type == SQL_C_DOUBLE) {
+            double value = 0;
+            if (cell.bytes.size() != sizeof value) {
+                status = Status::Invalid(fmt::format("the driver sent {} bytes for a double", cell.bytes.size()));
+            } else {
+                std::memcpy(&value, cell.bytes.data(), sizeof value);
+                if (column.type().id == LogicalType::kFloat32) {
+                    column.Append(static_cast<float>(value));  // a REAL, widened by the fetch: exact
+                } else {
+                    column.Append(value);
+                }
+            }
         } else if (plans_[c].c_type == SQL_C_BINARY) {
-            column.AppendBytes(cell.bytes);
+            if (plans_[c].utf8 && FindInvalidUtf8(cell.bytes) != std::string::npos) {
+                status = Status::Invalid("the text is not valid UTF-8");
+            } else {
+                column.AppendBytes(cell.bytes);
+            }
         } else {
             status = AppendParsed(column, cell.bytes);
         }
@@ -259,7 +276,11 @@ std::string SliceReader::RowJson() const {
         const std::string& name = schema_.fields[c].name;
         if (row_[c].null) {
             out[name] = nullptr;
-        } else if (plans_[c].c_type == SQL_C_BINARY || plans_[c].c_type == SQL_C_BIT) {
+        } else if (plans_[c].c_type == SQL_C_DOUBLE && row_[c].bytes.size() == sizeof(double)) {
+            double value = 0;
+            std::memcpy(&value, row_[c].bytes.data(), sizeof value);
+            out[name] = value;
+        } else if ((plans_[c].c_type == SQL_C_BINARY && !plans_[c].utf8) || plans_[c].c_type == SQL_C_BIT) {
             std::string hex = "\\x";
             for (const unsigned char b : row_[c].bytes) {
                 fmt::format_to(std::back_inserter(hex), "{:02x}", b);

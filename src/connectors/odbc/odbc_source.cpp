@@ -1,6 +1,7 @@
 #include "connectors/odbc/odbc_source.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <mutex>
 #include <utility>
 
@@ -17,6 +18,11 @@ namespace {
 bool IsInteger(const Field& field) {
     const LogicalType t = field.type.id;
     return t == LogicalType::kInt16 || t == LogicalType::kInt32 || t == LogicalType::kInt64;
+}
+
+bool ParseInt64(const std::string& text, int64_t& out) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size();
 }
 
 /// "schema.table" as its parts; no schema when the name has no dot.
@@ -104,16 +110,19 @@ public:
         Statement statement(planner.get());
         const std::string what = "describing ODBC source " + label_;
         statement.Execute(fmt::format("SELECT * FROM {} WHERE 1 = 0", from_), what);
-        columns_ = DescribeResult(statement.get(), what);
+        std::vector<ColumnDescription> columns = DescribeResult(statement.get(), what);
+        std::vector<FetchPlan> plans;
         Schema schema;
-        const bool rebindable = planner.RereadsCutValues();
-        for (const ColumnDescription& column : columns_) {
+        for (const ColumnDescription& column : columns) {
             schema.fields.push_back(FieldOf(column, planner.dbms()));
-            plans_.push_back(PlanFetch(column, schema.fields.back(), planner.dbms(), rebindable));
+            plans.push_back(PlanFetch(column, schema.fields.back(), planner.dbms(), planner.RereadsCutValues(),
+                                      planner.TextAsUtf8()));
         }
         if (!table_.empty()) {
             schema.primary_key = PrimaryKey();
         }
+        columns_ = std::move(columns);
+        plans_ = std::move(plans);
         schema_ = std::move(schema);
         return *schema_;
     }
@@ -305,7 +314,15 @@ private:
         if (bounds.empty() || !bounds[0][0] || !bounds[0][1]) {
             return KeyRangeSlices(*key, {}, rows);  // no key values: one slice takes the rows (NULL keys)
         }
-        if (auto cuts = EvenIntegerCuts(std::stoll(*bounds[0][0]), std::stoll(*bounds[0][1]), rows, slices)) {
+        int64_t low = 0;
+        int64_t high = 0;
+        if (!ParseInt64(*bounds[0][0], low) || !ParseInt64(*bounds[0][1], high)) {
+            throw Error(ErrorKind::kData,
+                        fmt::format("partition key {} of {} holds values that are not 64-bit integers (MIN {}, MAX "
+                                    "{}); key_range cannot cut it: use partition.strategy none",
+                                    key->name, label_, *bounds[0][0], *bounds[0][1]));
+        }
+        if (auto cuts = EvenIntegerCuts(low, high, rows, slices)) {
             return KeyRangeSlices(*key, *cuts, rows);
         }
         notes_.push_back(fmt::format("{} keys are sparse: cut at every {}-th key, read in key order", key->name,

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include <fmt/format.h>
-
 #include "connectors/odbc/odbc_connection.hpp"
 
 namespace sluice::odbc {
@@ -61,6 +59,9 @@ Field FieldOf(const ColumnDescription& column, std::string_view dbms) {
     const std::string name = Lower(column.type_name);
     const bool sqlite = IsSqlite(dbms);
     auto set = [&](LogicalType id) { field.type = MakeType(id); };
+    if (name == "money") {
+        return field;  // psqlODBC calls it a float; its text ("$1,234.56") is kept as it is
+    }
     if (name == "bool" || name == "boolean") {
         set(LogicalType::kBool);
         return field;
@@ -101,18 +102,18 @@ Field FieldOf(const ColumnDescription& column, std::string_view dbms) {
         case SQL_LONGVARBINARY: set(LogicalType::kBytes); break;
         default:  // character types, intervals, anything else: text
             if (name == "char" || name == "character" || name == "bpchar" || name == "nchar") {
-                // A target of the same dialect creates its column by this name, and a bare
-                // "char" is char(1) there: give the length, where the driver's is to be trusted.
-                field.native_type = !sqlite && column.size > 0 && column.size <= kBindableLength
-                                        ? fmt::format("{}({})", column.type_name, column.size)
-                                        : "text";
+                // A target of the same dialect would create "char" as char(1), and a fixed
+                // length would pad MariaDB's ENUMs (which its driver calls CHAR): text keeps
+                // each value as it came.
+                field.native_type = "text";
             }
             break;
     }
     return field;
 }
 
-FetchPlan PlanFetch(const ColumnDescription& column, const Field& field, std::string_view dbms, bool rebindable) {
+FetchPlan PlanFetch(const ColumnDescription& column, const Field& field, std::string_view dbms, bool rebindable,
+                    bool utf8_text) {
     FetchPlan plan;
     // SQLite's declared types bound nothing: a VARCHAR(10) or an INT column may hold a
     // megabyte of text.
@@ -120,9 +121,15 @@ FetchPlan PlanFetch(const ColumnDescription& column, const Field& field, std::st
     switch (field.type.id) {
         case LogicalType::kText:
         case LogicalType::kJson:
-            plan.c_type = SQL_C_WCHAR;
-            // A character may take two UTF-16 units (a surrogate pair); one more for the terminator.
-            plan.cell_bytes = (2 * static_cast<size_t>(column.size) + 1) * sizeof(SQLWCHAR);
+            if (utf8_text) {
+                plan.c_type = SQL_C_BINARY;
+                plan.utf8 = true;
+                plan.cell_bytes = std::max<size_t>(4 * static_cast<size_t>(column.size), 1);  // 4 bytes a character
+            } else {
+                plan.c_type = SQL_C_WCHAR;
+                // A character may take two UTF-16 units (a surrogate pair); one more for the terminator.
+                plan.cell_bytes = (2 * static_cast<size_t>(column.size) + 1) * sizeof(SQLWCHAR);
+            }
             unbounded = unbounded || IsLongType(column.sql_type) || column.size == 0 || column.size > kBindableLength;
             break;
         case LogicalType::kBytes:
@@ -131,9 +138,19 @@ FetchPlan PlanFetch(const ColumnDescription& column, const Field& field, std::st
             unbounded = unbounded || IsLongType(column.sql_type) || column.size == 0 || column.size > kBindableLength;
             break;
         default:
-            if (column.sql_type == SQL_BIT) {
+            if (column.sql_type == SQL_BIT && !unbounded) {
                 plan.c_type = SQL_C_BIT;
                 plan.cell_bytes = 1;
+                return plan;
+            }
+            // Floats in binary: drivers print them with too few digits (MariaDB's FLOAT with 6).
+            // Not SQLite's driver, which converts through 15-digit text and reads 'abc' as NULL:
+            // as text, 'abc' at least becomes a reject.
+            // REAL too is fetched as a double (a float widens exactly): MariaDB's driver strides
+            // bound SQL_C_FLOAT arrays 8 bytes apart, shifting every other value.
+            if ((field.type.id == LogicalType::kFloat32 || field.type.id == LogicalType::kFloat64) && !unbounded) {
+                plan.c_type = SQL_C_DOUBLE;
+                plan.cell_bytes = sizeof(double);
                 return plan;
             }
             // Numbers, dates, times and UUIDs in their ASCII text form, parsed as PostgreSQL's

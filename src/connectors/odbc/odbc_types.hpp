@@ -28,7 +28,10 @@ std::vector<ColumnDescription> DescribeResult(SQLHSTMT stmt, std::string_view wh
 /// How a column is fetched: the C type asked for, the bytes one value takes in a bound
 /// buffer, and whether it is too long (or of unknown length) to bind.
 struct FetchPlan {
-    SQLSMALLINT c_type = SQL_C_CHAR;  ///< SQL_C_BIT, SQL_C_CHAR (ASCII forms), SQL_C_WCHAR (text), SQL_C_BINARY
+    /// SQL_C_BIT, SQL_C_DOUBLE (floats), SQL_C_CHAR (ASCII forms), SQL_C_WCHAR (text as
+    /// UTF-16), SQL_C_BINARY (bytes, and text as the UTF-8 the driver holds: `utf8`)
+    SQLSMALLINT c_type = SQL_C_CHAR;
+    bool utf8 = false;                ///< text fetched as its UTF-8 bytes (checked when read)
     size_t cell_bytes = 0;            ///< bound buffer per value, terminator included
     bool is_long = false;             ///< read with SQLGetData, never bound whole
 };
@@ -52,7 +55,11 @@ Field FieldOf(const ColumnDescription& column, std::string_view dbms);
 /// bound with a short buffer; otherwise long columns are read with SQLGetData, and so are
 /// variable-width columns of drivers whose declared lengths do not bound their values
 /// (SQLite's).
-FetchPlan PlanFetch(const ColumnDescription& column, const Field& field, std::string_view dbms, bool rebindable);
+/// `utf8_text`: the driver hands text over as UTF-8 bytes unchanged (SQL_C_BINARY), which
+/// keeps a NUL or an invalid byte for the target to judge, where its UTF-16 conversion would
+/// cut the value at a NUL (MariaDB's with CHARSET=utf8mb4, SQLite's).
+FetchPlan PlanFetch(const ColumnDescription& column, const Field& field, std::string_view dbms, bool rebindable,
+                    bool utf8_text = false);
 
 /// Appends the UTF-8 form of UTF-16 `units` to `out`; false (with `out` as it was) for an
 /// unpaired surrogate.
