@@ -133,9 +133,13 @@ full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 for trial in $(seq 1 "${SLUICE_CRASH_TRIALS:-6}"); do
   job="$WORK/job.yaml"
   if [ $((trial % 2)) = 0 ]; then job="$WORK/replace.yaml"; else maria dst "DROP TABLE IF EXISTS crash"; fi
+  runs_before=$(sqlite3 "$WORK/maria_target_crash.sluice.db" "SELECT COUNT(*) FROM sluice_runs")
   kill_run_after $(( (RANDOM % 90 + 5) * full_ms / 100 )) "$job"
   committed=$(maria dst "SELECT COUNT(*) FROM sluice_partition_marks WHERE job = 'maria_target_crash'" 2>/dev/null || echo -)
-  if [ "$(sqlite3 "$WORK/maria_target_crash.sluice.db" "SELECT status FROM sluice_runs ORDER BY started_at DESC LIMIT 1" 2>/dev/null)" = succeeded ]; then
+  # The ledger keeps earlier runs: only a run this trial started can have finished (a kill before
+  # the run's row exists leaves an earlier, succeeded run latest, and --resume then starts afresh).
+  if [ "$(sqlite3 "$WORK/maria_target_crash.sluice.db" "SELECT COUNT(*) FROM sluice_runs")" -gt "$runs_before" ] \
+    && [ "$(sqlite3 "$WORK/maria_target_crash.sluice.db" "SELECT status FROM sluice_runs ORDER BY started_at DESC LIMIT 1" 2>/dev/null)" = succeeded ]; then
     [ "$(maria_digest crash)" = "$expected" ] && pass "trial $trial: killed after the run finished; exact" || fail "trial $trial: finished run differs"
     continue
   fi
