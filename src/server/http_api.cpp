@@ -18,6 +18,7 @@
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
 #include "run/run_ledger.hpp"
+#include "server/assets.hpp"
 #include "server/job_directory.hpp"
 #include "server/metrics.hpp"
 #include "server/run_manager.hpp"
@@ -31,7 +32,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxBody = 64 * 1024;
-constexpr int kRunsScanned = 1000;  ///< runs read per ledger for lists and metrics
+constexpr int kRunsScanned = MetricsCollector::kRunsScanned;  ///< runs read per ledger for lists
 constexpr auto kEventWait = std::chrono::seconds(2);
 
 void Reply(httplib::Response& res, int status, const json& body) {
@@ -44,12 +45,27 @@ void ReplyError(httplib::Response& res, int status, const std::string& message, 
     Reply(res, status, extra);
 }
 
+/// A ledger timestamp as RFC 3339 UTC ("2026-12-04T21:30:00.123456Z"), whichever ledger wrote
+/// it; null when unset.
+json IsoTime(const std::string& ledger_text) {
+    if (ledger_text.empty()) {
+        return nullptr;
+    }
+    std::string t = CanonicalUtc(ledger_text);  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
+    if (t.size() != 29 || t.compare(26, 3, "+00") != 0) {
+        return ledger_text;
+    }
+    t[10] = 'T';
+    t.replace(26, 3, "Z");
+    return t;
+}
+
 json RunJson(const RunRecord& r) {
     return {{"run_id", r.run_id},
             {"job", r.job},
             {"status", r.status},
-            {"started_at", r.started_at},
-            {"finished_at", r.finished_at},
+            {"started_at", IsoTime(r.started_at)},
+            {"finished_at", IsoTime(r.finished_at)},
             {"rows_read", r.rows_read},
             {"rows_written", r.rows_written},
             {"rows_rejected", r.rows_rejected},
@@ -63,7 +79,8 @@ json PartitionJson(const PartitionRecord& p) {
     return {{"stream", p.stream},         {"partition", p.partition_id}, {"tenant", p.tenant},
             {"lower_bound", p.lower_bound}, {"upper_bound", p.upper_bound}, {"status", p.status},
             {"attempts", p.attempts},     {"rows", p.rows},               {"rows_read", p.rows_read},
-            {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)}};
+            {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)},
+            {"started_at", IsoTime(p.started_at)}, {"finished_at", IsoTime(p.finished_at)}};
 }
 
 /// SHA-256 of both sides compared in constant time: neither the token nor its length leaks
@@ -105,6 +122,16 @@ public:
     RunManager& manager() { return manager_; }
 
     void Route(httplib::Server& svr) {
+        svr.Get(R"(/|/app\.js|/app\.css|/chart\.min\.js|/api/openapi\.json)", [](const httplib::Request& req,
+                                                                                 httplib::Response& res) {
+            std::optional<Asset> asset = FindAsset(req.path);
+            // The page loads only its own files and talks only to this server.
+            res.set_header("Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+            res.set_header("X-Content-Type-Options", "nosniff");
+            res.set_header("Cache-Control", "no-cache");
+            res.set_content(std::move(asset->body), asset->content_type);
+        });
         svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { Reply(res, 200, {{"status", "ok"}}); });
         svr.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) { Ready(res); });
         svr.Get("/api/jobs", [this](const httplib::Request&, httplib::Response& res) { Jobs(res); });
@@ -336,7 +363,10 @@ private:
             }
         }
         std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) {
-            return a.started_at != b.started_at ? a.started_at > b.started_at : a.run_id > b.run_id;
+            // Canonical: PostgreSQL and SQLite ledgers write their timestamps differently.
+            const std::string x = CanonicalUtc(a.started_at);
+            const std::string y = CanonicalUtc(b.started_at);
+            return x != y ? x > y : a.run_id > b.run_id;
         });
         json page = json::array();
         for (size_t i = static_cast<size_t>(offset); i < runs.size() && page.size() < static_cast<size_t>(limit); ++i) {
@@ -447,22 +477,10 @@ private:
         });
     }
 
-    std::string Metrics() const {
-        std::vector<RunRecord> runs;
-        std::map<std::string, std::vector<PartitionRecord>> partitions;
-        for (const std::string& url : LedgerUrls()) {
-            auto ledger = Ledger::Open(url, "sluice/serve");
-            for (RunRecord& r : ledger->RecentRuns(kRunsScanned)) {
-                if (r.status == "running") {
-                    partitions[r.run_id] = ledger->Partitions(r.run_id);
-                }
-                runs.push_back(std::move(r));
-            }
-        }
-        return RenderMetrics(runs, partitions, manager_.Running().size());
-    }
+    std::string Metrics() { return metrics_.Collect(LedgerUrls(), manager_.Running().size()); }
 
     const ServeOptions& options_;
+    MetricsCollector metrics_;
     RunManager manager_;  ///< last: its destructor stops the runs while the rest still stands
 };
 

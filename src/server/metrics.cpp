@@ -1,6 +1,8 @@
 #include "server/metrics.hpp"
 
+#include <algorithm>
 #include <iterator>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -29,24 +31,111 @@ void Header(std::string& out, const char* name, const char* type, const char* he
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+/// `name_bucket`, `name_sum` and `name_count` lines of one histogram; `labels` ends with a comma
+/// when not empty.
+void Histogram(std::string& out, const char* name, const std::string& labels, const DurationHistogram& h) {
+    int64_t cumulative = 0;
+    for (size_t i = 0; i < DurationHistogram::kBounds.size(); ++i) {
+        cumulative += h.in_bucket[i];
+        fmt::format_to(std::back_inserter(out), "{}_bucket{{{}le=\"{}\"}} {}\n", name, labels,
+                       DurationHistogram::kBounds[i], cumulative);
+    }
+    fmt::format_to(std::back_inserter(out), "{}_bucket{{{}le=\"+Inf\"}} {}\n", name, labels, h.count);
+    std::string bare = labels;
+    if (!bare.empty()) {
+        bare.pop_back();
+    }
+    fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {:.6f}\n{}_count{{{}}} {}\n", name, bare, h.sum, name, bare,
+                   h.count);
+}
+
+/// Seconds from `started` to `finished` (ledger timestamps); nullopt when either is missing.
+std::optional<double> Between(const std::string& started, const std::string& finished) {
+    const std::optional<double> a = EpochSeconds(started);
+    const std::optional<double> b = EpochSeconds(finished);
+    if (!a || !b || *b < *a) {
+        return std::nullopt;
+    }
+    return *b - *a;
+}
+
 }  // namespace
 
-std::string RenderMetrics(const std::vector<RunRecord>& runs,
-                          const std::map<std::string, std::vector<PartitionRecord>>& running_partitions,
+void DurationHistogram::Add(double seconds) {
+    const auto bound = std::lower_bound(kBounds.begin(), kBounds.end(), seconds);
+    if (bound != kBounds.end()) {
+        ++in_bucket[static_cast<size_t>(bound - kBounds.begin())];
+    }
+    ++count;
+    sum += seconds;
+}
+
+void DurationHistogram::Merge(const DurationHistogram& other) {
+    for (size_t i = 0; i < kBounds.size(); ++i) {
+        in_bucket[i] += other.in_bucket[i];
+    }
+    count += other.count;
+    sum += other.sum;
+}
+
+RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partitions) {
+    RunPartitionStats stats;
+    for (const PartitionRecord& p : partitions) {
+        RunPartitionStats::Totals& t = stats.by_tenant[{p.stream, p.tenant}];
+        t.rows_read += p.rows_read;
+        t.rows_written += p.status == "committed" ? p.rows : 0;
+        t.bytes += p.bytes;
+        t.retries += std::max(0, p.attempts - 1);
+        ++t.partitions[p.status];
+        if (p.status == "committed") {
+            if (const std::optional<double> seconds = Between(p.started_at, p.finished_at)) {
+                stats.durations[p.stream].Add(*seconds);
+            }
+        }
+    }
+    return stats;
+}
+
+std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
                           size_t live_runs) {
     std::map<std::pair<std::string, std::string>, int64_t> by_status;
     struct Rows {
-        int64_t read = 0, written = 0, rejected = 0;
+        int64_t read = 0, written = 0, rejected = 0, bytes = 0;
     };
     std::map<std::string, Rows> rows;
-    std::map<std::string, std::string> job_of;
+    std::map<std::string, DurationHistogram> run_durations;
+    // Per (job, stream, tenant), summed over the runs.
+    std::map<std::tuple<std::string, std::string, std::string>, RunPartitionStats::Totals> tenants;
+    std::map<std::pair<std::string, std::string>, DurationHistogram> partition_durations;
     for (const RunRecord& r : runs) {
         ++by_status[{r.job, r.status}];
         Rows& j = rows[r.job];
         j.read += r.rows_read;
         j.written += r.rows_written;
         j.rejected += r.rows_rejected;
-        job_of[r.run_id] = r.job;
+        if (r.status != "running") {
+            if (const std::optional<double> seconds = Between(r.started_at, r.finished_at)) {
+                run_durations[r.job].Add(*seconds);
+            }
+        }
+        const auto found = stats.find(r.run_id);
+        if (found == stats.end()) {
+            continue;
+        }
+        for (const auto& [key, t] : found->second.by_tenant) {
+            RunPartitionStats::Totals& sum = tenants[{r.job, key.first, key.second}];
+            sum.rows_read += t.rows_read;
+            sum.rows_written += t.rows_written;
+            sum.bytes += t.bytes;
+            sum.retries += t.retries;
+            j.bytes += t.bytes;
+            for (const auto& [status, n] : t.partitions) {
+                sum.partitions[status] += n;
+            }
+        }
+        for (const auto& [stream, h] : found->second.durations) {
+            partition_durations[{r.job, stream}].Merge(h);
+        }
     }
     std::string out;
     Header(out, "sluice_runs", "gauge", "Runs in the ledger (its latest 1000), by job and status.");
@@ -58,6 +147,7 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs,
         {"sluice_rows_read_total", "Rows read by the job's runs.", &Rows::read},
         {"sluice_rows_written_total", "Rows the job's runs left in their targets.", &Rows::written},
         {"sluice_rows_rejected_total", "Rows the job's runs set aside as rejects.", &Rows::rejected},
+        {"sluice_bytes_read_total", "Bytes the job's runs read from their sources.", &Rows::bytes},
     };
     for (const auto& [name, help, member] : counters) {
         Header(out, name, "counter", help);
@@ -65,20 +155,80 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs,
             fmt::format_to(std::back_inserter(out), "{}{{job=\"{}\"}} {}\n", name, Label(job), r.*member);
         }
     }
+    using Totals = RunPartitionStats::Totals;
+    const std::tuple<const char*, const char*, int64_t Totals::*> tenant_counters[] = {
+        {"sluice_tenant_rows_read_total", "Rows read, per job, stream and tenant (\"\" without tenants).",
+         &Totals::rows_read},
+        {"sluice_tenant_rows_written_total", "Rows committed, per job, stream and tenant.", &Totals::rows_written},
+        {"sluice_tenant_bytes_read_total", "Bytes read, per job, stream and tenant.", &Totals::bytes},
+        {"sluice_partition_retries_total", "Partition attempts past the first, per job, stream and tenant.",
+         &Totals::retries},
+    };
+    for (const auto& [name, help, member] : tenant_counters) {
+        Header(out, name, "counter", help);
+        for (const auto& [key, t] : tenants) {
+            fmt::format_to(std::back_inserter(out), "{}{{job=\"{}\",stream=\"{}\",tenant=\"{}\"}} {}\n", name,
+                           Label(std::get<0>(key)), Label(std::get<1>(key)), Label(std::get<2>(key)), t.*member);
+        }
+    }
+    Header(out, "sluice_tenant_partitions", "gauge",
+           "Partitions of the ledger's latest runs, per job, stream, tenant and status.");
+    for (const auto& [key, t] : tenants) {
+        for (const auto& [status, n] : t.partitions) {
+            fmt::format_to(std::back_inserter(out),
+                           "sluice_tenant_partitions{{job=\"{}\",stream=\"{}\",tenant=\"{}\",status=\"{}\"}} {}\n",
+                           Label(std::get<0>(key)), Label(std::get<1>(key)), Label(std::get<2>(key)), Label(status), n);
+        }
+    }
     Header(out, "sluice_partitions", "gauge", "Partitions of the runs going now, by stream and status.");
-    for (const auto& [run_id, partitions] : running_partitions) {
+    for (const RunRecord& r : runs) {
+        const auto found = stats.find(r.run_id);
+        if (r.status != "running" || found == stats.end()) {
+            continue;
+        }
         std::map<std::pair<std::string, std::string>, int64_t> counts;
-        for (const PartitionRecord& p : partitions) {
-            ++counts[{p.stream, p.status}];
+        for (const auto& [key, t] : found->second.by_tenant) {
+            for (const auto& [status, n] : t.partitions) {
+                counts[{key.first, status}] += n;
+            }
         }
         for (const auto& [key, n] : counts) {
             fmt::format_to(std::back_inserter(out), "sluice_partitions{{job=\"{}\",run=\"{}\",stream=\"{}\",status=\"{}\"}} {}\n",
-                           Label(job_of[run_id]), Label(run_id), Label(key.first), Label(key.second), n);
+                           Label(r.job), Label(r.run_id), Label(key.first), Label(key.second), n);
         }
+    }
+    Header(out, "sluice_run_duration_seconds", "histogram", "Durations of the job's ended runs (latest invocation's end).");
+    for (const auto& [job, h] : run_durations) {
+        Histogram(out, "sluice_run_duration_seconds", fmt::format("job=\"{}\",", Label(job)), h);
+    }
+    Header(out, "sluice_partition_duration_seconds", "histogram",
+           "Durations of committed partitions (their last attempt), per job and stream.");
+    for (const auto& [key, h] : partition_durations) {
+        Histogram(out, "sluice_partition_duration_seconds",
+                  fmt::format("job=\"{}\",stream=\"{}\",", Label(key.first), Label(key.second)), h);
     }
     Header(out, "sluice_server_live_runs", "gauge", "Runs this server started that are still going.");
     fmt::format_to(std::back_inserter(out), "sluice_server_live_runs {}\n", live_runs);
     return out;
+}
+
+std::string MetricsCollector::Collect(const std::vector<std::string>& ledger_urls, size_t live_runs) {
+    std::lock_guard lock(mu_);  // one scrape at a time: they share the cache
+    std::vector<RunRecord> runs;
+    std::map<std::string, RunPartitionStats> stats;
+    for (const std::string& url : ledger_urls) {
+        auto ledger = Ledger::Open(url, "sluice/serve");
+        for (RunRecord& r : ledger->RecentRuns(kRunsScanned)) {
+            Cached& cached = cache_[r.run_id];
+            if (r.status == "running" || cached.status != r.status || cached.finished_at != r.finished_at) {
+                cached = {r.status, r.finished_at, SummarizePartitions(ledger->Partitions(r.run_id))};
+            }
+            stats[r.run_id] = cached.stats;
+            runs.push_back(std::move(r));
+        }
+    }
+    std::erase_if(cache_, [&stats](const auto& entry) { return !stats.contains(entry.first); });
+    return RenderMetrics(runs, stats, live_runs);
 }
 
 }  // namespace sluice::server

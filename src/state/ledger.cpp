@@ -87,11 +87,15 @@ std::string UtcTimestamp(double plus_seconds) {
                        micros % 1000000);
 }
 
-std::string CanonicalUtc(const std::string& timestamp) {
+namespace {
+
+/// A ledger timestamp ("YYYY-MM-DD HH:MM:SS[.f...][+HH[:MM]]", as SQLite or PostgreSQL write
+/// it) as seconds since the epoch and microseconds; nullopt when it does not parse.
+std::optional<std::pair<std::time_t, int64_t>> ParseLedgerTime(const std::string& timestamp) {
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
     int used = 0;
     if (std::sscanf(timestamp.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6) {
-        return timestamp;
+        return std::nullopt;
     }
     size_t at = static_cast<size_t>(used);
     int64_t micros = 0;
@@ -119,10 +123,28 @@ std::string CanonicalUtc(const std::string& timestamp) {
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = sec;
-    const std::time_t utc = timegm(&tm) - offset;
-    gmtime_r(&utc, &tm);
+    return std::make_pair(timegm(&tm) - offset, micros);
+}
+
+}  // namespace
+
+std::string CanonicalUtc(const std::string& timestamp) {
+    const auto parsed = ParseLedgerTime(timestamp);
+    if (!parsed) {
+        return timestamp;
+    }
+    std::tm tm{};
+    gmtime_r(&parsed->first, &tm);
     return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, parsed->second);
+}
+
+std::optional<double> EpochSeconds(const std::string& timestamp) {
+    const auto parsed = ParseLedgerTime(timestamp);
+    if (!parsed) {
+        return std::nullopt;
+    }
+    return static_cast<double>(parsed->first) + static_cast<double>(parsed->second) / 1e6;
 }
 
 std::string ProcessIdentity() {
@@ -320,7 +342,7 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
     auto rows = store_->Query(
         fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
                     "rows, worker, lease_until, error, slice, undo, rows_read, bytes, rows_inserted, rows_updated, "
-                    "rows_unchanged, rows_deleted, rows_filtered FROM {} WHERE {} "
+                    "rows_unchanged, rows_deleted, rows_filtered, started_at, finished_at FROM {} WHERE {} "
                     "ORDER BY stream, partition_id",
                     Table("partitions"), where),
         params);
@@ -346,6 +368,8 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
         p.rows_unchanged = SqlInt(r[17]);
         p.rows_deleted = SqlInt(r[18]);
         p.rows_filtered = SqlInt(r[19]);
+        p.started_at = SqlText(r[20]);
+        p.finished_at = SqlText(r[21]);
         out.push_back(std::move(p));
     }
     return out;
@@ -445,7 +469,7 @@ std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::
                                           const std::string& lease_until) {
     auto rows = store_->Query(
         fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
-                    "lease_until = ?, started_at = ?, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
+                    "lease_until = ?, started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
                     "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status <> 'committed' "
                     "RETURNING attempts",
                     Table("partitions")),

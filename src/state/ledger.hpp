@@ -88,6 +88,8 @@ struct PartitionRecord {
     int64_t rows_filtered = 0;       ///< committed: rows the transform's filter left out
     std::string worker;
     std::string lease_until;
+    std::string started_at;          ///< the latest attempt's claim (ledger text, UTC)
+    std::string finished_at;         ///< its commit or failure; empty while it runs
     std::string error;
     std::string slice;               ///< the Slice as JSON, to rebuild the plan on resume
     /// What identifies the rows the committed partition wrote in its target (the sink's
@@ -289,6 +291,10 @@ std::string UtcTimestamp(double plus_seconds = 0);
 /// `timestamp` as UtcTimestamp writes it, whatever offset and fraction digits a ledger's
 /// timestamptz came back with; unchanged when it does not parse.
 std::string CanonicalUtc(const std::string& timestamp);
+
+/// `timestamp` (as CanonicalUtc reads it) in seconds since the epoch; nullopt when it does not
+/// parse.
+std::optional<double> EpochSeconds(const std::string& timestamp);
 
 /// "host:pid" of this process, for `worker` and `owner`.
 std::string ProcessIdentity();

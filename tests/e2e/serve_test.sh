@@ -43,15 +43,24 @@ server=$!
 trap 'kill "$server" ${server2:+"$server2"} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 API="http://127.0.0.1:$(cat "$WORK/port")"
+# Every answer `call` gets is checked against the server's OpenAPI document: route, method and
+# status documented, the body matching its schema (mismatches are collected in openapi.failed).
 call() {  # METHOD PATH [BODY] -> body in $WORK/body, status echoed
-  local method=$1 path=$2; shift 2
-  curl -s -o "$WORK/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' "$@" "$API$path"
+  local method=$1 path=$2 code; shift 2
+  code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' "$@" "$API$path")
+  echo "$method $path" >> "$WORK/openapi.checked"
+  "$ROOT/tests/support/openapi-check" "$WORK/openapi.json" "$method" "$path" "$code" "$WORK/body" 2>> "$WORK/openapi.failed" || true
+  echo "$code"
 }
 json() { python3 -c "import json,sys; d=json.load(open('$WORK/body')); print($1)"; }
 wait_ended() {  # RUN: reads the run's event stream to its end, into $WORK/events
   curl -sN --max-time 120 "$API/api/runs/$1/events" > "$WORK/events"
 }
 
+curl -s -o "$WORK/openapi.json" -w '%{http_code}\n' "$API/api/openapi.json" > "$WORK/code"
+[ "$(cat "$WORK/code")" = 200 ] && cmp -s "$WORK/openapi.json" "$ROOT/src/server/openapi.json" \
+  && pass "GET /api/openapi.json serves the document" || fail "openapi.json: $(cat "$WORK/code")"
+: > "$WORK/openapi.failed"
 [ "$(call GET /healthz)" = 200 ] && pass "healthz" || fail "healthz"
 [ "$(call GET /readyz)" = 200 ] && pass "readyz: every job's ledger is reachable" || { fail "readyz"; cat "$WORK/body"; }
 [ "$(call GET /api/jobs)" = 200 ] || fail "GET /api/jobs"
@@ -105,6 +114,13 @@ head -c 70000 /dev/zero | tr '\0' 'x' > "$WORK/big"
 [ "$(call POST /api/jobs/load/runs --data-binary @"$WORK/big")" = 413 ] && pass "a body past 64 KiB: 413" || fail "body limit: $(cat "$WORK/body")"
 code=$(call POST /api/jobs/secret/runs -d '{}')
 [ "$code" != 202 ] && ! grep -q "topsecret-pw" "$WORK/body" && pass "a job that cannot start: $code, password masked" || { fail "secret job: $code"; cat "$WORK/body"; }
+
+[ "$(call GET "/api/runs?limit=0")" = 400 ] && [ "$(json "d['field']")" = limit ] && pass "limit 0: 400 naming it" || fail "limit 0"
+[ "$(call GET "/api/runs/r-nosuch/rejects")" = 404 ] && [ "$(call POST /api/runs/r-nosuch/stop -d '')" = 404 ] \
+  && pass "rejects and stop of an unknown run: 404" || fail "unknown run rejects/stop"
+[ ! -s "$WORK/openapi.failed" ] && pass "each of $(wc -l < "$WORK/openapi.checked") answers matches the OpenAPI document" \
+  || { fail "answers that differ from the OpenAPI document:"; cat "$WORK/openapi.failed"; }
+: > "$WORK/openapi.failed"
 
 # --- tokens -----------------------------------------------------------------------------------------
 expect_exit 2 "$SLUICE" serve --jobs "$WORK/jobs" --bind 0.0.0.0:0 || true

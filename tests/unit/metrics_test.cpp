@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include "server/metrics.hpp"
+#include "state/ledger.hpp"
+
+namespace sluice::server {
+namespace {
+
+PartitionRecord Part(const std::string& stream, const std::string& tenant, const std::string& status, int attempts,
+                     int64_t rows, const std::string& started, const std::string& finished) {
+    PartitionRecord p;
+    p.stream = stream;
+    p.tenant = tenant;
+    p.status = status;
+    p.attempts = attempts;
+    p.rows = rows;
+    p.rows_read = rows;
+    p.bytes = rows * 10;
+    p.started_at = started;
+    p.finished_at = finished;
+    return p;
+}
+
+bool Has(const std::string& text, const std::string& line) { return text.find(line + "\n") != std::string::npos; }
+
+TEST(EpochSeconds, ReadsBothLedgersForms) {
+    // SQLite's text and PostgreSQL's timestamptz output of the same instant.
+    EXPECT_DOUBLE_EQ(*EpochSeconds("2026-12-04 21:30:00.250000+00"), 1796419800.25);
+    EXPECT_DOUBLE_EQ(*EpochSeconds("2026-12-04 22:30:00.25+01"), 1796419800.25);
+    EXPECT_DOUBLE_EQ(*EpochSeconds("2026-12-04 21:30:00+00"), 1796419800.0);
+    EXPECT_FALSE(EpochSeconds("").has_value());
+    EXPECT_FALSE(EpochSeconds("yesterday").has_value());
+}
+
+TEST(DurationHistogram, BucketsAreCumulativeWhenRendered) {
+    RunRecord run;
+    run.run_id = "r1";
+    run.job = "nightly";
+    run.status = "succeeded";
+    run.started_at = "2026-12-04 21:30:00+00";
+    run.finished_at = "2026-12-04 21:30:40+00";  // 40 s
+    const std::vector<PartitionRecord> parts = {
+        Part("orders", "de", "committed", 1, 100, "2026-12-04 21:30:00+00", "2026-12-04 21:30:00.05+00"),  // 0.05 s
+        Part("orders", "de", "committed", 3, 50, "2026-12-04 21:30:00+00", "2026-12-04 21:30:02+00"),      // 2 s
+        Part("orders", "fr", "failed", 2, 0, "2026-12-04 21:30:00+00", "2026-12-04 21:30:09+00"),         // not timed
+        Part("orders", "fr", "committed", 1, 7, "2026-12-04 21:30:00+00", "2026-12-04 21:30:00.7+00"),     // 0.7 s
+    };
+    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions(parts)}}, 0);
+    EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_bucket{job="nightly",le="15"} 0)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_bucket{job="nightly",le="60"} 1)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_count{job="nightly"} 1)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_duration_seconds_bucket{job="nightly",stream="orders",le="0.1"} 1)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_duration_seconds_bucket{job="nightly",stream="orders",le="1"} 2)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_duration_seconds_bucket{job="nightly",stream="orders",le="5"} 3)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_duration_seconds_bucket{job="nightly",stream="orders",le="+Inf"} 3)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_duration_seconds_sum{job="nightly",stream="orders"} 2.750000)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_tenant_rows_written_total{job="nightly",stream="orders",tenant="de"} 150)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_tenant_rows_written_total{job="nightly",stream="orders",tenant="fr"} 7)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_retries_total{job="nightly",stream="orders",tenant="de"} 2)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partition_retries_total{job="nightly",stream="orders",tenant="fr"} 1)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_tenant_partitions{job="nightly",stream="orders",tenant="fr",status="failed"} 1)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_bytes_read_total{job="nightly"} 1570)")) << text;
+    // Only running runs list their partitions by run.
+    EXPECT_EQ(text.find("sluice_partitions{"), std::string::npos) << text;
+}
+
+TEST(RenderMetrics, EscapesLabelValues) {
+    RunRecord run;
+    run.run_id = "r1";
+    run.job = "a\"b\\c\nd";
+    run.status = "running";
+    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions({Part("s", "", "running", 1, 0, "", "")})}}, 1);
+    EXPECT_TRUE(Has(text, R"(sluice_runs{job="a\"b\\c\nd",status="running"} 1)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_partitions{job="a\"b\\c\nd",run="r1",stream="s",status="running"} 1)")) << text;
+    EXPECT_TRUE(Has(text, "sluice_server_live_runs 1")) << text;
+}
+
+}  // namespace
+}  // namespace sluice::server
