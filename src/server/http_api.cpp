@@ -20,6 +20,7 @@
 #include "run/run_ledger.hpp"
 #include "server/assets.hpp"
 #include "server/job_directory.hpp"
+#include "server/ledger_pool.hpp"
 #include "server/metrics.hpp"
 #include "server/run_manager.hpp"
 #include "server/scheduler.hpp"
@@ -205,9 +206,9 @@ private:
     }
 
     /// The ledger holding `run_id`, and the run; nullopt when no ledger has it.
-    std::optional<std::pair<std::unique_ptr<Ledger>, RunRecord>> FindRun(const std::string& run_id) const {
+    std::optional<std::pair<LedgerPool::Handle, RunRecord>> FindRun(const std::string& run_id) const {
         for (const std::string& url : LedgerUrls()) {
-            auto ledger = Ledger::Open(url, "sluice/serve");
+            LedgerPool::Handle ledger = ledgers_.Borrow(url);
             if (std::optional<RunRecord> run = ledger->GetRun(run_id)) {
                 return std::make_pair(std::move(ledger), std::move(*run));
             }
@@ -234,7 +235,7 @@ private:
         bool ready = true;
         for (const std::string& url : LedgerUrls()) {
             try {
-                Ledger::Open(url, "sluice/serve")->RecentRuns(1);
+                ledgers_.Borrow(url)->RecentRuns(1);
                 ledgers.push_back({{"ledger", MaskSecrets(url)}, {"ok", true}});
             } catch (const Error& e) {
                 ready = false;
@@ -356,7 +357,7 @@ private:
         }
         std::vector<RunRecord> runs;
         for (const std::string& url : LedgerUrls()) {
-            for (RunRecord& r : Ledger::Open(url, "sluice/serve")->RecentRuns(kRunsScanned)) {
+            for (RunRecord& r : ledgers_.Borrow(url)->RecentRuns(kRunsScanned)) {
                 if ((job.empty() || r.job == job) && (status.empty() || r.status == status)) {
                     runs.push_back(std::move(r));
                 }
@@ -477,9 +478,10 @@ private:
         });
     }
 
-    std::string Metrics() { return metrics_.Collect(LedgerUrls(), manager_.Running().size()); }
+    std::string Metrics() { return metrics_.Collect(ledgers_, LedgerUrls(), manager_.Running().size()); }
 
     const ServeOptions& options_;
+    mutable LedgerPool ledgers_;  ///< thread-safe: reads borrow from it
     MetricsCollector metrics_;
     RunManager manager_;  ///< last: its destructor stops the runs while the rest still stands
 };

@@ -212,12 +212,13 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
     return out;
 }
 
-std::string MetricsCollector::Collect(const std::vector<std::string>& ledger_urls, size_t live_runs) {
+std::string MetricsCollector::Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls,
+                                      size_t live_runs) {
     std::lock_guard lock(mu_);  // one scrape at a time: they share the cache
     std::vector<RunRecord> runs;
     std::map<std::string, RunPartitionStats> stats;
     for (const std::string& url : ledger_urls) {
-        auto ledger = Ledger::Open(url, "sluice/serve");
+        LedgerPool::Handle ledger = ledgers.Borrow(url);
         for (RunRecord& r : ledger->RecentRuns(kRunsScanned)) {
             Cached& cached = cache_[r.run_id];
             if (r.status == "running" || cached.status != r.status || cached.finished_at != r.finished_at) {

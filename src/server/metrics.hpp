@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/ledger_pool.hpp"
 #include "state/ledger.hpp"
 
 namespace sluice::server {
@@ -53,7 +54,7 @@ class MetricsCollector {
 public:
     static constexpr int kRunsScanned = 1000;  ///< the latest runs per ledger
 
-    std::string Collect(const std::vector<std::string>& ledger_urls, size_t live_runs);
+    std::string Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls, size_t live_runs);
 
 private:
     struct Cached {

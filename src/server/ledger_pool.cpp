@@ -1,0 +1,62 @@
+#include "server/ledger_pool.hpp"
+
+#include <sys/stat.h>
+
+#include <exception>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace sluice::server {
+
+namespace {
+
+/// Which file a SQLite ledger URL names now ("device:inode"; "" when it does not exist or the
+/// ledger is not a file): a connection to a file since replaced would read the old one.
+std::string FileIdentity(const std::string& url) {
+    constexpr std::string_view kSqlite = "sqlite://";
+    struct stat st {};
+    if (!url.starts_with(kSqlite) || ::stat(url.substr(kSqlite.size()).c_str(), &st) != 0) {
+        return "";
+    }
+    return fmt::format("{}:{}", st.st_dev, st.st_ino);
+}
+
+}  // namespace
+
+LedgerPool::Handle::Handle(LedgerPool& pool, std::string url, std::string file, std::unique_ptr<Ledger> ledger)
+    : pool_(&pool),
+      url_(std::move(url)),
+      file_(std::move(file)),
+      ledger_(std::move(ledger)),
+      unwinding_(std::uncaught_exceptions()) {}
+
+LedgerPool::Handle::~Handle() {
+    if (!ledger_ || std::uncaught_exceptions() > unwinding_) {
+        return;
+    }
+    std::lock_guard lock(pool_->mu_);
+    std::vector<Idle>& idle = pool_->idle_[url_];
+    if (idle.size() < kIdlePerUrl) {
+        idle.push_back({std::move(file_), std::move(ledger_)});
+    }
+}
+
+LedgerPool::Handle LedgerPool::Borrow(const std::string& url) {
+    std::string file = FileIdentity(url);
+    {
+        std::lock_guard lock(mu_);
+        std::vector<Idle>& idle = idle_[url];
+        while (!idle.empty()) {
+            Idle last = std::move(idle.back());
+            idle.pop_back();
+            if (last.file == file) {
+                return Handle(*this, url, std::move(file), std::move(last.ledger));
+            }
+        }
+    }
+    auto ledger = Ledger::Open(url, "sluice/serve");
+    return Handle(*this, url, FileIdentity(url), std::move(ledger));  // Open may have created the file
+}
+
+}  // namespace sluice::server
