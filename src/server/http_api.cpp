@@ -5,6 +5,8 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -76,12 +78,41 @@ json RunJson(const RunRecord& r) {
             {"owner", r.owner}};
 }
 
+/// How long the partition's latest attempt ran, or has run so far; null before it started.
+json PartitionSeconds(const PartitionRecord& p) {
+    const std::optional<double> started = EpochSeconds(p.started_at);
+    if (!started || p.status == "pending") {
+        return nullptr;
+    }
+    std::optional<double> until = EpochSeconds(p.finished_at);
+    if (!until && p.status == "running") {
+        until = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+    if (!until) {
+        return nullptr;
+    }
+    return std::round(std::max(0.0, *until - *started) * 1000) / 1000;
+}
+
 json PartitionJson(const PartitionRecord& p) {
     return {{"stream", p.stream},         {"partition", p.partition_id}, {"tenant", p.tenant},
             {"lower_bound", p.lower_bound}, {"upper_bound", p.upper_bound}, {"status", p.status},
             {"attempts", p.attempts},     {"rows", p.rows},               {"rows_read", p.rows_read},
             {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)},
-            {"started_at", IsoTime(p.started_at)}, {"finished_at", IsoTime(p.finished_at)}};
+            {"started_at", IsoTime(p.started_at)}, {"finished_at", IsoTime(p.finished_at)},
+            {"duration_s", PartitionSeconds(p)}};
+}
+
+/// A group of partitions (a stream's, a tenant's): counts by status, rows, bytes, retries.
+json TotalsJson(const RunPartitionStats::Totals& t) {
+    json by_status = {{"pending", 0}, {"running", 0}, {"committed", 0}, {"failed", 0}};
+    int64_t total = 0;
+    for (const auto& [status, n] : t.partitions) {
+        by_status[status] = n;
+        total += n;
+    }
+    return {{"partitions", total},  {"by_status", by_status}, {"rows_written", t.rows_written},
+            {"rows_read", t.rows_read}, {"bytes", t.bytes},        {"retries", t.retries}};
 }
 
 /// SHA-256 of both sides compared in constant time: neither the token nor its length leaks
@@ -384,9 +415,38 @@ private:
         auto& [ledger, run] = *found;
         json out = RunJson(run);
         json partitions = json::array();
-        for (const PartitionRecord& p : ledger->Partitions(run_id)) {
+        const std::vector<PartitionRecord> records = ledger->Partitions(run_id);
+        for (const PartitionRecord& p : records) {
             partitions.push_back(PartitionJson(p));
         }
+        // Per stream and per tenant, what the dashboard's progress bars show.
+        const RunPartitionStats stats = SummarizePartitions(records);
+        std::map<std::string, RunPartitionStats::Totals> streams;
+        json tenants = json::array();
+        for (const auto& [key, t] : stats.by_tenant) {
+            RunPartitionStats::Totals& st = streams[key.first];
+            st.rows_read += t.rows_read;
+            st.rows_written += t.rows_written;
+            st.bytes += t.bytes;
+            st.retries += t.retries;
+            for (const auto& [status, n] : t.partitions) {
+                st.partitions[status] += n;
+            }
+            if (!key.second.empty()) {
+                json tenant = TotalsJson(t);
+                tenant["stream"] = key.first;
+                tenant["tenant"] = key.second;
+                tenants.push_back(tenant);
+            }
+        }
+        json stream_list = json::array();
+        for (const auto& [name, t] : streams) {
+            json stream = TotalsJson(t);
+            stream["stream"] = name;
+            stream_list.push_back(stream);
+        }
+        out["streams"] = stream_list;
+        out["tenants"] = tenants;
         out["partitions"] = partitions;
         out["live"] = manager_.Find(run_id) != nullptr && !manager_.Find(run_id)->finished();
         Reply(res, 200, out);

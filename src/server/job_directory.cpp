@@ -10,6 +10,14 @@
 
 namespace sluice::server {
 
+namespace {
+
+/// How deep job files are looked for: DIR/job.yaml and DIR/project/job.yaml (examples/ holds
+/// one directory per example), not a whole tree by mistake.
+constexpr int kMaxDepth = 2;
+
+}  // namespace
+
 std::vector<JobEntry> ScanJobs(const std::string& dir) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -17,7 +25,16 @@ std::vector<JobEntry> ScanJobs(const std::string& dir) {
         throw Error(ErrorKind::kUsage, fmt::format("--jobs {}: not a directory of job files", dir));
     }
     std::vector<fs::path> files;
-    for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        const fs::directory_entry& entry = *it;
+        const std::string stem = entry.path().filename().string();
+        if (entry.is_directory(ec)) {
+            if (it.depth() >= kMaxDepth - 1 || stem.starts_with(".") || stem == "node_modules") {
+                it.disable_recursion_pending();
+            }
+            continue;
+        }
         const std::string ext = entry.path().extension().string();
         if (entry.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml")) {
             files.push_back(entry.path());

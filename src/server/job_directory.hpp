@@ -16,9 +16,9 @@ struct JobEntry {
     std::string error;
 };
 
-/// The *.yaml and *.yml files directly in `dir`, by file name, each parsed now (a file edited
-/// while the server runs is read as it is at the request). Throws Error(kUsage) when `dir` is
-/// not a directory.
+/// The *.yaml and *.yml files in `dir` and in its subdirectories (not hidden ones, one level
+/// down), by path, each parsed now (a file edited while the server runs is read as it is at the
+/// request). Throws Error(kUsage) when `dir` is not a directory.
 std::vector<JobEntry> ScanJobs(const std::string& dir);
 
 /// The entry named `name` (the job's name, else the file's stem); nullopt when there is none.

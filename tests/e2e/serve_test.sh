@@ -80,6 +80,8 @@ grep -q '"event":"partition_committed"' "$WORK/events" && pass "the event stream
 [ "$(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) || ' ' || count(DISTINCT id) FROM t")" = "360000 360000" ] && pass "the API's run loaded every row once" || fail "target after the API run"
 [ "$(call GET "/api/runs/$run")" = 200 ] && [ "$(json "d['status'] + ' ' + str(d['rows_written']) + ' ' + str(sum(p['rows'] for p in d['partitions'] if p['status'] == 'committed'))")" = "succeeded 360000 360000" ] \
   && pass "GET /api/runs/ID: status, rows and partitions from the ledger" || { fail "run detail"; head -c 400 "$WORK/body"; }
+[ "$(json "d['streams'][0]['rows_written'], d['streams'][0]['by_status']['committed'] == len(d['partitions']), all(p['duration_s'] >= 0 and p['started_at'] <= p['finished_at'] for p in d['partitions'])")" = "360000 True True" ] \
+  && pass "the run's stream totals and each partition's times" || { fail "stream totals / partition times"; head -c 600 "$WORK/body"; }
 
 # --- stop through the API: the run ends stopped, the target holds whole partitions only --------
 sqlite3 "$WORK/jobs/out.db" "DELETE FROM t"

@@ -84,6 +84,12 @@
   function replaceRows(tbody, rows) {
     const active = document.activeElement;
     const key = active && tbody.contains(active) ? active.getAttribute('data-focus') : null;
+    const table = tbody.closest('table');
+    if (table.classList.contains('stack')) {
+      // On a phone these tables show each row as a card: each cell is labelled with its column.
+      const heads = [...table.tHead.rows[0].cells].map((th) => th.textContent.trim());
+      for (const tr of rows) [...tr.cells].forEach((td, i) => td.setAttribute('data-label', heads[i] || ''));
+    }
     tbody.replaceChildren(...rows);
     if (key) {
       const again = [...tbody.querySelectorAll('[data-focus]')].find((n) => n.getAttribute('data-focus') === key);
@@ -147,17 +153,18 @@
     });
   }
 
-  // A call that changes something: on 401 ask for the token and try again with it.
-  // Resolves with the answer, or null when the user gave up.
+  // A call that changes something: on 401 ask for the token and try again with it (a token
+  // the server refused is forgotten first). Resolves with the answer, or null when the user
+  // gave up.
   async function mutate(path, body) {
-    let refused = storedToken() !== '';
     for (;;) {
+      const sent = storedToken();
       const answer = await api('POST', path, body);
       if (answer.status !== 401) return answer;
-      const token = await askToken(refused);
+      if (sent) storeToken('');
+      const token = await askToken(sent !== '');
       if (token === null) return null;
       storeToken(token);
-      refused = true;
     }
   }
 
@@ -227,9 +234,13 @@
   function jobRow(job) {
     const name = el('td', {}, el('strong', {}, job.name), el('div', { className: 'muted small wide-only' }, job.file || ''));
     if (!job.valid) {
+      // The error names the file at each of its lines: its base name says as much, shorter.
+      const file = job.file || '';
+      const base = file.slice(file.lastIndexOf('/') + 1);
+      const error = file ? (job.error || '').split(file).join(base) : job.error;
       return el('tr', { className: 'invalid' }, name,
-        el('td', { className: 'error-text' }, el('span', { className: 'visually-hidden' }, 'Does not parse: '), job.error || 'does not parse'),
-        el('td', { className: 'wide-only' }), el('td', {}, badge('invalid')), el('td'));
+        el('td', { colSpan: 4, className: 'error-text' }, badge('invalid'), ' ',
+          el('span', { className: 'visually-hidden' }, 'The job file does not parse: '), error || 'does not parse'));
     }
     const schedule = job.schedule ? `${job.schedule} (${job.timezone || 'UTC'})` : '–';
     const state = job.running_run
@@ -240,7 +251,7 @@
       'aria-label': `Start job ${job.name}`, 'data-focus': `start-${job.name}`,
     }, 'Start');
     start.addEventListener('click', () => startJob(job.name, start));
-    return el('tr', {}, name, el('td', {}, (job.streams || []).join(', ')),
+    return el('tr', {}, name, el('td', { className: 'wide-only' }, (job.streams || []).join(', ')),
       el('td', { className: 'wide-only' }, schedule), el('td', {}, state), el('td', { className: 'actions' }, start));
   }
 
@@ -278,13 +289,13 @@
   }
 
   function runRow(r) {
-    const link = el('a', { href: `#/runs/${encodeURIComponent(r.run_id)}`, className: 'mono', 'data-focus': `run-${r.run_id}` }, r.run_id);
+    const link = el('a', { href: `#/runs/${encodeURIComponent(r.run_id)}`, className: 'mono nowrap', 'data-focus': `run-${r.run_id}` }, r.run_id);
     const status = el('td', {}, badge(r.status));
     if (r.status === 'running' && r.stop_requested) status.append(' ', el('span', { className: 'muted small' }, 'stopping'));
     return el('tr', {}, el('td', {}, link), el('td', {}, r.job), status,
       el('td', { className: 'wide-only' }, timeElement(r.started_at)),
       el('td', { className: 'wide-only' }, fmtDuration(secondsBetween(r.started_at, r.status === 'running' ? null : r.finished_at))),
-      el('td', { className: 'num' }, fmtInt(r.rows_written)),
+      el('td', { className: 'num wide-only' }, fmtInt(r.rows_written)),
       el('td', { className: 'num wide-only' }, fmtInt(r.rows_rejected)));
   }
 
@@ -298,7 +309,6 @@
   const PARTITIONS_PAGE = 50;
   const REJECTS_PAGE = 25;
   const EVENTS_KEPT = 200;
-  const TERMINAL = new Set(['succeeded', 'failed', 'partial', 'stopped']);
 
   let view = null;  // the run page's state; a new object for each visit
 
@@ -328,7 +338,7 @@
       openEvents(mine);
       // The ledger is polled too: it is the truth for runs of another process (their
       // event stream is a single status) and catches anything an event did not say.
-      mine.stopPolling = poll(() => (mine.detail && mine.detail.status === 'running' ? loadDetail(mine) : null), 3000);
+      mine.stopPolling = poll(() => (!mine.detail || mine.detail.status === 'running' ? loadDetail(mine) : null), 3000);
     });
     leaveView = () => {
       if (mine.source) mine.source.close();
@@ -370,8 +380,11 @@
   }
 
   async function loadDetail(mine) {
+    // Reads can overlap (an event's refetch, the poll, the end): only the latest one asked
+    // for is drawn, so an older answer arriving late cannot take the page back in time.
+    const asked = (mine.detailAsked = (mine.detailAsked || 0) + 1);
     const answer = await api('GET', `api/runs/${encodeURIComponent(mine.id)}`);
-    if (view !== mine) return;
+    if (view !== mine || asked !== mine.detailAsked) return;
     if (!answer.ok || !answer.data) {
       const box = $('run-load-error');
       box.textContent = answer.status === 404 ? `No run ${mine.id} in this server's ledgers.` : `Could not read the run: ${errorText(answer)}`;
@@ -406,10 +419,15 @@
       try { event = JSON.parse(message.data); } catch { return; }
       onEvent(mine, event);
     };
-    // EventSource reconnects by itself (sending Last-Event-ID); only a closed one is final,
-    // and then the ledger poll keeps the page current.
+    // EventSource reconnects by itself (sending Last-Event-ID) whenever the stream ends. A
+    // stream that ended without run_finished, for a run the ledger says has ended, has nothing
+    // more to say: stop reconnecting. A closed one is final; the ledger poll goes on.
     source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED && view === mine) {
+      if (view !== mine) return;
+      if (source.readyState === EventSource.CONNECTING && mine.detail && mine.detail.status !== 'running') {
+        source.close();
+      }
+      if (source.readyState === EventSource.CLOSED) {
         mine.streamClosed = true;
         renderChartNote();
       }
@@ -422,7 +440,13 @@
         mine.progress = event;
         addChartPoint(mine, event);
         renderProgress();
+        renderSoon(mine);  // the running partitions' bars grow to now
         return;  // every second: not logged
+      case 'partition_committed':
+      case 'partition_failed':
+        patchPartition(mine, event);
+        refetchSoon(mine);
+        break;
       case 'run_finished':
         mine.finished = event;
         mine.source.close();  // the stream ends here; without close() EventSource would reconnect
@@ -450,10 +474,43 @@
     logEvent(event);
   }
 
+  // Applies a partition event to the partitions read from the ledger, so bars and counts move
+  // at once; the ledger, read again within a second, then brings the exact times and counts.
+  function patchPartition(mine, e) {
+    const parts = (mine.detail && mine.detail.partitions) || [];
+    const p = parts.find((x) => x.stream === e.stream && x.partition === e.partition && (x.tenant || '') === (e.tenant || ''));
+    if (!p || p.status === 'committed') return;
+    p.status = e.event === 'partition_committed' ? 'committed' : 'failed';
+    if (e.event === 'partition_committed') {
+      p.rows = e.rows;
+      if (e.attempts) p.attempts = e.attempts;
+    } else {
+      p.error = e.error;
+    }
+    if (!p.finished_at) p.finished_at = new Date().toISOString();
+    renderSoon(mine);
+  }
+
+  // Events arrive in bursts (and all at once when a finished run's history is replayed): draw
+  // the run page a few times a second at most, and once a second when it has thousands of
+  // partitions (each draw rebuilds the timeline).
+  function renderSoon(mine) {
+    if (mine.renderPending) return;
+    mine.renderPending = true;
+    const many = mine.detail && (mine.detail.partitions || []).length > 2000;
+    setTimeout(() => {
+      mine.renderPending = false;
+      if (view === mine && mine.detail) renderRun();
+    }, many ? 1000 : 250);
+  }
+
   function describeEvent(e) {
     const where = (e.partition !== undefined ? `${e.stream} #${e.partition}` : e.stream || '') + (e.tenant ? ` (tenant ${e.tenant})` : '');
     switch (e.event) {
-      case 'run_started': return e.resumed ? 'Run resumed' : 'Run started';
+      // Two of them: the server's (run_id, resumed) and the engine's (workers, partitions).
+      case 'run_started':
+        return e.workers !== undefined ? `Loading on ${fmtInt(e.workers)} workers: ${fmtInt(e.partitions)} partitions`
+          : e.resumed ? 'Run resumed' : 'Run started';
       case 'stream_started': return `Stream ${e.stream} started: ${fmtInt(e.partitions)} partitions`;
       case 'partition_committed':
         return `${where} committed: ${fmtInt(e.rows)} rows${e.rejected ? `, ${fmtInt(e.rejected)} rejected` : ''}${e.attempts > 1 ? ` (attempt ${e.attempts})` : ''}`;
@@ -461,6 +518,7 @@
       case 'partition_retry': return `${where}: retrying (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_finished': return `Stream ${e.stream} ${e.status}: ${fmtInt(e.rows_written)} rows written${e.error ? `: ${e.error}` : ''}`;
       case 'tenant_failed': return `Tenant ${e.tenant} of ${e.stream} failed: ${e.error}`;
+      case 'tenant_rolled_back': return `Tenant ${e.tenant} of ${e.stream} rolled back (${fmtInt(e.rows)} rows undone)`;
       case 'warning': return `Warning${where ? ` (${where})` : ''}: ${e.message || ''}`;
       case 'stop_requested': return 'Stop requested: partitions in flight roll back';
       case 'run_finished': return `Run ${e.status} after ${fmtDuration(e.seconds)}${e.error ? `: ${e.error}` : ''}`;
@@ -554,6 +612,7 @@
     const pct = Math.floor(overallDone() * 100);
     const bar = $('overall-progress');
     bar.value = pct;
+    bar.className = failed && !running ? 'failed' : pct === 100 ? 'done' : '';
     bar.setAttribute('aria-valuetext', `${pct}%`);
     const rowsRead = p ? p.rows_read : d.rows_read;
     const estimate = p && p.estimated_rows > 0 ? ` of about ${fmtInt(p.estimated_rows)}` : '';
@@ -561,8 +620,9 @@
 
     const elapsed = p ? p.elapsed_s : view.finished && !running ? view.finished.seconds : secondsBetween(d.started_at, running ? null : d.finished_at);
     let rate = '–';
-    if (p) rate = `${fmtInt(p.rows_per_s)}`;
-    else if (!running && elapsed > 0) rate = `${fmtInt(d.rows_read / elapsed)} (average)`;
+    if (p) rate = fmtInt(p.rows_per_s);
+    else if (!running && elapsed > 0) rate = fmtInt(d.rows_read / elapsed);
+    $('stat-rate-label').textContent = p || running ? 'Rows/s' : 'Rows/s (average)';
     let eta = '–';
     if (d.status === 'succeeded') eta = 'done';
     else if (!running) eta = 'ended';
@@ -606,7 +666,7 @@
   function progressRow(kind, name, done, detail, failed) {
     const id = `bar-${++barIds}`;
     const pct = Math.floor(Math.min(1, Math.max(0, done)) * 100);
-    const bar = el('progress', { id, max: 100, value: pct, className: failed ? 'failed' : '', 'aria-valuetext': `${pct}%`, 'data-name': kind });
+    const bar = el('progress', { id, max: 100, value: pct, className: failed ? 'failed' : pct === 100 ? 'done' : '', 'aria-valuetext': `${pct}%`, 'data-name': kind });
     return el('div', { className: `bar-row${failed ? ' has-failed' : ''}` },
       el('label', { htmlFor: id, title: name }, name), bar,
       el('span', { className: 'bar-text' }, `${pct}% · ${detail}`));
@@ -615,9 +675,12 @@
   function renderFailures() {
     const d = view.detail;
     const items = [];
-    if (d.error) items.push(el('li', { className: 'run-error' }, el('strong', {}, 'Run: '), d.error));
-    for (const p of d.partitions || []) {
-      if (p.status !== 'failed') continue;
+    const failed = (d.partitions || []).filter((p) => p.status === 'failed');
+    // The run's error is usually its first failed partition's: said once, with the partition.
+    if (d.error && !failed.some((p) => p.error === d.error)) {
+      items.push(el('li', { className: 'run-error' }, el('strong', {}, 'Run: '), d.error));
+    }
+    for (const p of failed) {
       const where = `Stream ${p.stream}, partition ${p.partition}${p.tenant ? `, tenant ${p.tenant}` : ''}`;
       items.push(el('li', {}, el('strong', {}, `${where}: `), p.error || 'failed (no message recorded)',
         p.attempts > 1 ? el('span', { className: 'muted' }, ` (after ${p.attempts} attempts)`) : null));
@@ -645,7 +708,7 @@
     }
     if (pending) note.push(`${fmtInt(pending)} partition${pending === 1 ? '' : 's'} waiting.`);
     const processes = [...new Set(started.map((p) => p.worker).filter(Boolean))];
-    if (processes.length === 1) note.push(`Ran in process ${processes[0]}.`);
+    if (processes.length === 1) note.push(`Lanes are the worker slots of process ${processes[0]}.`);
     $('timeline-note').textContent = note.join(' ');
     if (!started.length) { box.replaceChildren(); return; }
 
@@ -721,12 +784,24 @@
       const took = p.started_at ? fmtDuration(secondsBetween(p.started_at, p.finished_at || (p.status === 'running' ? null : p.started_at))) : '–';
       return el('tr', { className: p.status === 'failed' ? 'failed-row' : '' },
         el('td', {}, p.stream), el('td', { className: 'num' }, p.partition), el('td', {}, p.tenant || '–'),
+        el('td', { className: 'mono small', title: [p.lower_bound, p.upper_bound].filter(Boolean).join(' … ') }, rangeText(p)),
         el('td', {}, badge(p.status)),
         el('td', { className: 'num' }, p.attempts > 1 ? el('strong', {}, `${p.attempts} (retried)`) : fmtInt(p.attempts)),
         el('td', { className: 'num' }, fmtInt(p.rows)), el('td', { className: 'mono small' }, p.worker || '–'),
         el('td', {}, timeElement(p.started_at)), el('td', {}, took), el('td', { className: 'error-text' }, p.error || ''));
     }));
     setPager('partitions', view.partitionsOffset, page.length, parts.length, PARTITIONS_PAGE);
+  }
+
+  // A key range is [lower, upper), either side open when empty; a file source's partition has
+  // its file as the lower bound alone.
+  function rangeText(p) {
+    const lower = p.lower_bound || '';
+    const upper = p.upper_bound || '';
+    if (lower && upper) return `≥ ${lower}, < ${upper}`;
+    if (upper) return `< ${upper}`;
+    if (lower.includes('/')) return lower.slice(lower.lastIndexOf('/') + 1);
+    return lower ? `≥ ${lower}` : 'all';
   }
 
   function setPager(name, offset, shown, total, size) {
@@ -779,7 +854,13 @@
     const grid = cssVar('--line');
     return new Chart($('rate-chart'), {
       type: 'line',
-      data: { datasets: [{ label: 'rows/s', data: [], borderColor: cssVar('--accent'), backgroundColor: cssVar('--accent-fill'), fill: true, pointRadius: 0, borderWidth: 2, tension: 0.25 }] },
+      data: {
+        datasets: [{
+          label: 'rows/s', data: [], borderColor: cssVar('--accent'), backgroundColor: cssVar('--accent-fill'),
+          fill: true, borderWidth: 2, tension: 0.25,
+          pointRadius: (ctx) => (ctx.dataset.data.length < 30 ? 3 : 0),  // dots only while there are few
+        }],
+      },
       options: {
         animation: false,
         responsive: true,
@@ -817,6 +898,7 @@
   function addChartPoint(mine, p) {
     if (!mine.chart) return;
     const data = mine.chart.data.datasets[0].data;
+    if (data.length === 0 && p.elapsed_s > 0) data.push({ x: 0, y: 0 });  // the line starts at the start
     data.push({ x: p.elapsed_s, y: p.rows_per_s });
     // A replayed history arrives in one burst: draw once per frame, not once per event.
     if (!mine.drawPending) {
@@ -879,6 +961,8 @@
 
   function init() {
     $('forget-token').addEventListener('click', () => storeToken(''));
+    // Cancel is a plain button, so that Enter in the field submits the token, not the Cancel.
+    $('token-cancel').addEventListener('click', () => $('token-dialog').close('cancel'));
     storeToken(storedToken());
     $('filter-job').addEventListener('change', () => reloadRunsFrom(0));
     $('filter-status').addEventListener('change', () => reloadRunsFrom(0));
