@@ -40,7 +40,8 @@ constexpr auto kEventWait = std::chrono::seconds(2);
 
 void Reply(httplib::Response& res, int status, const json& body) {
     res.status = status;
-    res.set_content(body.dump(), "application/json");
+    // Replace, not throw: an error message may quote a request's invalid UTF-8.
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void ReplyError(httplib::Response& res, int status, const std::string& message, json extra = json::object()) {
@@ -101,6 +102,29 @@ json PartitionJson(const PartitionRecord& p) {
             {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)},
             {"started_at", IsoTime(p.started_at)}, {"finished_at", IsoTime(p.finished_at)},
             {"duration_s", PartitionSeconds(p)}};
+}
+
+/// Reads `limit` (1 to 1000) and `offset` (0 or more) of a paged list into the defaults given;
+/// false after answering 400 naming the bad one.
+bool PageParams(const httplib::Request& req, httplib::Response& res, int& limit, int& offset) {
+    for (const auto& [name, value, least] : {std::tuple{"limit", &limit, 1}, std::tuple{"offset", &offset, 0}}) {
+        if (!req.has_param(name)) {
+            continue;
+        }
+        const std::string text = req.get_param_value(name);
+        size_t used = 0;
+        try {
+            *value = std::stoi(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != text.size() || *value < least || (*value > 1000 && value == &limit)) {
+            ReplyError(res, 400, fmt::format("{} must be a whole number, limit 1 to 1000 and offset 0 or more", name),
+                       {{"field", name}});
+            return false;
+        }
+    }
+    return true;
 }
 
 /// A group of partitions (a stream's, a tenant's): counts by status, rows, bytes, retries.
@@ -188,15 +212,20 @@ public:
         });
         // Refusals httplib makes itself (no Content-Length, a body past the limit) come without
         // a body: give them one that says what to do.
-        svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
             if (!res.body.empty()) {
                 return;
             }
             std::string message = fmt::format("HTTP {}", res.status);
-            if (res.status == 400) {
+            if (res.status == 400 && req.method != "GET" && req.method != "POST") {
+                message = fmt::format("{} is not a method of this API: it takes GET and POST", req.method);
+            } else if (res.status == 400) {
                 message = "bad request: a POST needs a body or Content-Length: 0 (curl: -d '')";
             } else if (res.status == 413) {
-                message = fmt::format("the request body is over {} KiB", kMaxBody / 1024);
+                // httplib caps form-encoded bodies (curl -d's default type) at 8 KiB.
+                message = fmt::format("the request body is too large: over {} KiB, or over 8 KiB when not sent "
+                                      "as Content-Type: application/json",
+                                      kMaxBody / 1024);
             } else if (res.status == 404) {
                 message = "no such route; the API is under /api (see docs/serve.md)";
             }
@@ -377,14 +406,8 @@ private:
         const std::string status = req.get_param_value("status");
         int limit = 50;
         int offset = 0;
-        try {
-            if (req.has_param("limit")) limit = std::stoi(req.get_param_value("limit"));
-            if (req.has_param("offset")) offset = std::stoi(req.get_param_value("offset"));
-        } catch (const std::exception&) {
-            return ReplyError(res, 400, "limit and offset must be numbers", {{"field", "limit"}});
-        }
-        if (limit < 1 || limit > 1000 || offset < 0) {
-            return ReplyError(res, 400, "limit must be 1 to 1000 and offset 0 or more", {{"field", "limit"}});
+        if (!PageParams(req, res, limit, offset)) {
+            return;
         }
         std::vector<RunRecord> runs;
         for (const std::string& url : LedgerUrls()) {
@@ -457,17 +480,14 @@ private:
         if (!found) {
             return ReplyError(res, 404, fmt::format("no run {} in the server's ledgers", run_id));
         }
-        size_t limit = 100;
-        size_t offset = 0;
-        try {
-            if (req.has_param("limit")) limit = std::stoul(req.get_param_value("limit"));
-            if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
-        } catch (const std::exception&) {
-            return ReplyError(res, 400, "limit and offset must be numbers", {{"field", "limit"}});
+        int limit = 100;
+        int offset = 0;
+        if (!PageParams(req, res, limit, offset)) {
+            return;
         }
         const std::vector<RejectRecord> rejects = found->first->Rejects(run_id);
         json page = json::array();
-        for (size_t i = offset; i < rejects.size() && page.size() < std::min<size_t>(limit, 1000); ++i) {
+        for (size_t i = static_cast<size_t>(offset); i < rejects.size() && page.size() < static_cast<size_t>(limit); ++i) {
             const RejectRecord& r = rejects[i];
             page.push_back({{"stream", r.stream}, {"partition", r.partition_id}, {"tenant", r.tenant},
                             {"position", r.position}, {"row", r.row}, {"error", MaskSecrets(r.error)},

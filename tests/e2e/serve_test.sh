@@ -117,6 +117,23 @@ head -c 70000 /dev/zero | tr '\0' 'x' > "$WORK/big"
 code=$(call POST /api/jobs/secret/runs -d '{}')
 [ "$code" != 202 ] && ! grep -q "topsecret-pw" "$WORK/body" && pass "a job that cannot start: $code, password masked" || { fail "secret job: $code"; cat "$WORK/body"; }
 
+# Hostile requests: each a 4xx that says what is wrong, and the server still serves after them.
+python3 -c "print('{\"set\": {\"x\": ' + '[' * 30000 + ']' * 30000 + '}}')" > "$WORK/deep"
+[ "$(call POST /api/jobs/load/runs --data-binary @"$WORK/deep")" = 400 ] && grep -q '"field":"set.x"' "$WORK/body" \
+  && pass "JSON nested 30000 deep: 400 naming the field" || { fail "deep JSON"; head -c 300 "$WORK/body"; }
+printf '{"set": {"settings.work\xffers": 1}}' > "$WORK/badutf"
+[ "$(call POST /api/jobs/load/runs --data-binary @"$WORK/badutf")" = 400 ] && pass "invalid UTF-8 in a field name: 400" || { fail "invalid UTF-8"; cat "$WORK/body"; }
+head -c 10000 /dev/zero | tr '\0' ' ' > "$WORK/spaces"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST --data-binary @"$WORK/spaces" "$API/api/jobs/load/runs")
+[ "$code" = 413 ] && grep -q "Content-Type: application/json" "$WORK/body" && pass "a 10 KB form-encoded body: 413 saying to send JSON" || { fail "form body: $code"; cat "$WORK/body"; }
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X PUT "$API/api/jobs")
+[ "${code:0:1}" = 4 ] && grep -q "PUT is not a method" "$WORK/body" && pass "PUT: $code naming the method" || { fail "PUT: $code"; cat "$WORK/body"; }
+[ "$(call POST "/api/jobs/..%2F..%2Fetc%2Fpasswd/runs" -d '{}')" = 404 ] && pass "a job name climbing out of the directory: 404" || fail "path traversal: $(cat "$WORK/body")"
+for q in "limit=abc" "limit=5000" "offset=-1" "limit=10x" "limit=99999999999999999999"; do
+  [ "$(call GET "/api/runs?$q")" = 400 ] && [ "$(call GET "/api/runs/$rrun/rejects?$q")" = 400 ] || fail "?$q: not 400 ($(cat "$WORK/body"))"
+done
+pass "bad paging parameters: 400 on runs and rejects"
+[ "$(call GET /healthz)" = 200 ] && pass "the server still serves after the hostile requests" || fail "server down after hostile requests"
 [ "$(call GET "/api/runs?limit=0")" = 400 ] && [ "$(json "d['field']")" = limit ] && pass "limit 0: 400 naming it" || fail "limit 0"
 [ "$(call GET "/api/runs/r-nosuch/rejects")" = 404 ] && [ "$(call POST /api/runs/r-nosuch/stop -d '')" = 404 ] \
   && pass "rejects and stop of an unknown run: 404" || fail "unknown run rejects/stop"
@@ -127,7 +144,8 @@ code=$(call POST /api/jobs/secret/runs -d '{}')
 # --- tokens -----------------------------------------------------------------------------------------
 expect_exit 2 "$SLUICE" serve --jobs "$WORK/jobs" --bind 0.0.0.0:0 || true
 grep -q "give a token" "$WORK/err" && pass "binding beyond loopback without a token is refused" || { fail "no-token bind"; cat "$WORK/err"; }
-SLUICE_TOKEN=s3cret "$SLUICE" serve --jobs "$WORK/jobs" --bind 127.0.0.1:0 --port-file "$WORK/port2" >"$WORK/serve2.log" 2>&1 &
+# Bound beyond loopback (every address), reached through 127.0.0.1.
+SLUICE_TOKEN=s3cret "$SLUICE" serve --jobs "$WORK/jobs" --bind 0.0.0.0:0 --port-file "$WORK/port2" >"$WORK/serve2.log" 2>&1 &
 server2=$!
 for _ in $(seq 1 100); do [ -s "$WORK/port2" ] && break; sleep 0.05; done
 API2="http://127.0.0.1:$(cat "$WORK/port2")"
