@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -37,6 +38,8 @@ using nlohmann::json;
 constexpr size_t kMaxBody = 64 * 1024;
 constexpr int kRunsScanned = MetricsCollector::kRunsScanned;  ///< runs read per ledger for lists
 constexpr auto kEventWait = std::chrono::seconds(2);
+constexpr int kServerThreads = 96;
+constexpr int kMaxEventStreams = kServerThreads - 32;  ///< the rest answer the other calls
 
 void Reply(httplib::Response& res, int status, const json& body) {
     res.status = status;
@@ -533,9 +536,19 @@ private:
             } catch (const std::exception&) {
             }
         }
+        // Each stream holds one of the server's threads while it lasts: past the cap, refuse
+        // rather than leave no thread for the API's other calls.
+        if (open_streams_->fetch_add(1) >= kMaxEventStreams) {
+            open_streams_->fetch_sub(1);
+            res.set_header("Retry-After", "10");
+            return ReplyError(res, 503, fmt::format("{} event streams are open, the most this server keeps; close one "
+                                                    "or poll GET /api/runs/{}",
+                                                    kMaxEventStreams, run_id));
+        }
         auto next = std::make_shared<int64_t>(from);
         res.set_header("Cache-Control", "no-cache");
-        res.set_chunked_content_provider("text/event-stream", [live, next](size_t, httplib::DataSink& sink) {
+        auto counted = std::shared_ptr<void>(nullptr, [open = open_streams_](void*) { open->fetch_sub(1); });
+        res.set_chunked_content_provider("text/event-stream", [live, next, counted](size_t, httplib::DataSink& sink) {
             int64_t after = 0;
             bool ended = false;
             const std::vector<json> events = live->EventsFrom(*next, kEventWait, after, ended);
@@ -561,6 +574,8 @@ private:
     std::string Metrics() { return metrics_.Collect(ledgers_, LedgerUrls(), manager_.Running().size()); }
 
     const ServeOptions& options_;
+    /// Event streams open now; shared with the streams, which may outlive a request handler.
+    std::shared_ptr<std::atomic<int>> open_streams_ = std::make_shared<std::atomic<int>>(0);
     mutable LedgerPool ledgers_;  ///< thread-safe: reads borrow from it
     MetricsCollector metrics_;
     RunManager manager_;  ///< last: its destructor stops the runs while the rest still stands
@@ -578,7 +593,7 @@ void Serve(const ServeOptions& options, std::stop_token stop) {
     }
     ScanJobs(options.jobs_dir);  // refuses a jobs directory that is not one, before binding
     httplib::Server svr;
-    svr.new_task_queue = [] { return new httplib::ThreadPool(96); };  // event streams hold a thread each
+    svr.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };  // a stream holds one
     svr.set_payload_max_length(kMaxBody);
     Api api(options);
     api.Route(svr);

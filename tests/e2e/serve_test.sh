@@ -88,8 +88,17 @@ sqlite3 "$WORK/jobs/out.db" "DELETE FROM t"
 # Small partitions, one worker: a run long enough to be stopped in the middle.
 [ "$(call POST /api/jobs/load/runs -d '{"set": {"settings.workers": 1, "source.partition.chunk_rows": 100}}')" = 202 ] || { fail "start for stop"; cat "$WORK/body"; }
 run2=$(json "d['run_id']")
+# 64 event streams, the most the server keeps (each holds a thread): one more is refused, and
+# the other calls are still answered at once.
+for i in $(seq 1 64); do curl -sN --max-time 60 "$API/api/runs/$run2/events" > "$WORK/stream.$i" & done
+for _ in $(seq 1 100); do [ "$(call GET "/api/runs/$run2/events")" = 503 ] && break; sleep 0.1; done
+[ "$(call GET "/api/runs/$run2/events")" = 503 ] && grep -q "64 event streams" "$WORK/body" \
+  && [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$API/api/jobs")" = 200 ] \
+  && pass "the 65th event stream: 503; the API still answers" || { fail "stream cap"; cat "$WORK/body"; }
 [ "$(call POST "/api/runs/$run2/stop" -d '')" = 202 ] && pass "POST stop: 202" || { fail "stop"; cat "$WORK/body"; }
 wait_ended "$run2"
+wait $(jobs -p | grep -v "^$server\$") 2>/dev/null || true
+[ "$(grep -l '"event":"run_finished"' "$WORK"/stream.* | wc -l)" = 64 ] && pass "each of the 64 streams ended with run_finished" || fail "streams without run_finished: $(grep -L run_finished "$WORK"/stream.* | wc -l)"
 [ "$(call GET "/api/runs/$run2")" = 200 ] && status=$(json "d['status']") && committed=$(json "sum(p['rows'] for p in d['partitions'] if p['status'] == 'committed')")
 [ "$status" = stopped ] && [ "$(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) FROM t")" = "$committed" ] \
   && pass "stopped through the API: status stopped, the target holds exactly the $committed committed rows" || fail "stop: status $status, target $(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) FROM t") vs committed $committed"

@@ -483,6 +483,7 @@
     p.status = e.event === 'partition_committed' ? 'committed' : 'failed';
     if (e.event === 'partition_committed') {
       p.rows = e.rows;
+      p.rows_read = Math.max(Number(p.rows_read) || 0, (e.rows || 0) + (e.rejected || 0));
       if (e.attempts) p.attempts = e.attempts;
     } else {
       p.error = e.error;
@@ -572,13 +573,18 @@
     const groups = new Map();
     for (const p of partitions) {
       const key = keyOf(p);
-      if (!groups.has(key)) groups.set(key, { total: 0, committed: 0, failed: 0, running: 0, rows: 0, errors: [] });
+      if (!groups.has(key)) groups.set(key, { total: 0, committed: 0, failed: 0, running: 0, rows: 0, retries: 0 });
       const g = groups.get(key);
       g.total++;
-      g.rows += Number(p.rows) || 0;
-      if (p.status === 'committed') g.committed++;
-      else if (p.status === 'failed') { g.failed++; if (p.error) g.errors.push(p.error); }
-      else if (p.status === 'running') g.running++;
+      g.retries += Math.max(0, (Number(p.attempts) || 0) - 1);
+      if (p.status === 'committed') {
+        g.committed++;
+        g.rows += Number(p.rows) || 0;  // a running partition's rows are sent, not written yet
+      } else if (p.status === 'failed') {
+        g.failed++;
+      } else if (p.status === 'running') {
+        g.running++;
+      }
     }
     return groups;
   }
@@ -614,7 +620,12 @@
     bar.value = pct;
     bar.className = failed && !running ? 'failed' : pct === 100 ? 'done' : '';
     bar.setAttribute('aria-valuetext', `${pct}%`);
-    const rowsRead = p ? p.rows_read : d.rows_read;
+    // While it runs, the progress event (a second old at most) and the partitions (updated by
+    // each partition event) both count low: show the larger.
+    const sum = (list, key) => list.reduce((n, x) => n + (Number(x[key]) || 0), 0);
+    const rowsRead = p ? Math.max(p.rows_read, sum(parts, 'rows_read')) : d.rows_read;
+    // (a running partition's `rows` are sent, not yet written: only committed ones count)
+    const rowsWritten = p ? Math.max(p.rows_written, sum(parts.filter((x) => x.status === 'committed'), 'rows')) : d.rows_written;
     const estimate = p && p.estimated_rows > 0 ? ` of about ${fmtInt(p.estimated_rows)}` : '';
     $('overall-text').textContent = `${pct}% · ${fmtInt(rowsRead)}${estimate} rows read`;
 
@@ -631,33 +642,35 @@
     $('stat-eta').textContent = eta;
     $('stat-elapsed').textContent = fmtDuration(elapsed);
     $('stat-read').textContent = fmtInt(rowsRead);
-    $('stat-written').textContent = fmtInt(p ? p.rows_written : d.rows_written);
+    $('stat-written').textContent = fmtInt(rowsWritten);
     $('stat-rejected').textContent = fmtInt(p ? p.rows_rejected : d.rows_rejected);
     $('stat-partitions').textContent = `${fmtInt(committed)} of ${fmtInt(parts.length)} committed${failed ? `, ${fmtInt(failed)} failed` : ''}`;
 
     // Streams: the ledger's partitions, refined by the progress event's rows while running.
     const live = new Map(((p && p.streams) || []).map((s) => [s.stream, s]));
     const streams = countBy(parts, (x) => x.stream);
-    for (const name of live.keys()) if (!streams.has(name)) streams.set(name, { total: 0, committed: 0, failed: 0, running: 0, rows: 0, errors: [] });
+    for (const name of live.keys()) if (!streams.has(name)) streams.set(name, { total: 0, committed: 0, failed: 0, running: 0, rows: 0, retries: 0 });
     $('stream-bars').replaceChildren(...[...streams].map(([name, g]) => {
       const s = live.get(name);
       let done = g.total ? g.committed / g.total : 0;
-      let detail = `${fmtInt(g.committed)} of ${fmtInt(g.total || (s && s.partitions_total) || 0)} partitions · ${fmtInt(g.rows)} rows`;
+      let detail = `${fmtInt(g.committed)} of ${fmtInt(g.total || (s && s.partitions_total) || 0)} partitions · ${fmtInt(g.rows)} rows written`;
       if (s) {
         if (s.estimated_rows > 0) done = Math.max(done, Math.min(s.rows_read / s.estimated_rows, 0.99));
         detail += ` · ${fmtInt(s.rows_per_s)} rows/s`;
       }
+      if (g.retries) detail += ` · ${fmtInt(g.retries)} ${g.retries === 1 ? 'retry' : 'retries'}`;
       if (g.failed) detail += ` · ${fmtInt(g.failed)} failed`;
       return progressRow(`stream-${name}`, name, done, detail, g.failed > 0);
     }));
 
     // Tenants: aggregated from the partitions (committed of total), when the job has any.
     const tenants = countBy(parts.filter((x) => x.tenant), (x) => x.tenant);
-    for (const f of view.tenantFailures) if (!tenants.has(f.tenant)) tenants.set(f.tenant, { total: 0, committed: 0, failed: 1, running: 0, rows: 0, errors: [f.error] });
+    for (const f of view.tenantFailures) if (!tenants.has(f.tenant)) tenants.set(f.tenant, { total: 0, committed: 0, failed: 1, running: 0, rows: 0, retries: 0 });
     $('tenant-block').hidden = tenants.size === 0;
     $('tenant-bars').replaceChildren(...[...tenants].sort((a, b) => a[0].localeCompare(b[0])).map(([name, g]) => {
-      let detail = `${fmtInt(g.committed)} of ${fmtInt(g.total)} partitions · ${fmtInt(g.rows)} rows`;
-      if (g.failed) detail += ` · failed`;
+      let detail = `${fmtInt(g.committed)} of ${fmtInt(g.total)} partitions · ${fmtInt(g.rows)} rows written`;
+      if (g.retries) detail += ` · ${fmtInt(g.retries)} ${g.retries === 1 ? 'retry' : 'retries'}`;
+      if (g.failed) detail += ' · failed';
       return progressRow(`tenant-${name}`, name, g.total ? g.committed / g.total : 0, detail, g.failed > 0);
     }));
   }
@@ -681,8 +694,10 @@
       items.push(el('li', { className: 'run-error' }, el('strong', {}, 'Run: '), d.error));
     }
     for (const p of failed) {
+      // The engine's messages name their stream, tenant and partition already.
       const where = `Stream ${p.stream}, partition ${p.partition}${p.tenant ? `, tenant ${p.tenant}` : ''}`;
-      items.push(el('li', {}, el('strong', {}, `${where}: `), p.error || 'failed (no message recorded)',
+      const named = p.error && p.error.includes(`partition ${p.partition}`) && p.error.includes(p.stream);
+      items.push(el('li', {}, named ? null : el('strong', {}, `${where}: `), p.error || 'failed (no message recorded)',
         p.attempts > 1 ? el('span', { className: 'muted' }, ` (after ${p.attempts} attempts)`) : null));
     }
     for (const f of view.tenantFailures) {
