@@ -571,7 +571,10 @@ private:
         });
     }
 
-    std::string Metrics() { return metrics_.Collect(ledgers_, LedgerUrls(), manager_.Running().size()); }
+    std::string Metrics() {
+        return metrics_.Collect(ledgers_, LedgerUrls(),
+                                {manager_.Running().size(), static_cast<size_t>(open_streams_->load())});
+    }
 
     const ServeOptions& options_;
     /// Event streams open now; shared with the streams, which may outlive a request handler.

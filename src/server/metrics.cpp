@@ -97,7 +97,7 @@ RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partit
 }
 
 std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
-                          size_t live_runs) {
+                          const ServerGauges& server) {
     std::map<std::pair<std::string, std::string>, int64_t> by_status;
     struct Rows {
         int64_t read = 0, written = 0, rejected = 0, bytes = 0;
@@ -208,12 +208,14 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
                   fmt::format("job=\"{}\",stream=\"{}\",", Label(key.first), Label(key.second)), h);
     }
     Header(out, "sluice_server_live_runs", "gauge", "Runs this server started that are still going.");
-    fmt::format_to(std::back_inserter(out), "sluice_server_live_runs {}\n", live_runs);
+    fmt::format_to(std::back_inserter(out), "sluice_server_live_runs {}\n", server.live_runs);
+    Header(out, "sluice_server_event_streams", "gauge", "Event streams open now (the server keeps 64 at most).");
+    fmt::format_to(std::back_inserter(out), "sluice_server_event_streams {}\n", server.event_streams);
     return out;
 }
 
 std::string MetricsCollector::Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls,
-                                      size_t live_runs) {
+                                      const ServerGauges& server) {
     std::lock_guard lock(mu_);  // one scrape at a time: they share the cache
     std::vector<RunRecord> runs;
     std::map<std::string, RunPartitionStats> stats;
@@ -229,7 +231,7 @@ std::string MetricsCollector::Collect(LedgerPool& ledgers, const std::vector<std
         }
     }
     std::erase_if(cache_, [&stats](const auto& entry) { return !stats.contains(entry.first); });
-    return RenderMetrics(runs, stats, live_runs);
+    return RenderMetrics(runs, stats, server);
 }
 
 }  // namespace sluice::server

@@ -38,14 +38,20 @@ struct RunPartitionStats {
     std::map<std::string, DurationHistogram> durations;  ///< by stream: committed partitions' last attempt
 };
 
+/// What the server itself is doing now.
+struct ServerGauges {
+    size_t live_runs = 0;      ///< runs it started that are still going
+    size_t event_streams = 0;  ///< event streams open
+};
+
 RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partitions);
 
 /// `GET /metrics` in Prometheus' text format (0.0.4), from the ledger's runs (so the counts
 /// survive a server restart) and their partitions (`stats`, by run id): runs by job and
 /// status, rows and bytes per job and per stream and tenant, retries, partitions by status,
-/// run and partition duration histograms, and the runs this server is running now.
+/// run and partition duration histograms, and what the server is doing now.
 std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
-                          size_t live_runs);
+                          const ServerGauges& server);
 
 /// Reads what RenderMetrics needs from the ledgers. The partitions of an ended run change only
 /// when it is resumed, which changes its status or finish time: those are kept between scrapes,
@@ -54,7 +60,7 @@ class MetricsCollector {
 public:
     static constexpr int kRunsScanned = 1000;  ///< the latest runs per ledger
 
-    std::string Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls, size_t live_runs);
+    std::string Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls, const ServerGauges& server);
 
 private:
     struct Cached {

@@ -45,7 +45,7 @@ TEST(DurationHistogram, BucketsAreCumulativeWhenRendered) {
         Part("orders", "fr", "failed", 2, 0, "2026-12-04 21:30:00+00", "2026-12-04 21:30:09+00"),         // not timed
         Part("orders", "fr", "committed", 1, 7, "2026-12-04 21:30:00+00", "2026-12-04 21:30:00.7+00"),     // 0.7 s
     };
-    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions(parts)}}, 0);
+    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions(parts)}}, {});
     EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_bucket{job="nightly",le="15"} 0)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_bucket{job="nightly",le="60"} 1)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_count{job="nightly"} 1)")) << text;
@@ -69,10 +69,11 @@ TEST(RenderMetrics, EscapesLabelValues) {
     run.run_id = "r1";
     run.job = "a\"b\\c\nd";
     run.status = "running";
-    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions({Part("s", "", "running", 1, 0, "", "")})}}, 1);
+    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions({Part("s", "", "running", 1, 0, "", "")})}}, {1, 3});
     EXPECT_TRUE(Has(text, R"(sluice_runs{job="a\"b\\c\nd",status="running"} 1)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_partitions{job="a\"b\\c\nd",run="r1",stream="s",status="running"} 1)")) << text;
     EXPECT_TRUE(Has(text, "sluice_server_live_runs 1")) << text;
+    EXPECT_TRUE(Has(text, "sluice_server_event_streams 3")) << text;
 }
 
 }  // namespace

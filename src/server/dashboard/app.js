@@ -763,8 +763,8 @@
 
   // The ledger's `worker` names the process (host:pid), not the worker thread inside it, so
   // the partitions of one process are dealt onto lanes: each goes on the first lane free at
-  // its start. Partitions that ran at the same time get different lanes, and with N workers a
-  // process needs N lanes, one per worker slot.
+  // its start. Partitions that ran at the same time get different lanes, so a process with N
+  // workers shows about N lanes, one per worker slot.
   function workerLanes(parts, endOf) {
     const byWorker = new Map();
     for (const p of [...parts].sort((a, b) => parseTime(a.started_at) - parseTime(b.started_at))) {
