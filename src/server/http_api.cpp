@@ -524,9 +524,14 @@ private:
                 return ReplyError(res, 404, fmt::format("no run {} in the server's ledgers", run_id));
             }
             // Not started here (the CLI's, or before a restart): its state once, then the end.
+            // A browser reconnects to a stream that ended; 204 is what tells it to stop.
+            if (req.has_header("Last-Event-ID")) {
+                res.status = 204;
+                return;
+            }
             json event = RunJson(found->second);
             event["event"] = "run_status";
-            res.set_content(fmt::format("data: {}\n\n", event.dump()), "text/event-stream");
+            res.set_content(fmt::format("id: 0\ndata: {}\n\n", event.dump()), "text/event-stream");
             return;
         }
         int64_t from = 0;
@@ -534,6 +539,14 @@ private:
             try {
                 from = std::stoll(req.get_header_value("Last-Event-ID")) + 1;
             } catch (const std::exception&) {
+            }
+        }
+        if (live->finished()) {
+            int64_t after = 0;
+            bool ended = false;
+            if (live->EventsFrom(from, std::chrono::milliseconds(0), after, ended).empty() && ended) {
+                res.status = 204;  // every event was handed out: stop reconnecting
+                return;
             }
         }
         // Each stream holds one of the server's threads while it lasts: past the cap, refuse

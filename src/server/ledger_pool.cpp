@@ -44,15 +44,21 @@ LedgerPool::Handle::~Handle() {
 
 LedgerPool::Handle LedgerPool::Borrow(const std::string& url) {
     std::string file = FileIdentity(url);
-    {
-        std::lock_guard lock(mu_);
-        std::vector<Idle>& idle = idle_[url];
-        while (!idle.empty()) {
-            Idle last = std::move(idle.back());
-            idle.pop_back();
-            if (last.file == file) {
-                return Handle(*this, url, std::move(file), std::move(last.ledger));
+    for (;;) {
+        Idle last;
+        {
+            std::lock_guard lock(mu_);
+            std::vector<Idle>& idle = idle_[url];
+            if (idle.empty()) {
+                break;
             }
+            last = std::move(idle.back());
+            idle.pop_back();
+        }
+        // A connection idle in the pool may have died with its server (a restart, a dropped
+        // database): checked with a round trip, so the request does not fail on it.
+        if (last.file == file && last.ledger->Alive()) {
+            return Handle(*this, url, std::move(file), std::move(last.ledger));
         }
     }
     auto ledger = Ledger::Open(url, "sluice/serve");

@@ -38,8 +38,9 @@ public:
         int unwinding_ = 0;  ///< std::uncaught_exceptions() when borrowed
     };
 
-    /// An idle ledger of `url`, or a newly opened one. An idle SQLite ledger whose file was
-    /// replaced or removed since is not reused. Throws what Ledger::Open throws.
+    /// An idle ledger of `url` whose connection still answers, or a newly opened one. An idle
+    /// SQLite ledger whose file was replaced or removed since is not reused. Throws what
+    /// Ledger::Open throws.
     Handle Borrow(const std::string& url);
 
 private:

@@ -195,6 +195,15 @@ std::optional<RunRecord> Ledger::PeekLastSucceeded(const std::string& url, const
     }
 }
 
+bool Ledger::Alive() {
+    try {
+        store_->Query("SELECT 1");
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 std::string Ledger::Table(const char* name) const {
     return (store_->postgres() ? "sluice." : "sluice_") + std::string(name);
 }

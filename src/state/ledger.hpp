@@ -163,6 +163,8 @@ public:
     std::optional<RunRecord> FindUnfinished(const std::string& job);
     std::optional<RunRecord> GetRun(const std::string& run_id);
     std::vector<RunRecord> RecentRuns(int limit);
+    /// Whether the ledger's connection still answers (a round trip; false instead of throwing).
+    bool Alive();
     /// Rows of the run's committed partitions so far.
     int64_t CommittedRows(const std::string& run_id);
     /// The run's partitions; with `stream`, only that stream's `partition`.

@@ -77,6 +77,10 @@ wait_ended "$run"
 tail -n 3 "$WORK/events" | grep -q '"event":"run_finished"' && grep -q '"status":"succeeded"' "$WORK/events" \
   && pass "the event stream ends with run_finished (succeeded)" || { fail "event stream end"; tail -5 "$WORK/events"; }
 grep -q '"event":"partition_committed"' "$WORK/events" && pass "the event stream carries the engine's events" || fail "no partition events"
+last_id=$(grep '^id: ' "$WORK/events" | tail -n 1 | cut -d' ' -f2)
+[ "$(call GET "/api/runs/$run/events" -H "Last-Event-ID: $((last_id - 1))")" = 200 ] && grep -q '"event":"run_finished"' "$WORK/body" \
+  && [ "$(call GET "/api/runs/$run/events" -H "Last-Event-ID: $last_id")" = 204 ] \
+  && pass "Last-Event-ID resumes the stream; after the last event it is 204 (a browser stops reconnecting)" || { fail "Last-Event-ID"; cat "$WORK/body"; }
 [ "$(sqlite3 "$WORK/jobs/out.db" "SELECT count(*) || ' ' || count(DISTINCT id) FROM t")" = "360000 360000" ] && pass "the API's run loaded every row once" || fail "target after the API run"
 [ "$(call GET "/api/runs/$run")" = 200 ] && [ "$(json "d['status'] + ' ' + str(d['rows_written']) + ' ' + str(sum(p['rows'] for p in d['partitions'] if p['status'] == 'committed'))")" = "succeeded 360000 360000" ] \
   && pass "GET /api/runs/ID: status, rows and partitions from the ledger" || { fail "run detail"; head -c 400 "$WORK/body"; }
