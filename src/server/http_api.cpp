@@ -41,10 +41,13 @@ constexpr auto kEventWait = std::chrono::seconds(2);
 constexpr int kServerThreads = 96;
 constexpr int kMaxEventStreams = kServerThreads - 32;  ///< the rest answer the other calls
 
+/// `value` as JSON text, invalid UTF-8 replaced rather than thrown: messages quote requests
+/// and source values, and an event stream's writer must not throw (httplib would terminate).
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 void Reply(httplib::Response& res, int status, const json& body) {
     res.status = status;
-    // Replace, not throw: an error message may quote a request's invalid UTF-8.
-    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    res.set_content(Dump(body), "application/json");
 }
 
 void ReplyError(httplib::Response& res, int status, const std::string& message, json extra = json::object()) {
@@ -154,6 +157,15 @@ bool SameSecret(const std::string& given, const std::string& token) {
 
 bool IsLoopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
 
+/// The name of a Host header ("localhost:8080" -> "localhost", "[::1]:8080" -> "::1").
+std::string HostName(const std::string& host) {
+    if (host.starts_with("[")) {
+        const size_t end = host.find(']');
+        return end == std::string::npos ? host : host.substr(1, end - 1);
+    }
+    return host.substr(0, host.find(':'));
+}
+
 std::pair<std::string, int> SplitBind(const std::string& bind) {
     const size_t colon = bind.rfind(':');
     if (colon == std::string::npos || colon + 1 == bind.size()) {
@@ -176,11 +188,15 @@ std::pair<std::string, int> SplitBind(const std::string& bind) {
 
 class Api {
 public:
-    explicit Api(const ServeOptions& options) : options_(options) {}
+    Api(const ServeOptions& options, bool loopback) : options_(options), loopback_(loopback) {}
 
     RunManager& manager() { return manager_; }
 
     void Route(httplib::Server& svr) {
+        svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            return Admitted(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                      : httplib::Server::HandlerResponse::Handled;
+        });
         svr.Get(R"(/|/app\.js|/app\.css|/chart\.min\.js|/api/openapi\.json)", [](const httplib::Request& req,
                                                                                  httplib::Response& res) {
             std::optional<Asset> asset = FindAsset(req.path);
@@ -238,7 +254,9 @@ public:
             try {
                 std::rethrow_exception(ep);
             } catch (const Error& e) {
-                ReplyError(res, e.kind() == ErrorKind::kConnection ? 503 : 500, e.what());
+                // Connection and I/O errors here are a ledger's (PostgreSQL's, a SQLite file's).
+                const bool unavailable = e.kind() == ErrorKind::kConnection || e.kind() == ErrorKind::kIo;
+                ReplyError(res, unavailable ? 503 : 500, e.what());
             } catch (const std::exception& e) {
                 ReplyError(res, 500, e.what());
             }
@@ -269,14 +287,61 @@ private:
     }
 
     /// The ledger holding `run_id`, and the run; nullopt when no ledger has it.
+    /// Throws the first ledger's error when the run is in none of those that answered.
     std::optional<std::pair<LedgerPool::Handle, RunRecord>> FindRun(const std::string& run_id) const {
+        std::optional<Error> unanswered;
         for (const std::string& url : LedgerUrls()) {
-            LedgerPool::Handle ledger = ledgers_.Borrow(url);
-            if (std::optional<RunRecord> run = ledger->GetRun(run_id)) {
-                return std::make_pair(std::move(ledger), std::move(*run));
+            try {
+                LedgerPool::Handle ledger = ledgers_.Borrow(url);
+                if (std::optional<RunRecord> run = ledger->GetRun(run_id)) {
+                    return std::make_pair(std::move(ledger), std::move(*run));
+                }
+            } catch (const Error& e) {
+                if (!unanswered) {
+                    unanswered = e;
+                }
             }
         }
+        if (unanswered) {
+            throw *unanswered;
+        }
         return std::nullopt;
+    }
+
+    /// What every request passes before its route, against browsers turned on the server
+    /// (false after answering): on a loopback bind, a Host that is not a loopback name is a
+    /// page whose DNS name was rebound to 127.0.0.1; a POST must be JSON (a cross-site form or
+    /// a no-cors fetch cannot send that without a preflight, which this server never grants)
+    /// and, from a browser, come from the server's own pages.
+    bool Admitted(const httplib::Request& req, httplib::Response& res) const {
+        if (req.method != "GET" && req.method != "POST" && req.method != "HEAD") {
+            res.set_header("Allow", "GET, POST");
+            ReplyError(res, 405, fmt::format("{} is not a method of this API: it takes GET and POST", req.method));
+            return false;
+        }
+        const std::string host = req.get_header_value("Host");
+        if (loopback_ && !host.empty() && !IsLoopback(HostName(host))) {
+            ReplyError(res, 403, fmt::format("Host {} is not a name of this server, which listens on loopback only "
+                                             "(a page on another site must not reach it)",
+                                             host));
+            return false;
+        }
+        if (req.method != "POST") {
+            return true;
+        }
+        const std::string origin = req.get_header_value("Origin");
+        if (!origin.empty() && origin != "http://" + host && origin != "https://" + host) {
+            ReplyError(res, 403, fmt::format("a POST from the page of {} is refused: only this server's own pages "
+                                             "may change something",
+                                             origin));
+            return false;
+        }
+        if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+            ReplyError(res, 415, "a POST must be sent as Content-Type: application/json (curl: -H 'Content-Type: "
+                                 "application/json' -d '{}')");
+            return false;
+        }
+        return true;
     }
 
     bool Authorized(const httplib::Request& req, httplib::Response& res) const {
@@ -413,11 +478,20 @@ private:
             return;
         }
         std::vector<RunRecord> runs;
-        for (const std::string& url : LedgerUrls()) {
-            for (RunRecord& r : ledgers_.Borrow(url)->RecentRuns(kRunsScanned)) {
-                if ((job.empty() || r.job == job) && (status.empty() || r.status == status)) {
-                    runs.push_back(std::move(r));
+        json unavailable = json::array();  // ledgers that did not answer: the others' runs still show
+        const std::vector<std::string> urls = LedgerUrls();
+        for (const std::string& url : urls) {
+            try {
+                for (RunRecord& r : ledgers_.Borrow(url)->RecentRuns(kRunsScanned)) {
+                    if ((job.empty() || r.job == job) && (status.empty() || r.status == status)) {
+                        runs.push_back(std::move(r));
+                    }
                 }
+            } catch (const Error& e) {
+                if (unavailable.size() + 1 == urls.size()) {
+                    throw;  // none answered
+                }
+                unavailable.push_back({{"ledger", MaskSecrets(url)}, {"error", MaskSecrets(e.what())}});
             }
         }
         std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) {
@@ -430,7 +504,8 @@ private:
         for (size_t i = static_cast<size_t>(offset); i < runs.size() && page.size() < static_cast<size_t>(limit); ++i) {
             page.push_back(RunJson(runs[i]));
         }
-        Reply(res, 200, {{"runs", page}, {"total", runs.size()}, {"limit", limit}, {"offset", offset}});
+        Reply(res, 200, {{"runs", page}, {"total", runs.size()}, {"limit", limit}, {"offset", offset},
+                         {"unavailable", unavailable}});
     }
 
     void RunDetail(const std::string& run_id, httplib::Response& res) const {
@@ -531,13 +606,14 @@ private:
             }
             json event = RunJson(found->second);
             event["event"] = "run_status";
-            res.set_content(fmt::format("id: 0\ndata: {}\n\n", event.dump()), "text/event-stream");
+            res.set_content(fmt::format("id: 0\ndata: {}\n\n", Dump(event)), "text/event-stream");
             return;
         }
         int64_t from = 0;
         if (req.has_header("Last-Event-ID")) {
             try {
-                from = std::stoll(req.get_header_value("Last-Event-ID")) + 1;
+                from = std::max<int64_t>(0, std::min<int64_t>(std::stoll(req.get_header_value("Last-Event-ID")),
+                                                                INT64_MAX - 1) + 1);
             } catch (const std::exception&) {
             }
         }
@@ -551,8 +627,8 @@ private:
         }
         // Each stream holds one of the server's threads while it lasts: past the cap, refuse
         // rather than leave no thread for the API's other calls.
+        auto counted = std::shared_ptr<void>(nullptr, [open = open_streams_](void*) { open->fetch_sub(1); });
         if (open_streams_->fetch_add(1) >= kMaxEventStreams) {
-            open_streams_->fetch_sub(1);
             res.set_header("Retry-After", "10");
             return ReplyError(res, 503, fmt::format("{} event streams are open, the most this server keeps; close one "
                                                     "or poll GET /api/runs/{}",
@@ -560,7 +636,6 @@ private:
         }
         auto next = std::make_shared<int64_t>(from);
         res.set_header("Cache-Control", "no-cache");
-        auto counted = std::shared_ptr<void>(nullptr, [open = open_streams_](void*) { open->fetch_sub(1); });
         res.set_chunked_content_provider("text/event-stream", [live, next, counted](size_t, httplib::DataSink& sink) {
             int64_t after = 0;
             bool ended = false;
@@ -568,7 +643,7 @@ private:
             std::string out;
             int64_t id = after - static_cast<int64_t>(events.size());
             for (const json& event : events) {
-                out += fmt::format("id: {}\ndata: {}\n\n", id++, event.dump());
+                out += fmt::format("id: {}\ndata: {}\n\n", id++, Dump(event));
             }
             if (out.empty() && !ended) {
                 out = ": waiting\n\n";  // a comment: keeps proxies from closing an idle stream
@@ -586,10 +661,11 @@ private:
 
     std::string Metrics() {
         return metrics_.Collect(ledgers_, LedgerUrls(),
-                                {manager_.Running().size(), static_cast<size_t>(open_streams_->load())});
+                                {manager_.Running().size(), static_cast<size_t>(open_streams_->load()), {}});
     }
 
     const ServeOptions& options_;
+    const bool loopback_;  ///< bound to a loopback address: Host must name it
     /// Event streams open now; shared with the streams, which may outlive a request handler.
     std::shared_ptr<std::atomic<int>> open_streams_ = std::make_shared<std::atomic<int>>(0);
     mutable LedgerPool ledgers_;  ///< thread-safe: reads borrow from it
@@ -611,7 +687,7 @@ void Serve(const ServeOptions& options, std::stop_token stop) {
     httplib::Server svr;
     svr.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };  // a stream holds one
     svr.set_payload_max_length(kMaxBody);
-    Api api(options);
+    Api api(options, IsLoopback(host));
     api.Route(svr);
     int bound = port;
     if (port == 0) {

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "state/sql_store.hpp"
+
 namespace sluice::server {
 
 namespace {
@@ -61,7 +63,18 @@ LedgerPool::Handle LedgerPool::Borrow(const std::string& url) {
             return Handle(*this, url, std::move(file), std::move(last.ledger));
         }
     }
-    auto ledger = Ledger::Open(url, "sluice/serve");
+    // The schema is checked (and created) once per URL: on SQLite that takes the write lock, so
+    // a read would wait behind a running job's commit.
+    bool checked = false;
+    {
+        std::lock_guard lock(mu_);
+        checked = checked_.contains(url);
+    }
+    auto ledger = checked ? std::make_unique<Ledger>(OpenSqlStore(url, "sluice/serve")) : Ledger::Open(url, "sluice/serve");
+    if (!checked) {
+        std::lock_guard lock(mu_);
+        checked_.insert(url);
+    }
     return Handle(*this, url, FileIdentity(url), std::move(ledger));  // Open may have created the file
 }
 

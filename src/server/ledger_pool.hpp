@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,9 @@ public:
     Handle Borrow(const std::string& url);
 
 private:
-    static constexpr size_t kIdlePerUrl = 4;
+    /// Idle ledgers kept per URL: as many as requests usually read one ledger at once; a request
+    /// past them opens one more, which is cheap after the first (no schema check).
+    static constexpr size_t kIdlePerUrl = 16;
 
     struct Idle {
         std::string file;
@@ -52,6 +55,7 @@ private:
     };
     std::mutex mu_;
     std::map<std::string, std::vector<Idle>> idle_;  // guarded by mu_; by URL
+    std::set<std::string> checked_;                  // guarded by mu_; URLs whose schema was checked
 };
 
 }  // namespace sluice::server

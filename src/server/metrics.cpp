@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
+
 namespace sluice::server {
 
 namespace {
@@ -49,8 +51,9 @@ void Histogram(std::string& out, const char* name, const std::string& labels, co
                    h.count);
 }
 
-/// Seconds from `started` to `finished` (ledger timestamps); nullopt when either is missing.
-std::optional<double> Between(const std::string& started, const std::string& finished) {
+}  // namespace
+
+std::optional<double> SecondsBetween(const std::string& started, const std::string& finished) {
     const std::optional<double> a = EpochSeconds(started);
     const std::optional<double> b = EpochSeconds(finished);
     if (!a || !b || *b < *a) {
@@ -58,8 +61,6 @@ std::optional<double> Between(const std::string& started, const std::string& fin
     }
     return *b - *a;
 }
-
-}  // namespace
 
 void DurationHistogram::Add(double seconds) {
     const auto bound = std::lower_bound(kBounds.begin(), kBounds.end(), seconds);
@@ -88,7 +89,7 @@ RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partit
         t.retries += std::max(0, p.attempts - 1);
         ++t.partitions[p.status];
         if (p.status == "committed") {
-            if (const std::optional<double> seconds = Between(p.started_at, p.finished_at)) {
+            if (const std::optional<double> seconds = SecondsBetween(p.started_at, p.finished_at)) {
                 stats.durations[p.stream].Add(*seconds);
             }
         }
@@ -96,47 +97,41 @@ RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partit
     return stats;
 }
 
-std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
-                          const ServerGauges& server) {
-    std::map<std::pair<std::string, std::string>, int64_t> by_status;
-    struct Rows {
-        int64_t read = 0, written = 0, rejected = 0, bytes = 0;
-    };
-    std::map<std::string, Rows> rows;
-    std::map<std::string, DurationHistogram> run_durations;
-    // Per (job, stream, tenant), summed over the runs.
-    std::map<std::tuple<std::string, std::string, std::string>, RunPartitionStats::Totals> tenants;
-    std::map<std::pair<std::string, std::string>, DurationHistogram> partition_durations;
-    for (const RunRecord& r : runs) {
-        ++by_status[{r.job, r.status}];
-        Rows& j = rows[r.job];
-        j.read += r.rows_read;
-        j.written += r.rows_written;
-        j.rejected += r.rows_rejected;
-        if (r.status != "running") {
-            if (const std::optional<double> seconds = Between(r.started_at, r.finished_at)) {
-                run_durations[r.job].Add(*seconds);
-            }
-        }
-        const auto found = stats.find(r.run_id);
-        if (found == stats.end()) {
-            continue;
-        }
-        for (const auto& [key, t] : found->second.by_tenant) {
-            RunPartitionStats::Totals& sum = tenants[{r.job, key.first, key.second}];
-            sum.rows_read += t.rows_read;
-            sum.rows_written += t.rows_written;
-            sum.bytes += t.bytes;
-            sum.retries += t.retries;
-            j.bytes += t.bytes;
-            for (const auto& [status, n] : t.partitions) {
-                sum.partitions[status] += n;
-            }
-        }
-        for (const auto& [stream, h] : found->second.durations) {
-            partition_durations[{r.job, stream}].Merge(h);
+void MetricsTotals::Add(const RunRecord& run, const RunPartitionStats& stats, std::optional<double> seconds) {
+    Rows& j = jobs[run.job];
+    j.read += run.rows_read;
+    j.written += run.rows_written;
+    j.rejected += run.rows_rejected;
+    if (seconds) {
+        run_durations[run.job].Add(*seconds);
+    }
+    for (const auto& [key, t] : stats.by_tenant) {
+        RunPartitionStats::Totals& sum = tenants[{run.job, key.first, key.second}];
+        sum.rows_read += t.rows_read;
+        sum.rows_written += t.rows_written;
+        sum.bytes += t.bytes;
+        sum.retries += t.retries;
+        j.bytes += t.bytes;
+        for (const auto& [status, n] : t.partitions) {
+            sum.partitions[status] += n;
         }
     }
+    for (const auto& [stream, h] : stats.durations) {
+        partition_durations[{run.job, stream}].Merge(h);
+    }
+}
+
+std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
+                          const MetricsTotals& totals, const ServerGauges& server) {
+    std::map<std::pair<std::string, std::string>, int64_t> by_status;
+    for (const RunRecord& r : runs) {
+        ++by_status[{r.job, r.status}];
+    }
+    using Rows = MetricsTotals::Rows;
+    const auto& rows = totals.jobs;
+    const auto& run_durations = totals.run_durations;
+    const auto& tenants = totals.tenants;
+    const auto& partition_durations = totals.partition_durations;
     std::string out;
     Header(out, "sluice_runs", "gauge", "Runs in the ledger (its latest 1000), by job and status.");
     for (const auto& [key, n] : by_status) {
@@ -171,8 +166,7 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
                            Label(std::get<0>(key)), Label(std::get<1>(key)), Label(std::get<2>(key)), t.*member);
         }
     }
-    Header(out, "sluice_tenant_partitions", "gauge",
-           "Partitions of the ledger's latest runs, per job, stream, tenant and status.");
+    Header(out, "sluice_tenant_partitions", "gauge", "Partitions of the job's runs, per stream, tenant and status.");
     for (const auto& [key, t] : tenants) {
         for (const auto& [status, n] : t.partitions) {
             fmt::format_to(std::back_inserter(out),
@@ -207,6 +201,10 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
         Histogram(out, "sluice_partition_duration_seconds",
                   fmt::format("job=\"{}\",stream=\"{}\",", Label(key.first), Label(key.second)), h);
     }
+    Header(out, "sluice_ledger_up", "gauge", "Whether the ledger answered this scrape (1) or not (0).");
+    for (const auto& [ledger, up] : server.ledgers) {
+        fmt::format_to(std::back_inserter(out), "sluice_ledger_up{{ledger=\"{}\"}} {}\n", Label(ledger), up ? 1 : 0);
+    }
     Header(out, "sluice_server_live_runs", "gauge", "Runs this server started that are still going.");
     fmt::format_to(std::back_inserter(out), "sluice_server_live_runs {}\n", server.live_runs);
     Header(out, "sluice_server_event_streams", "gauge", "Event streams open now (the server keeps 64 at most).");
@@ -215,23 +213,45 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
 }
 
 std::string MetricsCollector::Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls,
-                                      const ServerGauges& server) {
+                                      ServerGauges server) {
     std::lock_guard lock(mu_);  // one scrape at a time: they share the cache
     std::vector<RunRecord> runs;
     std::map<std::string, RunPartitionStats> stats;
+    MetricsTotals totals = retired_;
     for (const std::string& url : ledger_urls) {
-        LedgerPool::Handle ledger = ledgers.Borrow(url);
-        for (RunRecord& r : ledger->RecentRuns(kRunsScanned)) {
-            Cached& cached = cache_[r.run_id];
-            if (r.status == "running" || cached.status != r.status || cached.finished_at != r.finished_at) {
-                cached = {r.status, r.finished_at, SummarizePartitions(ledger->Partitions(r.run_id))};
+        try {
+            LedgerPool::Handle ledger = ledgers.Borrow(url);
+            for (RunRecord& r : ledger->RecentRuns(kRunsScanned)) {
+                Cached& cached = cache_[r.run_id];
+                if (r.status == "running" || cached.run.status != r.status || cached.run.finished_at != r.finished_at) {
+                    cached.stats = SummarizePartitions(ledger->Partitions(r.run_id));
+                }
+                if (!cached.seconds && r.status != "running") {
+                    cached.seconds = SecondsBetween(r.started_at, r.finished_at);
+                }
+                cached.run = r;
+                stats[r.run_id] = cached.stats;
+                runs.push_back(std::move(r));
             }
-            stats[r.run_id] = cached.stats;
-            runs.push_back(std::move(r));
+            server.ledgers.emplace_back(MaskSecrets(url), true);
+        } catch (const Error&) {
+            server.ledgers.emplace_back(MaskSecrets(url), false);  // its runs stay cached, uncounted
         }
     }
-    std::erase_if(cache_, [&stats](const auto& entry) { return !stats.contains(entry.first); });
-    return RenderMetrics(runs, stats, server);
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        if (stats.contains(it->first)) {
+            totals.Add(it->second.run, it->second.stats, it->second.seconds);
+            ++it;
+        } else if (std::any_of(server.ledgers.begin(), server.ledgers.end(), [](const auto& l) { return !l.second; })) {
+            totals.Add(it->second.run, it->second.stats, it->second.seconds);  // perhaps in the ledger
+            ++it;                                                               // that did not answer
+        } else {
+            retired_.Add(it->second.run, it->second.stats, it->second.seconds);  // left the latest runs
+            totals.Add(it->second.run, it->second.stats, it->second.seconds);
+            it = cache_.erase(it);
+        }
+    }
+    return RenderMetrics(runs, stats, totals, server);
 }
 
 }  // namespace sluice::server

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -42,34 +44,56 @@ struct RunPartitionStats {
 struct ServerGauges {
     size_t live_runs = 0;      ///< runs it started that are still going
     size_t event_streams = 0;  ///< event streams open
+    std::vector<std::pair<std::string, bool>> ledgers;  ///< each ledger (masked URL) and whether it answered
 };
 
 RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partitions);
 
-/// `GET /metrics` in Prometheus' text format (0.0.4), from the ledger's runs (so the counts
-/// survive a server restart) and their partitions (`stats`, by run id): runs by job and
-/// status, rows and bytes per job and per stream and tenant, retries, partitions by status,
-/// run and partition duration histograms, and what the server is doing now.
-std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
-                          const ServerGauges& server);
+/// Seconds from one ledger timestamp to another; nullopt when either is missing.
+std::optional<double> SecondsBetween(const std::string& started, const std::string& finished);
 
-/// Reads what RenderMetrics needs from the ledgers. The partitions of an ended run change only
-/// when it is resumed, which changes its status or finish time: those are kept between scrapes,
-/// so a scrape reads the partitions of running and changed runs only. Thread-safe.
+/// Figures summed over runs, for the `_total` counters and the duration histograms.
+struct MetricsTotals {
+    struct Rows {
+        int64_t read = 0, written = 0, rejected = 0, bytes = 0;
+    };
+    std::map<std::string, Rows> jobs;
+    std::map<std::string, DurationHistogram> run_durations;  ///< by job
+    std::map<std::tuple<std::string, std::string, std::string>, RunPartitionStats::Totals> tenants;  ///< job, stream, tenant
+    std::map<std::pair<std::string, std::string>, DurationHistogram> partition_durations;  ///< job, stream
+
+    /// Adds a run: its record, its partitions' figures and its duration (nullopt while it runs).
+    void Add(const RunRecord& run, const RunPartitionStats& stats, std::optional<double> seconds);
+};
+
+/// `GET /metrics` in Prometheus' text format (0.0.4): the counters and histograms of `totals`;
+/// as gauges, the ledger's latest `runs` by job and status and the partitions of those running
+/// (`stats`, by run id); and what the server is doing now.
+std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std::string, RunPartitionStats>& stats,
+                          const MetricsTotals& totals, const ServerGauges& server);
+
+/// Reads what RenderMetrics needs from the ledgers (their latest runs; a ledger that does not
+/// answer is skipped and shown down). The partitions of an ended run change only when it is
+/// resumed, which changes its status or finish time: those are kept between scrapes, so a
+/// scrape reads the partitions of running and changed runs only. Counters only grow while the
+/// server runs: a run that leaves the latest runs keeps counting, and a run's duration is the
+/// one first seen (a resume does not move it to another bucket). A restart recomputes them from
+/// the ledgers, which Prometheus takes as a counter reset. Thread-safe.
 class MetricsCollector {
 public:
     static constexpr int kRunsScanned = 1000;  ///< the latest runs per ledger
 
-    std::string Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls, const ServerGauges& server);
+    std::string Collect(LedgerPool& ledgers, const std::vector<std::string>& ledger_urls, ServerGauges server);
 
 private:
     struct Cached {
-        std::string status;
-        std::string finished_at;
+        RunRecord run;
         RunPartitionStats stats;
+        std::optional<double> seconds;  ///< its duration when first seen ended
     };
     std::mutex mu_;
     std::map<std::string, Cached> cache_;  // guarded by mu_; by run id
+    MetricsTotals retired_;                // guarded by mu_; runs that left the latest ones
 };
 
 }  // namespace sluice::server

@@ -3,7 +3,8 @@
 # keeps between requests die with it (a restart, the server's backends terminated), and the
 # API answers the next request from a new connection instead of failing it; while PostgreSQL
 # is down, /readyz is 503 naming the ledger (password masked) and reads are 503, never a crash;
-# once it is back, everything answers again. Every answer is checked against the OpenAPI document.
+# once it is back, everything answers again. With a second (SQLite) ledger, reads answer from
+# the ledger that answers and name the one that does not. Every answer is checked against the OpenAPI document.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
 psql_db postgres -c "CREATE DATABASE dst"
@@ -14,6 +15,12 @@ version: 1
 name: small
 source: {files: {path: small.csv, format: csv, columns: {id: bigint, name: text}}}
 target: {connection: "$PG_BASE/dst", table: small}
+YAML
+cat > "$WORK/jobs/local.yaml" <<YAML
+version: 1
+name: local
+source: {files: {path: small.csv, format: csv, columns: {id: bigint, name: text}}}
+target: {connection: "sqlite://local.db", table: small}
 YAML
 "$SLUICE" serve --jobs "$WORK/jobs" --bind 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/serve.log" 2>&1 &
 server=$!
@@ -33,9 +40,12 @@ call() {  # METHOD PATH [CURL ARGS] -> body in $WORK/body, status echoed; checke
 run=$(python3 -c "import json; print(json.load(open('$WORK/body'))['run_id'])")
 curl -sN --max-time 60 "$API/api/runs/$run/events" > "$WORK/events"
 [ "$(call GET "/api/runs/$run")" = 200 ] && grep -q '"status":"succeeded"' "$WORK/body" && pass "a run through the API, recorded in the PostgreSQL ledger" || { fail "run"; cat "$WORK/body"; }
+[ "$(call POST /api/jobs/local/runs -d '{}')" = 202 ] || { fail "start local"; cat "$WORK/body"; }
+local_run=$(python3 -c "import json; print(json.load(open('$WORK/body'))['run_id'])")
+curl -sN --max-time 60 "$API/api/runs/$local_run/events" > /dev/null
 
 # The backends of the server's kept connections are terminated: the next requests still answer.
-psql_db postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'sluice/serve'" > "$WORK/killed"
+psql_db postgres -c "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE application_name = 'sluice/serve'" > "$WORK/killed"
 [ "$(cat "$WORK/killed")" -ge 1 ] || fail "no kept connection to terminate"
 [ "$(call GET /api/runs)" = 200 ] && [ "$(call GET "/api/runs/$run")" = 200 ] && [ "$(call GET /metrics)" = 200 ] \
   && pass "after its $(cat "$WORK/killed") kept connection(s) were terminated, the API answers from new ones" || { fail "after terminate"; cat "$WORK/body"; }
@@ -45,7 +55,13 @@ psql_db postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activi
 [ "$(call GET /readyz)" = 503 ] && grep -q '"ok":false' "$WORK/body" && ! grep -q "$PGPASSWORD" "$WORK/body" \
   && pass "PostgreSQL down: readyz 503 naming the ledger, password masked" || { fail "readyz down"; cat "$WORK/body"; }
 code=$(call GET /api/runs)
-[ "$code" = 503 ] && ! grep -q "$PGPASSWORD" "$WORK/body" && pass "PostgreSQL down: GET /api/runs 503, password masked" || { fail "runs down: $code"; cat "$WORK/body"; }
+[ "$code" = 200 ] && grep -q "$local_run" "$WORK/body" && grep -q '"unavailable":\[{"error"' "$WORK/body" && ! grep -q "$PGPASSWORD" "$WORK/body" \
+  && pass "PostgreSQL down: GET /api/runs lists the SQLite ledger's runs and names the ledger that did not answer" || { fail "runs down: $code"; cat "$WORK/body"; }
+code=$(call GET "/api/runs/$run")
+[ "$code" = 503 ] && ! grep -q "$PGPASSWORD" "$WORK/body" && pass "PostgreSQL down: its run is 503, password masked" || { fail "run down: $code"; cat "$WORK/body"; }
+[ "$(call GET /metrics)" = 200 ] && grep -q '^sluice_ledger_up{ledger="postgresql://.*"} 0$' "$WORK/body" && grep -q '^sluice_ledger_up{ledger="sqlite://.*"} 1$' "$WORK/body" \
+  && grep -q '^sluice_rows_written_total{job="small"} 3$' "$WORK/body" \
+  && pass "PostgreSQL down: /metrics shows that ledger down and keeps its runs' counts" || { fail "metrics down"; grep "ledger_up\|rows_written" "$WORK/body"; }
 [ "$(call GET /healthz)" = 200 ] && pass "PostgreSQL down: the server itself is healthy" || fail "healthz while PostgreSQL is down"
 
 # Back on the same port: everything answers again.

@@ -95,7 +95,8 @@ run2=$(json "d['run_id']")
 # 64 event streams, the most the server keeps (each holds a thread): one more is refused, and
 # the other calls are still answered at once.
 for i in $(seq 1 64); do curl -sN --max-time 60 "$API/api/runs/$run2/events" > "$WORK/stream.$i" & done
-for _ in $(seq 1 100); do grep -q "^sluice_server_event_streams 64$" <<< "$(curl -s "$API/metrics")" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q "^sluice_server_event_streams 64$" <<< "$(curl -s "$API/metrics")" && break; sleep 0.1; done
+grep -q "^sluice_server_event_streams 64$" <<< "$(curl -s "$API/metrics")" || fail "the 64 event streams did not all open within 30 s"
 [ "$(call GET "/api/runs/$run2/events" --max-time 5)" = 503 ] && grep -q "64 event streams" "$WORK/body" \
   && [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$API/api/jobs")" = 200 ] \
   && pass "the 65th event stream: 503; the API still answers" || { fail "stream cap"; cat "$WORK/body"; }
@@ -138,9 +139,19 @@ printf '{"set": {"settings.work\xffers": 1}}' > "$WORK/badutf"
 [ "$(call POST /api/jobs/load/runs --data-binary @"$WORK/badutf")" = 400 ] && pass "invalid UTF-8 in a field name: 400" || { fail "invalid UTF-8"; cat "$WORK/body"; }
 head -c 10000 /dev/zero | tr '\0' ' ' > "$WORK/spaces"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST --data-binary @"$WORK/spaces" "$API/api/jobs/load/runs")
-[ "$code" = 413 ] && grep -q "Content-Type: application/json" "$WORK/body" && pass "a 10 KB form-encoded body: 413 saying to send JSON" || { fail "form body: $code"; cat "$WORK/body"; }
+[ "$code" = 415 ] && grep -q "Content-Type: application/json" "$WORK/body" && pass "a 10 KB form-encoded body: 415 saying to send JSON" || { fail "form body: $code"; cat "$WORK/body"; }
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X PUT "$API/api/jobs")
 [ "${code:0:1}" = 4 ] && grep -q "PUT is not a method" "$WORK/body" && pass "PUT: $code naming the method" || { fail "PUT: $code"; cat "$WORK/body"; }
+# Browsers turned on the server: a form or no-cors POST (not JSON), a page of another origin, a
+# DNS name rebound to 127.0.0.1; none starts anything.
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H 'Content-Type: text/plain' -d '{}' "$API/api/jobs/load/runs")
+[ "$code" = 415 ] && grep -q "application/json" "$WORK/body" && pass "a POST that is not JSON (a cross-site form or no-cors fetch): 415" || { fail "text/plain POST: $code"; cat "$WORK/body"; }
+[ "$(call POST /api/jobs/load/runs -H 'Origin: http://evil.example' -d '{}')" = 403 ] && grep -q "evil.example" "$WORK/body" \
+  && pass "a POST from another site's page: 403" || { fail "foreign Origin"; cat "$WORK/body"; }
+[ "$(call GET /api/runs -H 'Host: evil.example')" = 403 ] && [ "$(call GET /api/jobs -H "Host: localhost:${API##*:}")" = 200 ] \
+  && pass "a Host that is not a loopback name (DNS rebinding): 403; localhost: 200" || { fail "Host check"; cat "$WORK/body"; }
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X DELETE -H 'Content-Length: 0' "$API/api/runs/$rrun")
+[ "$code" = 405 ] && pass "DELETE: 405" || { fail "DELETE: $code"; cat "$WORK/body"; }
 [ "$(call POST "/api/jobs/..%2F..%2Fetc%2Fpasswd/runs" -d '{}')" = 404 ] && pass "a job name climbing out of the directory: 404" || fail "path traversal: $(cat "$WORK/body")"
 for q in "limit=abc" "limit=5000" "offset=-1" "limit=10x" "limit=99999999999999999999"; do
   [ "$(call GET "/api/runs?$q")" = 400 ] && [ "$(call GET "/api/runs/$rrun/rejects?$q")" = 400 ] || fail "?$q: not 400 ($(cat "$WORK/body"))"
@@ -162,10 +173,10 @@ SLUICE_TOKEN=s3cret "$SLUICE" serve --jobs "$WORK/jobs" --bind 0.0.0.0:0 --port-
 server2=$!
 for _ in $(seq 1 100); do [ -s "$WORK/port2" ] && break; sleep 0.05; done
 API2="http://127.0.0.1:$(cat "$WORK/port2")"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$API2/api/jobs/rejects/runs")" = 401 ] && pass "no token: 401" || fail "no token"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' -H 'Authorization: Bearer wrong' "$API2/api/jobs/rejects/runs")" = 401 ] && pass "a wrong token: 401" || fail "wrong token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' "$API2/api/jobs/rejects/runs")" = 401 ] && pass "no token: 401" || fail "no token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' -H 'Authorization: Bearer wrong' "$API2/api/jobs/rejects/runs")" = 401 ] && pass "a wrong token: 401" || fail "wrong token"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$API2/api/jobs")" = 200 ] && pass "reading needs no token" || fail "read with token server"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' -H 'Authorization: Bearer s3cret' "$API2/api/jobs/rejects/runs")" = 202 ] && pass "the token: 202" || fail "right token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' -H 'Authorization: Bearer s3cret' "$API2/api/jobs/rejects/runs")" = 202 ] && pass "the token: 202" || fail "right token"
 kill -TERM "$server2"; wait "$server2" || true
 
 # --- schedules: --once runs what is due, once; a server runs it by itself ----------------------

@@ -45,7 +45,9 @@ TEST(DurationHistogram, BucketsAreCumulativeWhenRendered) {
         Part("orders", "fr", "failed", 2, 0, "2026-12-04 21:30:00+00", "2026-12-04 21:30:09+00"),         // not timed
         Part("orders", "fr", "committed", 1, 7, "2026-12-04 21:30:00+00", "2026-12-04 21:30:00.7+00"),     // 0.7 s
     };
-    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions(parts)}}, {});
+    MetricsTotals totals;
+    totals.Add(run, SummarizePartitions(parts), SecondsBetween(run.started_at, run.finished_at));
+    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions(parts)}}, totals, {});
     EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_bucket{job="nightly",le="15"} 0)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_bucket{job="nightly",le="60"} 1)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_run_duration_seconds_count{job="nightly"} 1)")) << text;
@@ -64,16 +66,37 @@ TEST(DurationHistogram, BucketsAreCumulativeWhenRendered) {
     EXPECT_EQ(text.find("sluice_partitions{"), std::string::npos) << text;
 }
 
+TEST(MetricsTotals, TwoRunsAddUp) {
+    RunRecord a;
+    a.job = "j";
+    a.rows_read = 5;
+    RunRecord b = a;
+    b.rows_read = 7;
+    MetricsTotals totals;
+    totals.Add(a, SummarizePartitions({Part("s", "t", "committed", 2, 5, "2026-01-01 00:00:00+00", "2026-01-01 00:00:01+00")}), 3.0);
+    totals.Add(b, SummarizePartitions({Part("s", "t", "committed", 1, 7, "2026-01-01 00:00:00+00", "2026-01-01 00:00:02+00")}), 400.0);
+    EXPECT_EQ(totals.jobs["j"].read, 12);
+    EXPECT_EQ(totals.jobs["j"].bytes, 120);
+    EXPECT_EQ(totals.run_durations["j"].count, 2);
+    EXPECT_EQ((totals.tenants[{"j", "s", "t"}].retries), 1);
+    EXPECT_EQ((totals.tenants[{"j", "s", "t"}].rows_written), 12);
+    EXPECT_EQ((totals.partition_durations[{"j", "s"}].count), 2);
+}
+
 TEST(RenderMetrics, EscapesLabelValues) {
     RunRecord run;
     run.run_id = "r1";
     run.job = "a\"b\\c\nd";
     run.status = "running";
-    const std::string text = RenderMetrics({run}, {{"r1", SummarizePartitions({Part("s", "", "running", 1, 0, "", "")})}}, {1, 3});
+    const RunPartitionStats stats = SummarizePartitions({Part("s", "", "running", 1, 0, "", "")});
+    MetricsTotals totals;
+    totals.Add(run, stats, std::nullopt);
+    const std::string text = RenderMetrics({run}, {{"r1", stats}}, totals, {1, 3, {{"sqlite://a \"b\".db", false}}});
     EXPECT_TRUE(Has(text, R"(sluice_runs{job="a\"b\\c\nd",status="running"} 1)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_partitions{job="a\"b\\c\nd",run="r1",stream="s",status="running"} 1)")) << text;
     EXPECT_TRUE(Has(text, "sluice_server_live_runs 1")) << text;
     EXPECT_TRUE(Has(text, "sluice_server_event_streams 3")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_ledger_up{ledger="sqlite://a \"b\".db"} 0)")) << text;
 }
 
 }  // namespace
