@@ -36,7 +36,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxBody = 64 * 1024;
-constexpr int kRunsScanned = MetricsCollector::kRunsScanned;  ///< runs read per ledger for lists
 constexpr auto kEventWait = std::chrono::seconds(2);
 constexpr int kServerThreads = 96;
 constexpr int kMaxEventStreams = kServerThreads - 32;  ///< the rest answer the other calls
@@ -110,7 +109,7 @@ json PartitionJson(const PartitionRecord& p) {
             {"duration_s", PartitionSeconds(p)}};
 }
 
-/// Reads `limit` (1 to 1000) and `offset` (0 or more) of a paged list into the defaults given;
+/// Reads `limit` (1 to 1000) and `offset` (0 to 10^7) of a paged list into the defaults given;
 /// false after answering 400 naming the bad one.
 bool PageParams(const httplib::Request& req, httplib::Response& res, int& limit, int& offset) {
     for (const auto& [name, value, least] : {std::tuple{"limit", &limit, 1}, std::tuple{"offset", &offset, 0}}) {
@@ -124,8 +123,9 @@ bool PageParams(const httplib::Request& req, httplib::Response& res, int& limit,
         } catch (const std::exception&) {
             used = 0;
         }
-        if (used == 0 || used != text.size() || *value < least || (*value > 1000 && value == &limit)) {
-            ReplyError(res, 400, fmt::format("{} must be a whole number, limit 1 to 1000 and offset 0 or more", name),
+        const int most = value == &limit ? 1000 : 10'000'000;
+        if (used == 0 || used != text.size() || *value < least || *value > most) {
+            ReplyError(res, 400, fmt::format("{} must be a whole number, limit 1 to 1000 and offset 0 to 10000000", name),
                        {{"field", name}});
             return false;
         }
@@ -478,14 +478,16 @@ private:
             return;
         }
         std::vector<RunRecord> runs;
+        int64_t total = 0;
         json unavailable = json::array();  // ledgers that did not answer: the others' runs still show
         const std::vector<std::string> urls = LedgerUrls();
         for (const std::string& url : urls) {
             try {
-                for (RunRecord& r : ledgers_.Borrow(url)->RecentRuns(kRunsScanned)) {
-                    if ((job.empty() || r.job == job) && (status.empty() || r.status == status)) {
-                        runs.push_back(std::move(r));
-                    }
+                // Each ledger's newest offset + limit matching runs hold the page, merged below.
+                LedgerPool::Handle ledger = ledgers_.Borrow(url);
+                total += ledger->CountRuns(job, status);
+                for (RunRecord& r : ledger->RecentRuns(offset + limit, job, status)) {
+                    runs.push_back(std::move(r));
                 }
             } catch (const Error& e) {
                 if (unavailable.size() + 1 == urls.size()) {
@@ -504,7 +506,7 @@ private:
         for (size_t i = static_cast<size_t>(offset); i < runs.size() && page.size() < static_cast<size_t>(limit); ++i) {
             page.push_back(RunJson(runs[i]));
         }
-        Reply(res, 200, {{"runs", page}, {"total", runs.size()}, {"limit", limit}, {"offset", offset},
+        Reply(res, 200, {{"runs", page}, {"total", total}, {"limit", limit}, {"offset", offset},
                          {"unavailable", unavailable}});
     }
 

@@ -316,10 +316,35 @@ std::optional<RunRecord> Ledger::GetRun(const std::string& run_id) {
     return run;
 }
 
-std::vector<RunRecord> Ledger::RecentRuns(int limit) {
+namespace {
+
+/// "WHERE job = ? AND status = ?" for the filters given, and their parameters.
+std::string RunFilter(const std::string& job, const std::string& status, std::vector<SqlValue>& params) {
+    std::string where;
+    for (const auto& [column, value] : {std::pair{"job", &job}, std::pair{"status", &status}}) {
+        if (!value->empty()) {
+            where += fmt::format("{} {} = ?", where.empty() ? "WHERE" : " AND", column);
+            params.emplace_back(*value);
+        }
+    }
+    return where;
+}
+
+}  // namespace
+
+int64_t Ledger::CountRuns(const std::string& job, const std::string& status) {
+    std::vector<SqlValue> params;
+    const std::string where = RunFilter(job, status, params);
+    return SqlInt(store_->Query(fmt::format("SELECT count(*) FROM {} {}", Table("runs"), where), params)[0][0]);
+}
+
+std::vector<RunRecord> Ledger::RecentRuns(int limit, const std::string& job, const std::string& status) {
     std::vector<RunRecord> out;
-    for (const SqlRow& row : store_->Query(fmt::format("SELECT {} FROM {} ORDER BY started_at DESC LIMIT {}",
-                                                       kRunColumns, Table("runs"), limit))) {
+    std::vector<SqlValue> params;
+    const std::string where = RunFilter(job, status, params);
+    for (const SqlRow& row : store_->Query(fmt::format("SELECT {} FROM {} {} ORDER BY started_at DESC LIMIT {}",
+                                                       kRunColumns, Table("runs"), where, limit),
+                                           params)) {
         out.push_back(ToRun(row));
         if (out.back().status == "running") {
             // The counts are written when a run ends; until then (or when it was killed) the

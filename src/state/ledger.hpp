@@ -162,7 +162,10 @@ public:
     /// The newest run of `job` that is neither succeeded nor superseded.
     std::optional<RunRecord> FindUnfinished(const std::string& job);
     std::optional<RunRecord> GetRun(const std::string& run_id);
-    std::vector<RunRecord> RecentRuns(int limit);
+    /// The newest `limit` runs, only those of `job` and in `status` when those are not empty.
+    std::vector<RunRecord> RecentRuns(int limit, const std::string& job = "", const std::string& status = "");
+    /// How many runs there are of `job` in `status` (all when empty).
+    int64_t CountRuns(const std::string& job = "", const std::string& status = "");
     /// Whether the ledger's connection still answers (a round trip; false instead of throwing).
     bool Alive();
     /// Rows of the run's committed partitions so far.

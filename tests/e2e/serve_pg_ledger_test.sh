@@ -43,6 +43,10 @@ curl -sN --max-time 60 "$API/api/runs/$run/events" > "$WORK/events"
 [ "$(call POST /api/jobs/local/runs -d '{}')" = 202 ] || { fail "start local"; cat "$WORK/body"; }
 local_run=$(python3 -c "import json; print(json.load(open('$WORK/body'))['run_id'])")
 curl -sN --max-time 60 "$API/api/runs/$local_run/events" > /dev/null
+[ "$(call GET "/api/runs?limit=1")" = 200 ] && first=$(python3 -c "import json; d = json.load(open('$WORK/body')); print(d['total'], d['runs'][0]['run_id'])") \
+  && [ "$(call GET "/api/runs?limit=1&offset=1")" = 200 ] && second=$(python3 -c "import json; d = json.load(open('$WORK/body')); print(d['total'], d['runs'][0]['run_id'])") \
+  && [ "$first" = "2 $local_run" ] && [ "$second" = "2 $run" ] \
+  && pass "runs of two ledgers (PostgreSQL, SQLite) are paged as one list, newest first" || fail "paging two ledgers: '$first' '$second'"
 
 # The backends of the server's kept connections are terminated: the next requests still answer.
 psql_db postgres -c "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE application_name = 'sluice/serve'" > "$WORK/killed"
