@@ -527,14 +527,7 @@ private:
         std::map<std::string, RunPartitionStats::Totals> streams;
         json tenants = json::array();
         for (const auto& [key, t] : stats.by_tenant) {
-            RunPartitionStats::Totals& st = streams[key.first];
-            st.rows_read += t.rows_read;
-            st.rows_written += t.rows_written;
-            st.bytes += t.bytes;
-            st.retries += t.retries;
-            for (const auto& [status, n] : t.partitions) {
-                st.partitions[status] += n;
-            }
+            streams[key.first].Merge(t);
             if (!key.second.empty()) {
                 json tenant = TotalsJson(t);
                 tenant["stream"] = key.first;

@@ -79,6 +79,16 @@ void DurationHistogram::Merge(const DurationHistogram& other) {
     sum += other.sum;
 }
 
+void RunPartitionStats::Totals::Merge(const Totals& other) {
+    rows_read += other.rows_read;
+    rows_written += other.rows_written;
+    bytes += other.bytes;
+    retries += other.retries;
+    for (const auto& [status, n] : other.partitions) {
+        partitions[status] += n;
+    }
+}
+
 RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partitions) {
     RunPartitionStats stats;
     for (const PartitionRecord& p : partitions) {
@@ -106,15 +116,8 @@ void MetricsTotals::Add(const RunRecord& run, const RunPartitionStats& stats, st
         run_durations[run.job].Add(*seconds);
     }
     for (const auto& [key, t] : stats.by_tenant) {
-        RunPartitionStats::Totals& sum = tenants[{run.job, key.first, key.second}];
-        sum.rows_read += t.rows_read;
-        sum.rows_written += t.rows_written;
-        sum.bytes += t.bytes;
-        sum.retries += t.retries;
+        tenants[{run.job, key.first, key.second}].Merge(t);
         j.bytes += t.bytes;
-        for (const auto& [status, n] : t.partitions) {
-            sum.partitions[status] += n;
-        }
     }
     for (const auto& [stream, h] : stats.durations) {
         partition_durations[{run.job, stream}].Merge(h);

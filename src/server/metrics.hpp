@@ -35,6 +35,8 @@ struct RunPartitionStats {
         int64_t bytes = 0;
         int64_t retries = 0;  ///< attempts past each partition's first
         std::map<std::string, int64_t> partitions;  ///< by status
+
+        void Merge(const Totals& other);
     };
     std::map<std::pair<std::string, std::string>, Totals> by_tenant;  ///< by (stream, tenant)
     std::map<std::string, DurationHistogram> durations;  ///< by stream: committed partitions' last attempt
