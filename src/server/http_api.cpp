@@ -682,6 +682,8 @@ void Serve(const ServeOptions& options, std::stop_token stop) {
     httplib::Server svr;
     svr.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };  // a stream holds one
     svr.set_payload_max_length(kMaxBody);
+    // An idle keep-alive connection holds a server thread while it waits: 2 s, not httplib's 5.
+    svr.set_keep_alive_timeout(2);
     Api api(options, IsLoopback(host));
     api.Route(svr);
     int bound = port;

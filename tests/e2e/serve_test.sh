@@ -77,6 +77,12 @@ wait_ended "$run"
 tail -n 3 "$WORK/events" | grep -q '"event":"run_finished"' && grep -q '"status":"succeeded"' "$WORK/events" \
   && pass "the event stream ends with run_finished (succeeded)" || { fail "event stream end"; tail -5 "$WORK/events"; }
 grep -q '"event":"partition_committed"' "$WORK/events" && pass "the event stream carries the engine's events" || fail "no partition events"
+python3 -c "
+import json, re, sys
+events = [json.loads(l[6:]) for l in open('$WORK/events') if l.startswith('data: ')]
+ok = all(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z', e.get('at', '')) for e in events)
+ok = ok and [e['at'] for e in events] == sorted(e['at'] for e in events)
+sys.exit(0 if ok and events else 1)" && pass "every event says when it happened (at, RFC 3339, in order)" || fail "events without at, or out of order"
 last_id=$(grep '^id: ' "$WORK/events" | tail -n 1 | cut -d' ' -f2)
 [ "$(call GET "/api/runs/$run/events" -H "Last-Event-ID: $((last_id - 1))")" = 200 ] && grep -q '"event":"run_finished"' "$WORK/body" \
   && [ "$(call GET "/api/runs/$run/events" -H "Last-Event-ID: $last_id")" = 204 ] \

@@ -531,7 +531,9 @@
     const log = $('event-log');
     const bad = ['partition_failed', 'tenant_failed'].includes(event.event) || (event.event === 'run_finished' && event.status !== 'succeeded');
     const kind = bad ? 'bad' : event.event === 'partition_retry' || event.event === 'warning' ? 'warn' : '';
-    log.prepend(el('li', { className: kind }, describeEvent(event)));
+    const at = parseTime(event.at);  // the server stamps each event (older servers did not)
+    log.prepend(el('li', { className: kind }, ...(at ? [el('time', { dateTime: at.toISOString() }, fmtTime(at)), ' '] : []),
+      describeEvent(event)));
     while (log.children.length > EVENTS_KEPT) log.lastElementChild.remove();
     $('events-empty').hidden = true;
   }
