@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -21,6 +20,7 @@
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
 #include "run/run_ledger.hpp"
+#include "server/api_json.hpp"
 #include "server/assets.hpp"
 #include "server/job_directory.hpp"
 #include "server/ledger_pool.hpp"
@@ -40,10 +40,6 @@ constexpr auto kEventWait = std::chrono::seconds(2);
 constexpr int kServerThreads = 96;
 constexpr int kMaxEventStreams = kServerThreads - 32;  ///< the rest answer the other calls
 
-/// `value` as JSON text, invalid UTF-8 replaced rather than thrown: messages quote requests
-/// and source values, and an event stream's writer must not throw (httplib would terminate).
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 void Reply(httplib::Response& res, int status, const json& body) {
     res.status = status;
     res.set_content(Dump(body), "application/json");
@@ -52,61 +48,6 @@ void Reply(httplib::Response& res, int status, const json& body) {
 void ReplyError(httplib::Response& res, int status, const std::string& message, json extra = json::object()) {
     extra["error"] = MaskSecrets(message);
     Reply(res, status, extra);
-}
-
-/// A ledger timestamp as RFC 3339 UTC ("2026-12-04T21:30:00.123456Z"), whichever ledger wrote
-/// it; null when unset.
-json IsoTime(const std::string& ledger_text) {
-    if (ledger_text.empty()) {
-        return nullptr;
-    }
-    std::string t = CanonicalUtc(ledger_text);  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
-    if (t.size() != 29 || t.compare(26, 3, "+00") != 0) {
-        return ledger_text;
-    }
-    t[10] = 'T';
-    t.replace(26, 3, "Z");
-    return t;
-}
-
-json RunJson(const RunRecord& r) {
-    return {{"run_id", r.run_id},
-            {"job", r.job},
-            {"status", r.status},
-            {"started_at", IsoTime(r.started_at)},
-            {"finished_at", IsoTime(r.finished_at)},
-            {"rows_read", r.rows_read},
-            {"rows_written", r.rows_written},
-            {"rows_rejected", r.rows_rejected},
-            {"error", MaskSecrets(r.error)},
-            {"stop_requested", r.stop_requested},
-            {"superseded_by", r.superseded_by},
-            {"owner", r.owner}};
-}
-
-/// How long the partition's latest attempt ran, or has run so far; null before it started.
-json PartitionSeconds(const PartitionRecord& p) {
-    const std::optional<double> started = EpochSeconds(p.started_at);
-    if (!started || p.status == "pending") {
-        return nullptr;
-    }
-    std::optional<double> until = EpochSeconds(p.finished_at);
-    if (!until && p.status == "running") {
-        until = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    }
-    if (!until) {
-        return nullptr;
-    }
-    return std::round(std::max(0.0, *until - *started) * 1000) / 1000;
-}
-
-json PartitionJson(const PartitionRecord& p) {
-    return {{"stream", p.stream},         {"partition", p.partition_id}, {"tenant", p.tenant},
-            {"lower_bound", p.lower_bound}, {"upper_bound", p.upper_bound}, {"status", p.status},
-            {"attempts", p.attempts},     {"rows", p.rows},               {"rows_read", p.rows_read},
-            {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)},
-            {"started_at", IsoTime(p.started_at)}, {"finished_at", IsoTime(p.finished_at)},
-            {"duration_s", PartitionSeconds(p)}};
 }
 
 /// Reads `limit` (1 to 1000) and `offset` (0 to 10^7) of a paged list into the defaults given;
@@ -131,18 +72,6 @@ bool PageParams(const httplib::Request& req, httplib::Response& res, int& limit,
         }
     }
     return true;
-}
-
-/// A group of partitions (a stream's, a tenant's): counts by status, rows, bytes, retries.
-json TotalsJson(const RunPartitionStats::Totals& t) {
-    json by_status = {{"pending", 0}, {"running", 0}, {"committed", 0}, {"failed", 0}};
-    int64_t total = 0;
-    for (const auto& [status, n] : t.partitions) {
-        by_status[status] = n;
-        total += n;
-    }
-    return {{"partitions", total},  {"by_status", by_status}, {"rows_written", t.rows_written},
-            {"rows_read", t.rows_read}, {"bytes", t.bytes},        {"retries", t.retries}};
 }
 
 /// SHA-256 of both sides compared in constant time: neither the token nor its length leaks
