@@ -16,13 +16,11 @@ json IsoTime(const std::string& ledger_text) {
     if (ledger_text.empty()) {
         return nullptr;
     }
-    std::string t = CanonicalUtc(ledger_text);  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
+    const std::string t = CanonicalUtc(ledger_text);  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
     if (t.size() != 29 || t.compare(26, 3, "+00") != 0) {
         return ledger_text;
     }
-    t[10] = 'T';
-    t.replace(26, 3, "Z");
-    return t;
+    return t.substr(0, 10) + 'T' + t.substr(11, 15) + 'Z';
 }
 
 json RunJson(const RunRecord& r) {

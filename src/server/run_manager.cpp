@@ -6,6 +6,7 @@
 #include "observe/eta.hpp"
 #include "observe/reporter.hpp"
 #include "run/run_service.hpp"
+#include "server/api_json.hpp"
 #include "state/ledger.hpp"
 
 namespace sluice::server {
@@ -92,10 +93,7 @@ void LiveRun::Push(nlohmann::json event) {
     std::lock_guard lock(mu_);
     // When it happened, RFC 3339 UTC, stamped under the lock so the stamps follow the events'
     // order: a replayed history (Last-Event-ID, a late page) can say when each happened.
-    std::string at = UtcTimestamp();  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
-    at[10] = 'T';
-    at.replace(26, 3, "Z");
-    event["at"] = std::move(at);
+    event["at"] = IsoTime(UtcTimestamp());
     events_.push_back(std::move(event));
     if (events_.size() > kEventsKept) {
         events_.pop_front();
