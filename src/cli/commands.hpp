@@ -28,5 +28,6 @@ void RegisterStop(CLI::App& app, int& exit_code);
 void RegisterRejects(CLI::App& app, int& exit_code);
 void RegisterCheckpoints(CLI::App& app, int& exit_code);
 void RegisterServe(CLI::App& app, int& exit_code);
+void RegisterWorker(CLI::App& app, int& exit_code);
 
 }  // namespace sluice::cli

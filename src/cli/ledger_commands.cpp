@@ -183,12 +183,23 @@ void RegisterStatus(CLI::App& app, int& exit_code) {
             std::printf("error: %s\n", run.error.c_str());
         }
         PrintInvocations(run, invocations);
-        std::printf("%-20s %5s %-10s %-10s %8s %12s %12s %10s  %s\n", "stream", "#", "tenant", "status",
-                    "attempts", "read", "written", "bytes", "error");
+        if (run.distributed) {
+            // Which process prepared and completed each stream of a distributed run.
+            for (const StreamRecord& s : ledger->Streams(run.run_id)) {
+                std::printf("stream %s: %s%s%s%s%s%s%s\n", s.stream.c_str(), s.status.c_str(),
+                            s.outcome.empty() ? "" : " (", s.outcome.c_str(), s.outcome.empty() ? "" : ")",
+                            s.prepared_by.empty() ? "" : ", prepared by ", s.prepared_by.c_str(),
+                            s.completed_by.empty() ? "" : (", completed by " + s.completed_by).c_str());
+            }
+        }
+        std::printf("%-20s %5s %-10s %-10s %8s %12s %12s %10s %-22s %s\n", "stream", "#", "tenant", "status",
+                    "attempts", "read", "written", "bytes", "worker", "error");
         for (const PartitionRecord& p : parts) {
-            std::printf("%-20s %5d %-10s %-10s %8d %12lld %12lld %10s  %s\n", p.stream.c_str(), p.partition_id,
+            // The worker (host:pid) that holds a running partition, or committed or failed it.
+            const std::string worker = p.status == "pending" ? "" : p.worker;
+            std::printf("%-20s %5d %-10s %-10s %8d %12lld %12lld %10s %-22s %s\n", p.stream.c_str(), p.partition_id,
                         p.tenant.c_str(), p.status.c_str(), p.attempts, static_cast<long long>(p.rows_read),
-                        static_cast<long long>(p.rows), Bytes(p.bytes).c_str(), p.error.c_str());
+                        static_cast<long long>(p.rows), Bytes(p.bytes).c_str(), worker.c_str(), p.error.c_str());
         }
     });
 }

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     sluice::cli::RegisterRejects(app, exit_code);
     sluice::cli::RegisterCheckpoints(app, exit_code);
     sluice::cli::RegisterServe(app, exit_code);
+    sluice::cli::RegisterWorker(app, exit_code);
     // CLI11 answers an unknown command with "A subcommand is required": name it instead.
     if (argc > 1 && argv[1][0] != '-' && !IsCommand(app, argv[1])) {
         std::string known;

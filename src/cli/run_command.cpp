@@ -1,4 +1,6 @@
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <utility>
 
@@ -6,6 +8,7 @@
 #include "cli/run_job.hpp"
 #include "config/job_parser.hpp"
 #include "core/error.hpp"
+#include "run/distributed_run.hpp"
 
 namespace sluice::cli {
 
@@ -53,6 +56,17 @@ void ReadResumeFlag(const CLI::App& app, RunFlags& flags) {
 namespace {
 
 /// Run ids are r<date>-<time>-<hex>; a YAML name or an existing file is the job instead.
+/// The job file's text as it was parsed, for the workers of a distributed run.
+std::string ReadJobText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) {
+        throw Error(ErrorKind::kIo, "cannot read the job file " + path);
+    }
+    return text.str();
+}
+
 bool LooksLikeJobFile(const std::string& arg) {
     if (arg.empty()) {
         return false;
@@ -75,6 +89,13 @@ void RegisterRun(CLI::App& app, int& exit_code) {
     // RUN argument, and the callback gives it back.
     cmd->add_option("JOB", state->job, "Job file (YAML)");
     AddRunFlags(*cmd, state->flags);
+    cmd->add_option("--state", state->flags.state,
+                    "The run ledger's URL (settings.state): a postgresql:// URL for --distributed");
+    cmd->add_flag("--distributed", state->flags.distributed,
+                  "Record the run so that `sluice worker` processes on any host join it through the "
+                  "PostgreSQL ledger; this process works on it too unless --no-work");
+    cmd->add_flag("--no-work", state->flags.no_work,
+                  "With --distributed: plan and record the run, then leave the loading to workers");
     cmd->callback([cmd, state, &exit_code] {
         ReadResumeFlag(*cmd, state->flags);
         if (state->job.empty() && LooksLikeJobFile(state->flags.resume_run)) {
@@ -83,7 +104,13 @@ void RegisterRun(CLI::App& app, int& exit_code) {
         if (state->job.empty()) {
             throw Error(ErrorKind::kUsage, "JOB is required: sluice run JOB.yaml [--resume [RUN]]");
         }
+        if (state->flags.no_work && !state->flags.distributed) {
+            throw Error(ErrorKind::kUsage, "--no-work needs --distributed: without workers nothing would load");
+        }
         JobSpec job = LoadJobFile(state->job, state->flags.sets);
+        if (state->flags.distributed) {
+            state->flags.job_spec = JobSpecJson(state->job, ReadJobText(state->job), state->flags.sets);
+        }
         exit_code = RunJob(std::move(job), state->flags);
     });
 }

@@ -16,6 +16,7 @@
 #include "engine/run.hpp"
 #include "plan/plan.hpp"
 #include "run/run_service.hpp"
+#include "run/worker_service.hpp"
 
 namespace sluice::cli {
 
@@ -170,6 +171,11 @@ int RunJob(JobSpec job, const RunFlags& flags) {
     if (outcome.dry_run) {
         return 0;
     }
+    if (outcome.queued) {
+        std::fprintf(stdout, "run %s of job %s is recorded for workers: start them with `sluice worker --state URL --job %s`\n",
+                     outcome.start.run_id.c_str(), job_name.c_str(), job_name.c_str());
+        return 0;
+    }
     const RunSummary& summary = outcome.summary;
     if (!flags.summary_json.empty()) {
         AppendSummaryJson(flags.summary_json, outcome.start.run_id, job_name, summary);
@@ -195,6 +201,36 @@ int RunJob(JobSpec job, const RunFlags& flags) {
                              "back\n");
     }
     return static_cast<int>(ExitCodeFor(summary.status));
+}
+
+int RunWorker(const WorkerFlags& flags, const std::string& progress, const std::string& summary_json) {
+    const auto mode = ParseProgressMode(progress);
+    if (!mode) {
+        throw Error(ErrorKind::kUsage, fmt::format("--progress {}: expected auto, bar, plain, json or none", progress));
+    }
+    RunFlags shown;
+    shown.progress = progress;
+    CliObserver observer(shown);
+    RunControl control;
+    control.progress = *mode;
+    const std::vector<RunOutcome> outcomes = ExecuteWorker(flags, observer, control);
+    for (const RunOutcome& outcome : outcomes) {
+        if (!summary_json.empty()) {
+            AppendSummaryJson(summary_json, outcome.start.run_id, flags.job, outcome.summary);
+        }
+        if (*mode != ProgressMode::kJson) {
+            std::fprintf(stdout, "run %s: this worker's share\n", outcome.start.run_id.c_str());
+            std::fputs(RenderSummary(outcome.summary).c_str(), stdout);
+        }
+    }
+    std::fflush(stdout);
+    if (outcomes.empty() && *mode != ProgressMode::kJson) {
+        std::fprintf(stderr, "sluice: worker: no distributed run to work on%s\n",
+                     flags.job.empty() ? "" : (" for job " + flags.job).c_str());
+    }
+    // The run's outcome is the ledger's to tell (`sluice status`); a worker that did its part
+    // ends 0, so that a Kubernetes Job completes, unless it was stopped itself.
+    return control.stop.stop_requested() ? static_cast<int>(ExitCodeFor(RunStatus::kStopped)) : 0;
 }
 
 }  // namespace sluice::cli

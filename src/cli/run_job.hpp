@@ -4,6 +4,7 @@
 #include "config/job_spec.hpp"
 #include "core/error.hpp"
 #include "run/run_service.hpp"  // ApplyFlags, ResolveWorkers
+#include "run/worker_service.hpp"
 
 namespace sluice::cli {
 
@@ -13,5 +14,9 @@ int ReportError(const Error& error);
 /// Runs a job through the run service (run/run_service.hpp) with progress, signals and a
 /// summary; returns the process exit code.
 int RunJob(JobSpec job, const RunFlags& flags);
+
+/// Runs `sluice worker` (run/worker_service.hpp) with progress and signals; prints this
+/// worker's share of each run it joined; returns the process exit code.
+int RunWorker(const WorkerFlags& flags, const std::string& progress, const std::string& summary_json);
 
 }  // namespace sluice::cli

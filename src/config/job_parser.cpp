@@ -30,7 +30,7 @@ const std::vector<std::string> kJobKeys = {"version",   "name",        "connecti
 const std::vector<std::string> kSettingsKeys = {
     "workers",    "min_rows_for_parallel", "chunk_rows", "on_error",
     "retry",      "max_rejects",           "rejects",    "state",
-    "batch_rows", "queue_batches",         "allow_rerun"};
+    "batch_rows", "queue_batches",         "allow_rerun", "lease_seconds"};
 const std::vector<std::string> kRetryKeys = {"attempts", "initial", "max"};
 const std::vector<std::string> kOnError = {"stop", "continue"};
 constexpr int kMaxInt = std::numeric_limits<int>::max();
@@ -150,6 +150,9 @@ void ParseSettings(const Field& settings, JobSpec& job) {
         out.queue_batches = static_cast<size_t>(f.Int(1, "a positive integer", 1024));
     });
     settings.With("allow_rerun", [&](const Field& f) { out.allow_rerun = f.Bool(); });
+    settings.With("lease_seconds", [&](const Field& f) {
+        out.lease_seconds = static_cast<int>(f.Int(3, "a whole number of seconds, 3 to 3600", 3600));
+    });
 }
 
 /// With `tenants.schemas`, each tenant reads `table` in its own schema (search_path); a

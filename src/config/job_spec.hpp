@@ -129,6 +129,9 @@ struct Settings {
     size_t batch_rows = 10000;
     size_t queue_batches = 4;           ///< bounded queue depth between read and write
     bool allow_rerun = false;           ///< silence the warning of a re-run that duplicates
+    /// How long a running partition's claim holds without its worker's heartbeat (renewed
+    /// every third of it); after that another worker (or --resume) may take it over.
+    int lease_seconds = 60;
 };
 
 /// A whole validated job file.

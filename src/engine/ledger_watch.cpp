@@ -41,7 +41,7 @@ void RenewLeases(const std::stop_token& stop, const RunContext& run) {
             if (!ledger) {
                 ledger = Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/heartbeat");
             }
-            ledger->RenewLeases(run.options.run_id, run.options.worker, UtcTimestamp(run.options.lease_seconds));
+            ledger->RenewLeases(run.options.run_id, run.options.worker, run.options.lease_seconds);
         } catch (const Error&) {
             ledger.reset();
         }

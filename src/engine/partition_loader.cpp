@@ -104,8 +104,20 @@ void PartitionLoader::RunTask(const Task& task) {
                     ObeyLedgerStop(queue_, run_.reporter, options.run_id);
                     throw Error(ErrorKind::kCancelled, "stop requested through the ledger");
                 }
-                const std::optional<int> claimed = led->ClaimPartition(
-                    options.run_id, stream, p.id, options.worker, UtcTimestamp(options.lease_seconds));
+                const std::optional<int> claimed =
+                    attempt == 1 && task.claimed_attempt > 0
+                        ? task.claimed_attempt
+                        : led->ClaimPartition(options.run_id, stream, p.id, options.worker, options.lease_seconds,
+                                              options.distributed);
+                if (!claimed && options.distributed) {
+                    const std::optional<PartitionRecord> now = led->GetPartition(options.run_id, stream, p.id);
+                    if (!now || now->status != "committed") {
+                        // Another worker took it over while this one waited to retry (its lease
+                        // ran out), or it failed there: it is theirs now.
+                        streams_.FailPartition(st, p, Error(ErrorKind::kCancelled, "taken over by another worker"));
+                        return;
+                    }
+                }
                 if (!claimed) {
                     // Committed already: an earlier attempt's COMMIT landed although its
                     // reply was lost. Loading it again would duplicate its rows.

@@ -32,6 +32,9 @@ public:
     /// Never throws: every failure is counted with its stream.
     void Load(const Task& task);
 
+    /// The worker's ledger connection (a distributed run's claims use it too).
+    WorkerLedger& ledger() { return ledger_; }
+
 private:
     void RunTask(const Task& task);
     void Uncount(StreamState& st, const PartitionCounts& counts);

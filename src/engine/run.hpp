@@ -35,6 +35,14 @@ struct RunOptions {
     /// The run continues an earlier one (--resume): sinks keep what its committed partitions
     /// wrote (Sink::Resume), and partitions marked committed in the plan are skipped.
     bool resuming = false;
+    /// A distributed run (state/ledger_distributed.cpp): this process is one of any number
+    /// working on it. Partitions are claimed from the ledger (largest first, SKIP LOCKED)
+    /// instead of handed out here, leases are kept on the ledger server's clock and respected,
+    /// each stream is prepared and completed once under its `streams` row lock by whichever
+    /// process gets there, and a failure under on_error: stop stops every process through the
+    /// ledger's stop flag. The workers end when every stream is done (or on a stop).
+    bool distributed = false;
+    double poll_seconds = 0.5;          ///< distributed: how often an idle worker looks again
     /// --restart: the abandoned run whose committed rows each stream deletes (by their undo
     /// tokens) before its first partition loads, so a restart loads every row exactly once.
     std::string undo_run;

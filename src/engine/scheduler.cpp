@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/ledger_claims.hpp"
 #include "engine/ledger_watch.hpp"
 #include "engine/partition_loader.hpp"
 #include "engine/run.hpp"
@@ -85,6 +86,10 @@ private:
     }
 
     void WorkerLoop(int worker) {
+        if (run_.options.distributed) {
+            SharedWorkerLoop(worker);
+            return;
+        }
         PartitionLoader loader(run_, streams_, queue_, worker);
         while (const std::optional<Task> task = queue_.Take()) {
             loader.Load(*task);
@@ -93,6 +98,16 @@ private:
                 streams_.ActivateReady();
             }
             queue_.EndWork();
+        }
+    }
+
+    /// A distributed run's worker: partitions come from the ledger, and streams end there.
+    void SharedWorkerLoop(int worker) {
+        PartitionLoader loader(run_, streams_, queue_, worker);
+        LedgerClaims claims(run_, streams_, queue_, loader.ledger());
+        while (const std::optional<Task> task = claims.Next()) {
+            loader.Load(*task);
+            claims.Ended(*task);
         }
     }
 

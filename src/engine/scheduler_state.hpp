@@ -41,12 +41,16 @@ struct StreamState {
     /// Tenants whose partitions must not start: they failed in an `after:` stream.
     std::map<std::string, std::string> blocked_tenants;
     bool prepare_failed = false;  ///< the target could not be prepared: no tenant can load
+    /// Distributed runs: the target is prepared in this process, so its partitions may be
+    /// claimed here (guarded by mu).
+    bool loading = false;
 };
 
 /// One partition ready to load: the index of its stream in the plan, and the partition.
 struct Task {
     size_t stream = 0;
     const PartitionPlan* partition = nullptr;
+    int claimed_attempt = 0;  ///< > 0: claimed already (Ledger::ClaimNext), with this fencing token
 };
 
 /// What every part of the scheduler reads about the run, and the one mutex that guards the

@@ -159,6 +159,10 @@ const StreamState* StreamLifecycle::FindStream(const std::string& name) const {
 }
 
 void StreamLifecycle::Activate(size_t index) {
+    if (run_.options.distributed) {
+        ActivateShared(index);
+        return;
+    }
     StreamState& st = streams_[index];
     StreamPlan& sp = *st.plan;
     st.counters->started_ns = run_.tracker.NowNs();
@@ -166,7 +170,7 @@ void StreamLifecycle::Activate(size_t index) {
         if (PlansWhenReady(sp)) {
             PlanNow(index);
         }
-        PrepareStream(run_, st);
+        PrepareStream(run_, st, run_.options.resuming ? StreamEntry::kResume : StreamEntry::kNew);
     } catch (Error& e) {
         e.context().stream = sp.spec.name;
         std::lock_guard lock(run_.mu);
@@ -269,7 +273,8 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
             tenant.filtered += counts.rows_filtered;
             add_landed(tenant);
         }
-        last = FinishPartitionLocked(st);
+        // A distributed run's streams end when the ledger says so (CompleteIfDone).
+        last = !run_.options.distributed && FinishPartitionLocked(st);
     }
     if (last) {
         CompleteStream(st);
@@ -302,8 +307,11 @@ void StreamLifecycle::FailPartition(StreamState& st, const PartitionPlan& p, con
             queue_.StopLocked();  // on_error: stop rolls back the in-flight partitions
         }
     }
-    const bool last = FinishPartitionLocked(st);
+    const bool last = !run_.options.distributed && FinishPartitionLocked(st);
     lock.unlock();
+    if (!cancelled && !run_.options.continue_on_error && run_.options.distributed) {
+        StopEveryWorker();
+    }
     if (last) {
         CompleteStream(st);
     }
@@ -334,7 +342,9 @@ void StreamLifecycle::CompleteStream(StreamState& st) {
         std::lock_guard lock(run_.mu);
         const size_t failed = st.summary.partitions_failed;
         const size_t committed = st.summary.partitions_committed;
-        status = failed == 0 && committed == st.plan->partitions.size() ? "succeeded"
+        // Distributed: counted from the ledger when none of its partitions was open any more.
+        const size_t planned = run_.options.distributed ? committed + failed : st.plan->partitions.size();
+        status = failed == 0 && committed == planned ? "succeeded"
                  : committed == 0                                       ? "failed"
                                                                         : "partial";
         if (queue_.StoppedByUserLocked() && status != "succeeded") {

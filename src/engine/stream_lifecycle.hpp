@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "engine/pipeline.hpp"
 #include "engine/scheduler_state.hpp"
 #include "engine/work_queue.hpp"
+#include "state/ledger.hpp"
 
 namespace sluice {
 
@@ -51,6 +53,26 @@ public:
     /// counts but is no error. Completes the stream when it was the last. Without mu_ held.
     void FailPartition(StreamState& st, const PartitionPlan& p, const Error& e);
 
+    // Distributed runs (stream_lifecycle_distributed.cpp): the ledger's `streams` rows decide
+    // which process prepares and completes each stream; this process follows what they say.
+
+    /// The streams whose partitions this process may claim now (prepared here, not done).
+    /// Takes mu.
+    std::vector<std::string> LoadingStreams();
+    /// The task of a partition claimed from the ledger; nullopt when this process's plan
+    /// does not have it. Takes mu.
+    std::optional<Task> TaskFor(const PartitionClaim& claim);
+    /// Brings this process up to the ledger: streams other processes completed are done
+    /// here too, active streams without open partitions are completed, and streams whose
+    /// `after` streams are done activate. One thread at a time; a second caller returns at
+    /// once. Throws Error when the ledger fails.
+    void SyncWithLedger(Ledger& ledger);
+    /// Completes the stream (tenant rollback, publish) when no partition of it is pending or
+    /// running any more and no process completed it yet. Throws Error when the ledger fails.
+    void CompleteIfDone(size_t index, Ledger& ledger);
+    /// Whether every stream is done. Takes mu.
+    bool AllDone();
+
     /// The run's summary, once the workers have ended: streams still active were stopped
     /// (their targets stay unpublished), waiting ones stopped or skipped. Reports
     /// `run_finished`.
@@ -73,6 +95,14 @@ private:
     /// CompleteStream, after releasing mu_.
     [[nodiscard]] bool FinishPartitionLocked(StreamState& st) { return --st.remaining == 0; }
     void CompleteStream(StreamState& st);
+    /// Distributed: Activate through the stream's ledger row (prepared once, joined after).
+    void ActivateShared(size_t index);
+    /// Distributed: the stream was completed by another process, as `record` says.
+    void AdoptOutcome(StreamState& st, const StreamRecord& record, Ledger& ledger);
+    /// Distributed: the blocked partitions (WhyPartitionBlocked) fail in the ledger, once.
+    void FailBlockedPartitions(StreamState& st);
+    /// Distributed: a failure that stops the run stops every process through the ledger.
+    void StopEveryWorker();
     bool MayPublish(const StreamState& st, const std::string& status, bool tenants_carried);
     void NoteErrorLocked(const Error& e);
 
@@ -82,6 +112,7 @@ private:
     /// Held while a stream planned when ready is planned and swapped in: planning reads the
     /// earlier streams' plans, which another stream's swap would change under it.
     std::mutex planning_mu_;
+    std::mutex sync_mu_;  ///< one SyncWithLedger at a time
     std::string first_error_;           // guarded by run_.mu
     ErrorKind first_error_kind_ = ErrorKind::kInternal;  // guarded by run_.mu
 };

@@ -50,7 +50,7 @@ void ReloadCommittedPartitions(const RunContext& run, StreamState& st) {
 
 /// Streams whose ledger is elsewhere keep their partition marks in their own target
 /// (TargetMarks). A resumed run first takes the target's word on what committed.
-void OpenTargetMarks(const RunContext& run, StreamState& st) {
+void OpenTargetMarks(const RunContext& run, StreamState& st, StreamEntry entry) {
     const RunOptions& options = run.options;
     const StreamSpec& spec = st.plan->spec;
     if (!KeepsTargetMarks(spec.target.url, options.ledger_url)) {
@@ -67,9 +67,12 @@ void OpenTargetMarks(const RunContext& run, StreamState& st) {
                                                     e.what())}});
         return;
     }
-    if (!options.resuming) {
+    if (entry == StreamEntry::kNew) {
         st.marks->ForgetOtherRuns(run.job, options.run_id);
         return;
+    }
+    if (entry == StreamEntry::kJoin) {
+        return;  // the preparing process reconciled them
     }
     std::unique_ptr<Ledger> ledger = Ledger::Open(options.ledger_url, "sluice/" + run.job + "/marks");
     const MarksReconciled changed = ReconcileWithTargetMarks(*ledger, *st.marks, options.run_id, *st.plan);
@@ -128,17 +131,25 @@ void ReopenForPassThrough(StreamState& st, const Schema& target) {
 
 }  // namespace
 
-void PrepareStream(const RunContext& run, StreamState& st) {
+void PrepareStream(const RunContext& run, StreamState& st, StreamEntry entry) {
     StreamPlan& sp = *st.plan;
     st.sink = OpenSink(sp.spec.target);
-    OpenTargetMarks(run, st);
+    OpenTargetMarks(run, st, entry);
+    if (entry == StreamEntry::kJoin && !st.sink->Resume()) {
+        throw Error(ErrorKind::kSchema,
+                    fmt::format("the target of stream {} is not as the worker that prepared it left it (a replace's "
+                                "staging table is gone or has indexes); this worker does not load it",
+                                sp.spec.name));
+    }
     // Only with committed partitions: before the first commit, the earlier run may not
     // even have prepared (emptied, staged) the target, so the stream starts afresh.
-    if (run.options.resuming && st.summary.partitions_committed > 0 && !st.sink->Resume()) {
+    if (entry == StreamEntry::kResume && st.summary.partitions_committed > 0 && !st.sink->Resume()) {
         ReloadCommittedPartitions(run, st);
     }
     Schema target = PrepareSinkLikeSource(run, sp, *st.sink, StreamLoadSchema(sp));
-    UndoAbandonedRun(run, st);
+    if (entry != StreamEntry::kJoin) {
+        UndoAbandonedRun(run, st);
+    }
     st.conformer = MakeStreamConformer(sp, target);
     st.rejects = std::make_unique<RejectWriter>(run.options.rejects_dir, sp.spec.name, run.options.run_id);
     st.sources = sp.sources;

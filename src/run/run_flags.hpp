@@ -22,6 +22,11 @@ struct RunFlags {
     bool yes = false;                 ///< --yes: a re-run that loads everything again is meant
     std::string summary_json;         ///< --summary-json FILE (or $SLUICE_SUMMARY_JSON)
     bool full_refresh = false;        ///< --full-refresh: incremental streams ignore their marks once
+    std::string state;                ///< --state URL: the ledger (settings.state)
+    bool distributed = false;         ///< --distributed: workers on any host may join the run
+    bool no_work = false;             ///< --no-work: record the distributed run and leave it to workers
+    /// --distributed: the job as workers read it (Ledger RunRecord::spec; JobSpecJson).
+    std::string job_spec;
 };
 
 }  // namespace sluice

@@ -34,6 +34,7 @@ PartitionRecord Record(const StreamPlan& stream, const PartitionPlan& p) {
     r.lower_bound = p.slice.strategy == "file" ? p.slice.file : p.slice.lower.value_or("");
     r.upper_bound = p.slice.upper.value_or("");
     r.slice = SliceToJson(p.slice);
+    r.estimated_rows = p.slice.estimated_rows;
     return r;
 }
 
@@ -160,44 +161,6 @@ nlohmann::json StreamIdentity(const StreamSpec& s) {
 }
 
 
-/// Refuses to resume `run` with a job whose streams now read or write something else: the
-/// committed partitions went to the old target, so continuing would leave the new one short.
-void CheckSameJob(const RunRecord& run, const JobSpec& job) {
-    if (run.fingerprint.empty()) {
-        return;  // started by a sluice that did not record it
-    }
-    const nlohmann::json before = nlohmann::json::parse(run.fingerprint, nullptr, false);
-    const nlohmann::json now = nlohmann::json::parse(JobFingerprint(job));
-    if (before.is_discarded() || before == now) {
-        return;
-    }
-    std::string change;
-    for (const auto& [stream, identity] : now.items()) {
-        if (!before.contains(stream)) {
-            change = fmt::format("stream {} is new", stream);
-            break;
-        }
-        for (const char* side : {"source", "target"}) {
-            const nlohmann::json& was = before[stream].value(side, nlohmann::json::object());
-            for (const auto& [key, value] : identity[side].items()) {
-                const nlohmann::json old = was.value(key, nlohmann::json());
-                if (old != value && change.empty()) {
-                    change = fmt::format("stream {}: {}.{} was {}, now {}", stream, side, key,
-                                         old.dump(), value.dump());
-                }
-            }
-        }
-    }
-    if (change.empty()) {
-        change = "it has streams the job no longer has";
-    }
-    throw Error(ErrorKind::kUsage,
-                fmt::format("cannot resume run {}: the job changed since it started ({}). Resume "
-                            "with the job file and --set flags it started with, or --restart to "
-                            "start over",
-                            run.run_id, change));
-}
-
 /// True while another live process still works on the run.
 bool HeldByLiveProcess(const RunRecord& run, const std::vector<PartitionRecord>& partitions) {
     if (run.status != "running" || run.owner.empty() || OwnerIsDeadLocally(run.owner)) {
@@ -248,6 +211,44 @@ void RefuseRestartThatCannotUndo(Ledger& ledger, const std::string& run_id, cons
 }
 
 }  // namespace
+
+// The committed partitions went to the old target, so continuing with other tables would
+// leave the new one short.
+void CheckSameJob(const RunRecord& run, const JobSpec& job) {
+    if (run.fingerprint.empty()) {
+        return;  // started by a sluice that did not record it
+    }
+    const nlohmann::json before = nlohmann::json::parse(run.fingerprint, nullptr, false);
+    const nlohmann::json now = nlohmann::json::parse(JobFingerprint(job));
+    if (before.is_discarded() || before == now) {
+        return;
+    }
+    std::string change;
+    for (const auto& [stream, identity] : now.items()) {
+        if (!before.contains(stream)) {
+            change = fmt::format("stream {} is new", stream);
+            break;
+        }
+        for (const char* side : {"source", "target"}) {
+            const nlohmann::json& was = before[stream].value(side, nlohmann::json::object());
+            for (const auto& [key, value] : identity[side].items()) {
+                const nlohmann::json old = was.value(key, nlohmann::json());
+                if (old != value && change.empty()) {
+                    change = fmt::format("stream {}: {}.{} was {}, now {}", stream, side, key,
+                                         old.dump(), value.dump());
+                }
+            }
+        }
+    }
+    if (change.empty()) {
+        change = "it has streams the job no longer has";
+    }
+    throw Error(ErrorKind::kUsage,
+                fmt::format("cannot resume run {}: the job changed since it started ({}). Resume "
+                            "with the job file and --set flags it started with, or --restart to "
+                            "start over",
+                            run.run_id, change));
+}
 
 std::string JobFingerprint(const JobSpec& job) {
     nlohmann::json streams = nlohmann::json::object();
@@ -327,6 +328,10 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
             ledger.AddPartitions(start.run_id, added);
         }
         ledger.ResumeRun(start.run_id, me);
+        start.distributed = unfinished->distributed;
+        if (start.distributed) {
+            ledger.ReopenUnfinishedStreams(start.run_id);
+        }
         return start;
     }
     size_t committed = 0;
@@ -360,7 +365,16 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
     start.started_at = run.started_at;
     run.owner = me;
     run.fingerprint = JobFingerprint(job);
-    ledger.CreateRun(run, Records(plan));
+    run.distributed = flags.distributed;
+    run.spec = flags.job_spec;
+    start.distributed = flags.distributed;
+    std::vector<std::string> streams;
+    if (flags.distributed) {
+        for (const StreamPlan& stream : plan.streams) {
+            streams.push_back(stream.spec.name);
+        }
+    }
+    ledger.CreateRun(run, Records(plan), streams);
     if (unfinished) {
         ledger.Supersede(unfinished->run_id, start.run_id);
         start.abandoned_run = unfinished->run_id;
@@ -370,6 +384,32 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
                                     : "the rows its committed partitions wrote are removed before this "
                                       "run loads (replace targets are rebuilt from scratch)");
     }
+    return start;
+}
+
+RunStart JoinDistributedRun(Ledger& ledger, const RunRecord& run, const JobSpec& job, Plan& plan) {
+    CheckSameJob(run, job);
+    RunStart start;
+    start.run_id = run.run_id;
+    start.started_at = CanonicalUtc(run.started_at);
+    start.distributed = true;
+    start.abandoned_run = ledger.SupersededBy(run.run_id).value_or("");
+    // The ledger's partitions, as a resume takes them. Tenants this worker plans that the
+    // run lacks are left out: the process that started the run decided what it loads.
+    const std::vector<PartitionRecord> records = ledger.Partitions(run.run_id);
+    for (StreamPlan& stream : plan.streams) {
+        if (!stream.plan_when_ready) {
+            size_t committed = 0;
+            AdoptStreamPartitions(records, stream, committed);
+            std::erase_if(stream.partitions, [&](const PartitionPlan& p) {
+                return std::none_of(records.begin(), records.end(), [&](const PartitionRecord& r) {
+                    return r.stream == stream.spec.name && r.partition_id == p.id;
+                });
+            });
+            start.already_committed += committed;
+        }
+    }
+    ledger.JoinRun(run.run_id, ProcessIdentity());
     return start;
 }
 

@@ -26,6 +26,7 @@ struct RunStart {
     /// restarted it, the same (for the streams that run did not reach before it stopped).
     std::string abandoned_run;
     std::string started_at;        ///< the run's first start (a resumed run keeps it)
+    bool distributed = false;      ///< any number of processes work on it (RunOptions::distributed)
 };
 
 /// ResolveStateUrl, or "" when the job's ledger cannot be resolved (for `plan`, which runs
@@ -36,6 +37,15 @@ std::string StateUrlIfAny(const JobSpec& job);
 /// exists and neither was given (Error(kUsage) saying what to do). For a resumed run, the
 /// plan's partitions are replaced by the ledger's, committed ones marked to skip.
 RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags& flags);
+
+/// A worker joins the distributed run `run`: refuses a job that means other tables than the
+/// run's (CheckSameJob), replaces the plan's partitions by the ledger's and records the
+/// worker's invocation.
+RunStart JoinDistributedRun(Ledger& ledger, const RunRecord& run, const JobSpec& job, Plan& plan);
+
+/// Refuses to continue `run` with a job whose streams now read or write something else
+/// (Error(kUsage) naming the first difference).
+void CheckSameJob(const RunRecord& run, const JobSpec& job);
 
 /// A stream planned when ready (StreamPlan::plan_when_ready), just planned: records its
 /// partitions in run `run_id`, or, when an earlier invocation of the run recorded them

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "plan/delivery.hpp"
+#include "run/distributed_run.hpp"
 #include "plan/stream_patterns.hpp"
 #include "run/incremental_marks.hpp"
 #include "run/rerun_warning.hpp"
@@ -125,6 +126,9 @@ void ApplyFlags(const RunFlags& flags, JobSpec& job) {
     if (flags.yes) {
         job.settings.allow_rerun = true;
     }
+    if (!flags.state.empty()) {
+        job.settings.state = flags.state;
+    }
     for (StreamSpec& stream : job.streams) {
         if (flags.chunk_rows > 0) {
             stream.source.partition.chunk_rows = flags.chunk_rows;
@@ -166,6 +170,9 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     }
 
     const std::string state_url = ResolveStateUrl(job);
+    if (flags.distributed) {
+        RequireSharedLedger(state_url);
+    }
     RunStart start;
     std::unique_ptr<JobLock> job_lock;  // held until the outcome is recorded
     std::unique_ptr<Ledger> ledger;     // kept to record the outcome: one connection less
@@ -180,6 +187,25 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
         }
         throw;
     }
+    if (start.distributed) {
+        job_lock->Share();  // workers may join now; a start or restart of the job waits for all
+    }
+    if (flags.no_work) {
+        RunRecord mine;
+        mine.run_id = start.run_id;
+        mine.status = "queued";  // its invocation ends here: the workers do the loading
+        mine.owner = ProcessIdentity();
+        ledger->LeaveRun(mine);
+        outcome.queued = true;
+        outcome.start = start;
+        return outcome;
+    }
+    return RunStarted(job, plan, start, RunInputs{state_url, marks, loaded, workers}, *ledger, observer, control);
+}
+
+RunOutcome RunStarted(const JobSpec& job, Plan& plan, const RunStart& start, const RunInputs& context,
+                      Ledger& ledger, RunObserver& observer, RunControl& control) {
+    const std::string& state_url = context.state_url;
     for (StreamPlan& stream : plan.streams) {
         stream.spec.target.run_started_at = start.started_at;  // scd2's version time, the same on resume
         stream.spec.target.run_id = start.run_id;
@@ -196,9 +222,10 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     options.ledger_url = state_url;
     options.run_id = start.run_id;
     options.resuming = start.resumed;
+    options.distributed = start.distributed;
     options.undo_run = start.abandoned_run;
     options.worker = ProcessIdentity();
-    options.workers = workers;
+    options.workers = context.workers;
     options.continue_on_error = job.settings.on_error == "continue";
     options.max_rejects = job.settings.max_rejects;
     std::filesystem::path rejects(job.settings.rejects);
@@ -206,11 +233,12 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
                               .lexically_normal()
                               .string();
     options.retry = job.settings.retry;
+    options.lease_seconds = job.settings.lease_seconds;
     options.queue_batches = std::max<size_t>(1, job.settings.queue_batches);
     // A stream that runs after others is planned when they have finished: they may have
     // written what it reads. Its partitions reach the ledger then, on a connection of its own.
-    options.plan_stream = [&plan, &marks, &loaded, &state_url, &start, &job](size_t index) {
-        StreamPlan fresh = PlanReadyStream(plan, index, marks, loaded);
+    options.plan_stream = [&plan, &context, &state_url, &start, &job](size_t index) {
+        StreamPlan fresh = PlanReadyStream(plan, index, context.marks, context.loaded);
         fresh.spec.target.run_started_at = start.started_at;
         fresh.spec.target.run_id = start.run_id;
         fresh.spec.target.abandoned_run = start.abandoned_run;
@@ -218,6 +246,7 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
         return fresh;
     };
 
+    RunOutcome outcome;
     ProgressTracker tracker;
     struct Release {
         RunObserver& observer;
@@ -231,8 +260,12 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     reporter.Start();
     RunSummary summary = RunPlan(plan, options, tracker, reporter);
     reporter.Stop();
-    RecordOutcome(*ledger, state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan),
-                  summary.status == RunStatus::kSucceeded ? FilesReached(plan) : std::vector<FileRecord>{});
+    if (start.distributed) {
+        RecordShare(ledger, job, start.run_id, summary);
+    } else {
+        RecordOutcome(ledger, state_url, start.run_id, job.name, summary, start.resumed, MarksReached(plan),
+                      summary.status == RunStatus::kSucceeded ? FilesReached(plan) : std::vector<FileRecord>{});
+    }
     outcome.start = start;
     outcome.summary = std::move(summary);
     observer.Finished(outcome.start, outcome.summary);

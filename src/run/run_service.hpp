@@ -12,6 +12,7 @@
 #include "observe/reporter.hpp"
 #include "plan/plan.hpp"
 #include "run/run_flags.hpp"
+#include "run/incremental_marks.hpp"
 #include "run/run_ledger.hpp"
 
 namespace sluice {
@@ -63,6 +64,7 @@ public:
 /// What ExecuteRun did.
 struct RunOutcome {
     bool dry_run = false;   ///< only planned (flags.dry_run)
+    bool queued = false;    ///< recorded for workers only (flags.no_work)
     RunStart start;
     RunSummary summary;
 };
@@ -78,6 +80,22 @@ int ResolveWorkers(const JobSpec& job);
 /// (status, counts, incremental marks) in the ledger. The CLI and the library both call it.
 /// Throws Error when the run cannot start (bad job, unreachable ledger, an unfinished run
 /// and neither resume nor restart); partition failures are in the summary.
+/// With flags.distributed the run is recorded for workers (`sluice worker`) to join, and this
+/// process works on it beside them unless flags.no_work.
 RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer, RunControl& control);
+
+/// What a run's plan was made from, which planning streams when ready needs again.
+struct RunInputs {
+    std::string state_url;
+    CursorMarks marks;
+    LoadedFiles loaded;
+    int workers = 1;
+};
+
+/// Runs a plan whose run the ledger has recorded (`start`: new, resumed or joined) and records
+/// the outcome: the run's, or in a distributed run this process's share, and the run's end
+/// when it was the last to leave. `job` is the job as planned (patterns expanded).
+RunOutcome RunStarted(const JobSpec& job, Plan& plan, const RunStart& start, const RunInputs& inputs,
+                      Ledger& ledger, RunObserver& observer, RunControl& control);
 
 }  // namespace sluice

@@ -21,11 +21,18 @@ constexpr int kJobLockSpace = 73656376;
 
 class PgJobLock final : public JobLock {
 public:
-    explicit PgJobLock(std::unique_ptr<SqlStore> store) : store_(std::move(store)) {}
+    PgJobLock(std::unique_ptr<SqlStore> store, std::string job) : store_(std::move(store)), job_(std::move(job)) {}
+
+    void Share() override {
+        // The session may hold both modes: the shared one is taken before the exclusive goes.
+        store_->Query(fmt::format("SELECT pg_advisory_lock_shared({}, hashtext(?))", kJobLockSpace), {job_});
+        store_->Query(fmt::format("SELECT pg_advisory_unlock({}, hashtext(?))", kJobLockSpace), {job_});
+    }
 
 private:
     // The lock lives as long as this session: closing the connection releases it.
     std::unique_ptr<SqlStore> store_;
+    std::string job_;
 };
 
 class FileJobLock final : public JobLock {
@@ -63,7 +70,7 @@ std::unique_ptr<JobLock> JobLock::TryAcquire(const std::string& state_url, const
         if (rows.empty() || rows[0][0] != "t") {
             return nullptr;
         }
-        return std::make_unique<PgJobLock>(std::move(store));
+        return std::make_unique<PgJobLock>(std::move(store), job);
     }
     const std::string path =
         fmt::format("{}.sluice-job-{}.lock", state_url.substr(std::string("sqlite://").size()), FileNamePart(job));
@@ -76,6 +83,19 @@ std::unique_ptr<JobLock> JobLock::TryAcquire(const std::string& state_url, const
         return nullptr;
     }
     return std::make_unique<FileJobLock>(fd);
+}
+
+std::unique_ptr<JobLock> JobLock::TryAcquireShared(const std::string& state_url, const std::string& job) {
+    std::unique_ptr<SqlStore> store = OpenSqlStore(state_url, "sluice/" + job + "/job-lock-shared");
+    if (!store->postgres()) {
+        throw Error(ErrorKind::kUsage, "distributed runs need a PostgreSQL ledger");
+    }
+    const auto rows =
+        store->Query(fmt::format("SELECT pg_try_advisory_lock_shared({}, hashtext(?))", kJobLockSpace), {job});
+    if (rows.empty() || rows[0][0] != "t") {
+        return nullptr;
+    }
+    return std::make_unique<PgJobLock>(std::move(store), job);
 }
 
 }  // namespace sluice

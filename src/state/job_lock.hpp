@@ -16,6 +16,15 @@ public:
     /// process holds it. Throws Error when the ledger cannot be reached.
     static std::unique_ptr<JobLock> TryAcquire(const std::string& state_url, const std::string& job);
 
+    /// A distributed run's worker (PostgreSQL ledgers only): the job's lock in shared mode,
+    /// which any number of workers hold together while a start, resume or restart (which
+    /// need it exclusive) waits; nullptr while one of those holds it.
+    static std::unique_ptr<JobLock> TryAcquireShared(const std::string& state_url, const std::string& job);
+
+    /// Turns a held exclusive lock into a shared one without letting go in between: the
+    /// process that started a distributed run then works on it beside the other workers.
+    virtual void Share() {}
+
     virtual ~JobLock() = default;
 };
 

@@ -26,7 +26,9 @@ namespace {
 // 7: partitions.rows_inserted, .rows_updated, .rows_unchanged, .rows_deleted (how a merge's
 //    rows landed); the files table (incremental: {files: ...}).
 // 8: partitions.rows_filtered (rows a transform's filter left out on purpose).
-constexpr int kSchemaVersion = 8;
+// 9: distributed runs: runs.distributed and .spec (the job, for workers), partitions.estimated_rows
+//    (claims take the largest first), the streams table (each stream prepared and completed once).
+constexpr int kSchemaVersion = 9;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -38,7 +40,8 @@ CREATE TABLE IF NOT EXISTS {p}runs (
   started_at {ts}, finished_at {ts},
   rows_read {big} NOT NULL DEFAULT 0, rows_written {big} NOT NULL DEFAULT 0,
   rows_rejected {big} NOT NULL DEFAULT 0, error text,
-  stop_requested integer NOT NULL DEFAULT 0, superseded_by text, owner text, fingerprint text);
+  stop_requested integer NOT NULL DEFAULT 0, superseded_by text, owner text, fingerprint text,
+  distributed {big} NOT NULL DEFAULT 0, spec text);
 CREATE TABLE IF NOT EXISTS {p}partitions (
   run_id text NOT NULL, stream text NOT NULL, partition_id integer NOT NULL, tenant text,
   lower_bound text, upper_bound text, status text NOT NULL, attempts integer NOT NULL DEFAULT 0,
@@ -47,7 +50,12 @@ CREATE TABLE IF NOT EXISTS {p}partitions (
   bytes {big} NOT NULL DEFAULT 0, rows_inserted {big} NOT NULL DEFAULT 0,
   rows_updated {big} NOT NULL DEFAULT 0, rows_unchanged {big} NOT NULL DEFAULT 0,
   rows_deleted {big} NOT NULL DEFAULT 0, rows_filtered {big} NOT NULL DEFAULT 0,
+  estimated_rows {big} NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, stream, partition_id));
+CREATE TABLE IF NOT EXISTS {p}streams (
+  run_id text NOT NULL, stream text NOT NULL, status text NOT NULL, outcome text, error text,
+  prepared {big} NOT NULL DEFAULT 0, prepared_by text, completed_by text, updated_at {ts},
+  PRIMARY KEY (run_id, stream));
 CREATE TABLE IF NOT EXISTS {p}invocations (
   run_id text NOT NULL, invocation integer NOT NULL, owner text, started_at {ts}, finished_at {ts},
   status text, rows_read {big} NOT NULL DEFAULT 0, rows_written {big} NOT NULL DEFAULT 0,
@@ -67,10 +75,6 @@ CREATE INDEX IF NOT EXISTS {i}runs_job ON {p}runs (job, started_at);
                        fmt::arg("p", p), fmt::arg("ts", ts), fmt::arg("big", big),
                        fmt::arg("i", pg ? "" : "sluice_"));
 }
-
-constexpr const char* kRunColumns =
-    "run_id, job, status, started_at, finished_at, rows_read, rows_written, rows_rejected, error, "
-    "stop_requested, superseded_by, owner, fingerprint";
 
 }  // namespace
 
@@ -184,7 +188,7 @@ std::optional<RunRecord> Ledger::PeekLastSucceeded(const std::string& url, const
         Ledger ledger(OpenSqlStore(url, "sluice/peek"));
         auto rows = ledger.store_->Query(fmt::format("SELECT {} FROM {} WHERE job = ? AND status = 'succeeded' "
                                                      "ORDER BY started_at DESC LIMIT 1",
-                                                     kRunColumns, ledger.Table("runs")),
+                                                     RunColumns(false), ledger.Table("runs")),
                                          {job});
         if (rows.empty()) {
             return std::nullopt;
@@ -255,6 +259,21 @@ void Ledger::Migrate() {
     if (version >= 1 && version < 8) {
         AddColumnIfMissing("partitions", "rows_filtered", true);
     }
+    if (version >= 1 && version < 9) {
+        AddColumnIfMissing("runs", "distributed", true);
+        AddColumnIfMissing("runs", "spec");
+        AddColumnIfMissing("partitions", "estimated_rows", true);
+    }
+    if (version < 9) {
+        // After the columns it reads exist (schema 9): distributed claims take the largest open
+        // partition without reading a run's finished ones.
+        const std::string index = fmt::format("CREATE INDEX IF NOT EXISTS {0}partitions_open ON {1} (run_id, "
+                                              "estimated_rows DESC) WHERE status IN ('pending', 'running')",
+                                              store_->postgres() ? "" : "sluice_", Table("partitions"));
+        // Under the migration lock: workers opening a new ledger together must not race.
+        store_->ExecScript(store_->postgres() ? "BEGIN; SELECT pg_advisory_xact_lock(73656375); " + index + "; COMMIT;"
+                                              : index);
+    }
     if (version < kSchemaVersion) {
         store_->Exec("INSERT INTO " + version_table + " (version) VALUES (?)",
                      {std::to_string(kSchemaVersion)});
@@ -273,6 +292,14 @@ void Ledger::AddColumnIfMissing(const char* table, const char* column, bool coun
     }
 }
 
+const char* Ledger::RunColumns(bool schema9) {
+    // A peek reads ledgers it does not migrate: those before schema 9 lack the last two.
+    return schema9 ? "run_id, job, status, started_at, finished_at, rows_read, rows_written, rows_rejected, error, "
+                     "stop_requested, superseded_by, owner, fingerprint, distributed, spec"
+                   : "run_id, job, status, started_at, finished_at, rows_read, rows_written, rows_rejected, error, "
+                     "stop_requested, superseded_by, owner, fingerprint";
+}
+
 RunRecord Ledger::ToRun(const SqlRow& r) {
     RunRecord run;
     run.run_id = SqlText(r[0]);
@@ -288,13 +315,17 @@ RunRecord Ledger::ToRun(const SqlRow& r) {
     run.superseded_by = SqlText(r[10]);
     run.owner = SqlText(r[11]);
     run.fingerprint = SqlText(r[12]);
+    if (r.size() > 14) {
+        run.distributed = SqlInt(r[13]) != 0;
+        run.spec = SqlText(r[14]);
+    }
     return run;
 }
 
 std::optional<RunRecord> Ledger::FindUnfinished(const std::string& job) {
     auto rows = store_->Query(fmt::format("SELECT {} FROM {} WHERE job = ? AND status <> 'succeeded' "
                                           "AND superseded_by IS NULL ORDER BY started_at DESC LIMIT 1",
-                                          kRunColumns, Table("runs")),
+                                          RunColumns(), Table("runs")),
                               {job});
     if (rows.empty()) {
         return std::nullopt;
@@ -304,7 +335,7 @@ std::optional<RunRecord> Ledger::FindUnfinished(const std::string& job) {
 
 std::optional<RunRecord> Ledger::GetRun(const std::string& run_id) {
     auto rows = store_->Query(
-        fmt::format("SELECT {} FROM {} WHERE run_id = ?", kRunColumns, Table("runs")), {run_id});
+        fmt::format("SELECT {} FROM {} WHERE run_id = ?", RunColumns(), Table("runs")), {run_id});
     if (rows.empty()) {
         return std::nullopt;
     }
@@ -343,7 +374,7 @@ std::vector<RunRecord> Ledger::RecentRuns(int limit, const std::string& job, con
     std::vector<SqlValue> params;
     const std::string where = RunFilter(job, status, params);
     for (const SqlRow& row : store_->Query(fmt::format("SELECT {} FROM {} {} ORDER BY started_at DESC LIMIT {}",
-                                                       kRunColumns, Table("runs"), where, limit),
+                                                       RunColumns(), Table("runs"), where, limit),
                                            params)) {
         out.push_back(ToRun(row));
         if (out.back().status == "running") {
@@ -409,14 +440,21 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
     return out;
 }
 
-void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions) {
+void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions,
+                       const std::vector<std::string>& streams) {
     store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
         store_->Exec(fmt::format("INSERT INTO {} (run_id, job, status, started_at, owner, "
-                                 "fingerprint) VALUES (?, ?, 'running', ?, ?, ?)",
+                                 "fingerprint, distributed, spec) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
                                  Table("runs")),
-                     {run.run_id, run.job, run.started_at, run.owner, run.fingerprint});
+                     {run.run_id, run.job, run.started_at, run.owner, run.fingerprint,
+                      run.distributed ? "1" : "0", run.spec.empty() ? SqlValue() : SqlValue(run.spec)});
         InsertPartitions(run.run_id, partitions);
+        for (const std::string& stream : streams) {
+            store_->Exec(fmt::format("INSERT INTO {} (run_id, stream, status, updated_at) VALUES (?, ?, 'pending', ?)",
+                                     Table("streams")),
+                         {run.run_id, stream, UtcTimestamp()});
+        }
         StartInvocation(run.run_id, run.owner);
         store_->Exec("COMMIT");
     } catch (...) {
@@ -428,13 +466,14 @@ void Ledger::CreateRun(const RunRecord& run, const std::vector<PartitionRecord>&
 void Ledger::InsertPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions) {
     const std::string insert = fmt::format(
         "INSERT INTO {} (run_id, stream, partition_id, tenant, lower_bound, upper_bound, status, "
-        "slice) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+        "slice, estimated_rows) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
         Table("partitions"));
     for (const PartitionRecord& p : partitions) {
         store_->Exec(insert, {run_id, p.stream, std::to_string(p.partition_id),
                               p.tenant.empty() ? SqlValue() : SqlValue(p.tenant),
                               p.lower_bound.empty() ? SqlValue() : SqlValue(p.lower_bound),
-                              p.upper_bound.empty() ? SqlValue() : SqlValue(p.upper_bound), p.slice});
+                              p.upper_bound.empty() ? SqlValue() : SqlValue(p.upper_bound), p.slice,
+                              std::to_string(p.estimated_rows)});
     }
 }
 
@@ -489,6 +528,10 @@ void Ledger::FinishRun(const RunRecord& run, bool resumed) {
                   resumed ? SqlValue(run.run_id) : SqlValue(std::to_string(run.rows_written)),
                   std::to_string(run.rows_rejected), run.error.empty() ? SqlValue() : SqlValue(run.error),
                   run.run_id});
+    FinishInvocation(run);
+}
+
+void Ledger::FinishInvocation(const RunRecord& run) {
     store_->Exec(fmt::format("UPDATE {} SET status = ?, finished_at = ?, rows_read = ?, rows_written = ?, "
                              "rows_rejected = ?, rows_rolled_back = ? WHERE run_id = ? AND owner = ? "
                              "AND finished_at IS NULL",
@@ -500,14 +543,23 @@ void Ledger::FinishRun(const RunRecord& run, bool resumed) {
 
 std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::string& stream,
                                           int partition, const std::string& worker,
-                                          const std::string& lease_until) {
+                                          double lease_seconds, bool respect_leases) {
+    // A distributed run's partition may be running under another worker: taken over only
+    // once its lease ran out on the server's clock.
+    const std::string others =
+        respect_leases ? " AND status <> 'failed' AND (status <> 'running' OR worker = ? OR lease_until < now())" : "";
+    std::vector<SqlValue> params{worker, LeaseUntilParam(lease_seconds), UtcTimestamp(), run_id, stream,
+                                 std::to_string(partition)};
+    if (respect_leases) {
+        params.emplace_back(worker);
+    }
     auto rows = store_->Query(
         fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
-                    "lease_until = ?, started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
-                    "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status <> 'committed' "
+                    "lease_until = {}, started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
+                    "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status <> 'committed'{} "
                     "RETURNING attempts",
-                    Table("partitions")),
-        {worker, lease_until, UtcTimestamp(), run_id, stream, std::to_string(partition)});
+                    Table("partitions"), LeaseUntilSql(), others),
+        params);
     if (rows.empty()) {
         return std::nullopt;
     }
@@ -538,12 +590,21 @@ std::vector<std::string> Ledger::UndoTokens(const std::string& run_id, const std
     return out;
 }
 
-void Ledger::RenewLeases(const std::string& run_id, const std::string& worker,
-                         const std::string& lease_until) {
-    store_->Exec(fmt::format("UPDATE {} SET lease_until = ? WHERE run_id = ? AND worker = ? AND "
+void Ledger::RenewLeases(const std::string& run_id, const std::string& worker, double lease_seconds) {
+    store_->Exec(fmt::format("UPDATE {} SET lease_until = {} WHERE run_id = ? AND worker = ? AND "
                              "status = 'running'",
-                             Table("partitions")),
-                 {lease_until, run_id, worker});
+                             Table("partitions"), LeaseUntilSql()),
+                 {LeaseUntilParam(lease_seconds), run_id, worker});
+}
+
+std::string Ledger::LeaseUntilSql() const {
+    // PostgreSQL: the server's clock, which every worker of a distributed run shares. SQLite
+    // ledgers are local files: this machine's clock is the only one.
+    return store_->postgres() ? "now() + make_interval(secs => ?::float8)" : "?";
+}
+
+SqlValue Ledger::LeaseUntilParam(double lease_seconds) const {
+    return store_->postgres() ? fmt::format("{}", lease_seconds) : UtcTimestamp(lease_seconds);
 }
 
 void Ledger::MarkFailed(const std::string& run_id, const std::string& stream, int partition,

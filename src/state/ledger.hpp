@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,34 @@ struct RunRecord {
     /// What the run reads and writes, per stream (JSON, secrets masked): a resume must not
     /// continue it with a job that now means other tables.
     std::string fingerprint;
+    /// A distributed run (`run --distributed`): workers on any host join it through the
+    /// ledger, claiming partitions and preparing and completing streams once (`streams`).
+    bool distributed = false;
+    /// A distributed run's job as workers read it (JSON: the job file's text, its --set
+    /// flags, its path and directory); `${VAR}`s stay unexpanded, so secrets stay out.
+    std::string spec;
+};
+
+/// A row of `streams` (distributed runs): each stream's target is prepared once before its
+/// first partition and completed (tenant rollback, publish) once after its last, under this
+/// row's lock, whichever worker gets there.
+struct StreamRecord {
+    std::string stream;
+    std::string status = "pending";  ///< pending | active | done
+    std::string outcome;             ///< done: succeeded | partial | failed | stopped | skipped
+    std::string error;
+    bool prepared = false;           ///< prepared before: a resume prepares it as resuming
+    std::string prepared_by;
+    std::string completed_by;
+};
+
+/// A distributed run's stream as its partitions in the ledger add up.
+struct StreamTally {
+    int64_t committed = 0;
+    int64_t failed = 0;
+    int64_t open = 0;  ///< pending or running
+    std::map<std::string, std::string> failed_tenants;  ///< tenant -> first error
+    std::vector<std::string> failed_partition_tenants;  ///< the tenant of each failed partition
 };
 
 /// How far a partition got: rows read from the source, rows written to the target (in its
@@ -95,6 +124,7 @@ struct PartitionRecord {
     /// What identifies the rows the committed partition wrote in its target (the sink's
     /// SinkWriter::UndoToken), so a failed tenant's rollback deletes exactly those.
     std::string undo;
+    int64_t estimated_rows = 0;      ///< the planner's estimate: claims take the largest first
 };
 
 /// A row of `checkpoints`: the incremental high-water mark of a stream (and tenant).
@@ -184,8 +214,10 @@ public:
     std::string UndoneByRestartSql(const std::string& run_id, const std::string& stream,
                                    const std::string& new_run) const;
 
-    /// Inserts a new run (status running) with its partitions, in one transaction.
-    void CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions);
+    /// Inserts a new run (status running) with its partitions, in one transaction; a
+    /// distributed run's `streams` rows too (pending).
+    void CreateRun(const RunRecord& run, const std::vector<PartitionRecord>& partitions,
+                   const std::vector<std::string>& streams = {});
     /// Adds pending partitions to a run (a resumed run's tenants that could not be planned
     /// before), in one transaction.
     void AddPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions);
@@ -218,14 +250,55 @@ public:
     /// The files the job's incremental: {files: ...} streams loaded, read like PeekCheckpoints.
     static std::vector<FileRecord> PeekLoadedFiles(const std::string& url, const std::string& job);
 
-    /// Claims a partition for `worker` until `lease_until`, counting an attempt; returns the
-    /// attempt number (the claim's fencing token), or nullopt when the partition is already
-    /// committed (an earlier attempt whose COMMIT reply was lost did commit it).
+    /// Claims a partition for `worker` for `lease_seconds` (on the server's clock, on
+    /// PostgreSQL), counting an attempt; returns the attempt number (the claim's fencing
+    /// token), or nullopt when the partition is already committed (an earlier attempt whose
+    /// COMMIT reply was lost did commit it). With `respect_leases` (distributed runs), also
+    /// nullopt when it failed or another worker holds it under a lease that has not run out.
     std::optional<int> ClaimPartition(const std::string& run_id, const std::string& stream, int partition,
-                                      const std::string& worker, const std::string& lease_until);
+                                      const std::string& worker, double lease_seconds,
+                                      bool respect_leases = false);
     /// Extends the leases of every partition `worker` is running.
-    void RenewLeases(const std::string& run_id, const std::string& worker,
-                     const std::string& lease_until);
+    void RenewLeases(const std::string& run_id, const std::string& worker, double lease_seconds);
+
+    // Distributed runs (PostgreSQL ledgers only; state/ledger_distributed.cpp).
+
+    /// Claims the largest partition of `streams` that is pending, or running under a lease
+    /// that ran out (its worker died, lost the network or was paused), for `worker`:
+    /// `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait for each other. nullopt
+    /// when there is none.
+    std::optional<PartitionClaim> ClaimNext(const std::string& run_id, const std::vector<std::string>& streams,
+                                            const std::string& worker, double lease_seconds);
+    /// The run's `streams` rows.
+    std::vector<StreamRecord> Streams(const std::string& run_id);
+    /// Whether any partition of the stream is still pending or running.
+    bool StreamHasOpenPartitions(const std::string& run_id, const std::string& stream);
+    /// The stream's partitions as they add up now.
+    StreamTally TallyStream(const std::string& run_id, const std::string& stream);
+    /// Begins a transaction on this ledger's connection and locks the stream's row (creating
+    /// it, pending, when a stream planned late has none); returns it. UpdateLockedStream
+    /// changes it; EndStreamLock commits (or rolls back) and releases the lock.
+    StreamRecord LockStream(const std::string& run_id, const std::string& stream);
+    void UpdateLockedStream(const std::string& run_id, const StreamRecord& record);
+    void EndStreamLock(bool commit);
+    /// A resumed distributed run: streams that did not succeed go back to pending, so the
+    /// first worker prepares them again as resuming (reconciling the target with the ledger)
+    /// and completes (publishes) them when their partitions are in.
+    void ReopenUnfinishedStreams(const std::string& run_id);
+    /// Distributed runs that are running and not asked to stop (of `job`, if given), oldest
+    /// first.
+    std::vector<RunRecord> OpenDistributedRuns(const std::string& job = "");
+    /// A worker joins a distributed run: one `invocations` row for it.
+    void JoinRun(const std::string& run_id, const std::string& owner);
+    /// A worker leaves a distributed run: its invocation's own counts (`run`, with its owner)
+    /// are recorded and its rows read and rejected added to the run's.
+    void LeaveRun(const RunRecord& run);
+    /// Ends a distributed run once, whichever worker gets there first: sets its status,
+    /// error and rows written (its committed partitions), and moves the incremental marks
+    /// and loaded files of a succeeded run in the same transaction. False when the run had
+    /// ended already.
+    bool CloseRun(const RunRecord& run, const std::vector<CheckpointRecord>& marks,
+                  const std::vector<FileRecord>& files);
     /// Gives a partition back (stopped before it committed): pending again, no lease.
     void Release(const std::string& run_id, const std::string& stream, int partition);
     void MarkFailed(const std::string& run_id, const std::string& stream, int partition,
@@ -278,6 +351,12 @@ public:
 
 private:
     void Migrate();
+    /// SQL for "lease_until" `lease_seconds` from now, and its parameter.
+    std::string LeaseUntilSql() const;
+    SqlValue LeaseUntilParam(double lease_seconds) const;
+    /// Sets the marks and records the files of FinishRunAdvancing; inside its transaction.
+    void AdvanceMarks(const std::string& job, const std::string& run_id, const std::vector<CheckpointRecord>& marks,
+                      const std::vector<FileRecord>& files);
     void AddColumnIfMissing(const char* table, const char* column, bool counter = false);
     /// Schema 6: checkpoints gain `tenant`, which joins their primary key.
     void AddCheckpointTenant();
@@ -285,6 +364,10 @@ private:
     void StartInvocation(const std::string& run_id, const std::string& owner);
     void InsertPartitions(const std::string& run_id, const std::vector<PartitionRecord>& partitions);
     static RunRecord ToRun(const SqlRow& row);
+    /// The columns ToRun reads, in its order (without schema 9's, for ledgers not migrated).
+    static const char* RunColumns(bool schema9 = true);
+    /// Records the end of `run.owner`'s invocation with its own counts.
+    void FinishInvocation(const RunRecord& run);
 
     std::unique_ptr<SqlStore> store_;
 };

@@ -56,19 +56,7 @@ void Ledger::FinishRunAdvancing(const RunRecord& run, bool resumed, const std::v
                                 const std::vector<FileRecord>& files) {
     store_->Exec(store_->postgres() ? "BEGIN" : "BEGIN IMMEDIATE");
     try {
-        for (CheckpointRecord mark : marks) {
-            mark.run_id = run.run_id;
-            SetCheckpoint(run.job, mark);
-        }
-        for (const FileRecord& file : files) {
-            store_->Exec(fmt::format("INSERT INTO {} (job, stream, path, size, mtime_ns, fingerprint, run_id, loaded_at) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, stream, path) DO UPDATE SET "
-                                     "size = excluded.size, mtime_ns = excluded.mtime_ns, fingerprint = "
-                                     "excluded.fingerprint, run_id = excluded.run_id, loaded_at = excluded.loaded_at",
-                                     Table("files")),
-                         {run.job, file.stream, file.path, std::to_string(file.size), std::to_string(file.mtime_ns),
-                          file.fingerprint, run.run_id, UtcTimestamp()});
-        }
+        AdvanceMarks(run.job, run.run_id, marks, files);
         FinishRun(run, resumed);
         store_->Exec("COMMIT");
     } catch (...) {
@@ -77,6 +65,23 @@ void Ledger::FinishRunAdvancing(const RunRecord& run, bool resumed, const std::v
         } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
         }
         throw;
+    }
+}
+
+void Ledger::AdvanceMarks(const std::string& job, const std::string& run_id,
+                          const std::vector<CheckpointRecord>& marks, const std::vector<FileRecord>& files) {
+    for (CheckpointRecord mark : marks) {
+        mark.run_id = run_id;
+        SetCheckpoint(job, mark);
+    }
+    for (const FileRecord& file : files) {
+        store_->Exec(fmt::format("INSERT INTO {} (job, stream, path, size, mtime_ns, fingerprint, run_id, loaded_at) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, stream, path) DO UPDATE SET "
+                                 "size = excluded.size, mtime_ns = excluded.mtime_ns, fingerprint = "
+                                 "excluded.fingerprint, run_id = excluded.run_id, loaded_at = excluded.loaded_at",
+                                 Table("files")),
+                     {job, file.stream, file.path, std::to_string(file.size), std::to_string(file.mtime_ns),
+                      file.fingerprint, run_id, UtcTimestamp()});
     }
 }
 

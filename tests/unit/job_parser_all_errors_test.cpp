@@ -61,7 +61,7 @@ TEST(JobParserAllErrors, EveryProblemInLineOrder) {
         At(kFiveTypos, 5, "workerz") +
             ": settings.workerz: unknown key; did you mean 'workers'? Allowed: workers, "
             "min_rows_for_parallel, chunk_rows, on_error, retry, max_rejects, rejects, state, "
-            "batch_rows, queue_batches, allow_rerun",
+            "batch_rows, queue_batches, allow_rerun, lease_seconds",
         At(kFiveTypos, 6, "on_error") +
             ": settings.on_error: unknown value 'stopp'; did you mean 'stop'? Allowed: stop, continue",
         At(kFiveTypos, 9, "chunk_rowz") +
@@ -133,7 +133,7 @@ TEST(JobParserAllErrors, OverridesAreReportedBeforeTheFile) {
                   "integer (bad rows per partition); got 'many'\n"
                   "jobs/t.yaml:2:12: settings.workerz: unknown key; did you mean 'workers'? Allowed: "
                   "workers, min_rows_for_parallel, chunk_rows, on_error, retry, max_rejects, rejects, "
-                  "state, batch_rows, queue_batches, allow_rerun");
+                  "state, batch_rows, queue_batches, allow_rerun, lease_seconds");
     }
 }
 

@@ -33,9 +33,9 @@ TEST(LedgerProgress, RunningPartitionsShowHowFarTheyGotUntilTheyEnd) {
     testing::TempDir dir;
     auto ledger = Ledger::Open("sqlite://" + dir / "state.db", "test");
     ledger->CreateRun(NewRun("r1", "host:1"), Partitions(3));
-    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)));
-    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 2, "host:1", UtcTimestamp(60)));
-    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 3, "host:2", UtcTimestamp(60)));
+    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 1, "host:1", 60));
+    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 2, "host:1", 60));
+    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 3, "host:2", 60));
 
     // Partition 3 belongs to another process: this one's report must not touch it.
     ledger->RecordProgress("r1", "host:1", {{"events", 1, {500, 400, 8000}}, {"events", 2, {70, 0, 900}},
@@ -63,7 +63,7 @@ TEST(LedgerProgress, RunningPartitionsShowHowFarTheyGotUntilTheyEnd) {
     EXPECT_EQ(ledger->Partitions("r1")[1].rows, 0);
     EXPECT_EQ(ledger->Partitions("r1")[1].rows_read, 70);
     // A new claim starts from zero.
-    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 2, "host:1", UtcTimestamp(60)));
+    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 2, "host:1", 60));
     EXPECT_EQ(ledger->Partitions("r1")[1].rows_read, 0);
     EXPECT_EQ(ledger->GetRun("r1")->rows_written, 590);
 }
@@ -73,12 +73,12 @@ TEST(LedgerProgress, EachInvocationOfAResumedRunIsRecorded) {
     auto ledger = Ledger::Open("sqlite://" + dir / "state.db", "test");
     ledger->CreateRun(NewRun("r1", "host:1"), Partitions(3));
     // Invocation 1 commits partition 1, then dies without a summary.
-    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)));
+    ASSERT_TRUE(ledger->ClaimPartition("r1", "events", 1, "host:1", 60));
     ledger->MarkCommitted({"r1", "events", 1, "host:1", 1}, {10, 10, 100}, {}, "");
     // Invocation 2 resumes, commits the other two and finishes.
     ledger->ResumeRun("r1", "host:2");
     for (int p : {2, 3}) {
-        ASSERT_TRUE(ledger->ClaimPartition("r1", "events", p, "host:2", UtcTimestamp(60)));
+        ASSERT_TRUE(ledger->ClaimPartition("r1", "events", p, "host:2", 60));
         ledger->MarkCommitted({"r1", "events", p, "host:2", 1}, {20, 19, 200}, {}, "");
     }
     RunRecord outcome = NewRun("r1", "host:2");

@@ -76,7 +76,7 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     EXPECT_EQ(unfinished->run_id, "r1");
     EXPECT_EQ(unfinished->status, "running");
 
-    EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)), std::optional<int>(1));
+    EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", 60), std::optional<int>(1));
     auto parts = ledger->Partitions("r1");
     ASSERT_EQ(parts.size(), 2u);
     EXPECT_EQ(parts[0].status, "running");
@@ -97,7 +97,7 @@ TEST(Ledger, RunLifecycleOnSqlite) {
     const CommitMark mark = ledger->CommitMarkFor({"r1", "events", 1, "host:1", 1}, {42, 41, 900}, {bad}, "pg-xid:7");
     again->ExecScript(mark.fenced_update + ";" + mark.rejects);
     // Committed: no second claim (a retry after a lost COMMIT reply finds it done).
-    EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", UtcTimestamp(60)), std::nullopt);
+    EXPECT_EQ(ledger->ClaimPartition("r1", "events", 1, "host:1", 60), std::nullopt);
     ledger->MarkFailed("r1", "events", 2, "boom");
     parts = ledger->Partitions("r1");
     EXPECT_EQ(parts[0].status, "committed");

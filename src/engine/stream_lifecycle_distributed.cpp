@@ -1,0 +1,266 @@
+// StreamLifecycle in a distributed run: many processes work on one run, and each stream's
+// target is prepared once before its first partition and completed once after its last,
+// under the stream's row lock in the ledger (`streams`), by whichever process gets there.
+// The others join a prepared stream (attaching to what it made) and adopt a completed one's
+// outcome, so that streams waiting on it can start everywhere.
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/stream_lifecycle.hpp"
+#include "engine/stream_prepare.hpp"
+#include "engine/tenant_streams.hpp"
+#include "engine/worker_ledger.hpp"
+
+namespace sluice {
+
+namespace {
+
+std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
+    return Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/stream-gate");
+}
+
+Error AsError(const std::exception_ptr& failure, const std::string& stream) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (Error& e) {
+        e.context().stream = stream;
+        return e;
+    } catch (const std::exception& e) {
+        Error wrapped(ErrorKind::kInternal, e.what());
+        wrapped.context().stream = stream;
+        return wrapped;
+    }
+}
+
+}  // namespace
+
+void StreamLifecycle::ActivateShared(size_t index) {
+    StreamState& st = streams_[index];
+    StreamPlan& sp = *st.plan;
+    const RunOptions& options = run_.options;
+    st.counters->started_ns = run_.tracker.NowNs();
+    std::unique_ptr<Ledger> gate;
+    StreamRecord record;
+    try {
+        gate = OpenGate(run_);
+        record = gate->LockStream(options.run_id, sp.spec.name);
+    } catch (Error& e) {
+        e.context().stream = sp.spec.name;
+        std::lock_guard lock(run_.mu);
+        FailStreamLocked(st, e);  // this process cannot reach the ledger: it cannot work on it
+        return;
+    }
+    if (record.status == "done") {
+        gate->EndStreamLock(true);
+        AdoptOutcome(st, record, *gate);
+        return;
+    }
+    const StreamEntry entry = record.status == "active" ? StreamEntry::kJoin
+                              : record.prepared         ? StreamEntry::kResume
+                                                        : StreamEntry::kNew;
+    try {
+        if (PlansWhenReady(sp)) {
+            PlanNow(index);  // the first process records the partitions; the others adopt them
+        }
+        PrepareStream(run_, st, entry);
+        if (entry != StreamEntry::kJoin) {
+            FailBlockedPartitions(st);
+            record.status = "active";
+            record.prepared = true;
+            record.prepared_by = options.worker;
+            gate->UpdateLockedStream(options.run_id, record);
+        }
+        gate->EndStreamLock(true);
+    } catch (...) {
+        const Error e = AsError(std::current_exception(), sp.spec.name);
+        if (entry == StreamEntry::kJoin) {
+            gate->EndStreamLock(false);  // only this process cannot load it; the others go on
+        } else {
+            // Nobody can load a stream whose target could not be prepared: done, failed.
+            try {
+                record.status = "done";
+                record.outcome = "failed";
+                record.error = e.Describe();
+                record.completed_by = options.worker;
+                gate->UpdateLockedStream(options.run_id, record);
+                gate->EndStreamLock(true);
+            } catch (const Error&) {
+                gate->EndStreamLock(false);  // the next process to come tries again
+            }
+            if (!options.continue_on_error) {
+                StopEveryWorker();
+            }
+        }
+        std::lock_guard lock(run_.mu);
+        st.prepare_failed = entry != StreamEntry::kJoin;
+        FailStreamLocked(st, e);
+        return;
+    }
+    {
+        std::lock_guard lock(run_.mu);
+        st.loading = true;
+    }
+    run_.reporter.Event({{"event", "stream_started"},
+                         {"stream", sp.spec.name},
+                         {"partitions", sp.partitions.size()},
+                         {"passthrough", st.summary.passthrough},
+                         {"entry", entry == StreamEntry::kJoin     ? "joined"
+                                   : entry == StreamEntry::kResume ? "resumed"
+                                                                   : "prepared"}});
+}
+
+void StreamLifecycle::FailBlockedPartitions(StreamState& st) {
+    const StreamPlan& sp = *st.plan;
+    WorkerLedger ledger(run_.options, run_.job, 0);
+    for (const PartitionPlan& p : sp.partitions) {
+        if (p.committed) {
+            continue;
+        }
+        if (std::string why = WhyPartitionBlocked(sp, p, st.blocked_tenants); !why.empty()) {
+            Error e(ErrorKind::kData, why);
+            e.context() = {sp.spec.name, std::to_string(p.id), p.slice.tenant};
+            ledger.RecordFailure(sp.spec.name, p, e);
+        }
+    }
+}
+
+void StreamLifecycle::AdoptOutcome(StreamState& st, const StreamRecord& record, Ledger& ledger) {
+    const StreamTally tally = ledger.TallyStream(run_.options.run_id, st.plan->spec.name);
+    std::lock_guard lock(run_.mu);
+    if (st.phase == StreamPhase::kDone) {
+        return;
+    }
+    st.phase = StreamPhase::kDone;
+    st.loading = false;
+    st.summary.status = record.outcome.empty() ? "failed" : record.outcome;
+    if (st.summary.error.empty()) {
+        st.summary.error = record.error;
+    }
+    st.summary.partitions_committed = tally.committed;
+    st.summary.partitions_failed = tally.failed;
+    st.summary.failed_tenants.insert(tally.failed_tenants.begin(), tally.failed_tenants.end());
+    // Failed with nothing loaded or failed: its target could not be prepared (or planned).
+    st.prepare_failed = record.outcome == "failed" && tally.committed == 0 && tally.failed == 0;
+    st.counters->finished_ns = run_.tracker.NowNs();
+    run_.reporter.Event({{"event", "stream_finished"},
+                         {"stream", st.plan->spec.name},
+                         {"status", st.summary.status},
+                         {"completed_by", record.completed_by},
+                         {"rows_written", st.counters->rows_written.load()}});
+}
+
+void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
+    StreamState& st = streams_[index];
+    const std::string& name = st.plan->spec.name;
+    const std::string& run_id = run_.options.run_id;
+    {
+        std::lock_guard lock(run_.mu);
+        if (st.phase != StreamPhase::kActive || !st.loading) {
+            return;
+        }
+    }
+    if (ledger.StreamHasOpenPartitions(run_id, name)) {
+        return;  // the cheap look, without a lock: most partitions end with others still open
+    }
+    std::unique_ptr<Ledger> gate = OpenGate(run_);
+    StreamRecord record = gate->LockStream(run_id, name);
+    if (record.status == "done") {
+        gate->EndStreamLock(true);
+        AdoptOutcome(st, record, *gate);
+        return;
+    }
+    if (record.status != "active" || gate->StreamHasOpenPartitions(run_id, name)) {
+        gate->EndStreamLock(true);
+        return;
+    }
+    const StreamTally tally = gate->TallyStream(run_id, name);
+    {
+        std::lock_guard lock(run_.mu);
+        st.summary.partitions_committed = tally.committed;
+        st.summary.partitions_failed = tally.failed;
+        st.summary.failed_tenants.insert(tally.failed_tenants.begin(), tally.failed_tenants.end());
+        st.failed_partition_tenants = tally.failed_partition_tenants;
+    }
+    // Publishes (or keeps the old table) while holding the row lock: a process that dies here
+    // releases it with its connection, and the stream, still active, is completed by another.
+    CompleteStream(st);
+    {
+        std::lock_guard lock(run_.mu);
+        record.status = "done";
+        record.outcome = st.summary.status;
+        record.error = st.summary.error;
+        record.completed_by = run_.options.worker;
+        st.loading = false;
+    }
+    gate->UpdateLockedStream(run_id, record);
+    gate->EndStreamLock(true);
+}
+
+void StreamLifecycle::SyncWithLedger(Ledger& ledger) {
+    std::unique_lock sync(sync_mu_, std::try_to_lock);
+    if (!sync.owns_lock()) {
+        return;  // another worker thread of this process is at it
+    }
+    for (const StreamRecord& record : ledger.Streams(run_.options.run_id)) {
+        if (record.status != "done") {
+            continue;
+        }
+        for (StreamState& st : streams_) {
+            if (st.plan->spec.name == record.stream) {
+                AdoptOutcome(st, record, ledger);
+            }
+        }
+    }
+    for (size_t i = 0; i < streams_.size(); ++i) {
+        CompleteIfDone(i, ledger);
+    }
+    ActivateReady();
+}
+
+std::vector<std::string> StreamLifecycle::LoadingStreams() {
+    std::lock_guard lock(run_.mu);
+    std::vector<std::string> names;
+    for (const StreamState& st : streams_) {
+        if (st.phase == StreamPhase::kActive && st.loading) {
+            names.push_back(st.plan->spec.name);
+        }
+    }
+    return names;
+}
+
+std::optional<Task> StreamLifecycle::TaskFor(const PartitionClaim& claim) {
+    std::lock_guard lock(run_.mu);
+    for (size_t i = 0; i < streams_.size(); ++i) {
+        if (streams_[i].plan->spec.name != claim.stream) {
+            continue;
+        }
+        for (const PartitionPlan& p : streams_[i].plan->partitions) {
+            if (p.id == claim.partition) {
+                return Task{i, &p, claim.attempt};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+bool StreamLifecycle::AllDone() {
+    std::lock_guard lock(run_.mu);
+    for (const StreamState& st : streams_) {
+        if (st.phase != StreamPhase::kDone) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void StreamLifecycle::StopEveryWorker() {
+    try {
+        OpenGate(run_)->RequestStop(run_.options.run_id);
+    } catch (const Error&) {  // NOLINT(bugprone-empty-catch): the others go on; the failure is in the ledger
+    }
+}
+
+}  // namespace sluice

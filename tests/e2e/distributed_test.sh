@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Distributed runs: `sluice run --distributed --no-work` records a run in a shared PostgreSQL
+# ledger, and `sluice worker` processes load it together. Four workers on one job, with
+# workers killed (SIGKILL) and paused past their lease (SIGSTOP) at random moments and
+# replaced, as a Kubernetes Job would: the targets equal the source exactly every time
+# (count + ordered md5), the rows earlier runs left in the append target are untouched, and
+# the replace target is published once, whole. Then: a worker whose lease was taken over
+# cannot commit (fencing); a stop reaches every worker; bad set-ups are refused clearly.
+# More trials: SLUICE_DIST_TRIALS (make soak).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pg_lib.sh"
+psql_db postgres -c "CREATE DATABASE src" -c "CREATE DATABASE dst" -c "CREATE DATABASE led"
+tenants="t1 t2 t3 t4"
+for t in $tenants; do
+  n=$(( 20000 + ${t#t} * 7000 ))
+  psql_db src <<SQL
+CREATE SCHEMA $t;
+-- Tenants differ: t2 has its columns in another order, t3 lacks "note", t4 has an extra one.
+CREATE TABLE $t.events AS SELECT g AS id, g % 97 AS kind, md5('$t' || g) AS note,
+  (g * 1.25)::numeric(12,2) AS amount FROM generate_series(1, $n) g;
+SQL
+done
+psql_db src -c "ALTER TABLE t2.events RENAME TO e0; CREATE TABLE t2.events AS SELECT amount, note, kind, id FROM t2.e0; DROP TABLE t2.e0" \
+  -c "ALTER TABLE t3.events DROP COLUMN note" -c "ALTER TABLE t4.events ADD COLUMN extra text DEFAULT 'x'"
+for t in $tenants; do psql_db src -c "ALTER TABLE $t.events ADD PRIMARY KEY (id); ANALYZE $t.events"; done
+psql_db src <<'SQL'
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text, balance numeric(14,2), opened date);
+INSERT INTO accounts SELECT g, 'acct ' || g, (g % 1000) * 3.5, date '2020-01-01' + g % 1500 FROM generate_series(1, 120000) g;
+ANALYZE accounts;
+SQL
+# The append target already holds rows of earlier loads (negative ids): they must stay.
+psql_db dst <<'SQL'
+CREATE TABLE events (tenant text NOT NULL, id bigint NOT NULL, kind int, note text, amount numeric(12,2),
+  PRIMARY KEY (tenant, id));
+INSERT INTO events SELECT 't' || (1 + g % 4), -g, 0, 'earlier', 0 FROM generate_series(1, 500) g;
+SQL
+earlier=$(table_digest dst "events WHERE id < 0" "tenant, id")
+union=""
+for t in $tenants; do
+  note=note; [ "$t" = t3 ] && note="NULL::text"
+  union+="${union:+ UNION ALL }SELECT '$t'::text AS tenant, id::bigint, kind::int, $note AS note, amount FROM $t.events"
+done
+expected_events=$(psql_db src -c "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY tenant, id)) FROM ($union) t")
+expected_accounts=$(table_digest src accounts id)
+
+mkdir -p "$WORK/job"
+cat > "$WORK/job/job.yaml" <<YAML
+version: 1
+name: dist
+connections: {src: "$PG_BASE/src", dst: "$PG_BASE/dst"}
+streams:
+  - name: events
+    source: {connection: src, table: events, partition: {strategy: key_range, column: id, chunk_rows: 4000}}
+    tenants: {schemas: [t1, t2, t3, t4], as_column: tenant}
+    target: {connection: dst, table: public.events}
+  - name: accounts
+    source: {connection: src, table: public.accounts, partition: {strategy: key_range, column: id, chunk_rows: 6000}}
+    target: {connection: dst, table: public.accounts, mode: replace}
+settings: {workers: 2, lease_seconds: 4}
+YAML
+LEDGER="$PG_BASE/led"
+run_status() { psql_db led -c "SELECT status FROM sluice.runs WHERE run_id = '$1'"; }
+latest_run() { psql_db led -c "SELECT run_id FROM sluice.runs ORDER BY started_at DESC LIMIT 1"; }
+start_worker() {  # NAME: a worker in the background; its pid in $WORK/NAME.pid
+  "$SLUICE" worker --state "$LEDGER" --job dist --slots 2 --wait 5 --progress none \
+    >"$WORK/$1.out" 2>"$WORK/$1.err" &
+  echo $! > "$WORK/$1.pid"
+}
+alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
+
+# A run recorded for workers only, and nothing loaded until they come.
+reset_targets() { psql_db dst -c "DELETE FROM events WHERE id > 0"; }
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+grep -q "$run" "$WORK/out" && pass "--no-work records run $run for the workers" || fail "no run id printed: $(cat "$WORK/out")"
+[ "$(psql_db dst -c "SELECT count(*) FROM events WHERE id > 0")" = 0 ] && pass "nothing loads before a worker comes" \
+  || fail "rows loaded without workers"
+for w in 1 2 3 4; do start_worker "w$w"; done
+for w in 1 2 3 4; do wait "$(cat "$WORK/w$w.pid")" || fail "worker w$w exited $?"; done
+[ "$(run_status "$run")" = succeeded ] && pass "four workers finished the run" || fail "run is $(run_status "$run")"
+[ "$(table_digest dst "events WHERE id > 0" "tenant, id")" = "$expected_events" ] && pass "events exact (tenants differing in columns)" \
+  || fail "events differ: $(table_digest dst "events WHERE id > 0" "tenant, id") != $expected_events"
+[ "$(table_digest dst "events WHERE id < 0" "tenant, id")" = "$earlier" ] && pass "earlier rows untouched" || fail "earlier rows changed"
+[ "$(table_digest dst accounts id)" = "$expected_accounts" ] && pass "accounts replaced exactly" || fail "accounts differ"
+workers=$(psql_db led -c "SELECT count(DISTINCT worker) FROM sluice.partitions WHERE run_id = '$run'")
+[ "$workers" -ge 2 ] && pass "$workers workers committed partitions" || fail "only $workers worker(s) loaded"
+[ "$(psql_db led -c "SELECT count(*) FROM sluice.streams WHERE run_id = '$run' AND status = 'done' AND outcome = 'succeeded'")" = 2 ] \
+  && pass "each stream completed once" || fail "streams: $(psql_db led -c "SELECT * FROM sluice.streams")"
+expect_exit 0 "$SLUICE" status "$run" --state "$LEDGER"
+grep -q "completed by" "$WORK/out" && grep -qE "committed +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[^ ]+ +[^ ]+:[0-9]+" "$WORK/out" \
+  && pass "status names the workers" || fail "status: $(head -12 "$WORK/out")"
+
+# Chaos: workers killed or paused past their lease at random moments, and replaced.
+trials=${SLUICE_DIST_TRIALS:-3}
+for trial in $(seq 1 "$trials"); do
+  reset_targets
+  expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state "$LEDGER" --yes
+  run=$(latest_run)
+  for w in 1 2 3 4; do start_worker "t${trial}w$w"; done
+  next=5 faults=""
+  for round in 1 2 3; do
+    sleep "0.$(( RANDOM % 9 + 1 ))"
+    victim=$(( RANDOM % 4 + 1 ))
+    pid=$(cat "$WORK/t${trial}w$victim.pid")
+    alive "$pid" || continue
+    if [ $(( RANDOM % 2 )) = 0 ]; then
+      kill -9 "$pid"; faults+=" kill"
+    else
+      # Paused past its lease: its partitions are taken over; woken later, it must not commit.
+      kill -STOP "$pid"; faults+=" pause"
+      ( sleep 6; kill -CONT "$pid" 2>/dev/null ) &
+    fi
+    start_worker "t${trial}w$next"
+    cp "$WORK/t${trial}w$next.pid" "$WORK/t${trial}w$victim.pid"; next=$((next + 1))
+  done
+  for _ in $(seq 1 600); do
+    s=$(run_status "$run"); [ "$s" != running ] && break; sleep 0.1
+  done
+  sleep 7  # paused workers wake and end (their commits fenced off)
+  [ "$(run_status "$run")" = succeeded ] || fail "trial $trial: run is $(run_status "$run") (faults:$faults)"
+  got=$(table_digest dst "events WHERE id > 0" "tenant, id")
+  [ "$got" = "$expected_events" ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
+    && [ "$(table_digest dst "events WHERE id < 0" "tenant, id")" = "$earlier" ] \
+    && pass "trial $trial (faults:$faults): both targets exact, earlier rows untouched" \
+    || fail "trial $trial (faults:$faults): events '$got' != '$expected_events' or accounts differ"
+done
+pkill -f "worker --state $LEDGER" 2>/dev/null || true
+
+# Fencing: a worker paused with a partition claimed loses it when its lease runs out; the
+# partition is loaded by another, and the paused one, woken, cannot commit it.
+reset_targets
+sed 's/chunk_rows: 6000/chunk_rows: 40000/' "$WORK/job/job.yaml" > "$WORK/job/fence.yaml"
+expect_exit 0 "$SLUICE" run "$WORK/job/fence.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+"$SLUICE" worker --state "$LEDGER" --slots 1 --wait 5 --progress json >"$WORK/slow.out" 2>"$WORK/slow.err" &
+slow=$!
+for _ in $(seq 1 500); do
+  claimed=$(psql_db led -c "SELECT partition_id FROM sluice.partitions WHERE run_id = '$run' AND status = 'running' AND worker LIKE '%:$slow' LIMIT 1")
+  [ -n "$claimed" ] && break; sleep 0.01
+done
+kill -STOP "$slow"
+[ -n "$claimed" ] && pass "paused worker $slow holding a partition" || fail "worker never claimed a partition"
+sleep 5  # past its 4 s lease
+start_worker fast
+wait "$(cat "$WORK/fast.pid")" || fail "second worker exited $?"
+kill -CONT "$slow"; wait "$slow" || fail "paused worker exited $? after waking"
+[ "$(run_status "$run")" = succeeded ] && pass "the run succeeded without the paused worker" || fail "run is $(run_status "$run")"
+[ "$(table_digest dst "events WHERE id > 0" "tenant, id")" = "$expected_events" ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
+  && pass "fencing: targets exact after the paused worker woke" || fail "fencing: targets differ"
+if [ -n "$claimed" ]; then
+  attempts=$(psql_db led -c "SELECT attempts || ' ' || worker FROM sluice.partitions WHERE run_id = '$run' AND status = 'committed' AND worker NOT LIKE '%:$slow' AND attempts > 1 LIMIT 1")
+  [ -n "$attempts" ] && pass "a partition of the paused worker was taken over (attempts, worker: $attempts)" \
+    || fail "no partition was taken over"
+fi
+
+# A stop reaches every worker within a couple of seconds.
+reset_targets
+sed 's/chunk_rows: 4000/chunk_rows: 1000/' "$WORK/job/job.yaml" > "$WORK/job/stop.yaml"
+expect_exit 0 "$SLUICE" run "$WORK/job/stop.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+for w in 1 2 3; do start_worker "s$w"; done
+for _ in $(seq 1 300); do
+  [ "$(psql_db led -c "SELECT count(*) FROM sluice.partitions WHERE run_id = '$run' AND status = 'committed'")" -ge 3 ] && break
+  sleep 0.02
+done
+expect_exit 0 "$SLUICE" stop "$run" --state "$LEDGER"
+stopped_at=$(date +%s%N)
+for w in 1 2 3; do wait "$(cat "$WORK/s$w.pid")" || true; done
+ms=$(( ($(date +%s%N) - stopped_at) / 1000000 ))
+[ "$ms" -lt 4000 ] && pass "stop ended all three workers in $ms ms" || fail "workers took $ms ms to stop"
+[ "$(run_status "$run")" = stopped ] && pass "the run is stopped" || fail "run is $(run_status "$run")"
+expect_exit 0 "$SLUICE" run "$WORK/job/stop.yaml" --resume --state "$LEDGER" --progress none
+[ "$(run_status "$run")" = succeeded ] && [ "$(table_digest dst "events WHERE id > 0" "tenant, id")" = "$expected_events" ] \
+  && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] && pass "--resume of the stopped distributed run is exact" \
+  || fail "resume: run $(run_status "$run"), targets differ"
+
+# Refusals: a SQLite ledger, --no-work alone, a worker whose environment lacks the job's variable.
+expect_exit 2 "$SLUICE" run "$WORK/job/job.yaml" --distributed --state "sqlite://$WORK/l.db"
+grep -q "not PostgreSQL" "$WORK/err" && pass "a SQLite ledger is refused for --distributed" || fail "$(cat "$WORK/err")"
+expect_exit 2 "$SLUICE" run "$WORK/job/job.yaml" --no-work
+grep -q "needs --distributed" "$WORK/err" && pass "--no-work alone is refused" || fail "$(cat "$WORK/err")"
+sed "s|\"$PG_BASE/src\"|\"\${SRC_URL}\"|" "$WORK/job/job.yaml" > "$WORK/job/env.yaml"
+reset_targets
+SRC_URL="$PG_BASE/src" expect_exit 0 "$SLUICE" run "$WORK/job/env.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+psql_db led -c "SELECT spec FROM sluice.runs WHERE run_id = '$run'" | grep -q 'SRC_URL' \
+  && ! psql_db led -c "SELECT spec FROM sluice.runs WHERE run_id = '$run'" | grep -q "$PGPASSWORD@127.0.0.1:$PGPORT/src" \
+  && pass "the recorded job keeps \${SRC_URL} unexpanded" || fail "spec: $(psql_db led -c "SELECT spec FROM sluice.runs WHERE run_id = '$run'")"
+expect_exit 2 "$SLUICE" worker --state "$LEDGER" --job dist --wait 0
+grep -q "SRC_URL" "$WORK/err" && pass "a worker without the job's variable says which" || fail "$(cat "$WORK/err")"
+SRC_URL="$PG_BASE/src" expect_exit 0 "$SLUICE" worker --state "$LEDGER" --job dist --wait 0 --progress none
+[ "$(run_status "$run")" = succeeded ] && pass "a worker with it finishes the run" || fail "run is $(run_status "$run")"
+finish
