@@ -68,7 +68,8 @@ test-unit: build
 bench: build
 	bench/run
 
-# The kill -9 / resume trials and the randomized fault test (tests/e2e/fault_soak_test.sh), many
+# The kill -9 / resume trials, the distributed workers' kill/pause trials and the randomized
+# fault test (tests/e2e/fault_soak_test.sh), many
 # more trials than `make test` runs (SOAK_TRIALS each). Replay one fault trial with
 # SLUICE_SOAK_SEED=<seed it printed> SLUICE_SOAK_TRIALS=1.
 SOAK_TRIALS ?= 50
@@ -76,6 +77,7 @@ soak: build
 	cd $(BUILD) && SLUICE_CRASH_TRIALS=$(SOAK_TRIALS) ctest --output-on-failure -R 'crash_resume'
 	SLUICE_SOAK_TRIALS=$(SOAK_TRIALS) SLUICE_SOAK_SEED=$${SLUICE_SOAK_SEED:-$$(( $$(date +%s) % 1000000 ))} \
 	  bash tests/e2e/fault_soak_test.sh $(BUILD)/sluice $(CURDIR)
+	SLUICE_DIST_TRIALS=$$(( $(SOAK_TRIALS) / 2 )) bash tests/e2e/distributed_test.sh $(BUILD)/sluice $(CURDIR)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz

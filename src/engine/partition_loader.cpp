@@ -111,9 +111,9 @@ void PartitionLoader::RunTask(const Task& task) {
                                               options.distributed);
                 if (!claimed && options.distributed) {
                     const std::optional<PartitionRecord> now = led->GetPartition(options.run_id, stream, p.id);
-                    if (!now || now->status != "committed") {
+                    if (!now || now->status != "committed" || now->worker != options.worker) {
                         // Another worker took it over while this one waited to retry (its lease
-                        // ran out), or it failed there: it is theirs now.
+                        // ran out), and failed or committed it there: it is theirs to count.
                         streams_.FailPartition(st, p, Error(ErrorKind::kCancelled, "taken over by another worker"));
                         return;
                     }
@@ -178,6 +178,18 @@ void PartitionLoader::RunTask(const Task& task) {
             e.context().stream = stream;
             e.context().partition = std::to_string(p.id);
             e.context().tenant = p.slice.tenant;
+            // With marks in the target, an attempt that lost its claim still commits when it
+            // gets there first (its mark is the first): this one then fails, on a unique key
+            // or otherwise. The partition is in; it is not a failure.
+            if (st.marks && options.distributed && !e.IsTransient()) {
+                try {
+                    if (Ledger* led = ledger_.Get(); led != nullptr && AdoptTargetMark(st, *led, p, attempt)) {
+                        writers_.erase(task.stream);
+                        return;
+                    }
+                } catch (const Error&) {  // NOLINT(bugprone-empty-catch): unknown; handled as the failure it looks like
+                }
+            }
             const bool can_bisect = writers_[task.stream] != nullptr &&
                                     writers_[task.stream]->SupportsIsolatedWrites();
             writers_.erase(task.stream);  // a failed connection must not serve the next try
