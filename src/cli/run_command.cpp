@@ -90,7 +90,8 @@ void RegisterRun(CLI::App& app, int& exit_code) {
     cmd->add_option("JOB", state->job, "Job file (YAML)");
     AddRunFlags(*cmd, state->flags);
     cmd->add_option("--state", state->flags.state,
-                    "The run ledger's URL (settings.state): a postgresql:// URL for --distributed");
+                    "The run ledger's URL (settings.state): a postgresql:// URL for --distributed")
+        ->envname("SLUICE_STATE");
     cmd->add_flag("--distributed", state->flags.distributed,
                   "Record the run so that `sluice worker` processes on any host join it through the "
                   "PostgreSQL ledger; this process works on it too unless --no-work");

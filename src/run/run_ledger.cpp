@@ -328,6 +328,15 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
             ledger.AddPartitions(start.run_id, added);
         }
         ledger.ResumeRun(start.run_id, me);
+        if (flags.distributed && !unfinished->distributed) {
+            // Resumed for workers: they read the job from the run and claim from the ledger.
+            std::vector<std::string> streams;
+            for (const StreamPlan& stream : plan.streams) {
+                streams.push_back(stream.spec.name);
+            }
+            ledger.MakeDistributed(start.run_id, flags.job_spec, streams);
+            unfinished->distributed = true;
+        }
         start.distributed = unfinished->distributed;
         if (start.distributed) {
             ledger.ReopenUnfinishedStreams(start.run_id);

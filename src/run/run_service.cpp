@@ -114,6 +114,26 @@ std::string StreamsTargeting(const JobSpec& job, const std::string& url) {
     return names;
 }
 
+/// `sluice run --distributed --resume` while workers hold the run: this process joins them
+/// as one more worker (with --no-work: leaves it to them).
+RunOutcome JoinLiveRun(const JobSpec& job, Plan& plan, const RunRecord& live, const RunInputs& inputs, Ledger& ledger,
+                       std::unique_ptr<JobLock> shared, const RunFlags& flags, RunObserver& observer,
+                       RunControl& control) {
+    RunOutcome outcome;
+    std::fprintf(stderr, "sluice: run %s is being worked on by workers; %s\n", live.run_id.c_str(),
+                 flags.no_work ? "leaving it to them" : "joining them");
+    if (flags.no_work) {
+        outcome.queued = true;
+        outcome.start.run_id = live.run_id;
+        outcome.start.distributed = true;
+        return outcome;
+    }
+    const RunStart start = JoinDistributedRun(ledger, live, job, plan);
+    outcome = RunStarted(job, plan, start, inputs, ledger, observer, control);
+    shared.reset();  // held until this process's share is recorded
+    return outcome;
+}
+
 }  // namespace
 
 void ApplyFlags(const RunFlags& flags, JobSpec& job) {
@@ -178,6 +198,22 @@ RunOutcome ExecuteRun(JobSpec job, const RunFlags& flags, RunObserver& observer,
     std::unique_ptr<Ledger> ledger;     // kept to record the outcome: one connection less
     try {
         ledger = Ledger::Open(state_url, "sluice/" + job.name + "/ledger");
+        if (flags.distributed && flags.resume) {
+            // Workers are on the job's unfinished distributed run right now (they hold the
+            // job's lock shared): a --resume joins them (a coordinator retried by its
+            // scheduler), or with --no-work leaves the run to them.
+            if (std::optional<RunRecord> live = ledger->FindUnfinished(job.name);
+                live && live->distributed && live->status == "running" && (flags.resume_run.empty() || flags.resume_run == live->run_id)) {
+                // Exclusive fails while anyone holds it; shared then succeeds only when those
+                // are workers, not a start or restart.
+                if (!JobLock::TryAcquire(state_url, job.name)) {
+                    if (std::unique_ptr<JobLock> shared = JobLock::TryAcquireShared(state_url, job.name)) {
+                        return JoinLiveRun(job, plan, *live, RunInputs{state_url, marks, loaded, workers}, *ledger,
+                                           std::move(shared), flags, observer, control);
+                    }
+                }
+            }
+        }
         job_lock = TakeJobLock(*ledger, state_url, job, flags);
         start = StartRun(*ledger, job, plan, flags);
     } catch (Error& e) {

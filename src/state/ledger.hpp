@@ -281,6 +281,9 @@ public:
     StreamRecord LockStream(const std::string& run_id, const std::string& stream);
     void UpdateLockedStream(const std::string& run_id, const StreamRecord& record);
     void EndStreamLock(bool commit);
+    /// Turns a run started without --distributed into a distributed one (`run --distributed
+    /// --resume`): it records the job for workers and gets its `streams` rows (pending).
+    void MakeDistributed(const std::string& run_id, const std::string& spec, const std::vector<std::string>& streams);
     /// A resumed distributed run: streams that did not succeed go back to pending, so the
     /// first worker prepares them again as resuming (reconciling the target with the ledger)
     /// and completes (publishes) them when their partitions are in.

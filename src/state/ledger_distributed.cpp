@@ -151,6 +151,25 @@ void Ledger::EndStreamLock(bool commit) {
     }
 }
 
+void Ledger::MakeDistributed(const std::string& run_id, const std::string& spec,
+                             const std::vector<std::string>& streams) {
+    store_->Exec("BEGIN");
+    try {
+        store_->Exec(fmt::format("UPDATE {} SET distributed = 1, spec = ? WHERE run_id = ?", Table("runs")),
+                     {spec, run_id});
+        for (const std::string& stream : streams) {
+            store_->Exec(fmt::format("INSERT INTO {} (run_id, stream, status, updated_at) VALUES (?, ?, 'pending', ?) "
+                                     "ON CONFLICT (run_id, stream) DO NOTHING",
+                                     Table("streams")),
+                         {run_id, stream, UtcTimestamp()});
+        }
+        store_->Exec("COMMIT");
+    } catch (...) {
+        EndStreamLock(false);
+        throw;
+    }
+}
+
 void Ledger::ReopenUnfinishedStreams(const std::string& run_id) {
     store_->Exec(fmt::format("UPDATE {} SET status = 'pending', outcome = NULL, error = NULL, updated_at = ? "
                              "WHERE run_id = ? AND NOT (status = 'done' AND outcome = 'succeeded')",

@@ -91,6 +91,25 @@ expect_exit 0 "$SLUICE" status "$run" --state "$LEDGER"
 grep -q "completed by" "$WORK/out" && grep -qE "committed +[0-9]+ .* [^ ]+:[0-9]+ *$" "$WORK/out" \
   && pass "status names the workers" || fail "status: $(head -12 "$WORK/out")"
 
+# A coordinator retried by its scheduler (`run --distributed --resume`) joins the workers of the
+# live run instead of refusing or starting a second one; with --no-work it leaves it to them.
+reset_targets
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+start_worker j1
+for _ in $(seq 1 300); do
+  [ -n "$(psql_db led -c "SELECT 1 FROM sluice.partitions WHERE run_id = '$run' AND status <> 'pending' LIMIT 1")" ] && break
+  sleep 0.02
+done
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --resume --state "$LEDGER"
+grep -q "leaving it to them" "$WORK/err" && [ "$(latest_run)" = "$run" ] && pass "--no-work --resume leaves the live run to its workers" \
+  || fail "--no-work --resume: $(cat "$WORK/err")"
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --resume --state "$LEDGER" --progress none
+wait "$(cat "$WORK/j1.pid")" || fail "worker j1 exited $?"
+grep -q "joining them" "$WORK/err" && [ "$(run_status "$run")" = succeeded ] \
+  && [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] \
+  && pass "--distributed --resume joined the live run; exact" || fail "join: run $(run_status "$run"): $(cat "$WORK/err")"
+
 # Chaos: workers killed or paused past their lease at random moments, and replaced. Odd
 # trials keep the ledger in its own database (partition marks in the target, committed with
 # the rows); even ones in the target, where the commit mark is the fenced ledger update.

@@ -106,7 +106,7 @@ source:
 target: {connection: "sqlite://out.db", table: t, mode: upsret}
 YAML
 cat > "$WORK/want" <<'TXT'
-sluice: error: typos.yaml:4:3: settings.workerz: unknown key; did you mean 'workers'? Allowed: workers, min_rows_for_parallel, chunk_rows, on_error, retry, max_rejects, rejects, state, batch_rows, queue_batches, allow_rerun
+sluice: error: typos.yaml:4:3: settings.workerz: unknown key; did you mean 'workers'? Allowed: workers, min_rows_for_parallel, chunk_rows, on_error, retry, max_rejects, rejects, state, batch_rows, queue_batches, allow_rerun, lease_seconds
 sluice: error: typos.yaml:5:3: settings.on_error: unknown value 'stopp'; did you mean 'stop'? Allowed: stop, continue
 sluice: error: typos.yaml:7:29: source.files.formatt: unknown key; did you mean 'format'? Allowed: path, format, csv, columns, infer_types
 sluice: error: typos.yaml:8:15: source.partition.strategy: unknown value 'key_rang'; did you mean 'key_range'? Allowed: auto, none, key_range, hash, ctid, offset, file, tenant
