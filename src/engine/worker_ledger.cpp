@@ -10,6 +10,7 @@ Ledger* WorkerLedger::Get() {
     }
     if (!ledger_) {
         ledger_ = Ledger::Open(options_.ledger_url, fmt::format("sluice/{}/ledger-w{}", job_, worker_));
+        ledger_->CommitWithoutWaitingForFlush();
     }
     return ledger_.get();
 }

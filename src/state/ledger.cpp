@@ -267,8 +267,11 @@ void Ledger::Migrate() {
     if (version < 9) {
         // After the columns it reads exist (schema 9): distributed claims take the largest open
         // partition without reading a run's finished ones.
+        // In the claim's ORDER BY: the scan stops at the first open partition no other
+        // claimer has locked, without sorting the run's open partitions for every claim.
         const std::string index = fmt::format("CREATE INDEX IF NOT EXISTS {0}partitions_open ON {1} (run_id, "
-                                              "estimated_rows DESC) WHERE status IN ('pending', 'running')",
+                                              "estimated_rows DESC, stream, partition_id) WHERE status IN "
+                                              "('pending', 'running')",
                                               store_->postgres() ? "" : "sluice_", Table("partitions"));
         // Under the migration lock: workers opening a new ledger together must not race.
         store_->ExecScript(store_->postgres() ? "BEGIN; SELECT pg_advisory_xact_lock(73656375); " + index + "; COMMIT;"

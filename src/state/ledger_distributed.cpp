@@ -68,6 +68,12 @@ std::optional<PartitionClaim> Ledger::ClaimNext(const std::string& run_id, const
                           static_cast<int>(SqlInt(rows[0][2]))};
 }
 
+void Ledger::CommitWithoutWaitingForFlush() {
+    if (store_->postgres()) {
+        store_->Exec("SET synchronous_commit = off");
+    }
+}
+
 std::vector<StreamRecord> Ledger::Streams(const std::string& run_id) {
     std::vector<StreamRecord> out;
     for (const SqlRow& r : store_->Query(fmt::format("SELECT {} FROM {} WHERE run_id = ? ORDER BY stream",
