@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "connectors/registry.hpp"
 #include "engine/stream_lifecycle.hpp"
 #include "engine/stream_prepare.hpp"
 #include "engine/tenant_streams.hpp"
@@ -141,7 +142,7 @@ void StreamLifecycle::AdoptOutcome(StreamState& st, const StreamRecord& record, 
     }
     st.summary.partitions_committed = tally.committed;
     st.summary.partitions_failed = tally.failed;
-    st.summary.failed_tenants.insert(tally.failed_tenants.begin(), tally.failed_tenants.end());
+    st.summary.failed_tenants = tally.failed_tenants;
     // Failed with nothing loaded or failed: its target could not be prepared (or planned).
     st.prepare_failed = record.outcome == "failed" && tally.committed == 0 && tally.failed == 0;
     st.counters->finished_ns = run_.tracker.NowNs();
@@ -176,12 +177,29 @@ void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
         gate->EndStreamLock(true);
         return;
     }
+    if (ReplacesTarget(st) && !OpenSink(st.plan->spec.target)->Resume()) {
+        // Under this lock no other process is completing the stream, so a staging table that
+        // is gone or has its indexes was left by a completion that died midway (the publish
+        // builds the indexes, then swaps). What it published is whole; what it did not, stays
+        // unpublished; a resume loads the partitions again and publishes.
+        record.status = "done";
+        record.outcome = "failed";
+        record.error = "completing the stream was interrupted (the worker publishing it died); `sluice run JOB "
+                       "--resume` loads it again and publishes";
+        record.completed_by = run_.options.worker;
+        gate->UpdateLockedStream(run_id, record);
+        gate->EndStreamLock(true);
+        AdoptOutcome(st, record, ledger);
+        return;
+    }
     const StreamTally tally = gate->TallyStream(run_id, name);
     {
+        // The ledger's word only: a tenant this process alone could not plan (its own network,
+        // say) loaded elsewhere, and must not be rolled back.
         std::lock_guard lock(run_.mu);
         st.summary.partitions_committed = tally.committed;
         st.summary.partitions_failed = tally.failed;
-        st.summary.failed_tenants.insert(tally.failed_tenants.begin(), tally.failed_tenants.end());
+        st.summary.failed_tenants = tally.failed_tenants;
         st.failed_partition_tenants = tally.failed_partition_tenants;
     }
     // Publishes (or keeps the old table) while holding the row lock: a process that dies here

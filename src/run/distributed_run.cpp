@@ -116,18 +116,24 @@ JobSpec JobOfRun(const RunRecord& run) {
     }
 }
 
-void RecordShare(Ledger& ledger, const JobSpec& job, const std::string& run_id, const RunSummary& summary) {
-    RunRecord mine;
-    mine.run_id = run_id;
-    mine.job = job.name;
-    mine.status = RunStatusName(summary.status);
-    mine.owner = ProcessIdentity();
+RunRecord ProcessOutcome(const std::string& run_id, const std::string& job, const RunSummary& summary) {
+    RunRecord record;
+    record.run_id = run_id;
+    record.job = job;
+    record.status = RunStatusName(summary.status);
+    record.error = summary.error;
+    record.owner = ProcessIdentity();
     for (const StreamSummary& s : summary.streams) {
-        mine.rows_read += s.rows.read;
-        mine.rows_written += s.rows.written;
-        mine.rows_rejected += s.rows.rejected;
-        mine.rows_rolled_back += s.rows.rolled_back;
+        record.rows_read += s.rows.read;
+        record.rows_written += s.rows.written;
+        record.rows_rejected += s.rows.rejected;
+        record.rows_rolled_back += s.rows.rolled_back;
     }
+    return record;
+}
+
+void RecordShare(Ledger& ledger, const JobSpec& job, const std::string& run_id, const RunSummary& summary) {
+    const RunRecord mine = ProcessOutcome(run_id, job.name, summary);
     try {
         std::unique_ptr<Ledger> fresh;
         Ledger* on = &ledger;

@@ -21,6 +21,9 @@ std::string JobSpecJson(const std::string& path, const std::string& yaml_text, c
 /// Throws Error(kConfig) naming the run when it does not parse here (a missing variable).
 JobSpec JobOfRun(const RunRecord& run);
 
+/// What this process's summary says, as a `runs` row (its counts, status, error, owner).
+RunRecord ProcessOutcome(const std::string& run_id, const std::string& job, const RunSummary& summary);
+
 /// A distributed run's process is done with it: records its share (its invocation's counts,
 /// added to the run's rows read and rejected) and ends the run when nothing is left to do
 /// (every stream done) or it was stopped: its status from the streams' outcomes and failed

@@ -26,18 +26,7 @@ namespace {
 void RecordOutcome(Ledger& ledger, const std::string& state_url, const std::string& run_id, const std::string& job,
                    const RunSummary& summary, bool resumed, const std::vector<CheckpointRecord>& marks,
                    const std::vector<FileRecord>& files) {
-    RunRecord record;
-    record.run_id = run_id;
-    record.job = job;
-    record.status = RunStatusName(summary.status);
-    record.error = summary.error;
-    record.owner = ProcessIdentity();
-    for (const StreamSummary& s : summary.streams) {
-        record.rows_rolled_back += s.rows.rolled_back;
-        record.rows_read += s.rows.read;
-        record.rows_written += s.rows.written;
-        record.rows_rejected += s.rows.rejected;
-    }
+    const RunRecord record = ProcessOutcome(run_id, job, summary);
     const auto finish = [&](Ledger& on) {
         if (summary.status == RunStatus::kSucceeded && (!marks.empty() || !files.empty())) {
             on.FinishRunAdvancing(record, resumed, marks, files);

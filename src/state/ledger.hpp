@@ -286,7 +286,8 @@ public:
     void MakeDistributed(const std::string& run_id, const std::string& spec, const std::vector<std::string>& streams);
     /// A resumed distributed run: streams that did not succeed go back to pending, so the
     /// first worker prepares them again as resuming (reconciling the target with the ledger)
-    /// and completes (publishes) them when their partitions are in.
+    /// and completes (publishes) them when their partitions are in; failed partitions go back
+    /// to pending, to load again.
     void ReopenUnfinishedStreams(const std::string& run_id);
     /// Distributed runs that are running and not asked to stop (of `job`, if given), oldest
     /// first.

@@ -177,6 +177,12 @@ void Ledger::MakeDistributed(const std::string& run_id, const std::string& spec,
 }
 
 void Ledger::ReopenUnfinishedStreams(const std::string& run_id) {
+    // Failed partitions load again, as a single process's resume loads them: claims take
+    // pending ones only.
+    store_->Exec(fmt::format("UPDATE {} SET status = 'pending', worker = NULL, lease_until = NULL WHERE run_id = ? "
+                             "AND status = 'failed'",
+                             Table("partitions")),
+                 {run_id});
     store_->Exec(fmt::format("UPDATE {} SET status = 'pending', outcome = NULL, error = NULL, updated_at = ? "
                              "WHERE run_id = ? AND NOT (status = 'done' AND outcome = 'succeeded')",
                              Table("streams")),

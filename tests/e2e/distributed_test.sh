@@ -141,6 +141,12 @@ for trial in $(seq 1 "$trials"); do
     s=$(run_status "$run"); [ "$s" != running ] && break; sleep 0.1
   done
   sleep 7  # paused workers wake and end (their commits fenced off)
+  # A kill that lands while a worker publishes the replace leaves that stream to a --resume
+  # (docs/distributed.md): nothing half-published, nothing lost.
+  if [ "$(run_status "$run")" = failed ] && psql_db "$LEDGER_DB" -c "SELECT error FROM sluice.streams WHERE run_id = '$run'" | grep -q interrupted; then
+    faults+=" (publish interrupted: resumed)"
+    expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --resume --state "$LEDGER" --progress none
+  fi
   [ "$(run_status "$run")" = succeeded ] || fail "trial $trial (ledger in $LEDGER_DB): run is $(run_status "$run") (faults:$faults): $(psql_db "$LEDGER_DB" -c "SELECT error FROM sluice.runs WHERE run_id = '$run'"; psql_db "$LEDGER_DB" -c "SELECT stream, partition_id, attempts, error FROM sluice.partitions WHERE run_id = '$run' AND status <> 'committed'")"
   got=$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")
   [ "$got" = "$expected_events" ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
@@ -199,6 +205,23 @@ expect_exit 0 "$SLUICE" run "$WORK/job/stop.yaml" --resume --state "$LEDGER" --p
 [ "$(run_status "$run")" = succeeded ] && [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] \
   && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] && pass "--resume of the stopped distributed run is exact" \
   || fail "resume: run $(run_status "$run"), targets differ"
+
+# A failure under on_error: stop stops every worker and fails the run; once the cause is fixed,
+# a --resume loads the failed partitions and the rest, exactly.
+reset_targets
+psql_db dst -c "ALTER TABLE events ADD CONSTRAINT no_t3_kind_13 CHECK (tenant <> 't3' OR kind <> 13)"
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+for w in 1 2 3; do start_worker "f$w"; done
+for w in 1 2 3; do wait "$(cat "$WORK/f$w.pid")" || true; done
+[ "$(run_status "$run")" = failed ] && pass "a refused row failed the distributed run and stopped its workers" \
+  || fail "run is $(run_status "$run")"
+psql_db dst -c "ALTER TABLE events DROP CONSTRAINT no_t3_kind_13"
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --resume --state "$LEDGER" --progress none
+[ "$(run_status "$run")" = succeeded ] && [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] \
+  && [ "$(table_digest dst "(SELECT * FROM events WHERE id < 0)" "tenant, id")" = "$earlier" ] \
+  && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] && pass "--resume after the fix is exact" \
+  || fail "resume after failure: run $(run_status "$run"), events $(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")"
 
 # Refusals: a SQLite ledger, --no-work alone, a worker whose environment lacks the job's variable.
 expect_exit 2 "$SLUICE" run "$WORK/job/job.yaml" --distributed --state "sqlite://$WORK/l.db"
