@@ -174,8 +174,13 @@ kill -STOP "$slow"
 [ -n "$claimed" ] && pass "paused worker $slow holding a partition" || fail "worker never claimed a partition"
 sleep 5  # past its 4 s lease
 start_worker fast
+# A paused process still holds its open transaction's row locks (its connections stay up), so
+# the worker that took its partition over waits on them until it wakes, finds its commit mark
+# refused, and rolls back.
+sleep 3
+kill -CONT "$slow"
 wait "$(cat "$WORK/fast.pid")" || fail "second worker exited $?"
-kill -CONT "$slow"; wait "$slow" || fail "paused worker exited $? after waking"
+wait "$slow" || fail "paused worker exited $? after waking"
 [ "$(run_status "$run")" = succeeded ] && pass "the run succeeded without the paused worker" || fail "run is $(run_status "$run")"
 [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
   && pass "fencing: targets exact after the paused worker woke" || fail "fencing: targets differ"
