@@ -238,6 +238,11 @@ struct Slice {
     bool sole_writer = false;
     /// Set by the engine: the partition's id within its stream (a file target names its file by it).
     int partition = 0;
+    /// Set by the engine in distributed runs: the claim this attempt holds, `<key>#<attempt>`,
+    /// where the key names the run's partition alike in every process. A sink tags its session
+    /// with it; an attempt after the first ends the sessions still tagged with the same key
+    /// (a paused or cut-off earlier holder whose open transaction would block this one).
+    std::string claim;
 
     /// Human-readable bounds for plan and logs ("[100, 200)", "data/afg.csv", "all rows").
     std::string Describe() const;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/convert.hpp"
+#include "core/fnv.hpp"
 #include "engine/ledger_watch.hpp"
 #include "engine/retry.hpp"
 
@@ -47,6 +48,16 @@ expr::EvalEnv TransformEnv(const std::string& run_id, const StreamState& st, con
     env.tenant = p.slice.tenant;
     env.source_file = p.slice.file;
     return env;
+}
+
+/// `<key>#<attempt>` (Slice::claim): the key, 48 bits of FNV-1a over the run, the stream and
+/// the partition, is the same in every process working on the run and short enough to fit a
+/// session's application_name beside a readable description.
+std::string ClaimTag(const std::string& run_id, const std::string& stream, int partition, int attempt) {
+    const std::string name = fmt::format("{}\n{}\n{}", run_id, stream, partition);
+    uint64_t hash = kFnvOffset;
+    FnvMix(hash, name.data(), name.size());
+    return fmt::format("{:012x}#{}", hash >> 16, attempt);
 }
 
 }  // namespace
@@ -114,7 +125,7 @@ void PartitionLoader::RunTask(const Task& task) {
                     if (!now || now->status != "committed" || now->worker != options.worker) {
                         // Another worker took it over while this one waited to retry (its lease
                         // ran out), and failed or committed it there: it is theirs to count.
-                        streams_.FailPartition(st, p, Error(ErrorKind::kCancelled, "taken over by another worker"));
+                        TakenOver(st, p, Error(ErrorKind::kCancelled, "taken over by another worker"));
                         return;
                     }
                 }
@@ -126,6 +137,9 @@ void PartitionLoader::RunTask(const Task& task) {
                     return;
                 }
                 claim = PartitionClaim{options.run_id, stream, p.id, options.worker, *claimed};
+                if (options.distributed) {
+                    slice.claim = ClaimTag(options.run_id, stream, p.id, *claimed);
+                }
                 // Claimed before: an earlier attempt may have committed in the target and
                 // died before the ledger heard of it.
                 if (*claimed > 1 && AdoptTargetMark(st, *led, p, attempt)) {
@@ -172,7 +186,7 @@ void PartitionLoader::RunTask(const Task& task) {
             } catch (const Error&) {  // NOLINT(bugprone-empty-catch): unknown; a resume reconciles
             }
             e.context() = {stream, std::to_string(p.id), p.slice.tenant};
-            streams_.FailPartition(st, p, e);  // cancelled: the ledger row is the new owner's
+            TakenOver(st, p, e);
             return;
         } catch (Error& e) {
             e.context().stream = stream;
@@ -255,6 +269,16 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
 
 /// Takes back what a partition's pipeline counted (read, bytes, rejected) when the attempt
 /// is not to be counted after all.
+void PartitionLoader::TakenOver(StreamState& st, const PartitionPlan& p, const Error& cancelled) {
+    // Said once, so that the retry before it (a lost connection: the new holder ended this
+    // worker's session) is not left unexplained.
+    run_.reporter.Event({{"event", "partition_taken_over"},
+                         {"stream", st.plan->spec.name},
+                         {"partition", p.id},
+                         {"tenant", p.slice.tenant}});
+    streams_.FailPartition(st, p, cancelled);  // cancelled: the ledger row is the new holder's
+}
+
 void PartitionLoader::Uncount(StreamState& st, const PartitionCounts& counts) {
     st.counters->rows_read.fetch_sub(counts.rows_read, std::memory_order_relaxed);
     st.counters->bytes.fetch_sub(counts.bytes_read, std::memory_order_relaxed);

@@ -38,6 +38,9 @@ public:
 private:
     void RunTask(const Task& task);
     void Uncount(StreamState& st, const PartitionCounts& counts);
+    /// The partition's claim passed to another process (this one's lease ran out): says so and
+    /// leaves the partition, its rows and its count to the new holder.
+    void TakenOver(StreamState& st, const PartitionPlan& p, const Error& cancelled);
     /// Counts a partition found committed (by the ledger or a target mark) as `done` says.
     void CountAsCommitted(StreamState& st, const PartitionPlan& p, const PartitionRecord& done, int attempt);
     bool AdoptTargetMark(StreamState& st, Ledger& ledger, const PartitionPlan& p, int attempt);

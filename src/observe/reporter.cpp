@@ -246,6 +246,10 @@ void ProgressReporter::Event(nlohmann::json event) {
         line = fmt::format("retrying stream {} partition {} (attempt {}) after: {}",
                            event.value("stream", ""), event.value("partition", 0),
                            event.value("attempt", 0), event.value("error", ""));
+    } else if (kind == "partition_taken_over") {
+        line = fmt::format("stream {} partition {}: taken over by another worker (this one's lease ran out); "
+                           "its rows are theirs to load",
+                           event.value("stream", ""), event.value("partition", 0));
     } else if (kind == "warning" && event.contains("message")) {
         line = fmt::format("warning: stream {}: {}", event.value("stream", ""), event.value("message", ""));
     } else if (kind == "stream_finished") {

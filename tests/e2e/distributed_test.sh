@@ -174,14 +174,20 @@ kill -STOP "$slow"
 [ -n "$claimed" ] && pass "paused worker $slow holding a partition" || fail "worker never claimed a partition"
 sleep 5  # past its 4 s lease
 start_worker fast
-# A paused process still holds its open transaction's row locks (its connections stay up), so
-# the worker that took its partition over waits on them until it wakes, finds its commit mark
-# refused, and rolls back.
-sleep 3
+# A paused process keeps its connections and its open transaction's row locks; the worker that
+# takes a partition over ends the earlier holder's session, so it finishes while the first
+# still sleeps.
+fast=$(cat "$WORK/fast.pid")
+for _ in $(seq 1 1200); do alive "$fast" || break; sleep 0.1; done
+if alive "$fast"; then
+  fail "the second worker is still waiting after 120 s: $(psql_db dst -c "SELECT application_name, wait_event_type, state FROM pg_stat_activity WHERE application_name LIKE 'sluice~%'")"
+fi
+wait "$fast" || fail "second worker exited $?"
+[ "$(run_status "$run")" = succeeded ] && pass "the run succeeded while the paused worker slept" || fail "run is $(run_status "$run")"
 kill -CONT "$slow"
-wait "$(cat "$WORK/fast.pid")" || fail "second worker exited $?"
 wait "$slow" || fail "paused worker exited $? after waking"
-[ "$(run_status "$run")" = succeeded ] && pass "the run succeeded without the paused worker" || fail "run is $(run_status "$run")"
+grep -q '"event":"partition_taken_over"' "$WORK/slow.out" && pass "the woken worker found its partition taken over" \
+  || fail "the woken worker did not report the take-over: $(tail -5 "$WORK/slow.err"; grep -v '"progress"' "$WORK/slow.out" | tail -c 3000)"
 [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
   && pass "fencing: targets exact after the paused worker woke" || fail "fencing: targets differ"
 if [ -n "$claimed" ]; then

@@ -9,20 +9,13 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fnv.hpp"
 
 namespace sluice::files {
 
 namespace {
 
 constexpr std::streamoff kEdgeBytes = 64 * 1024;
-
-void Mix(uint64_t& hash, const char* data, size_t size) {
-    constexpr uint64_t kPrime = 1099511628211ULL;
-    for (size_t i = 0; i < size; ++i) {
-        hash ^= static_cast<unsigned char>(data[i]);
-        hash *= kPrime;
-    }
-}
 
 }  // namespace
 
@@ -32,14 +25,14 @@ std::string FileFingerprint(const std::string& path) {
         throw Error(ErrorKind::kIo, fmt::format("cannot read {} to fingerprint it: {}", path, std::strerror(errno)));
     }
     const std::streamoff size = in.tellg();
-    uint64_t hash = 14695981039346656037ULL;
+    uint64_t hash = kFnvOffset;
     const std::string size_text = std::to_string(size);
-    Mix(hash, size_text.data(), size_text.size());
+    FnvMix(hash, size_text.data(), size_text.size());
     std::vector<char> buffer(static_cast<size_t>(kEdgeBytes));
     const auto mix_at = [&](std::streamoff from) {
         in.seekg(from);
         in.read(buffer.data(), static_cast<std::streamsize>(std::min(kEdgeBytes, size - from)));
-        Mix(hash, buffer.data(), static_cast<size_t>(in.gcount()));
+        FnvMix(hash, buffer.data(), static_cast<size_t>(in.gcount()));
     };
     mix_at(0);
     if (size > kEdgeBytes) {

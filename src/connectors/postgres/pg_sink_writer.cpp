@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "connectors/postgres/pg_catalog.hpp"
 #include "connectors/postgres/pg_connection.hpp"
@@ -19,6 +21,33 @@ namespace {
 // round trips through libpq's buffer; 1 MiB already amortizes them, and more only holds
 // memory per writer without making the server (the bottleneck) any faster.
 constexpr size_t kFlushBytes = size_t{1} << 20;
+
+constexpr std::string_view kClaimPrefix = "sluice~";
+
+/// Distributed runs put the claim first, so that truncation to 63 bytes never cuts it.
+std::string SessionName(const LoadTarget& target, const Slice& slice) {
+    std::string name = fmt::format("{}/{}", target.application_name.empty() ? "sluice" : target.application_name,
+                                   slice.Describe());
+    if (!slice.claim.empty()) {
+        name = fmt::format("{}{} {}", kClaimPrefix, slice.claim, name);
+    }
+    return TruncateName(std::move(name));
+}
+
+/// A later attempt at a partition ends the sessions an earlier one left open: a paused or
+/// cut-off worker keeps its transaction, and with it row locks this attempt's rows would wait
+/// on until it woke. The earlier attempt's commit is fenced off anyway. Only this role's
+/// sessions: ending another role's needs a privilege a loading role rarely has.
+std::string EndEarlierHoldersSql(const std::string& claim) {
+    const size_t hash = claim.find('#');
+    if (hash == std::string::npos || claim.compare(hash + 1, std::string::npos, "1") == 0) {
+        return "";
+    }
+    return fmt::format(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "AND usename = current_user AND application_name LIKE {}; ",
+        QuoteLiteral(fmt::format("{}{}#%", kClaimPrefix, claim.substr(0, hash))));
+}
 
 class PgSinkWriter final : public SinkWriter {
 public:
@@ -38,18 +67,17 @@ public:
         if (!conn_) {
             stage_ready_ = false;  // temporary tables live and die with their session
         }
-        const std::string app = TruncateName(
-            fmt::format("{}/{}", target_->application_name.empty() ? "sluice" : target_->application_name,
-                        slice.Describe()));
+        const std::string app = SessionName(*target_, slice);
+        std::string start = EndEarlierHoldersSql(slice.claim);
         if (!conn_) {
             conn_.emplace(PgConnection::Connect(target_->url, app));
             // A merge's staging and plan tables stay in memory up to this (the default 8MB
             // spills a 130,000-row partition); it can only be set before the first use.
-            conn_->Exec(target_->merge ? "SET temp_buffers = '128MB'; BEGIN" : "BEGIN", "starting the load transaction");
+            start += target_->merge ? "SET temp_buffers = '128MB'; BEGIN" : "BEGIN";
         } else {
-            conn_->Exec(fmt::format("SET application_name = {}; BEGIN", QuoteLiteral(app)),
-                        "starting the load transaction");
+            start += fmt::format("SET application_name = {}; BEGIN", QuoteLiteral(app));
         }
+        conn_->Exec(start, "starting the load transaction");
         in_transaction_ = true;
         merged_ = false;
         slice_ = slice;

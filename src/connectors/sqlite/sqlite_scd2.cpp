@@ -7,35 +7,29 @@
 
 #include "connectors/sqlite/sqlite_types.hpp"
 #include "core/error.hpp"
+#include "core/fnv.hpp"
 
 namespace sluice::sqlite {
 
 namespace {
 
-void Mix(uint64_t& h, const void* data, size_t size) {
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) {
-        h = (h ^ bytes[i]) * 0x100000001b3ULL;  // FNV-1a
-    }
-}
-
 void Scd2Hash(sqlite3_context* context, int argc, sqlite3_value** argv) {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = kFnvOffset;
     for (int i = 0; i < argc; ++i) {
         const int type = sqlite3_value_type(argv[i]);
         const auto tag = static_cast<unsigned char>(type);
-        Mix(h, &tag, 1);
+        FnvMix(h, &tag, 1);
         if (type == SQLITE_INTEGER) {
             const int64_t v = sqlite3_value_int64(argv[i]);
-            Mix(h, &v, sizeof v);
+            FnvMix(h, &v, sizeof v);
         } else if (type == SQLITE_FLOAT) {
             const double v = sqlite3_value_double(argv[i]);
-            Mix(h, &v, sizeof v);
+            FnvMix(h, &v, sizeof v);
         } else if (type != SQLITE_NULL) {
             const void* bytes = type == SQLITE_BLOB ? sqlite3_value_blob(argv[i]) : sqlite3_value_text(argv[i]);
             const auto size = static_cast<uint64_t>(sqlite3_value_bytes(argv[i]));
-            Mix(h, &size, sizeof size);
-            Mix(h, bytes, size);
+            FnvMix(h, &size, sizeof size);
+            FnvMix(h, bytes, size);
         }
     }
     // splitmix64's finalizer: every input bit reaches every output bit.
