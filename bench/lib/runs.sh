@@ -32,6 +32,26 @@ sluice_copy() {
 
 run_sluice_pg() { sluice_copy "$(pg_url src)" "$(pg_url dst)" --table "$1"; }
 run_sluice_csv() { sluice_copy "$EVENTS_CSV" "$(pg_url dst)" --table events; }
+# Scaling curve (bench/run --scaling): the same copy with WORKERS workers, SLUICE_FLAGS' own
+# -w left out.
+run_sluice_workers() {
+    local workers=$1 source=$2
+    local flags=() flag
+    # shellcheck disable=SC2086 # SLUICE_FLAGS is a list of flags
+    set -- $SLUICE_FLAGS
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            -w | --workers) shift ;;
+            *) flags+=("$1") ;;
+        esac
+        shift
+    done
+    case $source in
+        pg) source=$(pg_url src) ;;
+        csv) source=$EVENTS_CSV ;;
+    esac
+    client "$SLUICE_BIN" copy "$source" "$(pg_url dst)" --table events "${flags[@]}" -w "$workers"
+}
 run_sluice_sqlite() { sluice_copy "sqlite://$EVENTS_DB" "$(pg_url dst)" --table events; }
 
 # --- psql pipes -----------------------------------------------------------------------------

@@ -410,6 +410,12 @@ public:
     /// table). Returns false when those rows are gone (a replace whose staging table was
     /// dropped or already swapped in): every partition of the stream must load again.
     virtual bool Resume() { return true; }
+    /// Called instead of Resume, before Finalize(true), by a process completing a stream whose
+    /// earlier completer died while publishing it (distributed runs): puts back what the load
+    /// left (a replace's staging table without the indexes an unfinished publish built), so
+    /// that the publish can run again. False when the loaded rows are gone (the publish may
+    /// have committed before its process died): the stream must load again.
+    virtual bool ResumePublish() { return Resume(); }
     /// A writer with its own connection (or a share of the single SQLite writer).
     virtual std::unique_ptr<SinkWriter> OpenWriter() = 0;
     /// Publishes the load (replace swaps, indexes, ANALYZE) when `success`. Otherwise leaves

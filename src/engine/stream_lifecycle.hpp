@@ -99,6 +99,10 @@ private:
     void ActivateShared(size_t index);
     /// Distributed: the stream was completed by another process, as `record` says.
     void AdoptOutcome(StreamState& st, const StreamRecord& record, Ledger& ledger);
+    /// Distributed, under the stream's lock (`record`) with nothing left to load: puts back a
+    /// replace's staging table that a completer who died had begun to publish. When it is
+    /// gone, ends the stream failed ("interrupted"), releases the lock and returns true.
+    bool PublishLost(StreamState& st, StreamRecord& record, Ledger& gate);
     /// Distributed: the blocked partitions (WhyPartitionBlocked) fail in the ledger, once.
     void FailBlockedPartitions(StreamState& st);
     /// Distributed: a failure that stops the run stops every process through the ledger.

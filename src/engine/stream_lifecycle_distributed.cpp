@@ -63,6 +63,12 @@ void StreamLifecycle::ActivateShared(size_t index) {
                               : record.prepared         ? StreamEntry::kResume
                                                         : StreamEntry::kNew;
     try {
+        // Nothing left to load: the process that was completing the stream died, perhaps in
+        // a replace's publish. Its staging table is put back first, as joining needs it.
+        if (entry == StreamEntry::kJoin && !gate->StreamHasOpenPartitions(options.run_id, sp.spec.name) &&
+            PublishLost(st, record, *gate)) {
+            return;
+        }
         if (PlansWhenReady(sp)) {
             PlanNow(index);  // the first process records the partitions; the others adopt them
         }
@@ -153,6 +159,25 @@ void StreamLifecycle::AdoptOutcome(StreamState& st, const StreamRecord& record, 
                          {"rows_written", st.counters->rows_written.load()}});
 }
 
+bool StreamLifecycle::PublishLost(StreamState& st, StreamRecord& record, Ledger& gate) {
+    if (!ReplacesTarget(st) || OpenSink(st.plan->spec.target)->ResumePublish()) {
+        return false;
+    }
+    // Under the stream's lock no other process is completing it, so a staging table that is
+    // gone was taken by a completion that died midway: published just before its process
+    // died, or dropped. (One with the indexes of an unfinished publish was put back by
+    // ResumePublish.) A resume loads the partitions again and publishes: right either way.
+    record.status = "done";
+    record.outcome = "failed";
+    record.error = "completing the stream was interrupted (the worker publishing it died, and its staging "
+                   "table is gone); `sluice run JOB --resume` loads it again and publishes";
+    record.completed_by = run_.options.worker;
+    gate.UpdateLockedStream(run_.options.run_id, record);
+    gate.EndStreamLock(true);
+    AdoptOutcome(st, record, gate);
+    return true;
+}
+
 void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
     StreamState& st = streams_[index];
     const std::string& name = st.plan->spec.name;
@@ -177,19 +202,7 @@ void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
         gate->EndStreamLock(true);
         return;
     }
-    if (ReplacesTarget(st) && !OpenSink(st.plan->spec.target)->Resume()) {
-        // Under this lock no other process is completing the stream, so a staging table that
-        // is gone or has its indexes was left by a completion that died midway (the publish
-        // builds the indexes, then swaps). What it published is whole; what it did not, stays
-        // unpublished; a resume loads the partitions again and publishes.
-        record.status = "done";
-        record.outcome = "failed";
-        record.error = "completing the stream was interrupted (the worker publishing it died); `sluice run JOB "
-                       "--resume` loads it again and publishes";
-        record.completed_by = run_.options.worker;
-        gate->UpdateLockedStream(run_id, record);
-        gate->EndStreamLock(true);
-        AdoptOutcome(st, record, ledger);
+    if (PublishLost(st, record, *gate)) {
         return;
     }
     const StreamTally tally = gate->TallyStream(run_id, name);

@@ -65,14 +65,19 @@ expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state
 run=$(psql_db led -c "SELECT run_id FROM sluice.runs")
 ip netns exec "$h1" "$SLUICE" worker --state "$LEDGER" --slots 1 --wait 5 --progress none >"$WORK/h1.out" 2>"$WORK/h1.err" &
 w1=$!
-for _ in $(seq 1 1000); do
-  [ -n "$(psql_db led -c "SELECT 1 FROM sluice.partitions WHERE status = 'running' AND worker LIKE '%:$w1'")" ] && break
-  sleep 0.01
+held=""
+for _try in 1 2 3 4 5; do
+  for _ in $(seq 1 1000); do
+    [ -n "$(psql_db led -c "SELECT 1 FROM sluice.partitions WHERE status = 'running' AND worker LIKE '%:$w1'")" ] && break
+    sleep 0.01
+  done
+  sleep 0.1
+  ip -n "$h1" link set eth0 down   # the host drops off the network mid-partition
+  # What it held when it went: the ledger cannot hear from it any more.
+  held=$(psql_db led -c "SELECT partition_id FROM sluice.partitions WHERE status = 'running' AND worker LIKE '%:$w1' LIMIT 1")
+  [ -n "$held" ] && break
+  ip -n "$h1" link set eth0 up  # cut between two partitions: again, mid-partition this time
 done
-sleep 0.1
-ip -n "$h1" link set eth0 down   # the host drops off the network mid-partition
-# What it held when it went: the ledger cannot hear from it any more.
-held=$(psql_db led -c "SELECT partition_id FROM sluice.partitions WHERE status = 'running' AND worker LIKE '%:$w1' LIMIT 1")
 [ -n "$held" ] && pass "host $h1 cut off while holding partition $held" || fail "host $h1 held no partition when cut"
 ip netns exec "$h2" "$SLUICE" worker --state "$LEDGER" --slots 2 --wait 5 --progress none >"$WORK/h2.out" 2>"$WORK/h2.err" &
 w2=$!

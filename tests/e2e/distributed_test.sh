@@ -196,6 +196,41 @@ if [ -n "$claimed" ]; then
     || fail "no partition was taken over"
 fi
 
+# A worker killed while it publishes the replace: its publish has built the staging table's
+# index and waits to swap. The next worker puts the staging table back and publishes it; the
+# old table stays whole until then.
+reset_targets
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+psql_db dst -c "UPDATE accounts SET name = 'old' WHERE id = 1"  # the old table, told apart
+old_accounts=$(table_digest dst accounts id)
+# A reader of the old table holds up the swap (not the load, nor the index build).
+psql_db dst -c "BEGIN; SELECT count(*) FROM accounts; SELECT pg_sleep(300)" >/dev/null 2>&1 &
+holder=$!
+start_worker p1
+swap_waits() {
+  psql_db dst -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE \"public\".\"accounts\" IN ACCESS EXCLUSIVE%' AND wait_event_type = 'Lock'"
+}
+for _ in $(seq 1 600); do [ "$(swap_waits)" -ge 1 ] && break; sleep 0.1; done
+[ "$(swap_waits)" -ge 1 ] && [ "$(psql_db dst -c "SELECT count(*) FROM pg_index WHERE indrelid = 'accounts__sluice_new'::regclass")" -ge 1 ] \
+  && pass "the worker is publishing accounts: staging indexed, the swap waits" \
+  || fail "the publish never reached its swap: $(psql_db dst -c "SELECT wait_event_type, state, left(query, 80) FROM pg_stat_activity WHERE datname = 'dst'"; tail -3 "$WORK/p1.err")"
+kill -9 "$(cat "$WORK/p1.pid")"
+psql_db dst -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(300)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$holder" 2>/dev/null || true
+[ "$(table_digest dst accounts id)" = "$old_accounts" ] && pass "the old accounts stay whole after the kill" || fail "accounts changed by a dead publish"
+sleep 5  # past the dead worker's lease
+start_worker p2
+wait "$(cat "$WORK/p2.pid")" || fail "worker p2 exited $?"
+[ "$(run_status "$run")" = succeeded ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
+  && [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] \
+  && pass "the next worker published the interrupted replace: run succeeded, both targets exact" \
+  || fail "after the interrupted publish: run $(run_status "$run"): $(psql_db led -c "SELECT stream, outcome, error FROM sluice.streams WHERE run_id = '$run'"; tail -5 "$WORK/p2.err")"
+[ "$(psql_db dst -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'accounts'")" = 1 ] \
+  && [ "$(psql_db dst -c "SELECT count(*) FROM pg_class WHERE relname = 'accounts__sluice_new'")" = 0 ] \
+  && pass "accounts has its one primary key index; no staging table left" \
+  || fail "accounts indexes: $(psql_db dst -c "SELECT indexname FROM pg_indexes WHERE tablename LIKE 'accounts%'")"
+
 # A stop reaches every worker within a couple of seconds.
 reset_targets
 sed 's/chunk_rows: 4000/chunk_rows: 1000/' "$WORK/job/job.yaml" > "$WORK/job/stop.yaml"

@@ -189,6 +189,17 @@ public:
         return usable;
     }
 
+    bool ResumePublish() override {
+        if (spec_.mode != "replace" && spec_.create != "replace") {
+            return Resume();
+        }
+        PgConnection& conn = Conn();
+        const std::optional<Relation> existing = pg::LookupRelation(conn, name_);
+        const QualifiedName fresh = FreshName(conn, existing, false);
+        resuming_ = pg::LookupRelation(conn, fresh) && pg::StripUnfinishedPublish(conn, fresh);
+        return resuming_;
+    }
+
     void Finalize(bool success) override {
         if (success && copy_ && copied_) {
             // Indexes and constraints after the data: faster than maintaining them while loading.

@@ -240,6 +240,35 @@ void TableSwap::Publish(PgConnection& conn, const std::string& url,
     RunPublishTransaction(conn, swap_, "swapping in the new " + target_display_);
 }
 
+bool StripUnfinishedPublish(PgConnection& conn, const QualifiedName& fresh) {
+    const std::string what = "undoing the unfinished publish of " + fresh.Display();
+    try {
+        InTransaction(conn, what, [&] {
+            conn.Exec(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", fresh.Sql()), what);
+            // The load itself makes neither (LIKE ... INCLUDING CONSTRAINTS copies CHECKs only).
+            PgResultPtr constraints = conn.ExecParams(
+                "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x', 'f')",
+                {fresh.Sql()}, what);
+            for (int i = 0; i < PQntuples(constraints.get()); ++i) {
+                conn.Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", fresh.Sql(),
+                                      QuoteIdent(PQgetvalue(constraints.get(), i, 0))),
+                          what);
+            }
+            PgResultPtr indexes = conn.ExecParams(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = $1::regclass", {fresh.Sql()}, what);
+            for (int i = 0; i < PQntuples(indexes.get()); ++i) {
+                conn.Exec(fmt::format("DROP INDEX {}", PQgetvalue(indexes.get(), i, 0)), what);
+            }
+        });
+    } catch (const Error& e) {
+        if (e.sqlstate() == "42P01") {
+            return false;  // renamed into place, or dropped, while this waited for its lock
+        }
+        throw;
+    }
+    return true;
+}
+
 void TableSwap::Discard(PgConnection& conn) noexcept {
     try {
         conn.Exec("DROP TABLE IF EXISTS " + fresh_sql_, "dropping the partial load");

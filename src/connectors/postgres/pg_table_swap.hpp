@@ -14,6 +14,13 @@ namespace sluice::pg {
 void RunParallel(PgConnection& conn, const std::vector<std::string>& statements, const std::string& url,
                  const std::string& application_name, const std::string& what);
 
+/// Puts `fresh`, a loaded table whose publish did not finish (its process died), back as the
+/// load left it: drops the indexes and the key, exclusion and foreign-key constraints that
+/// publish built, so that it can publish again. Takes the table's lock first, so a builder the
+/// dead process left running (its backend finishes the statement) ends before. False when
+/// `fresh` is gone.
+bool StripUnfinishedPublish(PgConnection& conn, const QualifiedName& fresh);
+
 /// Publishes a table loaded under a temporary name in place of the target, so readers see
 /// either the old rows or all of the new ones. Usually a swap: indexes and key constraints
 /// are built after the data (independent indexes in parallel connections), then one
