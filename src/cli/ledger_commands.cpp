@@ -93,6 +93,11 @@ void PrintStatusJson(const RunRecord& run, const PartitionTally& live,
                      const std::vector<PartitionRecord>& parts) {
     nlohmann::json out = RunJson(run);
     out["bytes_read"] = live.bytes;
+    int64_t bytes_written = 0;
+    for (const PartitionRecord& p : parts) {
+        bytes_written += p.status == "committed" ? p.bytes_written : 0;
+    }
+    out["bytes_written"] = bytes_written;
     out["invocations"] = nlohmann::json::array();
     for (const InvocationRecord& i : invocations) {
         out["invocations"].push_back(InvocationJson(i));
@@ -104,6 +109,7 @@ void PrintStatusJson(const RunRecord& run, const PartitionTally& live,
                                      {"upper_bound", p.upper_bound}, {"status", p.status},
                                      {"attempts", p.attempts},   {"rows", p.rows},
                                      {"rows_read", p.rows_read}, {"bytes", p.bytes},
+                                     {"bytes_written", p.bytes_written},
                                      {"worker", p.worker},       {"error", p.error}});
     }
     std::printf("%s\n", out.dump(2).c_str());

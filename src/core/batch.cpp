@@ -20,6 +20,14 @@ size_t Batch::ByteSize() const {
     return bytes;
 }
 
+size_t Batch::DataBytes() const {
+    size_t bytes = raw.size();
+    for (const Column& column : columns) {
+        bytes += column.DataBytes();
+    }
+    return bytes;
+}
+
 void Batch::Clear() {
     for (Column& column : columns) {
         column.Clear();

@@ -38,6 +38,9 @@ struct Batch {
     bool empty() const { return rows() == 0 && rejected.empty(); }
     /// Approximate heap bytes held, for queue accounting.
     size_t ByteSize() const;
+    /// Bytes of the rows' values (Column::DataBytes), or of the raw COPY data: what "bytes
+    /// written" counts.
+    size_t DataBytes() const;
     /// Empties the columns, keeping schema and capacity.
     void Clear();
 };

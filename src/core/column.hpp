@@ -75,6 +75,9 @@ public:
     void Reserve(size_t rows);
     /// Approximate heap bytes held, for queue accounting.
     size_t ByteSize() const;
+    /// Bytes of the values themselves: fixed-width values and text/binary bytes, without
+    /// capacity, offsets or validity.
+    size_t DataBytes() const { return fixed_.size() + arena_.size(); }
 
 private:
     void MarkValid();

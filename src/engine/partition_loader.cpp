@@ -28,7 +28,8 @@ PartitionTally TallyOf(const PartitionCounts& counts) {
             .rows_updated = landed.updated,
             .rows_unchanged = landed.unchanged,
             .rows_deleted = landed.deleted,
-            .rows_filtered = counts.rows_filtered};
+            .rows_filtered = counts.rows_filtered,
+            .bytes_written = counts.bytes_written};
 }
 
 /// What a transform's run_id(), now(), tenant() and source_file() say in this partition. now()
@@ -252,6 +253,7 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
     counts.rows_written = done.rows;
     counts.rows_read = std::max(done.rows, done.rows_read);
     counts.rows_filtered = done.rows_filtered;
+    counts.bytes_written = done.bytes_written;
     counts.rows_rejected = std::max<int64_t>(counts.rows_read - done.rows - done.rows_filtered, 0);
     if (MergesTarget(st)) {
         const int64_t landed = done.rows_inserted + done.rows_updated + done.rows_unchanged;
@@ -267,8 +269,6 @@ void PartitionLoader::CountAsCommitted(StreamState& st, const PartitionPlan& p, 
     streams_.PartitionCommitted(st, p, counts, attempt);
 }
 
-/// Takes back what a partition's pipeline counted (read, bytes, rejected) when the attempt
-/// is not to be counted after all.
 void PartitionLoader::TakenOver(StreamState& st, const PartitionPlan& p, const Error& cancelled) {
     // Said once, so that the retry before it (a lost connection: the new holder ended this
     // worker's session) is not left unexplained.
@@ -279,6 +279,8 @@ void PartitionLoader::TakenOver(StreamState& st, const PartitionPlan& p, const E
     streams_.FailPartition(st, p, cancelled);  // cancelled: the ledger row is the new holder's
 }
 
+/// Takes back what a partition's pipeline counted (read, bytes, rejected) when the attempt
+/// is not to be counted after all.
 void PartitionLoader::Uncount(StreamState& st, const PartitionCounts& counts) {
     st.counters->rows_read.fetch_sub(counts.rows_read, std::memory_order_relaxed);
     st.counters->bytes.fetch_sub(counts.bytes_read, std::memory_order_relaxed);

@@ -81,6 +81,7 @@ void WriteBisecting(const PipelineContext& ctx, const Batch& batch, PartitionCou
     std::optional<Error> refused = ctx.writer.TryWrite(batch);
     if (!refused) {
         counts.rows_written += static_cast<int64_t>(batch.rows());
+        counts.bytes_written += static_cast<int64_t>(batch.DataBytes());
         return;
     }
     if (batch.rows() == 1) {
@@ -249,6 +250,7 @@ PartitionCounts RunPartition(const PipelineContext& ctx) {
             } else {
                 ctx.writer.Write(conformed);
                 counts.rows_written += static_cast<int64_t>(conformed.rows());
+                counts.bytes_written += static_cast<int64_t>(conformed.DataBytes());
             }
             live.rows_written.store(counts.rows_written, std::memory_order_relaxed);
             spares.Give(std::move(conformed));

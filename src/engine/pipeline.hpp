@@ -21,6 +21,7 @@ struct PartitionCounts {
     int64_t rows_read = 0;
     int64_t bytes_read = 0;
     int64_t rows_written = 0;
+    int64_t bytes_written = 0;             ///< Batch::DataBytes of the rows written
     int64_t rows_rejected = 0;
     int64_t rows_filtered = 0;             ///< left out by the transform's filter
     std::vector<RejectedRow> rejects;      ///< the rows set aside, for the ledger

@@ -251,6 +251,7 @@ void StreamLifecycle::PartitionCommitted(StreamState& st, const PartitionPlan& p
     }
     // Counted written here, once per partition, whichever way it was found committed.
     st.counters->rows_written.fetch_add(counts.rows_written, std::memory_order_relaxed);
+    st.counters->bytes_written.fetch_add(counts.bytes_written, std::memory_order_relaxed);
     bool last = false;
     {
         std::lock_guard lock(run_.mu);

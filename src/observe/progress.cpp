@@ -69,6 +69,7 @@ ProgressSnapshot ProgressTracker::Snapshot() const {
         s.rows_written += c->rows_written.load(std::memory_order_relaxed);
         s.rows_rejected += c->rows_rejected.load(std::memory_order_relaxed);
         s.bytes_read += c->bytes.load(std::memory_order_relaxed);
+        s.bytes_written += c->bytes_written.load(std::memory_order_relaxed);
         s.partitions_done += c->partitions_done.load(std::memory_order_relaxed);
         s.partitions_failed += c->partitions_failed.load(std::memory_order_relaxed);
         s.partitions_total += c->partitions_total;

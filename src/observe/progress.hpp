@@ -43,6 +43,7 @@ struct StreamCounters {
     std::atomic<int64_t> rows_rejected{0};
     std::atomic<int64_t> rows_filtered{0};  ///< left out by a transform's filter
     std::atomic<int64_t> bytes{0};  ///< bytes of the batches read (Batch::ByteSize)
+    std::atomic<int64_t> bytes_written{0};  ///< of committed partitions (Batch::DataBytes)
     std::atomic<size_t> partitions_done{0};
     std::atomic<size_t> partitions_failed{0};
     std::atomic<int64_t> started_ns{0};
@@ -81,6 +82,7 @@ struct ProgressSnapshot {
     int64_t rows_written = 0;
     int64_t rows_rejected = 0;
     int64_t bytes_read = 0;  ///< in-memory size of the batches read (decoded, or raw COPY bytes)
+    int64_t bytes_written = 0;  ///< committed partitions' values (Batch::DataBytes)
     int64_t estimated_rows = -1;
     size_t partitions_done = 0;
     size_t partitions_failed = 0;

@@ -216,6 +216,7 @@ nlohmann::json ProgressJson(const ProgressSnapshot& s) {
             {"rows_written", s.rows_written},
             {"rows_rejected", s.rows_rejected},
             {"bytes_read", s.bytes_read},
+            {"bytes_written", s.bytes_written},
             {"rows_per_s", s.rows_per_s},
             {"partitions_done", s.partitions_done},
             {"partitions_total", s.partitions_total},

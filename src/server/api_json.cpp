@@ -57,7 +57,8 @@ json PartitionJson(const PartitionRecord& p) {
     return {{"stream", p.stream},         {"partition", p.partition_id}, {"tenant", p.tenant},
             {"lower_bound", p.lower_bound}, {"upper_bound", p.upper_bound}, {"status", p.status},
             {"attempts", p.attempts},     {"rows", p.rows},               {"rows_read", p.rows_read},
-            {"bytes", p.bytes},           {"worker", p.worker},           {"error", MaskSecrets(p.error)},
+            {"bytes", p.bytes},           {"bytes_written", p.bytes_written},
+            {"worker", p.worker},         {"error", MaskSecrets(p.error)},
             {"started_at", IsoTime(p.started_at)}, {"finished_at", IsoTime(p.finished_at)},
             {"duration_s", PartitionSeconds(p)}};
 }
@@ -70,7 +71,8 @@ json TotalsJson(const RunPartitionStats::Totals& t) {
         total += n;
     }
     return {{"partitions", total},  {"by_status", by_status}, {"rows_written", t.rows_written},
-            {"rows_read", t.rows_read}, {"bytes", t.bytes},        {"retries", t.retries}};
+            {"rows_read", t.rows_read}, {"bytes", t.bytes},        {"bytes_written", t.bytes_written},
+            {"retries", t.retries}};
 }
 
 }  // namespace sluice::server

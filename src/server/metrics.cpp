@@ -83,6 +83,7 @@ void RunPartitionStats::Totals::Merge(const Totals& other) {
     rows_read += other.rows_read;
     rows_written += other.rows_written;
     bytes += other.bytes;
+    bytes_written += other.bytes_written;
     retries += other.retries;
     for (const auto& [status, n] : other.partitions) {
         partitions[status] += n;
@@ -96,6 +97,7 @@ RunPartitionStats SummarizePartitions(const std::vector<PartitionRecord>& partit
         t.rows_read += p.rows_read;
         t.rows_written += p.status == "committed" ? p.rows : 0;
         t.bytes += p.bytes;
+        t.bytes_written += p.status == "committed" ? p.bytes_written : 0;
         t.retries += std::max(0, p.attempts - 1);
         ++t.partitions[p.status];
         if (p.status == "committed") {
@@ -118,6 +120,7 @@ void MetricsTotals::Add(const RunRecord& run, const RunPartitionStats& stats, st
     for (const auto& [key, t] : stats.by_tenant) {
         tenants[{run.job, key.first, key.second}].Merge(t);
         j.bytes += t.bytes;
+        j.bytes_written += t.bytes_written;
     }
     for (const auto& [stream, h] : stats.durations) {
         partition_durations[{run.job, stream}].Merge(h);
@@ -146,6 +149,8 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
         {"sluice_rows_written_total", "Rows the job's runs left in their targets.", &Rows::written},
         {"sluice_rows_rejected_total", "Rows the job's runs set aside as rejects.", &Rows::rejected},
         {"sluice_bytes_read_total", "Bytes the job's runs read from their sources.", &Rows::bytes},
+        {"sluice_bytes_written_total", "Bytes of the values the job's runs committed to their targets.",
+         &Rows::bytes_written},
     };
     for (const auto& [name, help, member] : counters) {
         Header(out, name, "counter", help);
@@ -159,6 +164,7 @@ std::string RenderMetrics(const std::vector<RunRecord>& runs, const std::map<std
          &Totals::rows_read},
         {"sluice_tenant_rows_written_total", "Rows committed, per job, stream and tenant.", &Totals::rows_written},
         {"sluice_tenant_bytes_read_total", "Bytes read, per job, stream and tenant.", &Totals::bytes},
+        {"sluice_tenant_bytes_written_total", "Bytes committed, per job, stream and tenant.", &Totals::bytes_written},
         {"sluice_partition_retries_total", "Partition attempts past the first, per job, stream and tenant.",
          &Totals::retries},
     };

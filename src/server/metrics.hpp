@@ -33,6 +33,7 @@ struct RunPartitionStats {
         int64_t rows_read = 0;
         int64_t rows_written = 0;
         int64_t bytes = 0;
+        int64_t bytes_written = 0;  ///< committed partitions' (Batch::DataBytes)
         int64_t retries = 0;  ///< attempts past each partition's first
         std::map<std::string, int64_t> partitions;  ///< by status
 
@@ -57,7 +58,7 @@ std::optional<double> SecondsBetween(const std::string& started, const std::stri
 /// Figures summed over runs, for the `_total` counters and the duration histograms.
 struct MetricsTotals {
     struct Rows {
-        int64_t read = 0, written = 0, rejected = 0, bytes = 0;
+        int64_t read = 0, written = 0, rejected = 0, bytes = 0, bytes_written = 0;
     };
     std::map<std::string, Rows> jobs;
     std::map<std::string, DurationHistogram> run_durations;  ///< by job

@@ -28,7 +28,8 @@ namespace {
 // 8: partitions.rows_filtered (rows a transform's filter left out on purpose).
 // 9: distributed runs: runs.distributed and .spec (the job, for workers), partitions.estimated_rows
 //    (claims take the largest first), the streams table (each stream prepared and completed once).
-constexpr int kSchemaVersion = 9;
+// 10: partitions.bytes_written.
+constexpr int kSchemaVersion = 10;
 
 std::string Script(bool pg) {
     const std::string p = pg ? "sluice." : "sluice_";
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS {p}partitions (
   bytes {big} NOT NULL DEFAULT 0, rows_inserted {big} NOT NULL DEFAULT 0,
   rows_updated {big} NOT NULL DEFAULT 0, rows_unchanged {big} NOT NULL DEFAULT 0,
   rows_deleted {big} NOT NULL DEFAULT 0, rows_filtered {big} NOT NULL DEFAULT 0,
+  bytes_written {big} NOT NULL DEFAULT 0,
   estimated_rows {big} NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, stream, partition_id));
 CREATE TABLE IF NOT EXISTS {p}streams (
@@ -264,6 +266,9 @@ void Ledger::Migrate() {
         AddColumnIfMissing("runs", "spec");
         AddColumnIfMissing("partitions", "estimated_rows", true);
     }
+    if (version >= 1 && version < 10) {
+        AddColumnIfMissing("partitions", "bytes_written", true);
+    }
     if (version < 9) {
         // After the columns it reads exist (schema 9): distributed claims take the largest open
         // partition without reading a run's finished ones.
@@ -410,7 +415,7 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
     auto rows = store_->Query(
         fmt::format("SELECT stream, partition_id, tenant, lower_bound, upper_bound, status, attempts, "
                     "rows, worker, lease_until, error, slice, undo, rows_read, bytes, rows_inserted, rows_updated, "
-                    "rows_unchanged, rows_deleted, rows_filtered, started_at, finished_at FROM {} WHERE {} "
+                    "rows_unchanged, rows_deleted, rows_filtered, started_at, finished_at, bytes_written FROM {} WHERE {} "
                     "ORDER BY stream, partition_id",
                     Table("partitions"), where),
         params);
@@ -438,6 +443,7 @@ std::vector<PartitionRecord> Ledger::Partitions(const std::string& run_id, const
         p.rows_filtered = SqlInt(r[19]);
         p.started_at = SqlText(r[20]);
         p.finished_at = SqlText(r[21]);
+        p.bytes_written = SqlInt(r[22]);
         out.push_back(std::move(p));
     }
     return out;
@@ -558,7 +564,7 @@ std::optional<int> Ledger::ClaimPartition(const std::string& run_id, const std::
     }
     auto rows = store_->Query(
         fmt::format("UPDATE {} SET status = 'running', attempts = attempts + 1, worker = ?, "
-                    "lease_until = {}, started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
+                    "lease_until = {}, started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0, bytes_written = 0 "
                     "WHERE run_id = ? AND stream = ? AND partition_id = ? AND status <> 'committed'{} "
                     "RETURNING attempts",
                     Table("partitions"), LeaseUntilSql(), others),
@@ -653,11 +659,12 @@ CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, const PartitionTal
     // and the caller rolls the data back with it.
     mark.fenced_update = fmt::format(
         "UPDATE {} SET status = 'committed', rows = {}, rows_read = {}, bytes = {}, rows_inserted = {}, "
-        "rows_updated = {}, rows_unchanged = {}, rows_deleted = {}, rows_filtered = {}, finished_at = {}, "
+        "rows_updated = {}, rows_unchanged = {}, rows_deleted = {}, rows_filtered = {}, bytes_written = {}, finished_at = {}, "
         "lease_until = NULL, error = NULL, undo = {} WHERE run_id = {} AND stream = {} "
         "AND partition_id = {} AND status = 'running' AND worker = {} AND attempts = {}",
         Table("partitions"), tally.rows_written, tally.rows_read, tally.bytes, tally.rows_inserted,
-        tally.rows_updated, tally.rows_unchanged, tally.rows_deleted, tally.rows_filtered, SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
+        tally.rows_updated, tally.rows_unchanged, tally.rows_deleted, tally.rows_filtered, tally.bytes_written,
+        SqlLiteral(UtcTimestamp()), SqlLiteral(undo), SqlLiteral(claim.run_id),
         SqlLiteral(claim.stream), claim.partition, SqlLiteral(claim.worker), claim.attempt);
     for (const RejectedRow& r : rejects) {
         mark.rejects += fmt::format(
@@ -671,7 +678,7 @@ CommitMark Ledger::CommitMarkFor(const PartitionClaim& claim, const PartitionTal
 
 std::string Ledger::RollbackTenantSql(const std::string& run_id, const std::string& stream,
                                       const std::string& tenant) const {
-    return fmt::format("UPDATE {} SET status = 'failed', rows = 0, error = {} WHERE run_id = {} "
+    return fmt::format("UPDATE {} SET status = 'failed', rows = 0, bytes_written = 0, error = {} WHERE run_id = {} "
                        "AND stream = {} AND tenant = {} AND status = 'committed';",
                        Table("partitions"),
                        SqlLiteral("rolled back: another partition of tenant " + tenant + " failed"),

@@ -73,6 +73,7 @@ struct PartitionTally {
     int64_t rows_unchanged = 0;
     int64_t rows_deleted = 0;  ///< target rows delete_missing removed (never read)
     int64_t rows_filtered = 0; ///< rows a transform's filter left out (read, not written)
+    int64_t bytes_written = 0; ///< Batch::DataBytes of the rows written (committed)
 };
 
 /// A running partition's tally, for Ledger::RecordProgress.
@@ -115,6 +116,7 @@ struct PartitionRecord {
     int64_t rows_unchanged = 0;
     int64_t rows_deleted = 0;
     int64_t rows_filtered = 0;       ///< committed: rows the transform's filter left out
+    int64_t bytes_written = 0;       ///< committed: bytes of the values written (Batch::DataBytes)
     std::string worker;
     std::string lease_until;
     std::string started_at;          ///< the latest attempt's claim (ledger text, UTC)

@@ -53,7 +53,7 @@ std::optional<PartitionClaim> Ledger::ClaimNext(const std::string& run_id, const
     // partial index partitions_open keeps it from reading the run's finished partitions.
     const auto rows = store_->Query(
         fmt::format("UPDATE {0} SET status = 'running', attempts = attempts + 1, worker = ?, lease_until = {1}, "
-                    "started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0 "
+                    "started_at = ?, finished_at = NULL, error = NULL, rows = 0, rows_read = 0, bytes = 0, bytes_written = 0 "
                     "WHERE run_id = ? AND (stream, partition_id) = (SELECT stream, partition_id FROM {0} "
                     "WHERE run_id = ? AND stream = ANY (?::text[]) AND status IN ('pending', 'running') "
                     "AND (status = 'pending' OR lease_until < now()) "

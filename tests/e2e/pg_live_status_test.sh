@@ -68,6 +68,9 @@ same "second invocation wrote the rest" "$(field "s['invocations'][1]['rows_writ
 same "the invocations' committed rows add up" "$(field "sum(i['rows_committed'] for i in s['invocations'])" <"$WORK/status.json")" 30000
 same "the run's written rows cover both" "$(field "s['rows_written']" <"$WORK/status.json")" 30000
 same "every committed partition's rows read" "$(field "sum(p['rows_read'] for p in s['partitions'])" <"$WORK/status.json")" 30000
+# Bytes written: at least the values (8-byte id + 32-byte md5 text) of every row, in every
+# committed partition, whichever invocation committed it.
+same "bytes written cover every value" "$(field "s['bytes_written'] >= 40 * 30000 and all(p['bytes_written'] >= 40 * p['rows'] > 0 for p in s['partitions'] if p['status'] == 'committed')" <"$WORK/status.json")" True
 expect_exit 0 "$SLUICE" status "$run_id" --job "$WORK/job.yaml"
 expect_contains "$WORK/out" "ended without a summary"
 expect_contains "$WORK/out" "#2"

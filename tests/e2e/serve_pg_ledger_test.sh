@@ -65,7 +65,9 @@ code=$(call GET "/api/runs/$run")
 [ "$code" = 503 ] && ! grep -q "$PGPASSWORD" "$WORK/body" && pass "PostgreSQL down: its run is 503, password masked" || { fail "run down: $code"; cat "$WORK/body"; }
 [ "$(call GET /metrics)" = 200 ] && grep -q '^sluice_ledger_up{ledger="postgresql://.*"} 0$' "$WORK/body" && grep -q '^sluice_ledger_up{ledger="sqlite://.*"} 1$' "$WORK/body" \
   && grep -q '^sluice_rows_written_total{job="small"} 3$' "$WORK/body" \
-  && pass "PostgreSQL down: /metrics shows that ledger down and keeps its runs' counts" || { fail "metrics down"; grep "ledger_up\|rows_written" "$WORK/body"; }
+  && grep -q '^sluice_bytes_written_total{job="small"} 27$' "$WORK/body" \
+  && pass "PostgreSQL down: /metrics shows that ledger down and keeps its runs' counts (3 rows, 27 bytes: three 8-byte ids, three 1-byte names)" \
+  || { fail "metrics down"; grep "ledger_up\|_written" "$WORK/body"; }
 [ "$(call GET /healthz)" = 200 ] && pass "PostgreSQL down: the server itself is healthy" || fail "healthz while PostgreSQL is down"
 
 # Back on the same port: everything answers again.

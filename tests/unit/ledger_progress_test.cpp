@@ -54,10 +54,13 @@ TEST(LedgerProgress, RunningPartitionsShowHowFarTheyGotUntilTheyEnd) {
     EXPECT_EQ(ledger->GetRun("r1")->rows_written, 0) << "nothing committed yet";
 
     // Partition 1 commits with its final numbers; a late report must not overwrite them.
-    ledger->MarkCommitted({"r1", "events", 1, "host:1", 1}, {600, 590, 9000}, {}, "");
+    PartitionTally committed{600, 590, 9000};
+    committed.bytes_written = 4720;
+    ledger->MarkCommitted({"r1", "events", 1, "host:1", 1}, committed, {}, "");
     ledger->RecordProgress("r1", "host:1", {{"events", 1, {550, 540, 8500}}});
     EXPECT_EQ(ledger->Partitions("r1")[0].rows, 590);
     EXPECT_EQ(ledger->Partitions("r1")[0].rows_read, 600);
+    EXPECT_EQ(ledger->Partitions("r1")[0].bytes_written, 4720);
     // A failed partition holds no rows in the target; how far it read stays visible.
     ledger->MarkFailed("r1", "events", 2, "boom");
     EXPECT_EQ(ledger->Partitions("r1")[1].rows, 0);
@@ -127,6 +130,7 @@ TEST(LedgerProgress, ASchemaFourLedgerGainsTheProgressColumnsAndKeepsItsPartitio
     ASSERT_EQ(parts.size(), 1u);
     EXPECT_EQ(parts[0].rows, 12);
     EXPECT_EQ(parts[0].rows_read, 0);
+    EXPECT_EQ(parts[0].bytes_written, 0);
     EXPECT_TRUE(ledger->Invocations("old").empty());
     Ledger::Open("sqlite://" + path, "test");  // a second open migrates nothing twice
 }

@@ -16,6 +16,7 @@ PartitionRecord Part(const std::string& stream, const std::string& tenant, const
     p.rows = rows;
     p.rows_read = rows;
     p.bytes = rows * 10;
+    p.bytes_written = rows * 8;
     p.started_at = started;
     p.finished_at = finished;
     return p;
@@ -62,6 +63,9 @@ TEST(DurationHistogram, BucketsAreCumulativeWhenRendered) {
     EXPECT_TRUE(Has(text, R"(sluice_partition_retries_total{job="nightly",stream="orders",tenant="fr"} 1)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_tenant_partitions{job="nightly",stream="orders",tenant="fr",status="failed"} 1)")) << text;
     EXPECT_TRUE(Has(text, R"(sluice_bytes_read_total{job="nightly"} 1570)")) << text;
+    // Written: committed partitions only (the failed one's attempt left nothing).
+    EXPECT_TRUE(Has(text, R"(sluice_bytes_written_total{job="nightly"} 1256)")) << text;
+    EXPECT_TRUE(Has(text, R"(sluice_tenant_bytes_written_total{job="nightly",stream="orders",tenant="fr"} 56)")) << text;
     // Only running runs list their partitions by run.
     EXPECT_EQ(text.find("sluice_partitions{"), std::string::npos) << text;
 }

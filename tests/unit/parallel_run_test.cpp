@@ -65,6 +65,8 @@ settings: {workers: 4, batch_rows: 50, queue_batches: 1, min_rows_for_parallel: 
     EXPECT_EQ(summary.streams.at(0).rows.written, kRows);
     // Progress counts bytes too (the in-memory size of what was read): at least 8 per id.
     EXPECT_GE(tracker.Snapshot().bytes_read, int64_t{8} * kRows);
+    // Bytes written are the values of the rows committed: at least the 8-byte ids.
+    EXPECT_GE(tracker.Snapshot().bytes_written, int64_t{8} * kRows);
     EXPECT_EQ(db.Int("SELECT count(*) FROM orders"), kRows);
     EXPECT_EQ(db.Int("SELECT count(DISTINCT id) FROM orders"), kRows);
     EXPECT_EQ(db.Int("SELECT sum(id) FROM orders"), kRows * (kRows + 1) / 2);
