@@ -47,12 +47,25 @@ CsvOptions ParseCsv(const Field& csv) {
     csv.CheckKeys(kCsvKeys);
     CsvOptions out;
     csv.With("header", [&](const Field& f) { out.header = f.Bool(); });
-    csv.With("delimiter", [&](const Field& f) { out.delimiter = f.Char(); });
+    // Records end at a line feed (a CR before it is part of the ending), so none of the
+    // three may be one; nor may the delimiter be the quote, or a field could not be told
+    // from an empty quoted one.
+    const auto structural = [](const Field& f) {
+        const char c = f.Char();
+        if (c == '\n' || c == '\r') {
+            f.Fail("a line feed or carriage return ends the record; choose another character");
+        }
+        return c;
+    };
+    csv.With("delimiter", [&](const Field& f) { out.delimiter = structural(f); });
     csv.With("quote", [&](const Field& f) {
-        out.quote = f.Char();
+        out.quote = structural(f);
         out.escape = out.quote;  // PostgreSQL's default: ESCAPE is the QUOTE character
+        if (out.quote == out.delimiter) {
+            f.Fail("the quote is also the delimiter; they must differ");
+        }
     });
-    csv.With("escape", [&](const Field& f) { out.escape = f.Char(); });
+    csv.With("escape", [&](const Field& f) { out.escape = structural(f); });
     csv.With("null", [&](const Field& null_marker) {
         // YAML reads a bare NULL, null or ~ as "no value", so the marker itself is lost.
         if (null_marker.IsNull()) {

@@ -305,6 +305,15 @@ public:
     /// `column`, as text at full precision in the column's type. Throws Error(kConfig) when
     /// the column is not a date or timestamp.
     virtual std::string CursorBefore(const std::string& column, const std::string& value, double seconds);
+    /// Reads the columns whose types this source only guessed (files: inferred from a sample,
+    /// or text) as `types[i]` for column i where given: the target's types, so a value is
+    /// parsed once into what it is stored as, never through a guess (a decimal through a
+    /// double would lose digits). Returns the new columns, or nullopt when none changed
+    /// (sources with real column types). Call before Open.
+    virtual std::optional<Schema> ReadAs(const std::vector<std::optional<DataType>>& types) {
+        (void)types;
+        return std::nullopt;
+    }
     /// The table's definition in `dialect` (see TableDefinition), for a sink that creates the
     /// target table like it; nullopt for sources that are not one table of that dialect.
     virtual std::optional<TableDefinition> Definition(const std::string& dialect) {

@@ -129,6 +129,25 @@ void ReopenForPassThrough(StreamState& st, const Schema& target) {
     }
 }
 
+/// Has the sources that only guessed their columns' types (files) read them as the target's
+/// columns: each value parsed once, exactly, into what it is stored as, instead of into the
+/// guess and then cast (a numeric through a double loses digits). Not with a transform,
+/// whose expressions were compiled against the source's types. True when a source changed.
+bool ReadSourcesAsTarget(StreamPlan& sp, const BatchConformer& conformer) {
+    if (!sp.transforms.empty()) {
+        return false;
+    }
+    bool changed = false;
+    for (size_t t = 0; t < sp.sources.size() && t < sp.source_schemas.size(); ++t) {
+        const auto types = conformer.TargetTypesOf(TenantOfSource(sp, t), sp.source_schemas[t].size());
+        if (std::optional<Schema> read = sp.sources[t]->ReadAs(types)) {
+            sp.source_schemas[t] = std::move(*read);
+            changed = true;
+        }
+    }
+    return changed;
+}
+
 }  // namespace
 
 void PrepareStream(const RunContext& run, StreamState& st, StreamEntry entry) {
@@ -151,6 +170,9 @@ void PrepareStream(const RunContext& run, StreamState& st, StreamEntry entry) {
         UndoAbandonedRun(run, st);
     }
     st.conformer = MakeStreamConformer(sp, target);
+    if (ReadSourcesAsTarget(sp, *st.conformer)) {
+        st.conformer = MakeStreamConformer(sp, target);
+    }
     st.rejects = std::make_unique<RejectWriter>(run.options.rejects_dir, sp.spec.name, run.options.run_id);
     st.sources = sp.sources;
     // After the target is prepared and every `after:` stream committed: a dimension loaded

@@ -207,6 +207,18 @@ bool BatchConformer::Identity(const std::string& tenant) const {
     return MappingFor(tenant).identity;
 }
 
+std::vector<std::optional<DataType>> BatchConformer::TargetTypesOf(const std::string& tenant,
+                                                                   size_t source_columns) const {
+    std::vector<std::optional<DataType>> types(source_columns);
+    const Mapping& m = MappingFor(tenant);
+    for (size_t c = 0; c < m.from.size(); ++c) {
+        if (m.from[c] >= 0 && static_cast<size_t>(m.from[c]) < source_columns) {
+            types[static_cast<size_t>(m.from[c])] = target_.fields[c].type;
+        }
+    }
+    return types;
+}
+
 const BatchConformer::Mapping& BatchConformer::MappingFor(const std::string& tenant) const {
     auto it = mappings_.find(tenant);
     if (it == mappings_.end()) {

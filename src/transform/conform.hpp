@@ -36,6 +36,10 @@ public:
     /// same types, and no tenant column. Only then may its raw COPY bytes pass through.
     bool Identity(const std::string& tenant) const;
     const Schema& target() const { return target_; }
+    /// For each column of `tenant`'s source, the type of the target column it fills (none
+    /// for a column the target does not take). `source_columns` is the source's width.
+    std::vector<std::optional<DataType>> TargetTypesOf(const std::string& tenant,
+                                                       size_t source_columns) const;
 
     /// Converts `in` (read from `tenant_value`'s source). Rows a cast refuses move to
     /// `rejected` of the result with the column name and reason; the other rows keep their

@@ -208,6 +208,55 @@ TEST_F(CsvReaderTest, ByteRangesStartAtTheirOwnLineNumbers) {
     EXPECT_EQ(middle.Next(), CsvRead::kEnd);
 }
 
+// Cutting a file (boundaries only) must find exactly the records reading finds, whatever the
+// bytes: random text over the grammar's special characters, read whole and in tiny chunks.
+TEST_F(CsvReaderTest, BoundaryScanFindsTheRecordsReadingFinds) {
+    struct Record {
+        int64_t offset;
+        uint64_t line;
+        std::string raw;
+        bool operator==(const Record&) const = default;
+    };
+    auto scan = [&](const std::string& path, const CsvOptions& options, size_t chunk, bool boundaries) {
+        CsvReader reader(path, options, 0, -1, 1, chunk);
+        reader.set_boundaries_only(boundaries);
+        std::vector<Record> out;
+        while (reader.Next() != CsvRead::kEnd) {
+            if (boundaries && reader.raw().empty()) {
+                continue;  // reading skips blank lines
+            }
+            out.push_back({reader.record_offset(), reader.line(), std::string(reader.raw())});
+        }
+        return out;
+    };
+    CsvOptions backslash;
+    backslash.escape = '\\';
+    CsvOptions semicolon;
+    semicolon.delimiter = ';';
+    const std::string alphabet = "ab,;\"\"\n\r\\ \xc3\xa9";
+    uint32_t seed = 12345;
+    auto next = [&seed] {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
+    for (int trial = 0; trial < 300; ++trial) {
+        std::string content;
+        const size_t length = next() % 200;
+        for (size_t i = 0; i < length; ++i) {
+            // Mostly plain bytes, so that fields span whole 16-byte blocks too.
+            content += next() % 3 == 0 ? alphabet[next() % alphabet.size()] : static_cast<char>('c' + next() % 5);
+        }
+        const std::string path = Write(content);
+        for (const CsvOptions& options : {CsvOptions{}, backslash, semicolon}) {
+            const std::vector<Record> read = scan(path, options, kDefaultChunkBytes, false);
+            for (const size_t chunk : {kDefaultChunkBytes, size_t{3}, size_t{17}}) {
+                ASSERT_EQ(scan(path, options, chunk, true), read) << "trial " << trial << " chunk " << chunk;
+                ASSERT_EQ(scan(path, options, chunk, false), read) << "trial " << trial << " chunk " << chunk;
+            }
+        }
+    }
+}
+
 TEST_F(CsvReaderTest, UnclosedQuoteInABigFileStopsAtTheRecordLimit) {
     std::string content = "a,b\n1,\"open\n";
     for (int i = 0; i < 2000; ++i)

@@ -93,6 +93,36 @@ TEST_F(FilesSourceTest, InfersTypesFromASample) {
               "n int64, x float64, flag bool, when timestamp, zip text, t text");
 }
 
+// A stream reads guessed columns as the target's types (Source::ReadAs): one parse from the
+// file's text, so a text target keeps the text as written (a float guess would turn "1e3"
+// into "1000") and a typed one refuses a value by the file's line. Declared types stay.
+TEST_F(FilesSourceTest, GuessedColumnsAreReadAsTheTargetsTypes) {
+    Write("a.csv", "n,x,flag,when,amount\n1,1e3,t,2024-01-01T10:00:00,142345.21\n"
+                   "2,2.50,f,2024-01-02 10:00:00,x\n");
+    spec_.infer_types = true;
+    spec_.columns = {{"n", "int64"}};
+    auto source = OpenFilesSource(spec_);
+    EXPECT_EQ(source->Describe().Describe(), "n int64, x float64, flag bool, when timestamp, amount text");
+    EXPECT_FALSE(source->ReadAs({}));
+    EXPECT_FALSE(source->ReadAs({std::nullopt, MakeType(LogicalType::kFloat64)})) << "nothing changes";
+    DataType money = MakeType(LogicalType::kDecimal);
+    money.precision = 12;
+    money.scale = 2;
+    const std::optional<Schema> read = source->ReadAs(
+        {MakeType(LogicalType::kInt32), MakeType(LogicalType::kText), MakeType(LogicalType::kText),
+         MakeType(LogicalType::kText), money});
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->Describe(), "n int64, x text, flag text, when text, amount decimal(12,2)");
+    EXPECT_EQ(source->Describe(), *read);
+    const ReadAll all = ReadSlices(*source, source->Partition({}));
+    ASSERT_EQ(all.rows.size(), 1u);
+    EXPECT_EQ(all.rows[0], (ReadRow{2, {"1", "1e3", "t", "2024-01-01T10:00:00", "142345.21"}}));
+    ASSERT_EQ(all.rejected.size(), 1u);
+    EXPECT_EQ(all.rejected[0].position, "a.csv:3");
+    EXPECT_NE(all.rejected[0].error.find("column amount: 'x' is not a valid"), std::string::npos)
+        << all.rejected[0].error;
+}
+
 TEST_F(FilesSourceTest, ConfigAndSchemaErrorsNameTheProblem) {
     std::string message;
     spec_.files = "data/*.csv";

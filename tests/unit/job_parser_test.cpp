@@ -485,6 +485,11 @@ TEST(JobParserErrors, WrongTypes) {
     EXPECT_PREFIX(
         ConfigError(kStreamHead + "    source: {path: a.csv, csv: {delimiter: \";;\"}}\n"),
         "jobs/mart.yaml:5:33: streams[0].source.csv.delimiter: expected a single character");
+    EXPECT_PREFIX(ConfigError(kStreamHead + "    source: {path: a.csv, csv: {delimiter: \"\\n\"}}\n"),
+                  "jobs/mart.yaml:5:33: streams[0].source.csv.delimiter: a line feed or carriage return "
+                  "ends the record; choose another character");
+    EXPECT_PREFIX(ConfigError(kStreamHead + "    source: {path: a.csv, csv: {quote: \",\"}}\n"),
+                  "jobs/mart.yaml:5:33: streams[0].source.csv.quote: the quote is also the delimiter");
     EXPECT_PREFIX(ConfigError(kStreamHead + "    source: {path: a.csv, csv: {header: maybe}}\n"),
                   "jobs/mart.yaml:5:33: streams[0].source.csv.header: expected true or false; got "
                   "'maybe'");

@@ -73,5 +73,32 @@ settings: {workers: 4, batch_rows: 50, queue_batches: 1, min_rows_for_parallel: 
     EXPECT_EQ(db.Int("SELECT count(DISTINCT country) FROM orders"), kFiles);
 }
 
+// Into a table that exists, the file's columns are read as the table's: a text column keeps
+// the file's text as written, though the sample guessed a float, a bool or a timestamp.
+TEST(ParallelRun, GuessedColumnsLoadAsTheExistingTableTakesThem) {
+    TestDb db("mart.db");
+    db.Exec("CREATE TABLE v (id INTEGER, ratio TEXT, flag TEXT, at TEXT, amount NUMERIC)");
+    std::ofstream(db.dir() / "v.csv") << "id,ratio,flag,at,amount\n1,1e3,t,2024-01-02T03:04:05,2.50\n"
+                                         "2,2.50,f,2024-01-02 03:04:05,7\n";
+    const std::string yaml = R"yaml(version: 1
+name: guessed
+connections: {mart: sqlite://mart.db}
+streams:
+  - name: v
+    source: {files: {path: v.csv, format: csv, infer_types: true}}
+    target: {connection: mart, table: v}
+)yaml";
+    const JobSpec job = ParseJob(yaml, db.dir() / "job.yaml", db.dir().path());
+    Plan plan = BuildPlan(job, 1);
+    RunOptions options;
+    options.rejects_dir = db.dir() / "rejects";
+    ProgressTracker tracker;
+    ProgressReporter reporter(tracker, ProgressMode::kNone);
+    const RunSummary summary = RunPlan(plan, options, tracker, reporter);
+    ASSERT_EQ(summary.status, RunStatus::kSucceeded) << summary.error;
+    EXPECT_EQ(db.Strings("SELECT id, ratio, flag, at, amount FROM v"),
+              (std::vector<std::string>{"1|1e3|t|2024-01-02T03:04:05|2.5", "2|2.50|f|2024-01-02 03:04:05|7"}));
+}
+
 }  // namespace
 }  // namespace sluice::testing

@@ -82,6 +82,7 @@ private:
     // field parsers leave `i` at the delimiter, line feed or end after their field and return
     // false when the field may continue past `n`.
     Scan ParseRecord(const char* p, size_t n, bool eof);
+    Scan SkipRecord(const char* p, size_t n, bool eof);
     bool QuotedField(const char* p, size_t n, bool eof, size_t& i);
     bool UnquotedField(const char* p, size_t n, bool eof, size_t& i);
     size_t SkipUnquoted(const char* p, size_t n, size_t i) const;

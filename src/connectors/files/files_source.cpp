@@ -138,6 +138,24 @@ public:
         return files::OpenJsonLinesSliceReader(layout_, slice);
     }
 
+    std::optional<Schema> ReadAs(const std::vector<std::optional<DataType>>& types) override {
+        EnsureDescribed();
+        auto layout = std::make_shared<FilesLayout>(*layout_);
+        bool changed = false;
+        for (size_t c = 0; c < layout->schema.size() && c < types.size(); ++c) {
+            Field& field = layout->schema.fields[c];
+            if (!declared_[c] && types[c] && !(field.type == *types[c])) {
+                field.type = *types[c];
+                changed = true;
+            }
+        }
+        if (!changed) {
+            return std::nullopt;
+        }
+        layout_ = std::move(layout);
+        return layout_->schema;
+    }
+
     std::vector<std::string> PlanNotes() override {
         std::vector<std::string> notes = column_notes_;
         notes.insert(notes.end(), notes_.begin(), notes_.end());
@@ -164,8 +182,10 @@ private:
     SourceSpec spec_;
     FileFormat format_ = FileFormat::kCsv;
     std::once_flag described_;
-    // Written once inside call_once, read-only afterwards (Open runs on many threads).
+    // Written inside call_once (and by ReadAs, before any Open), read-only afterwards (Open
+    // runs on many threads).
     std::shared_ptr<const FilesLayout> layout_;
+    std::vector<bool> declared_;  // per column: its type comes from the job's `columns:`
     std::vector<InputFile> files_;
     double avg_row_bytes_ = 0;
     std::vector<std::string> column_notes_;  // per-file column differences, from Describe
@@ -200,6 +220,7 @@ void FilesSource::DescribeOnce() {
         schema.fields.push_back(std::move(field));
     }
     std::vector<bool> infer(names.size(), spec_.infer_types);
+    declared_.assign(names.size(), false);
     for (const auto& [name, type_name] : spec_.columns) {
         const std::optional<size_t> at = schema.Find(name);
         if (!at) {
@@ -217,6 +238,7 @@ void FilesSource::DescribeOnce() {
         schema.fields[*at].type = *type;
         schema.fields[*at].native_type = type_name;
         infer[*at] = false;
+        declared_[*at] = true;
     }
     if (format_ == FileFormat::kCsv) {
         files::SampleCsv(spec_, paths, infer, spec_.infer_types, kSampleRows, columns);
