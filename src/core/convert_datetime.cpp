@@ -50,6 +50,36 @@ bool ReadNumber(std::string_view s, size_t& pos, size_t min_digits, size_t max_d
     return n >= min_digits && !(pos < s.size() && IsDigit(s[pos]));
 }
 
+// The value of the `count` digits at `at` (the caller has checked they are digits).
+int64_t Digits(std::string_view s, size_t at, size_t count) {
+    int64_t value = 0;
+    for (size_t i = at; i < at + count; ++i) {
+        value = value * 10 + (s[i] - '0');
+    }
+    return value;
+}
+
+bool DigitsAt(std::string_view s, size_t at, size_t count) {
+    for (size_t i = at; i < at + count; ++i) {
+        if (!IsDigit(s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// YYYY-MM-DD at the start, not followed by another digit.
+bool IsIsoDate(std::string_view s) {
+    return s.size() >= 10 && DigitsAt(s, 0, 4) && s[4] == '-' && DigitsAt(s, 5, 2) && s[7] == '-' &&
+           DigitsAt(s, 8, 2) && (s.size() == 10 || !IsDigit(s[10]));
+}
+
+// HH:MM:SS at `pos`, not followed by another digit.
+bool IsIsoTime(std::string_view s, size_t pos) {
+    return s.size() >= pos + 8 && DigitsAt(s, pos, 2) && s[pos + 2] == ':' && DigitsAt(s, pos + 3, 2) &&
+           s[pos + 5] == ':' && DigitsAt(s, pos + 6, 2) && (s.size() == pos + 8 || !IsDigit(s[pos + 8]));
+}
+
 // Reads the digits after a decimal point as microseconds, rounding half up at the 7th digit.
 bool ReadFraction(std::string_view s, size_t& pos, int64_t& micros) {
     micros = 0;
@@ -75,21 +105,32 @@ bool ReadTimeOfDay(std::string_view s, size_t& pos, int64_t& micros) {
     int64_t minute = 0;
     int64_t second = 0;
     int64_t fraction = 0;
-    if (!ReadNumber(s, pos, 1, 2, hour) || pos >= s.size() || s[pos] != ':') {
-        return false;
-    }
-    ++pos;
-    if (!ReadNumber(s, pos, 2, 2, minute)) {
-        return false;
-    }
-    if (pos < s.size() && s[pos] == ':') {
+    bool has_seconds = false;
+    if (IsIsoTime(s, pos)) {
+        // HH:MM:SS, the common shape: read at fixed places (the same values as below).
+        hour = Digits(s, pos, 2);
+        minute = Digits(s, pos + 3, 2);
+        second = Digits(s, pos + 6, 2);
+        pos += 8;
+        has_seconds = true;
+    } else {
+        if (!ReadNumber(s, pos, 1, 2, hour) || pos >= s.size() || s[pos] != ':') {
+            return false;
+        }
         ++pos;
-        if (!ReadNumber(s, pos, 2, 2, second)) {
+        if (!ReadNumber(s, pos, 2, 2, minute)) {
             return false;
         }
-        if (pos < s.size() && s[pos] == '.' && !ReadFraction(s, ++pos, fraction)) {
-            return false;
+        if (pos < s.size() && s[pos] == ':') {
+            ++pos;
+            if (!ReadNumber(s, pos, 2, 2, second)) {
+                return false;
+            }
+            has_seconds = true;
         }
+    }
+    if (has_seconds && pos < s.size() && s[pos] == '.' && !ReadFraction(s, ++pos, fraction)) {
+        return false;
     }
     if (hour > 24 || minute > 59 || second > 59) {
         return false;
@@ -163,9 +204,15 @@ bool ParseDateTime(std::string_view text, DateTimeParts& p) {
     int64_t year = 0;
     int64_t month = 0;
     int64_t day = 0;
-    if (!ReadNumber(s, pos, 1, 7, year) || pos >= s.size() || s[pos] != '-' ||
-        !ReadNumber(s, ++pos, 1, 2, month) || pos >= s.size() || s[pos] != '-' ||
-        !ReadNumber(s, ++pos, 1, 2, day)) {
+    if (IsIsoDate(s)) {
+        // YYYY-MM-DD, the shape nearly every file and database writes: read at fixed places.
+        year = Digits(s, 0, 4);
+        month = Digits(s, 5, 2);
+        day = Digits(s, 8, 2);
+        pos = 10;
+    } else if (!ReadNumber(s, pos, 1, 7, year) || pos >= s.size() || s[pos] != '-' ||
+               !ReadNumber(s, ++pos, 1, 2, month) || pos >= s.size() || s[pos] != '-' ||
+               !ReadNumber(s, ++pos, 1, 2, day)) {
         return false;
     }
     if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {

@@ -8,6 +8,7 @@
 #include <clocale>
 #include <cstdlib>
 #include <cwctype>
+#include <limits>
 #include <locale.h>
 #include <memory>
 #include <unordered_map>
@@ -239,7 +240,12 @@ std::string_view Trim(std::string_view s, std::string_view set, bool left, bool 
 std::string_view Substr(std::string_view s, int64_t start, std::optional<int64_t> count) {
     const int64_t first = std::max<int64_t>(start, 1);
     if (count) {
-        const int64_t end = start + *count;  // both fit in 32 bits in PostgreSQL; no overflow here
+        // Saturated: PostgreSQL's int4 arguments cannot overflow, our int64 ones can (a
+        // negative count is refused before this).
+        int64_t end = 0;
+        if (__builtin_add_overflow(start, *count, &end)) {
+            end = std::numeric_limits<int64_t>::max();
+        }
         if (end <= first) {
             return {};
         }

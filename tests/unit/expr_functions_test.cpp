@@ -116,6 +116,8 @@ TEST(ExprFunctionText, MatchesPostgres) {
         {"substring('hello', 3)", "llo"},
         {"substr('hello', 10)", ""},
         {"substr('hello', 2, 0)", ""},
+        {"substr('hello', 9223372036854775805, 3)", ""},  // start + count past int64 (fuzz find)
+        {"substr('hello', 2, 9223372036854775807)", "ello"},
         {"left('abcde', 2)", "ab"},
         {"left('abcde', -2)", "abc"},
         {"left('日本語', 2)", "日本"},

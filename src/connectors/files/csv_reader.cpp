@@ -234,15 +234,19 @@ void CsvReader::BuildFields(const char* p) {
         std::string_view value(p + span.offset, span.length);
         if (span.escaped) {
             const size_t at = scratch_.size();
-            for (size_t k = 0; k < value.size(); ++k) {
-                const char c = value[k];
-                // A doubled quote, or the escape before a quote or escape, stands for one char.
-                if (c == options_.escape && k + 1 < value.size() &&
-                    (value[k + 1] == options_.quote || value[k + 1] == options_.escape)) {
-                    scratch_ += value[++k];
-                } else {
-                    scratch_ += c;
+            size_t k = 0;
+            while (k < value.size()) {
+                const size_t next = value.find(options_.escape, k);
+                if (next == std::string_view::npos) {
+                    scratch_.append(value.substr(k));
+                    break;
                 }
+                scratch_.append(value.substr(k, next - k));
+                // A doubled quote, or the escape before a quote or escape, stands for one char.
+                const bool pair = next + 1 < value.size() &&
+                                  (value[next + 1] == options_.quote || value[next + 1] == options_.escape);
+                scratch_ += value[pair ? next + 1 : next];
+                k = next + (pair ? 2 : 1);
             }
             value = std::string_view(scratch_).substr(at);
         }
