@@ -10,7 +10,7 @@ namespace sluice::files {
 BatchFiller::BatchFiller(const FilesLayout& layout, std::string display)
     : layout_(layout), display_(std::move(display)) {
     for (const Field& field : layout.schema.fields) {
-        text_.push_back(field.type.id == LogicalType::kText);
+        text_.push_back(field.type.id == LogicalType::kText ? 1 : 0);
     }
 }
 
@@ -27,7 +27,7 @@ void BatchFiller::Start(Batch& batch) {
 
 bool BatchFiller::Value(size_t column, std::string_view text, uint64_t line, std::string_view raw) {
     Column& target = batch_->columns[column];
-    if (text_[column]) {
+    if (text_[column] != 0) {
         target.AppendBytes(text);
         return true;
     }

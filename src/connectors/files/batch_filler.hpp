@@ -44,12 +44,12 @@ public:
         return layout_.schema.fields[column].name;
     }
     /// Whether `column` takes any text as it is (text, json), so no conversion can fail.
-    bool TakesText(size_t column) const { return text_[column]; }
+    bool TakesText(size_t column) const { return text_[column] != 0; }
 
 private:
     const FilesLayout& layout_;
     std::string display_;
-    std::vector<bool> text_;
+    std::vector<uint8_t> text_;  // per column: takes text as it is (bytes, not vector<bool>'s bits)
     Batch* batch_ = nullptr;
     size_t rows_ = 0;
     std::vector<size_t> bad_;

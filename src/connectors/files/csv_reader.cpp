@@ -43,7 +43,7 @@ bool CsvReader::UnquotedField(const char* p, size_t n, bool eof, size_t& i) {
     if ((i >= n || p[i] == '\n') && stop > start && p[stop - 1] == '\r') {
         --stop;
     }
-    spans_.push_back({start, stop - start, false, false});
+    AddSpan({start, stop - start, false, false});
     return true;
 }
 
@@ -84,7 +84,7 @@ bool CsvReader::QuotedField(const char* p, size_t n, bool eof, size_t& i) {
         if (!eof) {
             return false;
         }
-        spans_.push_back({content, n - content, true, escaped});
+        AddSpan({content, n - content, true, escaped});
         malformed_at_ = quote_at_;
         malformed_ =
             "unterminated quoted field: this quote is never closed (the rest of the file was "
@@ -92,7 +92,7 @@ bool CsvReader::QuotedField(const char* p, size_t n, bool eof, size_t& i) {
         i = n;
         return true;
     }
-    spans_.push_back({content, i - content, true, escaped});
+    AddSpan({content, i - content, true, escaped});
     quote_at_ = std::string::npos;
     const size_t after = ++i;  // past the closing quote
     if (i < n && p[i] == '\r') {
@@ -116,7 +116,7 @@ bool CsvReader::QuotedField(const char* p, size_t n, bool eof, size_t& i) {
 }
 
 CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
-    spans_.clear();
+    span_count_ = 0;
     malformed_.clear();
     newlines_ = 0;
     quote_at_ = std::string::npos;
@@ -230,7 +230,8 @@ void CsvReader::BuildFields(const char* p) {
     fields_.clear();
     scratch_.clear();
     scratch_.reserve(record_length_);  // unescaped text is never longer: views stay valid
-    for (const Span& span : spans_) {
+    for (size_t f = 0; f < span_count_; ++f) {
+        const Span& span = spans_[f];
         std::string_view value(p + span.offset, span.length);
         if (span.escaped) {
             const size_t at = scratch_.size();
@@ -295,7 +296,7 @@ CsvRead CsvReader::Next() {
         if (boundaries_only_) {
             return CsvRead::kRecord;
         }
-        if (record_length_ == 0 && spans_.size() == 1) {
+        if (record_length_ == 0 && span_count_ == 1) {
             continue;  // a blank line
         }
         if (!malformed_.empty()) {
@@ -307,9 +308,9 @@ CsvRead CsvReader::Next() {
                                     static_cast<unsigned char>(raw_[bad])));
             return CsvRead::kRejected;
         }
-        if (expected_fields_ != 0 && spans_.size() != expected_fields_) {
+        if (expected_fields_ != 0 && span_count_ != expected_fields_) {
             error_ = fmt::format("line {}: expected {} fields, found {}", line_, expected_fields_,
-                                 spans_.size());
+                                 span_count_);
             return CsvRead::kRejected;
         }
         BuildFields(p);

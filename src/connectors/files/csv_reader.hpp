@@ -82,6 +82,14 @@ private:
     // field parsers leave `i` at the delimiter, line feed or end after their field and return
     // false when the field may continue past `n`.
     Scan ParseRecord(const char* p, size_t n, bool eof);
+    // spans_ only grows; its first span_count_ entries are the record's (no per-field
+    // vector bookkeeping on the hottest path).
+    void AddSpan(const Span& span) {
+        if (span_count_ == spans_.size()) {
+            spans_.resize(spans_.size() * 2 + 16);
+        }
+        spans_[span_count_++] = span;
+    }
     Scan SkipRecord(const char* p, size_t n, bool eof);
     bool QuotedField(const char* p, size_t n, bool eof, size_t& i);
     bool UnquotedField(const char* p, size_t n, bool eof, size_t& i);
@@ -102,6 +110,7 @@ private:
 
     // State of the record being parsed (offsets relative to its first byte).
     std::vector<Span> spans_;
+    size_t span_count_ = 0;
     size_t record_length_ = 0;  // without terminator
     size_t consumed_ = 0;       // with terminator
     uint64_t newlines_ = 0;     // line feeds inside the record and its terminator
