@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -22,6 +23,28 @@ int64_t ReadInteger(const Column& c, size_t row) {
         case LogicalType::kInt16: return c.Get<int16_t>(row);
         case LogicalType::kInt32: return c.Get<int32_t>(row);
         default: return c.Get<int64_t>(row);
+    }
+}
+
+/// Appends `value` to an integer column when it fits; false (nothing appended) when it does
+/// not, so that the text path gives the usual out-of-range message.
+bool AppendFittingInteger(Column& out, int64_t value) {
+    switch (out.type().id) {
+        case LogicalType::kInt16:
+            if (value < std::numeric_limits<int16_t>::min() || value > std::numeric_limits<int16_t>::max()) {
+                return false;
+            }
+            out.Append<int16_t>(static_cast<int16_t>(value));
+            return true;
+        case LogicalType::kInt32:
+            if (value < std::numeric_limits<int32_t>::min() || value > std::numeric_limits<int32_t>::max()) {
+                return false;
+            }
+            out.Append<int32_t>(static_cast<int32_t>(value));
+            return true;
+        default:
+            out.Append<int64_t>(value);
+            return true;
     }
 }
 
@@ -50,8 +73,14 @@ Column CastColumn(const Column& in, const Field& field, std::vector<std::string>
             out.AppendNull();
             continue;
         }
-        if (to == LogicalType::kInt64 && IsInteger(from)) {
-            out.Append<int64_t>(ReadInteger(in, row));
+        // Integer to integer without text (an SQLite INTEGER into an int4 column): the
+        // value is the same or it does not fit.
+        if (IsInteger(from) && IsInteger(to) && AppendFittingInteger(out, ReadInteger(in, row))) {
+            continue;
+        }
+        // 0 and 1 into a boolean (how SQLite stores them), as the text path reads "0" and "1".
+        if (IsInteger(from) && to == LogicalType::kBool && (ReadInteger(in, row) | 1) == 1) {
+            out.Append<uint8_t>(static_cast<uint8_t>(ReadInteger(in, row)));
             continue;
         }
         std::string_view value;

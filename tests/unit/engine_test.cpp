@@ -138,6 +138,48 @@ TEST(Conformer, WholeDecimalsCastToIntegersAndFractionsAreRefused) {
     EXPECT_EQ(out.rejected[1].row, R"({"v":"1.50"})");
 }
 
+TEST(Conformer, IntegersNarrowWhenTheyFitAndAreRefusedAtTheEdges) {
+    Schema source = MakeSchema({{"a", LogicalType::kInt64}, {"b", LogicalType::kInt32}});
+    Schema target = MakeSchema({{"a", LogicalType::kInt32}, {"b", LogicalType::kInt16}});
+    BatchConformer conformer(source, target, "");
+    Batch in(source);
+    const std::vector<std::pair<int64_t, int32_t>> rows = {
+        {2147483647, 32767}, {-2147483648LL, -32768}, {2147483648LL, 0}, {0, 32768}, {-2147483649LL, -32769}};
+    for (const auto& [a, b] : rows) {
+        in.columns[0].Append<int64_t>(a);
+        in.columns[1].Append<int32_t>(b);
+    }
+    in.columns[0].AppendNull();
+    in.columns[1].AppendNull();
+    Batch out = conformer.Apply(std::move(in), "");
+    ASSERT_EQ(out.rows(), 3u);
+    EXPECT_EQ(out.columns[0].Get<int32_t>(0), 2147483647);
+    EXPECT_EQ(out.columns[1].Get<int16_t>(0), 32767);
+    EXPECT_EQ(out.columns[0].Get<int32_t>(1), -2147483647 - 1);
+    EXPECT_EQ(out.columns[1].Get<int16_t>(1), -32768);
+    EXPECT_TRUE(out.columns[0].IsNull(2));
+    ASSERT_EQ(out.rejected.size(), 3u);
+    EXPECT_EQ(out.rejected[0].error, "column a: '2147483648' is out of range for int32");
+    EXPECT_EQ(out.rejected[1].error, "column b: '32768' is out of range for int16");
+    EXPECT_EQ(out.rejected[2].error, "column a: '-2147483649' is out of range for int32");
+}
+
+TEST(Conformer, ZeroAndOneAreBooleansOtherIntegersAreRefused) {
+    Schema source = MakeSchema({{"flag", LogicalType::kInt64}});
+    Schema target = MakeSchema({{"flag", LogicalType::kBool}});
+    BatchConformer conformer(source, target, "");
+    Batch in(source);
+    for (const int64_t v : {0, 1, 2, -1}) {
+        in.columns[0].Append<int64_t>(v);
+    }
+    Batch out = conformer.Apply(std::move(in), "");
+    ASSERT_EQ(out.rows(), 2u);
+    EXPECT_EQ(out.columns[0].Get<uint8_t>(0), 0);
+    EXPECT_EQ(out.columns[0].Get<uint8_t>(1), 1);
+    ASSERT_EQ(out.rejected.size(), 2u);
+    EXPECT_NE(out.rejected[0].error.find("'2'"), std::string::npos) << out.rejected[0].error;
+}
+
 TEST(Conformer, IdentityPassesBatchesUnchanged) {
     Schema s = MakeSchema({{"id", LogicalType::kInt64}});
     BatchConformer conformer(s, s, "");
