@@ -48,6 +48,112 @@ FROM generate_series(1, $rows) AS g;
 SQL
 }
 
+# Three more table shapes for the PG→PG runs (issue 16: a goal must hold on every shape):
+# narrow (two integers: per-row overhead dominates), wide (text, bytea, arrays, jsonb: bytes
+# dominate) and sparse (mostly NULLs). Each has an integer key `id` for the range-split pipes.
+readonly SHAPE_NARROW_BODY="
+    id integer NOT NULL,
+    v  integer NOT NULL"
+readonly SHAPE_WIDE_BODY="
+    id      bigint        NOT NULL,
+    title   text          NOT NULL,
+    body    text          NOT NULL,
+    blob    bytea         NOT NULL,
+    tags    text[]        NOT NULL,
+    counts  integer[]     NOT NULL,
+    ratios  float8[]      NOT NULL,
+    payload jsonb         NOT NULL,
+    at      timestamptz   NOT NULL,
+    price   numeric(14,4) NOT NULL,
+    flag    boolean       NOT NULL"
+readonly SHAPE_SPARSE_BODY="
+    id  bigint NOT NULL,
+    i1  integer,
+    i2  bigint,
+    t1  text,
+    t2  text,
+    n1  numeric(12,2),
+    ts1 timestamptz,
+    f1  float8,
+    b1  boolean,
+    d1  date"
+
+# The shapes' row counts for an events table of ROWS rows (wide rows are ~10× longer).
+shape_rows() {
+    case $1 in
+        shape_wide) echo $(($2 / 5)) ;;
+        *) echo "$2" ;;
+    esac
+}
+
+# The body of a table bench/run loads (the target DDL is the source's, without indexes).
+table_body() {
+    case $1 in
+        events | events_fifth) echo "$EVENTS_BODY" ;;
+        shape_narrow) echo "$SHAPE_NARROW_BODY" ;;
+        shape_wide) echo "$SHAPE_WIDE_BODY" ;;
+        shape_sparse) echo "$SHAPE_SPARSE_BODY" ;;
+        *) return 1 ;;
+    esac
+}
+
+shapes_insert_sql() {
+    local rows=$1 wide
+    wide=$(shape_rows shape_wide "$rows")
+    cat <<SQL
+SELECT setseed(0.1717);
+INSERT INTO shape_narrow SELECT g, (random() * 2000000000)::int - 1000000000
+FROM generate_series(1, $rows) AS g;
+INSERT INTO shape_wide
+SELECT g,
+       'item ' || g || ' ' || md5(g::text),
+       repeat(md5((g * 3)::text) || ' ', 2 + floor(random() * 8)::int),
+       decode(repeat(md5((g * 5)::text), 1 + floor(random() * 3)::int), 'hex'),
+       ARRAY['t' || floor(random() * 50)::int, 'u' || floor(random() * 50)::int, 'épée'],
+       ARRAY[floor(random() * 1000)::int, g % 97, -7],
+       ARRAY[random(), random() * 1e6, -random()],
+       jsonb_build_object('k', g % 1000, 'name', md5((g * 11)::text), 'ok', random() < 0.5),
+       timestamptz '2020-01-01 00:00:00+00' + random() * interval '1500 days',
+       round((random() * 2000000 - 1000000)::numeric, 4),
+       random() < 0.3
+FROM generate_series(1, $wide) AS g;
+INSERT INTO shape_sparse
+SELECT g,
+       CASE WHEN random() < 0.2 THEN floor(random() * 1e6)::int END,
+       CASE WHEN random() < 0.2 THEN g * 31 END,
+       CASE WHEN random() < 0.2 THEN md5(g::text) END,
+       CASE WHEN random() < 0.1 THEN repeat('x', floor(random() * 40)::int) END,
+       CASE WHEN random() < 0.2 THEN round((random() * 1e6)::numeric, 2) END,
+       CASE WHEN random() < 0.2 THEN timestamptz '2021-01-01 00:00:00+00' + random() * interval '900 days' END,
+       CASE WHEN random() < 0.2 THEN random() END,
+       CASE WHEN random() < 0.2 THEN random() < 0.5 END,
+       CASE WHEN random() < 0.2 THEN date '2021-01-01' + floor(random() * 900)::int END
+FROM generate_series(1, $rows) AS g;
+SQL
+}
+
+generate_shapes() {
+    local rows=$1
+    local want="rows=$rows v1"
+    [[ $(data_stamp shapes) == "$want" ]] && return
+    log "generating the table shapes: narrow and sparse $rows rows, wide $(shape_rows shape_wide "$rows")"
+    psql_db src >/dev/null <<SQL
+DROP TABLE IF EXISTS shape_narrow, shape_wide, shape_sparse;
+CREATE TABLE shape_narrow ($SHAPE_NARROW_BODY);
+CREATE TABLE shape_wide ($SHAPE_WIDE_BODY);
+CREATE TABLE shape_sparse ($SHAPE_SPARSE_BODY);
+$(shapes_insert_sql "$rows")
+ALTER TABLE shape_narrow ADD PRIMARY KEY (id);
+ALTER TABLE shape_wide ADD PRIMARY KEY (id);
+ALTER TABLE shape_sparse ADD PRIMARY KEY (id);
+SQL
+    local table
+    for table in shape_narrow shape_wide shape_sparse; do
+        psql_db src -c "VACUUM (FREEZE, ANALYZE) $table"
+    done
+    set_stamp shapes "$want"
+}
+
 # The stamp of what src holds, e.g. "events=5000000 v1"; regeneration compares it.
 data_stamp() { q src "SELECT value FROM bench_meta WHERE key = '$1'" 2>/dev/null || true; }
 set_stamp() {
@@ -96,6 +202,16 @@ export_csv() {
     mv "$EVENTS_CSV.tmp" "$EVENTS_CSV"
 }
 
+# events as JSON lines, one object per row the way PostgreSQL writes them (the JSON runs).
+export_jsonl() {
+    EVENTS_JSONL="$WORK/data/events.jsonl"
+    [[ -s $EVENTS_JSONL ]] && return
+    log "exporting events to $EVENTS_JSONL"
+    mkdir -p "$WORK/data"
+    psql_db src -c "\\copy (SELECT row_to_json(e) FROM events e ORDER BY id) TO '$EVENTS_JSONL.tmp'"
+    mv "$EVENTS_JSONL.tmp" "$EVENTS_JSONL"
+}
+
 # events as a SQLite database, imported with the sqlite3 CLI (independent of the tool under test).
 export_sqlite() {
     EVENTS_DB="$WORK/data/events.db"
@@ -112,13 +228,16 @@ export_sqlite() {
     mv "$EVENTS_DB.tmp" "$EVENTS_DB"
 }
 
-# Everything a run may read, built once for ROWS (and pgbench SCALE unless it is 0).
+# Everything a run may read, built once for ROWS (pgbench SCALE unless it is 0; the table
+# shapes when SHAPES is 1).
 prepare_data() {
-    local rows=$1 scale=$2
+    local rows=$1 scale=$2 shapes=${3:-0}
     ensure_database src
     ensure_database dst
     generate_events "$rows"
     [[ $scale -gt 0 ]] && generate_accounts "$scale"
+    [[ $shapes -eq 1 ]] && generate_shapes "$rows"
     export_csv
+    export_jsonl
     export_sqlite
 }

@@ -3,18 +3,21 @@
 # dst.<same name>, which prepare_target has made empty beforehand. Sourced by bench/run.
 
 # Before every run: no sluice state from the previous run, and either a fresh bare target table
-# (same columns and NOT NULLs as the source, no primary key or index: every tool loads the same
-# heap) or, for tools that create their own table, no table at all.
+# (create: same columns and NOT NULLs as the source, no primary key or index: every tool loads
+# the same heap; create_pk: with the primary key) or, for tools that create their own table
+# (drop), no table at all.
 prepare_target() {
-    local table=$1 how=$2
+    local table=$1 how=$2 body
     local ddl="DROP SCHEMA IF EXISTS sluice CASCADE; DROP TABLE IF EXISTS $table;"
-    if [[ $how == create ]]; then
+    if [[ $how != drop ]]; then
         case $table in
-            events | events_fifth) ddl+=" CREATE TABLE $table ($EVENTS_BODY);" ;;
-            pgbench_accounts) ddl+=" CREATE TABLE pgbench_accounts (aid integer NOT NULL,
-                bid integer, abalance integer, filler character(84));" ;;
-            *) die "no target DDL for $table" ;;
+            pgbench_accounts) body="aid integer NOT NULL, bid integer, abalance integer,
+                filler character(84)" ;;
+            *) body=$(table_body "$table") || die "no target DDL for $table" ;;
         esac
+        ddl+=" CREATE TABLE $table ($body);"
+        # create_pk: the source's primary key too, maintained row by row during the load.
+        [[ $how == create_pk ]] && ddl+=" ALTER TABLE $table ADD PRIMARY KEY (id);"
     fi
     q dst "$ddl" >/dev/null
 }
@@ -32,6 +35,7 @@ sluice_copy() {
 
 run_sluice_pg() { sluice_copy "$(pg_url src)" "$(pg_url dst)" --table "$1"; }
 run_sluice_csv() { sluice_copy "$EVENTS_CSV" "$(pg_url dst)" --table events; }
+run_sluice_jsonl() { sluice_copy "$EVENTS_JSONL" "$(pg_url dst)" --table events; }
 # Scaling curve (bench/run --scaling): the same copy with WORKERS workers, SLUICE_FLAGS' own
 # -w left out.
 run_sluice_workers() {
