@@ -40,7 +40,7 @@ run_sluice_jsonl() { sluice_copy "$EVENTS_JSONL" "$(pg_url dst)" --table events;
 # -w left out.
 run_sluice_workers() {
     local workers=$1 source=$2
-    local flags=() flag
+    local flags=()
     # shellcheck disable=SC2086 # SLUICE_FLAGS is a list of flags
     set -- $SLUICE_FLAGS
     while [[ $# -gt 0 ]]; do
