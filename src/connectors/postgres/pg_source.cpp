@@ -120,6 +120,12 @@ public:
             std::lock_guard lock(mu_);
             InitLocked();
             shape = shape_;
+            if (shape->snapshot.empty()) {
+                // Reading has begun: the session that described the source (a source reopened
+                // for pass-through never partitions, which releases it otherwise) serves the
+                // reader through the pool instead of idling beside a new one.
+                ReleaseConn();
+            }
         }
         return pg::OpenPgSliceReader(std::move(shape), slice);
     }
