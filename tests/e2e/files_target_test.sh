@@ -106,9 +106,15 @@ for ms in 100 250 500; do
   rm -rf "$OUT" "$OUT".sluice.db*
 done
 
-# --restart after a kill: the abandoned run's files go, the new run's are complete.
-kill_run_after 400 "$WORK/job.yaml"
+# --restart after a kill: the abandoned run's files go, the new run's are complete. The kill
+# comes once the run has committed a file, whatever the machine's speed.
+some_file_committed() {
+  [ "$(sqlite3 "$OUT.sluice.db" "SELECT count(*) FROM sluice_partitions WHERE status = 'committed'")" -ge 1 ]
+}
+kill_run_when "$WORK/job.yaml" some_file_committed || fail "restart: the run finished before a file was committed"
 abandoned=$(last_run)
+[ -n "$(find "$OUT" -name "*-$abandoned-p*")" ] && pass "restart: the killed run $abandoned left files" \
+  || fail "restart: the killed run left no file to remove"
 expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --restart --yes --progress none
 [ -z "$(find "$OUT" -name "*-$abandoned-p*")" ] && pass "restart: no file of the abandoned run $abandoned" \
   || fail "restart: files of $abandoned left"

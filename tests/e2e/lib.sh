@@ -42,6 +42,27 @@ kill_run_after() {
   wait "$pid" 2>/dev/null || true
 }
 
+# kill_run_when JOB CHECK...: starts `sluice run JOB` and kills it with SIGKILL as soon as the
+# command CHECK succeeds (polled every 20 ms): a moment defined by the run's own state, which a
+# faster build cannot outrun as it can a fixed delay. Returns 1 when the run ended first.
+kill_run_when() {
+  local job="$1" pid
+  shift
+  "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
+  pid=$!
+  # kill -0 also succeeds on a zombie: look at the process state instead.
+  while [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v '^Z')" ]; do
+    if "$@" >/dev/null 2>&1; then
+      kill -9 "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      return 0
+    fi
+    sleep 0.02
+  done
+  wait "$pid" 2>/dev/null || true
+  return 1
+}
+
 finish() {
   if [ -s "$SLUICE_SUMMARY_JSON" ]; then
     if /usr/bin/python3 "$ROOT/tests/support/check-summaries" "$SLUICE_SUMMARY_JSON"; then
