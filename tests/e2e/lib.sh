@@ -51,7 +51,7 @@ kill_run_when() {
   "$SLUICE" run "$job" --progress none >/dev/null 2>&1 &
   pid=$!
   # kill -0 also succeeds on a zombie: look at the process state instead.
-  while [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v '^Z')" ]; do
+  while [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v Z)" ]; do
     if "$@" >/dev/null 2>&1; then
       kill -9 "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
