@@ -19,11 +19,36 @@ namespace sluice {
 
 namespace {
 
+// r<date>-<time>-<16 random bits>: unique only by chance among runs started in one second,
+// so CreateRunWithFreshId draws again when the ledger has the id already.
 std::string NewRunId() {
     const std::string now = UtcTimestamp();  // "2026-11-24 11:50:00.123456+00"
     std::random_device rd;
     return fmt::format("r{}{}{}-{}{}{}-{:04x}", now.substr(0, 4), now.substr(5, 2), now.substr(8, 2),
                        now.substr(11, 2), now.substr(14, 2), now.substr(17, 2), rd() & 0xffff);
+}
+
+// Records `run` under a new id. A test copying table after table into one ledger started runs
+// in the same second with the same id, and the ledger refused the second as a duplicate key:
+// an id the ledger holds is drawn again, also when another process took it between the look
+// and the insert.
+void CreateRunWithFreshId(Ledger& ledger, RunRecord& run, const std::vector<PartitionRecord>& partitions,
+                          const std::vector<std::string>& streams) {
+    constexpr int kTries = 8;
+    for (int attempt = 1;; ++attempt) {
+        run.run_id = NewRunId();
+        if (attempt < kTries && ledger.GetRun(run.run_id)) {
+            continue;
+        }
+        try {
+            ledger.CreateRun(run, partitions, streams);
+            return;
+        } catch (const Error&) {
+            if (attempt >= kTries || !ledger.GetRun(run.run_id)) {
+                throw;
+            }
+        }
+    }
 }
 
 PartitionRecord Record(const StreamPlan& stream, const PartitionPlan& p) {
@@ -366,9 +391,7 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
     if (unfinished) {
         RefuseRestartThatCannotUndo(ledger, unfinished->run_id, plan);
     }
-    start.run_id = NewRunId();
     RunRecord run;
-    run.run_id = start.run_id;
     run.job = job.name;
     run.started_at = UtcTimestamp();
     start.started_at = run.started_at;
@@ -383,7 +406,8 @@ RunStart StartRun(Ledger& ledger, const JobSpec& job, Plan& plan, const RunFlags
             streams.push_back(stream.spec.name);
         }
     }
-    ledger.CreateRun(run, Records(plan), streams);
+    CreateRunWithFreshId(ledger, run, Records(plan), streams);
+    start.run_id = run.run_id;
     if (unfinished) {
         ledger.Supersede(unfinished->run_id, start.run_id);
         start.abandoned_run = unfinished->run_id;
