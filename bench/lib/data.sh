@@ -192,24 +192,26 @@ generate_accounts() {
     set_stamp accounts "$want"
 }
 
+# export_once PATH FROM [OPTIONS]: `\copy FROM TO PATH OPTIONS` unless PATH is there already.
+export_once() {
+    local path=$1 from=$2 options=${3:-}
+    [[ -s $path ]] && return
+    log "exporting events to $path"
+    mkdir -p "$WORK/data"
+    psql_db src -c "\\copy $from TO '$path.tmp' $options"
+    mv "$path.tmp" "$path"
+}
+
 # events as CSV with a header, the way psql writes it (the input of the CSV runs).
 export_csv() {
     EVENTS_CSV="$WORK/data/events.csv"
-    [[ -s $EVENTS_CSV ]] && return
-    log "exporting events to $EVENTS_CSV"
-    mkdir -p "$WORK/data"
-    psql_db src -c "\\copy events TO '$EVENTS_CSV.tmp' CSV HEADER"
-    mv "$EVENTS_CSV.tmp" "$EVENTS_CSV"
+    export_once "$EVENTS_CSV" events "CSV HEADER"
 }
 
 # events as JSON lines, one object per row the way PostgreSQL writes them (the JSON runs).
 export_jsonl() {
     EVENTS_JSONL="$WORK/data/events.jsonl"
-    [[ -s $EVENTS_JSONL ]] && return
-    log "exporting events to $EVENTS_JSONL"
-    mkdir -p "$WORK/data"
-    psql_db src -c "\\copy (SELECT row_to_json(e) FROM events e ORDER BY id) TO '$EVENTS_JSONL.tmp'"
-    mv "$EVENTS_JSONL.tmp" "$EVENTS_JSONL"
+    export_once "$EVENTS_JSONL" "(SELECT row_to_json(e) FROM events e ORDER BY id)"
 }
 
 # events as a SQLite database, imported with the sqlite3 CLI (independent of the tool under test).
