@@ -78,14 +78,18 @@ settings: {workers: 4, batch_rows: 50, queue_batches: 1, min_rows_for_parallel: 
 TEST(ParallelRun, GuessedColumnsLoadAsTheExistingTableTakesThem) {
     TestDb db("mart.db");
     db.Exec("CREATE TABLE v (id INTEGER, ratio TEXT, flag TEXT, at TEXT, amount NUMERIC)");
+    // The table already holds an earlier load's row (kept), and a second file orders its
+    // columns otherwise and lacks two (NULL).
+    db.Exec("INSERT INTO v VALUES (0, 'old', 'x', 'earlier', 1)");
     std::ofstream(db.dir() / "v.csv") << "id,ratio,flag,at,amount\n1,1e3,t,2024-01-02T03:04:05,2.50\n"
                                          "2,2.50,f,2024-01-02 03:04:05,7\n";
+    std::ofstream(db.dir() / "w.csv") << "amount,ratio,id\n3.25,0.10,3\n";
     const std::string yaml = R"yaml(version: 1
 name: guessed
 connections: {mart: sqlite://mart.db}
 streams:
   - name: v
-    source: {files: {path: v.csv, format: csv, infer_types: true}}
+    source: {files: {path: "[vw].csv", format: csv, infer_types: true}}
     target: {connection: mart, table: v}
 )yaml";
     const JobSpec job = ParseJob(yaml, db.dir() / "job.yaml", db.dir().path());
@@ -97,7 +101,8 @@ streams:
     const RunSummary summary = RunPlan(plan, options, tracker, reporter);
     ASSERT_EQ(summary.status, RunStatus::kSucceeded) << summary.error;
     EXPECT_EQ(db.Strings("SELECT id, ratio, flag, at, amount FROM v"),
-              (std::vector<std::string>{"1|1e3|t|2024-01-02T03:04:05|2.5", "2|2.50|f|2024-01-02 03:04:05|7"}));
+              (std::vector<std::string>{"0|old|x|earlier|1", "1|1e3|t|2024-01-02T03:04:05|2.5",
+                                        "2|2.50|f|2024-01-02 03:04:05|7", "3|0.10|NULL|NULL|3.25"}));
 }
 
 }  // namespace
