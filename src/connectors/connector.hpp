@@ -307,8 +307,8 @@ public:
     virtual std::string CursorBefore(const std::string& column, const std::string& value, double seconds);
     /// Reads the columns whose types this source only guessed (files: inferred from a sample,
     /// or text) as `types[i]` for column i where given: the target's types, so a value is
-    /// parsed once into what it is stored as, never through a guess (a decimal through a
-    /// double would lose digits). Returns the new columns, or nullopt when none changed
+    /// parsed once into what it is stored as, never through a guess (a float guess turned a
+    /// text column's `1e3` into `1000`). Returns the new columns, or nullopt when none changed
     /// (sources with real column types). Call before Open.
     virtual std::optional<Schema> ReadAs(const std::vector<std::optional<DataType>>& types) {
         (void)types;

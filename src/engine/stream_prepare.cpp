@@ -131,7 +131,7 @@ void ReopenForPassThrough(StreamState& st, const Schema& target) {
 
 /// Has the sources that only guessed their columns' types (files) read them as the target's
 /// columns: each value parsed once, exactly, into what it is stored as, instead of into the
-/// guess and then cast (a numeric through a double loses digits). Not with a transform,
+/// guess and then cast (which rewrote a text column's `1e3` as `1000`). Not with a transform,
 /// whose expressions were compiled against the source's types. True when a source changed.
 bool ReadSourcesAsTarget(StreamPlan& sp, const BatchConformer& conformer) {
     if (!sp.transforms.empty()) {
