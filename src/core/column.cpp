@@ -10,22 +10,6 @@ Column::Column(DataType type) : type_(type), width_(FixedWidth(type.id)) {
     }
 }
 
-void Column::GrowBitmap() {
-    if ((size_ & 7) == 0) {
-        valid_.push_back(0);
-    }
-}
-
-void Column::MarkValid() {
-    GrowBitmap();
-    valid_[size_ >> 3] |= static_cast<uint8_t>(1u << (size_ & 7));
-    ++size_;
-    if (width_ == 0) {
-        // A var-width Append is always followed by the arena write in AppendBytes.
-        offsets_.push_back(static_cast<uint32_t>(arena_.size()));
-    }
-}
-
 void Column::AppendNull() {
     GrowBitmap();
     ++size_;

@@ -27,9 +27,9 @@ public:
     void Append(const T& value) {
         static_assert(std::is_trivially_copyable_v<T>);
         MarkValid();
-        const size_t at = fixed_.size();
-        fixed_.resize(at + sizeof(T));
-        std::memcpy(fixed_.data() + at, &value, sizeof(T));
+        // insert, not resize + memcpy: resize would zero the bytes first.
+        const auto* bytes = reinterpret_cast<const uint8_t*>(&value);
+        fixed_.insert(fixed_.end(), bytes, bytes + sizeof(T));
     }
     /// Appends a variable-length value (text, bytes, decimal, json, array).
     void AppendBytes(std::string_view value);
@@ -80,8 +80,21 @@ public:
     size_t DataBytes() const { return fixed_.size() + arena_.size(); }
 
 private:
-    void MarkValid();
-    void GrowBitmap();
+    // Inline: called once per appended value, the hottest path of every reader.
+    void MarkValid() {
+        GrowBitmap();
+        valid_[size_ >> 3] |= static_cast<uint8_t>(1u << (size_ & 7));
+        ++size_;
+        if (width_ == 0) {
+            // A var-width Append is always followed by the arena write in AppendBytes.
+            offsets_.push_back(static_cast<uint32_t>(arena_.size()));
+        }
+    }
+    void GrowBitmap() {
+        if ((size_ & 7) == 0) {
+            valid_.push_back(0);
+        }
+    }
     void AllocateValid(size_t rows, size_t width);
 
     DataType type_;

@@ -219,6 +219,40 @@ TEST_F(FilesByNameTest, JsonKeysMapByNameMissingIsNullUnknownIsIgnored) {
               std::string::npos);
 }
 
+// The reader tries first the column each key position named on the previous line: lines whose
+// keys move, vanish, repeat or are unknown must still map by name.
+TEST_F(FilesByNameTest, JsonKeysMapByNameWhateverTheOrderFromLineToLine) {
+    UseJsonLines();
+    std::string content;
+    for (int i = 0; i < 1000; ++i) {  // the sample: x, seen later, is no column
+        content += "{\"a\": 1, \"b\": 2, \"c\": 3}\n";
+    }
+    Write("a.jsonl",
+          content +
+          "{\"a\": 4, \"b\": 5, \"c\": 6}\n"
+          "{\"c\": 9, \"a\": 7, \"b\": 8}\n"              // every key moved
+          "{\"a\": 10, \"x\": 0, \"b\": 11, \"c\": 12}\n"  // an unknown key shifts the rest
+          "{\"b\": 14}\n"                                  // one key, in a's place
+          "{\"a\": 15, \"b\": 16, \"a\": 17}\n"            // a repeated key: the later wins
+          "{\"c\": 18, \"b\": 19, \"a\": 20}\n");
+    spec_.columns = {{"a", "int64"}, {"b", "int64"}, {"c", "int64"}};
+    auto source = OpenFilesSource(spec_);
+    const ReadAll all = ReadSlices(*source, source->Partition(Request("none")));
+    EXPECT_TRUE(all.rejected.empty());
+    ASSERT_EQ(all.rows.size(), 1006u);
+    EXPECT_EQ(all.rows[999].values, (std::vector<std::string>{"1", "2", "3"}));
+    std::vector<std::vector<std::string>> rows;
+    for (size_t i = 1000; i < all.rows.size(); ++i) {
+        rows.push_back(all.rows[i].values);
+    }
+    EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"4", "5", "6"},
+                                                           {"7", "8", "9"},
+                                                           {"10", "11", "12"},
+                                                           {"<NULL>", "14", "<NULL>"},
+                                                           {"17", "16", "<NULL>"},
+                                                           {"20", "19", "18"}}));
+}
+
 TEST(JsonLine, NumbersAreCheckedAgainstTheJsonGrammar) {
     for (const char* ok : {"0", "-0", "1", "-12", "1.5", "1e309", "-1E-400", "10.0e+2",
                            "123456789012345678901234567890.1234567890"}) {

@@ -176,7 +176,19 @@ Status NotJson(error_code error, std::string_view key = {}) {
 struct JsonLineParser::Impl {
     ondemand::parser parser;
     std::string buffer;  // the line plus SIMDJSON_PADDING bytes simdjson may read past its end
-    std::deque<std::string> composites;  // compact arrays/objects; deque keeps views stable
+    // Compact arrays/objects of the current line, reused from line to line (their capacity
+    // kept); a deque keeps the views into them stable as it grows.
+    std::deque<std::string> composites;
+    size_t composites_used = 0;
+
+    std::string& NextComposite() {
+        if (composites_used == composites.size()) {
+            composites.emplace_back();
+        }
+        std::string& text = composites[composites_used++];
+        text.clear();
+        return text;
+    }
 };
 
 JsonLineParser::JsonLineParser() : impl_(std::make_unique<Impl>()) {}
@@ -185,14 +197,22 @@ JsonLineParser::JsonLineParser(JsonLineParser&&) noexcept = default;
 JsonLineParser& JsonLineParser::operator=(JsonLineParser&&) noexcept = default;
 
 Status JsonLineParser::Parse(std::string_view line) {
-    fields_.clear();
-    impl_->composites.clear();
-    if (const size_t bad = FindInvalidUtf8(line); bad != std::string_view::npos) {
-        // simdjson would say only "invalid UTF-8"; the offset lets a user find the byte.
-        return Status::Invalid(fmt::format(
-            "invalid UTF-8 at byte {} (0x{:02x}); convert the file to UTF-8", bad + 1,
-            static_cast<unsigned char>(line[bad])));
+    Status status = ParseJson(line);
+    if (!status.ok()) {
+        // simdjson checks UTF-8 as it parses (so a line it accepts is valid) but says only
+        // "invalid UTF-8": the offset, looked for on failed lines only, lets a user find the byte.
+        if (const size_t bad = FindInvalidUtf8(line); bad != std::string_view::npos) {
+            return Status::Invalid(fmt::format(
+                "invalid UTF-8 at byte {} (0x{:02x}); convert the file to UTF-8", bad + 1,
+                static_cast<unsigned char>(line[bad])));
+        }
     }
+    return status;
+}
+
+Status JsonLineParser::ParseJson(std::string_view line) {
+    fields_.clear();
+    impl_->composites_used = 0;
     std::string& buffer = impl_->buffer;
     if (buffer.size() < line.size() + simdjson::SIMDJSON_PADDING) {
         buffer.resize(line.size() + simdjson::SIMDJSON_PADDING);
@@ -264,7 +284,7 @@ Status JsonLineParser::Parse(std::string_view line) {
                 // Walk leaves the iterator on the ',' or '}' after the value: its text ends there.
                 const char* end = nullptr;
                 if (!error && !(error = value.current_location().get(end))) {
-                    std::string& compact = impl_->composites.emplace_back();
+                    std::string& compact = impl_->NextComposite();
                     AppendCompact(std::string_view(begin, static_cast<size_t>(end - begin)), compact);
                     out.text = compact;
                 }

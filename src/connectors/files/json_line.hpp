@@ -43,6 +43,8 @@ public:
     const std::vector<JsonField>& fields() const { return fields_; }
 
 private:
+    Status ParseJson(std::string_view line);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::vector<JsonField> fields_;

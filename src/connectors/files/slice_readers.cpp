@@ -179,11 +179,12 @@ private:
             return;
         }
         std::fill(values_.begin(), values_.end(), nullptr);
-        for (const JsonField& field : parser_.fields()) {
+        const std::vector<JsonField>& fields = parser_.fields();
+        for (size_t position = 0; position < fields.size(); ++position) {
             // Keys that are not columns are ignored (by-name mapping, like a CSV column the
             // stream does not load); the plan says which keys the sample found.
-            if (const auto found = columns_.find(field.key); found != columns_.end()) {
-                values_[found->second] = &field;
+            if (const size_t column = ColumnOf(position, fields[position].key); column != kNoColumn) {
+                values_[column] = &fields[position];
             }
         }
         for (size_t c = 0; c < values_.size(); ++c) {
@@ -207,11 +208,31 @@ private:
         filler_.EndRow(line);
     }
 
+    static constexpr size_t kNoColumn = static_cast<size_t>(-1);
+
+    /// The column `key` names (kNoColumn: none). The lines of a file mostly repeat their keys
+    /// in one order, so the column the key at `position` named on the previous line is tried
+    /// first: a string compare instead of a hash lookup.
+    size_t ColumnOf(size_t position, std::string_view key) {
+        if (position >= last_columns_.size()) {
+            last_columns_.resize(position + 1, kNoColumn);
+        }
+        const size_t guess = last_columns_[position];
+        if (guess != kNoColumn && layout_->schema.fields[guess].name == key) {
+            return guess;
+        }
+        const auto found = columns_.find(key);
+        const size_t column = found == columns_.end() ? kNoColumn : found->second;
+        last_columns_[position] = column;
+        return column;
+    }
+
     std::shared_ptr<const FilesLayout> layout_;
     LineReader reader_;
     BatchFiller filler_;
     JsonLineParser parser_;
     std::unordered_map<std::string_view, size_t> columns_;  // views into layout_->schema
+    std::vector<size_t> last_columns_;  // the previous line's column of each key position
     std::vector<const JsonField*> values_;
     bool done_ = false;
 };
