@@ -111,7 +111,9 @@ def ratio_target(by_name, what, sluice_name, peers, minimum):
         return f"| {what} | {need} | peer n/a ({present[0].reason}) | — |"
     best = max(rated, key=lambda p: p.rate)
     ratio = sluice.rate / best.rate
-    return (f"| {what} | {need} | {ratio:.2f}× ({best.name}) "
+    # Three decimals where two would round a miss up to the goal (0.966 shown as 0.97).
+    shown = f"{ratio:.2f}" if (ratio >= minimum) == (round(ratio, 2) >= minimum) else f"{ratio:.3f}"
+    return (f"| {what} | {need} | {shown}× ({best.name}) "
             f"| {'met' if ratio >= minimum else 'not met'} |")
 
 
