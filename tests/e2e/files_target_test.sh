@@ -133,6 +133,7 @@ JOUT="$WORK/exported_json"
 job replace
 expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --progress none
 first=$(last_run)
+first_files=$(find "$OUT" -maxdepth 1 -name "*-$first-p*" | wc -l)
 touch "$OUT/not-sluices.txt"
 psql_db src -c "UPDATE t SET s = 'changed' WHERE id = 7"
 want=$(table_digest src t id)
@@ -141,9 +142,17 @@ if [ "$(sqlite3 "$OUT.sluice.db" "SELECT status FROM sluice_runs ORDER BY starte
   pass "the replace finished before the kill"
   expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --progress none
 else
-  [ "$(find "$OUT" -maxdepth 1 -name "*-$first-p*" | wc -l)" -gt 0 ] && [ -z "$(find "$OUT" -maxdepth 1 -name '*.gz' ! -name "*-$first-p*")" ] \
-    && pass "replace killed midway: the directory still holds the previous run's files only" \
-    || fail "replace killed midway changed the directory: $(ls "$OUT")"
+  # The swap is atomic per stream: the CSV stream may have published before the JSON one
+  # finished (then the run is not done yet either). Never a mix, never a partial set.
+  old=$(find "$OUT" -maxdepth 1 -name "*-$first-p*" | wc -l)
+  new=$(find "$OUT" -maxdepth 1 -name '*.gz' ! -name "*-$first-p*" | wc -l)
+  if [ "$old" -eq "$first_files" ] && [ "$new" -eq 0 ] && [ -e "$OUT/not-sluices.txt" ]; then
+    pass "replace killed midway: the directory still holds the previous run's files only"
+  elif [ "$old" -eq 0 ] && [ "$new" -eq "$first_files" ] && [ ! -e "$OUT/not-sluices.txt" ]; then
+    pass "replace killed after its stream's swap: the directory holds the new files only, all $new"
+  else
+    fail "replace killed midway left $old previous and $new new files: $(ls "$OUT")"
+  fi
   expect_exit 0 "$SLUICE" run "$WORK/job.yaml" --resume --progress none
 fi
 [ -z "$(find "$OUT" -maxdepth 1 -name "*-$first-p*")" ] && [ ! -e "$OUT/not-sluices.txt" ] \

@@ -13,6 +13,7 @@
 
 #include "connectors/files/decompress.hpp"
 #include "connectors/files/csv_reader.hpp"
+#include "connectors/files/csv_record_starts.hpp"
 #include "connectors/files/file_columns.hpp"
 #include "connectors/files/line_reader.hpp"
 #include "connectors/files/slice_readers.hpp"
@@ -323,14 +324,12 @@ void FilesSource::CutFile(const InputFile& file, int64_t target_bytes, std::vect
         ++rows;
     };
     if (format_ == FileFormat::kCsv) {
-        files::CsvReader reader(file.path, spec_.csv);
-        reader.set_boundaries_only(true);
         bool header = spec_.csv.header;
-        while (reader.Next() != files::CsvRead::kEnd) {
+        files::ForEachCsvRecordStart(file.path, spec_.csv, [&](const files::RecordStart& at) {
             if (!std::exchange(header, false)) {
-                record(reader.record_offset(), reader.line());
+                record(at.offset, at.line);
             }
-        }
+        });
     } else {
         files::LineReader reader(file.path);
         while (reader.Next()) {
