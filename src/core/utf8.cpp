@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sluice {
 
 size_t FindInvalidUtf8(std::string_view text) {
@@ -10,7 +14,14 @@ size_t FindInvalidUtf8(std::string_view text) {
     const size_t n = text.size();
     size_t i = 0;
     while (i < n) {
-        // Most data is ASCII: skip 8 bytes at a time while no byte has its high bit set.
+        // Most data is ASCII: skip 16 bytes at a time (SSE2: one movemask of the high bits),
+        // then 8, while no byte has its high bit set.
+#if defined(__SSE2__)
+        while (i + 16 <= n &&
+               _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))) == 0) {
+            i += 16;
+        }
+#endif
         while (i + 8 <= n) {
             uint64_t word = 0;
             std::memcpy(&word, s + i, 8);

@@ -92,7 +92,7 @@ TEST_F(CsvRecordStartsTest, AnyBytesGiveTheRecordsTheReaderFinds) {
         const std::string path = Write(content);
         for (const CsvOptions& options : {CsvOptions{}, Semicolon(), Backslash(), SingleQuote()}) {
             const std::vector<Start> want = ByReader(path, options);
-            for (const size_t chunk : {kDefaultChunkBytes, size_t{64}, size_t{100}, size_t{7}}) {
+            for (const size_t chunk : {kDefaultChunkBytes, size_t{64}, size_t{67}, size_t{100}, size_t{7}}) {
                 ASSERT_EQ(ByBlocks(path, options, chunk), want) << "trial " << trial << " chunk " << chunk;
             }
         }
@@ -125,7 +125,7 @@ TEST_F(CsvRecordStartsTest, WellFormedFilesAreScannedToTheEndByBlocks) {
         }
         const std::string path = Write(content);
         const std::vector<Start> want = ByReader(path, {});
-        for (const size_t chunk : {kDefaultChunkBytes, size_t{64}, size_t{100}, size_t{7}}) {
+        for (const size_t chunk : {kDefaultChunkBytes, size_t{64}, size_t{67}, size_t{100}, size_t{7}}) {
             ASSERT_EQ(ByBlocks(path, {}, chunk), want) << "trial " << trial << " chunk " << chunk;
             std::vector<Start> blocks_only;
             const auto rest = FindCsvRecordStarts(

@@ -23,6 +23,32 @@ TEST(Utf8, EscapesInvalidBytesAndKeepsValidText) {
         << "NUL is valid UTF-8; the ledger's text encoding is a separate matter";
 }
 
+// The ASCII runs are skipped 16 and 8 bytes a step: a bad byte or sequence is found at its own
+// offset wherever it falls against those steps, and ASCII before it only shifts the answer.
+TEST(Utf8, InvalidBytesAreFoundWhereverTheyFallInLongAsciiRuns) {
+    for (size_t at = 0; at < 70; ++at) {
+        for (const std::string bad : {"\xff", "\xe9", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82"}) {
+            std::string text(at, 'a');
+            text += bad;
+            text += std::string(at % 23, 'b');
+            ASSERT_EQ(FindInvalidUtf8(text), at) << at;
+            text.replace(at, bad.size(), "\xc3\xa9\xf0\x9f\x98\x80");
+            ASSERT_EQ(FindInvalidUtf8(text), std::string::npos) << at;
+        }
+    }
+    std::mt19937 rng(11);
+    for (int trial = 0; trial < 2000; ++trial) {
+        std::string bytes(rng() % 60, '\0');
+        for (char& c : bytes) {
+            c = static_cast<char>(rng() % 8 == 0 ? 0x80 + rng() % 0x80 : 0x20 + rng() % 0x5f);
+        }
+        const size_t alone = FindInvalidUtf8(bytes);
+        const size_t prefix = rng() % 40;
+        const size_t shifted = FindInvalidUtf8(std::string(prefix, 'x') + bytes);
+        ASSERT_EQ(shifted, alone == std::string::npos ? alone : alone + prefix) << trial;
+    }
+}
+
 TEST(Utf8, PropertyEscapedTextIsAlwaysValid) {
     std::mt19937 rng(7);
     for (int trial = 0; trial < 2000; ++trial) {

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
@@ -126,8 +126,9 @@ std::optional<RecordStart> FindCsvRecordStarts(const std::string& path, const Cs
     if (fd.get() < 0) {
         throw Error(ErrorKind::kIo, fmt::format("opening {}: {}", path, std::strerror(errno)));
     }
-    // Plus one block of zero padding after the bytes read.
-    const size_t capacity = std::max<size_t>(chunk_bytes, 1);
+    // At least a block, so that a byte order mark is always seen whole; plus one block of
+    // zero padding after the bytes read.
+    const size_t capacity = std::max(chunk_bytes, kBlock);
     auto buffer = std::make_unique<char[]>(capacity + kBlock);  // NOLINT(modernize-avoid-c-arrays)
     Scanner scanner(options, on_record);
     int64_t offset = 0;  // file offset of buffer[0]
