@@ -1,21 +1,15 @@
 #include "connectors/files/csv_record_starts.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <array>
 #include <cstring>
-#include <memory>
-
-#include <fmt/format.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 #include "connectors/files/csv_reader.hpp"
-#include "core/error.hpp"
+#include "connectors/files/file_window.hpp"
 
 namespace sluice::files {
 namespace {
@@ -87,7 +81,7 @@ public:
                 Report();
             }
         }
-        // A block cut short (the end of a read) carries its last byte's state, not bit 63's.
+        // The file's last block, cut short, carries its last byte's state, not bit 63's.
         in_quote_ = ((inside >> (valid - 1)) & 1) != 0;
         after_special_ = (((delimiters | quotes | newlines) >> (valid - 1)) & 1) != 0;
         line_ += static_cast<uint64_t>(__builtin_popcountll(newlines));
@@ -122,50 +116,29 @@ std::optional<RecordStart> FindCsvRecordStarts(const std::string& path, const Cs
     if (options.escape != options.quote) {
         return RecordStart{};  // an escape byte changes what the next quote means: no shortcut
     }
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
-        throw Error(ErrorKind::kIo, fmt::format("opening {}: {}", path, std::strerror(errno)));
-    }
-    // At least a block, so that a byte order mark is always seen whole; plus one block of
-    // zero padding after the bytes read.
-    const size_t capacity = std::max(chunk_bytes, kBlock);
-    auto buffer = std::make_unique<char[]>(capacity + kBlock);  // NOLINT(modernize-avoid-c-arrays)
+    FileWindow window(path, 0, std::max(chunk_bytes, kBlock));
+    window.SkipUtf8Bom();
     Scanner scanner(options, on_record);
-    int64_t offset = 0;  // file offset of buffer[0]
-    size_t skip = 0;     // a byte order mark before the first record
-    bool first = true;
+    scanner.Start(window.offset());
+    std::array<char, kBlock> tail{};  // the file's last bytes, zero-padded to a block
     while (true) {
-        size_t filled = 0;
-        while (filled < capacity) {
-            const ssize_t n = ::read(fd.get(), buffer.get() + filled, capacity - filled);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n < 0) {
-                throw Error(ErrorKind::kIo, fmt::format("reading {}: {}", path, std::strerror(errno)));
-            }
-            if (n == 0) {
-                break;
-            }
-            filled += static_cast<size_t>(n);
+        if (window.size() < kBlock && window.Fill()) {
+            continue;
         }
-        if (first) {
-            first = false;
-            skip = filled >= 3 && std::memcmp(buffer.get(), "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-            scanner.Start(static_cast<int64_t>(skip));
-        }
-        std::memset(buffer.get() + filled, 0, kBlock);
-        for (size_t at = skip; at < filled; at += kBlock) {
-            const size_t valid = std::min(kBlock, filled - at);
-            if (!scanner.Block(buffer.get() + at, valid, offset + static_cast<int64_t>(at))) {
-                return scanner.current();
-            }
-        }
-        skip = 0;
-        if (filled < capacity) {
+        const size_t valid = std::min(kBlock, window.size());
+        if (valid == 0) {
             return std::nullopt;
         }
-        offset += static_cast<int64_t>(filled);
+        const char* block = window.data();
+        if (valid < kBlock) {
+            tail.fill(0);
+            std::memcpy(tail.data(), block, valid);
+            block = tail.data();
+        }
+        if (!scanner.Block(block, valid, window.offset())) {
+            return scanner.current();
+        }
+        window.Consume(valid);
     }
 }
 
