@@ -2,8 +2,13 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
+#include "connectors/files/csv_blocks.hpp"
 #include "core/byte_search.hpp"
 #include "core/error.hpp"
 
@@ -19,6 +24,36 @@ std::string Printable(char c) {
     return fmt::format("byte 0x{:02x}", byte);
 }
 
+// Copies `value` to `out`, keeping one quote of each doubled pair (inside a quoted field every
+// quote is doubled: a lone one closes it), 16 bytes a step where SSE2 is there. Returns the end
+// of what it wrote; it may write up to 15 bytes past that, so `out` needs the room.
+char* CopyUndoubled(std::string_view value, char quote, char* out) {
+    const char* in = value.data();
+    const char* const end = in + value.size();
+#if defined(__SSE2__)
+    const __m128i wanted = _mm_set1_epi8(quote);
+    while (end - in >= 16) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+        const auto quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, wanted)));
+        if (quotes == 0) {
+            in += 16;
+            out += 16;
+            continue;
+        }
+        const auto first = static_cast<size_t>(__builtin_ctz(quotes));
+        in += first + 2;  // through the quote and its pair
+        out += first + 1;
+    }
+#endif
+    while (in < end) {
+        const char c = *in++;
+        *out++ = c;
+        in += c == quote ? 1 : 0;
+    }
+    return out;
+}
+
 }  // namespace
 
 CsvReader::CsvReader(std::string path, CsvOptions options, int64_t begin, int64_t end,
@@ -27,7 +62,16 @@ CsvReader::CsvReader(std::string path, CsvOptions options, int64_t begin, int64_
       window_(std::move(path), begin, chunk_bytes),
       end_(end),
       next_line_(first_line),
-      bom_checked_(begin != 0) {}
+      bom_checked_(begin != 0),
+      by_blocks_(BlockViewHolds(options_)) {}
+
+// The 64-byte block view needs the escape to be the quote (an escape byte changes what the
+// next quote means), and a quote and delimiter that are neither line ends nor each other.
+bool CsvReader::BlockViewHolds(const CsvOptions& options) {
+    const auto plain = [](char c) { return c != '\0' && c != '\n' && c != '\r'; };
+    return options.escape == options.quote && plain(options.quote) && plain(options.delimiter) &&
+           options.quote != options.delimiter;
+}
 
 size_t CsvReader::SkipUnquoted(const char* p, size_t n, size_t i) const {
     return FindAnyOf3(p, i, n, options_.delimiter, '\n', '\n');
@@ -143,6 +187,112 @@ CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
     }
 }
 
+// Once per field: inlined into ParseRecordByBlocks.
+[[gnu::always_inline]] inline bool CsvReader::AddBlockField(const char* p, size_t start, size_t end, unsigned quotes, bool record_end) {
+    // A CR before the record's line feed (or the file's end) belongs to the terminator.
+    const size_t stop = record_end && end > start && p[end - 1] == '\r' ? end - 1 : end;
+    if (quotes == 0) {
+        AddSpan({start, stop - start, false, false});
+        return true;
+    }
+    // Quoted: the field must be the quoted text alone, nothing after the closing quote. (The
+    // openings were checked, so the quotes inside are doubled pairs.)
+    if (p[start] != options_.quote || stop < start + 2 || p[stop - 1] != options_.quote) {
+        return false;
+    }
+    AddSpan({start + 1, stop - start - 2, true, quotes > 2});
+    return true;
+}
+
+std::optional<CsvReader::Scan> CsvReader::ParseRecordByBlocks(const char* p, size_t n, bool eof) {
+    using namespace csv_blocks;
+    span_count_ = 0;
+    malformed_.clear();
+    newlines_ = 0;
+    quote_at_ = std::string::npos;
+    if (n == 0) {
+        return eof ? Scan::kEnd : Scan::kNeedMore;
+    }
+    // The record starts in the block the previous one ended in when that block was whole: its
+    // masks hold here too (its bits before this record belong to the previous one). Otherwise
+    // blocks start at the record.
+    const int64_t at = window_.offset();
+    const auto block_bytes = static_cast<int64_t>(kBlock);
+    const bool reuse = block_at_ >= 0 && at >= block_at_ && at < block_at_ + block_bytes &&
+                       at + static_cast<int64_t>(n) >= block_at_ + block_bytes;
+    const auto skip = static_cast<size_t>(reuse ? at - block_at_ : 0);
+    const auto give_up = [this] {
+        block_at_ = -1;
+        return std::nullopt;
+    };
+    size_t field_start = 0;
+    unsigned field_quotes = 0;     // the field's quotes so far (0, 1, 2, or 3 for more)
+    uint64_t quoted_newlines = 0;  // line feeds inside quotes so far
+    bool in_quote = false;
+    bool after_special = true;  // the record's start lets a quote open
+    char tail[kBlock];
+    // `base` is where the block starts, relative to p: -skip for a reused block.
+    for (ptrdiff_t base = -static_cast<ptrdiff_t>(skip); base < static_cast<ptrdiff_t>(n); base += kBlock) {
+        const auto valid = static_cast<size_t>(std::min(static_cast<ptrdiff_t>(kBlock), static_cast<ptrdiff_t>(n) - base));
+        const bool first = base < 0 || (base == 0 && skip == 0);
+        BlockMasks masks;
+        if (first && reuse) {
+            masks = block_;
+        } else {
+            const char* block = p + base;
+            if (valid < kBlock) {
+                std::memcpy(tail, block, valid);
+                block = tail;
+            }
+            masks = BlockMasks(block, valid, options_.quote, options_.delimiter, in_quote);
+            if (masks.MisplacedOpenings(after_special) != 0) {
+                return give_up();
+            }
+        }
+        const uint64_t mine = first ? ~Below(skip) : ~uint64_t{0};  // this record's bits
+        uint64_t field_bits = mine;  // the block's bits from the current field's start on
+        for (uint64_t ends = (masks.delimiters | masks.newlines) & ~masks.inside & mine; ends != 0;
+             ends &= ends - 1) {
+            const auto bit = static_cast<unsigned>(__builtin_ctzll(ends));
+            const auto end = static_cast<size_t>(base + bit);
+            field_quotes += FewBits(masks.quotes & field_bits & Below(bit));
+            const bool record_end = ((masks.newlines >> bit) & 1) != 0;
+            if (!AddBlockField(p, field_start, end, field_quotes, record_end)) {
+                return give_up();
+            }
+            if (record_end) {
+                const uint64_t quoted = masks.newlines & masks.inside & Below(bit) & mine;
+                newlines_ = quoted_newlines + (quoted != 0 ? PopCount(quoted) : 0) + 1;
+                consumed_ = end + 1;
+                record_length_ = (end > 0 && p[end - 1] == '\r') ? end - 1 : end;
+                block_ = masks;
+                block_at_ = valid == kBlock ? at + base : -1;
+                return Scan::kComplete;
+            }
+            field_start = end + 1;
+            field_quotes = 0;
+            field_bits = ~UpTo(bit);
+        }
+        field_quotes = std::min(3u, field_quotes + FewBits(masks.quotes & field_bits));
+        if (const uint64_t quoted = masks.newlines & masks.inside & mine; quoted != 0) {
+            quoted_newlines += PopCount(quoted);
+        }
+        in_quote = ((masks.inside >> (valid - 1)) & 1) != 0;
+        after_special = ((masks.special() >> (valid - 1)) & 1) != 0;
+    }
+    if (!eof) {
+        return Scan::kNeedMore;
+    }
+    // The file's last record has no line feed.
+    if (in_quote || !AddBlockField(p, field_start, n, field_quotes, true)) {
+        return give_up();
+    }
+    newlines_ = quoted_newlines;
+    consumed_ = n;
+    record_length_ = p[n - 1] == '\r' ? n - 1 : n;
+    return Scan::kComplete;
+}
+
 // The boundary-only twin of ParseRecord: the same grammar (a quote is special only where a
 // field starts; inside quotes a doubled quote or the escape takes the next byte; a line feed
 // outside quotes ends the record) without recording fields, so cutting a file into ranges
@@ -228,31 +378,46 @@ void CsvReader::Reject(size_t offset, std::string_view what) {
 
 void CsvReader::BuildFields(const char* p) {
     fields_.clear();
-    scratch_.clear();
-    scratch_.reserve(record_length_);  // unescaped text is never longer: views stay valid
+    // Unescaped text is never longer than the record (CopyUndoubled may write 15 bytes past
+    // its end), and scratch_ only grows: views into it stay valid for the whole record.
+    if (scratch_.size() < record_length_ + 16) {
+        scratch_.resize(record_length_ + 16);
+    }
+    char* out = scratch_.data();
     for (size_t f = 0; f < span_count_; ++f) {
         const Span& span = spans_[f];
         std::string_view value(p + span.offset, span.length);
-        if (span.escaped) {
-            const size_t at = scratch_.size();
-            size_t k = 0;
-            while (k < value.size()) {
-                const size_t next = value.find(options_.escape, k);
-                if (next == std::string_view::npos) {
-                    scratch_.append(value.substr(k));
-                    break;
-                }
-                scratch_.append(value.substr(k, next - k));
+        if (span.escaped && options_.escape == options_.quote) {
+            char* const at = out;
+            out = CopyUndoubled(value, options_.quote, out);
+            value = std::string_view(at, static_cast<size_t>(out - at));
+        } else if (span.escaped) {
+            char* const at = out;
+            for (size_t k = 0; k < value.size(); ++k) {
                 // A doubled quote, or the escape before a quote or escape, stands for one char.
-                const bool pair = next + 1 < value.size() &&
-                                  (value[next + 1] == options_.quote || value[next + 1] == options_.escape);
-                scratch_ += value[pair ? next + 1 : next];
-                k = next + (pair ? 2 : 1);
+                if (value[k] == options_.escape && k + 1 < value.size() &&
+                    (value[k + 1] == options_.quote || value[k + 1] == options_.escape)) {
+                    ++k;
+                }
+                *out++ = value[k];
             }
-            value = std::string_view(scratch_).substr(at);
+            value = std::string_view(at, static_cast<size_t>(out - at));
         }
         fields_.push_back({value, span.quoted});
     }
+}
+
+CsvReader::Scan CsvReader::ReadRecord(const char* p, size_t n, bool eof) {
+    if (boundaries_only_) {
+        return SkipRecord(p, n, eof);
+    }
+    if (by_blocks_) {
+        if (const std::optional<Scan> scan = ParseRecordByBlocks(p, n, eof)) {
+            records_by_blocks_ += *scan == Scan::kComplete ? 1 : 0;
+            return *scan;
+        }
+    }
+    return ParseRecord(p, n, eof);
 }
 
 void CsvReader::TooLong() {
@@ -275,10 +440,12 @@ CsvRead CsvReader::Next() {
         if (end_ >= 0 && window_.offset() >= end_) {
             return CsvRead::kEnd;
         }
-        const Scan scan = boundaries_only_ ? SkipRecord(window_.data(), window_.size(), window_.eof())
-                                           : ParseRecord(window_.data(), window_.size(), window_.eof());
+        const Scan scan = ReadRecord(window_.data(), window_.size(), window_.eof());
         if (scan == Scan::kNeedMore) {
             if (window_.size() > max_record_bytes_) {
+                if (by_blocks_ && !boundaries_only_) {
+                    ParseRecord(window_.data(), window_.size(), window_.eof());  // where a quote opened
+                }
                 TooLong();
             }
             window_.Fill();

@@ -4,49 +4,17 @@
 #include <array>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
+#include "connectors/files/csv_blocks.hpp"
 #include "connectors/files/csv_reader.hpp"
 #include "connectors/files/file_window.hpp"
 
 namespace sluice::files {
 namespace {
 
-constexpr size_t kBlock = 64;
-
-/// Bit i set where block[i] == c.
-uint64_t EqualMask(const char* block, char c) {
-#if defined(__SSE2__)
-    const __m128i wanted = _mm_set1_epi8(c);
-    uint64_t mask = 0;
-    for (size_t part = 0; part < 4; ++part) {
-        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + part * 16));
-        const auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, wanted)));
-        mask |= static_cast<uint64_t>(bits) << (part * 16);
-    }
-    return mask;
-#else
-    uint64_t mask = 0;
-    for (size_t i = 0; i < kBlock; ++i) {
-        mask |= static_cast<uint64_t>(block[i] == c) << i;
-    }
-    return mask;
-#endif
-}
-
-/// Bit i set where an odd number of bits at or below i are set: between an opening quote
-/// (included) and its closing one (excluded).
-uint64_t PrefixXor(uint64_t bits) {
-    for (unsigned shift = 1; shift < 64; shift <<= 1) {
-        bits ^= bits << shift;
-    }
-    return bits;
-}
-
-/// Bits 0..bit set.
-uint64_t UpTo(unsigned bit) { return bit == 63 ? ~uint64_t{0} : (uint64_t{2} << bit) - 1; }
+using csv_blocks::BlockMasks;
+using csv_blocks::kBlock;
+using csv_blocks::PopCount;
+using csv_blocks::UpTo;
 
 class Scanner {
 public:
@@ -62,29 +30,22 @@ public:
         if (offset + static_cast<int64_t>(kBlock) - current_.offset > static_cast<int64_t>(kMaxRecordBytes)) {
             return false;  // CsvReader reports the record that runs past the limit
         }
-        const uint64_t in_range = valid == kBlock ? ~uint64_t{0} : (uint64_t{1} << valid) - 1;
-        const uint64_t quotes = EqualMask(block, options_.quote) & in_range;
-        const uint64_t newlines = EqualMask(block, '\n') & in_range;
-        const uint64_t delimiters = EqualMask(block, options_.delimiter) & in_range;
-        const uint64_t inside = PrefixXor(quotes) ^ (in_quote_ ? ~uint64_t{0} : 0);
-        // A quote that opens a region must follow a delimiter, a line feed (the record's
-        // start) or a closing quote (then the two are a doubled quote inside the region).
-        const uint64_t may_open = ((delimiters | quotes | newlines) << 1) | (after_special_ ? 1 : 0);
-        if ((quotes & inside & ~may_open) != 0) {
+        const BlockMasks masks(block, valid, options_.quote, options_.delimiter, in_quote_);
+        if (masks.MisplacedOpenings(after_special_) != 0) {
             return false;
         }
-        for (uint64_t ends = newlines & ~inside; ends != 0; ends &= ends - 1) {
+        for (uint64_t ends = masks.newlines & ~masks.inside; ends != 0; ends &= ends - 1) {
             const auto bit = static_cast<unsigned>(__builtin_ctzll(ends));
             pending_ = RecordStart{offset + bit + 1,
-                                   line_ + static_cast<uint64_t>(__builtin_popcountll(newlines & UpTo(bit)))};
+                                   line_ + PopCount(masks.newlines & UpTo(bit))};
             if (bit + 1 < valid) {
                 Report();
             }
         }
         // The file's last block, cut short, carries its last byte's state, not bit 63's.
-        in_quote_ = ((inside >> (valid - 1)) & 1) != 0;
-        after_special_ = (((delimiters | quotes | newlines) >> (valid - 1)) & 1) != 0;
-        line_ += static_cast<uint64_t>(__builtin_popcountll(newlines));
+        in_quote_ = ((masks.inside >> (valid - 1)) & 1) != 0;
+        after_special_ = ((masks.special() >> (valid - 1)) & 1) != 0;
+        line_ += PopCount(masks.newlines);
         return true;
     }
 
