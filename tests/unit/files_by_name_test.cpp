@@ -162,15 +162,19 @@ TEST_F(FilesByNameTest, JsonMalformedLinesAreRejectsWithAReason) {
           "{\"s\": \"\\ud800\"}\n"                                 // a lone surrogate
           "nonsense\n"                                            // starts like null
           "12 34\n"
-          "\"unterminated\n");
+          "\"unterminated\n"
+          "{\"id\": 20, \"s\": \"raw\ttab\"}\n"                  // a control byte in a string
+          "{\"id\": 21, \"o\": {\"k\x01\": 1}}\n"                 // and in a nested key
+          "{\"i\\u0064\": 22, \"s\": \"plain\"}\n");               // an escaped key: "id"
     spec_.columns = {{"id", "int64"}};
     auto source = OpenFilesSource(spec_);
     // `ignored` is only on a line that does not parse, so it is no column.
     EXPECT_EQ(source->Describe().Describe(), "id int64, s text, o text");
     const ReadAll all = ReadSlices(*source, source->Partition({}));
-    ASSERT_EQ(all.rows.size(), 2u);
+    ASSERT_EQ(all.rows.size(), 3u);
     EXPECT_EQ(all.rows[0], (ReadRow{1, {"1", "a\"b\xc3\xa9", "{\"k\":[1,2],\"x\":\"y z\"}"}}));
     EXPECT_EQ(all.rows[1], (ReadRow{14, {"9", "<NULL>", "<NULL>"}}));
+    EXPECT_EQ(all.rows[2], (ReadRow{22, {"22", "plain", "<NULL>"}}));
     std::vector<std::string> errors;
     for (const RejectedRow& reject : all.rejected) {
         EXPECT_EQ(FindInvalidUtf8(reject.row), std::string::npos) << reject.position;
@@ -193,6 +197,8 @@ TEST_F(FilesByNameTest, JsonMalformedLinesAreRejectsWithAReason) {
                           "a.jsonl:17 not valid JSON",
                           "a.jsonl:18 not valid JSON",
                           "a.jsonl:19 not valid JSON",
+                          "a.jsonl:20 not valid JSON",
+                          "a.jsonl:21 not valid JSON",
                       }));
     EXPECT_EQ(all.rejected[0].row, "{\"id\": 2, \"s\": \"caf\\xe9\"}");
     EXPECT_EQ(all.rejected[9].error, "column id: expected int64, found a JSON array");

@@ -17,34 +17,42 @@ namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 std::string_view TrimRight(std::string_view s) {
-    while (!s.empty() &&
-           (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+    while (!s.empty() && IsJsonSpace(s.back())) {
         s.remove_suffix(1);
     }
     return s;
 }
 
 /// JSON text of an array or object without the whitespace between tokens (strings kept
-/// byte for byte), so `[1, 2]` reads back as `[1,2]` whatever the file's spacing.
-void AppendCompact(std::string_view raw, std::string& out) {
-    bool in_string = false;
-    for (size_t i = 0; i < raw.size(); ++i) {
-        const char c = raw[i];
-        if (in_string) {
-            out += c;
-            if (c == '\\' && i + 1 < raw.size()) {
-                out += raw[++i];
-            } else if (c == '"') {
-                in_string = false;
+/// byte for byte), so `[1, 2]` reads back as `[1,2]` whatever the file's spacing. Replaces
+/// `out`, reusing its capacity.
+void Compact(std::string_view raw, std::string& out) {
+    out.resize(raw.size());  // never longer than the raw text
+    char* o = out.data();
+    const char* p = raw.data();
+    const char* const end = p + raw.size();
+    while (p < end) {
+        const char c = *p++;
+        if (c == '"') {
+            *o++ = c;
+            while (p < end) {  // through the closing quote; an escaped byte never closes
+                const char in_string = *p++;
+                *o++ = in_string;
+                if (in_string == '"') {
+                    break;
+                }
+                if (in_string == '\\' && p < end) {
+                    *o++ = *p++;
+                }
             }
-        } else if (c == '"') {
-            in_string = true;
-            out += c;
-        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            out += c;
+        } else if (!IsJsonSpace(c)) {
+            *o++ = c;
         }
     }
+    out.resize(static_cast<size_t>(o - out.data()));
 }
 
 // On Demand parses lazily: a value nobody asks for is skipped, not checked. Walking every
@@ -185,9 +193,7 @@ struct JsonLineParser::Impl {
         if (composites_used == composites.size()) {
             composites.emplace_back();
         }
-        std::string& text = composites[composites_used++];
-        text.clear();
-        return text;
+        return composites[composites_used++];
     }
 };
 
@@ -211,7 +217,7 @@ Status JsonLineParser::Parse(std::string_view line) {
 }
 
 Status JsonLineParser::ParseJson(std::string_view line) {
-    fields_.clear();
+    field_count_ = 0;
     impl_->composites_used = 0;
     std::string& buffer = impl_->buffer;
     if (buffer.size() < line.size() + simdjson::SIMDJSON_PADDING) {
@@ -285,7 +291,7 @@ Status JsonLineParser::ParseJson(std::string_view line) {
                 const char* end = nullptr;
                 if (!error && !(error = value.current_location().get(end))) {
                     std::string& compact = impl_->NextComposite();
-                    AppendCompact(std::string_view(begin, static_cast<size_t>(end - begin)), compact);
+                    Compact(std::string_view(begin, static_cast<size_t>(end - begin)), compact);
                     out.text = compact;
                 }
                 break;
@@ -294,7 +300,10 @@ Status JsonLineParser::ParseJson(std::string_view line) {
         if (error) {
             return NotJson(error, out.key);
         }
-        fields_.push_back(out);
+        if (field_count_ == fields_.size()) {
+            fields_.resize(fields_.size() * 2 + 16);
+        }
+        fields_[field_count_++] = out;
     }
     // The loop ends quietly after an error in the object's own syntax; ask the document.
     const char* rest = nullptr;

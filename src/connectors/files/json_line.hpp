@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,14 +41,15 @@ public:
     /// wrong: "not valid JSON: ...", "invalid UTF-8 at byte N (0xNN)...", or "expected a JSON
     /// object, found array". Never throws for bad input.
     Status Parse(std::string_view line);
-    const std::vector<JsonField>& fields() const { return fields_; }
+    std::span<const JsonField> fields() const { return {fields_.data(), field_count_}; }
 
 private:
     Status ParseJson(std::string_view line);
 
     struct Impl;
     std::unique_ptr<Impl> impl_;
-    std::vector<JsonField> fields_;
+    std::vector<JsonField> fields_;  // only grows: the first field_count_ are the line's
+    size_t field_count_ = 0;
 };
 
 /// True when `text` is exactly one JSON number (RFC 8259 grammar, no surrounding spaces).

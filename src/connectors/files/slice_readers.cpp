@@ -179,7 +179,7 @@ private:
             return;
         }
         std::fill(values_.begin(), values_.end(), nullptr);
-        const std::vector<JsonField>& fields = parser_.fields();
+        const std::span<const JsonField> fields = parser_.fields();
         for (size_t position = 0; position < fields.size(); ++position) {
             // Keys that are not columns are ignored (by-name mapping, like a CSV column the
             // stream does not load); the plan says which keys the sample found.
