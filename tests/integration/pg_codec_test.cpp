@@ -58,6 +58,40 @@ std::string ArrayRoundTrip(const std::string& literal, LogicalType element, pg::
     return s.ok() ? out : "error: " + s.message();
 }
 
+// Decimal text of every shape (sign, leading zeros, 0 to 40 digits on either side of the
+// point, so every padding to base-10000 groups) round-trips to its canonical spelling, which
+// the test derives by string rules alone: leading zeros dropped, the fraction's digits kept,
+// no sign on zero.
+TEST(PgNumericCodec, RandomDecimalsRoundTripToTheirCanonicalText) {
+    uint32_t seed = 11;
+    const auto next = [&] {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
+    const auto digits = [&](size_t count) {
+        std::string out;
+        for (size_t i = 0; i < count; ++i) {
+            out += static_cast<char>('0' + (next() % 4 == 0 ? 0 : next() % 10));
+        }
+        return out;
+    };
+    for (int trial = 0; trial < 5000; ++trial) {
+        const std::string sign = next() % 3 == 0 ? "-" : (next() % 5 == 0 ? "+" : "");
+        const std::string whole = std::string(next() % 3, '0') + digits(next() % 41);
+        const bool point = next() % 4 != 0;
+        const std::string fraction = point ? digits(next() % 41) : "";
+        const std::string text = sign + whole + (point ? "." : "") + fraction;
+        if (whole.empty() && fraction.empty()) {
+            EXPECT_EQ(NumericRoundTrip(text), "invalid") << text;
+            continue;
+        }
+        std::string canonical = whole.substr(std::min(whole.find_first_not_of('0'), whole.size()));
+        canonical = (canonical.empty() ? "0" : canonical) + (fraction.empty() ? "" : "." + fraction);
+        const bool zero = canonical.find_first_not_of("0.") == std::string::npos;
+        EXPECT_EQ(NumericRoundTrip(text), (sign == "-" && !zero ? "-" : "") + canonical) << text;
+    }
+}
+
 TEST(PgArrayCodec, LiteralsRoundTripAsArrayOutWritesThem) {
     using pg::Wire;
     EXPECT_EQ(ArrayRoundTrip("{1,NULL, 3 }", LogicalType::kInt32, Wire::kInt4, 23), "{1,NULL,3}");

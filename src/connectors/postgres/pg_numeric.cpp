@@ -1,6 +1,7 @@
 #include "connectors/postgres/pg_numeric.hpp"
 
 #include <array>
+#include <cstring>
 
 namespace sluice::pg {
 
@@ -37,6 +38,9 @@ void AppendHeader(WireBuffer& out, uint16_t ndigits, int16_t weight, uint16_t si
     p = PutU16(p, dscale);
     out.CommitTo(p);
 }
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsSign(char c) { return c == '-' || c == '+'; }
 
 int FloorDiv4(int value) { return value >= 0 ? value / 4 : -((-value + 3) / 4); }
 
@@ -122,27 +126,33 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
         text.remove_suffix(1);
     }
-    if (EqualsNoCase(text, "nan")) {
-        AppendHeader(out, 0, 0, kNaN, 0);
-        return true;
-    }
     bool negative = false;
-    if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
-        negative = text.front() == '-';
-        text.remove_prefix(1);
+    std::string_view body = text;  // without its sign
+    if (!body.empty() && IsSign(body.front())) {
+        negative = body.front() == '-';
+        body.remove_prefix(1);
     }
-    if (EqualsNoCase(text, "infinity") || EqualsNoCase(text, "inf")) {
-        AppendHeader(out, 0, 0, negative ? kMinusInfinity : kPlusInfinity, 0);
-        return true;
+    // NaN and the infinities are words: look for them only where no digit or point starts it.
+    if (body.empty() || !(IsDigit(body.front()) || body.front() == '.')) {
+        if (EqualsNoCase(text, "nan")) {
+            AppendHeader(out, 0, 0, kNaN, 0);
+            return true;
+        }
+        if (EqualsNoCase(body, "infinity") || EqualsNoCase(body, "inf")) {
+            AppendHeader(out, 0, 0, negative ? kMinusInfinity : kPlusInfinity, 0);
+            return true;
+        }
     }
+    text = body;
     // Collect the significant digits; `int_len` is where the decimal point sits among them.
     // Digits go to a stack buffer: numerics are usually short, and this runs once per value.
-    char stack[128];
+    // Three bytes before and after them take the zeros that pad them to groups of four.
+    char stack[128 + 6];
     std::string heap;
-    char* digits = stack;
-    if (text.size() > sizeof(stack)) {
-        heap.resize(text.size());
-        digits = heap.data();
+    char* digits = stack + 3;
+    if (text.size() > sizeof(stack) - 6) {
+        heap.resize(text.size() + 6);
+        digits = heap.data() + 3;
     }
     size_t ndigits_text = 0;
     size_t i = 0;
@@ -225,16 +235,14 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
     }
     AppendHeader(out, static_cast<uint16_t>(ndigits), static_cast<int16_t>(weight),
                  negative ? kNegative : kPositive, static_cast<uint16_t>(dscale));
+    // The digits padded with zeros to whole groups: lead_pad before, up to three after.
+    char* const padded = digits - lead_pad;
+    std::memset(padded, '0', lead_pad);
+    std::memset(digits + ndigits_text, '0', ndigits * 4 - total);
     char* p = out.Reserve(2 * ndigits);
     for (size_t g = 0; g < ndigits; ++g) {
-        int value = 0;
-        for (size_t k = 0; k < 4; ++k) {
-            const size_t at = g * 4 + k;  // position in the zero-padded digit string
-            const int d = (at >= lead_pad && at - lead_pad < ndigits_text)
-                              ? digits[at - lead_pad] - '0'
-                              : 0;
-            value = value * 10 + d;
-        }
+        const char* d = padded + g * 4;
+        const int value = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
         p = PutU16(p, static_cast<uint16_t>(value));
     }
     out.CommitTo(p);
