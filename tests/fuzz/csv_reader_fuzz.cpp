@@ -1,12 +1,14 @@
 // libFuzzer target: the CSV reader (connectors/files/csv_reader.hpp).
 //
 // Input: three option bytes (dialect, chunk size, field count / record limit / cut spacing),
-// then the file's bytes. Reads the file whole, then again as byte ranges cut by the
-// boundaries-only scan (as the files source partitions a file), and checks that the ranges give
-// exactly the records of the whole read, with the same line numbers. Error (bad input, too
+// then the file's bytes. Reads the file whole, by blocks and byte by byte (the two parsers
+// must agree), then again as byte ranges cut by the boundaries-only scan (as the files source
+// partitions a file), and checks that the ranges give exactly the records of the whole read,
+// with the same line numbers. Error (bad input, too
 // long a record) is an expected outcome; crashes, sanitizer reports, hangs, other exceptions and
 // a range read that differs from the whole read are bugs.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,8 +44,9 @@ struct Config {
 };
 
 std::vector<Record> ReadRange(const std::string& path, const Config& config, int64_t begin,
-                              int64_t end, uint64_t first_line) {
+                              int64_t end, uint64_t first_line, bool block_parsing = true) {
     files::CsvReader reader(path, config.options, begin, end, first_line, config.chunk_bytes);
+    reader.set_block_parsing(block_parsing);
     reader.set_expected_fields(config.expected_fields);
     reader.set_max_record_bytes(config.max_record_bytes);
     std::vector<Record> out;
@@ -97,10 +100,34 @@ void Run(FuzzInput& in) {
     // them, a range read may stop on a record the whole read took.
     const bool small_limit = config.max_record_bytes < files::kMaxRecordBytes;
     std::vector<Record> whole;
+    std::string whole_error;
     try {
         whole = ReadRange(path, config, 0, -1, 1);
-    } catch (const Error&) {
-        return;  // too long a record: the partition fails with a clear error
+    } catch (const Error& e) {
+        whole_error = e.what();  // too long a record: the partition fails with a clear error
+    }
+    // The byte-by-byte parser must read exactly what the block parser read, errors included.
+    try {
+        const std::vector<Record> by_bytes = ReadRange(path, config, 0, -1, 1, false);
+        if (!whole_error.empty()) {
+            Violated("the block parser failed (" + whole_error + ") where the byte parser did not");
+        }
+        for (size_t i = 0; i < std::max(whole.size(), by_bytes.size()); ++i) {
+            if (i >= whole.size() || i >= by_bytes.size() || !(whole[i] == by_bytes[i])) {
+                Violated("record " + std::to_string(i) +
+                         " differs between the block and the byte parser" +
+                         (i < whole.size() ? ": blocks " + Describe(whole[i]) : "") +
+                         (i < by_bytes.size() ? " / bytes " + Describe(by_bytes[i]) : ""));
+            }
+        }
+    } catch (const Error& e) {
+        if (whole_error != e.what()) {
+            Violated("the byte parser failed (" + std::string(e.what()) +
+                     ") where the block parser gave '" + whole_error + "'");
+        }
+    }
+    if (!whole_error.empty()) {
+        return;
     }
 
     // Cut where the files source does (FilesSource::CutFile): at the start of every

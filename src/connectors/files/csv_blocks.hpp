@@ -30,7 +30,8 @@ struct Block16x4 {
     uint64_t EqualMask(char c) const {
         const __m128i wanted = _mm_set1_epi8(c);
         const auto bits = [&](size_t i) {
-            return static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(part[i], wanted))));
+            const int hits = _mm_movemask_epi8(_mm_cmpeq_epi8(part[i], wanted));
+            return static_cast<uint64_t>(static_cast<uint16_t>(hits));
         };
         return bits(0) | bits(1) << 16 | bits(2) << 32 | bits(3) << 48;
     }
@@ -68,7 +69,9 @@ inline uint64_t PrefixXor(uint64_t bits) {
 inline uint64_t UpTo(unsigned bit) { return bit == 63 ? ~uint64_t{0} : (uint64_t{2} << bit) - 1; }
 
 /// Bits 0..count-1 set (count ≤ 64).
-inline uint64_t Below(size_t count) { return count >= 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1; }
+inline uint64_t Below(size_t count) {
+    return count >= 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
+}
 
 /// Set bits. Inline arithmetic where the POPCNT instruction may be missing (the x86-64
 /// baseline), where the builtin would be a library call.

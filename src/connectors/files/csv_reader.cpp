@@ -159,11 +159,15 @@ bool CsvReader::QuotedField(const char* p, size_t n, bool eof, size_t& i) {
     return i < n || eof;
 }
 
-CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
+void CsvReader::StartRecord() {
     span_count_ = 0;
     malformed_.clear();
     newlines_ = 0;
     quote_at_ = std::string::npos;
+}
+
+CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
+    StartRecord();
     if (n == 0) {
         return eof ? Scan::kEnd : Scan::kNeedMore;
     }
@@ -188,7 +192,8 @@ CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
 }
 
 // Once per field: inlined into ParseRecordByBlocks.
-[[gnu::always_inline]] inline bool CsvReader::AddBlockField(const char* p, size_t start, size_t end, unsigned quotes, bool record_end) {
+[[gnu::always_inline]] inline bool CsvReader::AddBlockField(const char* p, size_t start, size_t end,
+                                                            unsigned quotes, bool record_end) {
     // A CR before the record's line feed (or the file's end) belongs to the terminator.
     const size_t stop = record_end && end > start && p[end - 1] == '\r' ? end - 1 : end;
     if (quotes == 0) {
@@ -206,10 +211,7 @@ CsvReader::Scan CsvReader::ParseRecord(const char* p, size_t n, bool eof) {
 
 std::optional<CsvReader::Scan> CsvReader::ParseRecordByBlocks(const char* p, size_t n, bool eof) {
     using namespace csv_blocks;
-    span_count_ = 0;
-    malformed_.clear();
-    newlines_ = 0;
-    quote_at_ = std::string::npos;
+    StartRecord();
     if (n == 0) {
         return eof ? Scan::kEnd : Scan::kNeedMore;
     }
@@ -232,8 +234,9 @@ std::optional<CsvReader::Scan> CsvReader::ParseRecordByBlocks(const char* p, siz
     bool after_special = true;  // the record's start lets a quote open
     char tail[kBlock];
     // `base` is where the block starts, relative to p: -skip for a reused block.
-    for (ptrdiff_t base = -static_cast<ptrdiff_t>(skip); base < static_cast<ptrdiff_t>(n); base += kBlock) {
-        const auto valid = static_cast<size_t>(std::min(static_cast<ptrdiff_t>(kBlock), static_cast<ptrdiff_t>(n) - base));
+    const auto size = static_cast<ptrdiff_t>(n);
+    for (ptrdiff_t base = -static_cast<ptrdiff_t>(skip); base < size; base += kBlock) {
+        const auto valid = static_cast<size_t>(std::min<ptrdiff_t>(kBlock, size - base));
         const bool first = base < 0 || (base == 0 && skip == 0);
         BlockMasks masks;
         if (first && reuse) {
@@ -444,7 +447,8 @@ CsvRead CsvReader::Next() {
         if (scan == Scan::kNeedMore) {
             if (window_.size() > max_record_bytes_) {
                 if (by_blocks_ && !boundaries_only_) {
-                    ParseRecord(window_.data(), window_.size(), window_.eof());  // where a quote opened
+                    // The byte parser notes where a quote opened, for the message.
+                    ParseRecord(window_.data(), window_.size(), window_.eof());
                 }
                 TooLong();
             }

@@ -242,7 +242,8 @@ bool TextToNumeric(std::string_view text, WireBuffer& out) {
     char* p = out.Reserve(2 * ndigits);
     for (size_t g = 0; g < ndigits; ++g) {
         const char* d = padded + g * 4;
-        const int value = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+        const int value =
+            (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
         p = PutU16(p, static_cast<uint16_t>(value));
     }
     out.CommitTo(p);
