@@ -86,10 +86,10 @@ private:
     };
     enum class Scan { kComplete, kNeedMore, kEnd };
 
+    void StartRecord();  // clears the state of the record being parsed
     // Parsers of one record in the bytes [p, p + n); `eof` says whether more may follow. The
     // field parsers leave `i` at the delimiter, line feed or end after their field and return
     // false when the field may continue past `n`.
-    void StartRecord();  // clears the state of the record being parsed
     Scan ParseRecord(const char* p, size_t n, bool eof);
     // ParseRecord 64 bytes a step (csv_blocks.hpp): nullopt where that view does not hold
     // for this record (a quote inside an unquoted field, text after a closing quote, a quote
