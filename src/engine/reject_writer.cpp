@@ -13,9 +13,37 @@ namespace sluice {
 
 namespace {
 
+/// Whether `text` opens more than `limit` arrays and objects inside one another (outside
+/// strings). Found without parsing: nlohmann's dump recurses once per level.
+bool NestsDeeperThan(std::string_view text, int limit) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            i += c == '\\' ? 1 : 0;
+            in_string = c != '"';
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > limit) {
+                return true;
+            }
+        } else if (c == '}' || c == ']') {
+            --depth;
+        }
+    }
+    return false;
+}
+
 /// A rejected row as the reject file shows it: the object of its values (RowJson), or a
-/// file's record that could not be split into values, as the string it was.
+/// file's record that could not be split into values, as the string it was (also a JSON line
+/// nested too deeply to be written back as an object: a line 200,000 deep overflowed the
+/// stack here).
 nlohmann::ordered_json RowValue(const std::string& row) {
+    if (NestsDeeperThan(row, 1024)) {
+        return row;
+    }
     nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(row, nullptr, false);
     if (parsed.is_object()) {
         return parsed;

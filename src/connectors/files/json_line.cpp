@@ -57,10 +57,20 @@ void Compact(std::string_view raw, std::string& out) {
 
 // On Demand parses lazily: a value nobody asks for is skipped, not checked. Walking every
 // value makes "malformed line" mean the same whether or not its bad part maps to a column.
-error_code Walk(ondemand::value& value) {
+//
+// `depth` is the value's nesting level (the line's object is level 1). Past simdjson's limit
+// (1024, which its DOM parser enforces and On Demand does not) a line is invalid: a line
+// nested 200,000 deep overflowed this recursion's stack.
+constexpr int kMaxDepth = 1024;
+
+error_code Walk(ondemand::value& value, int depth) {
     ondemand::json_type type{};
     if (const error_code error = value.type().get(type)) {
         return error;
+    }
+    const bool composite = type == ondemand::json_type::array || type == ondemand::json_type::object;
+    if (composite && depth > kMaxDepth) {
+        return simdjson::DEPTH_ERROR;
     }
     switch (type) {
         case ondemand::json_type::array: {
@@ -70,7 +80,7 @@ error_code Walk(ondemand::value& value) {
             }
             for (auto element : items) {
                 if (error_code error = element.error();
-                    error || (error = Walk(element.value_unsafe()))) {  // in place
+                    error || (error = Walk(element.value_unsafe(), depth + 1))) {
                     return error;
                 }
             }
@@ -88,7 +98,7 @@ error_code Walk(ondemand::value& value) {
                 ondemand::field& field = field_result.value_unsafe();  // in place
                 std::string_view key;
                 if (error_code error = field.unescaped_key().get(key);
-                    error || (error = Walk(field.value()))) {
+                    error || (error = Walk(field.value(), depth + 1))) {
                     return error;
                 }
             }
@@ -266,7 +276,7 @@ Status JsonLineParser::ParseJson(std::string_view line) {
         switch (type) {
             case ondemand::json_type::null:
                 out.kind = JsonKind::kNull;
-                error = Walk(value);
+                error = Walk(value, 2);
                 break;
             case ondemand::json_type::boolean: {
                 bool flag = false;
@@ -292,7 +302,7 @@ Status JsonLineParser::ParseJson(std::string_view line) {
             case ondemand::json_type::object: {
                 out.kind = type == ondemand::json_type::array ? JsonKind::kArray : JsonKind::kObject;
                 const char* begin = value.raw_json_token().data();
-                error = Walk(value);
+                error = Walk(value, 2);
                 // Walk leaves the iterator on the ',' or '}' after the value: its text ends there.
                 const char* end = nullptr;
                 if (!error && !(error = value.current_location().get(end))) {

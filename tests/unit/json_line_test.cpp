@@ -1,0 +1,135 @@
+// JsonLineParser walks every value of a line with simdjson On Demand, which checks only what
+// it is asked for, and compacts arrays and objects itself. simdjson's DOM parser, which reads
+// and checks every value, is the oracle for what is valid JSON.
+
+#include "connectors/files/json_line.hpp"
+
+#include <simdjson.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace sluice::files {
+namespace {
+
+constexpr size_t kMaxDepth = 1024;  // simdjson's default: the line's object is level 1
+
+/// The value's text without the whitespace outside strings: what the compact text must be.
+std::string WithoutSpaces(std::string_view text) {
+    std::string out;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string && c == '\\') {
+            out += c;
+            out += text[++i];
+            continue;
+        }
+        in_string = c == '"' ? !in_string : in_string;
+        if (in_string || (c != ' ' && c != '\t' && c != '\r' && c != '\n')) {
+            out += c;
+        }
+    }
+    return out;
+}
+
+bool DomAccepts(const std::string& line) {
+    static simdjson::dom::parser parser;
+    simdjson::dom::element element;
+    return parser.parse(line).get(element) == simdjson::SUCCESS;
+}
+
+// The value of key "o" of `line`, parsed by JsonLineParser; "" with the status when invalid.
+std::string Parsed(JsonLineParser& parser, const std::string& line, bool& ok) {
+    const Status status = parser.Parse(line);
+    ok = status.ok();
+    if (!ok) {
+        return status.message();
+    }
+    for (const JsonField& field : parser.fields()) {
+        if (field.key == "o") {
+            return std::string(field.text);
+        }
+    }
+    return "<no o>";
+}
+
+// Random values over JSON's grammar, then random bytes dropped, doubled or replaced: the
+// parser must accept exactly what the DOM parser accepts, and give the text without its
+// spaces. (Numbers stay within double range: the DOM parser refuses 1e400, which a numeric
+// column takes, and so do we.)
+TEST(JsonLineValues, AcceptsWhatSimdjsonAcceptsAndDropsOnlyTheSpaces) {
+    uint32_t seed = 2024;
+    const auto next = [&] {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
+    const std::vector<std::string> scalars = {
+        "0", "-1", "1.5", "2e3", "-0.25E-2", "01", "1.", "-", "1e", ".5", "+1", "true",
+        "false", "null", "tru", "nulll", "\"\"", "\"a b\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+        "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800x\"",
+        "\"\\u12G4\"", "\"\\x\"", "\"caf\xc3\xa9\"", "\"{[,:]}\""};
+    const std::function<std::string(int)> value = [&](int depth) -> std::string {
+        const uint32_t pick = next() % 10;
+        if (depth > 3 || pick < 5) {
+            return scalars[next() % scalars.size()];
+        }
+        const bool object = pick < 8;
+        std::string out(1, object ? '{' : '[');
+        const uint32_t count = next() % 4;
+        for (uint32_t i = 0; i < count; ++i) {
+            out += i > 0 ? (next() % 3 == 0 ? " , " : ",") : "";
+            if (object) {
+                out += "\"k" + std::to_string(next() % 5) + "\"" + (next() % 2 ? " : " : ":");
+            }
+            out += value(depth + 1);
+        }
+        return out + (object ? '}' : ']');
+    };
+    const std::string noise = "{}[],:\" \t\\ua0-e.";
+    JsonLineParser parser;
+    int accepted = 0;
+    for (int trial = 0; trial < 20000; ++trial) {
+        std::string composite = next() % 2 ? "[" + value(1) + "]" : "{\"x\": " + value(1) + "}";
+        if (next() % 2 == 0) {
+            const size_t at = next() % composite.size();
+            switch (next() % 3) {
+                case 0:
+                    composite.erase(at, 1);
+                    break;
+                case 1:
+                    composite.insert(at, 1, composite[at]);
+                    break;
+                default:
+                    composite[at] = noise[next() % noise.size()];
+            }
+        }
+        const std::string line = "{\"id\": 1, \"o\": " + composite + " , \"z\": 2}";
+        bool ok = false;
+        const std::string got = Parsed(parser, line, ok);
+        ASSERT_EQ(ok, DomAccepts(line)) << line << "\n" << got;
+        if (ok) {
+            ++accepted;
+            ASSERT_EQ(got, WithoutSpaces(composite)) << line;
+        }
+    }
+    EXPECT_GT(accepted, 5000);  // the valid side is tested too
+}
+
+// Nesting up to the limit is taken, one level more is refused, as the DOM parser does.
+TEST(JsonLineValues, NestingLimitIsSimdjsons) {
+    JsonLineParser parser;
+    for (const size_t levels : {kMaxDepth - 2, kMaxDepth - 1, kMaxDepth, kMaxDepth + 1}) {
+        const std::string line =
+            "{\"o\": " + std::string(levels, '[') + std::string(levels, ']') + "}";
+        bool ok = false;
+        Parsed(parser, line, ok);
+        EXPECT_EQ(ok, DomAccepts(line)) << levels << " levels";
+    }
+}
+
+}  // namespace
+}  // namespace sluice::files
