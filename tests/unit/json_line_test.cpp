@@ -15,7 +15,6 @@
 namespace sluice::files {
 namespace {
 
-constexpr size_t kMaxDepth = 1024;  // simdjson's default: the line's object is level 1
 
 /// The value's text without the whitespace outside strings: what the compact text must be.
 std::string WithoutSpaces(std::string_view text) {
@@ -119,15 +118,22 @@ TEST(JsonLineValues, AcceptsWhatSimdjsonAcceptsAndDropsOnlyTheSpaces) {
     EXPECT_GT(accepted, 5000);  // the valid side is tested too
 }
 
-// Nesting up to the limit is taken, one level more is refused, as the DOM parser does.
-TEST(JsonLineValues, NestingLimitIsSimdjsons) {
+// Nesting up to the limit is taken (the DOM parser takes it too), one level more is a rejected
+// line, and so is a line nested 200,000 deep (it overflowed the stack before the limit).
+TEST(JsonLineValues, NestingPastTheLimitIsARejectNotACrash) {
     JsonLineParser parser;
-    for (const size_t levels : {kMaxDepth - 2, kMaxDepth - 1, kMaxDepth, kMaxDepth + 1}) {
-        const std::string line =
-            "{\"o\": " + std::string(levels, '[') + std::string(levels, ']') + "}";
-        bool ok = false;
-        Parsed(parser, line, ok);
-        EXPECT_EQ(ok, DomAccepts(line)) << levels << " levels";
+    const auto nested = [](size_t levels) {
+        return "{\"o\": " + std::string(levels, '[') + std::string(levels, ']') + "}";
+    };
+    const auto inner = static_cast<size_t>(kMaxJsonDepth - 1);  // the line's object is level 1
+    bool ok = false;
+    Parsed(parser, nested(inner), ok);
+    EXPECT_TRUE(ok);
+    EXPECT_TRUE(DomAccepts(nested(inner)));
+    for (const size_t levels : {inner + 1, size_t{200000}}) {
+        const std::string message = Parsed(parser, nested(levels), ok);
+        EXPECT_FALSE(ok) << levels;
+        EXPECT_NE(message.find("too deep"), std::string::npos) << message;
     }
 }
 

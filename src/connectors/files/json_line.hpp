@@ -11,6 +11,10 @@
 
 namespace sluice::files {
 
+/// Deepest nesting of arrays and objects a JSON line may have, its own object being level 1;
+/// a deeper line is a rejected row.
+constexpr int kMaxJsonDepth = 256;
+
 /// What a top-level value of a JSON-lines object is.
 enum class JsonKind { kNull, kBool, kNumber, kString, kArray, kObject };
 
