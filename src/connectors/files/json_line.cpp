@@ -59,10 +59,9 @@ void Compact(std::string_view raw, std::string& out) {
 // value makes "malformed line" mean the same whether or not its bad part maps to a column.
 //
 // `depth` is the value's nesting level (the line's object is level 1). A line nested deeper
-// than kMaxJsonDepth is invalid: one nested 200,000 deep overflowed this recursion's stack, and
-// 1,024 levels (simdjson's own limit, which On Demand does not enforce) still did in the
-// AddressSanitizer build, whose frames are several kilobytes.
-
+// than kMaxJsonDepth is invalid: one nested 200,000 deep overflowed this recursion's stack.
+// The limit stays below simdjson's own 1,024, which On Demand does not enforce: in builds
+// without optimization its development checks read a per-depth array past its end there.
 error_code Walk(ondemand::value& value, int depth) {
     ondemand::json_type type{};
     if (const error_code error = value.type().get(type)) {
