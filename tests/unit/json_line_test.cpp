@@ -15,7 +15,6 @@
 namespace sluice::files {
 namespace {
 
-
 /// The value's text without the whitespace outside strings: what the compact text must be.
 std::string WithoutSpaces(std::string_view text) {
     std::string out;
@@ -54,6 +53,33 @@ std::string Parsed(JsonLineParser& parser, const std::string& line, bool& ok) {
         }
     }
     return "<no o>";
+}
+
+// Everything a parse gave: the status, or each field's key, kind and text.
+std::string Outcome(const JsonLineParser& parser, const Status& status) {
+    if (!status.ok()) {
+        return status.message();
+    }
+    std::string out;
+    for (const JsonField& field : parser.fields()) {
+        out += std::string(field.key) + "|" + std::string(JsonKindName(field.kind)) + "|" +
+               std::string(field.text) + "\n";
+    }
+    return out;
+}
+
+// A line parsed where it lies, its line feed and the next lines after it in memory (read
+// ahead, not part of it), must give what the same line copied into its own padded buffer
+// gives, reasons for rejecting it included; and so must a line not followed by a line feed,
+// which is copied.
+void ExpectSameInPlace(JsonLineParser& parser, const std::string& line, const std::string& after) {
+    const std::string copied = Outcome(parser, parser.Parse(line));
+    for (const char* terminator : {"\n", "\r\n", ""}) {
+        const std::string memory = line + terminator + after;
+        const std::string in_place = Outcome(
+            parser, parser.Parse(std::string_view(memory).substr(0, line.size()), memory.size()));
+        ASSERT_EQ(in_place, copied) << line << "\nfollowed by: " << terminator << after;
+    }
 }
 
 // Random values over JSON's grammar, then random bytes dropped, doubled or replaced: the
@@ -107,6 +133,12 @@ TEST(JsonLineValues, AcceptsWhatSimdjsonAcceptsAndDropsOnlyTheSpaces) {
             }
         }
         const std::string line = "{\"id\": 1, \"o\": " + composite + " , \"z\": 2}";
+        std::string after;
+        while (after.size() < kJsonReadAheadBytes + 8) {
+            after += noise[next() % noise.size()];
+        }
+        ExpectSameInPlace(parser, line, after);
+        ExpectSameInPlace(parser, composite, after);  // a line that is not an object
         bool ok = false;
         const std::string got = Parsed(parser, line, ok);
         ASSERT_EQ(ok, DomAccepts(line)) << line << "\n" << got;
@@ -116,6 +148,40 @@ TEST(JsonLineValues, AcceptsWhatSimdjsonAcceptsAndDropsOnlyTheSpaces) {
         }
     }
     EXPECT_GT(accepted, 5000);  // the valid side is tested too
+}
+
+// The bytes after a line that ends in a bare value, parsed in place, could extend it: a
+// number, an atom or a string that a following digit, letter or quote would continue.
+TEST(JsonLineValues, BytesAfterALineParsedInPlaceAreNotPartOfIt) {
+    JsonLineParser parser;
+    const std::vector<std::string> lines = {"1",         "-0.5e",     "tru",     "true",
+                                            "nul",       "\"open",   "{\"a\":1", "{\"a\":1}",
+                                            "{\"a\":[1", "{\"a\":\"x", "{\"a\":tr", "[1,2"};
+    const std::vector<std::string> afters = {"23}", "e}", "ue}", "l\"}", "\"}", "]}", "1\n{\"b\":2}"};
+    for (const std::string& line : lines) {
+        for (const std::string& after : afters) {
+            ExpectSameInPlace(parser, line, after + std::string(kJsonReadAheadBytes, '9'));
+            ExpectSameInPlace(parser, line, after + std::string(kJsonReadAheadBytes, ' '));
+        }
+    }
+}
+
+// The reason a line is rejected for must not depend on the lines read before it (the padded
+// buffer once kept their bytes after a shorter line).
+TEST(JsonLineValues, AReasonDoesNotDependOnTheLinesBefore) {
+    const std::vector<std::string> bad = {"{\"id\": 1, \"o\": [.}] , \"z\": 2}",
+                                          "{\"id\": 1, \"o\": [{}]] , \"z\": 2}", "{\"a\":[1",
+                                          "{\"a\":1", "[1,2"};
+    for (const std::string& line : bad) {
+        JsonLineParser fresh;
+        const std::string alone = Outcome(fresh, fresh.Parse(line));
+        for (const char filler : {'a', '"', ']', '}', ',', '1'}) {
+            JsonLineParser used;
+            (void)used.Parse("{\"k\": \"" + std::string(200, filler == '"' ? 'q' : filler) + "\"}" +
+                             std::string(200, filler));
+            ASSERT_EQ(Outcome(used, used.Parse(line)), alone) << line << " after " << filler;
+        }
+    }
 }
 
 // Nesting up to the limit is taken (the DOM parser takes it too), one level more is a rejected

@@ -62,8 +62,8 @@ FileWindow::FileWindow(std::string path, int64_t begin, size_t chunk_bytes)
                     fmt::format("cannot seek to byte {} of {}: {}", begin, path_, ErrnoText()));
     }
     ::posix_fadvise(fd_.get(), begin, 0, POSIX_FADV_SEQUENTIAL);
-    buffer_ =
-        std::make_unique_for_overwrite<char[]>(capacity_);  // NOLINT(modernize-avoid-c-arrays)
+    buffer_ = std::make_unique_for_overwrite<char[]>(  // NOLINT(modernize-avoid-c-arrays)
+        capacity_ + kWindowTailBytes);
 }
 
 void FileWindow::SkipUtf8Bom() {
@@ -87,8 +87,8 @@ bool FileWindow::Fill() {
     // Keep at least one chunk free so each read(2) stays large.
     if (capacity_ - end_ < chunk_bytes_ / 2) {
         const size_t grown = std::max(capacity_ * 2, end_ + chunk_bytes_);
-        auto bigger =
-            std::make_unique_for_overwrite<char[]>(grown);  // NOLINT(modernize-avoid-c-arrays)
+        auto bigger = std::make_unique_for_overwrite<char[]>(  // NOLINT(modernize-avoid-c-arrays)
+            grown + kWindowTailBytes);
         std::memcpy(bigger.get(), buffer_.get(), end_);
         buffer_ = std::move(bigger);
         capacity_ = grown;

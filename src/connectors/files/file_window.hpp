@@ -30,6 +30,11 @@ private:
 /// and small next to the batches it feeds; a record longer than the window grows it.
 inline constexpr size_t kDefaultChunkBytes = size_t{1} << 20;
 
+/// Bytes allocated past the window's last readable byte and never read into, so a parser that
+/// reads ahead of a record's end (simdjson reads up to 64 bytes past a document) can parse the
+/// record where it lies instead of copying it out.
+inline constexpr size_t kWindowTailBytes = 64;
+
 /// Default limit on one record's size: far above real rows, far below a machine's memory.
 inline constexpr size_t kMaxRecordBytes = size_t{256} << 20;
 
@@ -46,6 +51,9 @@ public:
 
     const char* data() const { return buffer_.get() + start_; }
     size_t size() const { return end_ - start_; }
+    /// End of the allocation: at least kWindowTailBytes past data() + size(), readable (their
+    /// content unspecified) until the next Fill().
+    const char* allocation_end() const { return buffer_.get() + capacity_ + kWindowTailBytes; }
     /// File offset of data()[0].
     int64_t offset() const { return offset_; }
     /// True once a read returned end of file: the window holds the file's last bytes.

@@ -6,12 +6,15 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+
 #include "core/utf8.hpp"
 
 namespace sluice::files {
 
 namespace ondemand = simdjson::ondemand;
 using simdjson::error_code;
+
+static_assert(kJsonReadAheadBytes == simdjson::SIMDJSON_PADDING);
 
 namespace {
 
@@ -213,8 +216,8 @@ JsonLineParser::~JsonLineParser() = default;
 JsonLineParser::JsonLineParser(JsonLineParser&&) noexcept = default;
 JsonLineParser& JsonLineParser::operator=(JsonLineParser&&) noexcept = default;
 
-Status JsonLineParser::Parse(std::string_view line) {
-    Status status = ParseJson(line);
+Status JsonLineParser::Parse(std::string_view line, size_t readable_bytes) {
+    Status status = ParseJson(line, readable_bytes);
     if (!status.ok()) {
         // simdjson checks UTF-8 as it parses (so a line it accepts is valid) but says only
         // "invalid UTF-8": the offset, looked for on failed lines only, lets a user find the byte.
@@ -227,17 +230,27 @@ Status JsonLineParser::Parse(std::string_view line) {
     return status;
 }
 
-Status JsonLineParser::ParseJson(std::string_view line) {
+Status JsonLineParser::ParseJson(std::string_view line, size_t readable_bytes) {
     field_count_ = 0;
     impl_->composites_used = 0;
-    std::string& buffer = impl_->buffer;
-    if (buffer.size() < line.size() + simdjson::SIMDJSON_PADDING) {
-        buffer.resize(line.size() + simdjson::SIMDJSON_PADDING);
+    // simdjson reads past the document's end. What it finds there never makes a line valid or
+    // invalid, but it can change which error an invalid line reports: a line feed or spaces
+    // right after the line keep that the same wherever the line is read.
+    const char* json = line.data();
+    if (readable_bytes < line.size() + simdjson::SIMDJSON_PADDING ||
+        (line.data()[line.size()] != '\n' && line.data()[line.size()] != '\r')) {
+        std::string& buffer = impl_->buffer;
+        if (buffer.size() < line.size() + simdjson::SIMDJSON_PADDING) {
+            buffer.resize(line.size() + simdjson::SIMDJSON_PADDING);
+        }
+        std::memcpy(buffer.data(), line.data(), line.size());
+        std::memset(buffer.data() + line.size(), ' ', simdjson::SIMDJSON_PADDING);
+        json = buffer.data();
+        readable_bytes = line.size() + simdjson::SIMDJSON_PADDING;
     }
-    std::memcpy(buffer.data(), line.data(), line.size());
     ondemand::document doc;
     if (const error_code error =
-            impl_->parser.iterate(buffer.data(), line.size(), buffer.size()).get(doc)) {
+            impl_->parser.iterate(json, line.size(), readable_bytes).get(doc)) {
         return NotJson(error);
     }
     ondemand::json_type type{};
@@ -325,7 +338,7 @@ Status JsonLineParser::ParseJson(std::string_view line) {
     const error_code error = doc.current_location().get(rest);
     if (error == simdjson::SUCCESS) {
         return Status::Invalid(fmt::format("not valid JSON: unexpected text after the object at byte {}",
-                                           rest - buffer.data() + 1));
+                                           rest - json + 1));
     }
     if (error != simdjson::OUT_OF_BOUNDS) {
         return NotJson(error);

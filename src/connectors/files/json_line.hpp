@@ -15,6 +15,10 @@ namespace sluice::files {
 /// a deeper line is a rejected row.
 constexpr int kMaxJsonDepth = 256;
 
+/// Bytes past a line's end that the JSON parser may read (never write); their content does not
+/// change the result. Equal to simdjson's SIMDJSON_PADDING (json_line.cpp checks).
+constexpr size_t kJsonReadAheadBytes = 64;
+
 /// What a top-level value of a JSON-lines object is.
 enum class JsonKind { kNull, kBool, kNumber, kString, kArray, kObject };
 
@@ -44,11 +48,16 @@ public:
     /// twice; the later one wins when mapped to columns). On failure the Status says what is
     /// wrong: "not valid JSON: ...", "invalid UTF-8 at byte N (0xNN)...", or "expected a JSON
     /// object, found array". Never throws for bad input.
-    Status Parse(std::string_view line);
+    ///
+    /// `readable_bytes` is how many bytes from line.data() may be read (the line and what
+    /// follows it in memory). A line followed by its line feed (or carriage return) and at
+    /// least kJsonReadAheadBytes readable bytes is parsed where it lies; any other is copied
+    /// into a padded buffer first. The result is the same either way.
+    Status Parse(std::string_view line, size_t readable_bytes = 0);
     std::span<const JsonField> fields() const { return {fields_.data(), field_count_}; }
 
 private:
-    Status ParseJson(std::string_view line);
+    Status ParseJson(std::string_view line, size_t readable_bytes);
 
     struct Impl;
     std::unique_ptr<Impl> impl_;

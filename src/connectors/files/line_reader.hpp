@@ -22,6 +22,11 @@ public:
     bool Next();
     /// The last line without its terminator; valid until the next Next().
     std::string_view text() const { return text_; }
+    /// Bytes readable from text().data() until the next Next(): the line and at least
+    /// kWindowTailBytes after it (the line feed, the next lines or unspecified bytes).
+    size_t readable_bytes() const {
+        return static_cast<size_t>(window_.allocation_end() - text_.data());
+    }
     /// Its physical line number (1-based).
     uint64_t line() const { return line_; }
     /// File offset where the last line starts.

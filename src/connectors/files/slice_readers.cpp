@@ -174,7 +174,7 @@ private:
     void AddLine() {
         const std::string_view text = reader_.text();
         const uint64_t line = reader_.line();
-        if (const Status status = parser_.Parse(text); !status.ok()) {
+        if (const Status status = parser_.Parse(text, reader_.readable_bytes()); !status.ok()) {
             filler_.Reject(line, text, status.message());
             return;
         }
