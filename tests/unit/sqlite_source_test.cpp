@@ -146,6 +146,31 @@ TEST(SqliteSource, ValuesThatDoNotFitTheirColumnBecomeRejectedRows) {
     EXPECT_TRUE(IsDataSqlstate(read.rejected[2].sqlstate));
 }
 
+TEST(SqliteSource, EveryStorageClassInEveryDeclaredTypeReadsAsItsValue) {
+    // Declared types are affinities, not constraints: a TEXT column holds a blob, an INTEGER
+    // column text, a BLOB column numbers. Each value is taken in its storage class or, where
+    // that differs from the column's type, from SQLite's text form of it.
+    TestDb db;
+    db.Exec("CREATE TABLE s (id INTEGER PRIMARY KEY, t TEXT, i INTEGER, r REAL, b BLOB, f FLOAT)");
+    db.Exec("INSERT INTO s VALUES (1, 'x', 7, 1.5, X'00FF', 2), (2, 5, '8', 3, 'text', '0.5'), "
+            "(3, X'41', 9, '2.25', 12, -1e300), (4, NULL, NULL, NULL, NULL, NULL), "
+            "(5, 1.5, 1e3, -0.0, 2.5, X'31'), (6, '', -9223372036854775808, 1e-300, X'', 'NaN')");
+    ASSERT_EQ(db.Strings("SELECT id || typeof(t) || typeof(i) || typeof(r) || typeof(b) || typeof(f) FROM s"),
+              (std::vector<std::string>{"1textintegerrealblobreal", "2textintegerrealtextreal",
+                                        "3blobintegerrealintegerreal", "4nullnullnullnullnull",
+                                        "5textintegerrealrealblob", "6textintegerrealblobtext"}));
+    auto source = OpenSqliteSource(TableSource(db, "s"));
+    ReadResult read = ReadSlices(*source, source->Partition(PartitionRequest{}));
+    std::sort(read.rows.begin(), read.rows.end());
+    EXPECT_EQ(read.rows, (std::vector<std::string>{"1|x|7|1.5|\\x00ff|2", "2|5|8|3|\\x74657874|0.5",
+                                                   "3|A|9|2.25|\\x3132|-1e+300", "4|NULL|NULL|NULL|NULL|NULL",
+                                                   "5|1.5|1000|0|\\x322e35|1",
+                                                   "6||-9223372036854775808|1e-300|\\x|NaN"}));
+    for (const RejectedRow& r : read.rejected) {
+        ADD_FAILURE() << r.position << ": " << r.error;
+    }
+}
+
 TEST(SqliteSource, RealsInDecimalColumnsReadAsSqliteShowsThem) {
     // NUMERIC affinity stores 0.1 and 142345.21 as REALs; the decimal must be the literal a
     // user sees in the sqlite3 shell (15 significant digits), not the double's binary expansion.

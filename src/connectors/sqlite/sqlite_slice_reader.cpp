@@ -37,6 +37,13 @@ std::string_view SqliteRealText(char* begin, char* end) {
     return {begin, end + 2};
 }
 
+/// The value's text form (SQLite renders one for every storage class); empty for NULL.
+std::string_view ValueText(sqlite3_value* value) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    return text != nullptr ? std::string_view(text, static_cast<size_t>(sqlite3_value_bytes(value)))
+                           : std::string_view();
+}
+
 }  // namespace
 
 SqliteSliceReader::SqliteSliceReader(SqliteDbPtr db, SqliteStmtPtr stmt, Schema schema, size_t batch_rows,
@@ -89,34 +96,38 @@ void SqliteSliceReader::ReadRow(Batch& batch) {
 }
 
 Status SqliteSliceReader::ReadValue(Column& column, int c) {
-    sqlite3_stmt* s = stmt_.get();
-    const int storage = sqlite3_column_type(s, c);
+    // One sqlite3_column_value per value, then sqlite3_value_*: each sqlite3_column_* call
+    // looks the column up and checks the statement again. The value is "unprotected", which
+    // the SQLite documentation allows for sqlite3_value_* on a connection in multi-thread
+    // mode, as OpenDatabase's are (SQLITE_OPEN_NOMUTEX); it is valid until the next step.
+    sqlite3_value* v = sqlite3_column_value(stmt_.get(), c);
+    const int storage = sqlite3_value_type(v);
     const LogicalType type = column.type().id;
     switch (storage) {
         case SQLITE_NULL: column.AppendNull(); return Status::Ok();
         case SQLITE_INTEGER:
             if (type == LogicalType::kInt64) {
-                column.Append<int64_t>(sqlite3_column_int64(s, c));
+                column.Append<int64_t>(sqlite3_value_int64(v));
                 return Status::Ok();
             }
             if (type == LogicalType::kBool) {
-                column.Append<uint8_t>(sqlite3_column_int64(s, c) != 0 ? 1 : 0);
+                column.Append<uint8_t>(sqlite3_value_int64(v) != 0 ? 1 : 0);
                 return Status::Ok();
             }
             if (type == LogicalType::kFloat64) {
-                column.Append<double>(sqlite3_column_double(s, c));
+                column.Append<double>(sqlite3_value_double(v));
                 return Status::Ok();
             }
             if (IsTemporal(type)) {
                 return Status::Invalid(fmt::format(
                     "{} is a number; sluice reads {} columns stored as ISO-8601 text. For Unix "
                     "seconds read the column through source.query with datetime(col, 'unixepoch')",
-                    sqlite3_column_int64(s, c), TypeName(column.type())));
+                    sqlite3_value_int64(v), TypeName(column.type())));
             }
             break;
         case SQLITE_FLOAT:
             if (type == LogicalType::kFloat64) {
-                column.Append<double>(sqlite3_column_double(s, c));
+                column.Append<double>(sqlite3_value_double(v));
                 return Status::Ok();
             }
             if (type == LogicalType::kDecimal) {
@@ -125,7 +136,7 @@ Status SqliteSliceReader::ReadValue(Column& column, int c) {
                 // digits at a fraction of the cost of sqlite3_column_text.
                 std::array<char, 32> digits{};
                 const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(),
-                                                     sqlite3_column_double(s, c), std::chars_format::general, 15);
+                                                     sqlite3_value_double(v), std::chars_format::general, 15);
                 if (ec == std::errc()) {
                     return AppendParsed(column, SqliteRealText(digits.data(), end));
                 }
@@ -134,20 +145,20 @@ Status SqliteSliceReader::ReadValue(Column& column, int c) {
                 return Status::Invalid(fmt::format(
                     "{} is a number; sluice reads {} columns stored as ISO-8601 text. For Julian "
                     "days read the column through source.query with datetime(col)",
-                    sqlite3_column_double(s, c), TypeName(column.type())));
+                    sqlite3_value_double(v), TypeName(column.type())));
             }
             break;
         case SQLITE_BLOB:
-            if (type == LogicalType::kUuid && sqlite3_column_bytes(s, c) == 16) {
+            if (type == LogicalType::kUuid && sqlite3_value_bytes(v) == 16) {
                 // Many applications store UUIDs as their 16 raw bytes.
                 std::array<uint8_t, 16> uuid{};
-                std::memcpy(uuid.data(), sqlite3_column_blob(s, c), uuid.size());
+                std::memcpy(uuid.data(), sqlite3_value_blob(v), uuid.size());
                 column.Append(uuid);
                 return Status::Ok();
             }
             if (type == LogicalType::kBytes || type == LogicalType::kText) {
-                const auto* data = static_cast<const char*>(sqlite3_column_blob(s, c));
-                column.AppendBytes(std::string_view(data, static_cast<size_t>(sqlite3_column_bytes(s, c))));
+                const auto* data = static_cast<const char*>(sqlite3_value_blob(v));
+                column.AppendBytes(std::string_view(data, static_cast<size_t>(sqlite3_value_bytes(v))));
                 return Status::Ok();
             }
             break;
@@ -155,7 +166,7 @@ Status SqliteSliceReader::ReadValue(Column& column, int c) {
     }
     // Text storage, or a storage class that differs from the declared type: convert from the
     // value's text form, which SQLite renders for every storage class.
-    const std::string_view text = ColumnText(s, c);
+    const std::string_view text = ValueText(v);
     if (type == LogicalType::kText || type == LogicalType::kBytes || type == LogicalType::kJson) {
         column.AppendBytes(text);
         return Status::Ok();
