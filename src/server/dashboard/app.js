@@ -769,7 +769,10 @@
   // workers shows about N lanes, one per worker slot.
   function workerLanes(parts, endOf) {
     const byWorker = new Map();
-    for (const p of [...parts].sort((a, b) => parseTime(a.started_at) - parseTime(b.started_at))) {
+    // Times are milliseconds here, so partitions shorter than one start "together": of those,
+    // the one that ends first goes first, or it would not free its lane for the others.
+    const order = (a, b) => parseTime(a.started_at) - parseTime(b.started_at) || endOf(a) - endOf(b);
+    for (const p of [...parts].sort(order)) {
       const worker = p.worker || 'unknown worker';
       if (!byWorker.has(worker)) byWorker.set(worker, []);
       const lanes = byWorker.get(worker);
