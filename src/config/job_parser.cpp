@@ -216,6 +216,7 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
     }
     stream.target.tenant_column =
         stream.tenants.as_column.empty() ? stream.tenants.values_column : stream.tenants.as_column;
+    stream.target.tenants = stream.tenants.enabled();
     std::optional<Field> after = block.Get("after");
     if (after && !doc.Collect([&] { stream.after = after->StringList("a list of stream names"); })) {
         after.reset();

@@ -151,6 +151,9 @@ struct TargetSpec {
     std::string delete_missing;
     /// Tenants: the target column holding the tenant id, which scopes delete_missing.
     std::string tenant_column;
+    /// The stream loads several tenants' tables into this one: no one source's primary key
+    /// vouches for the rows' keys.
+    bool tenants = false;
     /// Set by the planner: every source's primary key lies within `key`, so a partition holds
     /// at most one row per key and a merge can skip sorting out which row of a key wins.
     bool unique_keys = false;

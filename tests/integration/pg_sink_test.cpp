@@ -67,10 +67,18 @@ TEST_F(PgSinkTest, AppendCreatesTheTableWithTheSourceKey) {
     EXPECT_EQ(target.primary_key, std::vector<std::string>{"id"});
     Load(*sink, target, 0, 2500);
     Load(*sink, target, 2500, 3000);
+    // The key comes after the data; until the job finishes the table is listed as sluice's.
+    const std::string constraints = "SELECT string_agg(pg_get_constraintdef(oid), ', ') FROM pg_constraint "
+                                    "WHERE conrelid = 'loaded'::regclass";
+    const std::string listed = "SELECT count(*) FROM sluice.copy_unfinished WHERE relid = 'loaded'::regclass";
+    EXPECT_EQ(Value(constraints), "");
+    EXPECT_EQ(Value("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'loaded'::regclass AND attname = 'id'"), "t");
+    EXPECT_EQ(Value(listed), "1");
     sink->Finalize(true);
     EXPECT_EQ(Value("SELECT count(*) || ' ' || max(name) FROM public.loaded"), "3000 n999");
-    EXPECT_EQ(Value("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'loaded'::regclass"),
-              "PRIMARY KEY (id)");
+    EXPECT_EQ(Value(constraints), "PRIMARY KEY (id)");
+    EXPECT_TRUE(sink->FinishJob().empty());
+    EXPECT_EQ(Value(listed), "0");
     ASSERT_TRUE(sink->ExistingSchema());
     EXPECT_EQ(sink->ExistingSchema()->Describe(), "id int32, name text");
 }
@@ -145,6 +153,7 @@ TEST_F(PgSinkTest, RefusedValueIsADataErrorAndNothingCommits) {
 }
 
 TEST_F(PgSinkTest, DuplicateKeyIs23505WithTheKey) {
+    Exec("CREATE TABLE k (id int PRIMARY KEY, name text)");
     auto sink = OpenPostgresSink(PgTargetSpec(Url(), "k"));
     const Schema target = sink->Prepare(source_);
     Load(*sink, target, 0, 10);
@@ -153,6 +162,27 @@ TEST_F(PgSinkTest, DuplicateKeyIs23505WithTheKey) {
     EXPECT_EQ(e.sqlstate(), "23505");
     EXPECT_THAT(e.what(), HasSubstr("Key (id)=(5) already exists"));
     EXPECT_EQ(Value("SELECT count(*) FROM k"), "10");
+}
+
+// A source whose key does not hold in its rows (a transform that changed it): the rows load,
+// the key's build fails naming the duplicate, and the table stays listed for a later run.
+TEST_F(PgSinkTest, AKeyThatDoesNotHoldFailsItsBuildAfterTheData) {
+    auto sink = OpenPostgresSink(PgTargetSpec(Url(), "dup"));
+    const Schema target = sink->Prepare(source_);
+    Load(*sink, target, 0, 10);
+    Load(*sink, target, 5, 6);
+    Error e = CatchError([&] { sink->Finalize(true); });
+    EXPECT_EQ(e.sqlstate(), "23505");
+    EXPECT_THAT(e.what(), HasSubstr("Key (id)=(5) is duplicated"));
+    EXPECT_EQ(Value("SELECT count(*) FROM dup"), "11");
+    EXPECT_EQ(Value("SELECT count(*) FROM sluice.copy_unfinished WHERE relid = 'dup'::regclass"), "1");
+    Exec("DELETE FROM dup WHERE ctid = (SELECT max(ctid) FROM dup WHERE id = 5)");
+    auto again = OpenPostgresSink(PgTargetSpec(Url(), "dup"));
+    again->Prepare(source_);
+    again->Finalize(true);
+    EXPECT_TRUE(again->FinishJob().empty());
+    EXPECT_EQ(Value("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'dup'::regclass"),
+              "PRIMARY KEY (id)");
 }
 
 TEST_F(PgSinkTest, RollbackDiscardsTheOpenCopy) {
@@ -186,6 +216,7 @@ TEST_F(PgSinkTest, PermissionDeniedIs42501NamingTheTable) {
 
 TEST_F(PgSinkTest, IsolatedWritesUndoOnlyTheRefusedBatch) {
     Exec("CREATE TABLE mark (run int)");
+    Exec("CREATE TABLE iso (id int PRIMARY KEY, name text)");
     auto sink = OpenPostgresSink(PgTargetSpec(Url(), "iso"));
     const Schema target = sink->Prepare(source_);
     auto writer = sink->OpenWriter();

@@ -292,4 +292,23 @@ std::vector<std::string> SchemaCopy::ForeignKeys(PgConnection& conn, const Relat
     return skipped;
 }
 
+TableDefinition PrimaryKeyDefinition(PgConnection& conn, const std::string& table_name,
+                                     const std::vector<std::string>& key) {
+    // Quoted by the server, as pg_get_indexdef prints them: AfterData recognizes the index an
+    // interrupted earlier attempt built by comparing the texts.
+    std::string columns;
+    for (const std::string& column : key) {
+        columns += (columns.empty() ? "" : ", ") + conn.QueryValue("SELECT quote_ident($1)", {column}).value_or(column);
+    }
+    TableDefinition def;
+    def.dialect = "postgresql";
+    def.name = table_name;
+    TableDefinition::Object pk;
+    pk.kind = "primary_key";
+    pk.name = table_name + "_pkey";
+    pk.index_body = "btree (" + columns + ")";
+    def.objects.push_back(std::move(pk));
+    return def;
+}
+
 }  // namespace sluice::pg

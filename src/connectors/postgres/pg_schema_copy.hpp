@@ -64,4 +64,10 @@ private:
     std::vector<std::string> reserved_;             ///< "schema.name"s held in FreeName's registry
 };
 
+/// The definition of a table sluice creates from the columns alone whose only object is the
+/// primary key `key` (the source's): with it, SchemaCopy builds the key after the data, as for
+/// a copied definition. Its index is named `<table_name>_pkey`, as PostgreSQL would name it.
+TableDefinition PrimaryKeyDefinition(PgConnection& conn, const std::string& table_name,
+                                     const std::vector<std::string>& key);
+
 }  // namespace sluice::pg

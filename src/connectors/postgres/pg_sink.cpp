@@ -1,8 +1,9 @@
 #include "connectors/postgres/pg_sink.hpp"
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <optional>
+
+#include <fmt/format.h>
 
 #include "connectors/postgres/pg_catalog.hpp"
 #include "connectors/postgres/pg_connection.hpp"
@@ -56,6 +57,18 @@ public:
                                     "create: if_missing to let sluice create it from the source",
                                     name_.Display(), conn.display()));
         }
+        // A table sluice creates from the columns alone (append) gets the source's primary key
+        // after the data, built once instead of maintained row by row; an unfinished one (the
+        // run that created it did not get that far) gets it at the end of this run. Only one
+        // source table's own key: the rows of several tenants, whose keys may collide, keep
+        // meeting theirs row by row (a duplicate is a rejected row, not a failed index build).
+        const bool key_after_data = !copy_ && spec_.mode == "append" && spec_.create != "replace" &&
+                                    !spec_.tenants && !source.primary_key.empty() &&
+                                    (!existing || pg::SchemaCopy::Unfinished(conn, *existing));
+        if (key_after_data) {
+            copy_.emplace(pg::PrimaryKeyDefinition(conn, name_.name, source.primary_key), spec_.job_tables);
+            key_only_ = true;
+        }
         if (copy_ && existing && !pg::SchemaCopy::Unfinished(conn, *existing)) {
             definition_note_ = fmt::format("{} exists and sluice did not create it (or finished it before): "
                                            "its definition is left as it is (no indexes, constraints, foreign "
@@ -106,7 +119,7 @@ public:
         target->load_sql = load->Sql();
         const std::vector<PgColumn> columns = pg::ReadRelationColumns(conn, load->oid);
         Schema out;
-        out.primary_key = existing ? pg::ReadPrimaryKey(conn, existing->oid) : key;
+        out.primary_key = existing && !key_only_ ? pg::ReadPrimaryKey(conn, existing->oid) : key;
         std::vector<std::string> missing;
         for (const Field& field : source.fields) {
             const PgColumn* column = pg::FindColumn(columns, field.name);
@@ -203,12 +216,12 @@ public:
     void Finalize(bool success) override {
         if (success && copy_ && copied_) {
             // Indexes and constraints after the data: faster than maintaining them while loading.
-            copy_->AfterData(Conn(), *copied_, spec_.url, AppName());
+            copy_->AfterData(LiveConn(), *copied_, spec_.url, AppName());
         }
         if (!swap_) {
             return;
         }
-        PgConnection& conn = Conn();
+        PgConnection& conn = success ? LiveConn() : Conn();
         if (!success) {
             swap_.reset();  // the staging table stays for --resume; the next fresh run drops it
             return;
@@ -295,7 +308,7 @@ public:
         if (!copy_ || !copied_) {
             return {};
         }
-        return copy_->ForeignKeys(Conn(), *copied_);
+        return copy_->ForeignKeys(LiveConn(), *copied_);
     }
 
     std::optional<Schema> ExistingSchema() override {
@@ -401,6 +414,21 @@ private:
         return *conn_;
     }
 
+    /// Conn(), after a round trip that proves it: the steps after the data come long after its
+    /// last use, and on a connection to a server restarted since, libpq reports the loss only
+    /// when it is used (the partitions retried their way through the restart; this reconnects).
+    PgConnection& LiveConn() {
+        try {
+            Conn().Exec("SELECT 1", "checking the connection to " + name_.Display() + "'s database");
+        } catch (const Error& e) {
+            if (!e.IsTransient()) {
+                throw;
+            }
+            conn_.reset();
+        }
+        return Conn();
+    }
+
     /// The staging table of a replace: beside the target, or in the schema a new target would
     /// get (that schema is created when `create_schema`).
     QualifiedName FreshName(PgConnection& conn, const std::optional<Relation>& existing, bool create_schema) {
@@ -485,15 +513,26 @@ private:
 
     void CreateTable(PgConnection& conn, const QualifiedName& name, const Schema& source,
                      const std::vector<std::string>& key) {
-        if (copy_ && spec_.mode == "append") {
+        if (copy_ && spec_.mode == "append" && !key_only_) {
             CreateCopiedTable(conn, name, source);
             return;
         }
         EnsureSchema(conn);
         std::string columns;
         for (const Field& field : source.fields) {
-            columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdent(field.name),
-                                   pg::SqlTypeFor(field));
+            const bool in_key = std::find(key.begin(), key.end(), field.name) != key.end();
+            columns += fmt::format("{}{} {}{}", columns.empty() ? "" : ", ", QuoteIdent(field.name),
+                                   pg::SqlTypeFor(field), in_key ? " NOT NULL" : "");
+        }
+        if (key_only_) {
+            // NOT NULL now, as the key would have it: a row without a key stays a rejected row.
+            // The mark in the same transaction makes the key this job's to add.
+            const std::string what = "creating table " + name.Display();
+            pg::InTransaction(conn, what, [&] {
+                conn.Exec(fmt::format("CREATE TABLE {} ({})", name.Sql(), columns), what);
+                copy_->AfterCreate(conn, name.Sql());
+            });
+            return;
         }
         if (spec_.mode == "scd2") {
             const pg::Scd2Ddl ddl = pg::PlanScd2Ddl(spec_, source, name.Sql(), name.Display());
@@ -524,6 +563,7 @@ private:
     bool resuming_ = false;
     std::optional<pg::SchemaCopy> copy_;  ///< the source's definition, while the table is sluice's to build
     std::optional<Relation> copied_;      ///< the table it applies to (after Prepare)
+    bool key_only_ = false;  ///< copy_ holds only the source's primary key (PrimaryKeyDefinition)
     std::string definition_note_;
 };
 
