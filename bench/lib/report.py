@@ -21,6 +21,7 @@ RATIO_TARGETS = [
     ("CSV→PG vs psql \\copy FROM CSV", "sluice_csv", ["psql_csv"], 2.0),
     ("PG→PG vs pgloader", "sluice_pg", ["pgloader_pg"], 3.5),
     ("SQLite→PG vs pgloader", "sluice_sqlite", ["pgloader_sqlite"], 8.0),
+    ("SQLite→PG into a new keyed table vs pgloader", "sluice_sqlite_new", ["pgloader_sqlite_new"], 8.0),
     ("CSV→PG vs pgloader", "sluice_csv", ["pgloader_csv"], 10.0),
     ("PG→PG vs the Python loader", "sluice_pg", ["python_loader"], 11.0),
     ("JSON lines→PG vs CSV→PG, same rows", "sluice_jsonl", ["sluice_csv"], 1.0),

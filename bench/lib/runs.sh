@@ -143,6 +143,19 @@ EOF
     pgloader_load
 }
 
+# pgloader's own defaults for a database: it creates the table (its type mapping) and builds
+# the primary key after the data.
+run_pgloader_sqlite_new() {
+    cat >load.pgl <<EOF
+LOAD DATABASE
+     FROM sqlite://$EVENTS_DB
+     INTO $(pgloader_url dst)
+WITH include drop, create tables, create indexes, reset sequences
+INCLUDING ONLY TABLE NAMES LIKE 'events';
+EOF
+    pgloader_load
+}
+
 run_pgloader_csv() {
     cat >load.pgl <<EOF
 LOAD CSV
