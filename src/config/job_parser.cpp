@@ -216,7 +216,7 @@ std::optional<Field> ParseStream(const Field& block, const JobSpec& job, StreamS
     }
     stream.target.tenant_column =
         stream.tenants.as_column.empty() ? stream.tenants.values_column : stream.tenants.as_column;
-    stream.target.tenants = stream.tenants.enabled();
+    stream.target.several_sources = stream.tenants.enabled();
     std::optional<Field> after = block.Get("after");
     if (after && !doc.Collect([&] { stream.after = after->StringList("a list of stream names"); })) {
         after.reset();
@@ -282,6 +282,27 @@ void CheckAfter(const JobSpec& job, const std::vector<std::optional<Field>>& aft
     }
 }
 
+/// The last part of a table name, unquoted and lower-cased: streams whose targets match on it
+/// (and on the connection) may load one table. Schemas and quoting aside, so it errs towards
+/// "shared", which only keeps a created table's key from being deferred.
+std::string TableTail(const std::string& table) {
+    std::string tail = table.substr(table.rfind('.') == std::string::npos ? 0 : table.rfind('.') + 1);
+    std::erase(tail, '"');
+    std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
+    return tail;
+}
+
+void MarkSharedTargets(JobSpec& job) {
+    for (StreamSpec& stream : job.streams) {
+        for (const StreamSpec& other : job.streams) {
+            if (&stream != &other && stream.target.url == other.target.url &&
+                TableTail(stream.target.table) == TableTail(other.target.table)) {
+                stream.target.several_sources = true;
+            }
+        }
+    }
+}
+
 void ParseStreams(const Field& root, JobSpec& job) {
     std::vector<std::optional<Field>> after_fields;
     std::optional<Field> streams = root.Get("streams");
@@ -331,6 +352,7 @@ void ParseStreams(const Field& root, JobSpec& job) {
         }
     }
     doc.Collect([&] { CheckAfter(job, after_fields); });
+    MarkSharedTargets(job);
 }
 
 }  // namespace

@@ -151,9 +151,9 @@ struct TargetSpec {
     std::string delete_missing;
     /// Tenants: the target column holding the tenant id, which scopes delete_missing.
     std::string tenant_column;
-    /// The stream loads several tenants' tables into this one: no one source's primary key
-    /// vouches for the rows' keys.
-    bool tenants = false;
+    /// Rows of several source tables load this table (tenants, or another stream of the job
+    /// names it too): no one source's primary key vouches for the rows' keys.
+    bool several_sources = false;
     /// Set by the planner: every source's primary key lies within `key`, so a partition holds
     /// at most one row per key and a merge can skip sorting out which row of a key wins.
     bool unique_keys = false;

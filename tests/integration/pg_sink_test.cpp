@@ -185,6 +185,28 @@ TEST_F(PgSinkTest, AKeyThatDoesNotHoldFailsItsBuildAfterTheData) {
               "PRIMARY KEY (id)");
 }
 
+// The key is deferred only where it is sure to hold in the rows: a text key (values may meet
+// after conversion), a merge (its ON CONFLICT needs the key while loading) and a table that
+// another stream loads too get theirs when the table is created.
+TEST_F(PgSinkTest, KeysThatMustHoldWhileLoadingAreCreatedWithTheTable) {
+    const std::string pk = "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid = ";
+    const Schema text_key = MakeSchema({{"code", LogicalType::kText}, {"name", LogicalType::kText}}, {"code"});
+    OpenPostgresSink(PgTargetSpec(Url(), "by_text"))->Prepare(text_key);
+    EXPECT_EQ(Value(pk + "'by_text'::regclass"), "1");
+
+    TargetSpec merge = PgTargetSpec(Url(), "new_keys");
+    merge.key = {"id"};
+    merge.insert_new_keys = true;  // append with incremental.lookback
+    OpenPostgresSink(merge)->Prepare(source_);
+    EXPECT_EQ(Value(pk + "'new_keys'::regclass"), "1");
+
+    TargetSpec shared = PgTargetSpec(Url(), "shared");
+    shared.several_sources = true;
+    OpenPostgresSink(shared)->Prepare(source_);
+    EXPECT_EQ(Value(pk + "'shared'::regclass"), "1");
+    EXPECT_EQ(Value("SELECT to_regclass('sluice.copy_unfinished') IS NULL"), "t");  // none listed
+}
+
 TEST_F(PgSinkTest, RollbackDiscardsTheOpenCopy) {
     auto sink = OpenPostgresSink(PgTargetSpec(Url(), "r"));
     const Schema target = sink->Prepare(source_);

@@ -358,6 +358,36 @@ streams:
     EXPECT_EQ(by_query.transform.columns, identity);
 }
 
+// A target loaded from several source tables (tenants, or two streams naming one table on one
+// connection, however its name is written) is marked so: no one source's key vouches for it.
+TEST(JobParser, TargetsLoadedFromSeveralSourcesAreMarked) {
+    const JobSpec job = Parse(R"yaml(version: 1
+connections: {src: "sqlite://a.db", dwh: "postgresql://h/dwh", other: "postgresql://h/other"}
+streams:
+  - name: one
+    source: {connection: src, table: a}
+    target: {connection: dwh, table: public.events}
+  - name: two
+    source: {connection: src, table: b}
+    target: {connection: dwh, table: '"Events"'}
+  - name: elsewhere
+    source: {connection: src, table: c}
+    target: {connection: other, table: events}
+  - name: alone
+    source: {connection: src, table: d}
+    target: {connection: dwh, table: public.orders}
+  - name: tenants
+    source: {connection: src, table: e}
+    tenants: {values: {column: country, list: [de, fr]}}
+    target: {connection: dwh, table: sales}
+)yaml");
+    std::vector<bool> marked;
+    for (const StreamSpec& stream : job.streams) {
+        marked.push_back(stream.target.several_sources);
+    }
+    EXPECT_EQ(marked, (std::vector<bool>{true, true, false, false, true}));
+}
+
 TEST(JobParser, OverridesByIndexNameAndNewKeys) {
     const std::string yaml = R"yaml(version: 1
 connections: {src: "postgresql://h/app", dwh: "postgresql://h/dwh"}

@@ -1,6 +1,7 @@
 // LineReader hands out each line where it lies in its window, with the promise that the JSON
-// parser may read kWindowTailBytes past it: the lines, their numbers and offsets, and that
-// promise are checked on windows small enough that lines span reads and grow the window.
+// parser may read kWindowTailBytes past its terminator (none for a last line without one): the
+// lines, their numbers and offsets, and that promise are checked on windows small enough that
+// lines span reads and grow the window.
 #include "connectors/files/line_reader.hpp"
 
 #include <fstream>
@@ -47,10 +48,12 @@ TEST(LineReader, EveryLineCanBeReadAheadOfWhereItLies) {
             EXPECT_EQ(reader.record_offset(), offset);
             offset += static_cast<int64_t>(lines[i].size() + terminators[i].size());
             const std::string_view text = reader.text();
-            ASSERT_GE(reader.readable_bytes(), text.size() + kWindowTailBytes);
-            if (!terminators[i].empty()) {
-                EXPECT_EQ(text.data()[text.size()], terminators[i][0]);
+            if (terminators[i].empty()) {
+                EXPECT_EQ(reader.readable_bytes(), 0u);  // what follows may never have been written
+                continue;
             }
+            ASSERT_GE(reader.readable_bytes(), text.size() + kWindowTailBytes);
+            EXPECT_EQ(text.data()[text.size()], terminators[i][0]);
             // Touch every byte promised readable (AddressSanitizer checks the promise).
             volatile char sink = 0;
             for (size_t b = 0; b < reader.readable_bytes(); ++b) {

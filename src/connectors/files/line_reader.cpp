@@ -47,6 +47,7 @@ bool LineReader::Next() {
             --text_length;
         }
         text_ = std::string_view(p, text_length);
+        terminated_ = lf != nullptr;
         record_offset_ = window_.offset();
         line_ = next_line_++;
         window_.Consume(lf != nullptr ? length + 1 : length);

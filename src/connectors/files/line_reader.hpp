@@ -22,10 +22,11 @@ public:
     bool Next();
     /// The last line without its terminator; valid until the next Next().
     std::string_view text() const { return text_; }
-    /// Bytes readable from text().data() until the next Next(): the line and at least
-    /// kWindowTailBytes after it (the line feed, the next lines or unspecified bytes).
+    /// Bytes readable from text().data() until the next Next(): the line, its terminator and
+    /// at least kWindowTailBytes more (the next lines, or bytes never written); 0 for a last
+    /// line without a terminator, whose next byte may be one never written.
     size_t readable_bytes() const {
-        return static_cast<size_t>(window_.allocation_end() - text_.data());
+        return terminated_ ? static_cast<size_t>(window_.allocation_end() - text_.data()) : 0;
     }
     /// Its physical line number (1-based).
     uint64_t line() const { return line_; }
@@ -45,6 +46,7 @@ private:
     std::string_view text_;
     uint64_t line_ = 0;
     int64_t record_offset_ = 0;
+    bool terminated_ = false;  // the last line ended in a line feed
 };
 
 }  // namespace sluice::files

@@ -39,6 +39,18 @@ uint64_t XminOf(const std::string& token) {
 
 constexpr const char* kFreshSuffix = "__sluice_new";
 
+bool IsOneIntegerColumn(const Schema& schema, const std::vector<std::string>& key) {
+    if (key.size() != 1) {
+        return false;
+    }
+    const std::optional<size_t> at = schema.Find(key.front());
+    if (!at) {
+        return false;
+    }
+    const LogicalType type = schema.fields[*at].type.id;
+    return type == LogicalType::kInt16 || type == LogicalType::kInt32 || type == LogicalType::kInt64;
+}
+
 class PgSink final : public Sink {
 public:
     explicit PgSink(TargetSpec spec) : spec_(std::move(spec)), name_(QualifiedName::Parse(spec_.table)) {}
@@ -59,11 +71,15 @@ public:
         }
         // A table sluice creates from the columns alone (append) gets the source's primary key
         // after the data, built once instead of maintained row by row; an unfinished one (the
-        // run that created it did not get that far) gets it at the end of this run. Only one
-        // source table's own key: the rows of several tenants, whose keys may collide, keep
-        // meeting theirs row by row (a duplicate is a rejected row, not a failed index build).
+        // run that created it did not get that far) gets it at the end of this run. Only where
+        // the source's key is sure to hold in the rows loaded, since a duplicate would then fail
+        // the build after the data instead of being one rejected row: one source table (not
+        // tenants, not two streams), and one integer column, which converts exactly (text,
+        // time and decimal keys can meet after conversion: SQLite's '10:00' and '10:00:00').
+        // Not a merge either: its ON CONFLICT needs the key while loading.
         const bool key_after_data = !copy_ && spec_.mode == "append" && spec_.create != "replace" &&
-                                    !spec_.tenants && !source.primary_key.empty() &&
+                                    !spec_.MergesByKey() && !spec_.several_sources &&
+                                    IsOneIntegerColumn(source, source.primary_key) &&
                                     (!existing || pg::SchemaCopy::Unfinished(conn, *existing));
         if (key_after_data) {
             copy_.emplace(pg::PrimaryKeyDefinition(conn, name_.name, source.primary_key), spec_.job_tables);
@@ -238,7 +254,7 @@ public:
         for (const std::string& token : tokens) {
             xids += (xids.empty() ? "" : ", ") + std::to_string(XminOf(token));
         }
-        PgConnection& conn = Conn();
+        PgConnection& conn = LiveConn();
         const std::string table = target_ ? target_->load_sql : name_.Sql();
         const std::string what = "undoing committed partitions in " + name_.Display();
         pg::InTransaction(conn, what, [&] {
@@ -255,7 +271,7 @@ public:
         if (!swap_ || !old_ || !target_) {
             return 0;
         }
-        PgConnection& conn = Conn();
+        PgConnection& conn = LiveConn();
         std::string columns;
         for (const PgColumn& old_column : pg::ReadRelationColumns(conn, old_->oid)) {
             for (const PgColumn& c : target_->columns) {
