@@ -286,7 +286,7 @@ void CheckAfter(const JobSpec& job, const std::vector<std::optional<Field>>& aft
 /// (and on the connection) may load one table. Schemas and quoting aside, so it errs towards
 /// "shared", which only keeps a created table's key from being deferred.
 std::string TableTail(const std::string& table) {
-    std::string tail = table.substr(table.rfind('.') == std::string::npos ? 0 : table.rfind('.') + 1);
+    std::string tail = table.substr(table.rfind('.') + 1);  // npos + 1 == 0: the whole name
     std::erase(tail, '"');
     std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
     return tail;

@@ -769,10 +769,8 @@
   // workers shows about N lanes, one per worker slot.
   function workerLanes(parts, endOf) {
     const byWorker = new Map();
-    // Times are milliseconds here, so partitions shorter than one start "together": of those,
-    // the one that ends first goes first, or it would not free its lane for the others.
-    const order = (a, b) => parseTime(a.started_at) - parseTime(b.started_at) || endOf(a) - endOf(b);
-    for (const p of [...parts].sort(order)) {
+    // Millisecond times: of partitions starting "together", the first to end frees its lane first.
+    for (const p of [...parts].sort((a, b) => parseTime(a.started_at) - parseTime(b.started_at) || endOf(a) - endOf(b))) {
       const worker = p.worker || 'unknown worker';
       if (!byWorker.has(worker)) byWorker.set(worker, []);
       const lanes = byWorker.get(worker);
