@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SIGINT mid-run: exit 4, run stopped, no partial partition visible; --resume completes exactly.
-# `sluice stop RUN` from another shell does the same. 1,200,000 rows, so that the load still runs
-# when the stop arrives, however fast the machine.
+# `sluice stop RUN` from another shell does the same. 3,600,000 rows, so that the load still runs
+# when the stop arrives (1,200,000 loaded in 0.85 s, before a `sluice stop` process got there).
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$WORK/job/data"
 for f in 1 2 3 4 5 6; do
-  awk -v f="$f" 'BEGIN { print "id,name"; for (i = 1; i <= 200000; i++) printf "%d,n%d\n", f * 1000000 + i, i }' \
+  awk -v f="$f" 'BEGIN { print "id,name"; for (i = 1; i <= 600000; i++) printf "%d,n%d\n", f * 1000000 + i, i }' \
     > "$WORK/job/data/p$f.csv"
 done
 cat > "$WORK/job/job.yaml" <<'YAML'
@@ -46,8 +46,8 @@ status=$(sqlite3 "$WORK/job/out.db" "select status from sluice_runs order by sta
 [ "$status" = stopped ] && pass "SIGINT: run status stopped" || fail "SIGINT: run status '$status'"
 check_whole_partitions "after SIGINT"
 expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --resume --progress none
-[ "$(sqlite3 "$WORK/job/out.db" "select count(*) || ' ' || count(distinct id) from t")" = "1200000 1200000" ] \
-  && pass "resume after SIGINT: exactly 1200000 rows" || fail "resume after SIGINT: wrong rows"
+[ "$(sqlite3 "$WORK/job/out.db" "select count(*) || ' ' || count(distinct id) from t")" = "3600000 3600000" ] \
+  && pass "resume after SIGINT: exactly 3600000 rows" || fail "resume after SIGINT: wrong rows"
 
 # 2. sluice stop RUN from another shell
 rm -f "$WORK"/job/out.db*
@@ -63,8 +63,8 @@ check_whole_partitions "after sluice stop"
 expect_exit 0 "$SLUICE" status "$run_id" --state "$state"
 expect_contains "$WORK/out" "stopped"
 expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --resume --progress none
-[ "$(sqlite3 "$WORK/job/out.db" "select count(*) || ' ' || count(distinct id) from t")" = "1200000 1200000" ] \
-  && pass "resume after sluice stop: exactly 1200000 rows" || fail "resume after stop: wrong rows"
+[ "$(sqlite3 "$WORK/job/out.db" "select count(*) || ' ' || count(distinct id) from t")" = "3600000 3600000" ] \
+  && pass "resume after sluice stop: exactly 3600000 rows" || fail "resume after stop: wrong rows"
 expect_exit 0 "$SLUICE" runs --state "$state" --json
 expect_contains "$WORK/out" '"status": "succeeded"'
 finish
