@@ -166,12 +166,23 @@ expect_exit 0 "$SLUICE" run "$WORK/job/fence.yaml" --distributed --no-work --sta
 run=$(latest_run)
 "$SLUICE" worker --state "$LEDGER" --slots 1 --wait 5 --progress json >"$WORK/slow.out" 2>"$WORK/slow.err" &
 slow=$!
-for _ in $(seq 1 500); do
-  claimed=$(psql_db led -c "SELECT partition_id FROM sluice.partitions WHERE run_id = '$run' AND status = 'running' AND worker LIKE '%:$slow' LIMIT 1")
-  [ -n "$claimed" ] && break; sleep 0.01
+# Paused while it loads a partition (not between its COMMIT and the ledger's record of it),
+# and not while it prepares or completes a stream: that holds the stream's lock in the
+# ledger, and the others wait for it until it wakes (docs/distributed.md).
+claimed=""
+for _ in $(seq 1 1000); do
+  part=$(psql_db led -c "SELECT stream || ' ' || partition_id FROM sluice.partitions WHERE run_id = '$run' AND status = 'running' AND worker LIKE '%:$slow' LIMIT 1")
+  if [ -n "$part" ]; then
+    kill -STOP "$slow"
+    loading=$(psql_db dst -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice~%' AND state IN ('active', 'idle in transaction') AND query NOT LIKE 'COMMIT%'")
+    gate=$(psql_db led -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%/stream-gate' AND state = 'idle in transaction'")
+    still=$(psql_db led -c "SELECT 1 FROM sluice.partitions WHERE run_id = '$run' AND stream || ' ' || partition_id = '$part' AND status = 'running'")
+    if [ "$loading" -ge 1 ] && [ "$gate" = 0 ] && [ -n "$still" ]; then claimed=$part; break; fi
+    kill -CONT "$slow"
+  fi
+  sleep 0.01
 done
-kill -STOP "$slow"
-[ -n "$claimed" ] && pass "paused worker $slow holding a partition" || fail "worker never claimed a partition"
+[ -n "$claimed" ] && pass "paused worker $slow while it loads partition $claimed" || fail "worker never paused while loading a partition"
 sleep 5  # past its 4 s lease
 start_worker fast
 # A paused process keeps its connections and its open transaction's row locks; the worker that
@@ -192,9 +203,9 @@ grep -q '"event":"partition_taken_over"' "$WORK/slow.out" && pass "the woken wor
 [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
   && pass "fencing: targets exact after the paused worker woke" || fail "fencing: targets differ"
 if [ -n "$claimed" ]; then
-  attempts=$(psql_db led -c "SELECT attempts || ' ' || worker FROM sluice.partitions WHERE run_id = '$run' AND status = 'committed' AND worker NOT LIKE '%:$slow' AND attempts > 1 LIMIT 1")
-  [ -n "$attempts" ] && pass "a partition of the paused worker was taken over (attempts, worker: $attempts)" \
-    || fail "no partition was taken over"
+  attempts=$(psql_db led -c "SELECT attempts || ' ' || worker FROM sluice.partitions WHERE run_id = '$run' AND stream || ' ' || partition_id = '$claimed' AND status = 'committed' AND worker NOT LIKE '%:$slow' AND attempts > 1")
+  [ -n "$attempts" ] && pass "partition $claimed of the paused worker was taken over (attempts, worker: $attempts)" \
+    || fail "partition $claimed was not taken over: $(psql_db led -c "SELECT * FROM sluice.partitions WHERE run_id = '$run' AND stream || ' ' || partition_id = '$claimed'")"
 fi
 
 # A worker killed while it publishes the replace: its publish has built the staging table's
