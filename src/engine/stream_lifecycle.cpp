@@ -4,10 +4,12 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <random>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "engine/retry.hpp"
 #include "engine/stream_prepare.hpp"
 #include "engine/stream_undo.hpp"
 #include "engine/table_definitions.hpp"
@@ -149,6 +151,28 @@ void StreamLifecycle::ActivateReady() {
     }
 }
 
+void StreamLifecycle::PrepareRetrying(StreamState& st, StreamEntry entry) {
+    // A server restarting, a connection cut, or a connection attempt that timed out while
+    // this process was paused: preparing again is safe, since nothing is loaded before it
+    // ends and each of its steps finds what an earlier attempt left.
+    std::mt19937_64 rng(std::random_device{}());
+    for (int attempt = 1;; ++attempt) {
+        try {
+            PrepareStream(run_, st, entry);
+            return;
+        } catch (const Error& e) {
+            if (!e.IsTransient() || attempt >= run_.options.retry.attempts || queue_.Stopping()) {
+                throw;
+            }
+            run_.reporter.Event({{"event", "stream_retry"},
+                                 {"stream", st.plan->spec.name},
+                                 {"attempt", attempt + 1},
+                                 {"error", e.Describe()}});
+            SleepUnlessStopped(queue_.CancelToken(), RetryDelay(run_.options.retry, attempt, rng));
+        }
+    }
+}
+
 const StreamState* StreamLifecycle::FindStream(const std::string& name) const {
     for (const StreamState& st : streams_) {
         if (st.plan->spec.name == name) {
@@ -170,7 +194,7 @@ void StreamLifecycle::Activate(size_t index) {
         if (PlansWhenReady(sp)) {
             PlanNow(index);
         }
-        PrepareStream(run_, st, run_.options.resuming ? StreamEntry::kResume : StreamEntry::kNew);
+        PrepareRetrying(st, run_.options.resuming ? StreamEntry::kResume : StreamEntry::kNew);
     } catch (Error& e) {
         e.context().stream = sp.spec.name;
         std::lock_guard lock(run_.mu);

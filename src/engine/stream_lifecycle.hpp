@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/scheduler_state.hpp"
+#include "engine/stream_prepare.hpp"
 #include "engine/work_queue.hpp"
 #include "state/ledger.hpp"
 
@@ -95,6 +96,8 @@ private:
     /// CompleteStream, after releasing mu_.
     [[nodiscard]] bool FinishPartitionLocked(StreamState& st) { return --st.remaining == 0; }
     void CompleteStream(StreamState& st);
+    /// PrepareStream, again after a transient failure, as often as a partition would be.
+    void PrepareRetrying(StreamState& st, StreamEntry entry);
     /// Distributed: Activate through the stream's ledger row (prepared once, joined after).
     void ActivateShared(size_t index);
     /// Distributed: the stream was completed by another process, as `record` says.

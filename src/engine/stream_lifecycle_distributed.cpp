@@ -19,8 +19,26 @@ namespace sluice {
 
 namespace {
 
+/// How often a process waiting for a stream's lock says who holds it.
+constexpr double kGateWaitReportSeconds = 10;
+
 std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
-    return Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/stream-gate");
+    // Named with the worker, so that one waiting for the lock can say who holds it.
+    return Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/stream-gate " + run.options.worker);
+}
+
+/// Locks the stream's row; while another process holds it, says which, now and then.
+StreamRecord LockGate(const RunContext& run, Ledger& gate, const std::string& stream) {
+    return gate.LockStream(
+        run.options.run_id, stream,
+        [&run, &stream](const StreamLockHolder& holder) {
+            run.reporter.Event({{"event", "stream_waiting"},
+                                {"stream", stream},
+                                {"holder", holder.application_name},
+                                {"client", holder.client},
+                                {"seconds", holder.seconds}});
+        },
+        kGateWaitReportSeconds);
 }
 
 Error AsError(const std::exception_ptr& failure, const std::string& stream) {
@@ -47,7 +65,7 @@ void StreamLifecycle::ActivateShared(size_t index) {
     StreamRecord record;
     try {
         gate = OpenGate(run_);
-        record = gate->LockStream(options.run_id, sp.spec.name);
+        record = LockGate(run_, *gate, sp.spec.name);
     } catch (Error& e) {
         e.context().stream = sp.spec.name;
         std::lock_guard lock(run_.mu);
@@ -72,7 +90,7 @@ void StreamLifecycle::ActivateShared(size_t index) {
         if (PlansWhenReady(sp)) {
             PlanNow(index);  // the first process records the partitions; the others adopt them
         }
-        PrepareStream(run_, st, entry);
+        PrepareRetrying(st, entry);
         if (entry != StreamEntry::kJoin) {
             FailBlockedPartitions(st);
             record.status = "active";
@@ -192,7 +210,7 @@ void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
         return;  // the cheap look, without a lock: most partitions end with others still open
     }
     std::unique_ptr<Ledger> gate = OpenGate(run_);
-    StreamRecord record = gate->LockStream(run_id, name);
+    StreamRecord record = LockGate(run_, *gate, name);
     if (record.status == "done") {
         gate->EndStreamLock(true);
         AdoptOutcome(st, record, *gate);

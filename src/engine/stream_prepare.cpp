@@ -177,6 +177,7 @@ void PrepareStream(const RunContext& run, StreamState& st, StreamEntry entry) {
     st.sources = sp.sources;
     // After the target is prepared and every `after:` stream committed: a dimension loaded
     // earlier in this job is read as that stream left it.
+    st.lookups.clear();  // an earlier attempt's
     for (const LookupSpec& lookup : sp.spec.transform.lookups) {
         st.lookups.push_back(LoadLookup(lookup, sp.spec));
     }

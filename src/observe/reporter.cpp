@@ -247,10 +247,21 @@ void ProgressReporter::Event(nlohmann::json event) {
         line = fmt::format("retrying stream {} partition {} (attempt {}) after: {}",
                            event.value("stream", ""), event.value("partition", 0),
                            event.value("attempt", 0), event.value("error", ""));
+    } else if (kind == "stream_retry") {
+        line = fmt::format("retrying to prepare stream {} (attempt {}) after: {}", event.value("stream", ""),
+                           event.value("attempt", 0), event.value("error", ""));
     } else if (kind == "partition_taken_over") {
         line = fmt::format("stream {} partition {}: taken over by another worker (this one's lease ran out); "
                            "its rows are theirs to load",
                            event.value("stream", ""), event.value("partition", 0));
+    } else if (kind == "stream_waiting") {
+        // A worker paused (or cut off) while it prepares or completes a stream holds the
+        // others up until it goes on or its connection ends: say who, so it can be found.
+        const std::string holder = event.value("holder", "");
+        line = fmt::format("stream {}: waiting for the worker that prepares or completes it ({}{}{}, {} s so far)",
+                           event.value("stream", ""), holder.empty() ? "it just finished" : holder,
+                           event.value("client", "").empty() ? "" : " from ", event.value("client", ""),
+                           event.value("seconds", 0));
     } else if (kind == "warning" && event.contains("message")) {
         line = fmt::format("warning: stream {}: {}", event.value("stream", ""), event.value("message", ""));
     } else if (kind == "stream_finished") {

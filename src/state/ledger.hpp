@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,13 @@ struct StreamRecord {
 };
 
 /// A distributed run's stream as its partitions in the ledger add up.
+/// The process holding a stream's row lock, as the ledger's server sees it.
+struct StreamLockHolder {
+    std::string application_name;  ///< names the job and the worker (host:pid)
+    std::string client;            ///< its address; empty over a local socket
+    int64_t seconds = 0;           ///< how long its transaction has been open
+};
+
 struct StreamTally {
     int64_t committed = 0;
     int64_t failed = 0;
@@ -279,8 +287,14 @@ public:
     StreamTally TallyStream(const std::string& run_id, const std::string& stream);
     /// Begins a transaction on this ledger's connection and locks the stream's row (creating
     /// it, pending, when a stream planned late has none); returns it. UpdateLockedStream
-    /// changes it; EndStreamLock commits (or rolls back) and releases the lock.
-    StreamRecord LockStream(const std::string& run_id, const std::string& stream);
+    /// changes it; EndStreamLock commits (or rolls back) and releases the lock. While another
+    /// process holds the lock (it prepares or completes the stream, or it was paused doing
+    /// so), `waiting` is told who, every `wait_report_seconds`, and the wait goes on.
+    StreamRecord LockStream(const std::string& run_id, const std::string& stream,
+                            const std::function<void(const StreamLockHolder&)>& waiting = {},
+                            double wait_report_seconds = 10);
+    /// Who holds the stream's lock now; empty when nobody does.
+    StreamLockHolder StreamLockHolderOf(const std::string& run_id, const std::string& stream);
     void UpdateLockedStream(const std::string& run_id, const StreamRecord& record);
     void EndStreamLock(bool commit);
     /// Turns a run started without --distributed into a distributed one (`run --distributed

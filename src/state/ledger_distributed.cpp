@@ -2,6 +2,10 @@
 // the `streams` rows whose locks make each stream's preparation and completion happen once,
 // and the run's end recorded once. PostgreSQL only (a SQLite ledger is one machine's file).
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -116,24 +120,57 @@ StreamTally Ledger::TallyStream(const std::string& run_id, const std::string& st
     return tally;
 }
 
-StreamRecord Ledger::LockStream(const std::string& run_id, const std::string& stream) {
-    store_->Exec("BEGIN");
-    try {
-        store_->Exec(fmt::format("INSERT INTO {} (run_id, stream, status, updated_at) VALUES (?, ?, 'pending', ?) "
-                                 "ON CONFLICT (run_id, stream) DO NOTHING",
-                                 Table("streams")),
-                     {run_id, stream, UtcTimestamp()});
-        const auto rows = store_->Query(fmt::format("SELECT {} FROM {} WHERE run_id = ? AND stream = ? FOR UPDATE",
-                                                    kStreamColumns, Table("streams")),
-                                        {run_id, stream});
-        if (rows.empty()) {
-            throw Error(ErrorKind::kInternal, "the ledger lost stream " + stream + " of run " + run_id);
+StreamRecord Ledger::LockStream(const std::string& run_id, const std::string& stream,
+                                const std::function<void(const StreamLockHolder&)>& waiting,
+                                double wait_report_seconds) {
+    // Committed before it is locked, so that a waiter can see who locked it (the row's xmax).
+    store_->Exec(fmt::format("INSERT INTO {} (run_id, stream, status, updated_at) VALUES (?, ?, 'pending', ?) "
+                             "ON CONFLICT (run_id, stream) DO NOTHING",
+                             Table("streams")),
+                 {run_id, stream, UtcTimestamp()});
+    const bool report = waiting && store_->postgres();
+    for (;;) {
+        store_->Exec("BEGIN");
+        try {
+            if (report) {
+                store_->Exec(fmt::format("SET LOCAL lock_timeout = {}",
+                                         std::max<int64_t>(1, static_cast<int64_t>(wait_report_seconds * 1000))));
+            }
+            const auto rows = store_->Query(fmt::format("SELECT {} FROM {} WHERE run_id = ? AND stream = ? FOR UPDATE",
+                                                        kStreamColumns, Table("streams")),
+                                            {run_id, stream});
+            if (report) {
+                store_->Exec("SET LOCAL lock_timeout = DEFAULT");
+            }
+            if (rows.empty()) {
+                throw Error(ErrorKind::kInternal, "the ledger lost stream " + stream + " of run " + run_id);
+            }
+            return ToStream(rows[0]);
+        } catch (const Error& e) {
+            EndStreamLock(false);
+            if (!report || e.sqlstate() != "55P03") {
+                throw;
+            }
+        } catch (...) {
+            EndStreamLock(false);
+            throw;
         }
-        return ToStream(rows[0]);
-    } catch (...) {
-        EndStreamLock(false);
-        throw;
+        waiting(StreamLockHolderOf(run_id, stream));
     }
+}
+
+StreamLockHolder Ledger::StreamLockHolderOf(const std::string& run_id, const std::string& stream) {
+    // A row lock is the locking transaction's id in the row's xmax.
+    const auto rows = store_->Query(
+        fmt::format("SELECT a.application_name, coalesce(host(a.client_addr), ''), "
+                    "extract(epoch FROM now() - a.xact_start)::bigint FROM {} s JOIN pg_stat_activity a "
+                    "ON a.backend_xid = s.xmax WHERE s.run_id = ? AND s.stream = ?",
+                    Table("streams")),
+        {run_id, stream});
+    if (rows.empty()) {
+        return {};  // released meanwhile
+    }
+    return {SqlText(rows[0][0]), SqlText(rows[0][1]), SqlInt(rows[0][2])};
 }
 
 void Ledger::UpdateLockedStream(const std::string& run_id, const StreamRecord& s) {

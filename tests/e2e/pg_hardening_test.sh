@@ -35,6 +35,19 @@ cuts=$(grep -c "FAULT cut-after-commit" "$WORK/proxy.log" || true)
 same "lost COMMIT reply: every row once" "$(digest dst ev)" "$(digest src ev)"
 echo "fault=none" > "$WORK/proxy.ctl"
 
+# --- 1b. The target refuses the connection that prepares the stream (a server restarting, an
+# attempt to connect that timed out while the process was paused): prepared again, loaded once.
+psql_db dst -c "TRUNCATE ev; INSERT INTO ev VALUES (-1, 'earlier')"
+# The second such connection: the first is the rerun check's look at the target, which does
+# without it.
+printf '%s\n' "fault=refuse" "app=sluice/lost/lost/prepare" "nth=2" > "$WORK/proxy.ctl"
+expect_exit 0 "$SLUICE" run "$WORK/job/lost.yaml" --progress json
+grep -q '"event":"stream_retry"' "$WORK/out" && [ "$(grep -c "FAULT refuse" "$WORK/proxy.log")" = 1 ] \
+  && pass "a refused prepare connection: the stream was prepared again" || fail "no prepare retry: $(grep -v progress "$WORK/out" | head -5; grep prepare "$WORK/proxy.log")"
+same "refused prepare connection: every row once, the earlier row kept" "$(digest dst "ev WHERE id > 0")" "$(digest src ev)"
+same "the earlier row" "$(digest dst "ev WHERE id < 0")" "1 $(psql_db dst -c "SELECT md5('-1:earlier')")"
+echo "fault=none" > "$WORK/proxy.ctl"
+
 # --- 2. Tenant rollback keeps earlier runs' rows.
 tenants="t1 t2 t3"
 for t in $tenants; do

@@ -517,6 +517,7 @@
         return `${where} committed: ${fmtInt(e.rows)} rows${e.rejected ? `, ${fmtInt(e.rejected)} rejected` : ''}${e.attempts > 1 ? ` (attempt ${e.attempts})` : ''}`;
       case 'partition_failed': return `${where} failed: ${e.error}`;
       case 'partition_retry': return `${where}: retrying (attempt ${e.attempt}) after: ${e.error}`;
+      case 'stream_retry': return `Stream ${e.stream}: preparing again (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_finished': return `Stream ${e.stream} ${e.status}: ${fmtInt(e.rows_written)} rows written${e.error ? `: ${e.error}` : ''}`;
       case 'tenant_failed': return `Tenant ${e.tenant} of ${e.stream} failed: ${e.error}`;
       case 'tenant_rolled_back': return `Tenant ${e.tenant} of ${e.stream} rolled back (${fmtInt(e.rows)} rows undone)`;
@@ -530,7 +531,7 @@
   function logEvent(event) {
     const log = $('event-log');
     const bad = ['partition_failed', 'tenant_failed'].includes(event.event) || (event.event === 'run_finished' && event.status !== 'succeeded');
-    const kind = bad ? 'bad' : event.event === 'partition_retry' || event.event === 'warning' ? 'warn' : '';
+    const kind = bad ? 'bad' : ['partition_retry', 'stream_retry', 'warning'].includes(event.event) ? 'warn' : '';
     const at = parseTime(event.at);  // the server stamps each event (older servers did not)
     log.prepend(el('li', { className: kind }, ...(at ? [el('time', { dateTime: at.toISOString() }, fmtTime(at)), ' '] : []),
       describeEvent(event)));
