@@ -151,10 +151,11 @@ void StreamLifecycle::ActivateReady() {
     }
 }
 
-void StreamLifecycle::PrepareRetrying(StreamState& st, StreamEntry entry) {
+void StreamLifecycle::PrepareRetrying(StreamState& st, StreamEntry entry, Ledger* gate) {
     // A server restarting, a connection cut, or a connection attempt that timed out while
     // this process was paused: preparing again is safe, since nothing is loaded before it
-    // ends and each of its steps finds what an earlier attempt left.
+    // ends and each of its steps finds what an earlier attempt left. Not once the stream's
+    // lock is lost with its connection: another process may be preparing, or loading, now.
     std::mt19937_64 rng(std::random_device{}());
     for (int attempt = 1;; ++attempt) {
         try {
@@ -169,6 +170,9 @@ void StreamLifecycle::PrepareRetrying(StreamState& st, StreamEntry entry) {
                                  {"attempt", attempt + 1},
                                  {"error", e.Describe()}});
             SleepUnlessStopped(queue_.CancelToken(), RetryDelay(run_.options.retry, attempt, rng));
+            if (queue_.Stopping() || (gate != nullptr && !gate->StillHoldsStreamLock())) {
+                throw;
+            }
         }
     }
 }

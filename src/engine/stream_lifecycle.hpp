@@ -96,8 +96,9 @@ private:
     /// CompleteStream, after releasing mu_.
     [[nodiscard]] bool FinishPartitionLocked(StreamState& st) { return --st.remaining == 0; }
     void CompleteStream(StreamState& st);
-    /// PrepareStream, again after a transient failure, as often as a partition would be.
-    void PrepareRetrying(StreamState& st, StreamEntry entry);
+    /// PrepareStream, again after a transient failure, as often as a partition would be;
+    /// in a distributed run only while `gate` still holds the stream's lock.
+    void PrepareRetrying(StreamState& st, StreamEntry entry, Ledger* gate = nullptr);
     /// Distributed: Activate through the stream's ledger row (prepared once, joined after).
     void ActivateShared(size_t index);
     /// Distributed: the stream was completed by another process, as `record` says.

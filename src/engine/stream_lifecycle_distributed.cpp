@@ -90,7 +90,7 @@ void StreamLifecycle::ActivateShared(size_t index) {
         if (PlansWhenReady(sp)) {
             PlanNow(index);  // the first process records the partitions; the others adopt them
         }
-        PrepareRetrying(st, entry);
+        PrepareRetrying(st, entry, gate.get());
         if (entry != StreamEntry::kJoin) {
             FailBlockedPartitions(st);
             record.status = "active";
@@ -105,6 +105,7 @@ void StreamLifecycle::ActivateShared(size_t index) {
             gate->EndStreamLock(false);  // only this process cannot load it; the others go on
         } else {
             // Nobody can load a stream whose target could not be prepared: done, failed.
+            bool recorded = false;
             try {
                 record.status = "done";
                 record.outcome = "failed";
@@ -112,10 +113,11 @@ void StreamLifecycle::ActivateShared(size_t index) {
                 record.completed_by = options.worker;
                 gate->UpdateLockedStream(options.run_id, record);
                 gate->EndStreamLock(true);
+                recorded = true;
             } catch (const Error&) {
-                gate->EndStreamLock(false);  // the next process to come tries again
+                gate->EndStreamLock(false);  // the lock is lost: the next process to come tries again
             }
-            if (!options.continue_on_error) {
+            if (recorded && !options.continue_on_error) {
                 StopEveryWorker();
             }
         }

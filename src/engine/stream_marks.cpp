@@ -2,9 +2,8 @@
 
 namespace sluice {
 
-MarksReconciled ReconcileWithTargetMarks(Ledger& ledger, TargetMarks& marks, const std::string& run_id,
-                                         StreamPlan& stream) {
-    MarksReconciled out;
+void ReconcileWithTargetMarks(Ledger& ledger, TargetMarks& marks, const std::string& run_id, StreamPlan& stream,
+                              MarksReconciled& changed) {
     const std::string& name = stream.spec.name;
     const std::map<int, TargetMark> committed = marks.All(run_id, name);
     for (PartitionPlan& p : stream.partitions) {
@@ -12,14 +11,13 @@ MarksReconciled ReconcileWithTargetMarks(Ledger& ledger, TargetMarks& marks, con
         if (mark != committed.end() && !p.committed) {
             ledger.AdoptCommitted(run_id, name, p.id, mark->second.rows, mark->second.undo);
             p.committed = true;
-            ++out.adopted;
+            ++changed.adopted;
         } else if (mark == committed.end() && p.committed) {
             ledger.ReopenPartition(run_id, name, p.id);
             p.committed = false;
-            ++out.reopened;
+            ++changed.reopened;
         }
     }
-    return out;
 }
 
 }  // namespace sluice

@@ -18,8 +18,9 @@ struct MarksReconciled {
 /// A resumed run's stream whose marks live in its target: the target decides which
 /// partitions are committed (a crash between the target's COMMIT and the ledger's update,
 /// or between a rollback in the target and the ledger, leaves the two apart). Updates the
-/// ledger and `stream.partitions[].committed` to match the target.
-MarksReconciled ReconcileWithTargetMarks(Ledger& ledger, TargetMarks& marks, const std::string& run_id,
-                                         StreamPlan& stream);
+/// ledger and `stream.partitions[].committed` to match the target, counting each change in
+/// `changed` as it is made: when the ledger fails midway, what was changed is counted.
+void ReconcileWithTargetMarks(Ledger& ledger, TargetMarks& marks, const std::string& run_id, StreamPlan& stream,
+                              MarksReconciled& changed);
 
 }  // namespace sluice

@@ -74,12 +74,21 @@ void OpenTargetMarks(const RunContext& run, StreamState& st, StreamEntry entry) 
     if (entry == StreamEntry::kJoin) {
         return;  // the preparing process reconciled them
     }
-    std::unique_ptr<Ledger> ledger = Ledger::Open(options.ledger_url, "sluice/" + run.job + "/marks");
-    const MarksReconciled changed = ReconcileWithTargetMarks(*ledger, *st.marks, options.run_id, *st.plan);
-    std::lock_guard lock(run.mu);
-    st.summary.partitions_committed = st.summary.partitions_committed + changed.adopted - changed.reopened;
-    st.counters->partitions_done = st.counters->partitions_done + changed.adopted - changed.reopened;
-    st.remaining = st.remaining + changed.reopened - changed.adopted;
+    MarksReconciled changed;
+    const auto count = [&] {
+        std::lock_guard lock(run.mu);
+        st.summary.partitions_committed = st.summary.partitions_committed + changed.adopted - changed.reopened;
+        st.counters->partitions_done = st.counters->partitions_done + changed.adopted - changed.reopened;
+        st.remaining = st.remaining + changed.reopened - changed.adopted;
+    };
+    try {
+        std::unique_ptr<Ledger> ledger = Ledger::Open(options.ledger_url, "sluice/" + run.job + "/marks");
+        ReconcileWithTargetMarks(*ledger, *st.marks, options.run_id, *st.plan, changed);
+    } catch (...) {
+        count();  // the partitions already changed stay so: preparing again must not count them twice
+        throw;
+    }
+    count();
     if (changed.adopted + changed.reopened > 0) {
         run.reporter.Event({{"event", "ledger_caught_up"},
                             {"stream", spec.name},

@@ -258,10 +258,13 @@ void ProgressReporter::Event(nlohmann::json event) {
         // A worker paused (or cut off) while it prepares or completes a stream holds the
         // others up until it goes on or its connection ends: say who, so it can be found.
         const std::string holder = event.value("holder", "");
-        line = fmt::format("stream {}: waiting for the worker that prepares or completes it ({}{}{}, {} s so far)",
-                           event.value("stream", ""), holder.empty() ? "it just finished" : holder,
-                           event.value("client", "").empty() ? "" : " from ", event.value("client", ""),
-                           event.value("seconds", 0));
+        const std::string client = event.value("client", "");
+        line = holder.empty()
+                   ? fmt::format("stream {}: waiting for another process that prepares or completes it",
+                                 event.value("stream", ""))
+                   : fmt::format("stream {}: waiting for {}{}, which has held it for {} s to prepare or complete it",
+                                 event.value("stream", ""), holder, client.empty() ? "" : " at " + client,
+                                 event.value("seconds", 0));
     } else if (kind == "warning" && event.contains("message")) {
         line = fmt::format("warning: stream {}: {}", event.value("stream", ""), event.value("message", ""));
     } else if (kind == "stream_finished") {

@@ -52,7 +52,6 @@ struct StreamRecord {
     std::string completed_by;
 };
 
-/// A distributed run's stream as its partitions in the ledger add up.
 /// The process holding a stream's row lock, as the ledger's server sees it.
 struct StreamLockHolder {
     std::string application_name;  ///< names the job and the worker (host:pid)
@@ -60,6 +59,7 @@ struct StreamLockHolder {
     int64_t seconds = 0;           ///< how long its transaction has been open
 };
 
+/// A distributed run's stream as its partitions in the ledger add up.
 struct StreamTally {
     int64_t committed = 0;
     int64_t failed = 0;
@@ -297,6 +297,8 @@ public:
     StreamLockHolder StreamLockHolderOf(const std::string& run_id, const std::string& stream);
     void UpdateLockedStream(const std::string& run_id, const StreamRecord& record);
     void EndStreamLock(bool commit);
+    /// False when the connection holding the stream's lock is gone, and the lock with it.
+    bool StillHoldsStreamLock();
     /// Turns a run started without --distributed into a distributed one (`run --distributed
     /// --resume`): it records the job for workers and gets its `streams` rows (pending).
     void MakeDistributed(const std::string& run_id, const std::string& spec, const std::vector<std::string>& streams);

@@ -123,11 +123,17 @@ StreamTally Ledger::TallyStream(const std::string& run_id, const std::string& st
 StreamRecord Ledger::LockStream(const std::string& run_id, const std::string& stream,
                                 const std::function<void(const StreamLockHolder&)>& waiting,
                                 double wait_report_seconds) {
-    // Committed before it is locked, so that a waiter can see who locked it (the row's xmax).
-    store_->Exec(fmt::format("INSERT INTO {} (run_id, stream, status, updated_at) VALUES (?, ?, 'pending', ?) "
-                             "ON CONFLICT (run_id, stream) DO NOTHING",
-                             Table("streams")),
-                 {run_id, stream, UtcTimestamp()});
+    // Committed before it is locked, so that a waiter can see who locked it (the row's xmax);
+    // inserted only when missing, since the INSERT would wait, unheard, for a holder that
+    // changed the row.
+    if (store_->Query(fmt::format("SELECT 1 FROM {} WHERE run_id = ? AND stream = ?", Table("streams")),
+                      {run_id, stream})
+            .empty()) {
+        store_->Exec(fmt::format("INSERT INTO {} (run_id, stream, status, updated_at) VALUES (?, ?, 'pending', ?) "
+                                 "ON CONFLICT (run_id, stream) DO NOTHING",
+                                 Table("streams")),
+                     {run_id, stream, UtcTimestamp()});
+    }
     const bool report = waiting && store_->postgres();
     for (;;) {
         store_->Exec("BEGIN");
@@ -155,7 +161,12 @@ StreamRecord Ledger::LockStream(const std::string& run_id, const std::string& st
             EndStreamLock(false);
             throw;
         }
-        waiting(StreamLockHolderOf(run_id, stream));
+        StreamLockHolder holder;
+        try {
+            holder = StreamLockHolderOf(run_id, stream);
+        } catch (const Error&) {  // NOLINT(bugprone-empty-catch): who it is only informs; the wait goes on
+        }
+        waiting(holder);
     }
 }
 
@@ -191,6 +202,15 @@ void Ledger::EndStreamLock(bool commit) {
     try {
         store_->Exec("ROLLBACK");
     } catch (const Error&) {  // NOLINT(bugprone-empty-catch): a dead connection released the lock
+    }
+}
+
+bool Ledger::StillHoldsStreamLock() {
+    try {
+        store_->Query("SELECT 1", {});  // no reconnect: a new session would not hold the lock
+        return true;
+    } catch (const Error&) {
+        return false;
     }
 }
 

@@ -175,7 +175,7 @@ for _ in $(seq 1 1000); do
   if [ -n "$part" ]; then
     kill -STOP "$slow"
     loading=$(psql_db dst -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'sluice~%' AND state IN ('active', 'idle in transaction') AND query NOT LIKE 'COMMIT%'")
-    gate=$(psql_db led -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%/stream-gate' AND state = 'idle in transaction'")
+    gate=$(psql_db led -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%/stream-gate %' AND state = 'idle in transaction'")
     still=$(psql_db led -c "SELECT 1 FROM sluice.partitions WHERE run_id = '$run' AND stream || ' ' || partition_id = '$part' AND status = 'running'")
     if [ "$loading" -ge 1 ] && [ "$gate" = 0 ] && [ -n "$still" ]; then claimed=$part; break; fi
     kill -CONT "$slow"

@@ -1,6 +1,7 @@
 // A stream's lock in a PostgreSQL ledger (the row lock under which a distributed run prepares and
 // completes each stream once): a process waiting for it is told, again and again, which process
-// holds it and for how long, and gets it as soon as that one lets go.
+// holds it and for how long, and gets it as soon as that one lets go; a holder whose session
+// ended knows it lost the lock.
 #include <gmock/gmock.h>
 
 #include <chrono>
@@ -74,6 +75,26 @@ TEST_F(PgLedgerLockTest, TheLockWaitsOnlyForTheStreamItNames) {
     EXPECT_FALSE(waited);
     b->EndStreamLock(true);
     a->EndStreamLock(true);
+}
+
+TEST_F(PgLedgerLockTest, AHolderWhoseSessionEndedKnowsItLostTheLock) {
+    std::unique_ptr<Ledger> holder = Ledger::Open(Url(), "sluice/job/stream-gate lost");
+    holder->LockStream("r1", "events");
+    EXPECT_TRUE(holder->StillHoldsStreamLock());
+    // As the server does to a session cut off from the network (its keepalives unanswered).
+    Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+         "'sluice/job/stream-gate lost'");
+    EXPECT_FALSE(holder->StillHoldsStreamLock());
+    for (int i = 0; i < 500 && Value("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                     "'sluice/job/stream-gate lost'") != "0";
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the backend ends after its client heard
+    }
+    std::unique_ptr<Ledger> next = Ledger::Open(Url(), "sluice/job/stream-gate next");
+    bool waited = false;
+    next->LockStream("r1", "events", [&](const StreamLockHolder&) { waited = true; }, 0.2);
+    EXPECT_FALSE(waited) << "the lock went with the session";
+    next->EndStreamLock(true);
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ TEST_F(PgSinkTest, AppendCreatesTheTableWithTheSourceKey) {
     EXPECT_EQ(Value(constraints), "");
     EXPECT_EQ(Value("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'loaded'::regclass AND attname = 'id'"), "t");
     EXPECT_EQ(Value(listed), "1");
+    EXPECT_EQ(Value("SELECT kind FROM sluice.copy_unfinished WHERE relid = 'loaded'::regclass"), "key");
     sink->Finalize(true);
     EXPECT_EQ(Value("SELECT count(*) || ' ' || max(name) FROM public.loaded"), "3000 n999");
     EXPECT_EQ(Value(constraints), "PRIMARY KEY (id)");
@@ -205,6 +206,59 @@ TEST_F(PgSinkTest, KeysThatMustHoldWhileLoadingAreCreatedWithTheTable) {
     OpenPostgresSink(shared)->Prepare(source_);
     EXPECT_EQ(Value(pk + "'shared'::regclass"), "1");
     EXPECT_EQ(Value("SELECT to_regclass('sluice.copy_unfinished') IS NULL"), "t");  // none listed
+}
+
+// A table left unfinished by a copy of its source's definition (`sluice copy`, stopped before
+// its indexes) is that copy's to finish: a later run that does not copy definitions loads it as
+// it is and leaves it listed, instead of building the key alone and unlisting it, which would
+// drop the rest of the definition for good. A mark an older sluice wrote (no kind) is finished
+// as that sluice did.
+TEST_F(PgSinkTest, ADefinitionLeftUnfinishedIsLeftToTheCopyThatMadeIt) {
+    Exec("CREATE SCHEMA sluice; CREATE TABLE sluice.copy_unfinished (relid oid PRIMARY KEY, table_name text NOT "
+         "NULL, created_at timestamptz NOT NULL DEFAULT now()); CREATE TABLE older (id int NOT NULL, name text); "
+         "INSERT INTO sluice.copy_unfinished (relid, table_name) VALUES ('older'::regclass, 'older')");
+    const std::string pk = "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid = ";
+    auto old_mark = OpenPostgresSink(PgTargetSpec(Url(), "older"));
+    Load(*old_mark, old_mark->Prepare(source_), 0, 10);
+    EXPECT_EQ(old_mark->DefinitionNote(), "");
+    old_mark->Finalize(true);
+    EXPECT_TRUE(old_mark->FinishJob().empty());
+    EXPECT_EQ(Value(pk + "'older'::regclass"), "1");
+
+    TableDefinition def;
+    def.dialect = "postgresql";
+    def.name = "copied";
+    def.columns = {{.name = "id", .not_null = true}, {.name = "name"}};
+    def.objects = {{.kind = "primary_key", .name = "copied_pkey", .index_body = "btree (id)"},
+                   {.kind = "index", .name = "copied_name_idx", .body = "btree (name)"}};
+    TargetSpec copying = PgTargetSpec(Url(), "copied");
+    copying.copy_definition = true;
+    auto first = OpenPostgresSink(copying);
+    ASSERT_EQ(first->DefinitionDialect(), "postgresql");
+    first->UseDefinition(def);
+    Load(*first, first->Prepare(source_), 0, 10);  // and stopped: no Finalize
+    const std::string listed = "SELECT string_agg(table_name || ' ' || kind, ', ') FROM sluice.copy_unfinished";
+    EXPECT_EQ(Value(listed), "copied definition");
+
+    auto plain = OpenPostgresSink(PgTargetSpec(Url(), "copied"));
+    const Schema target = plain->Prepare(source_);
+    EXPECT_THAT(plain->DefinitionNote(), HasSubstr("has not finished"));
+    Load(*plain, target, 10, 20);
+    plain->Finalize(true);
+    EXPECT_TRUE(plain->FinishJob().empty());
+    EXPECT_EQ(Value("SELECT count(*) FROM pg_index WHERE indrelid = 'copied'::regclass"), "0");
+    EXPECT_EQ(Value(listed), "copied definition");
+
+    auto again = OpenPostgresSink(copying);
+    again->UseDefinition(def);
+    again->Prepare(source_);
+    again->Finalize(true);
+    EXPECT_TRUE(again->FinishJob().empty());
+    EXPECT_EQ(Value("SELECT string_agg(indexrelid::regclass::text, ', ' ORDER BY indexrelid::regclass::text) "
+                    "FROM pg_index WHERE indrelid = 'copied'::regclass"),
+              "copied_name_idx, copied_pkey");
+    EXPECT_EQ(Value("SELECT count(*) FROM sluice.copy_unfinished"), "0");
+    EXPECT_EQ(Value("SELECT count(*) || ' ' || count(DISTINCT id) FROM copied"), "20 20");
 }
 
 TEST_F(PgSinkTest, RollbackDiscardsTheOpenCopy) {

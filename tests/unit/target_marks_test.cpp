@@ -94,7 +94,8 @@ TEST(TargetMarks, AResumeTakesTheTargetsWordBothWays) {
     ledger->AdoptCommitted("r1", "s", 2, 5, "sqlite-rowid:8-12");
     stream.partitions[1].committed = true;
 
-    const MarksReconciled changed = ReconcileWithTargetMarks(*ledger, *marks, "r1", stream);
+    MarksReconciled changed;
+    ReconcileWithTargetMarks(*ledger, *marks, "r1", stream, changed);
     EXPECT_EQ(changed.adopted, 1u);
     EXPECT_EQ(changed.reopened, 1u);
     EXPECT_TRUE(stream.partitions[0].committed);

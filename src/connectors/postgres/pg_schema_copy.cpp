@@ -92,11 +92,18 @@ bool UsesIndex(const std::map<std::string, std::string>& constraints, const std:
 
 }  // namespace
 
-bool SchemaCopy::Unfinished(PgConnection& conn, const Relation& table) {
+std::optional<CopyKind> SchemaCopy::Unfinished(PgConnection& conn, const Relation& table) {
     if (conn.QueryValue("SELECT to_regclass($1) IS NOT NULL", {kMarkTable}) != "t") {
-        return false;
+        return std::nullopt;
     }
-    return conn.QueryValue(fmt::format("SELECT 1 FROM {} WHERE relid = $1::oid", kMarkTable), {table.oid}).has_value();
+    // Through to_jsonb: the mark table of an older sluice has no kind column yet.
+    const std::optional<std::string> kind = conn.QueryValue(
+        fmt::format("SELECT coalesce(to_jsonb(m) ->> 'kind', '') FROM {} m WHERE relid = $1::oid", kMarkTable),
+        {table.oid});
+    if (!kind) {
+        return std::nullopt;
+    }
+    return *kind == "key" ? CopyKind::kKey : *kind == "definition" ? CopyKind::kDefinition : CopyKind::kUnrecorded;
 }
 
 std::string SchemaCopy::ColumnClauses(const std::string& column) const {
@@ -175,13 +182,17 @@ void SchemaCopy::AfterCreate(PgConnection& conn, const std::string& table_sql) {
     conn.Exec("SELECT pg_advisory_xact_lock(hashtext('sluice.copy_unfinished'))", what);
     conn.Exec("CREATE SCHEMA IF NOT EXISTS sluice", what);
     conn.Exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (relid oid PRIMARY KEY, table_name text NOT NULL, "
-                          "created_at timestamptz NOT NULL DEFAULT now())",
+                          "created_at timestamptz NOT NULL DEFAULT now(), kind text)",
                           kMarkTable),
               what);
-    conn.ExecParams(fmt::format("INSERT INTO {} (relid, table_name) VALUES ($1::regclass, $1) "
+    if (conn.QueryValue("SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'kind'", {kMarkTable},
+                        what) != "1") {
+        conn.Exec(fmt::format("ALTER TABLE {} ADD COLUMN kind text", kMarkTable), what);
+    }
+    conn.ExecParams(fmt::format("INSERT INTO {} (relid, table_name, kind) VALUES ($1::regclass, $1, $2) "
                                 "ON CONFLICT (relid) DO NOTHING",
                                 kMarkTable),
-                    {table_sql}, what);
+                    {table_sql, kind_ == CopyKind::kKey ? "key" : "definition"}, what);
 }
 
 void SchemaCopy::AfterData(PgConnection& conn, const Relation& table, const std::string& url,

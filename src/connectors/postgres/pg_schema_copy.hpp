@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,11 @@
 #include "connectors/postgres/pg_connection.hpp"
 
 namespace sluice::pg {
+
+/// What a table sluice created still lacks: the source's whole definition (copy_definition),
+/// or only its primary key (a table created from the columns alone, its key built after the
+/// data); unrecorded in marks an older sluice wrote, which any run finished.
+enum class CopyKind { kDefinition, kKey, kUnrecorded };
 
 /// The target side of a copied TableDefinition (whole-schema copy, PostgreSQL to PostgreSQL),
 /// for a table sluice creates. Three steps, each idempotent so that a crash and a --resume
@@ -21,17 +27,21 @@ namespace sluice::pg {
 ///     table already has (same index definition, same constraint name) is skipped.
 ///  3. ForeignKeys (after every stream of the job succeeded), then the mark is removed.
 /// A table that exists without the mark is not sluice's to change: the definition is dropped.
+/// The mark says what the copy is (CopyKind): a later run that does not copy definitions
+/// finishes a key-only one, and leaves a copied definition to the copy that made it.
 class SchemaCopy {
 public:
-    SchemaCopy(TableDefinition definition, std::map<std::string, std::string> job_tables)
-        : def_(std::move(definition)), job_tables_(std::move(job_tables)) {}
+    SchemaCopy(TableDefinition definition, std::map<std::string, std::string> job_tables,
+               CopyKind kind = CopyKind::kDefinition)
+        : def_(std::move(definition)), job_tables_(std::move(job_tables)), kind_(kind) {}
     SchemaCopy(SchemaCopy&&) = default;
     SchemaCopy& operator=(SchemaCopy&&) = delete;
     /// Gives back the names this copy reserved (FreeName).
     ~SchemaCopy();
 
-    /// Whether `table` was created by a copy whose definition steps have not all run.
-    static bool Unfinished(PgConnection& conn, const Relation& table);
+    /// What `table` was created with, when by a copy whose definition steps have not all
+    /// run; nullopt for any other table.
+    static std::optional<CopyKind> Unfinished(PgConnection& conn, const Relation& table);
 
     /// " DEFAULT ... NOT NULL ..." for `column` in CREATE TABLE (empty when it has nothing).
     std::string ColumnClauses(const std::string& column) const;
@@ -62,6 +72,7 @@ private:
     std::map<std::string, std::string> job_tables_;
     std::map<std::string, std::string> sequences_;  ///< column -> quoted target sequence (serial)
     std::vector<std::string> reserved_;             ///< "schema.name"s held in FreeName's registry
+    CopyKind kind_;
 };
 
 /// The definition of a table sluice creates from the columns alone whose only object is the

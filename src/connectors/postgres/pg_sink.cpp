@@ -77,15 +77,26 @@ public:
         // tenants, not two streams), and one integer column, which converts exactly (text,
         // time and decimal keys can meet after conversion: SQLite's '10:00' and '10:00:00').
         // Not a merge either: its ON CONFLICT needs the key while loading.
+        const std::optional<pg::CopyKind> unfinished =
+            existing ? pg::SchemaCopy::Unfinished(conn, *existing) : std::nullopt;
         const bool key_after_data = !copy_ && spec_.mode == "append" && spec_.create != "replace" &&
                                     !spec_.MergesByKey() && !spec_.several_sources &&
                                     IsOneIntegerColumn(source, source.primary_key) &&
-                                    (!existing || pg::SchemaCopy::Unfinished(conn, *existing));
+                                    (!existing || unfinished == pg::CopyKind::kKey ||
+                                     unfinished == pg::CopyKind::kUnrecorded);
         if (key_after_data) {
-            copy_.emplace(pg::PrimaryKeyDefinition(conn, name_.name, source.primary_key), spec_.job_tables);
+            copy_.emplace(pg::PrimaryKeyDefinition(conn, name_.name, source.primary_key), spec_.job_tables,
+                          pg::CopyKind::kKey);
             key_only_ = true;
         }
-        if (copy_ && existing && !pg::SchemaCopy::Unfinished(conn, *existing)) {
+        if (!copy_ && unfinished == pg::CopyKind::kDefinition) {
+            // Finishing it with the key alone would drop the rest of its definition for good.
+            definition_note_ = fmt::format("{} was created by a copy of its source's definition that has not "
+                                           "finished: this run loads it as it is, and leaves its indexes, "
+                                           "constraints and foreign keys to that copy, run again",
+                                           existing->Display());
+        }
+        if (copy_ && existing && !unfinished) {
             definition_note_ = fmt::format("{} exists and sluice did not create it (or finished it before): "
                                            "its definition is left as it is (no indexes, constraints, foreign "
                                            "keys, defaults or comments copied)",
@@ -551,12 +562,15 @@ private:
             return;
         }
         if (spec_.mode == "scd2") {
+            // In one transaction: a table found without its indexes would be taken as a user's.
             const pg::Scd2Ddl ddl = pg::PlanScd2Ddl(spec_, source, name.Sql(), name.Display());
-            conn.Exec(fmt::format("CREATE TABLE {} ({}{})", name.Sql(), columns, ddl.columns),
-                      "creating table " + name.Display());
-            for (const std::string& index : ddl.indexes) {
-                conn.Exec(index, "indexing the history in " + name.Display());
-            }
+            pg::InTransaction(conn, "creating table " + name.Display(), [&] {
+                conn.Exec(fmt::format("CREATE TABLE {} ({}{})", name.Sql(), columns, ddl.columns),
+                          "creating table " + name.Display());
+                for (const std::string& index : ddl.indexes) {
+                    conn.Exec(index, "indexing the history in " + name.Display());
+                }
+            });
             return;
         }
         if (!key.empty()) {
