@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -105,6 +106,18 @@ std::string EscapeInvalidUtf8(std::string_view text) {
     out.reserve(text.size() + 8);
     AppendEscapedUtf8(text, out);
     return out;
+}
+
+std::string TruncateUtf8(std::string text, size_t max_bytes) {
+    if (text.size() <= max_bytes) {
+        return text;
+    }
+    size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+        --cut;  // text[cut] continues a character: cut before that character
+    }
+    text.resize(cut);
+    return text;
 }
 
 }  // namespace sluice

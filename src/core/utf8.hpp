@@ -21,4 +21,7 @@ void AppendEscapedUtf8(std::string_view text, std::string& out);
 /// `text` itself when it is valid UTF-8, otherwise its AppendEscapedUtf8 form.
 std::string EscapeInvalidUtf8(std::string_view text);
 
+/// `text` cut to at most `max_bytes`, never inside a multi-byte character.
+std::string TruncateUtf8(std::string text, size_t max_bytes);
+
 }  // namespace sluice

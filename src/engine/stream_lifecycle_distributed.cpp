@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "connectors/registry.hpp"
+#include "core/utf8.hpp"
 #include "engine/stream_lifecycle.hpp"
 #include "engine/stream_prepare.hpp"
 #include "engine/tenant_streams.hpp"
@@ -23,8 +24,11 @@ namespace {
 constexpr double kGateWaitReportSeconds = 10;
 
 std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
-    // Named with the worker, so that one waiting for the lock can say who holds it.
-    return Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/stream-gate " + run.options.worker);
+    // Named with the worker, so that one waiting for the lock can say who holds it: whole, a
+    // long job name cut instead (the server keeps 63 bytes of an application_name).
+    const std::string tail = "/stream-gate " + run.options.worker;
+    const size_t room = tail.size() < 63 ? 63 - tail.size() : 0;
+    return Ledger::Open(run.options.ledger_url, TruncateUtf8("sluice/" + run.job, room) + tail);
 }
 
 /// Locks the stream's row; while another process holds it, says which, now and then.

@@ -11,6 +11,15 @@
 namespace sluice {
 namespace {
 
+TEST(Utf8, TruncatesWithoutSplittingACharacter) {
+    EXPECT_EQ(TruncateUtf8("short", 63), "short");
+    EXPECT_EQ(TruncateUtf8("abcdef", 3), "abc");
+    EXPECT_EQ(TruncateUtf8("ab\xc3\xa9z", 3), "ab");          // é is two bytes: both or neither
+    EXPECT_EQ(TruncateUtf8("ab\xc3\xa9z", 4), "ab\xc3\xa9");
+    EXPECT_EQ(TruncateUtf8("\xe2\x82\xac\xe2\x82\xac", 5), "\xe2\x82\xac");  // €€
+    EXPECT_EQ(TruncateUtf8("abc", 0), "");
+}
+
 TEST(Utf8, EscapesInvalidBytesAndKeepsValidText) {
     EXPECT_EQ(EscapeInvalidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
     EXPECT_EQ(EscapeInvalidUtf8("caf\xe9"), "caf\\xe9");

@@ -1,5 +1,9 @@
 #include "connectors/postgres/pg_catalog.hpp"
 
+#include <utility>
+
+#include "core/utf8.hpp"
+
 namespace sluice::pg {
 
 std::optional<Relation> LookupRelation(PgConnection& conn, const QualifiedName& name) {
@@ -43,16 +47,7 @@ std::string FindUniqueKeyColumn(PgConnection& conn, const std::string& relid,
 }
 
 std::string TruncateName(std::string name) {
-    constexpr size_t kMax = 63;
-    if (name.size() <= kMax) {
-        return name;
-    }
-    size_t cut = kMax;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) {
-        --cut;  // do not split a multi-byte character
-    }
-    name.resize(cut);
-    return name;
+    return TruncateUtf8(std::move(name), 63);
 }
 
 }  // namespace sluice::pg
