@@ -77,11 +77,21 @@ public:
                                 "creating " + load_.Display());
             }
         } else if (!existing) {
-            sqlite::ExecSql(db, CreateSql(source, table_), "creating " + table_.Display());
-            if (spec_.mode == "scd2") {
-                for (const std::string& index : sqlite::PlanScd2Ddl(spec_, source, table_).indexes) {
-                    sqlite::ExecSql(db, index, "indexing the history in " + table_.Display());
+            // In one transaction: a history table found without its indexes would be taken as
+            // a user's, and never get them.
+            const std::string what = "creating " + table_.Display();
+            sqlite::ExecSql(db, "BEGIN IMMEDIATE", what);
+            try {
+                sqlite::ExecSql(db, CreateSql(source, table_), what);
+                if (spec_.mode == "scd2") {
+                    for (const std::string& index : sqlite::PlanScd2Ddl(spec_, source, table_).indexes) {
+                        sqlite::ExecSql(db, index, "indexing the history in " + table_.Display());
+                    }
                 }
+                sqlite::ExecSql(db, "COMMIT", what);
+            } catch (...) {
+                sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+                throw;
             }
         }
         const std::optional<Schema> load = sqlite::ReadTableSchema(db, load_);
