@@ -4,6 +4,8 @@
 // The others join a prepared stream (attaching to what it made) and adopt a completed one's
 // outcome, so that streams waiting on it can start everywhere.
 
+#include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -20,8 +22,10 @@ namespace sluice {
 
 namespace {
 
-/// How often a process waiting for a stream's lock says who holds it.
-constexpr double kGateWaitReportSeconds = 10;
+/// How often a process waiting for a stream's lock looks whether the run was stopped, and
+/// how often it says who holds the lock.
+constexpr double kGateWaitLookSeconds = 1;
+constexpr int64_t kGateWaitReportSeconds = 10;
 
 std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
     // Named with the worker, so that one waiting for the lock can say who holds it: whole, a
@@ -31,18 +35,29 @@ std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
     return Ledger::Open(run.options.ledger_url, TruncateUtf8("sluice/" + run.job, room) + tail);
 }
 
-/// Locks the stream's row; while another process holds it, says which, now and then.
-StreamRecord LockGate(const RunContext& run, Ledger& gate, const std::string& stream) {
+/// Locks the stream's row; while another process holds it, says which, now and then. A stop
+/// ends the wait (kCancelled): the holder may be paused, and hold it until it wakes.
+StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, const std::string& stream) {
+    const auto since = std::chrono::steady_clock::now();
+    int64_t reported = 0;
     return gate.LockStream(
         run.options.run_id, stream,
-        [&run, &stream](const StreamLockHolder& holder) {
-            run.reporter.Event({{"event", "stream_waiting"},
-                                {"stream", stream},
-                                {"holder", holder.application_name},
-                                {"client", holder.client},
-                                {"seconds", holder.seconds}});
+        [&](const StreamLockHolder& holder) {
+            if (queue.Stopping()) {
+                throw Error(ErrorKind::kCancelled, "stopped while waiting for stream " + stream + "'s lock");
+            }
+            const auto waited =
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since).count();
+            if (waited / kGateWaitReportSeconds > reported) {
+                reported = waited / kGateWaitReportSeconds;
+                run.reporter.Event({{"event", "stream_waiting"},
+                                    {"stream", stream},
+                                    {"holder", holder.application_name},
+                                    {"client", holder.client},
+                                    {"seconds", holder.seconds}});
+            }
         },
-        kGateWaitReportSeconds);
+        kGateWaitLookSeconds);
 }
 
 Error AsError(const std::exception_ptr& failure, const std::string& stream) {
@@ -69,10 +84,15 @@ void StreamLifecycle::ActivateShared(size_t index) {
     StreamRecord record;
     try {
         gate = OpenGate(run_);
-        record = LockGate(run_, *gate, sp.spec.name);
+        record = LockGate(run_, queue_, *gate, sp.spec.name);
     } catch (Error& e) {
         e.context().stream = sp.spec.name;
         std::lock_guard lock(run_.mu);
+        if (e.kind() == ErrorKind::kCancelled && queue_.StoppingLocked()) {
+            st.phase = StreamPhase::kDone;  // as a stream the stop found waiting to start
+            st.summary.status = "stopped";
+            return;
+        }
         FailStreamLocked(st, e);  // this process cannot reach the ledger: it cannot work on it
         return;
     }
@@ -216,7 +236,15 @@ void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
         return;  // the cheap look, without a lock: most partitions end with others still open
     }
     std::unique_ptr<Ledger> gate = OpenGate(run_);
-    StreamRecord record = LockGate(run_, *gate, name);
+    StreamRecord record;
+    try {
+        record = LockGate(run_, queue_, *gate, name);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kCancelled && queue_.Stopping()) {
+            return;  // still active in the ledger: the resume of the stopped run completes it
+        }
+        throw;
+    }
     if (record.status == "done") {
         gate->EndStreamLock(true);
         AdoptOutcome(st, record, *gate);

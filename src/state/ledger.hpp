@@ -289,10 +289,10 @@ public:
     /// it, pending, when a stream planned late has none); returns it. UpdateLockedStream
     /// changes it; EndStreamLock commits (or rolls back) and releases the lock. While another
     /// process holds the lock (it prepares or completes the stream, or it was paused doing
-    /// so), `waiting` is told who, every `wait_report_seconds`, and the wait goes on.
+    /// so), `waiting` is told who every `wait_seconds`, and the wait goes on unless it throws.
     StreamRecord LockStream(const std::string& run_id, const std::string& stream,
                             const std::function<void(const StreamLockHolder&)>& waiting = {},
-                            double wait_report_seconds = 10);
+                            double wait_seconds = 1);
     /// Who holds the stream's lock now; empty when nobody does.
     StreamLockHolder StreamLockHolderOf(const std::string& run_id, const std::string& stream);
     void UpdateLockedStream(const std::string& run_id, const StreamRecord& record);

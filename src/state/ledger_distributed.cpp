@@ -122,7 +122,7 @@ StreamTally Ledger::TallyStream(const std::string& run_id, const std::string& st
 
 StreamRecord Ledger::LockStream(const std::string& run_id, const std::string& stream,
                                 const std::function<void(const StreamLockHolder&)>& waiting,
-                                double wait_report_seconds) {
+                                double wait_seconds) {
     // Committed before it is locked, so that a waiter can see who locked it (the row's xmax);
     // inserted only when missing, since the INSERT would wait, unheard, for a holder that
     // changed the row.
@@ -140,7 +140,7 @@ StreamRecord Ledger::LockStream(const std::string& run_id, const std::string& st
         try {
             if (report) {
                 store_->Exec(fmt::format("SET LOCAL lock_timeout = {}",
-                                         std::max<int64_t>(1, static_cast<int64_t>(wait_report_seconds * 1000))));
+                                         std::max<int64_t>(1, static_cast<int64_t>(wait_seconds * 1000))));
             }
             const auto rows = store_->Query(fmt::format("SELECT {} FROM {} WHERE run_id = ? AND stream = ? FOR UPDATE",
                                                         kStreamColumns, Table("streams")),

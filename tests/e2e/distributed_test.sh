@@ -208,6 +208,46 @@ if [ -n "$claimed" ]; then
     || fail "partition $claimed was not taken over: $(psql_db led -c "SELECT * FROM sluice.partitions WHERE run_id = '$run' AND stream || ' ' || partition_id = '$claimed'")"
 fi
 
+# A worker paused while it holds a stream's lock (preparing or completing it) holds that stream
+# up until it wakes: the one waiting says whom it waits for, and a stop still ends it.
+reset_targets
+expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+"$SLUICE" worker --state "$LEDGER" --slots 1 --wait 5 --progress none >/dev/null 2>&1 &
+holder=$!
+paused=""
+for _ in $(seq 1 3000); do
+  if [ -n "$(psql_db led -c "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE '%/stream-gate %:$holder' AND state = 'idle in transaction'")" ]; then
+    kill -STOP "$holder"; paused=1; break
+  fi
+  alive "$holder" || break
+  sleep 0.005
+done
+if [ -n "$paused" ]; then
+  "$SLUICE" worker --state "$LEDGER" --slots 2 --wait 5 --progress json >"$WORK/waiter.out" 2>"$WORK/waiter.err" &
+  waiter=$!
+  for _ in $(seq 1 300); do grep -q '"event":"stream_waiting"' "$WORK/waiter.out" && break; sleep 0.1; done
+  grep '"event":"stream_waiting"' "$WORK/waiter.out" | head -1 | grep -q "stream-gate [^\"]*:$holder\"" \
+    && pass "the waiting worker names the paused holder: $(grep -o '"holder":"[^"]*"' "$WORK/waiter.out" | head -1)" \
+    || fail "no stream_waiting naming $holder: $(grep -v '"progress"' "$WORK/waiter.out" | tail -5)"
+  expect_exit 0 "$SLUICE" stop "$run" --state "$LEDGER"
+  stopped_at=$(date +%s%N)
+  for _ in $(seq 1 100); do alive "$waiter" || break; sleep 0.1; done
+  ms=$(( ($(date +%s%N) - stopped_at) / 1000000 ))
+  alive "$waiter" && fail "the waiting worker did not end within 10 s of the stop" || pass "a stop ended the waiting worker in $ms ms"
+  kill -CONT "$holder"
+  wait "$waiter" || true
+  wait "$holder" || true
+  [ "$(run_status "$run")" = stopped ] || fail "run is $(run_status "$run") after the stop"
+  expect_exit 0 "$SLUICE" run "$WORK/job/job.yaml" --resume --state "$LEDGER" --progress none
+  [ "$(run_status "$run")" = succeeded ] && [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] \
+    && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] && pass "--resume after the stop is exact" \
+    || fail "resume after the paused holder: run $(run_status "$run"), targets differ"
+else
+  fail "the worker never held a stream's lock long enough to be paused there"
+  wait "$holder" || true
+fi
+
 # A worker killed while it publishes the replace: its publish has built the staging table's
 # index and waits to swap. The next worker puts the staging table back and publishes it; the
 # old table stays whole until then.
