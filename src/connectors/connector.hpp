@@ -123,6 +123,19 @@ struct Scd2Spec {
     bool DeletesKeys() const { return hard_deletes != "ignore"; }
 };
 
+/// Distributed runs: a stream's steps before and after its data (preparing the target,
+/// publishing it) are one process's at a time, under the stream's lock in the ledger. A
+/// process paused, or cut off from the ledger, past its lease loses that lock to another, and
+/// may wake in the middle of a step: the sessions of those steps are fenced.
+struct StepFence {
+    /// First in the application_name of every session a step opens; the same in every
+    /// process of the run, for this stream only.
+    std::string tag;
+    /// Throws Error when this process no longer holds the stream's lock. Called before a step
+    /// opens a session, so that one which lost the lock does not reconnect and go on.
+    std::function<void()> check;
+};
+
 /// Where a stream writes to.
 struct TargetSpec {
     std::string url;
@@ -169,6 +182,8 @@ struct TargetSpec {
     bool DeletesMissingKeys() const { return !delete_missing.empty() || (mode == "scd2" && scd2.DeletesKeys()); }
     std::string base_dir;
     std::string application_name;
+    /// Set by the engine in distributed runs (null otherwise).
+    std::shared_ptr<const StepFence> step_fence;
     std::string path;                   ///< file targets: output directory
     std::string format;                 ///< file targets: csv | jsonl ("" = csv)
     std::string compression;            ///< file targets: none | gzip | zstd ("" = none)
@@ -474,6 +489,10 @@ public:
     /// reference another stream's table). Returns warnings (what it left out); throws Error
     /// when the target refuses.
     virtual std::vector<std::string> FinishJob() { return {}; }
+    /// Distributed runs, once this process holds the stream's lock and before its steps:
+    /// ends the sessions that carry target.step_fence's tag, those of a process that held the
+    /// lock before and lost it, so that it cannot act in the middle of this process's steps.
+    virtual void FenceSteps() {}
 };
 
 }  // namespace sluice

@@ -2,8 +2,12 @@
 
 #include <chrono>
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "core/utf8.hpp"
 #include "engine/retry.hpp"
 #include "state/ledger.hpp"
 
@@ -33,13 +37,39 @@ void WatchStopFlag(const std::stop_token& stop, const RunContext& run, WorkQueue
     }
 }
 
+namespace {
+
+constexpr std::string_view kLongestRole = "stream-gate";
+
+}  // namespace
+
+std::string WorkerSessionName(const RunContext& run, std::string_view role) {
+    const size_t tail = kLongestRole.size() + run.options.worker.size() + 2;  // "/ROLE WORKER"
+    const std::string job = TruncateUtf8("sluice/" + run.job, tail < 63 ? 63 - tail : 0);
+    return fmt::format("{}/{} {}", job, role, run.options.worker);
+}
+
+std::string HeartbeatOf(const std::string& name, std::string_view role) {
+    const std::string infix = fmt::format("/{} ", role);
+    const size_t at = name.rfind(infix);
+    if (at == std::string::npos) {
+        return "";
+    }
+    return fmt::format("{}/heartbeat {}", name.substr(0, at), name.substr(at + infix.size()));
+}
+
 void RenewLeases(const std::stop_token& stop, const RunContext& run) {
     std::unique_ptr<Ledger> ledger;
     const auto period = std::chrono::milliseconds(static_cast<int64_t>(run.options.lease_seconds * 1000 / 3));
-    while (SleepUnlessStopped(stop, period)) {
+    // A distributed run's at once, not after a first period: this session is how the other
+    // processes tell that this one, holding a stream's lock, is still alive.
+    bool now = run.options.distributed;
+    while (std::exchange(now, false) || SleepUnlessStopped(stop, period)) {
         try {
             if (!ledger) {
-                ledger = Ledger::Open(run.options.ledger_url, "sluice/" + run.job + "/heartbeat");
+                // Named with the worker: one waiting for a stream's lock this process holds
+                // tells from this session's silence whether the process is still alive.
+                ledger = Ledger::Open(run.options.ledger_url, WorkerSessionName(run, "heartbeat"));
             }
             ledger->RenewLeases(run.options.run_id, run.options.worker, run.options.lease_seconds);
         } catch (const Error&) {

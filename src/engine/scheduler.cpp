@@ -38,16 +38,18 @@ public:
         // table this job loads, every stream is prepared before any loads, as the job reads.
         const bool load_while_preparing = std::none_of(plan_.streams.begin(), plan_.streams.end(),
                                                        [](const StreamPlan& s) { return s.spec.transform.lookups.size() > 0; });
-        if (!load_while_preparing) {
-            Activate();
-        }
         std::exception_ptr activation_error;
         {
+            // Before any stream is prepared: the heartbeat is how the others tell that this
+            // process, holding a stream's lock while it prepares it, is still alive.
             std::vector<std::jthread> workers;
             if (!options.ledger_url.empty()) {
                 workers.emplace_back([this](const std::stop_token& stop) { WatchStopFlag(stop, run_, queue_); });
                 workers.emplace_back([this](const std::stop_token& stop) { RenewLeases(stop, run_); });
                 workers.emplace_back([this](const std::stop_token& stop) { FlushProgress(stop, run_); });
+            }
+            if (!load_while_preparing) {
+                Activate();
             }
             std::vector<std::jthread> pool;
             for (int w = 0; w < std::max(1, options.workers); ++w) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -23,6 +24,14 @@ namespace sluice {
 
 enum class StreamPhase { kWaiting, kActive, kDone };
 
+class Ledger;
+
+/// Distributed runs: the ledger connection holding a stream's lock while this process
+/// prepares or completes it (null otherwise), which the target's StepFence asks.
+struct StepGate {
+    std::atomic<Ledger*> ledger{nullptr};
+};
+
 /// Per-stream run state. Sink, conformer and rejects are created when the stream activates.
 struct StreamState {
     StreamPlan* plan = nullptr;
@@ -44,6 +53,7 @@ struct StreamState {
     /// Distributed runs: the target is prepared in this process, so its partitions may be
     /// claimed here (guarded by mu).
     bool loading = false;
+    std::shared_ptr<StepGate> step_gate = std::make_shared<StepGate>();
 };
 
 /// One partition ready to load: the index of its stream in the plan, and the partition.

@@ -37,6 +37,9 @@ StreamLifecycle::StreamLifecycle(const RunContext& run, Plan& plan, WorkQueue& q
         StreamState& st = streams_[i];
         st.plan = &sp;
         st.summary.name = sp.spec.name;
+        if (run.options.distributed) {
+            sp.spec.target.step_fence = MakeStepFence(run, st);
+        }
         if (PlansWhenReady(sp)) {
             st.counters = &run.tracker.AddStream(sp.spec.name, -1, 0);  // counted when planned
             continue;
@@ -88,6 +91,7 @@ void StreamLifecycle::PlanNow(size_t index) {
     {
         std::lock_guard lock(run_.mu);
         std::swap(*st.plan, fresh);
+        st.plan->spec.target.step_fence = fresh.spec.target.step_fence;
         CountPlannedLocked(st);
     }
     // `fresh` holds the plan made at the start now: its sources close here, without the lock.

@@ -111,6 +111,9 @@ private:
     void FailBlockedPartitions(StreamState& st);
     /// Distributed: a failure that stops the run stops every process through the ledger.
     void StopEveryWorker();
+    /// Distributed: the fence of the stream's target steps (the tag of their sessions, and
+    /// the check that this process holds the stream's lock, through st.step_gate).
+    static std::shared_ptr<const StepFence> MakeStepFence(const RunContext& run, const StreamState& st);
     bool MayPublish(const StreamState& st, const std::string& status, bool tenants_carried);
     void NoteErrorLocked(const Error& e);
 

@@ -8,11 +8,16 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "connectors/registry.hpp"
-#include "core/utf8.hpp"
+#include "core/fnv.hpp"
+#include "engine/ledger_watch.hpp"
 #include "engine/stream_lifecycle.hpp"
 #include "engine/stream_prepare.hpp"
 #include "engine/tenant_streams.hpp"
@@ -27,16 +32,38 @@ namespace {
 constexpr double kGateWaitLookSeconds = 1;
 constexpr int64_t kGateWaitReportSeconds = 10;
 
+constexpr std::string_view kGateRole = "stream-gate";
+
 std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
-    // Named with the worker, so that one waiting for the lock can say who holds it: whole, a
-    // long job name cut instead (the server keeps 63 bytes of an application_name).
-    const std::string tail = "/stream-gate " + run.options.worker;
-    const size_t room = tail.size() < 63 ? 63 - tail.size() : 0;
-    return Ledger::Open(run.options.ledger_url, TruncateUtf8("sluice/" + run.job, room) + tail);
+    // Named with the worker, so that one waiting for the lock can say who holds it, and find
+    // that process's heartbeat.
+    return Ledger::Open(run.options.ledger_url, WorkerSessionName(run, kGateRole));
+}
+
+/// A holder whose heartbeat has been silent past the lease was paused, or cut off from the
+/// ledger, as a worker whose partitions are taken over: its gate session is ended, which
+/// releases the lock. The steps it was in the middle of are fenced (Sink::FenceSteps) by
+/// whoever gets the lock next. True when it was ended.
+bool TakeFromSilentHolder(const RunContext& run, Ledger& gate, const std::string& stream,
+                          const StreamLockHolder& holder) {
+    const std::string heartbeat = HeartbeatOf(holder.application_name, kGateRole);
+    if (holder.pid == 0 || heartbeat.empty()) {
+        return false;
+    }
+    const std::optional<int64_t> silent = gate.SessionIdleSeconds(heartbeat);
+    if (!silent || static_cast<double>(*silent) <= run.options.lease_seconds || !gate.EndSession(holder.pid)) {
+        return false;
+    }
+    run.reporter.Event({{"event", "stream_lock_taken"},
+                        {"stream", stream},
+                        {"holder", holder.application_name},
+                        {"client", holder.client},
+                        {"silent_seconds", *silent}});
+    return true;
 }
 
 /// Locks the stream's row; while another process holds it, says which, now and then. A stop
-/// ends the wait (kCancelled): the holder may be paused, and hold it until it wakes.
+/// ends the wait (kCancelled); so does the holder's silence past the lease (it is ended).
 StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, const std::string& stream) {
     const auto since = std::chrono::steady_clock::now();
     int64_t reported = 0;
@@ -45,6 +72,9 @@ StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, con
         [&](const StreamLockHolder& holder) {
             if (queue.Stopping()) {
                 throw Error(ErrorKind::kCancelled, "stopped while waiting for stream " + stream + "'s lock");
+            }
+            if (TakeFromSilentHolder(run, gate, stream, holder)) {
+                return;
             }
             const auto waited =
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since).count();
@@ -60,6 +90,19 @@ StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, con
         kGateWaitLookSeconds);
 }
 
+/// While it lives, `st`'s target steps are fenced by `gate`: Sink::StepFence::check asks it
+/// whether this process still holds the stream's lock.
+class GateInUse {
+public:
+    GateInUse(StreamState& st, Ledger& gate) : slot_(*st.step_gate) { slot_.ledger = &gate; }
+    ~GateInUse() { slot_.ledger = nullptr; }
+    GateInUse(const GateInUse&) = delete;
+    GateInUse& operator=(const GateInUse&) = delete;
+
+private:
+    StepGate& slot_;
+};
+
 Error AsError(const std::exception_ptr& failure, const std::string& stream) {
     try {
         std::rethrow_exception(failure);
@@ -74,6 +117,24 @@ Error AsError(const std::exception_ptr& failure, const std::string& stream) {
 }
 
 }  // namespace
+
+// The tag: 48 bits of FNV-1a over the run and the stream, alike in every process of the run.
+std::shared_ptr<const StepFence> StreamLifecycle::MakeStepFence(const RunContext& run, const StreamState& st) {
+    const std::string name = run.options.run_id + "\n" + st.plan->spec.name;
+    uint64_t hash = kFnvOffset;
+    FnvMix(hash, name.data(), name.size());
+    auto fence = std::make_shared<StepFence>();
+    fence->tag = fmt::format("sluice^{:012x}", hash >> 16);
+    fence->check = [slot = st.step_gate, stream = st.plan->spec.name] {
+        Ledger* gate = slot->ledger;
+        if (gate != nullptr && !gate->StillHoldsStreamLock()) {
+            throw Error(ErrorKind::kConnection,
+                        "this worker lost stream " + stream + "'s lock in the ledger (its connection ended: "
+                        "paused or cut off past its lease, so another worker took the stream over)");
+        }
+    };
+    return fence;
+}
 
 void StreamLifecycle::ActivateShared(size_t index) {
     StreamState& st = streams_[index];
@@ -97,10 +158,11 @@ void StreamLifecycle::ActivateShared(size_t index) {
         return;
     }
     if (record.status == "done") {
-        gate->EndStreamLock(true);
+        gate->EndStreamLock(false);  // read only: a rollback, which a gate ended meanwhile cannot refuse
         AdoptOutcome(st, record, *gate);
         return;
     }
+    const GateInUse in_use(st, *gate);
     const StreamEntry entry = record.status == "active" ? StreamEntry::kJoin
                               : record.prepared         ? StreamEntry::kResume
                                                         : StreamEntry::kNew;
@@ -125,6 +187,15 @@ void StreamLifecycle::ActivateShared(size_t index) {
         gate->EndStreamLock(true);
     } catch (...) {
         const Error e = AsError(std::current_exception(), sp.spec.name);
+        if (!gate->StillHoldsStreamLock()) {
+            // Another process took the stream while this one was paused or cut off: nothing
+            // here is this process's to record. It joins what the other made, once it may.
+            gate->EndStreamLock(false);
+            run_.reporter.Event({{"event", "stream_lock_lost"}, {"stream", sp.spec.name}, {"error", e.Describe()}});
+            std::lock_guard lock(run_.mu);
+            st.phase = StreamPhase::kWaiting;
+            return;
+        }
         if (entry == StreamEntry::kJoin) {
             gate->EndStreamLock(false);  // only this process cannot load it; the others go on
         } else {
@@ -204,7 +275,12 @@ void StreamLifecycle::AdoptOutcome(StreamState& st, const StreamRecord& record, 
 }
 
 bool StreamLifecycle::PublishLost(StreamState& st, StreamRecord& record, Ledger& gate) {
-    if (!ReplacesTarget(st) || OpenSink(st.plan->spec.target)->ResumePublish()) {
+    if (!ReplacesTarget(st)) {
+        return false;
+    }
+    const std::unique_ptr<Sink> sink = OpenSink(st.plan->spec.target);
+    sink->FenceSteps();
+    if (sink->ResumePublish()) {
         return false;
     }
     // Under the stream's lock no other process is completing it, so a staging table that is
@@ -246,40 +322,56 @@ void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
         throw;
     }
     if (record.status == "done") {
-        gate->EndStreamLock(true);
+        gate->EndStreamLock(false);  // read only, as above
         AdoptOutcome(st, record, *gate);
         return;
     }
     if (record.status != "active" || gate->StreamHasOpenPartitions(run_id, name)) {
+        gate->EndStreamLock(false);
+        return;
+    }
+    const GateInUse in_use(st, *gate);
+    try {
+        if (PublishLost(st, record, *gate)) {
+            return;
+        }
+        st.sink->FenceSteps();
+        const StreamTally tally = gate->TallyStream(run_id, name);
+        {
+            // The ledger's word only: a tenant this process alone could not plan (its own
+            // network, say) loaded elsewhere, and must not be rolled back.
+            std::lock_guard lock(run_.mu);
+            st.summary.partitions_committed = tally.committed;
+            st.summary.partitions_failed = tally.failed;
+            st.summary.failed_tenants = tally.failed_tenants;
+            st.failed_partition_tenants = tally.failed_partition_tenants;
+        }
+        // Publishes (or keeps the old table) while holding the row lock: a process that dies
+        // here releases it with its connection, and the stream, still active, is completed by
+        // another.
+        CompleteStream(st);
+        {
+            std::lock_guard lock(run_.mu);
+            record.status = "done";
+            record.outcome = st.summary.status;
+            record.error = st.summary.error;
+            record.completed_by = run_.options.worker;
+            st.loading = false;
+        }
+        gate->UpdateLockedStream(run_id, record);
         gate->EndStreamLock(true);
-        return;
-    }
-    if (PublishLost(st, record, *gate)) {
-        return;
-    }
-    const StreamTally tally = gate->TallyStream(run_id, name);
-    {
-        // The ledger's word only: a tenant this process alone could not plan (its own network,
-        // say) loaded elsewhere, and must not be rolled back.
+    } catch (const Error& e) {
+        if (gate->StillHoldsStreamLock()) {
+            throw;
+        }
+        // Taken over while this process was paused or cut off in the middle: the outcome is
+        // the ledger's, recorded by the process that took the stream (adopted when it is).
+        gate->EndStreamLock(false);
+        run_.reporter.Event({{"event", "stream_lock_lost"}, {"stream", name}, {"error", e.Describe()}});
         std::lock_guard lock(run_.mu);
-        st.summary.partitions_committed = tally.committed;
-        st.summary.partitions_failed = tally.failed;
-        st.summary.failed_tenants = tally.failed_tenants;
-        st.failed_partition_tenants = tally.failed_partition_tenants;
-    }
-    // Publishes (or keeps the old table) while holding the row lock: a process that dies here
-    // releases it with its connection, and the stream, still active, is completed by another.
-    CompleteStream(st);
-    {
-        std::lock_guard lock(run_.mu);
-        record.status = "done";
-        record.outcome = st.summary.status;
-        record.error = st.summary.error;
-        record.completed_by = run_.options.worker;
+        st.phase = StreamPhase::kActive;
         st.loading = false;
     }
-    gate->UpdateLockedStream(run_id, record);
-    gate->EndStreamLock(true);
 }
 
 void StreamLifecycle::SyncWithLedger(Ledger& ledger) {

@@ -162,6 +162,9 @@ bool ReadSourcesAsTarget(StreamPlan& sp, const BatchConformer& conformer) {
 void PrepareStream(const RunContext& run, StreamState& st, StreamEntry entry) {
     StreamPlan& sp = *st.plan;
     st.sink = OpenSink(sp.spec.target);
+    if (entry != StreamEntry::kJoin) {
+        st.sink->FenceSteps();  // before any step: a process that lost the lock may be in one
+    }
     OpenTargetMarks(run, st, entry);
     if (entry == StreamEntry::kJoin && !st.sink->Resume()) {
         throw Error(ErrorKind::kSchema,

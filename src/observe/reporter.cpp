@@ -265,6 +265,16 @@ void ProgressReporter::Event(nlohmann::json event) {
                    : fmt::format("stream {}: waiting for {}{}, which has held it for {} s to prepare or complete it",
                                  event.value("stream", ""), holder, client.empty() ? "" : " at " + client,
                                  event.value("seconds", 0));
+    } else if (kind == "stream_lock_taken") {
+        line = fmt::format("stream {}: took its lock from {}{}, silent for {} s (past its lease); its steps "
+                           "on the target are ended",
+                           event.value("stream", ""), event.value("holder", ""),
+                           event.value("client", "").empty() ? "" : " at " + event.value("client", ""),
+                           event.value("silent_seconds", 0));
+    } else if (kind == "stream_lock_lost") {
+        line = fmt::format("stream {}: another worker took its lock while this one was paused or cut off; "
+                           "this one leaves it to them ({})",
+                           event.value("stream", ""), event.value("error", ""));
     } else if (kind == "warning" && event.contains("message")) {
         line = fmt::format("warning: stream {}: {}", event.value("stream", ""), event.value("message", ""));
     } else if (kind == "stream_finished") {

@@ -57,6 +57,7 @@ struct StreamLockHolder {
     std::string application_name;  ///< names the job and the worker (host:pid)
     std::string client;            ///< its address; empty over a local socket
     int64_t seconds = 0;           ///< how long its transaction has been open
+    int64_t pid = 0;               ///< its server process; 0 when nobody holds the lock
 };
 
 /// A distributed run's stream as its partitions in the ledger add up.
@@ -299,6 +300,13 @@ public:
     void EndStreamLock(bool commit);
     /// False when the connection holding the stream's lock is gone, and the lock with it.
     bool StillHoldsStreamLock();
+    /// Seconds since the session named `application_name` last finished a statement, while it
+    /// is idle; nullopt when there is none, it is running one, or the server hides its details
+    /// (another role's session).
+    std::optional<int64_t> SessionIdleSeconds(const std::string& application_name);
+    /// Ends server process `pid` and its session (pg_terminate_backend); false when the server
+    /// refused (another role's) or it had ended already.
+    bool EndSession(int64_t pid);
     /// Turns a run started without --distributed into a distributed one (`run --distributed
     /// --resume`): it records the job for workers and gets its `streams` rows (pending).
     void MakeDistributed(const std::string& run_id, const std::string& spec, const std::vector<std::string>& streams);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -174,14 +175,14 @@ StreamLockHolder Ledger::StreamLockHolderOf(const std::string& run_id, const std
     // A row lock is the locking transaction's id in the row's xmax.
     const auto rows = store_->Query(
         fmt::format("SELECT a.application_name, coalesce(host(a.client_addr), ''), "
-                    "extract(epoch FROM now() - a.xact_start)::bigint FROM {} s JOIN pg_stat_activity a "
+                    "extract(epoch FROM now() - a.xact_start)::bigint, a.pid FROM {} s JOIN pg_stat_activity a "
                     "ON a.backend_xid = s.xmax WHERE s.run_id = ? AND s.stream = ?",
                     Table("streams")),
         {run_id, stream});
     if (rows.empty()) {
         return {};  // released meanwhile
     }
-    return {SqlText(rows[0][0]), SqlText(rows[0][1]), SqlInt(rows[0][2])};
+    return {SqlText(rows[0][0]), SqlText(rows[0][1]), SqlInt(rows[0][2]), SqlInt(rows[0][3])};
 }
 
 void Ledger::UpdateLockedStream(const std::string& run_id, const StreamRecord& s) {
@@ -211,6 +212,26 @@ bool Ledger::StillHoldsStreamLock() {
         return true;
     } catch (const Error&) {
         return false;
+    }
+}
+
+std::optional<int64_t> Ledger::SessionIdleSeconds(const std::string& application_name) {
+    const auto rows = store_->Query(
+        "SELECT min(extract(epoch FROM now() - state_change)::bigint) FROM pg_stat_activity "
+        "WHERE application_name = ? HAVING bool_and(state = 'idle')",
+        {application_name});
+    if (rows.empty() || !rows[0][0]) {
+        return std::nullopt;
+    }
+    return SqlInt(rows[0][0]);
+}
+
+bool Ledger::EndSession(int64_t pid) {
+    try {
+        const auto rows = store_->Query("SELECT pg_terminate_backend(?::int)", {std::to_string(pid)});
+        return !rows.empty() && SqlText(rows[0][0]) == "t";
+    } catch (const Error&) {
+        return false;  // another role's session: permission denied
     }
 }
 

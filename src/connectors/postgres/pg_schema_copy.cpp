@@ -196,7 +196,7 @@ void SchemaCopy::AfterCreate(PgConnection& conn, const std::string& table_sql) {
 }
 
 void SchemaCopy::AfterData(PgConnection& conn, const Relation& table, const std::string& url,
-                           const std::string& application_name) {
+                           const std::string& application_name, const std::function<void()>& opened) {
     // Indexes first, each on its own connection: CREATE INDEX takes a lock that lets the
     // others build at the same time.
     std::multimap<std::string, std::string> existing = ExistingIndexes(conn, table);
@@ -220,7 +220,7 @@ void SchemaCopy::AfterData(PgConnection& conn, const Relation& table, const std:
                                      table.Sql(), body));
         index_of[o.name] = name;
     }
-    RunParallel(conn, builds, url, application_name, "building the indexes of " + table.Display());
+    RunParallel(conn, builds, url, application_name, "building the indexes of " + table.Display(), opened);
     // Then the constraints, in one ALTER TABLE (one scan of the table for all checks).
     const std::map<std::string, std::string> constraints = ExistingConstraints(conn, table);
     std::vector<std::string> adds;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,9 +51,10 @@ public:
     void BeforeCreate(PgConnection& conn, const std::string& schema);
     /// Step 1, after CREATE TABLE `table` in the same transaction: OWNED BY, comments, the mark.
     void AfterCreate(PgConnection& conn, const std::string& table_sql);
-    /// Step 2. `url` and `application_name` open the connections of the parallel index builds.
+    /// Step 2. `url` and `application_name` open the connections of the parallel index builds
+    /// (`opened`: RunParallel's).
     void AfterData(PgConnection& conn, const Relation& table, const std::string& url,
-                   const std::string& application_name);
+                   const std::string& application_name, const std::function<void()>& opened = {});
     /// Step 3, then the mark goes. Returns what could not be added (a referenced table that
     /// is neither in the job nor in the target), for a warning.
     std::vector<std::string> ForeignKeys(PgConnection& conn, const Relation& table);

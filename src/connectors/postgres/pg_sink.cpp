@@ -243,7 +243,7 @@ public:
     void Finalize(bool success) override {
         if (success && copy_ && copied_) {
             // Indexes and constraints after the data: faster than maintaining them while loading.
-            copy_->AfterData(LiveConn(), *copied_, spec_.url, AppName());
+            copy_->AfterData(LiveConn(), *copied_, spec_.url, StepSessionName(""), [this] { CheckFence(); });
         }
         if (!swap_) {
             return;
@@ -257,7 +257,7 @@ public:
         // publishes again rather than losing what every partition committed.
         std::optional<pg::TableSwap> swap = std::move(swap_);
         swap_.reset();
-        swap->Publish(conn, spec_.url, spec_.application_name.empty() ? "sluice" : spec_.application_name);
+        swap->Publish(conn, spec_.url, StepSessionName(""), [this] { CheckFence(); });
     }
 
     void Undo(const std::vector<std::string>& tokens, const std::string& ledger_sql) override {
@@ -435,10 +435,38 @@ private:
 
     PgConnection& Conn() {
         if (!conn_ || PQstatus(conn_->get()) != CONNECTION_OK) {
-            conn_.emplace(PgConnection::Connect(
-                spec_.url, pg::TruncateName((spec_.application_name.empty() ? "sluice" : spec_.application_name) + "/prepare")));
+            conn_.reset();
+            PgConnection conn = PgConnection::Connect(spec_.url, StepSessionName("/prepare"));
+            CheckFence();
+            conn_.emplace(std::move(conn));
         }
         return *conn_;
+    }
+
+    /// Distributed runs: called once a step's session is open. Holding the stream's lock now
+    /// means that a process taking it later ends this session (it is older than that
+    /// process's) before its first step: a session that passed this check is fenced.
+    void CheckFence() const {
+        if (spec_.step_fence) {
+            spec_.step_fence->check();
+        }
+    }
+
+    void FenceSteps() override {
+        if (!spec_.step_fence) {
+            return;
+        }
+        // From a session opened now, after this process got the lock, the ones that started
+        // before it: those of processes that held the lock before. A process that lost the lock
+        // and gets here when it wakes ends only sessions older than its own, never those of the
+        // process that took the lock from it. Only this role's: ending another role's needs a
+        // privilege a loading role rarely has (as for a partition's earlier attempts).
+        conn_.reset();
+        Conn().Exec(fmt::format("SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a, pg_stat_activity me "
+                                "WHERE me.pid = pg_backend_pid() AND a.pid <> me.pid AND a.usename = current_user "
+                                "AND a.application_name LIKE {} AND a.backend_start < me.backend_start",
+                                pg::QuoteLiteral(spec_.step_fence->tag + " %")),
+                    "ending the sessions of a process that lost stream " + name_.Display() + "'s lock");
     }
 
     /// Conn(), after a round trip that proves it: the steps after the data come long after its
@@ -514,6 +542,13 @@ private:
     }
 
     std::string AppName() const { return spec_.application_name.empty() ? "sluice" : spec_.application_name; }
+
+    /// The name of a session of the steps before and after the data; the fence's tag first,
+    /// so that cutting to 63 bytes never loses it.
+    std::string StepSessionName(std::string_view suffix) const {
+        const std::string tag = spec_.step_fence ? spec_.step_fence->tag + " " : "";
+        return pg::TruncateName(tag + AppName() + std::string(suffix));
+    }
 
     /// A table like the source's (copy_definition): columns with their defaults, NOT NULL,
     /// identity and generated clauses, sequences and comments in one transaction with the

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -41,7 +42,7 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
 
 void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
                  const std::string& url, const std::string& application_name,
-                 const std::string& what) {
+                 const std::string& what, const std::function<void()>& opened) {
     const size_t builders = std::min(statements.size(), kMaxIndexBuilders);
     if (builders <= 1) {
         for (const std::string& sql : statements) {
@@ -60,6 +61,10 @@ void RunParallel(PgConnection& conn, const std::vector<std::string>& statements,
                 try {
                     PgConnection own = PgConnection::Connect(
                         url, TruncateName(fmt::format("{}/index{}", application_name, t)));
+                    if (opened) {
+                        std::lock_guard lock(mu);
+                        opened();
+                    }
                     // Builds side by side already keep as many backends busy as there are
                     // builders; parallel workers for each only add their start-up and the
                     // merge of their sorts (wide_a's 4 indexes: 2.5 CPU-s without, 3.2-4.2
@@ -222,8 +227,8 @@ TableSwap TableSwap::Plan(PgConnection& conn, const QualifiedName& target,
     return s;
 }
 
-void TableSwap::Publish(PgConnection& conn, const std::string& url,
-                        const std::string& application_name) {
+void TableSwap::Publish(PgConnection& conn, const std::string& url, const std::string& application_name,
+                        const std::function<void()>& opened) {
     if (old_ && copy_old_definitions_) {
         const Dependents dependents = FindDependents(conn, *old_);
         if (!dependents.empty()) {
@@ -232,7 +237,7 @@ void TableSwap::Publish(PgConnection& conn, const std::string& url,
             return;
         }
     }
-    RunParallel(conn, parallel_, url, application_name, "building indexes for " + target_display_);
+    RunParallel(conn, parallel_, url, application_name, "building indexes for " + target_display_, opened);
     for (const std::string& sql : serial_) {
         conn.Exec(sql, "adding constraints for " + target_display_);
     }

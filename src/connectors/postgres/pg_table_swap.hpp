@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,9 +11,12 @@
 namespace sluice::pg {
 
 /// Runs `statements` (independent index builds) on up to 4 connections of their own to `url`
-/// at once; one statement runs on `conn`. Throws the first error after all builders stopped.
+/// at once; a single statement runs on `conn`. `opened`, when given, is called once each
+/// connection is open, one at a time, and may throw to stop the builds (a StepFence's check).
+/// Throws the first error after all builders stopped.
 void RunParallel(PgConnection& conn, const std::vector<std::string>& statements, const std::string& url,
-                 const std::string& application_name, const std::string& what);
+                 const std::string& application_name, const std::string& what,
+                 const std::function<void()>& opened = {});
 
 /// Puts `fresh`, a loaded table whose publish did not finish (its process died), back as the
 /// load left it: drops the indexes and the key, exclusion and foreign-key constraints that
@@ -48,11 +52,13 @@ public:
 
     /// Builds indexes and constraints, ANALYZEs, swaps; or, when views or foreign keys depend
     /// on the old table now (looked up again: one may have appeared during the load), refills
-    /// it. `url`/`application_name` open the extra connections for parallel index builds.
+    /// it. `url`/`application_name` open the extra connections for parallel index builds
+    /// (`opened`: RunParallel's).
     /// Throws the server's errors (a duplicate key while building the primary key is
     /// Error(kData, 23505)); the old table is untouched and the loaded one kept unless the
     /// final transaction committed.
-    void Publish(PgConnection& conn, const std::string& url, const std::string& application_name);
+    void Publish(PgConnection& conn, const std::string& url, const std::string& application_name,
+                 const std::function<void()>& opened = {});
 
     /// Drops the loaded table (the old one is untouched). Never throws.
     void Discard(PgConnection& conn) noexcept;

@@ -519,6 +519,8 @@
       case 'partition_retry': return `${where}: retrying (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_retry': return `Stream ${e.stream}: preparing again (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_waiting': return `Stream ${e.stream}: waiting for ${e.holder || 'another process'}, which has held it for ${e.seconds} s`;
+      case 'stream_lock_taken': return `Stream ${e.stream}: lock taken from ${e.holder}, silent for ${e.silent_seconds} s`;
+      case 'stream_lock_lost': return `Stream ${e.stream}: lock lost to another worker; left to it`;
       case 'stream_finished': return `Stream ${e.stream} ${e.status}: ${fmtInt(e.rows_written)} rows written${e.error ? `: ${e.error}` : ''}`;
       case 'tenant_failed': return `Tenant ${e.tenant} of ${e.stream} failed: ${e.error}`;
       case 'tenant_rolled_back': return `Tenant ${e.tenant} of ${e.stream} rolled back (${fmtInt(e.rows)} rows undone)`;
@@ -532,7 +534,7 @@
   function logEvent(event) {
     const log = $('event-log');
     const bad = ['partition_failed', 'tenant_failed'].includes(event.event) || (event.event === 'run_finished' && event.status !== 'succeeded');
-    const kind = bad ? 'bad' : ['partition_retry', 'stream_retry', 'stream_waiting', 'warning'].includes(event.event) ? 'warn' : '';
+    const kind = bad ? 'bad' : ['partition_retry', 'stream_retry', 'stream_waiting', 'stream_lock_taken', 'stream_lock_lost', 'warning'].includes(event.event) ? 'warn' : '';
     const at = parseTime(event.at);  // the server stamps each event (older servers did not)
     log.prepend(el('li', { className: kind }, ...(at ? [el('time', { dateTime: at.toISOString() }, fmtTime(at)), ' '] : []),
       describeEvent(event)));
