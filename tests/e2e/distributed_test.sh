@@ -216,6 +216,12 @@ fi
 # for that stream's steps, and goes on; woken, the paused worker finds its steps fenced off.
 # Paused while its gate session holds a stream's row lock: idle in a transaction that has an xid
 # (the lock's), not between its BEGIN and the SELECT ... FOR UPDATE.
+expect_event_naming_holder() {  # FILE EVENT WHAT: the first EVENT in FILE names the paused $holder
+  local line
+  line=$(grep "\"event\":\"$2\"" "$1" | head -1)
+  grep -q "stream-gate [^\"]*:$holder\"" <<<"$line" && pass "$3: $(grep -o '"holder":"[^"]*"' <<<"$line")" \
+    || fail "no $2 naming $holder: $(grep -v '"progress"' "$1" | tail -5; cat "$WORK/paused.txt"; grep -v '"progress"' "$WORK/holder.out")"
+}
 pause_gate_holder() {  # starts a worker on the latest run and pauses it while it holds a lock
   "$SLUICE" worker --state "$LEDGER" --slots 1 --wait 5 --progress json >"$WORK/holder.out" 2>"$WORK/holder.err" &
   holder=$!
@@ -246,9 +252,7 @@ if [ -n "$paused" ]; then
   "$SLUICE" worker --state "$LEDGER" --slots 2 --wait 5 --progress json >"$WORK/waiter.out" 2>"$WORK/waiter.err" &
   waiter=$!
   for _ in $(seq 1 300); do grep -q '"event":"stream_waiting"' "$WORK/waiter.out" && break; sleep 0.1; done
-  grep '"event":"stream_waiting"' "$WORK/waiter.out" | head -1 | grep -q "stream-gate [^\"]*:$holder\"" \
-    && pass "the waiting worker names the paused holder: $(grep -o '"holder":"[^"]*"' "$WORK/waiter.out" | head -1)" \
-    || fail "no stream_waiting naming $holder: $(grep -v '"progress"' "$WORK/waiter.out" | tail -5; cat "$WORK/paused.txt"; grep -v '"progress"' "$WORK/holder.out")"
+  expect_event_naming_holder "$WORK/waiter.out" stream_waiting "the waiting worker names the paused holder"
   ! grep -q '"event":"stream_lock_taken"' "$WORK/waiter.out" && pass "within its lease, the holder keeps the lock" \
     || fail "the lock was taken within the 60 s lease"
   expect_exit 0 "$SLUICE" stop "$run" --state "$LEDGER"
@@ -280,9 +284,7 @@ if [ -n "$paused" ]; then
     kill -CONT "$holder"
   fi
   wait "$taker" || fail "the worker that took the lock exited $?: $(tail -3 "$WORK/taker.err")"
-  grep '"event":"stream_lock_taken"' "$WORK/taker.out" | head -1 | grep -q "stream-gate [^\"]*:$holder\"" \
-    && pass "the lock of the holder silent past its lease was taken: $(grep -o '"event":"stream_lock_taken"[^}]*' "$WORK/taker.out" | head -1)" \
-    || fail "no stream_lock_taken naming $holder: $(grep -v '"progress"' "$WORK/taker.out" | tail -5)"
+  expect_event_naming_holder "$WORK/taker.out" stream_lock_taken "the lock of the holder silent past its lease was taken"
   [ "$(run_status "$run")" = succeeded ] && [ "$(table_digest dst accounts id)" = "$expected_accounts" ] \
     && [ "$(table_digest dst "(SELECT * FROM events WHERE id > 0)" "tenant, id")" = "$expected_events" ] \
     && pass "the run succeeded while the holder slept; both targets exact" \
