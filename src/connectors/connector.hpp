@@ -182,7 +182,8 @@ struct TargetSpec {
     bool DeletesMissingKeys() const { return !delete_missing.empty() || (mode == "scd2" && scd2.DeletesKeys()); }
     std::string base_dir;
     std::string application_name;
-    /// Set by the engine in distributed runs (null otherwise).
+    /// Set by the engine in distributed runs whose sink fences steps (SinkFencesSteps); null
+    /// otherwise.
     std::shared_ptr<const StepFence> step_fence;
     std::string path;                   ///< file targets: output directory
     std::string format;                 ///< file targets: csv | jsonl ("" = csv)

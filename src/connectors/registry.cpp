@@ -146,6 +146,11 @@ void CheckTarget(const TargetSpec& spec) {
     }
 }
 
+bool SinkFencesSteps(const TargetSpec& spec) {
+    const std::string scheme = UrlScheme(spec.url);
+    return scheme != kCustomScheme && !RegisteredSink(spec.url) && IsPostgres(scheme);
+}
+
 std::unique_ptr<Sink> OpenSink(const TargetSpec& spec) {
     if (UrlScheme(spec.url) == kCustomScheme) {
         return Custom(custom_sinks, ParseCustomUrl(spec.url).name, "target", "RegisterSink")(spec);

@@ -15,6 +15,12 @@ std::unique_ptr<Source> OpenSource(const SourceSpec& spec);
 /// Opens the sink for a spec, choosing the connector by URL scheme.
 std::unique_ptr<Sink> OpenSink(const TargetSpec& spec);
 
+/// Whether the sink OpenSink opens for `spec` fences a stream's steps (Sink::FenceSteps ends
+/// the target sessions of a process that lost the stream's lock). Only then may a distributed
+/// run take the lock from a holder gone silent: PostgreSQL targets. The others' steps rely on
+/// the lock alone, so their holder is waited for however long it is silent.
+bool SinkFencesSteps(const TargetSpec& spec);
+
 /// Refuses, without touching any database, a target this build cannot write: an unknown
 /// scheme, or a mode or create setting its connector does not support. Error(kConfig).
 void CheckTarget(const TargetSpec& spec);

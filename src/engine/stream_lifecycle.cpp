@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/registry.hpp"
 #include "engine/retry.hpp"
 #include "engine/stream_prepare.hpp"
 #include "engine/stream_undo.hpp"
@@ -37,7 +38,7 @@ StreamLifecycle::StreamLifecycle(const RunContext& run, Plan& plan, WorkQueue& q
         StreamState& st = streams_[i];
         st.plan = &sp;
         st.summary.name = sp.spec.name;
-        if (run.options.distributed) {
+        if (run.options.distributed && SinkFencesSteps(sp.spec.target)) {
             sp.spec.target.step_fence = MakeStepFence(run, st);
         }
         if (PlansWhenReady(sp)) {

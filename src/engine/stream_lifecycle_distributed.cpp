@@ -40,31 +40,24 @@ std::unique_ptr<Ledger> OpenGate(const RunContext& run) {
     return Ledger::Open(run.options.ledger_url, WorkerSessionName(run, kGateRole));
 }
 
-/// A holder whose heartbeat has been silent past the lease was paused, or cut off from the
-/// ledger, as a worker whose partitions are taken over: its gate session is ended, which
-/// releases the lock. The steps it was in the middle of are fenced (Sink::FenceSteps) by
-/// whoever gets the lock next. True when it was ended.
-bool TakeFromSilentHolder(const RunContext& run, Ledger& gate, const std::string& stream,
-                          const StreamLockHolder& holder) {
+/// How long the heartbeat of the process holding a stream's lock has been silent; nullopt
+/// when it cannot be told (an older sluice, or another role, whose sessions are hidden).
+std::optional<int64_t> HolderSilence(Ledger& gate, const StreamLockHolder& holder) {
     const std::string heartbeat = HeartbeatOf(holder.application_name, kGateRole);
     if (holder.pid == 0 || heartbeat.empty()) {
-        return false;
+        return std::nullopt;
     }
-    const std::optional<int64_t> silent = gate.SessionIdleSeconds(heartbeat);
-    if (!silent || static_cast<double>(*silent) <= run.options.lease_seconds || !gate.EndSession(holder.pid)) {
-        return false;
-    }
-    run.reporter.Event({{"event", "stream_lock_taken"},
-                        {"stream", stream},
-                        {"holder", holder.application_name},
-                        {"client", holder.client},
-                        {"silent_seconds", *silent}});
-    return true;
+    return gate.SessionIdleSeconds(heartbeat);
 }
 
 /// Locks the stream's row; while another process holds it, says which, now and then. A stop
-/// ends the wait (kCancelled); so does the holder's silence past the lease (it is ended).
-StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, const std::string& stream) {
+/// ends the wait (kCancelled). A holder whose heartbeat has been silent past the lease was
+/// paused, or cut off from the ledger, as a worker whose partitions are taken over: when the
+/// stream's steps are fenced (`fenced`: Sink::FenceSteps ends the steps it was in the middle
+/// of, for whoever gets the lock next), its gate session is ended, which releases the lock.
+/// Otherwise taking the lock would let it wake into a step another worker has gone past, so
+/// it is waited for, and the report says why.
+StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, const std::string& stream, bool fenced) {
     const auto since = std::chrono::steady_clock::now();
     int64_t reported = 0;
     return gate.LockStream(
@@ -73,18 +66,29 @@ StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, con
             if (queue.Stopping()) {
                 throw Error(ErrorKind::kCancelled, "stopped while waiting for stream " + stream + "'s lock");
             }
-            if (TakeFromSilentHolder(run, gate, stream, holder)) {
+            const std::optional<int64_t> silent = HolderSilence(gate, holder);
+            const bool past_lease = silent && static_cast<double>(*silent) > run.options.lease_seconds;
+            if (past_lease && fenced && gate.EndSession(holder.pid)) {
+                run.reporter.Event({{"event", "stream_lock_taken"},
+                                    {"stream", stream},
+                                    {"holder", holder.application_name},
+                                    {"client", holder.client},
+                                    {"silent_seconds", *silent}});
                 return;
             }
             const auto waited =
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since).count();
             if (waited / kGateWaitReportSeconds > reported) {
                 reported = waited / kGateWaitReportSeconds;
-                run.reporter.Event({{"event", "stream_waiting"},
-                                    {"stream", stream},
-                                    {"holder", holder.application_name},
-                                    {"client", holder.client},
-                                    {"seconds", holder.seconds}});
+                nlohmann::json event = {{"event", "stream_waiting"},
+                                        {"stream", stream},
+                                        {"holder", holder.application_name},
+                                        {"client", holder.client},
+                                        {"seconds", holder.seconds}};
+                if (past_lease && !fenced) {
+                    event["silent_seconds"] = *silent;  // and still waited for: the target has no fence
+                }
+                run.reporter.Event(event);
             }
         },
         kGateWaitLookSeconds);
@@ -145,7 +149,7 @@ void StreamLifecycle::ActivateShared(size_t index) {
     StreamRecord record;
     try {
         gate = OpenGate(run_);
-        record = LockGate(run_, queue_, *gate, sp.spec.name);
+        record = LockGate(run_, queue_, *gate, sp.spec.name, sp.spec.target.step_fence != nullptr);
     } catch (Error& e) {
         e.context().stream = sp.spec.name;
         std::lock_guard lock(run_.mu);
@@ -314,7 +318,7 @@ void StreamLifecycle::CompleteIfDone(size_t index, Ledger& ledger) {
     std::unique_ptr<Ledger> gate = OpenGate(run_);
     StreamRecord record;
     try {
-        record = LockGate(run_, queue_, *gate, name);
+        record = LockGate(run_, queue_, *gate, name, st.plan->spec.target.step_fence != nullptr);
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::kCancelled && queue_.Stopping()) {
             return;  // still active in the ledger: the resume of the stopped run completes it

@@ -225,19 +225,7 @@ nlohmann::json ProgressJson(const ProgressSnapshot& s) {
             {"streams", streams}};
 }
 
-void ProgressReporter::Event(nlohmann::json event) {
-    if (listener_) {
-        listener_(event);
-    }
-    if (mode_ == ProgressMode::kNone) {
-        return;
-    }
-    std::lock_guard lock(mu_);
-    if (mode_ == ProgressMode::kJson) {
-        std::fprintf(stdout, "%s\n", event.dump().c_str());
-        std::fflush(stdout);
-        return;
-    }
+std::string EventLine(const nlohmann::json& event) {
     const std::string kind = event.value("event", "");
     std::string line;
     if (kind == "partition_failed") {
@@ -265,6 +253,11 @@ void ProgressReporter::Event(nlohmann::json event) {
                    : fmt::format("stream {}: waiting for {}{}, which has held it for {} s to prepare or complete it",
                                  event.value("stream", ""), holder, client.empty() ? "" : " at " + client,
                                  event.value("seconds", 0));
+        if (event.contains("silent_seconds")) {
+            line += fmt::format("; its heartbeat has been silent for {} s, past its lease, but this target cannot "
+                                "fence the steps it may wake in, so its lock is not taken: end that worker to go on",
+                                event.value("silent_seconds", 0));
+        }
     } else if (kind == "stream_lock_taken") {
         line = fmt::format("stream {}: took its lock from {}{}, silent for {} s (past its lease); its steps "
                            "on the target are ended",
@@ -280,7 +273,25 @@ void ProgressReporter::Event(nlohmann::json event) {
     } else if (kind == "stream_finished") {
         line = fmt::format("stream {} {}: {} rows written", event.value("stream", ""),
                            event.value("status", ""), event.value("rows_written", 0));
-    } else {
+    }
+    return line;
+}
+
+void ProgressReporter::Event(nlohmann::json event) {
+    if (listener_) {
+        listener_(event);
+    }
+    if (mode_ == ProgressMode::kNone) {
+        return;
+    }
+    std::lock_guard lock(mu_);
+    if (mode_ == ProgressMode::kJson) {
+        std::fprintf(stdout, "%s\n", event.dump().c_str());
+        std::fflush(stdout);
+        return;
+    }
+    const std::string line = EventLine(event);
+    if (line.empty()) {
         return;
     }
     ClearBar();

@@ -73,6 +73,10 @@ std::string TotalLine(const ProgressSnapshot& s);
 /// A running stream's line under the total, with its slowest tenants.
 std::string StreamLine(const StreamSnapshot& s);
 
+/// The log line of plain and bar modes for a notable event (failures, retries, waits, a
+/// stream's end); empty for the others.
+std::string EventLine(const nlohmann::json& event);
+
 /// "1.2M", "35.0k", "812" — short counts for the bar.
 std::string ShortCount(double n);
 /// "1h02m", "3m05s", "12s".

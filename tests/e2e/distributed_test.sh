@@ -301,6 +301,46 @@ if [ -n "$paused" ]; then
     || fail "after the holder woke (exit $holder_rc): targets differ or staging left: $(grep -v '"progress"' "$WORK/holder.out" | tail -5; cat "$WORK/paused.txt"; table_digest dst accounts id; echo "$expected_accounts"; psql_db dst -c "SELECT count(*) FROM pg_class WHERE relname = 'accounts__sluice_new'")"
 fi
 
+# A target that cannot fence a stream's steps (SQLite): a holder silent past its lease is
+# waited for, never taken from, and the wait says so; woken, it goes on and the run is exact.
+cat > "$WORK/job/lite.yaml" <<YAML
+version: 1
+name: lite
+connections: {src: "$PG_BASE/src", lite: "sqlite://$WORK/lite.db"}
+streams:
+  - name: accounts
+    source: {connection: src, table: public.accounts, partition: {strategy: key_range, column: id, chunk_rows: 6000}}
+    target: {connection: lite, table: accounts, mode: replace}
+settings: {workers: 2, lease_seconds: 3}
+YAML
+lite_digest="SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) || ' ' || sum(length(name))"
+expected_lite=$(psql_db src -c "$lite_digest FROM accounts")
+expect_exit 0 "$SLUICE" run "$WORK/job/lite.yaml" --distributed --no-work --state "$LEDGER" --yes
+run=$(latest_run)
+# SQLite's steps are quick: the file is held locked for a while, so that the worker preparing
+# the stream waits inside its gate section, where it is paused.
+( echo "BEGIN EXCLUSIVE;"; sleep 4; echo "COMMIT;" ) | sqlite3 "$WORK/lite.db" &
+file_lock=$!
+pause_gate_holder
+wait "$file_lock"
+if [ -n "$paused" ]; then
+  "$SLUICE" worker --state "$LEDGER" --slots 2 --wait 5 --progress json >"$WORK/lite.out" 2>"$WORK/lite.err" &
+  waiter=$!
+  for _ in $(seq 1 300); do grep -q '"event":"stream_waiting"' "$WORK/lite.out" && break; sleep 0.1; done
+  expect_event_naming_holder "$WORK/lite.out" stream_waiting "a SQLite target's waiter names the holder"
+  grep '"event":"stream_waiting"' "$WORK/lite.out" | head -1 | grep -q '"silent_seconds":' \
+    && ! grep -q '"event":"stream_lock_taken"' "$WORK/lite.out" && alive "$waiter" \
+    && pass "past its lease, the holder of a stream whose target has no fence keeps the lock, and the waiter says why" \
+    || fail "the lock of an unfenced target's holder was taken, or the wait did not say it was silent: $(grep -v '"progress"' "$WORK/lite.out" | tail -3)"
+  kill -CONT "$holder"
+  wait "$waiter" || fail "the waiting worker exited $?: $(tail -3 "$WORK/lite.err")"
+  wait "$holder" || fail "the woken holder exited $?: $(tail -3 "$WORK/holder.err")"
+  [ "$(run_status "$run")" = succeeded ] && [ "$(sqlite3 "$WORK/lite.db" "$lite_digest FROM accounts")" = "$expected_lite" ] \
+    && [ "$(sqlite3 "$WORK/lite.db" "SELECT count(*) FROM sqlite_master WHERE name = 'accounts__sluice_new'")" = 0 ] \
+    && pass "woken, the holder went on: the SQLite target is exact, no staging table left" \
+    || fail "SQLite target after the wait: run $(run_status "$run"), $(sqlite3 "$WORK/lite.db" "$lite_digest FROM accounts") vs $expected_lite"
+fi
+
 # A worker killed while it publishes the replace: its publish has built the staging table's
 # index and waits to swap. The next worker puts the staging table back and publishes it; the
 # old table stays whole until then.

@@ -75,5 +75,23 @@ TEST(ProgressLines, RunningStreamsShowTheirSlowestTenants) {
     EXPECT_NE(TotalLine(s).find("ETA ?"), std::string::npos);
 }
 
+// A waiting worker names whom it waits for; past the holder's lease, on a target that cannot
+// fence the steps the holder may wake in, it says why it still waits and what to do.
+TEST(EventLines, AWaitSaysWhoHoldsTheLockAndWhyASilentHolderIsNotTakenFrom) {
+    nlohmann::json waiting = {{"event", "stream_waiting"}, {"stream", "orders"},
+                              {"holder", "sluice/nightly/stream-gate vm1:812"}, {"client", "10.0.0.7"},
+                              {"seconds", 30}};
+    EXPECT_EQ(EventLine(waiting), "stream orders: waiting for sluice/nightly/stream-gate vm1:812 at 10.0.0.7, "
+                                  "which has held it for 30 s to prepare or complete it");
+    waiting["silent_seconds"] = 95;
+    EXPECT_EQ(EventLine(waiting), "stream orders: waiting for sluice/nightly/stream-gate vm1:812 at 10.0.0.7, "
+                                  "which has held it for 30 s to prepare or complete it; its heartbeat has been "
+                                  "silent for 95 s, past its lease, but this target cannot fence the steps it may "
+                                  "wake in, so its lock is not taken: end that worker to go on");
+    EXPECT_EQ(EventLine({{"event", "stream_waiting"}, {"stream", "orders"}, {"holder", ""}}),
+              "stream orders: waiting for another process that prepares or completes it");
+    EXPECT_EQ(EventLine({{"event", "progress"}, {"rows_read", 5}}), "");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -518,7 +518,8 @@
       case 'partition_failed': return `${where} failed: ${e.error}`;
       case 'partition_retry': return `${where}: retrying (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_retry': return `Stream ${e.stream}: preparing again (attempt ${e.attempt}) after: ${e.error}`;
-      case 'stream_waiting': return `Stream ${e.stream}: waiting for ${e.holder || 'another process'}, which has held it for ${e.seconds} s`;
+      case 'stream_waiting': return `Stream ${e.stream}: waiting for ${e.holder || 'another process'}, which has held it for ${e.seconds} s` +
+        (e.silent_seconds === undefined ? '' : `; silent for ${e.silent_seconds} s, but this target cannot fence its steps: end that worker to go on`);
       case 'stream_lock_taken': return `Stream ${e.stream}: lock taken from ${e.holder}, silent for ${e.silent_seconds} s`;
       case 'stream_lock_lost': return `Stream ${e.stream}: lock lost to another worker; left to it`;
       case 'stream_finished': return `Stream ${e.stream} ${e.status}: ${fmtInt(e.rows_written)} rows written${e.error ? `: ${e.error}` : ''}`;
