@@ -86,7 +86,10 @@ StreamRecord LockGate(const RunContext& run, WorkQueue& queue, Ledger& gate, con
                                         {"client", holder.client},
                                         {"seconds", holder.seconds}};
                 if (past_lease && !fenced) {
-                    event["silent_seconds"] = *silent;  // and still waited for: the target has no fence
+                    // Still waited for, as the target has no fence: its gate session, which a
+                    // person may end, is named.
+                    event["silent_seconds"] = *silent;
+                    event["holder_pid"] = holder.pid;
                 }
                 run.reporter.Event(event);
             }

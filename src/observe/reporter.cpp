@@ -255,8 +255,9 @@ std::string EventLine(const nlohmann::json& event) {
                                  event.value("seconds", 0));
         if (event.contains("silent_seconds")) {
             line += fmt::format("; its heartbeat has been silent for {} s, past its lease, but this target cannot "
-                                "fence the steps it may wake in, so its lock is not taken: end that worker to go on",
-                                event.value("silent_seconds", 0));
+                                "fence the steps it may wake in, so its lock is not taken: end that worker, or its "
+                                "gate session (SELECT pg_terminate_backend({}) on the ledger), to go on",
+                                event.value("silent_seconds", 0), event.value("holder_pid", 0));
         }
     } else if (kind == "stream_lock_taken") {
         line = fmt::format("stream {}: took its lock from {}{}, silent for {} s (past its lease); its steps "

@@ -317,11 +317,18 @@ lite_digest="SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) || '
 expected_lite=$(psql_db src -c "$lite_digest FROM accounts")
 expect_exit 0 "$SLUICE" run "$WORK/job/lite.yaml" --distributed --no-work --state "$LEDGER" --yes
 run=$(latest_run)
-# SQLite's steps are quick: the file is held locked for a while, so that the worker preparing
-# the stream waits inside its gate section, where it is paused.
-( echo "BEGIN EXCLUSIVE;"; sleep 4; echo "COMMIT;" ) | sqlite3 "$WORK/lite.db" &
+# SQLite's steps are quick: the file is held locked until the worker preparing the stream,
+# which waits for it inside its gate section, has been paused there.
+mkfifo "$WORK/lite.fifo"
+sqlite3 "$WORK/lite.db" <"$WORK/lite.fifo" >"$WORK/lite.lock" &
 file_lock=$!
+exec 7>"$WORK/lite.fifo"
+echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&7
+for _ in $(seq 1 100); do grep -q locked "$WORK/lite.lock" && break; sleep 0.05; done
 pause_gate_holder
+echo "COMMIT;" >&7
+echo ".quit" >&7  # not EOF: the workers started meanwhile hold the FIFO open too
+exec 7>&-
 wait "$file_lock"
 if [ -n "$paused" ]; then
   "$SLUICE" worker --state "$LEDGER" --slots 2 --wait 5 --progress json >"$WORK/lite.out" 2>"$WORK/lite.err" &

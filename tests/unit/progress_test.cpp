@@ -84,10 +84,12 @@ TEST(EventLines, AWaitSaysWhoHoldsTheLockAndWhyASilentHolderIsNotTakenFrom) {
     EXPECT_EQ(EventLine(waiting), "stream orders: waiting for sluice/nightly/stream-gate vm1:812 at 10.0.0.7, "
                                   "which has held it for 30 s to prepare or complete it");
     waiting["silent_seconds"] = 95;
+    waiting["holder_pid"] = 4242;
     EXPECT_EQ(EventLine(waiting), "stream orders: waiting for sluice/nightly/stream-gate vm1:812 at 10.0.0.7, "
                                   "which has held it for 30 s to prepare or complete it; its heartbeat has been "
                                   "silent for 95 s, past its lease, but this target cannot fence the steps it may "
-                                  "wake in, so its lock is not taken: end that worker to go on");
+                                  "wake in, so its lock is not taken: end that worker, or its gate session "
+                                  "(SELECT pg_terminate_backend(4242) on the ledger), to go on");
     EXPECT_EQ(EventLine({{"event", "stream_waiting"}, {"stream", "orders"}, {"holder", ""}}),
               "stream orders: waiting for another process that prepares or completes it");
     EXPECT_EQ(EventLine({{"event", "progress"}, {"rows_read", 5}}), "");

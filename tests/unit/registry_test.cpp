@@ -8,7 +8,6 @@ namespace {
 TargetSpec Target(const std::string& url) {
     TargetSpec spec;
     spec.url = url;
-    spec.table = "t";
     return spec;
 }
 

@@ -519,7 +519,7 @@
       case 'partition_retry': return `${where}: retrying (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_retry': return `Stream ${e.stream}: preparing again (attempt ${e.attempt}) after: ${e.error}`;
       case 'stream_waiting': return `Stream ${e.stream}: waiting for ${e.holder || 'another process'}, which has held it for ${e.seconds} s` +
-        (e.silent_seconds === undefined ? '' : `; silent for ${e.silent_seconds} s, but this target cannot fence its steps: end that worker to go on`);
+        (e.silent_seconds === undefined ? '' : `; silent for ${e.silent_seconds} s, but this target cannot fence its steps: end that worker, or its gate session (pg_terminate_backend(${e.holder_pid}) on the ledger), to go on`);
       case 'stream_lock_taken': return `Stream ${e.stream}: lock taken from ${e.holder}, silent for ${e.silent_seconds} s`;
       case 'stream_lock_lost': return `Stream ${e.stream}: lock lost to another worker; left to it`;
       case 'stream_finished': return `Stream ${e.stream} ${e.status}: ${fmtInt(e.rows_written)} rows written${e.error ? `: ${e.error}` : ''}`;
